@@ -1,0 +1,294 @@
+//! Meal and workout entry endpoints, written once over `EntryResource`.
+//!
+//! Every route is scoped to the signed-in user: another user's entry id answers 404
+//! exactly like an id that does not exist.
+
+use async_trait::async_trait;
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::auth::AuthUser;
+use super::error::{ApiError, ApiResult};
+use super::extract::{PathId, ValidJson, ValidQuery};
+use super::pagination::{ListResponse, page_request};
+use super::state::SharedState;
+use crate::domain::{ClientId, Entry, EntryData, PackageRef, User, Version, new_id};
+use crate::store::{DateRange, EntryStore, Store, StoreError, StoreResult, Written};
+
+/// The longest date range one list request may span.
+pub const MAX_RANGE_DAYS: i64 = 366;
+
+/// What the generic routes need from one kind of entry.
+#[async_trait]
+pub trait EntryResource: EntryData {
+    /// E.g. "meal entry", for error messages.
+    const NOUN: &'static str;
+    /// E.g. "/api/v1/meal-entries", for `Location` headers.
+    const COLLECTION_PATH: &'static str;
+    /// The name of the field `occurred_at` comes from, e.g. "eaten_at".
+    const OCCURRED_AT_FIELD: &'static str;
+    /// The body of POST and PUT.
+    type Input: DeserializeOwned + Send + 'static;
+    /// The body of PATCH.
+    type Patch: DeserializeOwned + Send + 'static;
+    type View: Serialize + Send;
+
+    fn entries(store: &dyn Store) -> &dyn EntryStore<Self>;
+    /// The client's id, if it chose one, and the validated data.
+    fn from_input(input: Self::Input) -> ApiResult<(Option<ClientId>, Self)>;
+    fn apply_patch(&mut self, patch: Self::Patch) -> ApiResult<()>;
+    fn package(&self) -> Option<PackageRef>;
+    async fn package_exists(store: &dyn Store, id: Uuid) -> StoreResult<bool>;
+    fn view(entry: Entry<Self>) -> Self::View;
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryListQuery {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+type Created<V> = (StatusCode, HeaderMap, Json<V>);
+
+pub async fn create<E: EntryResource>(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    ValidJson(input): ValidJson<E::Input>,
+) -> ApiResult<Created<E::View>> {
+    let (client_id, data) = E::from_input(input)?;
+    let entry = new_entry(
+        &state,
+        &user,
+        client_id.map_or_else(new_id, ClientId::get),
+        data,
+    )
+    .await?;
+    let written = E::entries(state.store.as_ref())
+        .create(entry)
+        .await
+        .map_err(owner_gone)?;
+    Ok(respond::<E>(written))
+}
+
+pub async fn put<E: EntryResource>(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    PathId(id): PathId,
+    ValidJson(input): ValidJson<E::Input>,
+) -> ApiResult<Created<E::View>> {
+    if id.get_version_num() != 7 {
+        return Err(ApiError::invalid("id", "must be a UUIDv7"));
+    }
+    let (body_id, data) = E::from_input(input)?;
+    if body_id.is_some_and(|body_id| body_id.get() != id) {
+        return Err(ApiError::invalid("id", "must match the id in the path"));
+    }
+    let entry = new_entry(&state, &user, id, data).await?;
+    match E::entries(state.store.as_ref()).put(entry).await {
+        Ok(written) => Ok(respond::<E>(written)),
+        Err(StoreError::NotFound) => Err(ApiError::not_found(E::NOUN)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn get<E: EntryResource>(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<Json<E::View>> {
+    let entry = fetch::<E>(&state, &user, id).await?;
+    Ok(Json(E::view(entry)))
+}
+
+pub async fn patch<E: EntryResource>(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    PathId(id): PathId,
+    ValidJson(patch): ValidJson<E::Patch>,
+) -> ApiResult<Json<E::View>> {
+    let mut entry = fetch::<E>(&state, &user, id).await?;
+    let before = entry.data.clone();
+    entry.data.apply_patch(patch)?;
+    if entry.data == before {
+        return Ok(Json(E::view(entry)));
+    }
+    if entry.data.package() != before.package() {
+        check_package::<E>(&state, &entry.data).await?;
+    }
+    check_occurred_at::<E>(entry.data.occurred_at())?;
+    entry.local_date = user.timezone.local_date(entry.data.occurred_at());
+    entry.updated_at = Utc::now();
+    match E::entries(state.store.as_ref()).update(entry).await {
+        Ok(entry) => Ok(Json(E::view(entry))),
+        Err(StoreError::NotFound) => Err(ApiError::not_found(E::NOUN)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn delete<E: EntryResource>(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<StatusCode> {
+    match E::entries(state.store.as_ref()).delete(user.id, id).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::NotFound) => Err(ApiError::not_found(E::NOUN)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn list<E: EntryResource>(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    ValidQuery(query): ValidQuery<EntryListQuery>,
+) -> ApiResult<Json<ListResponse<E::View>>> {
+    let from = query
+        .from
+        .ok_or_else(|| ApiError::invalid("from", "is required (YYYY-MM-DD)"))?;
+    let to = query.to.unwrap_or(from);
+    let range = DateRange::new(from, to).map_err(|e| ApiError::invalid("to", e.0))?;
+    if range.days() > MAX_RANGE_DAYS {
+        return Err(ApiError::invalid(
+            "to",
+            format!("the range must span at most {MAX_RANGE_DAYS} days"),
+        ));
+    }
+    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = E::entries(state.store.as_ref())
+        .list(user.id, range, page)
+        .await?;
+    Ok(Json(ListResponse::from_page(page, E::view)))
+}
+
+async fn fetch<E: EntryResource>(
+    state: &SharedState,
+    user: &User,
+    id: Uuid,
+) -> ApiResult<Entry<E>> {
+    match E::entries(state.store.as_ref()).get(user.id, id).await {
+        Ok(entry) => Ok(entry),
+        Err(StoreError::NotFound) => Err(ApiError::not_found(E::NOUN)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn new_entry<E: EntryResource>(
+    state: &SharedState,
+    user: &User,
+    id: Uuid,
+    data: E,
+) -> ApiResult<Entry<E>> {
+    check_occurred_at::<E>(data.occurred_at())?;
+    check_package::<E>(state, &data).await?;
+    let now = Utc::now();
+    Ok(Entry {
+        id,
+        user_id: user.id,
+        local_date: user.timezone.local_date(data.occurred_at()),
+        data,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// A referenced package must exist, so an entry never points at nothing.
+async fn check_package<E: EntryResource>(state: &SharedState, data: &E) -> ApiResult<()> {
+    let Some(package) = data.package() else {
+        return Ok(());
+    };
+    if E::package_exists(state.store.as_ref(), package.package_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::invalid("package_id", "no such package"))
+    }
+}
+
+/// Entries are about the past or the near present: a day ahead allows for clocks and
+/// time zones, the lower bound catches swapped or garbled dates.
+fn check_occurred_at<E: EntryResource>(at: DateTime<Utc>) -> ApiResult<()> {
+    let earliest = Utc
+        .with_ymd_and_hms(2000, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid constant");
+    let latest = Utc::now() + chrono::Duration::days(1);
+    if at < earliest || at > latest {
+        return Err(ApiError::invalid(
+            E::OCCURRED_AT_FIELD,
+            "must be between 2000-01-01 and one day from now",
+        ));
+    }
+    Ok(())
+}
+
+fn respond<E: EntryResource>(written: Written<Entry<E>>) -> Created<E::View> {
+    let status = if written.was_created() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let entry = written.into_inner();
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("{}/{}", E::COLLECTION_PATH, entry.id)) {
+        headers.insert(LOCATION, location);
+    }
+    (status, headers, Json(E::view(entry)))
+}
+
+/// The owner vanished between authentication and the write.
+fn owner_gone(error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound => ApiError::unauthorized(),
+        other => other.into(),
+    }
+}
+
+/// Both or neither of `package_id` and `package_version`.
+pub fn package_ref(
+    package_id: Option<Uuid>,
+    package_version: Option<Version>,
+) -> ApiResult<Option<PackageRef>> {
+    match (package_id, package_version) {
+        (None, None) => Ok(None),
+        (Some(package_id), Some(package_version)) => Ok(Some(PackageRef {
+            package_id,
+            package_version,
+        })),
+        (Some(_), None) => Err(ApiError::invalid(
+            "package_version",
+            "is required with package_id",
+        )),
+        (None, Some(_)) => Err(ApiError::invalid(
+            "package_id",
+            "is required with package_version",
+        )),
+    }
+}
+
+/// Applies PATCH's `package_id`/`package_version` (each absent, null or a value) to
+/// the current reference; the result must still name both or neither.
+pub fn patched_package(
+    current: Option<PackageRef>,
+    package_id: Option<Option<Uuid>>,
+    package_version: Option<Option<Version>>,
+) -> ApiResult<Option<PackageRef>> {
+    let id = package_id.unwrap_or(current.map(|p| p.package_id));
+    let version = package_version.unwrap_or(current.map(|p| p.package_version));
+    package_ref(id, version)
+}
+
+pub fn exists<T>(result: StoreResult<T>) -> StoreResult<bool> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(StoreError::NotFound) => Ok(false),
+        Err(other) => Err(other),
+    }
+}

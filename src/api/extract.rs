@@ -1,0 +1,122 @@
+//! Extractors that turn every malformed or invalid request into an `ApiError`, so
+//! all endpoints answer bad input with the same JSON shape.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::error::ApiError;
+
+/// The largest request body accepted.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// A JSON body, parsed into a type whose fields validate themselves. Syntax errors are
+/// 400; a wrong type or an invalid value is 422 naming the field's path.
+pub struct ValidJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim();
+                mime.eq_ignore_ascii_case("application/json")
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::unsupported_media_type());
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::payload_too_large(BODY_LIMIT_BYTES)
+                } else {
+                    ApiError::bad_request("unreadable_body", "the request body could not be read")
+                }
+            })?;
+        parse_json(&bytes).map(ValidJson)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => data_error(&path, &inner.to_string()),
+            _ => ApiError::bad_request(
+                "malformed_json",
+                format!("the request body is not valid JSON: {inner}"),
+            ),
+        }
+    })?;
+    Ok(value)
+}
+
+/// Unknown and duplicate fields mean the request is malformed (400); anything else
+/// is a value that failed validation (422).
+fn data_error(path: &str, message: &str) -> ApiError {
+    // serde_json appends " at line N column M"; the field name says more.
+    let message = message.split(" at line ").next().unwrap_or(message);
+    if message.starts_with("unknown field") || message.starts_with("duplicate field") {
+        return ApiError::bad_request("unknown_field", message.to_owned());
+    }
+    let field = if path == "." || path.is_empty() {
+        missing_field(message).unwrap_or("body").to_owned()
+    } else {
+        path.to_owned()
+    };
+    ApiError::invalid(field, message.to_owned())
+}
+
+/// serde reports a missing field at the parent's path; name the field itself.
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
+}
+
+/// A query string parsed like `ValidJson` parses a body.
+pub struct ValidQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ValidQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(ValidQuery)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                data_error(&path, &error.into_inner().to_string())
+            })
+    }
+}
+
+/// An entity id in the path. A malformed one is refused before any lookup.
+pub struct PathId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::invalid("id", "must be a UUID"))?;
+        Uuid::try_parse(&raw)
+            .map(PathId)
+            .map_err(|_| ApiError::invalid("id", "must be a UUID"))
+    }
+}

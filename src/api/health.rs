@@ -1,0 +1,41 @@
+//! `GET /health`: which store serves requests, why, and the state of each part.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use super::state::SharedState;
+use crate::store::ComponentHealth;
+
+#[derive(Serialize)]
+pub struct HealthReport {
+    /// `ok` when everything is up, `degraded` when serving from a fallback or with a
+    /// component down.
+    status: &'static str,
+    store: &'static str,
+    store_reason: String,
+    components: BTreeMap<&'static str, ComponentHealth>,
+    version: &'static str,
+}
+
+pub async fn health(State(state): State<SharedState>) -> (StatusCode, Json<HealthReport>) {
+    let components: BTreeMap<_, _> = state.store.health().await.into_iter().collect();
+    let all_up = components.values().all(|c| c.status == "up");
+    let status = if all_up && !state.store_choice.degraded {
+        "ok"
+    } else {
+        "degraded"
+    };
+    let report = HealthReport {
+        status,
+        store: state.store.kind().as_str(),
+        store_reason: state.store_choice.reason.clone(),
+        components,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    // Degraded still serves requests, so the probe stays 200; the body tells why.
+    (StatusCode::OK, Json(report))
+}

@@ -1,0 +1,117 @@
+//! The JSON HTTP API: routes, extractors, errors and middleware. Handlers talk to the
+//! storage layer only through `Arc<dyn Store>`.
+
+pub mod auth;
+mod entries;
+pub mod error;
+pub mod extract;
+mod health;
+mod meal_entries;
+mod packages;
+mod pagination;
+mod patch;
+pub mod state;
+mod users;
+mod workout_entries;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::domain::{MealData, MealPackage, WorkoutData, WorkoutPackage};
+use error::ApiError;
+use extract::BODY_LIMIT_BYTES;
+use state::SharedState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application: `/health` and everything under `/api/v1`.
+pub fn router(state: SharedState) -> Router {
+    let api = Router::new()
+        .route("/auth/register", post(auth::register))
+        .route("/auth/login", post(auth::login))
+        .route(
+            "/users/me",
+            get(users::get_me)
+                .patch(users::update_me)
+                .delete(users::delete_me),
+        )
+        .route("/users/{id}", get(users::get_user))
+        .route("/meal-packages", get(packages::list::<MealPackage>))
+        .route("/meal-packages/{id}", get(packages::get::<MealPackage>))
+        .route("/workout-packages", get(packages::list::<WorkoutPackage>))
+        .route(
+            "/workout-packages/{id}",
+            get(packages::get::<WorkoutPackage>),
+        )
+        .merge(entry_routes::<MealData>("/meal-entries"))
+        .merge(entry_routes::<WorkoutData>("/workout-entries"));
+
+    Router::new()
+        .route("/health", get(health::health))
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(log_response),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::internal("a handler panicked").into_response()
+                })),
+        )
+        .with_state(state)
+}
+
+fn entry_routes<E: entries::EntryResource>(path: &str) -> Router<SharedState> {
+    Router::new()
+        .route(path, get(entries::list::<E>).post(entries::create::<E>))
+        .route(
+            &format!("{path}/{{id}}"),
+            get(entries::get::<E>)
+                .put(entries::put::<E>)
+                .patch(entries::patch::<E>)
+                .delete(entries::delete::<E>),
+        )
+}
+
+/// Spans are named by the route template, never the concrete path, so ids and other
+/// user data stay out of span names; the request id ties log lines together.
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!("request", method = %request.method(), route, request_id)
+}
+
+fn log_response<B>(response: &axum::http::Response<B>, latency: Duration, _span: &tracing::Span) {
+    let status = response.status();
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    if status.is_server_error() {
+        tracing::warn!(status = status.as_u16(), latency_ms, "response");
+    } else if status == StatusCode::NOT_FOUND || status.is_success() {
+        tracing::debug!(status = status.as_u16(), latency_ms, "response");
+    } else {
+        tracing::info!(status = status.as_u16(), latency_ms, "response");
+    }
+}

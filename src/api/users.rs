@@ -1,0 +1,184 @@
+//! `/users/me` and `/users/{id}`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::auth::{AuthUser, hash_off_thread};
+use super::error::{ApiError, ApiResult};
+use super::extract::{PathId, ValidJson};
+use super::patch::{nullable, set};
+use super::state::SharedState;
+use crate::auth::Password;
+use crate::domain::{
+    ActivityLevel, BirthDate, Email, Goal, Grams, HeightCm, Kcal, Name, Role, Sex, Timezone, User,
+    WeightKg,
+};
+use crate::store::StoreError;
+
+/// A user as clients see it: everything but the password hash.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    id: Uuid,
+    email: Email,
+    name: Name,
+    role: Role,
+    timezone: Timezone,
+    birth_date: Option<BirthDate>,
+    sex: Option<Sex>,
+    height_cm: Option<HeightCm>,
+    weight_kg: Option<WeightKg>,
+    activity_level: Option<ActivityLevel>,
+    goal: Option<Goal>,
+    daily_kcal_target: Option<Kcal>,
+    protein_g_target: Option<Grams>,
+    carbs_g_target: Option<Grams>,
+    fat_g_target: Option<Grams>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        let p = &user.profile;
+        Self {
+            id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role,
+            timezone: user.timezone,
+            birth_date: p.birth_date,
+            sex: p.sex,
+            height_cm: p.height_cm,
+            weight_kg: p.weight_kg,
+            activity_level: p.activity_level,
+            goal: p.goal,
+            daily_kcal_target: p.daily_kcal_target,
+            protein_g_target: p.protein_g_target,
+            carbs_g_target: p.carbs_g_target,
+            fat_g_target: p.fat_g_target,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+/// A partial update: absent fields stay, `null` clears an optional one. Changing the
+/// password needs the current one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    email: Option<Email>,
+    name: Option<Name>,
+    timezone: Option<Timezone>,
+    password: Option<Password>,
+    current_password: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    birth_date: Option<Option<BirthDate>>,
+    #[serde(default, deserialize_with = "nullable")]
+    sex: Option<Option<Sex>>,
+    #[serde(default, deserialize_with = "nullable")]
+    height_cm: Option<Option<HeightCm>>,
+    #[serde(default, deserialize_with = "nullable")]
+    weight_kg: Option<Option<WeightKg>>,
+    #[serde(default, deserialize_with = "nullable")]
+    activity_level: Option<Option<ActivityLevel>>,
+    #[serde(default, deserialize_with = "nullable")]
+    goal: Option<Option<Goal>>,
+    #[serde(default, deserialize_with = "nullable")]
+    daily_kcal_target: Option<Option<Kcal>>,
+    #[serde(default, deserialize_with = "nullable")]
+    protein_g_target: Option<Option<Grams>>,
+    #[serde(default, deserialize_with = "nullable")]
+    carbs_g_target: Option<Option<Grams>>,
+    #[serde(default, deserialize_with = "nullable")]
+    fat_g_target: Option<Option<Grams>>,
+}
+
+pub async fn get_me(AuthUser(user): AuthUser) -> Json<UserView> {
+    Json(UserView::from(&user))
+}
+
+pub async fn update_me(
+    State(state): State<SharedState>,
+    AuthUser(mut user): AuthUser,
+    ValidJson(request): ValidJson<UpdateMeRequest>,
+) -> ApiResult<Json<UserView>> {
+    if let Some(new_password) = request.password {
+        let current = request.current_password.ok_or_else(|| {
+            ApiError::invalid("current_password", "is required to change the password")
+        })?;
+        let verifier = state.clone();
+        let hash = user.password_hash.clone();
+        let matches =
+            tokio::task::spawn_blocking(move || verifier.hasher.verify(&current, Some(&hash)))
+                .await
+                .map_err(ApiError::internal)?;
+        if !matches {
+            return Err(ApiError::invalid("current_password", "does not match"));
+        }
+        user.password_hash = hash_off_thread(&state, new_password).await?;
+    }
+    let p = &mut user.profile;
+    set(&mut user.email, request.email);
+    set(&mut user.name, request.name);
+    set(&mut user.timezone, request.timezone);
+    set(&mut p.birth_date, request.birth_date);
+    set(&mut p.sex, request.sex);
+    set(&mut p.height_cm, request.height_cm);
+    set(&mut p.weight_kg, request.weight_kg);
+    set(&mut p.activity_level, request.activity_level);
+    set(&mut p.goal, request.goal);
+    set(&mut p.daily_kcal_target, request.daily_kcal_target);
+    set(&mut p.protein_g_target, request.protein_g_target);
+    set(&mut p.carbs_g_target, request.carbs_g_target);
+    set(&mut p.fat_g_target, request.fat_g_target);
+    user.updated_at = Utc::now();
+    let user = state
+        .store
+        .update_user(user)
+        .await
+        .map_err(gone_means_unauthorized)?;
+    Ok(Json(UserView::from(&user)))
+}
+
+pub async fn delete_me(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .delete_user(user.id)
+        .await
+        .map_err(gone_means_unauthorized)?;
+    tracing::info!(user_id = %user.id, "user deleted with their entries");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user may read themself; an admin may read anyone. Anyone else gets the same 404
+/// as for an id that does not exist.
+pub async fn get_user(
+    State(state): State<SharedState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<Json<UserView>> {
+    if caller.id != id && caller.role != Role::Admin {
+        return Err(ApiError::not_found("user"));
+    }
+    match state.store.get_user(id).await {
+        Ok(user) => Ok(Json(UserView::from(&user))),
+        Err(StoreError::NotFound) => Err(ApiError::not_found("user")),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The caller was deleted between authentication and the write.
+fn gone_means_unauthorized(error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound => ApiError::unauthorized(),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,129 @@
+//! Argon2id password hashing.
+//!
+//! Hashing costs tens of milliseconds of CPU by design, so callers run it on the
+//! blocking pool. Logins for unknown e-mails verify against a fixed dummy hash, so
+//! the response time does not tell whether an address is registered.
+
+use argon2::password_hash::{PasswordHash as PhcHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::domain::{InvalidValue, PasswordHash};
+
+/// A password as a client sent it: 8 to 128 characters, not only spaces. Its `Debug`
+/// never shows it.
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+pub struct Password(SecretString);
+
+impl Password {
+    pub const MIN_CHARS: usize = 8;
+    pub const MAX_CHARS: usize = 128;
+
+    fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+impl TryFrom<String> for Password {
+    type Error = InvalidValue;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let chars = value.chars().count();
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&chars) || value.trim().is_empty() {
+            return Err(InvalidValue(format!(
+                "must be {} to {} characters",
+                Self::MIN_CHARS,
+                Self::MAX_CHARS
+            )));
+        }
+        Ok(Self(SecretString::from(value)))
+    }
+}
+
+/// Hashes and verifies with one fixed set of Argon2id parameters.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    argon2: Argon2<'static>,
+    dummy: String,
+}
+
+impl Default for PasswordHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PasswordHasher {
+    /// OWASP's recommended Argon2id settings: 19 MiB, 2 passes, 1 lane.
+    pub fn new() -> Self {
+        let params =
+            Params::new(19 * 1024, 2, 1, None).expect("constant Argon2 parameters are valid");
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let salt = SaltString::generate(&mut OsRng);
+        let dummy = argon2
+            .hash_password(b"dummy password for unknown e-mails", &salt)
+            .expect("hashing a constant succeeds")
+            .to_string();
+        Self { argon2, dummy }
+    }
+
+    pub fn hash(&self, password: &Password) -> PasswordHash {
+        let salt = SaltString::generate(&mut OsRng);
+        let phc = self
+            .argon2
+            .hash_password(password.expose().as_bytes(), &salt)
+            .expect("Argon2 with valid parameters and a fresh salt cannot fail")
+            .to_string();
+        PasswordHash::from_phc(phc)
+    }
+
+    /// Whether `password` matches. `None` stands for "no such user": the work is the
+    /// same, the answer is always no.
+    pub fn verify(&self, password: &str, hash: Option<&PasswordHash>) -> bool {
+        let phc = hash.map_or(self.dummy.as_str(), PasswordHash::as_phc);
+        let matches = PhcHash::new(phc).is_ok_and(|parsed| {
+            self.argon2
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        });
+        matches && hash.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_verifies_its_own_password_only() {
+        let hasher = PasswordHasher::new();
+        let password = Password::try_from("correct horse".to_owned()).unwrap();
+        let hash = hasher.hash(&password);
+        assert!(hash.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(hasher.verify("correct horse", Some(&hash)));
+        assert!(!hasher.verify("wrong horse", Some(&hash)));
+        assert!(!hasher.verify("dummy password for unknown e-mails", None));
+    }
+
+    #[test]
+    fn passwords_must_have_a_sane_length() {
+        assert!(Password::try_from("short".to_owned()).is_err());
+        assert!(Password::try_from(" ".repeat(10)).is_err());
+        assert!(Password::try_from("x".repeat(129)).is_err());
+        assert!(
+            format!(
+                "{:?}",
+                Password::try_from("secret-value".to_owned()).unwrap()
+            )
+            .contains("***")
+        );
+    }
+}

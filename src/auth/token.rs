@@ -1,0 +1,148 @@
+//! Signed, expiring bearer tokens (JWT, HS256).
+//!
+//! A token only names its user; every request reloads the user, so a deleted user's
+//! tokens stop working at once.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+const ISSUER: &str = "balancelife";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    iss: String,
+    iat: i64,
+    exp: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is malformed, tampered with, expired or not ours")]
+    Invalid,
+}
+
+/// The keys and lifetime for issuing and checking tokens.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl TokenKeys {
+    /// The shortest secret accepted: HS256 is only as strong as its key.
+    pub const MIN_SECRET_BYTES: usize = 32;
+
+    pub fn new(secret: &SecretString, ttl: Duration) -> Self {
+        let bytes = secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            validation,
+            ttl,
+        }
+    }
+
+    /// A random secret for when none is configured: tokens die with the process.
+    pub fn random_secret() -> SecretString {
+        use base64::Engine;
+        let bytes: [u8; 32] = rand::random();
+        SecretString::from(base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes))
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    pub fn issue(&self, user_id: Uuid) -> String {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user_id,
+            iss: ISSUER.to_owned(),
+            iat: now,
+            exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing with an in-memory key cannot fail")
+    }
+
+    /// The user id the token was issued for, if it is genuine and unexpired.
+    pub fn verify(&self, token: &str) -> Result<Uuid, TokenError> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims.sub)
+            .map_err(|_| TokenError::Invalid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(secret: &str, ttl_secs: u64) -> TokenKeys {
+        TokenKeys::new(
+            &SecretString::from(secret.to_owned()),
+            Duration::from_secs(ttl_secs),
+        )
+    }
+
+    #[test]
+    fn a_token_names_the_user_it_was_issued_for() {
+        let keys = keys("0123456789abcdef0123456789abcdef", 60);
+        let id = Uuid::now_v7();
+        assert_eq!(keys.verify(&keys.issue(id)).unwrap(), id);
+    }
+
+    #[test]
+    fn tokens_signed_with_another_secret_are_refused() {
+        let token = keys("0123456789abcdef0123456789abcdef", 60).issue(Uuid::now_v7());
+        assert!(
+            keys("another-secret-another-secret-xx", 60)
+                .verify(&token)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn expired_and_tampered_tokens_are_refused() {
+        let keys = keys("0123456789abcdef0123456789abcdef", 60);
+        let claims = Claims {
+            sub: Uuid::now_v7(),
+            iss: ISSUER.into(),
+            iat: 0,
+            exp: Utc::now().timestamp() - 60,
+        };
+        let expired =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap();
+        assert!(keys.verify(&expired).is_err());
+
+        // Another user's claims under this token's signature.
+        let genuine = keys.issue(Uuid::now_v7());
+        let other = keys.issue(Uuid::now_v7());
+        let genuine: Vec<&str> = genuine.split('.').collect();
+        let other: Vec<&str> = other.split('.').collect();
+        let tampered = [genuine[0], other[1], genuine[2]].join(".");
+        assert!(keys.verify(&tampered).is_err());
+    }
+
+    #[test]
+    fn unsigned_tokens_are_refused() {
+        let keys = keys("0123456789abcdef0123456789abcdef", 60);
+        let token = keys.issue(Uuid::now_v7());
+        let mut parts: Vec<&str> = token.split('.').collect();
+        // {"alg":"none","typ":"JWT"}
+        parts[0] = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
+        parts[2] = "";
+        assert!(keys.verify(&parts.join(".")).is_err());
+    }
+}

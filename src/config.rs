@@ -1,0 +1,247 @@
+//! Settings: defaults, then an optional TOML file, then environment variables (which
+//! win), extracted into one typed struct. A malformed value stops start-up with an
+//! error naming the setting and where it came from.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Every environment variable the service reads, as `NAME` → settings key `name`.
+pub const ENV_VARS: &[&str] = &[
+    "HTTP_ADDR",
+    "MONGODB_URI",
+    "MONGODB_DATABASE",
+    "MONGODB_CERT_PATH",
+    "REDIS_ADDR",
+    "REDIS_PASSWORD",
+    "REDIS_DB",
+    "INIT_SAMPLE_DATA",
+    "AUTH_TOKEN_SECRET",
+    "AUTH_TOKEN_TTL_SECS",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The effective configuration. Secrets are `SecretString`, whose `Debug` prints a
+/// placeholder, so logging this struct is safe.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub http_addr: SocketAddr,
+    /// May embed credentials, so it is treated as a secret.
+    pub mongodb_uri: Option<SecretString>,
+    pub mongodb_database: String,
+    pub mongodb_cert_path: Option<PathBuf>,
+    pub redis_addr: Option<String>,
+    pub redis_password: Option<SecretString>,
+    pub redis_db: u8,
+    /// Load the sample catalogue and demo users at start. Unset means: yes for the
+    /// memory store, no for MongoDB.
+    pub init_sample_data: Option<bool>,
+    pub auth_token_secret: Option<SecretString>,
+    pub auth_token_ttl_secs: u64,
+    /// A `tracing` filter such as `info` or `balancelife=debug,tower_http=info`.
+    pub log_level: String,
+    pub log_format: LogFormat,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            mongodb_uri: None,
+            mongodb_database: "balancelife".to_owned(),
+            mongodb_cert_path: None,
+            redis_addr: None,
+            redis_password: None,
+            redis_db: 0,
+            init_sample_data: None,
+            auth_token_secret: None,
+            auth_token_ttl_secs: 24 * 60 * 60,
+            log_level: "info".to_owned(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads defaults ← `file` ← the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, Env::raw().only(ENV_VARS))
+    }
+
+    /// Like `load`, with the environment provider given (tests pass a fixed one).
+    pub fn load_from(file: Option<&Path>, env: Env) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::MissingFile(path.to_owned()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let settings: Self = figment
+            .merge(env)
+            .extract()
+            .map_err(|errors| ConfigError::Invalid(describe(errors)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |msg: String| Err(ConfigError::Invalid(msg));
+        if let Some(secret) = &self.auth_token_secret
+            && secret.expose_secret().len() < crate::auth::TokenKeys::MIN_SECRET_BYTES
+        {
+            return invalid(format!(
+                "AUTH_TOKEN_SECRET must be at least {} bytes",
+                crate::auth::TokenKeys::MIN_SECRET_BYTES
+            ));
+        }
+        if self.auth_token_ttl_secs == 0 || self.auth_token_ttl_secs > 30 * 24 * 60 * 60 {
+            return invalid("AUTH_TOKEN_TTL_SECS must be from 1 to 2592000 (30 days)".into());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            return invalid(format!(
+                "LOG_LEVEL {:?} is not a valid log filter",
+                self.log_level
+            ));
+        }
+        if self.mongodb_database.is_empty()
+            || self.mongodb_database.len() > 63
+            || self
+                .mongodb_database
+                .contains(['/', '\\', '.', ' ', '"', '$', '\0'])
+        {
+            return invalid("MONGODB_DATABASE must be a valid MongoDB database name".into());
+        }
+        Ok(())
+    }
+
+    pub fn auth_token_ttl(&self) -> Duration {
+        Duration::from_secs(self.auth_token_ttl_secs)
+    }
+
+    /// The settings as `balancelife config` prints them: every secret masked, and
+    /// credentials inside the MongoDB URI replaced.
+    pub fn masked_lines(&self) -> Vec<(&'static str, String)> {
+        let secret = |s: &Option<SecretString>| {
+            s.as_ref()
+                .map_or("(not set)".to_owned(), |_| "***".to_owned())
+        };
+        let opt = |s: Option<String>| s.unwrap_or_else(|| "(not set)".to_owned());
+        vec![
+            ("HTTP_ADDR", self.http_addr.to_string()),
+            (
+                "MONGODB_URI",
+                opt(self
+                    .mongodb_uri
+                    .as_ref()
+                    .map(|uri| mask_uri_credentials(uri.expose_secret()))),
+            ),
+            ("MONGODB_DATABASE", self.mongodb_database.clone()),
+            (
+                "MONGODB_CERT_PATH",
+                opt(self
+                    .mongodb_cert_path
+                    .as_ref()
+                    .map(|p| p.display().to_string())),
+            ),
+            (
+                "REDIS_ADDR",
+                opt(self.redis_addr.as_deref().map(mask_uri_credentials)),
+            ),
+            ("REDIS_PASSWORD", secret(&self.redis_password)),
+            ("REDIS_DB", self.redis_db.to_string()),
+            (
+                "INIT_SAMPLE_DATA",
+                self.init_sample_data.map_or(
+                    "(not set: yes for memory, no for MongoDB)".to_owned(),
+                    |v| v.to_string(),
+                ),
+            ),
+            ("AUTH_TOKEN_SECRET", secret(&self.auth_token_secret)),
+            ("AUTH_TOKEN_TTL_SECS", self.auth_token_ttl_secs.to_string()),
+            ("LOG_LEVEL", self.log_level.clone()),
+            (
+                "LOG_FORMAT",
+                format!("{:?}", self.log_format).to_lowercase(),
+            ),
+        ]
+    }
+}
+
+/// Replaces the `user:password@` part of a URI with `***@`.
+pub fn mask_uri_credentials(uri: &str) -> String {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return uri.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => uri.to_owned(),
+    }
+}
+
+/// One line per problem, each naming the key and where its value came from.
+fn describe(errors: figment::Error) -> String {
+    errors
+        .into_iter()
+        .map(|error| {
+            let key = error.path.join(".").to_uppercase();
+            let origin = error
+                .metadata
+                .as_ref()
+                .map(|m| m.name.to_string())
+                .unwrap_or_else(|| "defaults".into());
+            let kind = error.kind.to_string();
+            if key.is_empty() {
+                format!("{kind} (from {origin})")
+            } else {
+                format!("{key}: {kind} (from {origin})")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_uris_are_masked() {
+        assert_eq!(
+            mask_uri_credentials("mongodb://admin:hunter2@db.internal:27017/app?tls=true"),
+            "mongodb://***@db.internal:27017/app?tls=true"
+        );
+        assert_eq!(
+            mask_uri_credentials("mongodb://db:27017"),
+            "mongodb://db:27017"
+        );
+        assert_eq!(
+            mask_uri_credentials("redis://:pw@cache:6379/2"),
+            "redis://***@cache:6379/2"
+        );
+        assert_eq!(mask_uri_credentials("127.0.0.1:6379"), "127.0.0.1:6379");
+    }
+}

@@ -1,0 +1,190 @@
+//! Meal and workout log entries.
+//!
+//! Both kinds share one shape, `Entry<D>`: the store-managed fields (owner, calendar
+//! day, timestamps) around the client's data `D`. Stores, caches and routes are written
+//! once over `D: EntryData` instead of once per kind.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::values::{
+    DistanceKm, DurationSecs, Effort, Grams, HeartRate, Kcal, Milligrams, Notes, Quantity, Title,
+    Version,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MealSlot {
+    Breakfast,
+    Lunch,
+    Dinner,
+    Snack,
+}
+
+/// The unit of a logged quantity; nutrition is always per entry, not per unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    G,
+    Ml,
+    Piece,
+    Serving,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntrySource {
+    Manual,
+    Package,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activity {
+    Running,
+    Walking,
+    Cycling,
+    Swimming,
+    Rowing,
+    Hiking,
+    Strength,
+    Hiit,
+    Yoga,
+    Pilates,
+    Other,
+}
+
+/// Nutrition of one entry, copied in when it is logged so later catalogue edits never
+/// rewrite history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Nutrition {
+    pub kcal: Kcal,
+    pub protein_g: Grams,
+    pub carbs_g: Grams,
+    pub fat_g: Grams,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiber_g: Option<Grams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sugar_g: Option<Grams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sodium_mg: Option<Milligrams>,
+}
+
+/// Which package revision an entry came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageRef {
+    pub package_id: Uuid,
+    pub package_version: Version,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MealData {
+    pub eaten_at: DateTime<Utc>,
+    pub slot: MealSlot,
+    pub name: Title,
+    pub quantity: Quantity,
+    pub unit: Unit,
+    pub nutrition: Nutrition,
+    pub source: EntrySource,
+    pub package: Option<PackageRef>,
+    pub notes: Option<Notes>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkoutData {
+    pub started_at: DateTime<Utc>,
+    pub activity: Activity,
+    pub title: Title,
+    pub duration_s: DurationSecs,
+    pub kcal_burned: Kcal,
+    pub effort: Option<Effort>,
+    pub distance_km: Option<DistanceKm>,
+    pub avg_heart_rate: Option<HeartRate>,
+    pub package: Option<PackageRef>,
+    pub notes: Option<Notes>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    Meal,
+    Workout,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Meal => "meal",
+            Self::Workout => "workout",
+        }
+    }
+}
+
+/// What a kind of entry must tell the generic store and routes about itself.
+pub trait EntryData:
+    Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    const KIND: EntryKind;
+
+    /// The instant the entry is about; entries of a day are ordered by it.
+    fn occurred_at(&self) -> DateTime<Utc>;
+}
+
+impl EntryData for MealData {
+    const KIND: EntryKind = EntryKind::Meal;
+
+    fn occurred_at(&self) -> DateTime<Utc> {
+        self.eaten_at
+    }
+}
+
+impl EntryData for WorkoutData {
+    const KIND: EntryKind = EntryKind::Workout;
+
+    fn occurred_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry<D> {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// The owner's calendar day of `occurred_at`, fixed when the entry is written.
+    pub local_date: NaiveDate,
+    pub data: D,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub type MealEntry = Entry<MealData>;
+pub type WorkoutEntry = Entry<WorkoutData>;
+
+/// Where an entry sits in its owner's log; lists are ordered by it and cursors point
+/// at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EntryPosition {
+    pub local_date: NaiveDate,
+    pub occurred_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl<D: EntryData> Entry<D> {
+    pub fn position(&self) -> EntryPosition {
+        EntryPosition {
+            local_date: self.local_date,
+            occurred_at: self.data.occurred_at(),
+            id: self.id,
+        }
+    }
+
+    /// Whether two versions of an entry say the same thing, ignoring when they were
+    /// written. A repeated create or replace with the same content changes nothing.
+    pub fn same_content(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.user_id == other.user_id
+            && self.local_date == other.local_date
+            && self.data == other.data
+    }
+}

@@ -1,0 +1,215 @@
+//! The curated catalogue: meal packages and workout packages. Users read them and
+//! log from them; only seeding and administration write them.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::entry::MealSlot;
+use super::values::{Grams, Kcal, Name, Notes, Slug, Tag, Title, Version};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Beginner,
+    Intermediate,
+    Advanced,
+}
+
+impl std::str::FromStr for Level {
+    type Err = super::values::InvalidValue;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "beginner" => Ok(Self::Beginner),
+            "intermediate" => Ok(Self::Intermediate),
+            "advanced" => Ok(Self::Advanced),
+            _ => Err(super::values::InvalidValue::new(
+                "must be one of beginner, intermediate, advanced",
+            )),
+        }
+    }
+}
+
+/// Energy and macronutrients of a whole day, or a day's average.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct DailyNutrition {
+    pub kcal: f64,
+    pub protein_g: f64,
+    pub carbs_g: f64,
+    pub fat_g: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MealItem {
+    /// 1-based day of the package.
+    pub day: u16,
+    pub slot: MealSlot,
+    pub name: Title,
+    pub portion_g: Grams,
+    pub kcal: Kcal,
+    pub protein_g: Grams,
+    pub carbs_g: Grams,
+    pub fat_g: Grams,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MealPackage {
+    pub id: Uuid,
+    pub slug: Slug,
+    pub name: Name,
+    pub description: Notes,
+    pub tags: Vec<Tag>,
+    pub diet_tags: Vec<Tag>,
+    pub duration_days: u16,
+    pub daily_averages: DailyNutrition,
+    pub items: Vec<MealItem>,
+    pub published: bool,
+    pub version: Version,
+}
+
+impl MealPackage {
+    /// The per-day average of the items, so the advertised numbers always agree with
+    /// what applying the package logs.
+    pub fn average_of(items: &[MealItem], duration_days: u16) -> DailyNutrition {
+        let days = f64::from(duration_days.max(1));
+        let mut total = DailyNutrition::default();
+        for item in items {
+            total.kcal += item.kcal.get();
+            total.protein_g += item.protein_g.get();
+            total.carbs_g += item.carbs_g.get();
+            total.fat_g += item.fat_g.get();
+        }
+        let round = |v: f64| (v / days * 10.0).round() / 10.0;
+        DailyNutrition {
+            kcal: round(total.kcal),
+            protein_g: round(total.protein_g),
+            carbs_g: round(total.carbs_g),
+            fat_g: round(total.fat_g),
+        }
+    }
+}
+
+/// How much of an exercise one set is: a count of repetitions or a hold/interval time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExerciseDose {
+    Reps(u16),
+    DurationS(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exercise {
+    pub name: Title,
+    pub sets: u8,
+    /// Flattened so a client sees `"reps": 12` or `"duration_s": 30` beside `sets`.
+    #[serde(flatten)]
+    pub dose: ExerciseDose,
+    pub rest_s: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkoutSession {
+    /// 1-based week of the package.
+    pub week: u8,
+    /// 1-based session day within the week.
+    pub day: u8,
+    pub title: Title,
+    pub exercises: Vec<Exercise>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkoutPackage {
+    pub id: Uuid,
+    pub slug: Slug,
+    pub name: Name,
+    pub description: Notes,
+    pub level: Level,
+    pub tags: Vec<Tag>,
+    pub equipment: Vec<Tag>,
+    pub duration_weeks: u8,
+    pub sessions_per_week: u8,
+    pub minutes_per_session: u16,
+    pub kcal_per_session: Kcal,
+    pub sessions: Vec<WorkoutSession>,
+    pub published: bool,
+    pub version: Version,
+}
+
+/// Which packages a catalogue list asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackageFilter {
+    pub tag: Option<Tag>,
+    pub level: Option<Level>,
+    pub include_unpublished: bool,
+}
+
+/// What the generic catalogue store needs to know about a package kind.
+pub trait Package:
+    Clone
+    + PartialEq
+    + std::fmt::Debug
+    + Serialize
+    + serde::de::DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    /// Used in logs and error messages, e.g. "meal package".
+    const NOUN: &'static str;
+
+    fn id(&self) -> Uuid;
+    fn slug(&self) -> &Slug;
+    fn published(&self) -> bool;
+    /// Every tag a `tag=` filter may match.
+    fn searchable_tags(&self) -> Box<dyn Iterator<Item = &Tag> + '_>;
+    fn level(&self) -> Option<Level>;
+
+    fn matches(&self, filter: &PackageFilter) -> bool {
+        (filter.include_unpublished || self.published())
+            && filter
+                .tag
+                .as_ref()
+                .is_none_or(|tag| self.searchable_tags().any(|t| t == tag))
+            && filter.level.is_none_or(|level| self.level() == Some(level))
+    }
+}
+
+impl Package for MealPackage {
+    const NOUN: &'static str = "meal package";
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn slug(&self) -> &Slug {
+        &self.slug
+    }
+    fn published(&self) -> bool {
+        self.published
+    }
+    fn searchable_tags(&self) -> Box<dyn Iterator<Item = &Tag> + '_> {
+        Box::new(self.tags.iter().chain(&self.diet_tags))
+    }
+    fn level(&self) -> Option<Level> {
+        None
+    }
+}
+
+impl Package for WorkoutPackage {
+    const NOUN: &'static str = "workout package";
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn slug(&self) -> &Slug {
+        &self.slug
+    }
+    fn published(&self) -> bool {
+        self.published
+    }
+    fn searchable_tags(&self) -> Box<dyn Iterator<Item = &Tag> + '_> {
+        Box::new(self.tags.iter())
+    }
+    fn level(&self) -> Option<Level> {
+        Some(self.level)
+    }
+}

@@ -1,0 +1,122 @@
+//! Users and their profile: the numbers a daily balance is measured against.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::values::{Email, Grams, HeightCm, InvalidValue, Kcal, Name, Timezone, WeightKg};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Female,
+    Male,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityLevel {
+    Sedentary,
+    Light,
+    Moderate,
+    Active,
+    VeryActive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Goal {
+    Lose,
+    Maintain,
+    Gain,
+}
+
+/// An Argon2id hash in PHC string form. It is kept with the user so every store can
+/// persist it, but its `Debug` never shows it and the API never serializes a `User`
+/// directly (see `api::users::UserView`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    pub fn from_phc(phc: String) -> Self {
+        Self(phc)
+    }
+
+    pub fn as_phc(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash(***)")
+    }
+}
+
+/// A date of birth: not in the future, not before 1900.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "NaiveDate", into = "NaiveDate")]
+pub struct BirthDate(NaiveDate);
+
+impl BirthDate {
+    pub fn get(self) -> NaiveDate {
+        self.0
+    }
+}
+
+impl TryFrom<NaiveDate> for BirthDate {
+    type Error = InvalidValue;
+
+    fn try_from(value: NaiveDate) -> Result<Self, Self::Error> {
+        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid constant date");
+        if value < earliest || value > Utc::now().date_naive() {
+            return Err(InvalidValue::new(
+                "must be a date between 1900-01-01 and today",
+            ));
+        }
+        Ok(Self(value))
+    }
+}
+
+impl From<BirthDate> for NaiveDate {
+    fn from(value: BirthDate) -> NaiveDate {
+        value.0
+    }
+}
+
+/// The optional body and goal data a user may share.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Profile {
+    pub birth_date: Option<BirthDate>,
+    pub sex: Option<Sex>,
+    pub height_cm: Option<HeightCm>,
+    pub weight_kg: Option<WeightKg>,
+    pub activity_level: Option<ActivityLevel>,
+    pub goal: Option<Goal>,
+    pub daily_kcal_target: Option<Kcal>,
+    pub protein_g_target: Option<Grams>,
+    pub carbs_g_target: Option<Grams>,
+    pub fat_g_target: Option<Grams>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Uuid,
+    pub email: Email,
+    pub name: Name,
+    pub password_hash: PasswordHash,
+    pub role: Role,
+    pub timezone: Timezone,
+    pub profile: Profile,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -1,0 +1,528 @@
+//! Value types that cannot hold an invalid value.
+//!
+//! Each one is built through a fallible constructor (`TryFrom` or `parse`) and is also
+//! the `Deserialize` target at the API edge, so a request that reaches a handler has
+//! already been checked, and the error names the field that was wrong.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a value was refused. The caller adds the field name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+impl InvalidValue {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// Defines a finite `f64` newtype bounded to an inclusive range.
+macro_rules! bounded_f64 {
+    ($(#[$meta:meta])* $name:ident, $min:expr, $max:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+        #[serde(try_from = "f64", into = "f64")]
+        pub struct $name(f64);
+
+        impl $name {
+            pub const MIN: f64 = $min;
+            pub const MAX: f64 = $max;
+
+            pub fn get(self) -> f64 {
+                self.0
+            }
+        }
+
+        impl TryFrom<f64> for $name {
+            type Error = InvalidValue;
+
+            fn try_from(value: f64) -> Result<Self, Self::Error> {
+                if value.is_finite() && (Self::MIN..=Self::MAX).contains(&value) {
+                    Ok(Self(value))
+                } else {
+                    Err(InvalidValue(format!(
+                        "must be a number from {} to {}",
+                        Self::MIN,
+                        Self::MAX
+                    )))
+                }
+            }
+        }
+
+        impl From<$name> for f64 {
+            fn from(value: $name) -> f64 {
+                value.0
+            }
+        }
+    };
+}
+
+/// Defines an unsigned integer newtype bounded to an inclusive range.
+macro_rules! bounded_int {
+    ($(#[$meta:meta])* $name:ident, $int:ty, $min:expr, $max:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "i64", into = "i64")]
+        pub struct $name($int);
+
+        impl $name {
+            pub const MIN: $int = $min;
+            pub const MAX: $int = $max;
+
+            pub fn get(self) -> $int {
+                self.0
+            }
+        }
+
+        impl TryFrom<i64> for $name {
+            type Error = InvalidValue;
+
+            fn try_from(value: i64) -> Result<Self, Self::Error> {
+                <$int>::try_from(value)
+                    .ok()
+                    .filter(|v| (Self::MIN..=Self::MAX).contains(v))
+                    .map(Self)
+                    .ok_or_else(|| {
+                        InvalidValue(format!(
+                            "must be a whole number from {} to {}",
+                            Self::MIN,
+                            Self::MAX
+                        ))
+                    })
+            }
+        }
+
+        impl From<$name> for i64 {
+            fn from(value: $name) -> i64 {
+                i64::from(value.0)
+            }
+        }
+    };
+}
+
+bounded_f64!(
+    /// Food energy or energy burned, in kilocalories. The ceiling is a whole day of
+    /// extreme intake, so a typo like 25000 is caught.
+    Kcal,
+    0.0,
+    20_000.0
+);
+bounded_f64!(
+    /// A mass in grams (macronutrients, fibre, sugar, portions).
+    Grams,
+    0.0,
+    5_000.0
+);
+bounded_f64!(
+    /// A mass in milligrams (sodium).
+    Milligrams,
+    0.0,
+    100_000.0
+);
+bounded_f64!(
+    /// How much of a food was eaten, in the entry's unit.
+    Quantity,
+    0.001,
+    100_000.0
+);
+bounded_f64!(
+    /// Body height in centimetres.
+    HeightCm,
+    50.0,
+    280.0
+);
+bounded_f64!(
+    /// Body weight in kilograms.
+    WeightKg,
+    20.0,
+    500.0
+);
+bounded_f64!(
+    /// A distance in kilometres covered in one workout.
+    DistanceKm,
+    0.0,
+    1_000.0
+);
+bounded_int!(
+    /// Perceived effort on the usual 1–10 scale.
+    Effort,
+    u8,
+    1,
+    10
+);
+bounded_int!(
+    /// Average heart rate in beats per minute.
+    HeartRate,
+    u16,
+    25,
+    250
+);
+bounded_int!(
+    /// A workout's length in seconds: at most a day.
+    DurationSecs,
+    u32,
+    1,
+    86_400
+);
+bounded_int!(
+    /// A package's revision number; entries copy it so later edits are traceable.
+    Version,
+    u32,
+    1,
+    1_000_000
+);
+
+/// Trimmed, non-empty text of at most `MAX` characters, without control characters
+/// other than newlines and tabs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Text<const MAX: usize>(String);
+
+impl<const MAX: usize> Text<MAX> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MAX: usize> TryFrom<String> for Text<MAX> {
+    type Error = InvalidValue;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            return Err(InvalidValue::new("must not be empty"));
+        }
+        if trimmed.chars().count() > MAX {
+            return Err(InvalidValue(format!("must be at most {MAX} characters")));
+        }
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(InvalidValue::new("must not contain control characters"));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+}
+
+impl<const MAX: usize> TryFrom<&str> for Text<MAX> {
+    type Error = InvalidValue;
+
+    fn try_from(value: &str) -> Result<Self, Self::Error> {
+        Self::try_from(value.to_owned())
+    }
+}
+
+impl<const MAX: usize> From<Text<MAX>> for String {
+    fn from(value: Text<MAX>) -> String {
+        value.0
+    }
+}
+
+impl<const MAX: usize> fmt::Display for Text<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person's or a thing's display name.
+pub type Name = Text<100>;
+/// A title of a workout or a meal.
+pub type Title = Text<120>;
+/// Free-form notes and descriptions.
+pub type Notes = Text<2_000>;
+
+/// A lower-case identifier-like word: `a-z`, `0-9` and `-`, starting with a letter
+/// or digit. Used for tags and slugs, so it can never carry query syntax.
+fn check_word(value: &str, max: usize) -> Result<(), InvalidValue> {
+    let valid = !value.is_empty()
+        && value.len() <= max
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-');
+    if valid {
+        Ok(())
+    } else {
+        Err(InvalidValue(format!(
+            "must be 1 to {max} characters of a-z, 0-9 and '-', not starting with '-'"
+        )))
+    }
+}
+
+macro_rules! word_type {
+    ($(#[$meta:meta])* $name:ident, $max:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_LEN: usize = $max;
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidValue;
+
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                check_word(&value, Self::MAX_LEN)?;
+                Ok(Self(value))
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidValue;
+
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::try_from(value.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+word_type!(
+    /// A catalogue tag such as `high-protein` or `no-equipment`.
+    Tag,
+    32
+);
+word_type!(
+    /// A package's stable, URL-friendly name, unique within its catalogue.
+    Slug,
+    64
+);
+
+/// An e-mail address, stored lower-cased so that uniqueness is case-insensitive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = InvalidValue;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let normalized = value.trim().to_lowercase();
+        let well_formed = normalized.len() <= Self::MAX_LEN
+            && email_address::EmailAddress::from_str(&normalized).is_ok()
+            // The crate accepts quoted locals and IP-literal domains; we want the
+            // plain address a person types into a sign-up form.
+            && normalized.split_once('@').is_some_and(|(local, domain)| {
+                !local.contains('"')
+                    && domain.contains('.')
+                    && !domain.starts_with('[')
+                    && !domain.ends_with('.')
+            });
+        if well_formed {
+            Ok(Self(normalized))
+        } else {
+            Err(InvalidValue::new("must be a valid e-mail address"))
+        }
+    }
+}
+
+impl FromStr for Email {
+    type Err = InvalidValue;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::try_from(value.to_owned())
+    }
+}
+
+impl From<Email> for String {
+    fn from(value: Email) -> String {
+        value.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An IANA time zone such as `Europe/Berlin`; it decides which calendar day an entry
+/// belongs to for its user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Timezone(chrono_tz::Tz);
+
+impl Timezone {
+    pub fn utc() -> Self {
+        Self(chrono_tz::UTC)
+    }
+
+    pub fn tz(self) -> chrono_tz::Tz {
+        self.0
+    }
+
+    /// The calendar day, in this zone, on which the instant falls.
+    pub fn local_date(self, at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+        at.with_timezone(&self.0).date_naive()
+    }
+}
+
+impl TryFrom<String> for Timezone {
+    type Error = InvalidValue;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value
+            .parse::<chrono_tz::Tz>()
+            .map(Self)
+            .map_err(|_| InvalidValue::new("must be an IANA time zone name such as Europe/Berlin"))
+    }
+}
+
+impl FromStr for Timezone {
+    type Err = InvalidValue;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::try_from(value.to_owned())
+    }
+}
+
+impl From<Timezone> for String {
+    fn from(value: Timezone) -> String {
+        value.0.name().to_owned()
+    }
+}
+
+impl fmt::Display for Timezone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
+/// A client-supplied entity id: it must be a UUIDv7, so ids stay time-ordered no
+/// matter who made them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClientId(uuid::Uuid);
+
+impl ClientId {
+    pub fn get(self) -> uuid::Uuid {
+        self.0
+    }
+}
+
+impl TryFrom<String> for ClientId {
+    type Error = InvalidValue;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl FromStr for ClientId {
+    type Err = InvalidValue;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match uuid::Uuid::try_parse(value) {
+            Ok(id) if id.get_version_num() == 7 => Ok(Self(id)),
+            _ => Err(InvalidValue::new("must be a UUIDv7 in its hyphenated form")),
+        }
+    }
+}
+
+impl From<ClientId> for String {
+    fn from(value: ClientId) -> String {
+        value.0.to_string()
+    }
+}
+
+/// A fresh, time-ordered id for a new entity.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_numbers_refuse_values_outside_their_range() {
+        assert!(Kcal::try_from(-1.0).is_err());
+        assert!(Kcal::try_from(f64::NAN).is_err());
+        assert!(Kcal::try_from(20_000.1).is_err());
+        assert_eq!(Kcal::try_from(350.5).unwrap().get(), 350.5);
+        assert!(Effort::try_from(0).is_err());
+        assert!(Effort::try_from(11).is_err());
+        assert!(Effort::try_from(-3).is_err());
+        assert_eq!(Effort::try_from(7).unwrap().get(), 7);
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        assert_eq!(Name::try_from("  Ada ").unwrap().as_str(), "Ada");
+        assert!(Name::try_from("   ").is_err());
+        assert!(Name::try_from("a".repeat(101)).is_err());
+        assert!(Name::try_from("bell\u{7}").is_err());
+        assert!(Notes::try_from("line one\nline two").is_ok());
+    }
+
+    #[test]
+    fn emails_are_lower_cased_and_checked() {
+        assert_eq!(
+            Email::from_str(" Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "\"a b\"@example.com",
+            "{\"$gt\":\"\"}",
+        ] {
+            assert!(Email::from_str(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn tags_allow_only_plain_words() {
+        assert!(Tag::from_str("high-protein").is_ok());
+        for bad in ["", "-x", "High", "a b", "$gt", "a.b", &"a".repeat(33)] {
+            assert!(Tag::from_str(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn timezones_must_be_real() {
+        assert!(Timezone::from_str("Europe/Berlin").is_ok());
+        assert!(Timezone::from_str("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn client_ids_must_be_uuid_v7() {
+        assert!(ClientId::from_str(&new_id().to_string()).is_ok());
+        assert!(ClientId::from_str(&uuid::Uuid::nil().to_string()).is_err());
+        assert!(ClientId::from_str("not-a-uuid").is_err());
+    }
+}

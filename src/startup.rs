@@ -1,0 +1,154 @@
+//! Building the application from settings: choosing the store, loading sample data,
+//! binding the listener. `main` only parses arguments and calls into here, and tests
+//! build the same application on port 0.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::api::state::{AppState, SharedState, StoreChoice};
+use crate::auth::{PasswordHasher, TokenKeys};
+use crate::config::Settings;
+use crate::store::{MemoryStore, Store, StoreKind};
+
+/// Which store the settings lead to, and why, before anything is connected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorePlan {
+    pub kind: StoreKind,
+    pub reason: String,
+}
+
+pub fn plan_store(settings: &Settings) -> StorePlan {
+    let reason = match &settings.mongodb_uri {
+        None => "MONGODB_URI is not set, so the embedded in-memory store is used".to_owned(),
+        Some(_) => "MONGODB_URI is set, but this build has no MongoDB store yet; \
+                    the embedded in-memory store is used"
+            .to_owned(),
+    };
+    StorePlan {
+        kind: StoreKind::Memory,
+        reason,
+    }
+}
+
+/// Opens the planned store and loads sample data where the settings ask for it.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, StoreChoice)> {
+    let plan = plan_store(settings);
+    let store = MemoryStore::new();
+    tracing::warn!(
+        reason = %plan.reason,
+        "running on the in-memory store: nothing is kept across restarts"
+    );
+    let configured = settings.mongodb_uri.is_some();
+    if settings.init_sample_data.unwrap_or(true) {
+        let report = crate::sample::load(&store, chrono::Utc::now())
+            .await
+            .context("loading the sample data")?;
+        tracing::info!(created = report.created, "sample data loaded");
+    }
+    let choice = StoreChoice {
+        reason: plan.reason,
+        degraded: configured,
+    };
+    Ok((Arc::new(store), choice))
+}
+
+/// The token keys from settings, or a random per-process secret with a warning.
+pub fn token_keys(settings: &Settings) -> TokenKeys {
+    let secret = settings.auth_token_secret.clone().unwrap_or_else(|| {
+        tracing::warn!(
+            "AUTH_TOKEN_SECRET is not set: using a random secret, so tokens stop working \
+             when the service restarts"
+        );
+        TokenKeys::random_secret()
+    });
+    TokenKeys::new(&secret, settings.auth_token_ttl())
+}
+
+/// Everything the handlers share, built around `store`.
+pub fn app_state(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    store_choice: StoreChoice,
+) -> SharedState {
+    Arc::new(AppState {
+        store,
+        store_choice,
+        tokens: token_keys(settings),
+        hasher: PasswordHasher::new(),
+    })
+}
+
+/// A bound, ready-to-run service.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let (store, choice) = open_store(settings).await?;
+        Self::with_store(settings, store, choice).await
+    }
+
+    /// Builds around a given store; tests use it to run the real server on any backend.
+    pub async fn with_store(
+        settings: &Settings,
+        store: Arc<dyn Store>,
+        store_choice: StoreChoice,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.http_addr)
+            .await
+            .with_context(|| format!("binding HTTP_ADDR {}", settings.http_addr))?;
+        Ok(Self {
+            listener,
+            router: crate::api::router(app_state(settings, store, store_choice)),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,394 @@
+//! An in-process store behind locks: the embedded default for development and the
+//! fallback when MongoDB cannot be reached. Nothing in it survives a restart.
+//!
+//! Entries are indexed per user in a `BTreeMap` keyed by their list position, so a
+//! one-day query is a range scan whose cost does not grow with the user's history.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parking_lot::RwLock;
+use uuid::Uuid;
+
+use super::{
+    ComponentHealth, DateRange, EntryStore, PackageStore, Page, PageRequest, Store, StoreError,
+    StoreKind, StoreResult, Written,
+};
+use crate::domain::{
+    Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
+    User, WorkoutData, WorkoutPackage,
+};
+
+#[derive(Default)]
+struct Users {
+    by_id: HashMap<Uuid, User>,
+    id_by_email: HashMap<Email, Uuid>,
+}
+
+/// Lock order, everywhere: `users` first, then an entry table. Entry writes hold the
+/// users read lock so a concurrent user deletion cannot leave orphans behind.
+pub struct MemoryStore {
+    users: Arc<RwLock<Users>>,
+    meal_packages: PackageTable<MealPackage>,
+    workout_packages: PackageTable<WorkoutPackage>,
+    meal_entries: EntryTable<MealData>,
+    workout_entries: EntryTable<WorkoutData>,
+}
+
+impl MemoryStore {
+    /// An empty store. See `crate::sample::load` for the demo catalogue and users.
+    pub fn new() -> Self {
+        let users = Arc::new(RwLock::new(Users::default()));
+        Self {
+            meal_packages: PackageTable::default(),
+            workout_packages: PackageTable::default(),
+            meal_entries: EntryTable::new(users.clone()),
+            workout_entries: EntryTable::new(users.clone()),
+            users,
+        }
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Memory
+    }
+
+    async fn health(&self) -> Vec<(&'static str, ComponentHealth)> {
+        vec![(
+            "store",
+            ComponentHealth {
+                status: "up",
+                persistent: false,
+                detail: Some("in-memory store: data is lost when the service stops".into()),
+            },
+        )]
+    }
+
+    async fn create_user(&self, user: User) -> StoreResult<User> {
+        let mut users = self.users.write();
+        if users.by_id.contains_key(&user.id) {
+            return Err(StoreError::Conflict(
+                "a user with this id already exists".into(),
+            ));
+        }
+        if users.id_by_email.contains_key(&user.email) {
+            return Err(email_taken());
+        }
+        users.id_by_email.insert(user.email.clone(), user.id);
+        users.by_id.insert(user.id, user.clone());
+        Ok(user)
+    }
+
+    async fn get_user(&self, id: Uuid) -> StoreResult<User> {
+        self.users
+            .read()
+            .by_id
+            .get(&id)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
+        let users = self.users.read();
+        users
+            .id_by_email
+            .get(email)
+            .and_then(|id| users.by_id.get(id))
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn update_user(&self, user: User) -> StoreResult<User> {
+        let mut users = self.users.write();
+        let old_email = match users.by_id.get(&user.id) {
+            Some(existing) => existing.email.clone(),
+            None => return Err(StoreError::NotFound),
+        };
+        if old_email != user.email {
+            if users.id_by_email.contains_key(&user.email) {
+                return Err(email_taken());
+            }
+            users.id_by_email.remove(&old_email);
+            users.id_by_email.insert(user.email.clone(), user.id);
+        }
+        users.by_id.insert(user.id, user.clone());
+        Ok(user)
+    }
+
+    async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
+        let mut users = self.users.write();
+        let user = users.by_id.remove(&id).ok_or(StoreError::NotFound)?;
+        users.id_by_email.remove(&user.email);
+        self.meal_entries.remove_owner(id);
+        self.workout_entries.remove_owner(id);
+        Ok(())
+    }
+
+    fn meal_packages(&self) -> &dyn PackageStore<MealPackage> {
+        &self.meal_packages
+    }
+
+    fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage> {
+        &self.workout_packages
+    }
+
+    fn meal_entries(&self) -> &dyn EntryStore<MealData> {
+        &self.meal_entries
+    }
+
+    fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
+        &self.workout_entries
+    }
+}
+
+fn email_taken() -> StoreError {
+    StoreError::Conflict("this e-mail address is already registered".into())
+}
+
+/// Packages by slug (the list order), with an id index for lookups.
+struct PackageTable<P> {
+    rows: RwLock<PackageRows<P>>,
+}
+
+struct PackageRows<P> {
+    by_slug: BTreeMap<Slug, P>,
+    slug_by_id: HashMap<Uuid, Slug>,
+}
+
+impl<P> Default for PackageTable<P> {
+    fn default() -> Self {
+        Self {
+            rows: RwLock::new(PackageRows {
+                by_slug: BTreeMap::new(),
+                slug_by_id: HashMap::new(),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl<P: Package> PackageStore<P> for PackageTable<P> {
+    async fn list(
+        &self,
+        filter: &PackageFilter,
+        page: PageRequest<Slug>,
+    ) -> StoreResult<Page<P, Slug>> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let rows = self.rows.read();
+        let start = page.after.map_or(Unbounded, Excluded);
+        let items = rows
+            .by_slug
+            .range((start, Unbounded))
+            .map(|(_, package)| package)
+            .filter(|package| package.matches(filter))
+            .take(page.limit.get() + 1)
+            .cloned()
+            .collect();
+        Ok(Page::from_overfetched(items, page.limit, |p: &P| {
+            p.slug().clone()
+        }))
+    }
+
+    async fn get(&self, id: Uuid) -> StoreResult<P> {
+        let rows = self.rows.read();
+        rows.slug_by_id
+            .get(&id)
+            .and_then(|slug| rows.by_slug.get(slug))
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn upsert(&self, package: P) -> StoreResult<Written<P>> {
+        let mut rows = self.rows.write();
+        if let Some(holder) = rows.by_slug.get(package.slug())
+            && holder.id() != package.id()
+        {
+            return Err(StoreError::Conflict(format!(
+                "another {} already has this slug",
+                P::NOUN
+            )));
+        }
+        let written = match rows.slug_by_id.get(&package.id()).cloned() {
+            None => Written::Created(package.clone()),
+            Some(old_slug) => {
+                let old = rows.by_slug.remove(&old_slug).expect("indexes agree");
+                if old == package {
+                    Written::Unchanged(package.clone())
+                } else {
+                    Written::Replaced(package.clone())
+                }
+            }
+        };
+        rows.slug_by_id.insert(package.id(), package.slug().clone());
+        rows.by_slug.insert(package.slug().clone(), package);
+        Ok(written)
+    }
+}
+
+/// One kind of entry: every entry by id, and each owner's entries in list order.
+struct EntryTable<D> {
+    users: Arc<RwLock<Users>>,
+    rows: RwLock<EntryRows<D>>,
+}
+
+struct EntryRows<D> {
+    by_id: HashMap<Uuid, Entry<D>>,
+    by_owner: HashMap<Uuid, BTreeSet<EntryPosition>>,
+}
+
+impl<D: EntryData> EntryTable<D> {
+    fn new(users: Arc<RwLock<Users>>) -> Self {
+        Self {
+            users,
+            rows: RwLock::new(EntryRows {
+                by_id: HashMap::new(),
+                by_owner: HashMap::new(),
+            }),
+        }
+    }
+
+    /// Called by `delete_user` while it holds the users write lock.
+    fn remove_owner(&self, user_id: Uuid) {
+        let mut rows = self.rows.write();
+        if let Some(positions) = rows.by_owner.remove(&user_id) {
+            for position in &positions {
+                rows.by_id.remove(&position.id);
+            }
+        }
+    }
+
+    /// Runs a write with the owner guaranteed to exist until it finishes.
+    fn write_for_owner<T>(
+        &self,
+        user_id: Uuid,
+        write: impl FnOnce(&mut EntryRows<D>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let users = self.users.read();
+        if !users.by_id.contains_key(&user_id) {
+            return Err(StoreError::NotFound);
+        }
+        write(&mut self.rows.write())
+    }
+}
+
+impl<D: EntryData> EntryRows<D> {
+    fn insert(&mut self, entry: Entry<D>) {
+        let owner = self.by_owner.entry(entry.user_id).or_default();
+        if let Some(old) = self.by_id.get(&entry.id) {
+            owner.remove(&old.position());
+        }
+        owner.insert(entry.position());
+        self.by_id.insert(entry.id, entry);
+    }
+
+    fn owned(&self, user_id: Uuid, id: Uuid) -> Option<&Entry<D>> {
+        self.by_id.get(&id).filter(|e| e.user_id == user_id)
+    }
+}
+
+#[async_trait]
+impl<D: EntryData> EntryStore<D> for EntryTable<D> {
+    async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
+        self.write_for_owner(entry.user_id, |rows| match rows.by_id.get(&entry.id) {
+            Some(existing) if existing.same_content(&entry) => {
+                Ok(Written::Unchanged(existing.clone()))
+            }
+            Some(_) => Err(StoreError::Conflict(
+                "an entry with this id already exists with other content".into(),
+            )),
+            None => {
+                rows.insert(entry.clone());
+                Ok(Written::Created(entry))
+            }
+        })
+    }
+
+    async fn put(&self, mut entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
+        self.write_for_owner(entry.user_id, |rows| match rows.by_id.get(&entry.id) {
+            Some(existing) if existing.user_id != entry.user_id => Err(StoreError::NotFound),
+            Some(existing) if existing.same_content(&entry) => {
+                Ok(Written::Unchanged(existing.clone()))
+            }
+            Some(existing) => {
+                entry.created_at = existing.created_at;
+                rows.insert(entry.clone());
+                Ok(Written::Replaced(entry))
+            }
+            None => {
+                rows.insert(entry.clone());
+                Ok(Written::Created(entry))
+            }
+        })
+    }
+
+    async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
+        self.rows
+            .read()
+            .owned(user_id, id)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn update(&self, mut entry: Entry<D>) -> StoreResult<Entry<D>> {
+        self.write_for_owner(entry.user_id, |rows| {
+            let existing = rows
+                .owned(entry.user_id, entry.id)
+                .ok_or(StoreError::NotFound)?;
+            entry.created_at = existing.created_at;
+            rows.insert(entry.clone());
+            Ok(entry)
+        })
+    }
+
+    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let mut rows = self.rows.write();
+        let entry = rows.owned(user_id, id).ok_or(StoreError::NotFound)?;
+        let position = entry.position();
+        rows.by_id.remove(&id);
+        if let Some(owner) = rows.by_owner.get_mut(&user_id) {
+            owner.remove(&position);
+        }
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        user_id: Uuid,
+        range: DateRange,
+        page: PageRequest<EntryPosition>,
+    ) -> StoreResult<Page<Entry<D>, EntryPosition>> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let rows = self.rows.read();
+        let Some(owner) = rows.by_owner.get(&user_id) else {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        };
+        let range_start = EntryPosition {
+            local_date: range.from(),
+            occurred_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            id: Uuid::nil(),
+        };
+        let start = match page.after {
+            Some(after) if after >= range_start => Excluded(after),
+            _ => Included(range_start),
+        };
+        let items = owner
+            .range((start, Unbounded))
+            .take_while(|position| position.local_date <= range.to())
+            .take(page.limit.get() + 1)
+            .map(|position| rows.by_id[&position.id].clone())
+            .collect();
+        Ok(Page::from_overfetched(items, page.limit, Entry::position))
+    }
+}

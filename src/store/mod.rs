@@ -1,0 +1,154 @@
+//! The storage contract: what every backend (memory, MongoDB, the Redis-cached
+//! decorator) promises, and the error it reports. Nothing here knows a driver.
+
+pub mod memory;
+mod page;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::domain::{
+    Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
+    User, WorkoutData, WorkoutPackage,
+};
+
+pub use memory::MemoryStore;
+pub use page::{DateRange, Page, PageLimit, PageRequest};
+
+/// Why a store operation failed. The API maps each variant to one status code; the
+/// messages of `Unavailable` and `Internal` are for logs only.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// The write clashes with existing data; the message is safe to show a client.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The request is well-formed but the store cannot accept it; safe to show.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The backend cannot be reached right now; the same call may succeed later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal store error: {0}")]
+    Internal(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The outcome of an idempotent write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written<T> {
+    /// Nothing had that id; it was stored.
+    Created(T),
+    /// The same content was already stored under that id; nothing changed.
+    Unchanged(T),
+    /// Different content under that id, same owner, was replaced.
+    Replaced(T),
+}
+
+impl<T> Written<T> {
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Created(v) | Self::Unchanged(v) | Self::Replaced(v) => v,
+        }
+    }
+
+    pub fn was_created(&self) -> bool {
+        matches!(self, Self::Created(_))
+    }
+}
+
+/// Which backend serves requests, as reported by `/health` and `balancelife config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    Memory,
+    Mongodb,
+    Cached,
+}
+
+impl StoreKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Mongodb => "mongodb",
+            Self::Cached => "cached",
+        }
+    }
+}
+
+/// One part of the storage stack as `/health` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentHealth {
+    /// `up`, `down` or `degraded`.
+    pub status: &'static str,
+    /// Whether data written here survives a restart of the service.
+    pub persistent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The whole storage contract, held as `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn kind(&self) -> StoreKind;
+
+    /// The state of each component, keyed by name (`store`, later `mongodb`, `redis`).
+    async fn health(&self) -> Vec<(&'static str, ComponentHealth)>;
+
+    /// Conflict when the id or the e-mail is taken.
+    async fn create_user(&self, user: User) -> StoreResult<User>;
+    async fn get_user(&self, id: Uuid) -> StoreResult<User>;
+    async fn get_user_by_email(&self, email: &Email) -> StoreResult<User>;
+    /// Replaces the stored user with the same id; conflict when the new e-mail is
+    /// taken by someone else.
+    async fn update_user(&self, user: User) -> StoreResult<User>;
+    /// Deletes the user and every entry they own.
+    async fn delete_user(&self, id: Uuid) -> StoreResult<()>;
+
+    fn meal_packages(&self) -> &dyn PackageStore<MealPackage>;
+    fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage>;
+    fn meal_entries(&self) -> &dyn EntryStore<MealData>;
+    fn workout_entries(&self) -> &dyn EntryStore<WorkoutData>;
+}
+
+/// A read-mostly catalogue of one package kind, listed in slug order.
+#[async_trait]
+pub trait PackageStore<P: Package>: Send + Sync {
+    async fn list(
+        &self,
+        filter: &PackageFilter,
+        page: PageRequest<Slug>,
+    ) -> StoreResult<Page<P, Slug>>;
+    async fn get(&self, id: Uuid) -> StoreResult<P>;
+    /// Inserts or replaces by id (seeding and administration); conflict when another
+    /// package already has the slug.
+    async fn upsert(&self, package: P) -> StoreResult<Written<P>>;
+}
+
+/// One kind of log entry. Every read and write is scoped to the owner: another
+/// user's entry is `NotFound`, never visible.
+#[async_trait]
+pub trait EntryStore<D: EntryData>: Send + Sync {
+    /// Idempotent on the id: the same content again is `Unchanged`; different content,
+    /// or an id owned by someone else, is a conflict. `NotFound` if the owner does
+    /// not exist.
+    async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>>;
+    /// Create or replace by id: `Created`, `Unchanged` or `Replaced` (keeping the
+    /// original `created_at`); `NotFound` if the id belongs to someone else.
+    async fn put(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>>;
+    async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>>;
+    /// Replaces an existing entry of the owner; `NotFound` if there is none.
+    async fn update(&self, entry: Entry<D>) -> StoreResult<Entry<D>>;
+    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<()>;
+    /// The owner's entries whose local date is in `range`, ordered by
+    /// (local_date, occurred_at, id).
+    async fn list(
+        &self,
+        user_id: Uuid,
+        range: DateRange,
+        page: PageRequest<EntryPosition>,
+    ) -> StoreResult<Page<Entry<D>, EntryPosition>>;
+}

@@ -1,0 +1,114 @@
+//! Pagination and range types shared by every store.
+
+use chrono::NaiveDate;
+
+use crate::domain::InvalidValue;
+
+/// How many items one page may hold: 1 to 100, 50 unless asked otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit(u16);
+
+impl PageLimit {
+    pub const MAX: u16 = 100;
+    pub const DEFAULT: Self = Self(50);
+
+    pub fn get(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+impl Default for PageLimit {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl TryFrom<i64> for PageLimit {
+    type Error = InvalidValue;
+
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        u16::try_from(value)
+            .ok()
+            .filter(|v| (1..=Self::MAX).contains(v))
+            .map(Self)
+            .ok_or_else(|| InvalidValue(format!("must be a whole number from 1 to {}", Self::MAX)))
+    }
+}
+
+/// A page request: at most `limit` items strictly after position `after`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageRequest<P> {
+    pub limit: PageLimit,
+    pub after: Option<P>,
+}
+
+impl<P> PageRequest<P> {
+    pub fn first(limit: PageLimit) -> Self {
+        Self { limit, after: None }
+    }
+}
+
+/// One page of results and, when more may follow, the position to continue after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T, P> {
+    pub items: Vec<T>,
+    pub next: Option<P>,
+}
+
+impl<T, P> Page<T, P> {
+    /// Builds a page from up to `limit + 1` ordered items: the extra one only tells
+    /// that another page exists, so no empty last page is ever announced.
+    pub fn from_overfetched(
+        mut items: Vec<T>,
+        limit: PageLimit,
+        position: impl Fn(&T) -> P,
+    ) -> Self {
+        let next = if items.len() > limit.get() {
+            items.truncate(limit.get());
+            items.last().map(position)
+        } else {
+            None
+        };
+        Self { items, next }
+    }
+}
+
+/// An inclusive range of calendar days, `from <= to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateRange {
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+impl DateRange {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Self, InvalidValue> {
+        if from > to {
+            return Err(InvalidValue::new("must not be before `from`"));
+        }
+        Ok(Self { from, to })
+    }
+
+    pub fn day(date: NaiveDate) -> Self {
+        Self {
+            from: date,
+            to: date,
+        }
+    }
+
+    pub fn from(self) -> NaiveDate {
+        self.from
+    }
+
+    pub fn to(self) -> NaiveDate {
+        self.to
+    }
+
+    pub fn contains(self, date: NaiveDate) -> bool {
+        (self.from..=self.to).contains(&date)
+    }
+
+    /// Number of days in the range, both ends included.
+    pub fn days(self) -> i64 {
+        (self.to - self.from).num_days() + 1
+    }
+}

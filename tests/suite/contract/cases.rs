@@ -1,0 +1,651 @@
+//! The contract cases. Each takes a fresh, empty store.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use balancelife::domain::*;
+use balancelife::store::{
+    DateRange, EntryStore, PageLimit, PageRequest, Store, StoreError, Written,
+};
+
+use crate::fixtures::{self, EntryFixture, at, date, entry, unique_email};
+
+type S = Arc<dyn Store>;
+
+fn limit(n: i64) -> PageLimit {
+    PageLimit::try_from(n).unwrap()
+}
+
+async fn new_user(store: &S) -> User {
+    store
+        .create_user(fixtures::user(unique_email("user")))
+        .await
+        .unwrap()
+}
+
+fn entries<D: EntryFixture + StoreAccess>(store: &S) -> &dyn EntryStore<D> {
+    D::of(store.as_ref())
+}
+
+/// Picks the entry store of kind `D`.
+pub trait StoreAccess: EntryData {
+    fn of(store: &dyn Store) -> &dyn EntryStore<Self>;
+}
+
+impl StoreAccess for MealData {
+    fn of(store: &dyn Store) -> &dyn EntryStore<Self> {
+        store.meal_entries()
+    }
+}
+
+impl StoreAccess for WorkoutData {
+    fn of(store: &dyn Store) -> &dyn EntryStore<Self> {
+        store.workout_entries()
+    }
+}
+
+fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "expected NotFound, got {result:?}"
+    );
+}
+
+fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "expected Conflict, got {result:?}"
+    );
+}
+
+// ---- users ----
+
+pub async fn a_created_user_can_be_read_by_id_and_by_email(store: S) {
+    let user = fixtures::user(unique_email("ada"));
+
+    let created = store.create_user(user.clone()).await.unwrap();
+
+    assert_eq!(created, user);
+    assert_eq!(store.get_user(user.id).await.unwrap(), user);
+    assert_eq!(store.get_user_by_email(&user.email).await.unwrap(), user);
+    assert_not_found(store.get_user(new_id()).await);
+    assert_not_found(store.get_user_by_email(&unique_email("nobody")).await);
+}
+
+pub async fn emails_are_unique_whatever_their_case(store: S) {
+    let email = unique_email("grace");
+    store
+        .create_user(fixtures::user(email.clone()))
+        .await
+        .unwrap();
+    let shouted: Email = email.as_str().to_uppercase().parse().unwrap();
+
+    let second = store.create_user(fixtures::user(shouted)).await;
+
+    assert_conflict(second);
+}
+
+pub async fn a_taken_user_id_conflicts(store: S) {
+    let user = new_user(&store).await;
+    let mut twin = fixtures::user(unique_email("twin"));
+    twin.id = user.id;
+
+    assert_conflict(store.create_user(twin).await);
+}
+
+pub async fn updating_a_user_changes_what_is_read_back(store: S) {
+    let mut user = new_user(&store).await;
+    let old_email = user.email.clone();
+    user.email = unique_email("renamed");
+    user.name = "Renamed Person".try_into().unwrap();
+    user.profile.goal = Some(Goal::Gain);
+
+    store.update_user(user.clone()).await.unwrap();
+
+    assert_eq!(store.get_user(user.id).await.unwrap(), user);
+    assert_eq!(store.get_user_by_email(&user.email).await.unwrap(), user);
+    assert_not_found(store.get_user_by_email(&old_email).await);
+}
+
+pub async fn updating_to_an_email_someone_else_has_conflicts(store: S) {
+    let first = new_user(&store).await;
+    let mut second = new_user(&store).await;
+    second.email = first.email.clone();
+
+    assert_conflict(store.update_user(second).await);
+}
+
+pub async fn updating_or_deleting_a_missing_user_is_not_found(store: S) {
+    let ghost = fixtures::user(unique_email("ghost"));
+
+    assert_not_found(store.update_user(ghost.clone()).await);
+    assert_not_found(store.delete_user(ghost.id).await);
+}
+
+pub async fn deleting_a_user_deletes_their_entries_and_no_one_elses(store: S) {
+    let leaving = new_user(&store).await;
+    let staying = new_user(&store).await;
+    let when = at("2026-03-01", "12:00");
+    let gone_meal = entry::<MealData>(leaving.id, 1, when);
+    let gone_workout = entry::<WorkoutData>(leaving.id, 1, when);
+    let kept_meal = entry::<MealData>(staying.id, 1, when);
+    store
+        .meal_entries()
+        .create(gone_meal.clone())
+        .await
+        .unwrap();
+    store
+        .workout_entries()
+        .create(gone_workout.clone())
+        .await
+        .unwrap();
+    store
+        .meal_entries()
+        .create(kept_meal.clone())
+        .await
+        .unwrap();
+
+    store.delete_user(leaving.id).await.unwrap();
+
+    assert_not_found(store.get_user(leaving.id).await);
+    assert_not_found(store.get_user_by_email(&leaving.email).await);
+    assert_not_found(store.meal_entries().get(leaving.id, gone_meal.id).await);
+    assert_not_found(
+        store
+            .workout_entries()
+            .get(leaving.id, gone_workout.id)
+            .await,
+    );
+    let day = DateRange::day(date("2026-03-01"));
+    let page = store
+        .meal_entries()
+        .list(leaving.id, day, PageRequest::first(limit(10)))
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    assert_eq!(
+        store
+            .meal_entries()
+            .get(staying.id, kept_meal.id)
+            .await
+            .unwrap(),
+        kept_meal
+    );
+}
+
+// ---- packages ----
+
+pub async fn packages_are_listed_in_slug_order_across_pages(store: S) {
+    for slug in ["delta", "alpha", "echo", "charlie", "bravo"] {
+        store
+            .meal_packages()
+            .upsert(fixtures::meal_package(slug, &[], true))
+            .await
+            .unwrap();
+    }
+    let filter = PackageFilter::default();
+
+    let mut slugs = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page = store
+            .meal_packages()
+            .list(
+                &filter,
+                PageRequest {
+                    limit: limit(2),
+                    after,
+                },
+            )
+            .await
+            .unwrap();
+        pages += 1;
+        slugs.extend(page.items.iter().map(|p| p.slug.to_string()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+
+    assert_eq!(slugs, ["alpha", "bravo", "charlie", "delta", "echo"]);
+    assert_eq!(pages, 3);
+}
+
+pub async fn packages_can_be_filtered_by_tag_and_level(store: S) {
+    let packages = store.workout_packages();
+    packages
+        .upsert(fixtures::workout_package(
+            "a-easy-cardio",
+            Level::Beginner,
+            &["cardio"],
+        ))
+        .await
+        .unwrap();
+    packages
+        .upsert(fixtures::workout_package(
+            "b-hard-cardio",
+            Level::Advanced,
+            &["cardio"],
+        ))
+        .await
+        .unwrap();
+    packages
+        .upsert(fixtures::workout_package(
+            "c-easy-strength",
+            Level::Beginner,
+            &["strength"],
+        ))
+        .await
+        .unwrap();
+    store
+        .meal_packages()
+        .upsert(fixtures::meal_package("quick-one", &["quick"], true))
+        .await
+        .unwrap();
+    store
+        .meal_packages()
+        .upsert(fixtures::meal_package("slow-one", &["slow"], true))
+        .await
+        .unwrap();
+    let first = |filter: PackageFilter| {
+        let store = store.clone();
+        async move {
+            let page = store
+                .workout_packages()
+                .list(&filter, PageRequest::first(limit(10)))
+                .await
+                .unwrap();
+            page.items
+                .into_iter()
+                .map(|p| p.slug.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+
+    let cardio = first(PackageFilter {
+        tag: Some("cardio".parse().unwrap()),
+        ..Default::default()
+    })
+    .await;
+    let beginner = first(PackageFilter {
+        level: Some(Level::Beginner),
+        ..Default::default()
+    })
+    .await;
+    let both = first(PackageFilter {
+        tag: Some("cardio".parse().unwrap()),
+        level: Some(Level::Beginner),
+        ..Default::default()
+    })
+    .await;
+    let vegetarian = store
+        .meal_packages()
+        .list(
+            &PackageFilter {
+                tag: Some("vegetarian".parse().unwrap()),
+                ..Default::default()
+            },
+            PageRequest::first(limit(10)),
+        )
+        .await
+        .unwrap();
+    let quick = store
+        .meal_packages()
+        .list(
+            &PackageFilter {
+                tag: Some("quick".parse().unwrap()),
+                ..Default::default()
+            },
+            PageRequest::first(limit(10)),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(cardio, ["a-easy-cardio", "b-hard-cardio"]);
+    assert_eq!(beginner, ["a-easy-cardio", "c-easy-strength"]);
+    assert_eq!(both, ["a-easy-cardio"]);
+    assert_eq!(vegetarian.items.len(), 2, "diet tags are searchable too");
+    assert_eq!(quick.items.len(), 1);
+    assert_eq!(quick.items[0].slug.as_str(), "quick-one");
+}
+
+pub async fn unpublished_packages_are_listed_only_when_asked(store: S) {
+    store
+        .meal_packages()
+        .upsert(fixtures::meal_package("draft", &[], false))
+        .await
+        .unwrap();
+    store
+        .meal_packages()
+        .upsert(fixtures::meal_package("live", &[], true))
+        .await
+        .unwrap();
+
+    let public = store
+        .meal_packages()
+        .list(&PackageFilter::default(), PageRequest::first(limit(10)))
+        .await
+        .unwrap();
+    let all = store
+        .meal_packages()
+        .list(
+            &PackageFilter {
+                include_unpublished: true,
+                ..Default::default()
+            },
+            PageRequest::first(limit(10)),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(public.items.len(), 1);
+    assert_eq!(public.items[0].slug.as_str(), "live");
+    assert_eq!(all.items.len(), 2);
+}
+
+pub async fn upserting_a_package_is_idempotent(store: S) {
+    let package = fixtures::meal_package("stable", &["quick"], true);
+    let mut revised = package.clone();
+    revised.version = Version::try_from(2).unwrap();
+
+    let first = store.meal_packages().upsert(package.clone()).await.unwrap();
+    let again = store.meal_packages().upsert(package.clone()).await.unwrap();
+    let replaced = store.meal_packages().upsert(revised.clone()).await.unwrap();
+
+    assert_eq!(first, Written::Created(package.clone()));
+    assert_eq!(again, Written::Unchanged(package.clone()));
+    assert_eq!(replaced, Written::Replaced(revised.clone()));
+    assert_eq!(
+        store.meal_packages().get(package.id).await.unwrap(),
+        revised
+    );
+    let listed = store
+        .meal_packages()
+        .list(&PackageFilter::default(), PageRequest::first(limit(10)))
+        .await
+        .unwrap();
+    assert_eq!(listed.items, vec![revised]);
+}
+
+pub async fn a_slug_held_by_another_package_conflicts(store: S) {
+    store
+        .workout_packages()
+        .upsert(fixtures::workout_package("taken", Level::Beginner, &[]))
+        .await
+        .unwrap();
+
+    let clash = store
+        .workout_packages()
+        .upsert(fixtures::workout_package("taken", Level::Advanced, &[]))
+        .await;
+
+    assert_conflict(clash);
+}
+
+pub async fn a_missing_package_is_not_found(store: S) {
+    assert_not_found(store.meal_packages().get(new_id()).await);
+    assert_not_found(store.workout_packages().get(new_id()).await);
+}
+
+// ---- entries, for each kind ----
+
+pub async fn creating_an_entry_is_idempotent_on_its_id<D: EntryFixture + StoreAccess>(store: S) {
+    let user = new_user(&store).await;
+    let original = entry::<D>(user.id, 1, at("2026-03-02", "08:00"));
+    let mut retried = original.clone();
+    retried.created_at += Duration::seconds(5);
+    retried.updated_at += Duration::seconds(5);
+    let mut different = original.clone();
+    different.data = original.data.altered();
+
+    let first = entries::<D>(&store).create(original.clone()).await.unwrap();
+    let repeat = entries::<D>(&store).create(retried).await.unwrap();
+    let clash = entries::<D>(&store).create(different).await;
+
+    assert_eq!(first, Written::Created(original.clone()));
+    assert_eq!(
+        repeat,
+        Written::Unchanged(original.clone()),
+        "a retry returns what is stored"
+    );
+    assert_conflict(clash);
+    assert_eq!(
+        entries::<D>(&store)
+            .get(user.id, original.id)
+            .await
+            .unwrap(),
+        original
+    );
+}
+
+pub async fn an_id_owned_by_another_user_conflicts_on_create_and_is_not_found_on_put<
+    D: EntryFixture + StoreAccess,
+>(
+    store: S,
+) {
+    let owner = new_user(&store).await;
+    let intruder = new_user(&store).await;
+    let original = entry::<D>(owner.id, 1, at("2026-03-02", "08:00"));
+    entries::<D>(&store).create(original.clone()).await.unwrap();
+    let mut hijack = original.clone();
+    hijack.user_id = intruder.id;
+
+    assert_conflict(entries::<D>(&store).create(hijack.clone()).await);
+    assert_not_found(entries::<D>(&store).put(hijack).await);
+    assert_eq!(
+        entries::<D>(&store)
+            .get(owner.id, original.id)
+            .await
+            .unwrap(),
+        original
+    );
+}
+
+pub async fn put_creates_then_replaces_keeping_created_at<D: EntryFixture + StoreAccess>(store: S) {
+    let user = new_user(&store).await;
+    let original = entry::<D>(user.id, 1, at("2026-03-03", "09:30"));
+    let mut replacement = original.clone();
+    replacement.data = original.data.altered();
+    replacement.created_at += Duration::minutes(1);
+    replacement.updated_at += Duration::minutes(1);
+
+    let created = entries::<D>(&store).put(original.clone()).await.unwrap();
+    let unchanged = entries::<D>(&store).put(original.clone()).await.unwrap();
+    let replaced = entries::<D>(&store).put(replacement.clone()).await.unwrap();
+
+    assert!(matches!(created, Written::Created(_)));
+    assert!(matches!(unchanged, Written::Unchanged(_)));
+    let Written::Replaced(stored) = replaced else {
+        panic!("expected Replaced, got {replaced:?}");
+    };
+    assert_eq!(
+        stored.created_at, original.created_at,
+        "created_at survives a replace"
+    );
+    assert_eq!(stored.updated_at, replacement.updated_at);
+    assert_eq!(stored.data, replacement.data);
+    assert_eq!(
+        entries::<D>(&store)
+            .get(user.id, original.id)
+            .await
+            .unwrap(),
+        stored
+    );
+}
+
+pub async fn entries_of_other_users_are_invisible<D: EntryFixture + StoreAccess>(store: S) {
+    let owner = new_user(&store).await;
+    let other = new_user(&store).await;
+    let mine = entry::<D>(owner.id, 1, at("2026-03-04", "12:00"));
+    entries::<D>(&store).create(mine.clone()).await.unwrap();
+    let mut as_other = mine.clone();
+    as_other.user_id = other.id;
+    as_other.data = mine.data.altered();
+
+    assert_not_found(entries::<D>(&store).get(other.id, mine.id).await);
+    assert_not_found(entries::<D>(&store).update(as_other).await);
+    assert_not_found(entries::<D>(&store).delete(other.id, mine.id).await);
+    let page = entries::<D>(&store)
+        .list(
+            other.id,
+            DateRange::day(date("2026-03-04")),
+            PageRequest::first(limit(10)),
+        )
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    assert_eq!(
+        entries::<D>(&store).get(owner.id, mine.id).await.unwrap(),
+        mine
+    );
+}
+
+pub async fn listing_returns_the_date_range_in_order_across_pages<D: EntryFixture + StoreAccess>(
+    store: S,
+) {
+    let user = new_user(&store).await;
+    let other = new_user(&store).await;
+    // Two entries at the same instant on 03-06 make the id the tie-breaker.
+    let times = [
+        ("2026-03-05", "23:00"),
+        ("2026-03-06", "18:00"),
+        ("2026-03-06", "07:00"),
+        ("2026-03-06", "07:00"),
+        ("2026-03-07", "12:00"),
+        ("2026-03-08", "06:00"),
+    ];
+    let mut created = Vec::new();
+    for (n, (day, time)) in (0..).zip(times) {
+        let e = entry::<D>(user.id, n, at(day, time));
+        entries::<D>(&store).create(e.clone()).await.unwrap();
+        created.push(e);
+    }
+    entries::<D>(&store)
+        .create(entry::<D>(other.id, 9, at("2026-03-06", "10:00")))
+        .await
+        .unwrap();
+    let range = DateRange::new(date("2026-03-06"), date("2026-03-07")).unwrap();
+
+    let mut listed = Vec::new();
+    let mut after = None;
+    loop {
+        let page = entries::<D>(&store)
+            .list(
+                user.id,
+                range,
+                PageRequest {
+                    limit: limit(2),
+                    after,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        listed.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+
+    let mut expected: Vec<_> = created
+        .into_iter()
+        .filter(|e| range.contains(e.local_date))
+        .collect();
+    expected.sort_by_key(|e| e.position());
+    assert_eq!(expected.len(), 4);
+    assert_eq!(listed, expected);
+}
+
+pub async fn updating_an_entry_can_move_it_to_another_day<D: EntryFixture + StoreAccess>(store: S) {
+    let user = new_user(&store).await;
+    let original = entry::<D>(user.id, 1, at("2026-03-09", "12:00"));
+    entries::<D>(&store).create(original.clone()).await.unwrap();
+    let moved_at = at("2026-03-10", "12:00");
+    let mut moved = original.clone();
+    moved.data = D::sample(1, moved_at);
+    moved.local_date = moved_at.date_naive();
+    moved.updated_at += Duration::minutes(3);
+
+    let stored = entries::<D>(&store).update(moved.clone()).await.unwrap();
+
+    assert_eq!(stored, moved);
+    let list = |day: &str| {
+        let store = store.clone();
+        let day = date(day);
+        async move {
+            entries::<D>(&store)
+                .list(user.id, DateRange::day(day), PageRequest::first(limit(10)))
+                .await
+                .unwrap()
+                .items
+        }
+    };
+    assert!(list("2026-03-09").await.is_empty());
+    assert_eq!(list("2026-03-10").await, vec![moved]);
+}
+
+pub async fn a_deleted_entry_is_gone<D: EntryFixture + StoreAccess>(store: S) {
+    let user = new_user(&store).await;
+    let doomed = entry::<D>(user.id, 1, at("2026-03-11", "12:00"));
+    entries::<D>(&store).create(doomed.clone()).await.unwrap();
+
+    entries::<D>(&store)
+        .delete(user.id, doomed.id)
+        .await
+        .unwrap();
+
+    assert_not_found(entries::<D>(&store).get(user.id, doomed.id).await);
+    assert_not_found(entries::<D>(&store).delete(user.id, doomed.id).await);
+    let page = entries::<D>(&store)
+        .list(
+            user.id,
+            DateRange::day(date("2026-03-11")),
+            PageRequest::first(limit(10)),
+        )
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+}
+
+pub async fn entries_for_a_missing_user_are_refused<D: EntryFixture + StoreAccess>(store: S) {
+    let orphan = entry::<D>(new_id(), 1, at("2026-03-12", "12:00"));
+
+    assert_not_found(entries::<D>(&store).create(orphan.clone()).await);
+    assert_not_found(entries::<D>(&store).put(orphan).await);
+}
+
+pub async fn concurrent_creates_with_one_id_store_one_entry<D: EntryFixture + StoreAccess>(
+    store: S,
+) {
+    let user = new_user(&store).await;
+    let original = entry::<D>(user.id, 1, at("2026-03-13", "12:00"));
+
+    let attempts = (0..8).map(|_| {
+        let store = store.clone();
+        let e = original.clone();
+        tokio::spawn(async move { entries::<D>(&store).create(e).await })
+    });
+    let results: Vec<_> = futures_util::future::join_all(attempts).await;
+
+    let created = results
+        .iter()
+        .filter(|r| matches!(r.as_ref().unwrap(), Ok(Written::Created(_))))
+        .count();
+    assert_eq!(created, 1, "exactly one attempt creates: {results:?}");
+    assert!(
+        results.iter().all(|r| r.as_ref().unwrap().is_ok()),
+        "retries are not errors: {results:?}"
+    );
+    let page = entries::<D>(&store)
+        .list(
+            user.id,
+            DateRange::day(date("2026-03-13")),
+            PageRequest::first(limit(10)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items, vec![original]);
+}

@@ -1,0 +1,173 @@
+//! Small builders for domain values, so tests state only what matters to them.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use uuid::Uuid;
+
+use balancelife::domain::*;
+
+pub fn at(date: &str, time: &str) -> DateTime<Utc> {
+    let naive = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .unwrap()
+        .and_time(chrono::NaiveTime::parse_from_str(time, "%H:%M").unwrap());
+    Utc.from_utc_datetime(&naive)
+}
+
+pub fn date(value: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").unwrap()
+}
+
+pub fn unique_email(label: &str) -> Email {
+    format!("{label}-{}@example.test", Uuid::now_v7().simple())
+        .parse()
+        .unwrap()
+}
+
+pub fn user(email: Email) -> User {
+    let now = Utc::now();
+    User {
+        id: new_id(),
+        email,
+        name: "Test Person".try_into().unwrap(),
+        // Stores never look inside the hash; any PHC-shaped string will do.
+        password_hash: PasswordHash::from_phc(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        ),
+        role: Role::User,
+        timezone: "Europe/Berlin".parse().unwrap(),
+        profile: Profile {
+            daily_kcal_target: Some(Kcal::try_from(2000.0).unwrap()),
+            ..Profile::default()
+        },
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Entry data the contract suite can make for either kind.
+pub trait EntryFixture: EntryData {
+    /// Entry data about instant `at`, varied by `n`.
+    fn sample(n: u32, at: DateTime<Utc>) -> Self;
+    /// The same entry with one visible change.
+    fn altered(&self) -> Self;
+}
+
+impl EntryFixture for MealData {
+    fn sample(n: u32, at: DateTime<Utc>) -> Self {
+        MealData {
+            eaten_at: at,
+            slot: MealSlot::Lunch,
+            name: format!("Meal {n}").try_into().unwrap(),
+            quantity: Quantity::try_from(250.0).unwrap(),
+            unit: Unit::G,
+            nutrition: Nutrition {
+                kcal: Kcal::try_from(400.0 + f64::from(n)).unwrap(),
+                protein_g: Grams::try_from(30.0).unwrap(),
+                carbs_g: Grams::try_from(45.0).unwrap(),
+                fat_g: Grams::try_from(12.0).unwrap(),
+                fiber_g: Some(Grams::try_from(6.0).unwrap()),
+                sugar_g: None,
+                sodium_mg: None,
+            },
+            source: EntrySource::Manual,
+            package: None,
+            notes: None,
+        }
+    }
+
+    fn altered(&self) -> Self {
+        let mut changed = self.clone();
+        changed.nutrition.kcal = Kcal::try_from(self.nutrition.kcal.get() + 1.0).unwrap();
+        changed
+    }
+}
+
+impl EntryFixture for WorkoutData {
+    fn sample(n: u32, at: DateTime<Utc>) -> Self {
+        WorkoutData {
+            started_at: at,
+            activity: Activity::Running,
+            title: format!("Run {n}").try_into().unwrap(),
+            duration_s: DurationSecs::try_from(1800).unwrap(),
+            kcal_burned: Kcal::try_from(300.0 + f64::from(n)).unwrap(),
+            effort: Some(Effort::try_from(6).unwrap()),
+            distance_km: Some(DistanceKm::try_from(5.0).unwrap()),
+            avg_heart_rate: None,
+            package: None,
+            notes: None,
+        }
+    }
+
+    fn altered(&self) -> Self {
+        let mut changed = self.clone();
+        changed.kcal_burned = Kcal::try_from(self.kcal_burned.get() + 1.0).unwrap();
+        changed
+    }
+}
+
+/// An entry of `user` about `at`, with the local date taken as UTC's for simplicity.
+pub fn entry<D: EntryFixture>(user_id: Uuid, n: u32, at: DateTime<Utc>) -> Entry<D> {
+    let now = Utc::now();
+    Entry {
+        id: new_id(),
+        user_id,
+        local_date: at.date_naive(),
+        data: D::sample(n, at),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+pub fn meal_package(slug: &str, tags: &[&str], published: bool) -> MealPackage {
+    let items = vec![MealItem {
+        day: 1,
+        slot: MealSlot::Breakfast,
+        name: "Porridge".try_into().unwrap(),
+        portion_g: Grams::try_from(300.0).unwrap(),
+        kcal: Kcal::try_from(350.0).unwrap(),
+        protein_g: Grams::try_from(12.0).unwrap(),
+        carbs_g: Grams::try_from(55.0).unwrap(),
+        fat_g: Grams::try_from(8.0).unwrap(),
+    }];
+    MealPackage {
+        id: new_id(),
+        slug: slug.parse().unwrap(),
+        name: format!("Package {slug}").try_into().unwrap(),
+        description: "A test package".try_into().unwrap(),
+        tags: tags.iter().map(|t| t.parse().unwrap()).collect(),
+        diet_tags: vec!["vegetarian".parse().unwrap()],
+        duration_days: 1,
+        daily_averages: MealPackage::average_of(&items, 1),
+        items,
+        published,
+        version: Version::try_from(1).unwrap(),
+    }
+}
+
+pub fn workout_package(slug: &str, level: Level, tags: &[&str]) -> WorkoutPackage {
+    WorkoutPackage {
+        id: new_id(),
+        slug: slug.parse().unwrap(),
+        name: format!("Plan {slug}").try_into().unwrap(),
+        description: "A test plan".try_into().unwrap(),
+        level,
+        tags: tags.iter().map(|t| t.parse().unwrap()).collect(),
+        equipment: vec![],
+        duration_weeks: 1,
+        sessions_per_week: 1,
+        minutes_per_session: 30,
+        kcal_per_session: Kcal::try_from(250.0).unwrap(),
+        sessions: vec![WorkoutSession {
+            week: 1,
+            day: 1,
+            title: "Full body".try_into().unwrap(),
+            exercises: vec![Exercise {
+                name: "Squat".try_into().unwrap(),
+                sets: 3,
+                dose: ExerciseDose::Reps(10),
+                rest_s: 60,
+            }],
+        }],
+        published: true,
+        version: Version::try_from(1).unwrap(),
+    }
+}

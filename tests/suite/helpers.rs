@@ -1,0 +1,214 @@
+//! `TestApp`: the real router and state over a given store, driven request by request
+//! without a socket.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+use balancelife::api::state::{SharedState, StoreChoice};
+use balancelife::config::Settings;
+use balancelife::store::{MemoryStore, Store};
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: SharedState,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The error code of a JSON error body, so tests can assert on it in one line.
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error body: {}", self.body))
+    }
+
+    pub fn error_field(&self) -> &str {
+        self.body["error"]["field"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no field named: {}", self.body))
+    }
+}
+
+/// A signed-up user as the tests see them.
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    pub token: String,
+}
+
+/// The app on an empty memory store loaded with the sample catalogue and demo users.
+pub async fn spawn_app() -> TestApp {
+    let store = MemoryStore::new();
+    balancelife::sample::load(&store, chrono::Utc::now())
+        .await
+        .unwrap();
+    app_on(Arc::new(store))
+}
+
+pub fn app_on(store: Arc<dyn Store>) -> TestApp {
+    let settings = Settings {
+        auth_token_secret: Some("test-secret-test-secret-test-secret!".to_owned().into()),
+        ..Settings::default()
+    };
+    let choice = StoreChoice {
+        reason: "chosen by the test".into(),
+        degraded: false,
+    };
+    let state = balancelife::startup::app_state(&settings, store, choice);
+    TestApp {
+        router: balancelife::api::router(state.clone()),
+        state,
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "non-JSON body ({status}): {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.send(request.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.call(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    /// Registers a fresh user (Europe/Berlin unless `extra` says otherwise).
+    pub async fn register(&self, label: &str, extra: Value) -> TestUser {
+        let email = format!("{label}-{}@example.test", Uuid::now_v7().simple());
+        let mut body = json!({
+            "email": email,
+            "password": "a long enough password",
+            "name": format!("{label} tester"),
+            "timezone": "Europe/Berlin",
+        });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let response = self.post("/api/v1/auth/register", None, body).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        TestUser {
+            id: response.body["user"]["id"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+            email,
+            token: response.body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Logs in one of the sample data's demo accounts.
+    pub async fn demo_login(&self, index: usize) -> TestUser {
+        let account = &balancelife::sample::DEMO_ACCOUNTS[index];
+        let response = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": account.email, "password": account.password}),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        TestUser {
+            id: response.body["user"]["id"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+            email: account.email.to_owned(),
+            token: response.body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A valid meal entry body at `eaten_at`.
+    pub fn meal_body(eaten_at: &str) -> Value {
+        json!({
+            "eaten_at": eaten_at,
+            "slot": "lunch",
+            "name": "Lentil soup",
+            "quantity": 350,
+            "unit": "g",
+            "kcal": 420,
+            "protein_g": 24,
+            "carbs_g": 58,
+            "fat_g": 9.5,
+            "fiber_g": 14
+        })
+    }
+
+    /// A valid workout entry body at `started_at`.
+    pub fn workout_body(started_at: &str) -> Value {
+        json!({
+            "started_at": started_at,
+            "activity": "running",
+            "title": "Morning run",
+            "duration_s": 1800,
+            "kcal_burned": 320,
+            "effort": 6,
+            "distance_km": 5.2
+        })
+    }
+}
