@@ -45,7 +45,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, 
     );
     let configured = settings.mongodb_uri.is_some();
     if settings.init_sample_data.unwrap_or(true) {
-        let report = crate::sample::load(&store, chrono::Utc::now())
+        let report = crate::sample::load(&store, crate::domain::now())
             .await
             .context("loading the sample data")?;
         tracing::info!(created = report.created, "sample data loaded");

@@ -6,7 +6,6 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
@@ -114,7 +113,7 @@ pub async fn register(
         fat_g_target: request.fat_g_target,
     };
     let password_hash = hash_off_thread(&state, request.password).await?;
-    let now = Utc::now();
+    let now = crate::domain::now();
     let user = User {
         id: new_id(),
         email: request.email,

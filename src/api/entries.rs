@@ -126,7 +126,7 @@ pub async fn patch<E: EntryResource>(
     }
     check_occurred_at::<E>(entry.data.occurred_at())?;
     entry.local_date = user.timezone.local_date(entry.data.occurred_at());
-    entry.updated_at = Utc::now();
+    entry.updated_at = crate::domain::now();
     match E::entries(state.store.as_ref()).update(entry).await {
         Ok(entry) => Ok(Json(E::view(entry))),
         Err(StoreError::NotFound) => Err(ApiError::not_found(E::NOUN)),
@@ -189,7 +189,7 @@ async fn new_entry<E: EntryResource>(
 ) -> ApiResult<Entry<E>> {
     check_occurred_at::<E>(data.occurred_at())?;
     check_package::<E>(state, &data).await?;
-    let now = Utc::now();
+    let now = crate::domain::now();
     Ok(Entry {
         id,
         user_id: user.id,

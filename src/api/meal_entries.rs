@@ -10,7 +10,7 @@ use super::error::{ApiError, ApiResult};
 use super::patch::{nullable, set};
 use crate::domain::{
     ClientId, Entry, EntrySource, Grams, Kcal, MealData, MealSlot, Milligrams, Notes, Nutrition,
-    PackageRef, Quantity, Title, Unit, Version,
+    PackageRef, Quantity, Title, Unit, Version, to_millis,
 };
 use crate::store::{EntryStore, Store, StoreResult};
 
@@ -125,7 +125,7 @@ impl EntryResource for MealData {
     fn from_input(input: MealEntryInput) -> ApiResult<(Option<ClientId>, Self)> {
         let package = package_ref(input.package_id, input.package_version)?;
         let data = MealData {
-            eaten_at: input.eaten_at,
+            eaten_at: to_millis(input.eaten_at),
             slot: input.slot,
             name: input.name,
             quantity: input.quantity,
@@ -148,7 +148,7 @@ impl EntryResource for MealData {
 
     fn apply_patch(&mut self, patch: MealEntryPatch) -> ApiResult<()> {
         let n = &mut self.nutrition;
-        set(&mut self.eaten_at, patch.eaten_at);
+        set(&mut self.eaten_at, patch.eaten_at.map(to_millis));
         set(&mut self.slot, patch.slot);
         set(&mut self.name, patch.name);
         set(&mut self.quantity, patch.quantity);

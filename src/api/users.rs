@@ -136,7 +136,7 @@ pub async fn update_me(
     set(&mut p.protein_g_target, request.protein_g_target);
     set(&mut p.carbs_g_target, request.carbs_g_target);
     set(&mut p.fat_g_target, request.fat_g_target);
-    user.updated_at = Utc::now();
+    user.updated_at = crate::domain::now();
     let user = state
         .store
         .update_user(user)

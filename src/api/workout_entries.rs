@@ -10,7 +10,7 @@ use super::error::ApiResult;
 use super::patch::{nullable, set};
 use crate::domain::{
     Activity, ClientId, DistanceKm, DurationSecs, Effort, Entry, HeartRate, Kcal, Notes,
-    PackageRef, Title, Version, WorkoutData,
+    PackageRef, Title, Version, WorkoutData, to_millis,
 };
 use crate::store::{EntryStore, Store, StoreResult};
 
@@ -90,7 +90,7 @@ impl EntryResource for WorkoutData {
 
     fn from_input(input: WorkoutEntryInput) -> ApiResult<(Option<ClientId>, Self)> {
         let data = WorkoutData {
-            started_at: input.started_at,
+            started_at: to_millis(input.started_at),
             activity: input.activity,
             title: input.title,
             duration_s: input.duration_s,
@@ -105,7 +105,7 @@ impl EntryResource for WorkoutData {
     }
 
     fn apply_patch(&mut self, patch: WorkoutEntryPatch) -> ApiResult<()> {
-        set(&mut self.started_at, patch.started_at);
+        set(&mut self.started_at, patch.started_at.map(to_millis));
         set(&mut self.activity, patch.activity);
         set(&mut self.title, patch.title);
         set(&mut self.duration_s, patch.duration_s);

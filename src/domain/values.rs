@@ -456,6 +456,19 @@ impl From<ClientId> for String {
     }
 }
 
+/// The current time at millisecond precision. Every store can keep that exactly (BSON
+/// dates are milliseconds), so what is written reads back equal.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    to_millis(chrono::Utc::now())
+}
+
+/// Drops sub-millisecond precision, for the reason given at `now`.
+pub fn to_millis(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::DurationRound;
+    at.duration_trunc(chrono::TimeDelta::milliseconds(1))
+        .unwrap_or(at)
+}
+
 /// A fresh, time-ordered id for a new entity.
 pub fn new_id() -> uuid::Uuid {
     uuid::Uuid::now_v7()

@@ -23,7 +23,7 @@ pub fn unique_email(label: &str) -> Email {
 }
 
 pub fn user(email: Email) -> User {
-    let now = Utc::now();
+    let now = balancelife::domain::now();
     User {
         id: new_id(),
         email,
@@ -106,7 +106,7 @@ impl EntryFixture for WorkoutData {
 
 /// An entry of `user` about `at`, with the local date taken as UTC's for simplicity.
 pub fn entry<D: EntryFixture>(user_id: Uuid, n: u32, at: DateTime<Utc>) -> Entry<D> {
-    let now = Utc::now();
+    let now = balancelife::domain::now();
     Entry {
         id: new_id(),
         user_id,

@@ -51,7 +51,7 @@ pub struct TestUser {
 /// The app on an empty memory store loaded with the sample catalogue and demo users.
 pub async fn spawn_app() -> TestApp {
     let store = MemoryStore::new();
-    balancelife::sample::load(&store, chrono::Utc::now())
+    balancelife::sample::load(&store, balancelife::domain::now())
         .await
         .unwrap();
     app_on(Arc::new(store))
