@@ -2,12 +2,13 @@
 //! win), extracted into one typed struct. A malformed value stops start-up with an
 //! error naming the setting and where it came from.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -17,6 +18,8 @@ pub const ENV_VARS: &[&str] = &[
     "MONGODB_URI",
     "MONGODB_DATABASE",
     "MONGODB_CERT_PATH",
+    "MONGODB_TIMEOUT_MS",
+    "STORE_FALLBACK",
     "REDIS_ADDR",
     "REDIS_PASSWORD",
     "REDIS_DB",
@@ -26,6 +29,16 @@ pub const ENV_VARS: &[&str] = &[
     "LOG_LEVEL",
     "LOG_FORMAT",
 ];
+
+/// What to do when MongoDB is configured but cannot be reached at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreFallback {
+    /// Serve from the in-memory store, loudly (the default: a demo keeps working).
+    Memory,
+    /// Refuse to start (for production, where silent data loss is worse than downtime).
+    None,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -44,7 +57,12 @@ pub struct Settings {
     pub mongodb_uri: Option<SecretString>,
     pub mongodb_database: String,
     pub mongodb_cert_path: Option<PathBuf>,
-    pub redis_addr: Option<String>,
+    /// Bounds server selection, connecting and every single operation, so neither
+    /// start-up nor a request can hang on an unreachable or frozen server.
+    pub mongodb_timeout_ms: u64,
+    pub store_fallback: StoreFallback,
+    /// May embed a password (`redis://:pw@host`), so it is treated as a secret.
+    pub redis_addr: Option<SecretString>,
     pub redis_password: Option<SecretString>,
     pub redis_db: u8,
     /// Load the sample catalogue and demo users at start. Unset means: yes for the
@@ -64,6 +82,8 @@ impl Default for Settings {
             mongodb_uri: None,
             mongodb_database: "balancelife".to_owned(),
             mongodb_cert_path: None,
+            mongodb_timeout_ms: 5_000,
+            store_fallback: StoreFallback::Memory,
             redis_addr: None,
             redis_password: None,
             redis_db: 0,
@@ -84,14 +104,43 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Variables whose values are text. They are passed through verbatim, because
+/// figment's `Env` parses values, so a password `12345678` would become a number and
+/// be refused. An empty value counts as unset.
+const TEXT_VARS: &[&str] = &[
+    "HTTP_ADDR",
+    "MONGODB_URI",
+    "MONGODB_DATABASE",
+    "MONGODB_CERT_PATH",
+    "STORE_FALLBACK",
+    "REDIS_ADDR",
+    "REDIS_PASSWORD",
+    "AUTH_TOKEN_SECRET",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+];
+
+/// The environment as two providers: typed values parsed by figment, text verbatim.
+fn environment() -> (Env, Serialized<BTreeMap<String, String>>) {
+    let typed: Vec<&str> = ENV_VARS
+        .iter()
+        .copied()
+        .filter(|name| !TEXT_VARS.contains(name))
+        .collect();
+    let text = TEXT_VARS
+        .iter()
+        .filter_map(|name| {
+            let value = std::env::var(name).ok().filter(|v| !v.is_empty())?;
+            Some((name.to_lowercase(), value))
+        })
+        .collect();
+    (Env::raw().only(&typed), Serialized::globals(text))
+}
+
 impl Settings {
     /// Loads defaults ← `file` ← the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load_from(file, Env::raw().only(ENV_VARS))
-    }
-
-    /// Like `load`, with the environment provider given (tests pass a fixed one).
-    pub fn load_from(file: Option<&Path>, env: Env) -> Result<Self, ConfigError> {
+        let (typed_env, text_env) = environment();
         let mut figment = Figment::new();
         if let Some(path) = file {
             if !path.is_file() {
@@ -100,7 +149,8 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         let settings: Self = figment
-            .merge(env)
+            .merge(typed_env)
+            .merge(text_env)
             .extract()
             .map_err(|errors| ConfigError::Invalid(describe(errors)))?;
         settings.validate()?;
@@ -120,6 +170,9 @@ impl Settings {
         if self.auth_token_ttl_secs == 0 || self.auth_token_ttl_secs > 30 * 24 * 60 * 60 {
             return invalid("AUTH_TOKEN_TTL_SECS must be from 1 to 2592000 (30 days)".into());
         }
+        if !(100..=120_000).contains(&self.mongodb_timeout_ms) {
+            return invalid("MONGODB_TIMEOUT_MS must be from 100 to 120000".into());
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return invalid(format!(
                 "LOG_LEVEL {:?} is not a valid log filter",
@@ -135,6 +188,10 @@ impl Settings {
             return invalid("MONGODB_DATABASE must be a valid MongoDB database name".into());
         }
         Ok(())
+    }
+
+    pub fn mongodb_timeout(&self) -> Duration {
+        Duration::from_millis(self.mongodb_timeout_ms)
     }
 
     pub fn auth_token_ttl(&self) -> Duration {
@@ -168,7 +225,10 @@ impl Settings {
             ),
             (
                 "REDIS_ADDR",
-                opt(self.redis_addr.as_deref().map(mask_uri_credentials)),
+                opt(self
+                    .redis_addr
+                    .as_ref()
+                    .map(|addr| mask_uri_credentials(addr.expose_secret()))),
             ),
             ("REDIS_PASSWORD", secret(&self.redis_password)),
             ("REDIS_DB", self.redis_db.to_string()),
@@ -195,8 +255,9 @@ pub fn mask_uri_credentials(uri: &str) -> String {
     let Some((scheme, rest)) = uri.split_once("://") else {
         return uri.to_owned();
     };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    // Passwords may hold '/' unencoded, so look for the last '@' before the options.
+    let options_start = rest.find('?').unwrap_or(rest.len());
+    match rest[..options_start].rfind('@') {
         Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
         None => uri.to_owned(),
     }
@@ -208,11 +269,11 @@ fn describe(errors: figment::Error) -> String {
         .into_iter()
         .map(|error| {
             let key = error.path.join(".").to_uppercase();
-            let origin = error
-                .metadata
-                .as_ref()
-                .map(|m| m.name.to_string())
-                .unwrap_or_else(|| "defaults".into());
+            let origin = match error.metadata.as_ref() {
+                Some(m) if m.name.contains("Serialized") => "environment variable".to_owned(),
+                Some(m) => m.name.to_string(),
+                None => "defaults".to_owned(),
+            };
             let kind = error.kind.to_string();
             if key.is_empty() {
                 format!("{kind} (from {origin})")
@@ -243,5 +304,9 @@ mod tests {
             "redis://***@cache:6379/2"
         );
         assert_eq!(mask_uri_credentials("127.0.0.1:6379"), "127.0.0.1:6379");
+        assert_eq!(
+            mask_uri_credentials("mongodb://u:pa/ss@h:27017/db"),
+            "mongodb://***@h:27017/db"
+        );
     }
 }

@@ -13,9 +13,10 @@ use super::extract::ValidJson;
 use super::state::SharedState;
 use super::users::UserView;
 use crate::auth::Password;
+use crate::auth::token::credentials_fingerprint;
 use crate::domain::{
-    ActivityLevel, BirthDate, Email, Goal, Grams, HeightCm, Kcal, Name, Profile, Role, Sex,
-    Timezone, User, WeightKg, new_id,
+    ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, Profile, Role,
+    Sex, Timezone, User, WeightKg, new_id,
 };
 use crate::store::StoreError;
 
@@ -38,11 +39,15 @@ impl FromRequestParts<SharedState> for AuthUser {
                 scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
             })
             .ok_or_else(ApiError::unauthorized)?;
-        let user_id = state
+        let claims = state
             .tokens
             .verify(token)
             .map_err(|_| ApiError::unauthorized())?;
-        match state.store.get_user(user_id).await {
+        match state.store.get_user(claims.user_id).await {
+            // Issued before the last password change: void.
+            Ok(user) if claims.credentials != credentials_fingerprint(&user.password_hash) => {
+                Err(ApiError::unauthorized())
+            }
             Ok(user) => Ok(Self(user)),
             // The user was deleted after the token was issued.
             Err(StoreError::NotFound) => Err(ApiError::unauthorized()),
@@ -64,10 +69,10 @@ pub struct RegisterRequest {
     weight_kg: Option<WeightKg>,
     activity_level: Option<ActivityLevel>,
     goal: Option<Goal>,
-    daily_kcal_target: Option<Kcal>,
-    protein_g_target: Option<Grams>,
-    carbs_g_target: Option<Grams>,
-    fat_g_target: Option<Grams>,
+    daily_kcal_target: Option<KcalTarget>,
+    protein_g_target: Option<GramsTarget>,
+    carbs_g_target: Option<GramsTarget>,
+    fat_g_target: Option<GramsTarget>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,7 +93,7 @@ pub struct SessionResponse {
 impl SessionResponse {
     fn new(state: &SharedState, user: &User) -> Self {
         Self {
-            token: state.tokens.issue(user.id),
+            token: state.tokens.issue(user),
             token_type: "Bearer",
             expires_in: state.tokens.ttl().as_secs(),
             user: UserView::from(user),
@@ -145,27 +150,40 @@ pub async fn login(
         Err(StoreError::NotFound) => None,
         Err(other) => return Err(other.into()),
     };
-    let verifier = state.clone();
+    // Unknown e-mails still pay for a verification, so timing reveals nothing.
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = request.password;
-    // Unknown e-mails still pay for a verification, so timing reveals nothing.
-    let matches =
-        tokio::task::spawn_blocking(move || verifier.hasher.verify(&password, hash.as_ref()))
-            .await
-            .map_err(ApiError::internal)?;
+    let matches = state
+        .hasher
+        .run(move |h| h.verify(&password, hash.as_ref()))
+        .await
+        .map_err(ApiError::internal)?;
     match user {
         Some(user) if matches => Ok(Json(SessionResponse::new(&state, &user))),
         _ => Err(ApiError::invalid_credentials()),
     }
 }
 
-/// Argon2 takes tens of milliseconds of CPU; keep it off the async workers.
 pub async fn hash_off_thread(
     state: &SharedState,
     password: Password,
 ) -> ApiResult<crate::domain::PasswordHash> {
-    let hasher = state.hasher.clone();
-    tokio::task::spawn_blocking(move || hasher.hash(&password))
+    state
+        .hasher
+        .run(move |h| h.hash(&password))
+        .await
+        .map_err(ApiError::internal)
+}
+
+pub async fn verify_off_thread(
+    state: &SharedState,
+    password: String,
+    user: &User,
+) -> ApiResult<bool> {
+    let hash = user.password_hash.clone();
+    state
+        .hasher
+        .run(move |h| h.verify(&password, Some(&hash)))
         .await
         .map_err(ApiError::internal)
 }

@@ -44,7 +44,8 @@ pub trait EntryResource: EntryData {
     fn from_input(input: Self::Input) -> ApiResult<(Option<ClientId>, Self)>;
     fn apply_patch(&mut self, patch: Self::Patch) -> ApiResult<()>;
     fn package(&self) -> Option<PackageRef>;
-    async fn package_exists(store: &dyn Store, id: Uuid) -> StoreResult<bool>;
+    /// The current version of a published package of this kind, if there is one.
+    async fn package_version(store: &dyn Store, id: Uuid) -> StoreResult<Option<Version>>;
     fn view(entry: Entry<Self>) -> Self::View;
 }
 
@@ -72,11 +73,12 @@ pub async fn create<E: EntryResource>(
         data,
     )
     .await?;
-    let written = E::entries(state.store.as_ref())
-        .create(entry)
-        .await
-        .map_err(owner_gone)?;
-    Ok(respond::<E>(written))
+    match E::entries(state.store.as_ref()).create(entry).await {
+        Ok(written) => Ok(respond::<E>(written)),
+        // Another user's id: the same answer as for any id the caller cannot see.
+        Err(StoreError::NotFound) => Err(ApiError::not_found(E::NOUN)),
+        Err(other) => Err(other.into()),
+    }
 }
 
 pub async fn put<E: EntryResource>(
@@ -124,8 +126,12 @@ pub async fn patch<E: EntryResource>(
     if entry.data.package() != before.package() {
         check_package::<E>(&state, &entry.data).await?;
     }
-    check_occurred_at::<E>(entry.data.occurred_at())?;
-    entry.local_date = user.timezone.local_date(entry.data.occurred_at());
+    // The day moves only with the time: an edit of the notes must not re-file an
+    // entry under the user's current time zone.
+    if entry.data.occurred_at() != before.occurred_at() {
+        check_occurred_at::<E>(entry.data.occurred_at())?;
+        entry.local_date = user.timezone.local_date(entry.data.occurred_at());
+    }
     entry.updated_at = crate::domain::now();
     match E::entries(state.store.as_ref()).update(entry).await {
         Ok(entry) => Ok(Json(E::view(entry))),
@@ -205,10 +211,13 @@ async fn check_package<E: EntryResource>(state: &SharedState, data: &E) -> ApiRe
     let Some(package) = data.package() else {
         return Ok(());
     };
-    if E::package_exists(state.store.as_ref(), package.package_id).await? {
-        Ok(())
-    } else {
-        Err(ApiError::invalid("package_id", "no such package"))
+    match E::package_version(state.store.as_ref(), package.package_id).await? {
+        None => Err(ApiError::invalid("package_id", "no such package")),
+        Some(current) if package.package_version > current => Err(ApiError::invalid(
+            "package_version",
+            format!("the package's current version is {}", current.get()),
+        )),
+        Some(_) => Ok(()),
     }
 }
 
@@ -241,14 +250,6 @@ fn respond<E: EntryResource>(written: Written<Entry<E>>) -> Created<E::View> {
         headers.insert(LOCATION, location);
     }
     (status, headers, Json(E::view(entry)))
-}
-
-/// The owner vanished between authentication and the write.
-fn owner_gone(error: StoreError) -> ApiError {
-    match error {
-        StoreError::NotFound => ApiError::unauthorized(),
-        other => other.into(),
-    }
 }
 
 /// Both or neither of `package_id` and `package_version`.
@@ -285,10 +286,14 @@ pub fn patched_package(
     package_ref(id, version)
 }
 
-pub fn exists<T>(result: StoreResult<T>) -> StoreResult<bool> {
+/// The version of a package lookup's result, if it is published.
+pub fn published_version<P: crate::domain::Package>(
+    result: StoreResult<P>,
+    version: impl Fn(&P) -> Version,
+) -> StoreResult<Option<Version>> {
     match result {
-        Ok(_) => Ok(true),
-        Err(StoreError::NotFound) => Ok(false),
+        Ok(package) if package.published() => Ok(Some(version(&package))),
+        Ok(_) | Err(StoreError::NotFound) => Ok(None),
         Err(other) => Err(other),
     }
 }

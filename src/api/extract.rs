@@ -49,12 +49,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde would read a JSON array positionally into a struct; every body of this
+    // API is an object, so anything else is refused before it gets that far.
+    let starts_as_object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if !starts_as_object && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => data_error(&path, &inner.to_string()),
+            // serde_json reports some type errors (`null` for an enum) as syntax
+            // errors; if the document parses on its own, the value was the problem.
+            serde_json::error::Category::Syntax
+                if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
+            {
+                data_error(&path, &inner.to_string())
+            }
             _ => ApiError::bad_request(
                 "malformed_json",
                 format!("the request body is not valid JSON: {inner}"),

@@ -5,9 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::entries::{EntryResource, exists, package_ref, patched_package};
+use super::entries::{EntryResource, package_ref, patched_package, published_version};
 use super::error::{ApiError, ApiResult};
-use super::patch::{nullable, set};
+use super::patch::{non_null, nullable, set};
 use crate::domain::{
     ClientId, Entry, EntrySource, Grams, Kcal, MealData, MealSlot, Milligrams, Notes, Nutrition,
     PackageRef, Quantity, Title, Unit, Version, to_millis,
@@ -42,14 +42,23 @@ pub struct MealEntryInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MealEntryPatch {
+    #[serde(default, deserialize_with = "non_null")]
     eaten_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "non_null")]
     slot: Option<MealSlot>,
+    #[serde(default, deserialize_with = "non_null")]
     name: Option<Title>,
+    #[serde(default, deserialize_with = "non_null")]
     quantity: Option<Quantity>,
+    #[serde(default, deserialize_with = "non_null")]
     unit: Option<Unit>,
+    #[serde(default, deserialize_with = "non_null")]
     kcal: Option<Kcal>,
+    #[serde(default, deserialize_with = "non_null")]
     protein_g: Option<Grams>,
+    #[serde(default, deserialize_with = "non_null")]
     carbs_g: Option<Grams>,
+    #[serde(default, deserialize_with = "non_null")]
     fat_g: Option<Grams>,
     #[serde(default, deserialize_with = "nullable")]
     fiber_g: Option<Option<Grams>>,
@@ -170,8 +179,8 @@ impl EntryResource for MealData {
         self.package
     }
 
-    async fn package_exists(store: &dyn Store, id: Uuid) -> StoreResult<bool> {
-        exists(store.meal_packages().get(id).await)
+    async fn package_version(store: &dyn Store, id: Uuid) -> StoreResult<Option<Version>> {
+        published_version(store.meal_packages().get(id).await, |p| p.version)
     }
 
     fn view(entry: Entry<Self>) -> MealEntryView {

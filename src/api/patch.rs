@@ -13,6 +13,16 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// For PATCH fields that cannot be cleared: `null` is refused (422) like any other
+/// invalid value, instead of being read as "absent". Use with `#[serde(default)]`.
+pub fn non_null<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// Replaces `slot` when the PATCH body carried the field.
 pub fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(value) = value {

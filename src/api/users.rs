@@ -7,15 +7,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::auth::{AuthUser, hash_off_thread};
+use super::auth::{AuthUser, hash_off_thread, verify_off_thread};
 use super::error::{ApiError, ApiResult};
 use super::extract::{PathId, ValidJson};
-use super::patch::{nullable, set};
+use super::patch::{non_null, nullable, set};
 use super::state::SharedState;
 use crate::auth::Password;
 use crate::domain::{
-    ActivityLevel, BirthDate, Email, Goal, Grams, HeightCm, Kcal, Name, Role, Sex, Timezone, User,
-    WeightKg,
+    ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, Role, Sex,
+    Timezone, User, WeightKg,
 };
 use crate::store::StoreError;
 
@@ -33,10 +33,10 @@ pub struct UserView {
     weight_kg: Option<WeightKg>,
     activity_level: Option<ActivityLevel>,
     goal: Option<Goal>,
-    daily_kcal_target: Option<Kcal>,
-    protein_g_target: Option<Grams>,
-    carbs_g_target: Option<Grams>,
-    fat_g_target: Option<Grams>,
+    daily_kcal_target: Option<KcalTarget>,
+    protein_g_target: Option<GramsTarget>,
+    carbs_g_target: Option<GramsTarget>,
+    fat_g_target: Option<GramsTarget>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -71,10 +71,15 @@ impl From<&User> for UserView {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
+    #[serde(default, deserialize_with = "non_null")]
     email: Option<Email>,
+    #[serde(default, deserialize_with = "non_null")]
     name: Option<Name>,
+    #[serde(default, deserialize_with = "non_null")]
     timezone: Option<Timezone>,
+    #[serde(default, deserialize_with = "non_null")]
     password: Option<Password>,
+    #[serde(default, deserialize_with = "non_null")]
     current_password: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     birth_date: Option<Option<BirthDate>>,
@@ -89,13 +94,13 @@ pub struct UpdateMeRequest {
     #[serde(default, deserialize_with = "nullable")]
     goal: Option<Option<Goal>>,
     #[serde(default, deserialize_with = "nullable")]
-    daily_kcal_target: Option<Option<Kcal>>,
+    daily_kcal_target: Option<Option<KcalTarget>>,
     #[serde(default, deserialize_with = "nullable")]
-    protein_g_target: Option<Option<Grams>>,
+    protein_g_target: Option<Option<GramsTarget>>,
     #[serde(default, deserialize_with = "nullable")]
-    carbs_g_target: Option<Option<Grams>>,
+    carbs_g_target: Option<Option<GramsTarget>>,
     #[serde(default, deserialize_with = "nullable")]
-    fat_g_target: Option<Option<Grams>>,
+    fat_g_target: Option<Option<GramsTarget>>,
 }
 
 pub async fn get_me(AuthUser(user): AuthUser) -> Json<UserView> {
@@ -107,19 +112,31 @@ pub async fn update_me(
     AuthUser(mut user): AuthUser,
     ValidJson(request): ValidJson<UpdateMeRequest>,
 ) -> ApiResult<Json<UserView>> {
-    if let Some(new_password) = request.password {
-        let current = request.current_password.ok_or_else(|| {
-            ApiError::invalid("current_password", "is required to change the password")
-        })?;
-        let verifier = state.clone();
-        let hash = user.password_hash.clone();
-        let matches =
-            tokio::task::spawn_blocking(move || verifier.hasher.verify(&current, Some(&hash)))
-                .await
-                .map_err(ApiError::internal)?;
-        if !matches {
-            return Err(ApiError::invalid("current_password", "does not match"));
+    // The credentials (password and e-mail) change only with proof of the current
+    // password, so a stolen token cannot take the account over.
+    let changes_credentials =
+        request.password.is_some() || request.email.as_ref().is_some_and(|e| *e != user.email);
+    match (&request.current_password, changes_credentials) {
+        (None, true) => {
+            return Err(ApiError::invalid(
+                "current_password",
+                "is required to change the password or the e-mail address",
+            ));
         }
+        (Some(_), false) => {
+            return Err(ApiError::invalid(
+                "current_password",
+                "is only accepted together with a new password or e-mail address",
+            ));
+        }
+        (Some(current), true) => {
+            if !verify_off_thread(&state, current.clone(), &user).await? {
+                return Err(ApiError::invalid("current_password", "does not match"));
+            }
+        }
+        (None, false) => {}
+    }
+    if let Some(new_password) = request.password {
         user.password_hash = hash_off_thread(&state, new_password).await?;
     }
     let p = &mut user.profile;

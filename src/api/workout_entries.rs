@@ -5,9 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::entries::{EntryResource, exists, package_ref, patched_package};
+use super::entries::{EntryResource, package_ref, patched_package, published_version};
 use super::error::ApiResult;
-use super::patch::{nullable, set};
+use super::patch::{non_null, nullable, set};
 use crate::domain::{
     Activity, ClientId, DistanceKm, DurationSecs, Effort, Entry, HeartRate, Kcal, Notes,
     PackageRef, Title, Version, WorkoutData, to_millis,
@@ -36,10 +36,15 @@ pub struct WorkoutEntryInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkoutEntryPatch {
+    #[serde(default, deserialize_with = "non_null")]
     started_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "non_null")]
     activity: Option<Activity>,
+    #[serde(default, deserialize_with = "non_null")]
     title: Option<Title>,
+    #[serde(default, deserialize_with = "non_null")]
     duration_s: Option<DurationSecs>,
+    #[serde(default, deserialize_with = "non_null")]
     kcal_burned: Option<Kcal>,
     #[serde(default, deserialize_with = "nullable")]
     effort: Option<Option<Effort>>,
@@ -122,8 +127,8 @@ impl EntryResource for WorkoutData {
         self.package
     }
 
-    async fn package_exists(store: &dyn Store, id: Uuid) -> StoreResult<bool> {
-        exists(store.workout_packages().get(id).await)
+    async fn package_version(store: &dyn Store, id: Uuid) -> StoreResult<Option<Version>> {
+        published_version(store.workout_packages().get(id).await, |p| p.version)
     }
 
     fn view(entry: Entry<Self>) -> WorkoutEntryView {

@@ -6,8 +6,11 @@
 
 use argon2::password_hash::{PasswordHash as PhcHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
+use std::sync::Arc;
+
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use tokio::sync::Semaphore;
 
 use crate::domain::{InvalidValue, PasswordHash};
 
@@ -53,6 +56,9 @@ impl TryFrom<String> for Password {
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
     dummy: String,
+    /// Each hash takes 19 MiB and a core for tens of milliseconds; a login flood must
+    /// queue here instead of filling the blocking pool (512 threads) and the memory.
+    slots: Arc<Semaphore>,
 }
 
 impl Default for PasswordHasher {
@@ -72,7 +78,27 @@ impl PasswordHasher {
             .hash_password(b"dummy password for unknown e-mails", &salt)
             .expect("hashing a constant succeeds")
             .to_string();
-        Self { argon2, dummy }
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self {
+            argon2,
+            dummy,
+            slots: Arc::new(Semaphore::new(cores)),
+        }
+    }
+
+    /// Runs `work` (hashing or verifying) on the blocking pool, at most one per core
+    /// at a time, so the async workers stay free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Self) -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let hasher = self.clone();
+        tokio::task::spawn_blocking(move || work(&hasher)).await
     }
 
     pub fn hash(&self, password: &Password) -> PasswordHash {

@@ -1,7 +1,8 @@
 //! Signed, expiring bearer tokens (JWT, HS256).
 //!
-//! A token only names its user; every request reloads the user, so a deleted user's
-//! tokens stop working at once.
+//! A token names its user and carries a fingerprint of the user's password hash.
+//! Every request reloads the user, so a deleted user's tokens stop working at once,
+//! and so do all tokens issued before a password change.
 
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::{PasswordHash, User};
+
 const ISSUER: &str = "balancelife";
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -19,6 +22,25 @@ struct Claims {
     iss: String,
     iat: i64,
     exp: i64,
+    /// `credentials_fingerprint` of the password hash at issue time.
+    crd: String,
+}
+
+/// What a genuine token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub user_id: Uuid,
+    pub credentials: String,
+}
+
+/// A short digest of the password hash. The hash has a fresh salt each time it is
+/// set, so the digest changes with every password change; the digest reveals nothing
+/// of the hash, which in turn reveals nothing of the password.
+pub fn credentials_fingerprint(hash: &PasswordHash) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(hash.as_phc().as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,10 +87,11 @@ impl TokenKeys {
         self.ttl
     }
 
-    pub fn issue(&self, user_id: Uuid) -> String {
+    pub fn issue(&self, user: &User) -> String {
         let now = Utc::now().timestamp();
         let claims = Claims {
-            sub: user_id,
+            sub: user.id,
+            crd: credentials_fingerprint(&user.password_hash),
             iss: ISSUER.to_owned(),
             iat: now,
             exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2),
@@ -77,10 +100,13 @@ impl TokenKeys {
             .expect("HS256 signing with an in-memory key cannot fail")
     }
 
-    /// The user id the token was issued for, if it is genuine and unexpired.
-    pub fn verify(&self, token: &str) -> Result<Uuid, TokenError> {
+    /// What the token says, if it is genuine and unexpired.
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims.sub)
+            .map(|data| VerifiedToken {
+                user_id: data.claims.sub,
+                credentials: data.claims.crd,
+            })
             .map_err(|_| TokenError::Invalid)
     }
 }
@@ -96,16 +122,40 @@ mod tests {
         )
     }
 
+    fn user(phc: &str) -> User {
+        let now = Utc::now();
+        User {
+            id: Uuid::now_v7(),
+            email: "t@example.com".parse().unwrap(),
+            name: "T".try_into().unwrap(),
+            password_hash: PasswordHash::from_phc(phc.to_owned()),
+            role: crate::domain::Role::User,
+            timezone: crate::domain::Timezone::utc(),
+            profile: Default::default(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     #[test]
-    fn a_token_names_the_user_it_was_issued_for() {
+    fn a_token_names_the_user_and_their_credentials() {
         let keys = keys("0123456789abcdef0123456789abcdef", 60);
-        let id = Uuid::now_v7();
-        assert_eq!(keys.verify(&keys.issue(id)).unwrap(), id);
+        let user = user("$argon2id$one");
+        let verified = keys.verify(&keys.issue(&user)).unwrap();
+        assert_eq!(verified.user_id, user.id);
+        assert_eq!(
+            verified.credentials,
+            credentials_fingerprint(&user.password_hash)
+        );
+        assert_ne!(
+            verified.credentials,
+            credentials_fingerprint(&PasswordHash::from_phc("$argon2id$two".into()))
+        );
     }
 
     #[test]
     fn tokens_signed_with_another_secret_are_refused() {
-        let token = keys("0123456789abcdef0123456789abcdef", 60).issue(Uuid::now_v7());
+        let token = keys("0123456789abcdef0123456789abcdef", 60).issue(&user("$x"));
         assert!(
             keys("another-secret-another-secret-xx", 60)
                 .verify(&token)
@@ -121,14 +171,15 @@ mod tests {
             iss: ISSUER.into(),
             iat: 0,
             exp: Utc::now().timestamp() - 60,
+            crd: String::new(),
         };
         let expired =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap();
         assert!(keys.verify(&expired).is_err());
 
         // Another user's claims under this token's signature.
-        let genuine = keys.issue(Uuid::now_v7());
-        let other = keys.issue(Uuid::now_v7());
+        let genuine = keys.issue(&user("$a"));
+        let other = keys.issue(&user("$b"));
         let genuine: Vec<&str> = genuine.split('.').collect();
         let other: Vec<&str> = other.split('.').collect();
         let tampered = [genuine[0], other[1], genuine[2]].join(".");
@@ -138,7 +189,7 @@ mod tests {
     #[test]
     fn unsigned_tokens_are_refused() {
         let keys = keys("0123456789abcdef0123456789abcdef", 60);
-        let token = keys.issue(Uuid::now_v7());
+        let token = keys.issue(&user("$x"));
         let mut parts: Vec<&str> = token.split('.').collect();
         // {"alg":"none","typ":"JWT"}
         parts[0] = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";

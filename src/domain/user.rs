@@ -4,7 +4,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::values::{Email, Grams, HeightCm, InvalidValue, Kcal, Name, Timezone, WeightKg};
+use super::values::{
+    Email, GramsTarget, HeightCm, InvalidValue, KcalTarget, Name, Timezone, WeightKg,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -102,10 +104,10 @@ pub struct Profile {
     pub weight_kg: Option<WeightKg>,
     pub activity_level: Option<ActivityLevel>,
     pub goal: Option<Goal>,
-    pub daily_kcal_target: Option<Kcal>,
-    pub protein_g_target: Option<Grams>,
-    pub carbs_g_target: Option<Grams>,
-    pub fat_g_target: Option<Grams>,
+    pub daily_kcal_target: Option<KcalTarget>,
+    pub protein_g_target: Option<GramsTarget>,
+    pub carbs_g_target: Option<GramsTarget>,
+    pub fat_g_target: Option<GramsTarget>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -118,6 +118,18 @@ bounded_f64!(
     5_000.0
 );
 bounded_f64!(
+    /// A daily energy target: below 500 kcal is starvation, above 10000 a typo.
+    KcalTarget,
+    500.0,
+    10_000.0
+);
+bounded_f64!(
+    /// A daily macronutrient target in grams.
+    GramsTarget,
+    0.0,
+    1_000.0
+);
+bounded_f64!(
     /// A mass in milligrams (sodium).
     Milligrams,
     0.0,

@@ -299,6 +299,7 @@ impl<D: EntryData> EntryRows<D> {
 impl<D: EntryData> EntryStore<D> for EntryTable<D> {
     async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
         self.write_for_owner(entry.user_id, |rows| match rows.by_id.get(&entry.id) {
+            Some(existing) if existing.user_id != entry.user_id => Err(StoreError::NotFound),
             Some(existing) if existing.same_content(&entry) => {
                 Ok(Written::Unchanged(existing.clone()))
             }

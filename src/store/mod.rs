@@ -2,6 +2,7 @@
 //! decorator) promises, and the error it reports. Nothing here knows a driver.
 
 pub mod memory;
+pub mod mongo;
 mod page;
 
 use async_trait::async_trait;
@@ -14,6 +15,7 @@ use crate::domain::{
 };
 
 pub use memory::MemoryStore;
+pub use mongo::MongoStore;
 pub use page::{DateRange, Page, PageLimit, PageRequest};
 
 /// Why a store operation failed. The API maps each variant to one status code; the
@@ -105,7 +107,8 @@ pub trait Store: Send + Sync {
     /// Replaces the stored user with the same id; conflict when the new e-mail is
     /// taken by someone else.
     async fn update_user(&self, user: User) -> StoreResult<User>;
-    /// Deletes the user and every entry they own.
+    /// Deletes the user and every entry they own. Once it returns, no entry of the
+    /// user can be read; in a transaction where the backend has them.
     async fn delete_user(&self, id: Uuid) -> StoreResult<()>;
 
     fn meal_packages(&self) -> &dyn PackageStore<MealPackage>;
@@ -132,9 +135,9 @@ pub trait PackageStore<P: Package>: Send + Sync {
 /// user's entry is `NotFound`, never visible.
 #[async_trait]
 pub trait EntryStore<D: EntryData>: Send + Sync {
-    /// Idempotent on the id: the same content again is `Unchanged`; different content,
-    /// or an id owned by someone else, is a conflict. `NotFound` if the owner does
-    /// not exist.
+    /// Idempotent on the id: the same content again is `Unchanged`, different content
+    /// is a conflict. `NotFound` if the id belongs to someone else (so nobody learns
+    /// that it exists) or the owner does not exist.
     async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>>;
     /// Create or replace by id: `Created`, `Unchanged` or `Replaced` (keeping the
     /// original `created_at`); `NotFound` if the id belongs to someone else.

@@ -157,7 +157,8 @@ async fn missing_malformed_and_foreign_tokens_are_refused() {
         &"some-other-service-secret-0123456789".to_owned().into(),
         std::time::Duration::from_secs(60),
     );
-    let forged = foreign_keys.issue(user.id);
+    let stored = app.state.store.get_user(user.id).await.unwrap();
+    let forged = foreign_keys.issue(&stored);
 
     for (label, header) in [
         ("missing", None),

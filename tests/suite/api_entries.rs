@@ -426,3 +426,117 @@ async fn a_rejected_write_leaves_the_entry_as_it_was() {
     assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.get(&path, Some(&user.token)).await.body, created.body);
 }
+
+#[tokio::test]
+async fn patch_refuses_null_for_fields_that_cannot_be_cleared() {
+    let app = spawn_app().await;
+    let user = app.register("patchnull", json!({})).await;
+    let created = app
+        .post(
+            "/api/v1/meal-entries",
+            Some(&user.token),
+            TestApp::meal_body("2026-02-23T12:00:00Z"),
+        )
+        .await;
+    let path = format!(
+        "/api/v1/meal-entries/{}",
+        created.body["id"].as_str().unwrap()
+    );
+
+    for field in ["name", "eaten_at", "kcal", "slot"] {
+        let response = app
+            .patch(&path, Some(&user.token), json!({ field: null }))
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            response.body
+        );
+        assert_eq!(response.error_field(), field);
+    }
+    assert_eq!(app.get(&path, Some(&user.token)).await.body, created.body);
+}
+
+#[tokio::test]
+async fn editing_an_entry_keeps_its_day_even_after_a_time_zone_change() {
+    let app = spawn_app().await;
+    let user = app
+        .register("traveller", json!({"timezone": "Europe/Berlin"}))
+        .await;
+    // 23:30 in Berlin on 24 Feb; in Tokyo it is already 25 Feb.
+    let created = app
+        .post(
+            "/api/v1/meal-entries",
+            Some(&user.token),
+            TestApp::meal_body("2026-02-24T22:30:00Z"),
+        )
+        .await;
+    let path = format!(
+        "/api/v1/meal-entries/{}",
+        created.body["id"].as_str().unwrap()
+    );
+    app.patch(
+        "/api/v1/users/me",
+        Some(&user.token),
+        json!({"timezone": "Asia/Tokyo"}),
+    )
+    .await;
+
+    let patched = app
+        .patch(&path, Some(&user.token), json!({"notes": "late snack"}))
+        .await;
+
+    assert_eq!(patched.status, StatusCode::OK);
+    assert_eq!(created.body["local_date"], "2026-02-24");
+    assert_eq!(patched.body["local_date"], "2026-02-24");
+}
+
+#[tokio::test]
+async fn a_package_version_newer_than_the_package_is_refused() {
+    let app = spawn_app().await;
+    let user = app.register("versions", json!({})).await;
+    let packages = app.get("/api/v1/workout-packages?limit=1", None).await;
+    let package = &packages.body["items"][0];
+    let mut body = TestApp::workout_body("2026-02-25T07:00:00Z");
+    body["package_id"] = package["id"].clone();
+    body["package_version"] = json!(package["version"].as_i64().unwrap() + 1);
+
+    let response = app
+        .post("/api/v1/workout-entries", Some(&user.token), body)
+        .await;
+
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.error_field(), "package_version");
+}
+
+#[tokio::test]
+async fn a_body_must_be_a_json_object() {
+    let app = spawn_app().await;
+    let user = app.register("arrays", json!({})).await;
+    let body = json!([
+        "2026-02-25T12:00:00Z",
+        "lunch",
+        "Soup",
+        300,
+        "g",
+        400,
+        20,
+        50,
+        10,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null
+    ]);
+
+    let response = app
+        .post("/api/v1/meal-entries", Some(&user.token), body)
+        .await;
+
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.error_field(), "body");
+}

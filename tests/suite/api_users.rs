@@ -88,7 +88,7 @@ async fn taking_someone_elses_email_conflicts() {
         .patch(
             "/api/v1/users/me",
             Some(&second.token),
-            json!({"email": first.email}),
+            json!({"email": first.email, "current_password": "a long enough password"}),
         )
         .await;
 
@@ -153,4 +153,109 @@ async fn a_user_reads_themself_an_admin_reads_anyone_others_see_nothing() {
     assert_eq!(by_admin.status, StatusCode::OK);
     assert_eq!(by_admin.body["email"], alice.email);
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_password_change_voids_every_earlier_token() {
+    let app = spawn_app().await;
+    let user = app.register("rotate", json!({})).await;
+    let second_session = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": user.email, "password": "a long enough password"}),
+        )
+        .await;
+    let second_token = second_session.body["token"].as_str().unwrap().to_owned();
+
+    let changed = app
+        .patch(
+            "/api/v1/users/me",
+            Some(&user.token),
+            json!({"password": "a different password", "current_password": "a long enough password"}),
+        )
+        .await;
+
+    assert_eq!(changed.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/users/me", Some(&user.token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/users/me", Some(&second_token))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let fresh = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": user.email, "password": "a different password"}),
+        )
+        .await;
+    let fresh_token = fresh.body["token"].as_str().unwrap();
+    assert_eq!(
+        app.get("/api/v1/users/me", Some(fresh_token)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn changing_the_email_needs_the_current_password() {
+    let app = spawn_app().await;
+    let user = app.register("moving", json!({})).await;
+    let new_email = format!("moved-{}@example.test", uuid::Uuid::now_v7().simple());
+
+    let without = app
+        .patch(
+            "/api/v1/users/me",
+            Some(&user.token),
+            json!({"email": new_email}),
+        )
+        .await;
+    let with = app
+        .patch(
+            "/api/v1/users/me",
+            Some(&user.token),
+            json!({"email": new_email, "current_password": "a long enough password"}),
+        )
+        .await;
+
+    assert_eq!(without.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(without.error_field(), "current_password");
+    assert_eq!(with.status, StatusCode::OK, "{}", with.body);
+    assert_eq!(with.body["email"], new_email);
+}
+
+#[tokio::test]
+async fn fields_that_cannot_be_cleared_refuse_null() {
+    let app = spawn_app().await;
+    let user = app.register("nulls", json!({})).await;
+
+    for field in ["name", "email", "timezone"] {
+        let response = app
+            .patch(
+                "/api/v1/users/me",
+                Some(&user.token),
+                json!({ field: null }),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            response.body
+        );
+        assert_eq!(response.error_field(), field);
+    }
+    let lonely = app
+        .patch(
+            "/api/v1/users/me",
+            Some(&user.token),
+            json!({"current_password": "a long enough password"}),
+        )
+        .await;
+    assert_eq!(lonely.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(lonely.error_field(), "current_password");
 }

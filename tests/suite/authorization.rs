@@ -181,6 +181,58 @@ async fn every_endpoint_needs_a_token_and_hides_other_users_data() {
 }
 
 #[tokio::test]
+async fn an_admin_sees_no_other_users_entries_either() {
+    let app = spawn_app().await;
+    let owner = app.register("private", json!({})).await;
+    let admin = app.demo_login(1).await;
+    let created = app
+        .post(
+            "/api/v1/meal-entries",
+            Some(&owner.token),
+            TestApp::meal_body("2026-02-03T12:00:00Z"),
+        )
+        .await;
+    let path = format!(
+        "/api/v1/meal-entries/{}",
+        created.body["id"].as_str().unwrap()
+    );
+
+    assert_eq!(
+        app.get(&path, Some(&admin.token)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.delete(&path, Some(&admin.token)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&path, Some(&owner.token)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_reuse_an_entry_id_with_post() {
+    let app = spawn_app().await;
+    let owner = app.register("first-id", json!({})).await;
+    let stranger = app.register("same-id", json!({})).await;
+    let mut body = TestApp::meal_body("2026-02-04T12:00:00Z");
+    body["id"] = json!(Uuid::now_v7().to_string());
+    app.post("/api/v1/meal-entries", Some(&owner.token), body.clone())
+        .await;
+
+    let response = app
+        .post("/api/v1/meal-entries", Some(&stranger.token), body)
+        .await;
+
+    assert_eq!(
+        response.status,
+        StatusCode::NOT_FOUND,
+        "the id's existence is not revealed"
+    );
+}
+
+#[tokio::test]
 async fn a_stranger_cannot_claim_an_entry_id_with_put() {
     let app = spawn_app().await;
     let owner = app.register("claimed", json!({})).await;

@@ -49,14 +49,16 @@ fn a_malformed_setting_stops_start_up_naming_it() {
 
 #[test]
 fn serve_answers_and_stops_gracefully_on_sigterm() {
-    let mut child = balancelife()
-        .env("HTTP_ADDR", "127.0.0.1:0")
-        .env("LOG_FORMAT", "json")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut child = KillOnDrop(
+        balancelife()
+            .env("HTTP_ADDR", "127.0.0.1:0")
+            .env("LOG_FORMAT", "json")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
     let deadline = Instant::now() + Duration::from_secs(30);
     let addr = loop {
         assert!(Instant::now() < deadline, "the service did not start");
@@ -69,14 +71,24 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
 
     let health: serde_json::Value = reqwest::blocking_get(&format!("http://{addr}/health"));
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
 
     assert_eq!(health["store"], "memory");
     assert!(killed.success());
     assert!(status.success(), "exit status after SIGTERM: {status}");
+}
+
+/// Kills the service if the test fails before it is stopped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 mod reqwest {

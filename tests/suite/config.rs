@@ -89,6 +89,36 @@ fn secrets_load_from_the_environment_and_never_print() {
 }
 
 #[test]
+fn text_values_that_look_like_numbers_or_booleans_stay_text() {
+    Jail::expect_with(|jail| {
+        jail.set_env("REDIS_PASSWORD", "12345678");
+        jail.set_env("MONGODB_DATABASE", "2024");
+        jail.set_env("AUTH_TOKEN_SECRET", "true");
+        jail.set_env("MONGODB_URI", "");
+
+        let error = Settings::load(None).unwrap_err().to_string();
+        assert!(
+            error.contains("AUTH_TOKEN_SECRET must be at least"),
+            "{error}"
+        );
+        assert!(
+            !error.contains("true"),
+            "the secret's value is not printed: {error}"
+        );
+
+        jail.set_env("AUTH_TOKEN_SECRET", "12345678901234567890123456789012");
+        let settings = Settings::load(None).unwrap();
+        assert_eq!(settings.redis_password.unwrap().expose_secret(), "12345678");
+        assert_eq!(settings.mongodb_database, "2024");
+        assert!(
+            settings.mongodb_uri.is_none(),
+            "an empty MONGODB_URI counts as unset"
+        );
+        Ok(())
+    });
+}
+
+#[test]
 fn a_malformed_value_is_refused_with_its_name() {
     for (name, value) in [
         ("HTTP_ADDR", "not-an-address"),

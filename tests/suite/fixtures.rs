@@ -35,7 +35,7 @@ pub fn user(email: Email) -> User {
         role: Role::User,
         timezone: "Europe/Berlin".parse().unwrap(),
         profile: Profile {
-            daily_kcal_target: Some(Kcal::try_from(2000.0).unwrap()),
+            daily_kcal_target: Some(KcalTarget::try_from(2000.0).unwrap()),
             ..Profile::default()
         },
         created_at: now,

@@ -420,7 +420,7 @@ pub async fn creating_an_entry_is_idempotent_on_its_id<D: EntryFixture + StoreAc
     );
 }
 
-pub async fn an_id_owned_by_another_user_conflicts_on_create_and_is_not_found_on_put<
+pub async fn an_id_owned_by_another_user_is_not_found_on_create_and_put<
     D: EntryFixture + StoreAccess,
 >(
     store: S,
@@ -432,7 +432,7 @@ pub async fn an_id_owned_by_another_user_conflicts_on_create_and_is_not_found_on
     let mut hijack = original.clone();
     hijack.user_id = intruder.id;
 
-    assert_conflict(entries::<D>(&store).create(hijack.clone()).await);
+    assert_not_found(entries::<D>(&store).create(hijack.clone()).await);
     assert_not_found(entries::<D>(&store).put(hijack).await);
     assert_eq!(
         entries::<D>(&store)

@@ -33,7 +33,7 @@ macro_rules! contract_tests {
     (@entries $make:ident, $kind:ty) => {
         $crate::contract::contract_tests!(@generic $make, $kind;
             creating_an_entry_is_idempotent_on_its_id,
-            an_id_owned_by_another_user_conflicts_on_create_and_is_not_found_on_put,
+            an_id_owned_by_another_user_is_not_found_on_create_and_put,
             put_creates_then_replaces_keeping_created_at,
             entries_of_other_users_are_invisible,
             listing_returns_the_date_range_in_order_across_pages,

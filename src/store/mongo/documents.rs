@@ -1,0 +1,236 @@
+//! How each entity is laid out in MongoDB. The BSON shape lives only here: `_id` is
+//! the entity id (a UUID binary), timestamps are BSON dates, names are snake_case.
+//! Value types (`Email`, `Kcal`, …) serialize as plain strings and numbers and
+//! validate again when read back.
+
+use bson::{DateTime, Uuid};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    Activity, DistanceKm, DurationSecs, Effort, Email, Entry, EntryData, EntryPosition,
+    EntrySource, HeartRate, Kcal, MealData, MealSlot, Name, Notes, Nutrition, PackageRef,
+    PasswordHash, Profile, Quantity, Role, Timezone, Title, Unit, User, Version, WorkoutData,
+};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UserDoc {
+    #[serde(rename = "_id")]
+    pub id: Uuid,
+    /// Lower-cased by `Email`, so the unique index makes e-mails case-insensitive.
+    pub email: Email,
+    pub name: Name,
+    pub password_hash: PasswordHash,
+    pub role: Role,
+    pub timezone: Timezone,
+    pub profile: Profile,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+impl From<&User> for UserDoc {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id.into(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            password_hash: user.password_hash.clone(),
+            role: user.role,
+            timezone: user.timezone,
+            profile: user.profile.clone(),
+            created_at: DateTime::from_chrono(user.created_at),
+            updated_at: DateTime::from_chrono(user.updated_at),
+        }
+    }
+}
+
+impl From<UserDoc> for User {
+    fn from(doc: UserDoc) -> Self {
+        Self {
+            id: doc.id.into(),
+            email: doc.email,
+            name: doc.name,
+            password_hash: doc.password_hash,
+            role: doc.role,
+            timezone: doc.timezone,
+            profile: doc.profile,
+            created_at: doc.created_at.to_chrono(),
+            updated_at: doc.updated_at.to_chrono(),
+        }
+    }
+}
+
+/// The list order of entries as one string that sorts like `EntryPosition`:
+/// `local_date|occurred_at|id`, every part fixed-width. One indexed field makes a
+/// date range and a cursor a single index range, `{user_id, position}`, on any
+/// MongoDB-compatible server, without `$or` keyset queries.
+pub fn position_key(position: &EntryPosition) -> String {
+    format!(
+        "{}|{}|{}",
+        position.local_date,
+        position.occurred_at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        position.id
+    )
+}
+
+/// The smallest key of any entry on `date`.
+pub fn day_start_key(date: NaiveDate) -> String {
+    date.to_string()
+}
+
+/// How one entry kind maps to its collection.
+pub trait EntryDocument: EntryData {
+    const COLLECTION: &'static str;
+    type Doc: Serialize + serde::de::DeserializeOwned + Send + Sync + Unpin + 'static;
+
+    fn to_doc(entry: &Entry<Self>) -> Self::Doc;
+    fn from_doc(doc: Self::Doc) -> Entry<Self>;
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MealEntryDoc {
+    #[serde(rename = "_id")]
+    id: Uuid,
+    user_id: Uuid,
+    local_date: NaiveDate,
+    position: String,
+    eaten_at: DateTime,
+    slot: MealSlot,
+    name: Title,
+    quantity: Quantity,
+    unit: Unit,
+    nutrition: Nutrition,
+    source: EntrySource,
+    package_id: Option<Uuid>,
+    package_version: Option<Version>,
+    notes: Option<Notes>,
+    created_at: DateTime,
+    updated_at: DateTime,
+}
+
+impl EntryDocument for MealData {
+    const COLLECTION: &'static str = "meal_entries";
+    type Doc = MealEntryDoc;
+
+    fn to_doc(entry: &Entry<Self>) -> MealEntryDoc {
+        let data = &entry.data;
+        MealEntryDoc {
+            id: entry.id.into(),
+            user_id: entry.user_id.into(),
+            local_date: entry.local_date,
+            position: position_key(&entry.position()),
+            eaten_at: DateTime::from_chrono(data.eaten_at),
+            slot: data.slot,
+            name: data.name.clone(),
+            quantity: data.quantity,
+            unit: data.unit,
+            nutrition: data.nutrition.clone(),
+            source: data.source,
+            package_id: data.package.map(|p| p.package_id.into()),
+            package_version: data.package.map(|p| p.package_version),
+            notes: data.notes.clone(),
+            created_at: DateTime::from_chrono(entry.created_at),
+            updated_at: DateTime::from_chrono(entry.updated_at),
+        }
+    }
+
+    fn from_doc(doc: MealEntryDoc) -> Entry<Self> {
+        Entry {
+            id: doc.id.into(),
+            user_id: doc.user_id.into(),
+            local_date: doc.local_date,
+            data: MealData {
+                eaten_at: doc.eaten_at.to_chrono(),
+                slot: doc.slot,
+                name: doc.name,
+                quantity: doc.quantity,
+                unit: doc.unit,
+                nutrition: doc.nutrition,
+                source: doc.source,
+                package: package_ref(doc.package_id, doc.package_version),
+                notes: doc.notes,
+            },
+            created_at: doc.created_at.to_chrono(),
+            updated_at: doc.updated_at.to_chrono(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WorkoutEntryDoc {
+    #[serde(rename = "_id")]
+    id: Uuid,
+    user_id: Uuid,
+    local_date: NaiveDate,
+    position: String,
+    started_at: DateTime,
+    activity: Activity,
+    title: Title,
+    duration_s: DurationSecs,
+    kcal_burned: Kcal,
+    effort: Option<Effort>,
+    distance_km: Option<DistanceKm>,
+    avg_heart_rate: Option<HeartRate>,
+    package_id: Option<Uuid>,
+    package_version: Option<Version>,
+    notes: Option<Notes>,
+    created_at: DateTime,
+    updated_at: DateTime,
+}
+
+impl EntryDocument for WorkoutData {
+    const COLLECTION: &'static str = "workout_entries";
+    type Doc = WorkoutEntryDoc;
+
+    fn to_doc(entry: &Entry<Self>) -> WorkoutEntryDoc {
+        let data = &entry.data;
+        WorkoutEntryDoc {
+            id: entry.id.into(),
+            user_id: entry.user_id.into(),
+            local_date: entry.local_date,
+            position: position_key(&entry.position()),
+            started_at: DateTime::from_chrono(data.started_at),
+            activity: data.activity,
+            title: data.title.clone(),
+            duration_s: data.duration_s,
+            kcal_burned: data.kcal_burned,
+            effort: data.effort,
+            distance_km: data.distance_km,
+            avg_heart_rate: data.avg_heart_rate,
+            package_id: data.package.map(|p| p.package_id.into()),
+            package_version: data.package.map(|p| p.package_version),
+            notes: data.notes.clone(),
+            created_at: DateTime::from_chrono(entry.created_at),
+            updated_at: DateTime::from_chrono(entry.updated_at),
+        }
+    }
+
+    fn from_doc(doc: WorkoutEntryDoc) -> Entry<Self> {
+        Entry {
+            id: doc.id.into(),
+            user_id: doc.user_id.into(),
+            local_date: doc.local_date,
+            data: WorkoutData {
+                started_at: doc.started_at.to_chrono(),
+                activity: doc.activity,
+                title: doc.title,
+                duration_s: doc.duration_s,
+                kcal_burned: doc.kcal_burned,
+                effort: doc.effort,
+                distance_km: doc.distance_km,
+                avg_heart_rate: doc.avg_heart_rate,
+                package: package_ref(doc.package_id, doc.package_version),
+                notes: doc.notes,
+            },
+            created_at: doc.created_at.to_chrono(),
+            updated_at: doc.updated_at.to_chrono(),
+        }
+    }
+}
+
+fn package_ref(id: Option<Uuid>, version: Option<Version>) -> Option<PackageRef> {
+    Some(PackageRef {
+        package_id: id?.into(),
+        package_version: version?,
+    })
+}

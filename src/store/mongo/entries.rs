@@ -1,0 +1,196 @@
+//! Meal and workout entries in MongoDB, written once over `EntryDocument`.
+//!
+//! Every query filters on `user_id` as well as `_id`, so another user's entry is
+//! never read, changed or deleted; lists are one range over the `{user_id, position}`
+//! index (see `documents::position_key`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bson::{Document, doc};
+use futures_util::TryStreamExt;
+use mongodb::Collection;
+use mongodb::options::ReturnDocument;
+use uuid::Uuid;
+
+use super::documents::{EntryDocument, day_start_key, position_key};
+use super::errors::bounded;
+use crate::domain::{Entry, EntryPosition};
+use crate::store::{DateRange, EntryStore, Page, PageRequest, StoreError, StoreResult, Written};
+
+pub struct MongoEntries<D: EntryDocument> {
+    entries: Collection<D::Doc>,
+    users: Collection<Document>,
+    timeout: Duration,
+}
+
+impl<D: EntryDocument> MongoEntries<D> {
+    pub fn new(
+        entries: Collection<D::Doc>,
+        users: Collection<Document>,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            entries,
+            users,
+            timeout,
+        }
+    }
+
+    /// Entries are only written for users that exist (`NotFound` otherwise).
+    async fn ensure_owner(&self, user_id: Uuid) -> StoreResult<()> {
+        let filter = doc! { "_id": bson::Uuid::from(user_id) };
+        let owner = bounded(
+            self.timeout,
+            self.users.find_one(filter).projection(doc! { "_id": 1 }),
+        )
+        .await?;
+        owner.map(|_| ()).ok_or(StoreError::NotFound)
+    }
+
+    async fn find_by_id(&self, id: Uuid) -> StoreResult<Option<Entry<D>>> {
+        let found = bounded(
+            self.timeout,
+            self.entries.find_one(doc! { "_id": bson::Uuid::from(id) }),
+        )
+        .await?;
+        Ok(found.map(D::from_doc))
+    }
+
+    pub async fn delete_owned_by(&self, user_id: Uuid) -> StoreResult<u64> {
+        let filter = doc! { "user_id": bson::Uuid::from(user_id) };
+        Ok(bounded(self.timeout, self.entries.delete_many(filter))
+            .await?
+            .deleted_count)
+    }
+
+    pub fn collection(&self) -> &Collection<D::Doc> {
+        &self.entries
+    }
+}
+
+fn owned(user_id: Uuid, id: Uuid) -> Document {
+    doc! { "_id": bson::Uuid::from(id), "user_id": bson::Uuid::from(user_id) }
+}
+
+fn other_content() -> StoreError {
+    StoreError::Conflict("an entry with this id already exists with other content".into())
+}
+
+#[async_trait]
+impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
+    async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
+        self.ensure_owner(entry.user_id).await?;
+        match bounded(self.timeout, self.entries.insert_one(D::to_doc(&entry))).await {
+            Ok(_) => Ok(Written::Created(entry)),
+            // The id is taken: a retry of the same create, or a clash.
+            Err(StoreError::Conflict(_)) => match self.find_by_id(entry.id).await? {
+                Some(existing) if existing.user_id != entry.user_id => Err(StoreError::NotFound),
+                Some(existing) if existing.same_content(&entry) => Ok(Written::Unchanged(existing)),
+                _ => Err(other_content()),
+            },
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn put(&self, mut entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
+        self.ensure_owner(entry.user_id).await?;
+        // Two rounds: a concurrent writer may insert or delete between read and write.
+        for _ in 0..2 {
+            match self.find_by_id(entry.id).await? {
+                None => {
+                    match bounded(self.timeout, self.entries.insert_one(D::to_doc(&entry))).await {
+                        Ok(_) => return Ok(Written::Created(entry)),
+                        Err(StoreError::Conflict(_)) => continue,
+                        Err(other) => return Err(other),
+                    }
+                }
+                Some(existing) if existing.user_id != entry.user_id => {
+                    return Err(StoreError::NotFound);
+                }
+                Some(existing) if existing.same_content(&entry) => {
+                    return Ok(Written::Unchanged(existing));
+                }
+                Some(existing) => {
+                    entry.created_at = existing.created_at;
+                    let filter = owned(entry.user_id, entry.id);
+                    let result = bounded(
+                        self.timeout,
+                        self.entries.replace_one(filter, D::to_doc(&entry)),
+                    )
+                    .await?;
+                    if result.matched_count == 1 {
+                        return Ok(Written::Replaced(entry));
+                    }
+                }
+            }
+        }
+        Err(StoreError::Conflict(
+            "the entry changed concurrently; retry the request".into(),
+        ))
+    }
+
+    async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
+        let found = bounded(self.timeout, self.entries.find_one(owned(user_id, id))).await?;
+        found.map(D::from_doc).ok_or(StoreError::NotFound)
+    }
+
+    async fn update(&self, entry: Entry<D>) -> StoreResult<Entry<D>> {
+        let mut fields = bson::to_document(&D::to_doc(&entry))
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        // `created_at` stays as first written; `_id` and the owner never change.
+        fields.remove("_id");
+        fields.remove("user_id");
+        fields.remove("created_at");
+        let updated = bounded(
+            self.timeout,
+            self.entries
+                .find_one_and_update(owned(entry.user_id, entry.id), doc! { "$set": fields })
+                .return_document(ReturnDocument::After),
+        )
+        .await?;
+        updated.map(D::from_doc).ok_or(StoreError::NotFound)
+    }
+
+    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let result = bounded(self.timeout, self.entries.delete_one(owned(user_id, id))).await?;
+        if result.deleted_count == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
+    async fn list(
+        &self,
+        user_id: Uuid,
+        range: DateRange,
+        page: PageRequest<EntryPosition>,
+    ) -> StoreResult<Page<Entry<D>, EntryPosition>> {
+        let start = day_start_key(range.from());
+        let end = range
+            .to()
+            .succ_opt()
+            .map_or_else(|| "9".to_owned(), day_start_key);
+        let lower = match page.after.as_ref().map(position_key) {
+            Some(after) if after >= start => doc! { "$gt": after },
+            _ => doc! { "$gte": start },
+        };
+        let mut bounds = lower;
+        bounds.insert("$lt", end);
+        let filter = doc! { "user_id": bson::Uuid::from(user_id), "position": bounds };
+        let limit = i64::try_from(page.limit.get() + 1).expect("small page size");
+        let docs: Vec<D::Doc> = bounded(self.timeout, async {
+            self.entries
+                .find(filter)
+                .sort(doc! { "position": 1 })
+                .limit(limit)
+                .await?
+                .try_collect()
+                .await
+        })
+        .await?;
+        let items = docs.into_iter().map(D::from_doc).collect();
+        Ok(Page::from_overfetched(items, page.limit, Entry::position))
+    }
+}

@@ -1,0 +1,68 @@
+//! The indexes every query relies on, created idempotently at start-up
+//! (`createIndexes` with the same keys and options is a no-op).
+
+use std::time::Duration;
+
+use bson::{Document, doc};
+use mongodb::options::IndexOptions;
+use mongodb::{Database, IndexModel};
+
+use super::errors::bounded;
+use crate::store::StoreResult;
+
+/// (collection, index name, keys, unique) for every index the store needs.
+pub fn expected_indexes() -> Vec<(&'static str, &'static str, Document, bool)> {
+    vec![
+        // Case-insensitive uniqueness: `Email` is stored lower-cased.
+        ("users", "email_unique", doc! { "email": 1 }, true),
+        // One range per date range and cursor (see `documents::position_key`).
+        (
+            "meal_entries",
+            "user_position",
+            doc! { "user_id": 1, "position": 1 },
+            false,
+        ),
+        (
+            "workout_entries",
+            "user_position",
+            doc! { "user_id": 1, "position": 1 },
+            false,
+        ),
+        ("meal_packages", "slug_unique", doc! { "slug": 1 }, true),
+        (
+            "meal_packages",
+            "search_tags_slug",
+            doc! { "search_tags": 1, "slug": 1 },
+            false,
+        ),
+        ("workout_packages", "slug_unique", doc! { "slug": 1 }, true),
+        (
+            "workout_packages",
+            "search_tags_slug",
+            doc! { "search_tags": 1, "slug": 1 },
+            false,
+        ),
+        (
+            "workout_packages",
+            "level_slug",
+            doc! { "level": 1, "slug": 1 },
+            false,
+        ),
+    ]
+}
+
+pub async fn ensure(db: &Database, timeout: Duration) -> StoreResult<()> {
+    for (collection, name, keys, unique) in expected_indexes() {
+        let options = IndexOptions::builder()
+            .name(name.to_owned())
+            .unique(unique)
+            .build();
+        let model = IndexModel::builder().keys(keys).options(options).build();
+        bounded(
+            timeout,
+            db.collection::<Document>(collection).create_index(model),
+        )
+        .await?;
+    }
+    Ok(())
+}

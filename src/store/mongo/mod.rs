@@ -1,0 +1,259 @@
+//! The MongoDB store: the persistent primary (official `mongodb` driver).
+//!
+//! Every call is bounded by `MONGODB_TIMEOUT_MS`, and connection trouble becomes
+//! `StoreError::Unavailable` (a 503), never a write to somewhere else. The driver
+//! reconnects by itself when the server returns.
+
+mod documents;
+mod entries;
+mod errors;
+mod indexes;
+mod packages;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bson::{Document, doc};
+use mongodb::options::{ClientOptions, Tls, TlsOptions};
+use mongodb::{Client, Database};
+use uuid::Uuid;
+
+use self::documents::{EntryDocument, UserDoc};
+use self::entries::MongoEntries;
+use self::errors::bounded;
+use self::packages::MongoPackages;
+use super::{ComponentHealth, EntryStore, PackageStore, Store, StoreError, StoreKind, StoreResult};
+use crate::config::Settings;
+use crate::domain::{Email, MealData, MealPackage, User, WorkoutData, WorkoutPackage};
+
+pub use self::indexes::expected_indexes;
+
+pub struct MongoStore {
+    client: Client,
+    db: Database,
+    users: mongodb::Collection<UserDoc>,
+    meal_packages: MongoPackages<MealPackage>,
+    workout_packages: MongoPackages<WorkoutPackage>,
+    meal_entries: MongoEntries<MealData>,
+    workout_entries: MongoEntries<WorkoutData>,
+    timeout: Duration,
+    /// Replica sets and sharded clusters can delete a user and their entries in one
+    /// transaction; a standalone server cannot.
+    supports_transactions: bool,
+}
+
+impl MongoStore {
+    /// Connects, checks that the server answers, and creates the indexes. Fails with
+    /// `Unavailable` when the server cannot be reached within the timeout.
+    pub async fn connect(settings: &Settings) -> StoreResult<Self> {
+        use secrecy::ExposeSecret;
+        let uri = settings
+            .mongodb_uri
+            .as_ref()
+            .ok_or_else(|| StoreError::Invalid("MONGODB_URI is not set".into()))?;
+        let timeout = settings.mongodb_timeout();
+        // Parsing may resolve DNS (mongodb+srv), so it is bounded too. Its error text
+        // could quote the URI, credentials included, so it is not passed on.
+        let mut options = tokio::time::timeout(timeout, ClientOptions::parse(uri.expose_secret()))
+            .await
+            .map_err(|_| StoreError::Unavailable("resolving MONGODB_URI timed out".into()))?
+            .map_err(|_| {
+                StoreError::Invalid("MONGODB_URI is not a valid MongoDB connection string".into())
+            })?;
+        options.app_name = Some("balancelife".into());
+        options.server_selection_timeout = Some(timeout);
+        options.connect_timeout = Some(timeout);
+        if let Some(ca_file) = &settings.mongodb_cert_path {
+            options.tls = Some(Tls::Enabled(
+                TlsOptions::builder().ca_file_path(ca_file.clone()).build(),
+            ));
+        }
+        let client = Client::with_options(options).map_err(errors::classify)?;
+        let db = client.database(&settings.mongodb_database);
+        let hello = bounded(timeout, db.run_command(doc! { "hello": 1 })).await?;
+        let supports_transactions =
+            hello.contains_key("setName") || hello.get_str("msg") == Ok("isdbgrid");
+        let store = Self::new(client, db, timeout, supports_transactions);
+        indexes::ensure(&store.db, timeout).await?;
+        Ok(store)
+    }
+
+    fn new(client: Client, db: Database, timeout: Duration, supports_transactions: bool) -> Self {
+        let raw_users = db.collection::<Document>("users");
+        Self {
+            users: db.collection("users"),
+            meal_packages: MongoPackages::new(db.collection("meal_packages"), timeout),
+            workout_packages: MongoPackages::new(db.collection("workout_packages"), timeout),
+            meal_entries: MongoEntries::new(
+                db.collection(MealData::COLLECTION),
+                raw_users.clone(),
+                timeout,
+            ),
+            workout_entries: MongoEntries::new(
+                db.collection(WorkoutData::COLLECTION),
+                raw_users,
+                timeout,
+            ),
+            client,
+            db,
+            timeout,
+            supports_transactions,
+        }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Deletes the user and their entries atomically, where the server allows it.
+    async fn delete_user_in_transaction(&self, id: Uuid) -> StoreResult<()> {
+        let user_filter = doc! { "_id": bson::Uuid::from(id) };
+        let entry_filter = doc! { "user_id": bson::Uuid::from(id) };
+        let mut session = bounded(self.timeout, self.client.start_session()).await?;
+        bounded(self.timeout, session.start_transaction()).await?;
+        let deleted = bounded(
+            self.timeout,
+            self.users.delete_one(user_filter).session(&mut session),
+        )
+        .await?;
+        if deleted.deleted_count == 0 {
+            let _ = session.abort_transaction().await;
+            return Err(StoreError::NotFound);
+        }
+        let meals = self
+            .meal_entries
+            .collection()
+            .delete_many(entry_filter.clone())
+            .session(&mut session);
+        bounded(self.timeout, meals).await?;
+        let workouts = self
+            .workout_entries
+            .collection()
+            .delete_many(entry_filter)
+            .session(&mut session);
+        bounded(self.timeout, workouts).await?;
+        bounded(self.timeout, session.commit_transaction()).await
+    }
+
+    /// Without transactions: entries first, then the user, then entries again. At no
+    /// point is there a deleted user with entries; an entry created concurrently with
+    /// the deletion is swept by the second pass.
+    async fn delete_user_in_steps(&self, id: Uuid) -> StoreResult<()> {
+        self.get_user(id).await?;
+        self.meal_entries.delete_owned_by(id).await?;
+        self.workout_entries.delete_owned_by(id).await?;
+        let deleted = bounded(
+            self.timeout,
+            self.users.delete_one(doc! { "_id": bson::Uuid::from(id) }),
+        )
+        .await?;
+        self.meal_entries.delete_owned_by(id).await?;
+        self.workout_entries.delete_owned_by(id).await?;
+        if deleted.deleted_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+fn user_conflict(error: StoreError) -> StoreError {
+    match error {
+        StoreError::Conflict(message) if message.contains("email") => {
+            StoreError::Conflict("this e-mail address is already registered".into())
+        }
+        StoreError::Conflict(_) => {
+            StoreError::Conflict("a user with this id already exists".into())
+        }
+        other => other,
+    }
+}
+
+#[async_trait]
+impl Store for MongoStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Mongodb
+    }
+
+    async fn health(&self) -> Vec<(&'static str, ComponentHealth)> {
+        let ping = bounded(self.timeout, self.db.run_command(doc! { "ping": 1 })).await;
+        let health = match ping {
+            Ok(_) => ComponentHealth {
+                status: "up",
+                persistent: true,
+                detail: None,
+            },
+            Err(error) => {
+                tracing::warn!(%error, "MongoDB health check failed");
+                ComponentHealth {
+                    status: "down",
+                    persistent: true,
+                    detail: Some("MongoDB does not answer; requests that need it get 503".into()),
+                }
+            }
+        };
+        vec![("mongodb", health)]
+    }
+
+    async fn create_user(&self, user: User) -> StoreResult<User> {
+        bounded(self.timeout, self.users.insert_one(UserDoc::from(&user)))
+            .await
+            .map_err(user_conflict)?;
+        Ok(user)
+    }
+
+    async fn get_user(&self, id: Uuid) -> StoreResult<User> {
+        let found = bounded(
+            self.timeout,
+            self.users.find_one(doc! { "_id": bson::Uuid::from(id) }),
+        )
+        .await?;
+        found.map(User::from).ok_or(StoreError::NotFound)
+    }
+
+    async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
+        let found = bounded(
+            self.timeout,
+            self.users.find_one(doc! { "email": email.as_str() }),
+        )
+        .await?;
+        found.map(User::from).ok_or(StoreError::NotFound)
+    }
+
+    async fn update_user(&self, user: User) -> StoreResult<User> {
+        let filter = doc! { "_id": bson::Uuid::from(user.id) };
+        let result = bounded(
+            self.timeout,
+            self.users.replace_one(filter, UserDoc::from(&user)),
+        )
+        .await
+        .map_err(user_conflict)?;
+        if result.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(user)
+    }
+
+    async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
+        if self.supports_transactions {
+            self.delete_user_in_transaction(id).await
+        } else {
+            self.delete_user_in_steps(id).await
+        }
+    }
+
+    fn meal_packages(&self) -> &dyn PackageStore<MealPackage> {
+        &self.meal_packages
+    }
+
+    fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage> {
+        &self.workout_packages
+    }
+
+    fn meal_entries(&self) -> &dyn EntryStore<MealData> {
+        &self.meal_entries
+    }
+
+    fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
+        &self.workout_entries
+    }
+}

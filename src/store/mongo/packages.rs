@@ -1,0 +1,137 @@
+//! The catalogue collections. A package is stored as its own serde shape, with `_id`
+//! holding the id and a derived `search_tags` array (tags plus diet tags) so that one
+//! indexed field answers `tag=` filters.
+
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bson::{Bson, Document, doc};
+use futures_util::TryStreamExt;
+use mongodb::Collection;
+
+use super::errors::bounded;
+use crate::domain::{Package, PackageFilter, Slug};
+use crate::store::{PackageStore, Page, PageRequest, StoreError, StoreResult, Written};
+
+pub struct MongoPackages<P> {
+    collection: Collection<Document>,
+    timeout: Duration,
+    kind: PhantomData<fn() -> P>,
+}
+
+impl<P: Package> MongoPackages<P> {
+    pub fn new(collection: Collection<Document>, timeout: Duration) -> Self {
+        Self {
+            collection,
+            timeout,
+            kind: PhantomData,
+        }
+    }
+}
+
+fn to_document<P: Package>(package: &P) -> StoreResult<Document> {
+    let mut document =
+        bson::to_document(package).map_err(|e| StoreError::Internal(e.to_string()))?;
+    document.remove("id");
+    document.insert("_id", bson::Uuid::from(package.id()));
+    let tags: Vec<&str> = package.searchable_tags().map(|t| t.as_str()).collect();
+    document.insert("search_tags", tags);
+    Ok(document)
+}
+
+fn from_document<P: Package>(mut document: Document) -> StoreResult<P> {
+    let corrupt =
+        |what: &str| StoreError::Internal(format!("malformed {} document: {what}", P::NOUN));
+    let id = match document.remove("_id") {
+        Some(Bson::Binary(binary)) => binary.to_uuid().map_err(|_| corrupt("_id is not a UUID"))?,
+        _ => return Err(corrupt("_id is missing")),
+    };
+    document.remove("search_tags");
+    document.insert("id", uuid::Uuid::from(id).to_string());
+    bson::from_document(document).map_err(|e| corrupt(&e.to_string()))
+}
+
+#[async_trait]
+impl<P: Package> PackageStore<P> for MongoPackages<P> {
+    async fn list(
+        &self,
+        filter: &PackageFilter,
+        page: PageRequest<Slug>,
+    ) -> StoreResult<Page<P, Slug>> {
+        let mut query = Document::new();
+        if !filter.include_unpublished {
+            query.insert("published", true);
+        }
+        if let Some(tag) = &filter.tag {
+            query.insert("search_tags", tag.as_str());
+        }
+        if let Some(level) = filter.level {
+            query.insert(
+                "level",
+                bson::to_bson(&level).map_err(|e| StoreError::Internal(e.to_string()))?,
+            );
+        }
+        if let Some(after) = &page.after {
+            query.insert("slug", doc! { "$gt": after.as_str() });
+        }
+        let limit = i64::try_from(page.limit.get() + 1).expect("small page size");
+        let documents: Vec<Document> = bounded(self.timeout, async {
+            self.collection
+                .find(query)
+                .sort(doc! { "slug": 1 })
+                .limit(limit)
+                .await?
+                .try_collect()
+                .await
+        })
+        .await?;
+        let items = documents
+            .into_iter()
+            .map(from_document)
+            .collect::<StoreResult<Vec<P>>>()?;
+        Ok(Page::from_overfetched(items, page.limit, |p: &P| {
+            p.slug().clone()
+        }))
+    }
+
+    async fn get(&self, id: uuid::Uuid) -> StoreResult<P> {
+        let found = bounded(
+            self.timeout,
+            self.collection
+                .find_one(doc! { "_id": bson::Uuid::from(id) }),
+        )
+        .await?;
+        found
+            .map(from_document)
+            .transpose()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn upsert(&self, package: P) -> StoreResult<Written<P>> {
+        let previous = match self.get(package.id()).await {
+            Ok(previous) => Some(previous),
+            Err(StoreError::NotFound) => None,
+            Err(other) => return Err(other),
+        };
+        if previous.as_ref() == Some(&package) {
+            return Ok(Written::Unchanged(package));
+        }
+        let document = to_document(&package)?;
+        let filter = doc! { "_id": bson::Uuid::from(package.id()) };
+        match bounded(
+            self.timeout,
+            self.collection.replace_one(filter, document).upsert(true),
+        )
+        .await
+        {
+            Ok(_) if previous.is_some() => Ok(Written::Replaced(package)),
+            Ok(_) => Ok(Written::Created(package)),
+            Err(StoreError::Conflict(_)) => Err(StoreError::Conflict(format!(
+                "another {} already has this slug",
+                P::NOUN
+            ))),
+            Err(other) => Err(other),
+        }
+    }
+}
