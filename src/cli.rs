@@ -25,4 +25,6 @@ pub enum Command {
     Serve,
     /// Print the effective settings, secrets masked, and which store would be used.
     Config,
+    /// Load the sample catalogue and demo users into MongoDB (idempotent).
+    Seed,
 }

@@ -4,7 +4,10 @@ use clap::Parser;
 
 use balancelife::cli::{Cli, Command};
 use balancelife::config::Settings;
+use balancelife::sample;
+use balancelife::selection;
 use balancelife::startup::{self, Application};
+use balancelife::store::MongoStore;
 use balancelife::telemetry;
 
 #[tokio::main]
@@ -18,9 +21,10 @@ async fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Config => {
-            print_config(&settings);
-            ExitCode::SUCCESS
+        Command::Config => print_config(&settings).await,
+        Command::Seed => {
+            telemetry::init(&settings);
+            seed(&settings).await
         }
         Command::Serve => {
             telemetry::init(&settings);
@@ -45,13 +49,47 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_config(settings: &Settings) {
+async fn print_config(settings: &Settings) -> ExitCode {
     println!("Effective settings (secrets masked):");
     for (name, value) in settings.masked_lines() {
         println!("  {name:<20} {value}");
     }
-    let plan = startup::plan_store(settings);
     println!();
-    println!("Store: {}", plan.kind.as_str());
-    println!("  because {}", plan.reason);
+    match selection::decide(settings).await {
+        Ok(decision) => {
+            println!("Store: {}", decision.kind.as_str());
+            println!("  because {}", decision.reason);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            println!("Store: none; the service would not start");
+            println!("  because {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes the sample data to the configured MongoDB; running it again changes nothing.
+async fn seed(settings: &Settings) -> ExitCode {
+    if settings.mongodb_uri.is_none() {
+        eprintln!("balancelife seed: MONGODB_URI is not set; seeding writes the sample data to MongoDB");
+        return ExitCode::from(2);
+    }
+    let result = async {
+        let store = MongoStore::connect(settings).await?;
+        sample::load(&store, balancelife::domain::now()).await
+    };
+    match result.await {
+        Ok(report) => {
+            println!(
+                "sample data: {} documents created, {} already present",
+                report.created, report.unchanged
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("balancelife seed: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

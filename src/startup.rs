@@ -13,48 +13,28 @@ use tokio::net::TcpListener;
 use crate::api::state::{AppState, SharedState, StoreChoice};
 use crate::auth::{PasswordHasher, TokenKeys};
 use crate::config::Settings;
-use crate::store::{MemoryStore, Store, StoreKind};
+use crate::selection::{self, Selected};
+use crate::store::{Store, StoreKind};
 
-/// Which store the settings lead to, and why, before anything is connected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StorePlan {
-    pub kind: StoreKind,
-    pub reason: String,
-}
-
-pub fn plan_store(settings: &Settings) -> StorePlan {
-    let reason = match &settings.mongodb_uri {
-        None => "MONGODB_URI is not set, so the embedded in-memory store is used".to_owned(),
-        Some(_) => "MONGODB_URI is set, but this build has no MongoDB store yet; \
-                    the embedded in-memory store is used"
-            .to_owned(),
-    };
-    StorePlan {
-        kind: StoreKind::Memory,
-        reason,
-    }
-}
-
-/// Opens the planned store and loads sample data where the settings ask for it.
+/// Selects the store and loads the sample data where asked: by default into the
+/// memory store (a demo needs it), never into MongoDB unless `INIT_SAMPLE_DATA=true`.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, StoreChoice)> {
-    let plan = plan_store(settings);
-    let store = MemoryStore::new();
-    tracing::warn!(
-        reason = %plan.reason,
-        "running on the in-memory store: nothing is kept across restarts"
-    );
-    let configured = settings.mongodb_uri.is_some();
-    if settings.init_sample_data.unwrap_or(true) {
-        let report = crate::sample::load(&store, crate::domain::now())
+    let Selected { store, decision } = selection::select(settings).await?;
+    let wants_samples = settings
+        .init_sample_data
+        .unwrap_or(decision.kind == StoreKind::Memory);
+    if wants_samples {
+        let report = crate::sample::load(store.as_ref(), crate::domain::now())
             .await
             .context("loading the sample data")?;
-        tracing::info!(created = report.created, "sample data loaded");
+        tracing::info!(created = report.created, unchanged = report.unchanged, "sample data loaded");
     }
+    tracing::info!(store = decision.kind.as_str(), reason = %decision.reason, "store selected");
     let choice = StoreChoice {
-        reason: plan.reason,
-        degraded: configured,
+        reason: decision.reason,
+        degraded: decision.degraded,
     };
-    Ok((Arc::new(store), choice))
+    Ok((store, choice))
 }
 
 /// The token keys from settings, or a random per-process secret with a warning.

@@ -12,3 +12,5 @@ mod config;
 mod contract;
 mod fixtures;
 mod helpers;
+mod mongo_store;
+mod servers;

@@ -44,38 +44,19 @@ pub struct MongoStore {
 
 impl MongoStore {
     /// Connects, checks that the server answers, and creates the indexes. Fails with
-    /// `Unavailable` when the server cannot be reached within the timeout.
+    /// `Unavailable` when the server cannot be reached within the timeout, `Invalid`
+    /// when the settings are wrong.
     pub async fn connect(settings: &Settings) -> StoreResult<Self> {
-        use secrecy::ExposeSecret;
-        let uri = settings
-            .mongodb_uri
-            .as_ref()
-            .ok_or_else(|| StoreError::Invalid("MONGODB_URI is not set".into()))?;
         let timeout = settings.mongodb_timeout();
-        // Parsing may resolve DNS (mongodb+srv), so it is bounded too. Its error text
-        // could quote the URI, credentials included, so it is not passed on.
-        let mut options = tokio::time::timeout(timeout, ClientOptions::parse(uri.expose_secret()))
-            .await
-            .map_err(|_| StoreError::Unavailable("resolving MONGODB_URI timed out".into()))?
-            .map_err(|_| {
-                StoreError::Invalid("MONGODB_URI is not a valid MongoDB connection string".into())
-            })?;
-        options.app_name = Some("balancelife".into());
-        options.server_selection_timeout = Some(timeout);
-        options.connect_timeout = Some(timeout);
-        if let Some(ca_file) = &settings.mongodb_cert_path {
-            options.tls = Some(Tls::Enabled(
-                TlsOptions::builder().ca_file_path(ca_file.clone()).build(),
-            ));
-        }
-        let client = Client::with_options(options).map_err(errors::classify)?;
-        let db = client.database(&settings.mongodb_database);
-        let hello = bounded(timeout, db.run_command(doc! { "hello": 1 })).await?;
-        let supports_transactions =
-            hello.contains_key("setName") || hello.get_str("msg") == Ok("isdbgrid");
+        let (client, db, supports_transactions) = open(settings).await?;
         let store = Self::new(client, db, timeout, supports_transactions);
         indexes::ensure(&store.db, timeout).await?;
         Ok(store)
+    }
+
+    /// Whether the configured server answers, without touching any data.
+    pub async fn probe(settings: &Settings) -> StoreResult<()> {
+        open(settings).await.map(|_| ())
     }
 
     fn new(client: Client, db: Database, timeout: Duration, supports_transactions: bool) -> Self {
@@ -154,6 +135,40 @@ impl MongoStore {
         }
         Ok(())
     }
+}
+
+/// A client for the configured server, after it answered `hello`; and whether it can
+/// run multi-document transactions (replica sets and sharded clusters can).
+async fn open(settings: &Settings) -> StoreResult<(Client, Database, bool)> {
+    use secrecy::ExposeSecret;
+    let uri = settings
+        .mongodb_uri
+        .as_ref()
+        .ok_or_else(|| StoreError::Invalid("MONGODB_URI is not set".into()))?;
+    let timeout = settings.mongodb_timeout();
+    // Parsing may resolve DNS (mongodb+srv), so it is bounded too. Its error text
+    // could quote the URI, credentials included, so it is not passed on.
+    let mut options = tokio::time::timeout(timeout, ClientOptions::parse(uri.expose_secret()))
+        .await
+        .map_err(|_| StoreError::Unavailable("resolving MONGODB_URI timed out".into()))?
+        .map_err(|_| StoreError::Invalid("MONGODB_URI is not a valid MongoDB connection string".into()))?;
+    options.app_name = Some("balancelife".into());
+    options.server_selection_timeout = Some(timeout);
+    options.connect_timeout = Some(timeout);
+    if let Some(ca_file) = &settings.mongodb_cert_path {
+        if !ca_file.is_file() {
+            return Err(StoreError::Invalid(format!(
+                "MONGODB_CERT_PATH {} is not a readable file",
+                ca_file.display()
+            )));
+        }
+        options.tls = Some(Tls::Enabled(TlsOptions::builder().ca_file_path(ca_file.clone()).build()));
+    }
+    let client = Client::with_options(options).map_err(errors::classify)?;
+    let db = client.database(&settings.mongodb_database);
+    let hello = bounded(timeout, db.run_command(doc! { "hello": 1 })).await?;
+    let supports_transactions = hello.contains_key("setName") || hello.get_str("msg") == Ok("isdbgrid");
+    Ok((client, db, supports_transactions))
 }
 
 fn user_conflict(error: StoreError) -> StoreError {

@@ -3,6 +3,7 @@
 
 pub mod cases;
 mod memory;
+mod mongo;
 
 /// Expands to one `#[tokio::test]` per contract case, for the store that `$make`
 /// (an async fn returning `Arc<dyn Store>`) builds.

@@ -1,0 +1,112 @@
+//! Which store serves requests, decided once at start-up from the settings and from
+//! what answers: no `MONGODB_URI` → memory; MongoDB reachable → MongoDB; configured
+//! but unreachable → memory with a loud warning, or a refusal to start when
+//! `STORE_FALLBACK=none`. `balancelife config` reports the same decision.
+
+use std::sync::Arc;
+
+use crate::config::{Settings, StoreFallback};
+use crate::store::{MemoryStore, MongoStore, Store, StoreError, StoreKind};
+
+/// The outcome of selection, before any data is loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub kind: StoreKind,
+    /// Why, in words safe to show on `/health` (no hosts, no driver messages).
+    pub reason: String,
+    /// Running on a fallback rather than on what was configured.
+    pub degraded: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SelectionError {
+    #[error("{0}")]
+    Misconfigured(String),
+    #[error(
+        "MongoDB at MONGODB_URI could not be reached ({0}), and STORE_FALLBACK=none forbids \
+         running on the in-memory store"
+    )]
+    MongoUnreachable(String),
+}
+
+pub struct Selected {
+    pub store: Arc<dyn Store>,
+    pub decision: Decision,
+}
+
+const NOT_CONFIGURED: &str = "MONGODB_URI is not set: the embedded in-memory store is used, \
+                              and nothing is kept across restarts";
+const FELL_BACK: &str = "MongoDB could not be reached at start-up: serving from the in-memory \
+                         store, which keeps nothing across restarts (set STORE_FALLBACK=none to \
+                         refuse to start instead)";
+
+/// Connects to what the settings name and decides.
+pub async fn select(settings: &Settings) -> Result<Selected, SelectionError> {
+    if settings.mongodb_uri.is_none() {
+        return Ok(memory(NOT_CONFIGURED, false));
+    }
+    match MongoStore::connect(settings).await {
+        Ok(store) => Ok(Selected {
+            store: Arc::new(store),
+            decision: Decision {
+                kind: StoreKind::Mongodb,
+                reason: "MONGODB_URI is set and MongoDB answered".into(),
+                degraded: false,
+            },
+        }),
+        Err(error) => fall_back(settings, error).map(|()| memory(FELL_BACK, true)),
+    }
+}
+
+/// The same decision as `select`, probing MongoDB without writing anything.
+pub async fn decide(settings: &Settings) -> Result<Decision, SelectionError> {
+    if settings.mongodb_uri.is_none() {
+        return Ok(memory_decision(NOT_CONFIGURED, false));
+    }
+    match MongoStore::probe(settings).await {
+        Ok(()) => Ok(Decision {
+            kind: StoreKind::Mongodb,
+            reason: "MONGODB_URI is set and MongoDB answered".into(),
+            degraded: false,
+        }),
+        Err(error) => fall_back(settings, error).map(|()| memory_decision(FELL_BACK, true)),
+    }
+}
+
+/// Whether an unreachable MongoDB may be replaced by the memory store.
+fn fall_back(settings: &Settings, error: StoreError) -> Result<(), SelectionError> {
+    match error {
+        StoreError::Invalid(message) => Err(SelectionError::Misconfigured(message)),
+        other => {
+            let cause = other.to_string();
+            match settings.store_fallback {
+                StoreFallback::None => Err(SelectionError::MongoUnreachable(cause)),
+                StoreFallback::Memory => {
+                    tracing::error!(
+                        error = %cause,
+                        "MongoDB IS UNREACHABLE: falling back to the in-memory store. Data written \
+                         now is LOST when the service stops. Set STORE_FALLBACK=none to refuse to \
+                         start instead."
+                    );
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+fn memory_decision(reason: &str, degraded: bool) -> Decision {
+    Decision {
+        kind: StoreKind::Memory,
+        reason: reason.to_owned(),
+        degraded,
+    }
+}
+
+fn memory(reason: &str, degraded: bool) -> Selected {
+    tracing::warn!("running on the in-memory store: nothing is kept across restarts");
+    Selected {
+        store: Arc::new(MemoryStore::new()),
+        decision: memory_decision(reason, degraded),
+    }
+}

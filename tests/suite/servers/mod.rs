@@ -1,0 +1,73 @@
+//! Real servers for the tests, started on free ports and killed with the test run.
+//!
+//! Children are spawned from one long-lived thread with `PR_SET_PDEATHSIG`, so even a
+//! panicking or killed test process leaves no server behind (the signal follows the
+//! spawning *thread*, hence the dedicated one).
+
+pub mod mongo;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::sync::mpsc;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+static SPAWNER: LazyLock<Mutex<mpsc::Sender<SpawnRequest>>> = LazyLock::new(|| {
+    let (requests, incoming) = mpsc::channel::<SpawnRequest>();
+    std::thread::spawn(move || {
+        for (mut command, reply) in incoming {
+            let _ = reply.send(command.spawn());
+        }
+        // Never reached while the process lives: the sender is in a static.
+    });
+    Mutex::new(requests)
+});
+
+/// Spawns `command` so that it dies with this test process.
+pub fn spawn_tied(mut command: Command) -> Child {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches only the child being created.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let (reply, answer) = mpsc::channel();
+    SPAWNER.lock().unwrap().send((command, reply)).unwrap();
+    answer.recv().unwrap().expect("spawning a test server")
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until something accepts connections on `port`.
+pub fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited with {status} before it listened on port {port}");
+        }
+        assert!(Instant::now() < deadline, "{what} did not listen on port {port} within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends `signal` to the process (SIGSTOP, SIGCONT, SIGTERM).
+pub fn signal(child: &Child, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) with a pid we own and a valid signal number.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill({pid}, {signal})");
+}
+
+/// The repository root, where `scripts/test` installs tools.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}

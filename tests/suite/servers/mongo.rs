@@ -1,0 +1,134 @@
+//! SecantusDB, a MongoDB wire-protocol server, as the tests' MongoDB.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::LazyLock;
+
+use balancelife::config::Settings;
+
+use super::{free_port, repo_root, spawn_tied, wait_for_port};
+
+const INSTALL_HINT: &str = "SecantusDB is not installed. Run scripts/test, which installs it into \
+                            .venv, or install it yourself: python3 -m venv .venv && \
+                            .venv/bin/pip install secantusdb==0.7.0b3 (or set SECANTUSD to the \
+                            path of secantusd-py)";
+
+fn secantusd() -> PathBuf {
+    if let Some(path) = std::env::var_os("SECANTUSD") {
+        return PathBuf::from(path);
+    }
+    let in_venv = repo_root().join(".venv/bin/secantusd-py");
+    if in_venv.is_file() {
+        return in_venv;
+    }
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join("secantusd-py"))
+        .find(|candidate| candidate.is_file());
+    on_path.unwrap_or_else(|| panic!("{INSTALL_HINT}"))
+}
+
+/// TLS files for a server started with TLS.
+#[derive(Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// One SecantusDB process with its own port and data directory.
+pub struct MongoServer {
+    pub port: u16,
+    data_dir: tempfile::TempDir,
+    tls: Option<TlsFiles>,
+    child: Option<Child>,
+}
+
+impl MongoServer {
+    pub fn start() -> Self {
+        Self::start_with_tls(None)
+    }
+
+    pub fn start_with_tls(tls: Option<TlsFiles>) -> Self {
+        let mut server = Self {
+            port: free_port(),
+            data_dir: tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap(),
+            tls,
+            child: None,
+        };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        let mut command = Command::new(secantusd());
+        command
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string(), "--standalone"])
+            .arg("--storage-path")
+            .arg(self.data_dir.path())
+            .args(["--log-level", "WARNING"])
+            .current_dir(self.data_dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(tls) = &self.tls {
+            command.arg("--tls-cert-file").arg(&tls.cert).arg("--tls-key-file").arg(&tls.key);
+        }
+        let mut child = spawn_tied(command);
+        wait_for_port(self.port, "SecantusDB", &mut child);
+        self.child = Some(child);
+    }
+
+    pub fn uri(&self) -> String {
+        format!("mongodb://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// Settings for the service against this server, in a database of its own.
+    pub fn settings(&self, database: &str) -> Settings {
+        Settings {
+            mongodb_uri: Some(self.uri().into()),
+            mongodb_database: database.to_owned(),
+            mongodb_timeout_ms: 3_000,
+            ..Settings::default()
+        }
+    }
+
+    /// Stops the server the way an operator would (SIGTERM), waiting for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            super::signal(&child, libc::SIGTERM);
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and data directory.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    pub fn child(&self) -> &Child {
+        self.child.as_ref().expect("the server is running")
+    }
+}
+
+impl Drop for MongoServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// One server for every test that needs no faults; each test uses its own database.
+pub static SHARED: LazyLock<MongoServer> = LazyLock::new(MongoServer::start);
+
+/// A database name no other test uses.
+pub fn fresh_database() -> String {
+    format!("t_{}", uuid::Uuid::now_v7().simple())
+}
