@@ -72,7 +72,9 @@ async fn print_config(settings: &Settings) -> ExitCode {
 /// Writes the sample data to the configured MongoDB; running it again changes nothing.
 async fn seed(settings: &Settings) -> ExitCode {
     if settings.mongodb_uri.is_none() {
-        eprintln!("balancelife seed: MONGODB_URI is not set; seeding writes the sample data to MongoDB");
+        eprintln!(
+            "balancelife seed: MONGODB_URI is not set; seeding writes the sample data to MongoDB"
+        );
         return ExitCode::from(2);
     }
     let result = async {

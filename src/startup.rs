@@ -27,7 +27,11 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, 
         let report = crate::sample::load(store.as_ref(), crate::domain::now())
             .await
             .context("loading the sample data")?;
-        tracing::info!(created = report.created, unchanged = report.unchanged, "sample data loaded");
+        tracing::info!(
+            created = report.created,
+            unchanged = report.unchanged,
+            "sample data loaded"
+        );
     }
     tracing::info!(store = decision.kind.as_str(), reason = %decision.reason, "store selected");
     let choice = StoreChoice {

@@ -4,6 +4,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::servers::mongo::{SHARED, fresh_database};
+
 fn balancelife() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_balancelife"));
     // Only what each test sets may reach the child.
@@ -47,17 +49,17 @@ fn a_malformed_setting_stops_start_up_naming_it() {
     assert!(stderr.contains("HTTP_ADDR"), "{stderr}");
 }
 
-#[test]
-fn serve_answers_and_stops_gracefully_on_sigterm() {
-    let mut child = KillOnDrop(
-        balancelife()
-            .env("HTTP_ADDR", "127.0.0.1:0")
-            .env("LOG_FORMAT", "json")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+/// Starts `balancelife serve` on a free port; returns the process and its address.
+fn serve(configure: impl FnOnce(&mut Command)) -> (KillOnDrop, String) {
+    let mut command = balancelife();
+    command
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("LOG_FORMAT", "json")
+        .env("AUTH_TOKEN_SECRET", "cli-test-secret-cli-test-secret-0123")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
+    configure(&mut command);
+    let mut child = KillOnDrop(command.spawn().unwrap());
     let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
     let deadline = Instant::now() + Duration::from_secs(30);
     let addr = loop {
@@ -68,17 +70,150 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
             break event["addr"].as_str().unwrap().to_owned();
         }
     };
+    // Keep draining stderr so the service never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
 
-    let health: serde_json::Value = reqwest::blocking_get(&format!("http://{addr}/health"));
+fn stop(mut service: KillOnDrop) {
     let killed = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
+        .args(["-TERM", &service.0.id().to_string()])
         .status()
         .unwrap();
-    let status = child.0.wait().unwrap();
-
-    assert_eq!(health["store"], "memory");
+    let status = service.0.wait().unwrap();
     assert!(killed.success());
     assert!(status.success(), "exit status after SIGTERM: {status}");
+}
+
+#[test]
+fn serve_answers_and_stops_gracefully_on_sigterm() {
+    let (service, addr) = serve(|_| {});
+
+    let health = http::get(&format!("http://{addr}/health"));
+
+    assert_eq!(health["store"], "memory");
+    stop(service);
+}
+
+#[test]
+fn users_and_entries_outlive_a_restart_of_the_service_on_mongodb() {
+    let uri = SHARED.uri();
+    let database = fresh_database();
+    let with_mongo = |c: &mut Command| {
+        c.env("MONGODB_URI", &uri)
+            .env("MONGODB_DATABASE", &database);
+    };
+    let (first, addr) = serve(with_mongo);
+    let session = http::post(
+        &format!("http://{addr}/api/v1/auth/register"),
+        None,
+        serde_json::json!({"email": "durable@example.com", "password": "a long enough password", "name": "Durable"}),
+    );
+    let token = session["token"].as_str().unwrap().to_owned();
+    let entry = http::post(
+        &format!("http://{addr}/api/v1/workout-entries"),
+        Some(&token),
+        serde_json::json!({"started_at": "2026-02-06T07:00:00Z", "activity": "cycling", "title": "Commute",
+                           "duration_s": 1500, "kcal_burned": 250}),
+    );
+    stop(first);
+
+    let (second, addr) = serve(with_mongo);
+    let health = http::get(&format!("http://{addr}/health"));
+    let login = http::post(
+        &format!("http://{addr}/api/v1/auth/login"),
+        None,
+        serde_json::json!({"email": "durable@example.com", "password": "a long enough password"}),
+    );
+    let token = login["token"]
+        .as_str()
+        .expect("the user survived the restart")
+        .to_owned();
+    let day = http::get_with(
+        &format!("http://{addr}/api/v1/workout-entries?from=2026-02-06"),
+        &token,
+    );
+
+    assert_eq!(health["store"], "mongodb");
+    assert_eq!(day["items"][0]["id"], entry["id"]);
+    stop(second);
+}
+
+#[test]
+fn config_reports_the_same_decision_as_start_up() {
+    let unreachable = format!("mongodb://127.0.0.1:{}/", crate::servers::free_port());
+    let run = |uri: &str, fallback: &str| {
+        let output = balancelife()
+            .arg("config")
+            .env("MONGODB_URI", uri)
+            .env("MONGODB_TIMEOUT_MS", "500")
+            .env("STORE_FALLBACK", fallback)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8(output.stdout).unwrap(),
+        )
+    };
+
+    let (ok_reachable, reachable) = run(&SHARED.uri(), "memory");
+    let (ok_fallback, fallback) = run(&unreachable, "memory");
+    let (ok_strict, strict) = run(&unreachable, "none");
+
+    assert!(
+        ok_reachable && reachable.contains("Store: mongodb"),
+        "{reachable}"
+    );
+    assert!(
+        ok_fallback
+            && fallback.contains("Store: memory")
+            && fallback.contains("could not be reached"),
+        "{fallback}"
+    );
+    assert!(!ok_strict && strict.contains("would not start"), "{strict}");
+}
+
+#[test]
+fn serve_exits_non_zero_when_strict_and_mongodb_is_unreachable() {
+    let output = balancelife()
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env(
+            "MONGODB_URI",
+            format!("mongodb://127.0.0.1:{}/", crate::servers::free_port()),
+        )
+        .env("MONGODB_TIMEOUT_MS", "500")
+        .env("STORE_FALLBACK", "none")
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success());
+    assert!(stderr.contains("STORE_FALLBACK=none"), "{stderr}");
+}
+
+#[test]
+fn seed_is_idempotent() {
+    let database = fresh_database();
+    let seed = || {
+        let output = balancelife()
+            .arg("seed")
+            .env("MONGODB_URI", SHARED.uri())
+            .env("MONGODB_DATABASE", &database)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+
+    let first = seed();
+    let second = seed();
+
+    assert!(!first.contains(" 0 documents created"), "{first}");
+    assert!(second.contains(" 0 documents created"), "{second}");
 }
 
 /// Kills the service if the test fails before it is stopped.
@@ -91,11 +226,39 @@ impl Drop for KillOnDrop {
     }
 }
 
-mod reqwest {
-    /// A one-off GET from a synchronous test.
-    pub fn blocking_get(url: &str) -> serde_json::Value {
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(async { ::reqwest::get(url).await.unwrap().json().await.unwrap() })
+mod http {
+    //! One-off requests from synchronous tests.
+
+    fn run<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Runtime::new().unwrap().block_on(future)
+    }
+
+    pub fn get(url: &str) -> serde_json::Value {
+        run(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
+    }
+
+    pub fn get_with(url: &str, token: &str) -> serde_json::Value {
+        run(async {
+            let client = reqwest::Client::new();
+            client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
+    }
+
+    pub fn post(url: &str, token: Option<&str>, body: serde_json::Value) -> serde_json::Value {
+        run(async {
+            let mut request = reqwest::Client::new().post(url).json(&body);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            request.send().await.unwrap().json().await.unwrap()
+        })
     }
 }

@@ -73,6 +73,16 @@ pub fn app_on(store: Arc<dyn Store>) -> TestApp {
     }
 }
 
+/// The app exactly as `balancelife serve` would build it from `settings`.
+pub async fn app_from_settings(settings: &Settings) -> TestApp {
+    let (store, choice) = balancelife::startup::open_store(settings).await.unwrap();
+    let state = balancelife::startup::app_state(settings, store, choice);
+    TestApp {
+        router: balancelife::api::router(state.clone()),
+        state,
+    }
+}
+
 impl TestApp {
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
         let response = self.router.clone().oneshot(request).await.unwrap();

@@ -12,5 +12,6 @@ mod config;
 mod contract;
 mod fixtures;
 mod helpers;
+mod mongo_faults;
 mod mongo_store;
 mod servers;

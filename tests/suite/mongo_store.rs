@@ -11,7 +11,9 @@ use crate::helpers::app_on;
 use crate::servers::mongo::{MongoServer, SHARED, TlsFiles, fresh_database};
 
 async fn connect_fresh() -> MongoStore {
-    MongoStore::connect(&SHARED.settings(&fresh_database())).await.unwrap()
+    MongoStore::connect(&SHARED.settings(&fresh_database()))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -33,7 +35,11 @@ async fn indexes_exist_with_the_intended_keys_and_uniqueness() {
             .find(|i| i.options.as_ref().and_then(|o| o.name.as_deref()) == Some(name))
             .unwrap_or_else(|| panic!("{collection}.{name} is missing: {indexes:?}"));
         assert_eq!(index.keys, keys, "{collection}.{name}");
-        let is_unique = index.options.as_ref().and_then(|o| o.unique).unwrap_or(false);
+        let is_unique = index
+            .options
+            .as_ref()
+            .and_then(|o| o.unique)
+            .unwrap_or(false);
         assert_eq!(is_unique, unique, "{collection}.{name} uniqueness");
     }
 }
@@ -41,11 +47,17 @@ async fn indexes_exist_with_the_intended_keys_and_uniqueness() {
 #[tokio::test]
 async fn connecting_twice_keeps_the_same_indexes() {
     let database = fresh_database();
-    MongoStore::connect(&SHARED.settings(&database)).await.unwrap();
+    MongoStore::connect(&SHARED.settings(&database))
+        .await
+        .unwrap();
 
     let again = MongoStore::connect(&SHARED.settings(&database)).await;
 
-    assert!(again.is_ok(), "creating existing indexes is a no-op: {:?}", again.err());
+    assert!(
+        again.is_ok(),
+        "creating existing indexes is a no-op: {:?}",
+        again.err()
+    );
 }
 
 #[tokio::test]
@@ -53,27 +65,81 @@ async fn stored_documents_use_snake_case_native_types_and_no_clear_password() {
     let store = std::sync::Arc::new(connect_fresh().await);
     let app = app_on(store.clone());
     let user = app.register("shape", json!({"height_cm": 172})).await;
-    app.post("/api/v1/meal-entries", Some(&user.token), crate::helpers::TestApp::meal_body("2026-02-01T12:00:00Z"))
-        .await;
+    app.post(
+        "/api/v1/meal-entries",
+        Some(&user.token),
+        crate::helpers::TestApp::meal_body("2026-02-01T12:00:00Z"),
+    )
+    .await;
     let db = store.database();
 
-    let user_doc = db.collection::<Document>("users").find_one(doc! {}).await.unwrap().unwrap();
-    let entry_doc = db.collection::<Document>("meal_entries").find_one(doc! {}).await.unwrap().unwrap();
+    let user_doc = db
+        .collection::<Document>("users")
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .unwrap();
+    let entry_doc = db
+        .collection::<Document>("meal_entries")
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .unwrap();
 
-    assert!(matches!(user_doc.get("_id"), Some(Bson::Binary(b)) if b.subtype == bson::spec::BinarySubtype::Uuid));
+    assert!(
+        matches!(user_doc.get("_id"), Some(Bson::Binary(b)) if b.subtype == bson::spec::BinarySubtype::Uuid)
+    );
     assert!(user_doc.get("id").is_none(), "the id lives in _id only");
     assert_eq!(user_doc.get_str("email").unwrap(), user.email);
-    assert!(user_doc.get_str("password_hash").unwrap().starts_with("$argon2id$"));
-    assert!(matches!(user_doc.get("created_at"), Some(Bson::DateTime(_))));
-    assert_eq!(user_doc.get_document("profile").unwrap().get_f64("height_cm").unwrap(), 172.0);
+    assert!(
+        user_doc
+            .get_str("password_hash")
+            .unwrap()
+            .starts_with("$argon2id$")
+    );
+    assert!(matches!(
+        user_doc.get("created_at"),
+        Some(Bson::DateTime(_))
+    ));
+    assert_eq!(
+        user_doc
+            .get_document("profile")
+            .unwrap()
+            .get_f64("height_cm")
+            .unwrap(),
+        172.0
+    );
     let everything = format!("{user_doc:?}");
-    assert!(!everything.contains("a long enough password"), "the password is never stored");
-    for field in ["user_id", "local_date", "position", "eaten_at", "slot", "nutrition", "source", "created_at", "updated_at"] {
-        assert!(entry_doc.contains_key(field), "meal entry lacks {field}: {entry_doc:?}");
+    assert!(
+        !everything.contains("a long enough password"),
+        "the password is never stored"
+    );
+    for field in [
+        "user_id",
+        "local_date",
+        "position",
+        "eaten_at",
+        "slot",
+        "nutrition",
+        "source",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(
+            entry_doc.contains_key(field),
+            "meal entry lacks {field}: {entry_doc:?}"
+        );
     }
     assert!(matches!(entry_doc.get("eaten_at"), Some(Bson::DateTime(_))));
     assert_eq!(entry_doc.get_str("local_date").unwrap(), "2026-02-01");
-    assert_eq!(entry_doc.get_document("nutrition").unwrap().get_f64("kcal").unwrap(), 420.0);
+    assert_eq!(
+        entry_doc
+            .get_document("nutrition")
+            .unwrap()
+            .get_f64("kcal")
+            .unwrap(),
+        420.0
+    );
 }
 
 #[tokio::test]
@@ -94,8 +160,19 @@ async fn loading_the_sample_data_twice_changes_nothing() {
 
 async fn collection_counts(store: &MongoStore) -> Vec<(&'static str, u64)> {
     let mut counts = Vec::new();
-    for name in ["users", "meal_packages", "workout_packages", "meal_entries", "workout_entries"] {
-        let n = store.database().collection::<Document>(name).count_documents(doc! {}).await.unwrap();
+    for name in [
+        "users",
+        "meal_packages",
+        "workout_packages",
+        "meal_entries",
+        "workout_entries",
+    ] {
+        let n = store
+            .database()
+            .collection::<Document>(name)
+            .count_documents(doc! {})
+            .await
+            .unwrap();
         counts.push((name, n));
     }
     counts
@@ -104,19 +181,32 @@ async fn collection_counts(store: &MongoStore) -> Vec<(&'static str, u64)> {
 #[tokio::test]
 async fn acknowledged_writes_are_read_back_by_a_new_connection() {
     let database = fresh_database();
-    let first = std::sync::Arc::new(MongoStore::connect(&SHARED.settings(&database)).await.unwrap());
+    let first = std::sync::Arc::new(
+        MongoStore::connect(&SHARED.settings(&database))
+            .await
+            .unwrap(),
+    );
     let app = app_on(first);
     let user = app.register("durable", json!({})).await;
     let created = app
-        .post("/api/v1/workout-entries", Some(&user.token), crate::helpers::TestApp::workout_body("2026-02-02T07:00:00Z"))
+        .post(
+            "/api/v1/workout-entries",
+            Some(&user.token),
+            crate::helpers::TestApp::workout_body("2026-02-02T07:00:00Z"),
+        )
         .await;
 
-    let second = MongoStore::connect(&SHARED.settings(&database)).await.unwrap();
+    let second = MongoStore::connect(&SHARED.settings(&database))
+        .await
+        .unwrap();
 
     let id = created.body["id"].as_str().unwrap().parse().unwrap();
     let entry = second.workout_entries().get(user.id, id).await.unwrap();
     assert_eq!(entry.data.title.as_str(), "Morning run");
-    assert_eq!(second.get_user(user.id).await.unwrap().email.as_str(), user.email);
+    assert_eq!(
+        second.get_user(user.id).await.unwrap().email.as_str(),
+        user.email
+    );
 }
 
 /// A throwaway CA and a server certificate for 127.0.0.1 signed by it.
@@ -164,6 +254,12 @@ async fn tls_connects_with_the_right_ca_and_refuses_a_wrong_one() {
     let user = crate::fixtures::user(crate::fixtures::unique_email("tls"));
     store.create_user(user.clone()).await.unwrap();
     assert_eq!(store.get_user(user.id).await.unwrap(), user);
-    assert!(matches!(untrusted, Err(balancelife::store::StoreError::Unavailable(_))), "a wrong CA is refused");
+    assert!(
+        matches!(
+            untrusted,
+            Err(balancelife::store::StoreError::Unavailable(_))
+        ),
+        "a wrong CA is refused"
+    );
     assert!(plain.is_err(), "plain text to a TLS server fails");
 }

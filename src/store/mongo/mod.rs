@@ -151,7 +151,9 @@ async fn open(settings: &Settings) -> StoreResult<(Client, Database, bool)> {
     let mut options = tokio::time::timeout(timeout, ClientOptions::parse(uri.expose_secret()))
         .await
         .map_err(|_| StoreError::Unavailable("resolving MONGODB_URI timed out".into()))?
-        .map_err(|_| StoreError::Invalid("MONGODB_URI is not a valid MongoDB connection string".into()))?;
+        .map_err(|_| {
+            StoreError::Invalid("MONGODB_URI is not a valid MongoDB connection string".into())
+        })?;
     options.app_name = Some("balancelife".into());
     options.server_selection_timeout = Some(timeout);
     options.connect_timeout = Some(timeout);
@@ -162,12 +164,15 @@ async fn open(settings: &Settings) -> StoreResult<(Client, Database, bool)> {
                 ca_file.display()
             )));
         }
-        options.tls = Some(Tls::Enabled(TlsOptions::builder().ca_file_path(ca_file.clone()).build()));
+        options.tls = Some(Tls::Enabled(
+            TlsOptions::builder().ca_file_path(ca_file.clone()).build(),
+        ));
     }
     let client = Client::with_options(options).map_err(errors::classify)?;
     let db = client.database(&settings.mongodb_database);
     let hello = bounded(timeout, db.run_command(doc! { "hello": 1 })).await?;
-    let supports_transactions = hello.contains_key("setName") || hello.get_str("msg") == Ok("isdbgrid");
+    let supports_transactions =
+        hello.contains_key("setName") || hello.get_str("msg") == Ok("isdbgrid");
     Ok((client, db, supports_transactions))
 }
 

@@ -9,7 +9,11 @@ use crate::servers::mongo::{SHARED, fresh_database};
 
 async fn make_store() -> Arc<dyn Store> {
     let settings = SHARED.settings(&fresh_database());
-    Arc::new(MongoStore::connect(&settings).await.expect("connecting to the test MongoDB"))
+    Arc::new(
+        MongoStore::connect(&settings)
+            .await
+            .expect("connecting to the test MongoDB"),
+    )
 }
 
 crate::contract::contract_tests!(make_store);

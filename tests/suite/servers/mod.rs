@@ -45,7 +45,11 @@ pub fn spawn_tied(mut command: Command) -> Child {
 
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Waits until something accepts connections on `port`.
@@ -55,7 +59,10 @@ pub fn wait_for_port(port: u16, what: &str, child: &mut Child) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("{what} exited with {status} before it listened on port {port}");
         }
-        assert!(Instant::now() < deadline, "{what} did not listen on port {port} within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on port {port} within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -64,7 +71,11 @@ pub fn wait_for_port(port: u16, what: &str, child: &mut Child) {
 pub fn signal(child: &Child, signal: libc::c_int) {
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: kill(2) with a pid we own and a valid signal number.
-    assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill({pid}, {signal})");
+    assert_eq!(
+        unsafe { libc::kill(pid, signal) },
+        0,
+        "kill({pid}, {signal})"
+    );
 }
 
 /// The repository root, where `scripts/test` installs tools.

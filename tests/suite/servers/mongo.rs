@@ -1,6 +1,6 @@
 //! SecantusDB, a MongoDB wire-protocol server, as the tests' MongoDB.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::LazyLock;
 
@@ -63,7 +63,13 @@ impl MongoServer {
     fn launch(&mut self) {
         let mut command = Command::new(secantusd());
         command
-            .args(["--host", "127.0.0.1", "--port", &self.port.to_string(), "--standalone"])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--standalone",
+            ])
             .arg("--storage-path")
             .arg(self.data_dir.path())
             .args(["--log-level", "WARNING"])
@@ -72,7 +78,11 @@ impl MongoServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         if let Some(tls) = &self.tls {
-            command.arg("--tls-cert-file").arg(&tls.cert).arg("--tls-key-file").arg(&tls.key);
+            command
+                .arg("--tls-cert-file")
+                .arg(&tls.cert)
+                .arg("--tls-key-file")
+                .arg(&tls.key);
         }
         let mut child = spawn_tied(command);
         wait_for_port(self.port, "SecantusDB", &mut child);
@@ -81,10 +91,6 @@ impl MongoServer {
 
     pub fn uri(&self) -> String {
         format!("mongodb://127.0.0.1:{}/", self.port)
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        self.data_dir.path()
     }
 
     /// Settings for the service against this server, in a database of its own.
