@@ -263,3 +263,79 @@ async fn tls_connects_with_the_right_ca_and_refuses_a_wrong_one() {
     );
     assert!(plain.is_err(), "plain text to a TLS server fails");
 }
+
+/// What the server did to answer a one-day list for `user_id`.
+async fn explain_one_day(
+    store: &MongoStore,
+    user_id: uuid::Uuid,
+    day: &str,
+    next_day: &str,
+) -> (i64, i64, String) {
+    let command = doc! {
+        "explain": {
+            "find": "meal_entries",
+            "filter": { "user_id": bson::Uuid::from(user_id), "position": { "$gte": day, "$lt": next_day } },
+            "sort": { "position": 1 },
+            "limit": 51,
+        },
+        "verbosity": "executionStats",
+    };
+    let explained = store.database().run_command(command).await.unwrap();
+    let stats = explained.get_document("executionStats").unwrap();
+    let number = |key: &str| {
+        stats
+            .get_i64(key)
+            .or_else(|_| stats.get_i32(key).map(i64::from))
+            .unwrap()
+    };
+    let plan = format!("{:?}", explained.get_document("queryPlanner").unwrap());
+    (number("totalDocsExamined"), number("nReturned"), plan)
+}
+
+#[tokio::test]
+async fn a_one_day_query_examines_only_that_day_however_long_the_history() {
+    let store = connect_fresh().await;
+    let user = store
+        .create_user(crate::fixtures::user(crate::fixtures::unique_email(
+            "history",
+        )))
+        .await
+        .unwrap();
+    let log_days = |first_day: u32| {
+        let store = &store;
+        async move {
+            for day in first_day..first_day + 10 {
+                for hour in [7, 10, 13, 16, 19] {
+                    let at =
+                        crate::fixtures::at(&format!("2026-01-{day:02}"), &format!("{hour:02}:00"));
+                    let entry =
+                        crate::fixtures::entry::<balancelife::domain::MealData>(user.id, hour, at);
+                    store.meal_entries().create(entry).await.unwrap();
+                }
+            }
+        }
+    };
+
+    log_days(1).await;
+    let (examined_small, returned_small, plan) =
+        explain_one_day(&store, user.id, "2026-01-05", "2026-01-06").await;
+    log_days(11).await;
+    log_days(21).await;
+    let (examined_large, returned_large, _) =
+        explain_one_day(&store, user.id, "2026-01-05", "2026-01-06").await;
+
+    assert!(
+        plan.contains("IXSCAN") && plan.contains("user_position"),
+        "{plan}"
+    );
+    assert_eq!(
+        (examined_small, returned_small),
+        (5, 5),
+        "only the day's documents are read"
+    );
+    assert_eq!(
+        (examined_large, returned_large),
+        (5, 5),
+        "three times the history, the same work"
+    );
+}
