@@ -118,6 +118,7 @@ pub async fn patch<E: EntryResource>(
     ValidJson(patch): ValidJson<E::Patch>,
 ) -> ApiResult<Json<E::View>> {
     let mut entry = fetch::<E>(&state, &user, id).await?;
+    let read_version = entry.updated_at;
     let before = entry.data.clone();
     entry.data.apply_patch(patch)?;
     if entry.data == before {
@@ -133,7 +134,10 @@ pub async fn patch<E: EntryResource>(
         entry.local_date = user.timezone.local_date(entry.data.occurred_at());
     }
     entry.updated_at = crate::domain::now();
-    match E::entries(state.store.as_ref()).update(entry).await {
+    match E::entries(state.store.as_ref())
+        .update(entry, read_version)
+        .await
+    {
         Ok(entry) => Ok(Json(E::view(entry))),
         Err(StoreError::NotFound) => Err(ApiError::not_found(E::NOUN)),
         Err(other) => Err(other.into()),

@@ -112,6 +112,7 @@ pub async fn update_me(
     AuthUser(mut user): AuthUser,
     ValidJson(request): ValidJson<UpdateMeRequest>,
 ) -> ApiResult<Json<UserView>> {
+    let read_version = user.updated_at;
     // The credentials (password and e-mail) change only with proof of the current
     // password, so a stolen token cannot take the account over.
     let changes_credentials =
@@ -156,7 +157,7 @@ pub async fn update_me(
     user.updated_at = crate::domain::now();
     let user = state
         .store
-        .update_user(user)
+        .update_user(user, read_version)
         .await
         .map_err(gone_means_unauthorized)?;
     Ok(Json(UserView::from(&user)))

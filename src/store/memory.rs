@@ -8,12 +8,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use parking_lot::RwLock;
 use uuid::Uuid;
 
 use super::{
     ComponentHealth, DateRange, EntryStore, PackageStore, Page, PageRequest, Store, StoreError,
-    StoreKind, StoreResult, Written,
+    StoreKind, StoreResult, Written, changed_concurrently,
 };
 use crate::domain::{
     Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
@@ -107,9 +108,16 @@ impl Store for MemoryStore {
             .ok_or(StoreError::NotFound)
     }
 
-    async fn update_user(&self, user: User) -> StoreResult<User> {
+    async fn update_user(
+        &self,
+        user: User,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<User> {
         let mut users = self.users.write();
         let old_email = match users.by_id.get(&user.id) {
+            Some(existing) if existing.updated_at != expected_updated_at => {
+                return Err(changed_concurrently());
+            }
             Some(existing) => existing.email.clone(),
             None => return Err(StoreError::NotFound),
         };
@@ -339,11 +347,18 @@ impl<D: EntryData> EntryStore<D> for EntryTable<D> {
             .ok_or(StoreError::NotFound)
     }
 
-    async fn update(&self, mut entry: Entry<D>) -> StoreResult<Entry<D>> {
+    async fn update(
+        &self,
+        mut entry: Entry<D>,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<Entry<D>> {
         self.write_for_owner(entry.user_id, |rows| {
             let existing = rows
                 .owned(entry.user_id, entry.id)
                 .ok_or(StoreError::NotFound)?;
+            if existing.updated_at != expected_updated_at {
+                return Err(changed_concurrently());
+            }
             entry.created_at = existing.created_at;
             rows.insert(entry.clone());
             Ok(entry)

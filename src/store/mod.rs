@@ -6,6 +6,7 @@ pub mod mongo;
 mod page;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -38,6 +39,13 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The conflict a stale conditional update gets.
+pub fn changed_concurrently() -> StoreError {
+    StoreError::Conflict(
+        "it was changed by another request meanwhile; read it again and retry".into(),
+    )
+}
 
 /// The outcome of an idempotent write.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,9 +112,15 @@ pub trait Store: Send + Sync {
     async fn create_user(&self, user: User) -> StoreResult<User>;
     async fn get_user(&self, id: Uuid) -> StoreResult<User>;
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User>;
-    /// Replaces the stored user with the same id; conflict when the new e-mail is
-    /// taken by someone else.
-    async fn update_user(&self, user: User) -> StoreResult<User>;
+    /// Replaces the stored user with the same id, if it is still the version the
+    /// caller read (`expected_updated_at`); otherwise a conflict, so concurrent edits
+    /// never silently undo each other (a profile edit must not restore an old
+    /// password). Conflict too when the new e-mail is taken by someone else.
+    async fn update_user(
+        &self,
+        user: User,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<User>;
     /// Deletes the user and every entry they own. Once it returns, no entry of the
     /// user can be read; in a transaction where the backend has them.
     async fn delete_user(&self, id: Uuid) -> StoreResult<()>;
@@ -143,8 +157,13 @@ pub trait EntryStore<D: EntryData>: Send + Sync {
     /// original `created_at`); `NotFound` if the id belongs to someone else.
     async fn put(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>>;
     async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>>;
-    /// Replaces an existing entry of the owner; `NotFound` if there is none.
-    async fn update(&self, entry: Entry<D>) -> StoreResult<Entry<D>>;
+    /// Replaces an existing entry of the owner if it is still the version the caller
+    /// read (`expected_updated_at`, else a conflict); `NotFound` if there is none.
+    async fn update(
+        &self,
+        entry: Entry<D>,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<Entry<D>>;
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<()>;
     /// The owner's entries whose local date is in `range`, ordered by
     /// (local_date, occurred_at, id).

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bson::{Document, doc};
+use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use mongodb::Collection;
 use mongodb::options::ReturnDocument;
@@ -16,7 +17,10 @@ use uuid::Uuid;
 use super::documents::{EntryDocument, day_start_key, position_key};
 use super::errors::bounded;
 use crate::domain::{Entry, EntryPosition};
-use crate::store::{DateRange, EntryStore, Page, PageRequest, StoreError, StoreResult, Written};
+use crate::store::{
+    DateRange, EntryStore, Page, PageRequest, StoreError, StoreResult, Written,
+    changed_concurrently,
+};
 
 pub struct MongoEntries<D: EntryDocument> {
     entries: Collection<D::Doc>,
@@ -135,7 +139,11 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         found.map(D::from_doc).ok_or(StoreError::NotFound)
     }
 
-    async fn update(&self, entry: Entry<D>) -> StoreResult<Entry<D>> {
+    async fn update(
+        &self,
+        entry: Entry<D>,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<Entry<D>> {
         let mut fields = bson::to_document(&D::to_doc(&entry))
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         // `created_at` stays as first written; `_id` and the owner never change.
@@ -145,11 +153,25 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         let updated = bounded(
             self.timeout,
             self.entries
-                .find_one_and_update(owned(entry.user_id, entry.id), doc! { "$set": fields })
+                .find_one_and_update(
+                    doc! {
+                        "_id": bson::Uuid::from(entry.id),
+                        "user_id": bson::Uuid::from(entry.user_id),
+                        "updated_at": bson::DateTime::from_chrono(expected_updated_at),
+                    },
+                    doc! { "$set": fields },
+                )
                 .return_document(ReturnDocument::After),
         )
         .await?;
-        updated.map(D::from_doc).ok_or(StoreError::NotFound)
+        match updated {
+            Some(doc) => Ok(D::from_doc(doc)),
+            // Not the owner's, or changed since the caller read it.
+            None => self
+                .get(entry.user_id, entry.id)
+                .await
+                .and(Err(changed_concurrently())),
+        }
     }
 
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<()> {

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bson::{Document, doc};
+use chrono::{DateTime, Utc};
 use mongodb::options::{ClientOptions, Tls, TlsOptions};
 use mongodb::{Client, Database};
 use uuid::Uuid;
@@ -25,6 +26,7 @@ use self::packages::MongoPackages;
 use super::{ComponentHealth, EntryStore, PackageStore, Store, StoreError, StoreKind, StoreResult};
 use crate::config::Settings;
 use crate::domain::{Email, MealData, MealPackage, User, WorkoutData, WorkoutPackage};
+use crate::store::changed_concurrently;
 
 pub use self::indexes::expected_indexes;
 
@@ -239,8 +241,15 @@ impl Store for MongoStore {
         found.map(User::from).ok_or(StoreError::NotFound)
     }
 
-    async fn update_user(&self, user: User) -> StoreResult<User> {
-        let filter = doc! { "_id": bson::Uuid::from(user.id) };
+    async fn update_user(
+        &self,
+        user: User,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        let filter = doc! {
+            "_id": bson::Uuid::from(user.id),
+            "updated_at": bson::DateTime::from_chrono(expected_updated_at),
+        };
         let result = bounded(
             self.timeout,
             self.users.replace_one(filter, UserDoc::from(&user)),
@@ -248,7 +257,9 @@ impl Store for MongoStore {
         .await
         .map_err(user_conflict)?;
         if result.matched_count == 0 {
-            return Err(StoreError::NotFound);
+            // Gone, or changed since the caller read it.
+            self.get_user(user.id).await?;
+            return Err(changed_concurrently());
         }
         Ok(user)
     }

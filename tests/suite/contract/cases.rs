@@ -101,7 +101,9 @@ pub async fn updating_a_user_changes_what_is_read_back(store: S) {
     user.name = "Renamed Person".try_into().unwrap();
     user.profile.goal = Some(Goal::Gain);
 
-    store.update_user(user.clone()).await.unwrap();
+    let read_version = user.updated_at;
+    user.updated_at += Duration::milliseconds(5);
+    store.update_user(user.clone(), read_version).await.unwrap();
 
     assert_eq!(store.get_user(user.id).await.unwrap(), user);
     assert_eq!(store.get_user_by_email(&user.email).await.unwrap(), user);
@@ -113,13 +115,34 @@ pub async fn updating_to_an_email_someone_else_has_conflicts(store: S) {
     let mut second = new_user(&store).await;
     second.email = first.email.clone();
 
-    assert_conflict(store.update_user(second).await);
+    let read_version = second.updated_at;
+    assert_conflict(store.update_user(second, read_version).await);
+}
+
+pub async fn an_update_from_a_stale_read_conflicts(store: S) {
+    let user = new_user(&store).await;
+    let read_version = user.updated_at;
+    let mut first = user.clone();
+    first.name = "First Writer".try_into().unwrap();
+    first.updated_at += Duration::milliseconds(5);
+    let mut second = user.clone();
+    second.name = "Second Writer".try_into().unwrap();
+    second.updated_at += Duration::milliseconds(6);
+
+    store
+        .update_user(first.clone(), read_version)
+        .await
+        .unwrap();
+    let stale = store.update_user(second, read_version).await;
+
+    assert_conflict(stale);
+    assert_eq!(store.get_user(user.id).await.unwrap(), first);
 }
 
 pub async fn updating_or_deleting_a_missing_user_is_not_found(store: S) {
     let ghost = fixtures::user(unique_email("ghost"));
 
-    assert_not_found(store.update_user(ghost.clone()).await);
+    assert_not_found(store.update_user(ghost.clone(), ghost.updated_at).await);
     assert_not_found(store.delete_user(ghost.id).await);
 }
 
@@ -485,7 +508,7 @@ pub async fn entries_of_other_users_are_invisible<D: EntryFixture + StoreAccess>
     as_other.data = mine.data.altered();
 
     assert_not_found(entries::<D>(&store).get(other.id, mine.id).await);
-    assert_not_found(entries::<D>(&store).update(as_other).await);
+    assert_not_found(entries::<D>(&store).update(as_other, mine.updated_at).await);
     assert_not_found(entries::<D>(&store).delete(other.id, mine.id).await);
     let page = entries::<D>(&store)
         .list(
@@ -569,7 +592,10 @@ pub async fn updating_an_entry_can_move_it_to_another_day<D: EntryFixture + Stor
     moved.local_date = moved_at.date_naive();
     moved.updated_at += Duration::minutes(3);
 
-    let stored = entries::<D>(&store).update(moved.clone()).await.unwrap();
+    let stored = entries::<D>(&store)
+        .update(moved.clone(), original.updated_at)
+        .await
+        .unwrap();
 
     assert_eq!(stored, moved);
     let list = |day: &str| {
@@ -585,6 +611,35 @@ pub async fn updating_an_entry_can_move_it_to_another_day<D: EntryFixture + Stor
     };
     assert!(list("2026-03-09").await.is_empty());
     assert_eq!(list("2026-03-10").await, vec![moved]);
+}
+
+pub async fn an_entry_update_from_a_stale_read_conflicts<D: EntryFixture + StoreAccess>(store: S) {
+    let user = new_user(&store).await;
+    let original = entry::<D>(user.id, 1, at("2026-03-14", "12:00"));
+    entries::<D>(&store).create(original.clone()).await.unwrap();
+    let mut first = original.clone();
+    first.data = original.data.altered();
+    first.updated_at += Duration::milliseconds(5);
+    let mut second = first.clone();
+    second.data = first.data.altered();
+    second.updated_at += Duration::milliseconds(1);
+
+    entries::<D>(&store)
+        .update(first.clone(), original.updated_at)
+        .await
+        .unwrap();
+    let stale = entries::<D>(&store)
+        .update(second, original.updated_at)
+        .await;
+
+    assert_conflict(stale);
+    assert_eq!(
+        entries::<D>(&store)
+            .get(user.id, original.id)
+            .await
+            .unwrap(),
+        first
+    );
 }
 
 pub async fn a_deleted_entry_is_gone<D: EntryFixture + StoreAccess>(store: S) {
