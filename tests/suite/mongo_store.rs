@@ -339,3 +339,48 @@ async fn a_one_day_query_examines_only_that_day_however_long_the_history() {
         "three times the history, the same work"
     );
 }
+
+#[tokio::test]
+async fn on_a_replica_set_a_user_and_their_entries_are_deleted_in_one_transaction() {
+    let server = MongoServer::start_replica_set();
+    let store = MongoStore::connect(&server.settings(&fresh_database()))
+        .await
+        .unwrap();
+    let user = store
+        .create_user(crate::fixtures::user(crate::fixtures::unique_email("tx")))
+        .await
+        .unwrap();
+    let at = crate::fixtures::at("2026-02-07", "12:00");
+    let meal = crate::fixtures::entry::<balancelife::domain::MealData>(user.id, 1, at);
+    let workout = crate::fixtures::entry::<balancelife::domain::WorkoutData>(user.id, 1, at);
+    store.meal_entries().create(meal.clone()).await.unwrap();
+    store
+        .workout_entries()
+        .create(workout.clone())
+        .await
+        .unwrap();
+
+    store.delete_user(user.id).await.unwrap();
+
+    assert!(
+        store.supports_transactions(),
+        "the replica set offers transactions"
+    );
+    assert!(store.get_user(user.id).await.is_err());
+    let db = store.database();
+    for collection in ["meal_entries", "workout_entries"] {
+        let left = db
+            .collection::<Document>(collection)
+            .count_documents(doc! {})
+            .await
+            .unwrap();
+        assert_eq!(
+            left, 0,
+            "{collection} still holds the deleted user's entries"
+        );
+    }
+    assert!(matches!(
+        store.delete_user(user.id).await,
+        Err(balancelife::store::StoreError::NotFound)
+    ));
+}

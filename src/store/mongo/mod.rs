@@ -88,6 +88,11 @@ impl MongoStore {
         &self.db
     }
 
+    /// Whether user deletion runs as one transaction on this server.
+    pub fn supports_transactions(&self) -> bool {
+        self.supports_transactions
+    }
+
     /// Deletes the user and their entries atomically, where the server allows it.
     async fn delete_user_in_transaction(&self, id: Uuid) -> StoreResult<()> {
         let user_filter = doc! { "_id": bson::Uuid::from(id) };

@@ -41,6 +41,8 @@ pub struct MongoServer {
     pub port: u16,
     data_dir: tempfile::TempDir,
     tls: Option<TlsFiles>,
+    /// Advertise a single-node replica set (transactions) instead of a standalone.
+    replica_set: bool,
     child: Option<Child>,
 }
 
@@ -50,10 +52,20 @@ impl MongoServer {
     }
 
     pub fn start_with_tls(tls: Option<TlsFiles>) -> Self {
+        Self::launched(tls, false)
+    }
+
+    /// A single-node replica set, where multi-document transactions work.
+    pub fn start_replica_set() -> Self {
+        Self::launched(None, true)
+    }
+
+    fn launched(tls: Option<TlsFiles>, replica_set: bool) -> Self {
         let mut server = Self {
             port: free_port(),
             data_dir: tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap(),
             tls,
+            replica_set,
             child: None,
         };
         server.launch();
@@ -63,13 +75,7 @@ impl MongoServer {
     fn launch(&mut self) {
         let mut command = Command::new(secantusd());
         command
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &self.port.to_string(),
-                "--standalone",
-            ])
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
             .arg("--storage-path")
             .arg(self.data_dir.path())
             .args(["--log-level", "WARNING"])
@@ -77,6 +83,9 @@ impl MongoServer {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        if !self.replica_set {
+            command.arg("--standalone");
+        }
         if let Some(tls) = &self.tls {
             command
                 .arg("--tls-cert-file")
@@ -90,7 +99,8 @@ impl MongoServer {
     }
 
     pub fn uri(&self) -> String {
-        format!("mongodb://127.0.0.1:{}/", self.port)
+        // Direct: the one member may advertise a host name other than ours.
+        format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port)
     }
 
     /// Settings for the service against this server, in a database of its own.

@@ -1,0 +1,259 @@
+//! The sample data every store loads: the published meal and workout catalogue and
+//! two demo accounts with a few days of history. Keeping it in one place means the
+//! memory store and MongoDB serve the same demo, and because every id is fixed,
+//! loading it again, into a fresh store or one that already holds it, writes nothing
+//! twice. This module loads it; `meals`, `workouts` and `demo` hold the data.
+
+mod demo;
+mod meals;
+mod workouts;
+
+use std::fmt::Debug;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+pub use demo::{DEMO_ACCOUNTS, DemoAccount, demo_meal_entries, demo_users, demo_workout_entries};
+pub use meals::meal_packages;
+pub use workouts::workout_packages;
+
+use crate::domain::{InvalidValue, Tag, Version};
+use crate::store::{Store, StoreError, StoreResult, Written};
+
+// ---------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------
+
+/// How many documents a `load` wrote and how many it found already in place.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct LoadReport {
+    pub created: usize,
+    pub unchanged: usize,
+}
+
+impl LoadReport {
+    fn count(&mut self, created: bool) {
+        if created {
+            self.created += 1;
+        } else {
+            self.unchanged += 1;
+        }
+    }
+}
+
+/// Writes the whole sample into `store`. Safe to run at every start: what is already
+/// there is left alone, including demo users someone has since edited.
+pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<LoadReport> {
+    let mut report = LoadReport::default();
+    for package in meal_packages() {
+        let written = store.meal_packages().upsert(package).await?;
+        report.count(written.was_created());
+    }
+    for package in workout_packages() {
+        let written = store.workout_packages().upsert(package).await?;
+        report.count(written.was_created());
+    }
+
+    let mut owners = Vec::new();
+    for user in demo_users(now) {
+        let id = user.id;
+        match store.create_user(user).await {
+            Ok(_) => report.count(true),
+            Err(StoreError::Conflict(_)) => {
+                report.count(false);
+                // Someone may have registered a demo e-mail before the first seeding;
+                // that account is theirs, not ours to fill with demo history.
+                match store.get_user(id).await {
+                    Ok(_) => {}
+                    Err(StoreError::NotFound) => continue,
+                    Err(error) => return Err(error),
+                }
+            }
+            Err(error) => return Err(error),
+        }
+        owners.push(id);
+    }
+
+    for entry in demo_meal_entries(now) {
+        if owners.contains(&entry.user_id) {
+            report.count(entry_created(store.meal_entries().create(entry).await)?);
+        }
+    }
+    for entry in demo_workout_entries(now) {
+        if owners.contains(&entry.user_id) {
+            report.count(entry_created(store.workout_entries().create(entry).await)?);
+        }
+    }
+    Ok(report)
+}
+
+/// A conflict means an earlier run, from an older version of this sample, wrote other
+/// content under the id: the demo history is there either way, and rewriting a log
+/// is not the seeder's business.
+fn entry_created<T>(result: StoreResult<Written<T>>) -> StoreResult<bool> {
+    match result {
+        Ok(written) => Ok(written.was_created()),
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Shared table types and helpers
+// ---------------------------------------------------------------------------------
+
+#[derive(Clone, Copy)]
+struct Macros {
+    kcal: f64,
+    protein_g: f64,
+    carbs_g: f64,
+    fat_g: f64,
+}
+
+const fn macros(kcal: f64, protein_g: f64, carbs_g: f64, fat_g: f64) -> Macros {
+    Macros {
+        kcal,
+        protein_g,
+        carbs_g,
+        fat_g,
+    }
+}
+
+/// 2026-01-01T00:00:00Z, the timestamp of every sample id.
+const FIXED_MS: u64 = 1_767_225_600_000;
+
+const NS_USER: u8 = 0x01;
+const NS_MEAL_PACKAGE: u8 = 0x02;
+const NS_WORKOUT_PACKAGE: u8 = 0x03;
+/// Entry namespaces are per kind and per demo user (base + account index), so `n`
+/// only has to tell days and slots apart.
+const NS_MEAL_ENTRY: u8 = 0x10;
+const NS_WORKOUT_ENTRY: u8 = 0x20;
+
+/// A UUIDv7 that depends only on its arguments, so every run seeds the same ids.
+/// The namespace goes where the version nibble cannot touch it and `n` where the
+/// variant bits cannot, keeping distinct arguments distinct.
+fn fixed_id(namespace: u8, n: u16) -> Uuid {
+    let [high, low] = n.to_be_bytes();
+    let bytes = [0, namespace, 0, high, low, 0, 0, 0, 0, 0];
+    uuid::Builder::from_unix_timestamp_millis(FIXED_MS, &bytes).into_uuid()
+}
+
+fn first_version() -> Version {
+    Version::try_from(1).expect("1 is a valid version")
+}
+
+fn tags(words: &[&str]) -> Vec<Tag> {
+    words.iter().map(|word| parsed(word)).collect()
+}
+
+// The sample is written by hand, so a value the domain refuses is a bug in the sample;
+// the tests build every value and catch it before any store sees it.
+
+fn valid<V: Copy + Debug, T: TryFrom<V, Error = InvalidValue>>(value: V) -> T {
+    T::try_from(value).unwrap_or_else(|error| panic!("sample value {value:?} is invalid: {error}"))
+}
+
+fn parsed<T: FromStr<Err = InvalidValue>>(text: &str) -> T {
+    text.parse()
+        .unwrap_or_else(|error| panic!("sample value {text:?} is invalid: {error}"))
+}
+
+// ---------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::store::MemoryStore;
+
+    /// Shared with the tests of `meals` and `demo`.
+    pub(super) fn within_ten_percent(kcal: f64, protein: f64, carbs: f64, fat: f64) -> bool {
+        let from_macros = 4.0 * protein + 4.0 * carbs + 9.0 * fat;
+        (kcal - from_macros).abs() <= 0.1 * kcal
+    }
+
+    #[test]
+    fn fixed_ids_are_uuid_v7_and_distinct() {
+        let mut seen = HashSet::new();
+        for namespace in [0, 1, 0x10, 0x21, 0xff] {
+            for n in [0, 1, 2, 3, 4, 255, 256, 65_535] {
+                let id = fixed_id(namespace, n);
+                assert_eq!(id.get_version_num(), 7);
+                assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+                assert_eq!(id, fixed_id(namespace, n));
+                assert!(seen.insert(id), "{namespace}/{n} repeats an id");
+            }
+        }
+        let (seconds, _) = fixed_id(1, 1).get_timestamp().unwrap().to_unix();
+        assert_eq!(seconds * 1000, FIXED_MS);
+    }
+
+    #[test]
+    fn all_ids_are_uuid_v7_and_unique() {
+        let now = Utc::now();
+        let ids: Vec<Uuid> = meal_packages()
+            .iter()
+            .map(|p| p.id)
+            .chain(workout_packages().iter().map(|p| p.id))
+            .chain(demo_users(now).iter().map(|u| u.id))
+            .chain(demo_meal_entries(now).iter().map(|e| e.id))
+            .chain(demo_workout_entries(now).iter().map(|e| e.id))
+            .collect();
+        assert!(ids.iter().all(|id| id.get_version_num() == 7));
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
+    }
+
+    #[tokio::test]
+    async fn loading_again_changes_nothing_and_a_day_later_adds_only_the_new_day() {
+        let store = MemoryStore::new();
+        let now: DateTime<Utc> = "2026-06-15T12:00:00Z".parse().unwrap();
+        let total = meal_packages().len()
+            + workout_packages().len()
+            + demo_users(now).len()
+            + demo_meal_entries(now).len()
+            + demo_workout_entries(now).len();
+
+        let first = load(&store, now).await.unwrap();
+        assert_eq!(
+            first,
+            LoadReport {
+                created: total,
+                unchanged: 0
+            }
+        );
+        let again = load(&store, now + chrono::Duration::minutes(5))
+            .await
+            .unwrap();
+        assert_eq!(
+            again,
+            LoadReport {
+                created: 0,
+                unchanged: total
+            }
+        );
+
+        let tomorrow = now + chrono::Duration::days(1);
+        let ids_before: HashSet<Uuid> = demo_meal_entries(now)
+            .iter()
+            .map(|e| e.id)
+            .chain(demo_workout_entries(now).iter().map(|e| e.id))
+            .collect();
+        let new_entries = demo_meal_entries(tomorrow)
+            .iter()
+            .map(|e| e.id)
+            .chain(demo_workout_entries(tomorrow).iter().map(|e| e.id))
+            .filter(|id| !ids_before.contains(id))
+            .count();
+        let next_day = load(&store, tomorrow).await.unwrap();
+        assert!(new_entries > 0);
+        assert_eq!(next_day.created, new_entries);
+
+        let ada = store.get_user(fixed_id(NS_USER, 1)).await.unwrap();
+        assert_eq!(ada.email.as_str(), DEMO_ACCOUNTS[0].email);
+    }
+}
