@@ -23,6 +23,9 @@ pub const ENV_VARS: &[&str] = &[
     "REDIS_ADDR",
     "REDIS_PASSWORD",
     "REDIS_DB",
+    "REDIS_TIMEOUT_MS",
+    "REDIS_NAMESPACE",
+    "CACHE_TTL_SECS",
     "INIT_SAMPLE_DATA",
     "AUTH_TOKEN_SECRET",
     "AUTH_TOKEN_TTL_SECS",
@@ -65,6 +68,13 @@ pub struct Settings {
     pub redis_addr: Option<SecretString>,
     pub redis_password: Option<SecretString>,
     pub redis_db: u8,
+    /// The deadline of every single Redis call; past it the request goes to MongoDB.
+    pub redis_timeout_ms: u64,
+    /// The first part of every cache key (`<namespace>:v1:...`), so several services
+    /// or test runs can share one Redis.
+    pub redis_namespace: String,
+    /// How long a cached value lives at most (±10 % jitter).
+    pub cache_ttl_secs: u64,
     /// Load the sample catalogue and demo users at start. Unset means: yes for the
     /// memory store, no for MongoDB.
     pub init_sample_data: Option<bool>,
@@ -87,6 +97,9 @@ impl Default for Settings {
             redis_addr: None,
             redis_password: None,
             redis_db: 0,
+            redis_timeout_ms: 50,
+            redis_namespace: "bl".to_owned(),
+            cache_ttl_secs: 300,
             init_sample_data: None,
             auth_token_secret: None,
             auth_token_ttl_secs: 24 * 60 * 60,
@@ -115,6 +128,7 @@ const TEXT_VARS: &[&str] = &[
     "STORE_FALLBACK",
     "REDIS_ADDR",
     "REDIS_PASSWORD",
+    "REDIS_NAMESPACE",
     "AUTH_TOKEN_SECRET",
     "LOG_LEVEL",
     "LOG_FORMAT",
@@ -173,6 +187,26 @@ impl Settings {
         if !(100..=120_000).contains(&self.mongodb_timeout_ms) {
             return invalid("MONGODB_TIMEOUT_MS must be from 100 to 120000".into());
         }
+        if !(1..=10_000).contains(&self.redis_timeout_ms) {
+            return invalid("REDIS_TIMEOUT_MS must be from 1 to 10000".into());
+        }
+        if self.redis_db > 15 {
+            return invalid("REDIS_DB must be from 0 to 15".into());
+        }
+        if self.redis_namespace.is_empty()
+            || self.redis_namespace.len() > 64
+            || !self
+                .redis_namespace
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return invalid(
+                "REDIS_NAMESPACE must be 1 to 64 characters of a-z, A-Z, 0-9, '-' and '_'".into(),
+            );
+        }
+        if !(1..=86_400).contains(&self.cache_ttl_secs) {
+            return invalid("CACHE_TTL_SECS must be from 1 to 86400".into());
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return invalid(format!(
                 "LOG_LEVEL {:?} is not a valid log filter",
@@ -188,6 +222,10 @@ impl Settings {
             return invalid("MONGODB_DATABASE must be a valid MongoDB database name".into());
         }
         Ok(())
+    }
+
+    pub fn redis_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_timeout_ms)
     }
 
     pub fn mongodb_timeout(&self) -> Duration {
@@ -232,6 +270,9 @@ impl Settings {
             ),
             ("REDIS_PASSWORD", secret(&self.redis_password)),
             ("REDIS_DB", self.redis_db.to_string()),
+            ("REDIS_TIMEOUT_MS", self.redis_timeout_ms.to_string()),
+            ("REDIS_NAMESPACE", self.redis_namespace.clone()),
+            ("CACHE_TTL_SECS", self.cache_ttl_secs.to_string()),
             (
                 "INIT_SAMPLE_DATA",
                 self.init_sample_data.map_or(

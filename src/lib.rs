@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod metrics;
 pub mod sample;
 pub mod selection;
 pub mod startup;

@@ -1,12 +1,17 @@
 //! Which store serves requests, decided once at start-up from the settings and from
 //! what answers: no `MONGODB_URI` → memory; MongoDB reachable → MongoDB; configured
 //! but unreachable → memory with a loud warning, or a refusal to start when
-//! `STORE_FALLBACK=none`. `balancelife config` reports the same decision.
+//! `STORE_FALLBACK=none`. With `REDIS_ADDR` as well, MongoDB sits behind the Redis
+//! cache; a Redis that is down serves MongoDB alone until it answers. `balancelife
+//! config` reports the same decision.
 
 use std::sync::Arc;
 
 use crate::config::{Settings, StoreFallback};
-use crate::store::{MemoryStore, MongoStore, Store, StoreError, StoreKind};
+use crate::metrics::CacheMetrics;
+use crate::store::{
+    CachedStore, MemoryStore, MongoStore, RedisCache, Store, StoreError, StoreKind,
+};
 
 /// The outcome of selection, before any data is loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +37,8 @@ pub enum SelectionError {
 pub struct Selected {
     pub store: Arc<dyn Store>,
     pub decision: Decision,
+    /// The cache's metrics, when there is a cache.
+    pub cache_metrics: Option<CacheMetrics>,
 }
 
 const NOT_CONFIGURED: &str = "MONGODB_URI is not set: the embedded in-memory store is used, \
@@ -45,16 +52,51 @@ pub async fn select(settings: &Settings) -> Result<Selected, SelectionError> {
     if settings.mongodb_uri.is_none() {
         return Ok(memory(NOT_CONFIGURED, false));
     }
-    match MongoStore::connect(settings).await {
-        Ok(store) => Ok(Selected {
-            store: Arc::new(store),
+    let mongo = match MongoStore::connect(settings).await {
+        Ok(mongo) => Arc::new(mongo),
+        Err(error) => return fall_back(settings, error).map(|()| memory(FELL_BACK, true)),
+    };
+    if settings.redis_addr.is_none() {
+        return Ok(Selected {
+            store: mongo,
             decision: Decision {
                 kind: StoreKind::Mongodb,
-                reason: "MONGODB_URI is set and MongoDB answered".into(),
+                reason: MONGO_ONLY.into(),
                 degraded: false,
             },
-        }),
-        Err(error) => fall_back(settings, error).map(|()| memory(FELL_BACK, true)),
+            cache_metrics: None,
+        });
+    }
+    let cache = RedisCache::start(settings)
+        .await
+        .map_err(|e| SelectionError::Misconfigured(e.to_string()))?;
+    let serving = cache.is_serving();
+    if !serving {
+        tracing::warn!("Redis is not reachable: serving from MongoDB alone until it answers");
+    }
+    let cache_metrics = Some(cache.metrics.clone());
+    Ok(Selected {
+        store: Arc::new(CachedStore::new(mongo, cache)),
+        decision: cached_decision(serving),
+        cache_metrics,
+    })
+}
+
+const MONGO_ONLY: &str =
+    "MONGODB_URI is set and MongoDB answered; REDIS_ADDR is not set, so there is no cache";
+
+fn cached_decision(redis_answers: bool) -> Decision {
+    let reason = if redis_answers {
+        "MongoDB and Redis answered: MongoDB behind the Redis cache"
+    } else {
+        "MongoDB answered, Redis did not (yet): MongoDB serves alone, and the cache is used as \
+         soon as Redis answers; the redis component tells which"
+    };
+    Decision {
+        kind: StoreKind::Cached,
+        reason: reason.into(),
+        // Whether the cache serves is live state; `/health` reads it from the store.
+        degraded: false,
     }
 }
 
@@ -63,14 +105,20 @@ pub async fn decide(settings: &Settings) -> Result<Decision, SelectionError> {
     if settings.mongodb_uri.is_none() {
         return Ok(memory_decision(NOT_CONFIGURED, false));
     }
-    match MongoStore::probe(settings).await {
-        Ok(()) => Ok(Decision {
-            kind: StoreKind::Mongodb,
-            reason: "MONGODB_URI is set and MongoDB answered".into(),
-            degraded: false,
-        }),
-        Err(error) => fall_back(settings, error).map(|()| memory_decision(FELL_BACK, true)),
+    if let Err(error) = MongoStore::probe(settings).await {
+        return fall_back(settings, error).map(|()| memory_decision(FELL_BACK, true));
     }
+    if settings.redis_addr.is_none() {
+        return Ok(Decision {
+            kind: StoreKind::Mongodb,
+            reason: MONGO_ONLY.into(),
+            degraded: false,
+        });
+    }
+    let redis_answers = crate::store::redis_cache::probe(settings)
+        .await
+        .map_err(|e| SelectionError::Misconfigured(e.to_string()))?;
+    Ok(cached_decision(redis_answers))
 }
 
 /// Whether an unreachable MongoDB may be replaced by the memory store.
@@ -108,5 +156,6 @@ fn memory(reason: &str, degraded: bool) -> Selected {
     Selected {
         store: Arc::new(MemoryStore::new()),
         decision: memory_decision(reason, degraded),
+        cache_metrics: None,
     }
 }

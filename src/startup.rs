@@ -19,7 +19,11 @@ use crate::store::{Store, StoreKind};
 /// Selects the store and loads the sample data where asked: by default into the
 /// memory store (a demo needs it), never into MongoDB unless `INIT_SAMPLE_DATA=true`.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, StoreChoice)> {
-    let Selected { store, decision } = selection::select(settings).await?;
+    let Selected {
+        store,
+        decision,
+        cache_metrics,
+    } = selection::select(settings).await?;
     let wants_samples = settings
         .init_sample_data
         .unwrap_or(decision.kind == StoreKind::Memory);
@@ -37,6 +41,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, 
     let choice = StoreChoice {
         reason: decision.reason,
         degraded: decision.degraded,
+        cache_metrics,
     };
     Ok((store, choice))
 }

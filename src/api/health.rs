@@ -39,3 +39,15 @@ pub async fn health(State(state): State<SharedState>) -> (StatusCode, Json<Healt
     // Degraded still serves requests, so the probe stays 200; the body tells why.
     (StatusCode::OK, Json(report))
 }
+
+/// `GET /metrics`: Prometheus text exposition of the cache and store metrics.
+pub async fn metrics(State(state): State<SharedState>) -> impl axum::response::IntoResponse {
+    let body = crate::metrics::render(state.store_choice.cache_metrics.as_ref());
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+}

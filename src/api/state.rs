@@ -3,14 +3,17 @@
 use std::sync::Arc;
 
 use crate::auth::{PasswordHasher, TokenKeys};
+use crate::metrics::CacheMetrics;
 use crate::store::Store;
 
 /// Why the running store was chosen; `/health` reports it.
-#[derive(Debug, Clone)]
+#[derive(Clone, Default)]
 pub struct StoreChoice {
     pub reason: String,
     /// Set when the service runs on a fallback rather than what was configured.
     pub degraded: bool,
+    /// The cache's metrics for `/metrics`, when there is a cache.
+    pub cache_metrics: Option<CacheMetrics>,
 }
 
 pub struct AppState {

@@ -1,9 +1,13 @@
 //! The storage contract: what every backend (memory, MongoDB, the Redis-cached
 //! decorator) promises, and the error it reports. Nothing here knows a driver.
 
+mod breaker;
+pub mod cached;
 pub mod memory;
 pub mod mongo;
 mod page;
+pub mod redis_cache;
+mod singleflight;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -15,13 +19,15 @@ use crate::domain::{
     User, WorkoutData, WorkoutPackage,
 };
 
+pub use cached::CachedStore;
 pub use memory::MemoryStore;
 pub use mongo::MongoStore;
 pub use page::{DateRange, Page, PageLimit, PageRequest};
+pub use redis_cache::RedisCache;
 
 /// Why a store operation failed. The API maps each variant to one status code; the
 /// messages of `Unavailable` and `Internal` are for logs only.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,

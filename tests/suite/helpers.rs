@@ -64,7 +64,25 @@ pub fn app_on(store: Arc<dyn Store>) -> TestApp {
     };
     let choice = StoreChoice {
         reason: "chosen by the test".into(),
-        degraded: false,
+        ..StoreChoice::default()
+    };
+    let state = balancelife::startup::app_state(&settings, store, choice);
+    TestApp {
+        router: balancelife::api::router(state.clone()),
+        state,
+    }
+}
+
+/// The app on a cached store, with its metrics at `/metrics`.
+pub fn app_on_cached(store: Arc<balancelife::store::CachedStore>) -> TestApp {
+    let settings = Settings {
+        auth_token_secret: Some("test-secret-test-secret-test-secret!".to_owned().into()),
+        ..Settings::default()
+    };
+    let choice = StoreChoice {
+        reason: "chosen by the test".into(),
+        cache_metrics: Some(store.cache().metrics.clone()),
+        ..StoreChoice::default()
     };
     let state = balancelife::startup::app_state(&settings, store, choice);
     TestApp {
@@ -92,12 +110,9 @@ impl TestApp {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                panic!(
-                    "non-JSON body ({status}): {}",
-                    String::from_utf8_lossy(&bytes)
-                )
-            })
+            // Error and API bodies are JSON; `/metrics` is text, kept as a JSON string.
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         TestResponse {
             status,

@@ -1,6 +1,7 @@
 //! The Store contract: every case is written once, here, and run against each
 //! backend by `contract_tests!(factory)`. A factory returns a fresh, empty store.
 
+mod cached;
 pub mod cases;
 mod memory;
 mod mongo;

@@ -5,6 +5,7 @@
 //! spawning *thread*, hence the dedicated one).
 
 pub mod mongo;
+pub mod redis;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

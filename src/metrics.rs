@@ -1,0 +1,127 @@
+//! Prometheus metrics for the cache and the store behind it, rendered as text at
+//! `GET /metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Every counter the cache keeps. Cheap to clone: each metric is a shared handle.
+#[derive(Clone)]
+pub struct CacheMetrics {
+    pub hits: Counter,
+    pub misses: Counter,
+    pub fills: Counter,
+    pub fills_rejected_stale: Counter,
+    pub coalesced: Counter,
+    pub invalidations: Counter,
+    pub invalidation_failures: Counter,
+    pub redis_errors: Counter,
+    pub redis_timeouts: Counter,
+    pub bypassed: Counter,
+    /// 0 closed, 1 half-open, 2 open.
+    pub breaker_state: Gauge,
+    pub store_latency_seconds: Histogram,
+}
+
+impl Default for CacheMetrics {
+    fn default() -> Self {
+        Self {
+            hits: Counter::default(),
+            misses: Counter::default(),
+            fills: Counter::default(),
+            fills_rejected_stale: Counter::default(),
+            coalesced: Counter::default(),
+            invalidations: Counter::default(),
+            invalidation_failures: Counter::default(),
+            redis_errors: Counter::default(),
+            redis_timeouts: Counter::default(),
+            bypassed: Counter::default(),
+            breaker_state: Gauge::default(),
+            // 50 µs to ~1.6 s.
+            store_latency_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
+        }
+    }
+}
+
+impl CacheMetrics {
+    fn register(&self, registry: &mut Registry) {
+        let counters = [
+            (
+                "balancelife_cache_hits",
+                "Reads answered from Redis",
+                &self.hits,
+            ),
+            (
+                "balancelife_cache_misses",
+                "Reads Redis could not answer",
+                &self.misses,
+            ),
+            (
+                "balancelife_cache_fills",
+                "Values written to Redis after a miss",
+                &self.fills,
+            ),
+            (
+                "balancelife_cache_fills_rejected_stale",
+                "Fills refused because an invalidation came after the read",
+                &self.fills_rejected_stale,
+            ),
+            (
+                "balancelife_cache_coalesced",
+                "Reads that waited for a concurrent identical read instead of the store",
+                &self.coalesced,
+            ),
+            (
+                "balancelife_cache_invalidations",
+                "Keys invalidated after writes",
+                &self.invalidations,
+            ),
+            (
+                "balancelife_cache_invalidation_failures",
+                "Invalidations that could not reach Redis (the cache namespace is then renewed)",
+                &self.invalidation_failures,
+            ),
+            (
+                "balancelife_redis_errors",
+                "Redis calls that failed",
+                &self.redis_errors,
+            ),
+            (
+                "balancelife_redis_timeouts",
+                "Redis calls that timed out",
+                &self.redis_timeouts,
+            ),
+            (
+                "balancelife_cache_bypassed",
+                "Reads sent straight to the store (breaker open or cache being renewed)",
+                &self.bypassed,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
+        registry.register(
+            "balancelife_cache_breaker_state",
+            "Redis circuit breaker: 0 closed, 1 half-open, 2 open",
+            self.breaker_state.clone(),
+        );
+        registry.register(
+            "balancelife_store_latency_seconds",
+            "Latency of reads and writes to the store behind the cache",
+            self.store_latency_seconds.clone(),
+        );
+    }
+}
+
+/// The text exposition of `metrics`, or an empty document when there is no cache.
+pub fn render(metrics: Option<&CacheMetrics>) -> String {
+    let mut registry = Registry::default();
+    if let Some(metrics) = metrics {
+        metrics.register(&mut registry);
+    }
+    let mut text = String::new();
+    encode(&mut text, &registry).expect("writing to a String cannot fail");
+    text
+}

@@ -1,0 +1,126 @@
+//! A circuit breaker for the cache: after repeated Redis failures it stops calling
+//! Redis for a cool-down, so a dead or frozen Redis costs requests nothing, then lets
+//! one probe through and closes again when Redis answers.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half_open",
+        }
+    }
+}
+
+pub struct Breaker {
+    failure_threshold: u32,
+    cool_down: Duration,
+    consecutive_failures: AtomicU32,
+    /// Milliseconds since `epoch` until which the breaker stays open; 0 = closed.
+    open_until_ms: AtomicU64,
+    /// Set while a half-open probe is in flight, so only one request probes.
+    probing: AtomicU32,
+    epoch: Instant,
+}
+
+impl Breaker {
+    pub fn new(failure_threshold: u32, cool_down: Duration) -> Self {
+        Self {
+            failure_threshold,
+            cool_down,
+            consecutive_failures: AtomicU32::new(0),
+            open_until_ms: AtomicU64::new(0),
+            probing: AtomicU32::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub fn state(&self) -> BreakerState {
+        match self.open_until_ms.load(Ordering::Acquire) {
+            0 => BreakerState::Closed,
+            until if self.now_ms() < until => BreakerState::Open,
+            _ => BreakerState::HalfOpen,
+        }
+    }
+
+    /// Whether a call may go to Redis now. In half-open state only one caller at a
+    /// time gets through; its outcome decides.
+    pub fn allow(&self) -> bool {
+        match self.state() {
+            BreakerState::Closed => true,
+            BreakerState::Open => false,
+            BreakerState::HalfOpen => self
+                .probing
+                .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok(),
+        }
+    }
+
+    pub fn record_success(&self) {
+        self.consecutive_failures.store(0, Ordering::Release);
+        self.open_until_ms.store(0, Ordering::Release);
+        self.probing.store(0, Ordering::Release);
+    }
+
+    pub fn record_failure(&self) {
+        let failures = self.consecutive_failures.fetch_add(1, Ordering::AcqRel) + 1;
+        let probe_failed = self.probing.swap(0, Ordering::AcqRel) == 1;
+        if failures >= self.failure_threshold || probe_failed {
+            self.trip();
+        }
+    }
+
+    /// Opens the breaker for one cool-down from now.
+    pub fn trip(&self) {
+        let until =
+            self.now_ms() + u64::try_from(self.cool_down.as_millis()).unwrap_or(u64::MAX / 2);
+        self.open_until_ms.store(until.max(1), Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn it_opens_after_the_threshold_and_half_opens_after_the_cool_down() {
+        let breaker = Breaker::new(3, Duration::from_millis(30));
+        breaker.record_failure();
+        breaker.record_failure();
+        assert_eq!(breaker.state(), BreakerState::Closed);
+        breaker.record_failure();
+        assert_eq!(breaker.state(), BreakerState::Open);
+        assert!(!breaker.allow());
+
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(breaker.state(), BreakerState::HalfOpen);
+        assert!(breaker.allow(), "one probe goes through");
+        assert!(!breaker.allow(), "only one");
+        breaker.record_failure();
+        assert_eq!(
+            breaker.state(),
+            BreakerState::Open,
+            "a failed probe re-opens it"
+        );
+
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(breaker.allow());
+        breaker.record_success();
+        assert_eq!(breaker.state(), BreakerState::Closed);
+        assert!(breaker.allow());
+    }
+}

@@ -1,0 +1,466 @@
+//! `CachedStore`: cache-aside in front of another store (MongoDB).
+//!
+//! Reads check Redis, else load from the store and fill Redis, with concurrent
+//! identical reads coalesced into one load. Writes go to the store first and then
+//! invalidate every key they affect, before they are acknowledged. Any Redis trouble
+//! makes reads fall through to the store; see `redis_cache` for why a fill can never
+//! overwrite a later invalidation.
+//!
+//! What is cached: users by id and by e-mail, packages by id, package list pages, and
+//! each user's entry list pages. Entry lists sit behind one guard counter per user and
+//! kind, so an entry write invalidates all of that user's cached lists of that kind
+//! (a superset of the lists covering its day: simpler, and never stale).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::redis_cache::{Lookup, RedisCache};
+use super::singleflight::Flights;
+use super::{
+    ComponentHealth, DateRange, EntryStore, PackageStore, Page, PageRequest, Store, StoreError,
+    StoreKind, StoreResult, Written,
+};
+use crate::domain::{
+    Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
+    User, WorkoutData, WorkoutPackage,
+};
+
+/// The first byte of a cached value: the store's answer was a value, or "not found".
+const FOUND: u8 = 1;
+const NOT_FOUND: u8 = 0;
+
+struct Core {
+    inner: Arc<dyn Store>,
+    cache: Arc<RedisCache>,
+    flights: Flights,
+}
+
+impl Core {
+    /// Cache-aside read of `key` (behind list guard `guard`), loading with `load`.
+    async fn read_through<T, F, Fut>(
+        &self,
+        key: String,
+        guard: Option<String>,
+        load: F,
+    ) -> StoreResult<T>
+    where
+        T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = StoreResult<T>>,
+    {
+        let flight = key.clone();
+        let (result, shared) = self
+            .flights
+            .run(&flight, || self.load_via_cache(key, guard, load))
+            .await;
+        if shared {
+            self.cache.metrics.coalesced.inc();
+        }
+        result
+    }
+
+    async fn load_via_cache<T, F, Fut>(
+        &self,
+        key: String,
+        guard: Option<String>,
+        load: F,
+    ) -> StoreResult<T>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = StoreResult<T>>,
+    {
+        // Another reader (maybe another process) holds the lease: give it a moment to
+        // fill rather than piling onto the store too.
+        for wait_ms in [5, 10, 20, 40] {
+            match self.cache.lookup(&key, guard.as_deref()).await {
+                Lookup::Hit(bytes) => match decode(&bytes) {
+                    Some(value) => {
+                        self.cache.metrics.hits.inc();
+                        return value;
+                    }
+                    None => break,
+                },
+                Lookup::Miss(lease) => {
+                    self.cache.metrics.misses.inc();
+                    let result = self.timed(load()).await;
+                    let ttls = self.cache.ttls;
+                    match &result {
+                        Ok(value) => {
+                            self.cache
+                                .fill(lease, encode(Some(value)), ttls.value)
+                                .await;
+                        }
+                        Err(StoreError::NotFound) => {
+                            self.cache
+                                .fill(lease, encode::<T>(None), ttls.not_found)
+                                .await;
+                        }
+                        // Nothing to cache; the lease simply expires.
+                        Err(_) => {}
+                    }
+                    return result;
+                }
+                Lookup::Busy => tokio::time::sleep(Duration::from_millis(wait_ms)).await,
+                Lookup::Unavailable => {
+                    self.cache.metrics.bypassed.inc();
+                    break;
+                }
+            }
+        }
+        self.timed(load()).await
+    }
+
+    async fn timed<T>(&self, call: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        let started = Instant::now();
+        let result = call.await;
+        self.cache
+            .metrics
+            .store_latency_seconds
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+
+    /// After a write attempt: unless the store certainly did nothing, forget the
+    /// affected in-process flights and invalidate the keys and guards in Redis.
+    async fn after_write<T>(
+        &self,
+        result: &StoreResult<T>,
+        keys: Vec<String>,
+        guards: Vec<String>,
+        flight_prefixes: &[String],
+    ) {
+        if matches!(
+            result,
+            Err(StoreError::NotFound | StoreError::Conflict(_) | StoreError::Invalid(_))
+        ) {
+            return;
+        }
+        for prefix in keys.iter().chain(flight_prefixes) {
+            self.flights.forget_prefix(prefix);
+        }
+        self.cache.invalidate(&keys, &guards).await;
+    }
+}
+
+fn encode<T: Serialize>(value: Option<&T>) -> Vec<u8> {
+    match value {
+        Some(value) => {
+            let mut bytes = vec![FOUND];
+            // Named fields: robust to optional fields that are skipped when empty.
+            bytes.extend(rmp_serde::to_vec_named(value).expect("domain values serialize"));
+            bytes
+        }
+        None => vec![NOT_FOUND],
+    }
+}
+
+/// `None` for bytes this version cannot read (then the store is asked).
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<StoreResult<T>> {
+    match bytes.split_first()? {
+        (&FOUND, rest) => rmp_serde::from_slice(rest).ok().map(Ok),
+        (&NOT_FOUND, []) => Some(Err(StoreError::NotFound)),
+        _ => None,
+    }
+}
+
+fn user_key(id: Uuid) -> String {
+    format!("user:{id}")
+}
+
+fn email_key(email: &Email) -> String {
+    format!("user-email:{email}")
+}
+
+fn entries_prefix(kind: &str, user_id: Uuid) -> String {
+    format!("{kind}-entries:{user_id}:")
+}
+
+fn entries_guard(kind: &str, user_id: Uuid) -> String {
+    format!("{kind}-entries-guard:{user_id}")
+}
+
+pub struct CachedStore {
+    core: Arc<Core>,
+    meal_packages: CachedPackages<MealPackage>,
+    workout_packages: CachedPackages<WorkoutPackage>,
+    meal_entries: CachedEntries<MealData>,
+    workout_entries: CachedEntries<WorkoutData>,
+}
+
+impl CachedStore {
+    pub fn new(inner: Arc<dyn Store>, cache: Arc<RedisCache>) -> Self {
+        let core = Arc::new(Core {
+            inner,
+            cache,
+            flights: Flights::default(),
+        });
+        Self {
+            meal_packages: CachedPackages::new(core.clone(), |s| s.meal_packages()),
+            workout_packages: CachedPackages::new(core.clone(), |s| s.workout_packages()),
+            meal_entries: CachedEntries::new(core.clone(), |s| s.meal_entries()),
+            workout_entries: CachedEntries::new(core.clone(), |s| s.workout_entries()),
+            core,
+        }
+    }
+
+    pub fn cache(&self) -> &Arc<RedisCache> {
+        &self.core.cache
+    }
+}
+
+#[async_trait]
+impl Store for CachedStore {
+    /// `cached` while Redis serves; what is behind it while Redis is out.
+    fn kind(&self) -> StoreKind {
+        if self.core.cache.is_serving() {
+            StoreKind::Cached
+        } else {
+            self.core.inner.kind()
+        }
+    }
+
+    async fn health(&self) -> Vec<(&'static str, ComponentHealth)> {
+        let mut components = self.core.inner.health().await;
+        components.push(("redis", self.core.cache.health()));
+        components
+    }
+
+    async fn create_user(&self, user: User) -> StoreResult<User> {
+        let keys = vec![user_key(user.id), email_key(&user.email)];
+        let result = self.core.inner.create_user(user).await;
+        self.core.after_write(&result, keys, vec![], &[]).await;
+        result
+    }
+
+    async fn get_user(&self, id: Uuid) -> StoreResult<User> {
+        let inner = &self.core.inner;
+        self.core
+            .read_through(user_key(id), None, || inner.get_user(id))
+            .await
+    }
+
+    async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
+        let inner = &self.core.inner;
+        self.core
+            .read_through(email_key(email), None, || inner.get_user_by_email(email))
+            .await
+    }
+
+    async fn update_user(
+        &self,
+        user: User,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        // The old e-mail's key must go too; only the store knows it for sure.
+        let previous = self.core.inner.get_user(user.id).await?;
+        let keys = vec![
+            user_key(user.id),
+            email_key(&previous.email),
+            email_key(&user.email),
+        ];
+        let result = self.core.inner.update_user(user, expected_updated_at).await;
+        self.core.after_write(&result, keys, vec![], &[]).await;
+        result
+    }
+
+    async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
+        let previous = self.core.inner.get_user(id).await?;
+        let keys = vec![user_key(id), email_key(&previous.email)];
+        let guards = vec![entries_guard("meal", id), entries_guard("workout", id)];
+        let flights = [entries_prefix("meal", id), entries_prefix("workout", id)];
+        let result = self.core.inner.delete_user(id).await;
+        self.core.after_write(&result, keys, guards, &flights).await;
+        result
+    }
+
+    fn meal_packages(&self) -> &dyn PackageStore<MealPackage> {
+        &self.meal_packages
+    }
+
+    fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage> {
+        &self.workout_packages
+    }
+
+    fn meal_entries(&self) -> &dyn EntryStore<MealData> {
+        &self.meal_entries
+    }
+
+    fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
+        &self.workout_entries
+    }
+}
+
+type PackageSelector<P> = fn(&dyn Store) -> &dyn PackageStore<P>;
+
+struct CachedPackages<P: Package> {
+    core: Arc<Core>,
+    select: PackageSelector<P>,
+    /// `meal-package` or `workout-package`.
+    noun: String,
+}
+
+impl<P: Package> CachedPackages<P> {
+    fn new(core: Arc<Core>, select: PackageSelector<P>) -> Self {
+        Self {
+            core,
+            select,
+            noun: P::NOUN.replace(' ', "-"),
+        }
+    }
+
+    fn inner(&self) -> &dyn PackageStore<P> {
+        (self.select)(self.core.inner.as_ref())
+    }
+
+    fn list_guard(&self) -> String {
+        format!("{}s-guard", self.noun)
+    }
+}
+
+#[async_trait]
+impl<P: Package> PackageStore<P> for CachedPackages<P> {
+    async fn list(
+        &self,
+        filter: &PackageFilter,
+        page: PageRequest<Slug>,
+    ) -> StoreResult<Page<P, Slug>> {
+        let key = format!(
+            "{}s:{}:{}:{}:{}:{}",
+            self.noun,
+            filter.tag.as_ref().map_or("-", |t| t.as_str()),
+            filter.level.map_or("-".to_owned(), |l| format!("{l:?}")),
+            filter.include_unpublished,
+            page.limit.get(),
+            page.after.as_ref().map_or("-", |s| s.as_str()),
+        );
+        let load = || async {
+            let page = self.inner().list(filter, page.clone()).await?;
+            Ok((page.items, page.next))
+        };
+        let (items, next) = self
+            .core
+            .read_through(key, Some(self.list_guard()), load)
+            .await?;
+        Ok(Page { items, next })
+    }
+
+    async fn get(&self, id: Uuid) -> StoreResult<P> {
+        let key = format!("{}:{id}", self.noun);
+        self.core
+            .read_through(key, None, || self.inner().get(id))
+            .await
+    }
+
+    async fn upsert(&self, package: P) -> StoreResult<Written<P>> {
+        let keys = vec![format!("{}:{}", self.noun, package.id())];
+        let flights = [format!("{}s:", self.noun)];
+        let result = self.inner().upsert(package).await;
+        self.core
+            .after_write(&result, keys, vec![self.list_guard()], &flights)
+            .await;
+        result
+    }
+}
+
+type EntrySelector<D> = fn(&dyn Store) -> &dyn EntryStore<D>;
+
+struct CachedEntries<D: EntryData> {
+    core: Arc<Core>,
+    select: EntrySelector<D>,
+}
+
+impl<D: EntryData> CachedEntries<D> {
+    fn new(core: Arc<Core>, select: EntrySelector<D>) -> Self {
+        Self { core, select }
+    }
+
+    fn inner(&self) -> &dyn EntryStore<D> {
+        (self.select)(self.core.inner.as_ref())
+    }
+
+    /// Every write to a user's entries of this kind voids their cached lists.
+    async fn written<T>(&self, user_id: Uuid, result: &StoreResult<T>) {
+        let kind = D::KIND.as_str();
+        let flights = [entries_prefix(kind, user_id)];
+        self.core
+            .after_write(result, vec![], vec![entries_guard(kind, user_id)], &flights)
+            .await;
+    }
+}
+
+#[async_trait]
+impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
+    async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
+        let user_id = entry.user_id;
+        let result = self.inner().create(entry).await;
+        self.written(user_id, &result).await;
+        result
+    }
+
+    async fn put(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
+        let user_id = entry.user_id;
+        let result = self.inner().put(entry).await;
+        self.written(user_id, &result).await;
+        result
+    }
+
+    async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
+        self.inner().get(user_id, id).await
+    }
+
+    async fn update(
+        &self,
+        entry: Entry<D>,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<Entry<D>> {
+        let user_id = entry.user_id;
+        let result = self.inner().update(entry, expected_updated_at).await;
+        self.written(user_id, &result).await;
+        result
+    }
+
+    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let result = self.inner().delete(user_id, id).await;
+        self.written(user_id, &result).await;
+        result
+    }
+
+    async fn list(
+        &self,
+        user_id: Uuid,
+        range: DateRange,
+        page: PageRequest<EntryPosition>,
+    ) -> StoreResult<Page<Entry<D>, EntryPosition>> {
+        let kind = D::KIND.as_str();
+        let after = page.after.map_or("-".to_owned(), |p| {
+            format!(
+                "{}|{}|{}",
+                p.local_date,
+                p.occurred_at.timestamp_millis(),
+                p.id
+            )
+        });
+        let key = format!(
+            "{}{}:{}:{}:{after}",
+            entries_prefix(kind, user_id),
+            range.from(),
+            range.to(),
+            page.limit.get()
+        );
+        let load = || async {
+            let page = self.inner().list(user_id, range, page.clone()).await?;
+            Ok((page.items, page.next))
+        };
+        let guard = Some(entries_guard(kind, user_id));
+        let (items, next) = self.core.read_through(key, guard, load).await?;
+        Ok(Page { items, next })
+    }
+}

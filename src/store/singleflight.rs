@@ -1,0 +1,121 @@
+//! Request coalescing: concurrent reads of one key in this process share one load.
+//!
+//! A write forgets the flights of the keys it affects before it is acknowledged, so
+//! a read that starts after the acknowledgement never joins a load that began
+//! before the write.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::OnceCell;
+
+type Shared = Arc<dyn Any + Send + Sync>;
+
+#[derive(Default)]
+pub struct Flights {
+    inflight: Mutex<HashMap<String, Arc<OnceCell<Shared>>>>,
+}
+
+impl Flights {
+    /// Runs `load` unless an identical load is under way, then shares its result.
+    /// Returns the value and whether it came from another caller's load.
+    pub async fn run<T, F, Fut>(&self, key: &str, load: F) -> (T, bool)
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let cell = self
+            .inflight
+            .lock()
+            .entry(key.to_owned())
+            .or_default()
+            .clone();
+        let mut ran = false;
+        let value = cell
+            .get_or_init(|| {
+                ran = true;
+                async { Arc::new(load().await) as Shared }
+            })
+            .await
+            .clone();
+        // Whoever sees the load finished retires it, so the next read starts afresh.
+        let mut inflight = self.inflight.lock();
+        if inflight
+            .get(key)
+            .is_some_and(|current| Arc::ptr_eq(current, &cell))
+        {
+            inflight.remove(key);
+        }
+        drop(inflight);
+        let value = value
+            .downcast_ref::<T>()
+            .expect("one value type per key")
+            .clone();
+        (value, !ran)
+    }
+
+    /// Detaches the flights of every key starting with `prefix`: later readers load
+    /// afresh instead of sharing a result that may predate a write.
+    pub fn forget_prefix(&self, prefix: &str) {
+        self.inflight
+            .lock()
+            .retain(|key, _| !key.starts_with(prefix));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn concurrent_identical_loads_run_once() {
+        let flights = Arc::new(Flights::default());
+        let loads = Arc::new(AtomicUsize::new(0));
+        let readers = (0..32).map(|_| {
+            let flights = flights.clone();
+            let loads = loads.clone();
+            tokio::spawn(async move {
+                flights
+                    .run("k", || async move {
+                        loads.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        42_u32
+                    })
+                    .await
+            })
+        });
+        let results = futures_util::future::join_all(readers).await;
+        assert!(results.iter().all(|r| r.as_ref().unwrap().0 == 42));
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_flight_is_not_joined() {
+        let flights = Arc::new(Flights::default());
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let slow = {
+            let flights = flights.clone();
+            tokio::spawn(async move {
+                flights
+                    .run("user:1", || async move {
+                        started_tx.send(()).unwrap();
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        "old"
+                    })
+                    .await
+            })
+        };
+        started_rx.await.unwrap();
+        flights.forget_prefix("user:");
+        let (fresh, shared) = flights.run("user:1", || async { "new" }).await;
+        assert_eq!((fresh, shared), ("new", false));
+        assert_eq!(slow.await.unwrap().0, "old");
+    }
+}

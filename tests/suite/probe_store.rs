@@ -1,0 +1,103 @@
+//! `ProbeStore`: a real store (MongoDB) wrapped so a test can count the reads that
+//! reach it and hold one read at a chosen point. It delegates everything; it fakes
+//! nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, oneshot};
+use uuid::Uuid;
+
+use balancelife::domain::*;
+use balancelife::store::*;
+
+pub struct ProbeStore {
+    inner: Arc<dyn Store>,
+    pub user_reads: AtomicUsize,
+    hold: parking_lot::Mutex<Option<Hold>>,
+}
+
+/// Holds the next `get_user` after it has read the store and before it returns.
+struct Hold {
+    read_done: oneshot::Sender<()>,
+    release: Arc<Notify>,
+}
+
+/// The test's side of a hold.
+pub struct Held {
+    pub read_done: oneshot::Receiver<()>,
+    pub release: Arc<Notify>,
+}
+
+impl ProbeStore {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self {
+            inner,
+            user_reads: AtomicUsize::new(0),
+            hold: parking_lot::Mutex::new(None),
+        }
+    }
+
+    pub fn hold_next_user_read(&self) -> Held {
+        let (read_done, done_rx) = oneshot::channel();
+        let release = Arc::new(Notify::new());
+        *self.hold.lock() = Some(Hold {
+            read_done,
+            release: release.clone(),
+        });
+        Held {
+            read_done: done_rx,
+            release,
+        }
+    }
+
+    pub fn user_reads(&self) -> usize {
+        self.user_reads.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Store for ProbeStore {
+    fn kind(&self) -> StoreKind {
+        self.inner.kind()
+    }
+    async fn health(&self) -> Vec<(&'static str, ComponentHealth)> {
+        self.inner.health().await
+    }
+    async fn create_user(&self, user: User) -> StoreResult<User> {
+        self.inner.create_user(user).await
+    }
+    async fn get_user(&self, id: Uuid) -> StoreResult<User> {
+        self.user_reads.fetch_add(1, Ordering::SeqCst);
+        let hold = self.hold.lock().take();
+        let result = self.inner.get_user(id).await;
+        if let Some(hold) = hold {
+            let _ = hold.read_done.send(());
+            hold.release.notified().await;
+        }
+        result
+    }
+    async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
+        self.inner.get_user_by_email(email).await
+    }
+    async fn update_user(&self, user: User, expected: DateTime<Utc>) -> StoreResult<User> {
+        self.inner.update_user(user, expected).await
+    }
+    async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
+        self.inner.delete_user(id).await
+    }
+    fn meal_packages(&self) -> &dyn PackageStore<MealPackage> {
+        self.inner.meal_packages()
+    }
+    fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage> {
+        self.inner.workout_packages()
+    }
+    fn meal_entries(&self) -> &dyn EntryStore<MealData> {
+        self.inner.meal_entries()
+    }
+    fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
+        self.inner.workout_entries()
+    }
+}

@@ -1,0 +1,111 @@
+//! `redis-server` processes of the tests' own, on free ports (never the machine's
+//! shared Redis).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::LazyLock;
+
+use balancelife::config::Settings;
+
+use super::{free_port, spawn_tied, wait_for_port};
+
+const INSTALL_HINT: &str =
+    "redis-server is not installed; install it (Debian: apt-get install redis-server)";
+
+pub struct RedisServer {
+    pub port: u16,
+    password: Option<String>,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        Self::launched(free_port(), None)
+    }
+
+    pub fn start_with_password(password: &str) -> Self {
+        Self::launched(free_port(), Some(password.to_owned()))
+    }
+
+    /// On a given port, e.g. one a service already tries to reach.
+    pub fn start_on(port: u16) -> Self {
+        Self::launched(port, None)
+    }
+
+    fn launched(port: u16, password: Option<String>) -> Self {
+        let mut server = Self {
+            port,
+            password,
+            child: None,
+        };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(password) = &self.password {
+            command.args(["--requirepass", password]);
+        }
+        if which("redis-server").is_none() {
+            panic!("{INSTALL_HINT}");
+        }
+        let mut child = spawn_tied(command);
+        wait_for_port(self.port, "redis-server", &mut child);
+        self.child = Some(child);
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `base` with this server as the cache, in a key namespace of its own.
+    pub fn settings(&self, base: Settings) -> Settings {
+        Settings {
+            redis_addr: Some(self.addr().into()),
+            redis_namespace: format!("t{}", uuid::Uuid::now_v7().simple()),
+            redis_timeout_ms: 200,
+            ..base
+        }
+    }
+
+    /// Kills the server at once, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port (empty: it keeps nothing on disk).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    pub fn child(&self) -> &Child {
+        self.child.as_ref().expect("the server is running")
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+/// One server for every test that needs no faults; each test uses its own namespace.
+pub static SHARED: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
