@@ -22,6 +22,7 @@ pub const ENV_VARS: &[&str] = &[
     "STORE_FALLBACK",
     "REDIS_ADDR",
     "REDIS_PASSWORD",
+    "REDIS_CERT_PATH",
     "REDIS_DB",
     "REDIS_TIMEOUT_MS",
     "REDIS_NAMESPACE",
@@ -67,6 +68,9 @@ pub struct Settings {
     /// May embed a password (`redis://:pw@host`), so it is treated as a secret.
     pub redis_addr: Option<SecretString>,
     pub redis_password: Option<SecretString>,
+    /// CA file for `rediss://` addresses whose certificate a private CA signed; without
+    /// it, the system's trust store is used.
+    pub redis_cert_path: Option<PathBuf>,
     pub redis_db: u8,
     /// The deadline of every single Redis call; past it the request goes to MongoDB.
     pub redis_timeout_ms: u64,
@@ -96,6 +100,7 @@ impl Default for Settings {
             store_fallback: StoreFallback::Memory,
             redis_addr: None,
             redis_password: None,
+            redis_cert_path: None,
             redis_db: 0,
             redis_timeout_ms: 50,
             redis_namespace: "bl".to_owned(),
@@ -128,6 +133,7 @@ const TEXT_VARS: &[&str] = &[
     "STORE_FALLBACK",
     "REDIS_ADDR",
     "REDIS_PASSWORD",
+    "REDIS_CERT_PATH",
     "REDIS_NAMESPACE",
     "AUTH_TOKEN_SECRET",
     "LOG_LEVEL",
@@ -269,6 +275,13 @@ impl Settings {
                     .map(|addr| mask_uri_credentials(addr.expose_secret()))),
             ),
             ("REDIS_PASSWORD", secret(&self.redis_password)),
+            (
+                "REDIS_CERT_PATH",
+                opt(self
+                    .redis_cert_path
+                    .as_ref()
+                    .map(|p| p.display().to_string())),
+            ),
             ("REDIS_DB", self.redis_db.to_string()),
             ("REDIS_TIMEOUT_MS", self.redis_timeout_ms.to_string()),
             ("REDIS_NAMESPACE", self.redis_namespace.clone()),

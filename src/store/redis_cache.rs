@@ -423,7 +423,28 @@ fn client(settings: &Settings) -> Result<redis::Client, RedisConfigError> {
         redis_settings = redis_settings.set_db(i64::from(settings.redis_db));
     }
     info = info.set_redis_settings(redis_settings);
-    redis::Client::open(info).map_err(|_| RedisConfigError("REDIS_ADDR cannot be used".into()))
+    let unusable = |_| RedisConfigError("REDIS_ADDR cannot be used".into());
+    match &settings.redis_cert_path {
+        Some(ca_file) => {
+            if !url.starts_with("rediss://") {
+                return Err(RedisConfigError(
+                    "REDIS_CERT_PATH needs a rediss:// REDIS_ADDR".into(),
+                ));
+            }
+            let root_cert = std::fs::read(ca_file).map_err(|_| {
+                RedisConfigError(format!(
+                    "REDIS_CERT_PATH {} cannot be read",
+                    ca_file.display()
+                ))
+            })?;
+            let certificates = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_cert),
+            };
+            redis::Client::build_with_tls(info, certificates).map_err(unusable)
+        }
+        None => redis::Client::open(info).map_err(unusable),
+    }
 }
 
 /// Whether Redis answers a PING within a second, for `balancelife config`.

@@ -327,3 +327,47 @@ async fn the_password_and_the_database_number_are_honoured() {
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+#[tokio::test]
+async fn rediss_connects_with_the_right_ca_and_refuses_a_wrong_one() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let (files, right_ca) = crate::tls::make_tls(dir.path(), "redis-right");
+    let (_, wrong_ca) = crate::tls::make_tls(dir.path(), "redis-wrong");
+    let server = redis::RedisServer::start_tls(files, right_ca.clone());
+    let base = server.settings(mongo::SHARED.settings(&mongo::fresh_database()));
+    let with_ca = |ca: &std::path::Path| {
+        let mut settings = base.clone();
+        settings.redis_addr = Some(format!("rediss://127.0.0.1:{}", server.port).into());
+        settings.redis_cert_path = Some(ca.to_owned());
+        settings
+    };
+
+    let trusted = cached_with(with_ca(&right_ca)).await;
+    let untrusted = cached_with(with_ca(&wrong_ca)).await;
+
+    assert!(
+        trusted.store.cache().is_serving(),
+        "the server's own CA is trusted"
+    );
+    let stored = trusted
+        .store
+        .create_user(user(unique_email("rediss")))
+        .await
+        .unwrap();
+    trusted.store.get_user(stored.id).await.unwrap();
+    trusted.store.get_user(stored.id).await.unwrap();
+    assert_eq!(
+        trusted.store.cache().metrics.hits.get(),
+        1,
+        "served over TLS"
+    );
+    assert!(
+        !untrusted.store.cache().is_serving(),
+        "a wrong CA is refused"
+    );
+    assert_eq!(
+        untrusted.store.get_user(stored.id).await.unwrap(),
+        stored,
+        "MongoDB still answers"
+    );
+}

@@ -174,6 +174,47 @@ fn config_reports_the_same_decision_as_start_up() {
 }
 
 #[test]
+fn with_redis_configured_the_service_runs_cached() {
+    let redis_addr = crate::servers::redis::SHARED.addr();
+    let namespace = format!("t{}", uuid::Uuid::now_v7().simple());
+    let database = fresh_database();
+    let configure = |c: &mut Command| {
+        c.env("MONGODB_URI", SHARED.uri())
+            .env("MONGODB_DATABASE", &database)
+            .env("REDIS_ADDR", &redis_addr)
+            .env("REDIS_NAMESPACE", &namespace)
+            .env("INIT_SAMPLE_DATA", "true");
+    };
+    let mut config = balancelife();
+    config.arg("config");
+    configure(&mut config);
+    let config = String::from_utf8(config.output().unwrap().stdout).unwrap();
+
+    let (service, addr) = serve(configure);
+    let health = http::get(&format!("http://{addr}/health"));
+    let packages = http::get(&format!("http://{addr}/api/v1/meal-packages?limit=2"));
+    let again = http::get(&format!("http://{addr}/api/v1/meal-packages?limit=2"));
+    let metrics = reqwest_text(&format!("http://{addr}/metrics"));
+    stop(service);
+
+    assert!(config.contains("Store: cached"), "{config}");
+    assert_eq!(health["store"], "cached", "{health}");
+    assert_eq!(health["components"]["redis"]["status"], "up");
+    assert_eq!(health["components"]["mongodb"]["status"], "up");
+    assert_eq!(packages, again);
+    assert!(
+        metrics.contains("balancelife_cache_hits_total 1"),
+        "{metrics}"
+    );
+}
+
+fn reqwest_text(url: &str) -> String {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
+}
+
+#[test]
 fn serve_exits_non_zero_when_strict_and_mongodb_is_unreachable() {
     let output = balancelife()
         .env("HTTP_ADDR", "127.0.0.1:0")

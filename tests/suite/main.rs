@@ -18,3 +18,4 @@ mod mongo_faults;
 mod mongo_store;
 mod probe_store;
 mod servers;
+mod tls;

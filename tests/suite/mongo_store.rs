@@ -8,7 +8,7 @@ use serde_json::json;
 use balancelife::store::{MongoStore, Store};
 
 use crate::helpers::app_on;
-use crate::servers::mongo::{MongoServer, SHARED, TlsFiles, fresh_database};
+use crate::servers::mongo::{MongoServer, SHARED, fresh_database};
 
 async fn connect_fresh() -> MongoStore {
     MongoStore::connect(&SHARED.settings(&fresh_database()))
@@ -209,35 +209,11 @@ async fn acknowledged_writes_are_read_back_by_a_new_connection() {
     );
 }
 
-/// A throwaway CA and a server certificate for 127.0.0.1 signed by it.
-fn make_tls(dir: &std::path::Path, label: &str) -> (TlsFiles, std::path::PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let server_key = KeyPair::generate().unwrap();
-    let server_cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .unwrap()
-        .signed_by(&server_key, &issuer)
-        .unwrap();
-    let files = TlsFiles {
-        cert: dir.join(format!("{label}-server.pem")),
-        key: dir.join(format!("{label}-server.key")),
-    };
-    let ca = dir.join(format!("{label}-ca.pem"));
-    std::fs::write(&files.cert, server_cert.pem()).unwrap();
-    std::fs::write(&files.key, server_key.serialize_pem()).unwrap();
-    std::fs::write(&ca, ca_cert.pem()).unwrap();
-    (files, ca)
-}
-
 #[tokio::test]
 async fn tls_connects_with_the_right_ca_and_refuses_a_wrong_one() {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let (server_files, right_ca) = make_tls(dir.path(), "right");
-    let (_, wrong_ca) = make_tls(dir.path(), "wrong");
+    let (server_files, right_ca) = crate::tls::make_tls(dir.path(), "right");
+    let (_, wrong_ca) = crate::tls::make_tls(dir.path(), "wrong");
     let server = MongoServer::start_with_tls(Some(server_files));
     let settings = |ca: Option<&std::path::Path>| {
         let mut settings = server.settings(&fresh_database());

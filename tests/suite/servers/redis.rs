@@ -14,6 +14,8 @@ const INSTALL_HINT: &str =
 pub struct RedisServer {
     pub port: u16,
     password: Option<String>,
+    /// Server certificate, key and CA: TLS only, on `port`.
+    tls: Option<(super::mongo::TlsFiles, std::path::PathBuf)>,
     child: Option<Child>,
 }
 
@@ -26,6 +28,18 @@ impl RedisServer {
         Self::launched(free_port(), Some(password.to_owned()))
     }
 
+    /// TLS only (`rediss://`), with the given server certificate and CA.
+    pub fn start_tls(files: super::mongo::TlsFiles, ca: std::path::PathBuf) -> Self {
+        let mut server = Self {
+            port: free_port(),
+            password: None,
+            tls: Some((files, ca)),
+            child: None,
+        };
+        server.launch();
+        server
+    }
+
     /// On a given port, e.g. one a service already tries to reach.
     pub fn start_on(port: u16) -> Self {
         Self::launched(port, None)
@@ -35,6 +49,7 @@ impl RedisServer {
         let mut server = Self {
             port,
             password,
+            tls: None,
             child: None,
         };
         server.launch();
@@ -43,8 +58,27 @@ impl RedisServer {
 
     fn launch(&mut self) {
         let mut command = Command::new("redis-server");
+        let port = self.port.to_string();
+        match &self.tls {
+            None => command.args(["--port", &port]),
+            Some((files, ca)) => command
+                .args([
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port,
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .arg("--tls-cert-file")
+                .arg(&files.cert)
+                .arg("--tls-key-file")
+                .arg(&files.key)
+                .arg("--tls-ca-cert-file")
+                .arg(ca),
+        };
         command
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
