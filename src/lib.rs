@@ -11,6 +11,7 @@ pub mod domain;
 pub mod metrics;
 pub mod sample;
 pub mod selection;
+pub mod servers;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -10,7 +10,7 @@ use balancelife::store::{CachedStore, MongoStore, RedisCache, Store};
 
 use crate::fixtures::{unique_email, user};
 use crate::probe_store::ProbeStore;
-use crate::servers::{mongo, redis};
+use balancelife::servers::{mongo, redis};
 
 pub struct Cached {
     pub store: Arc<CachedStore>,

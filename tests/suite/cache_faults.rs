@@ -12,8 +12,8 @@ use balancelife::store::{Store, StoreKind};
 
 use crate::cache::{Cached, cached_on, cached_with};
 use crate::helpers::{TestApp, app_on_cached};
-use crate::servers::redis::RedisServer;
-use crate::servers::{free_port, mongo, signal};
+use balancelife::servers::redis::RedisServer;
+use balancelife::servers::{free_port, mongo, signal};
 
 async fn until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
@@ -164,7 +164,7 @@ async fn redis_absent_at_start_is_picked_up_when_it_arrives() {
 
 #[tokio::test]
 async fn metrics_show_hits_misses_and_the_breaker() {
-    let cached = cached_on(&crate::servers::redis::SHARED).await;
+    let cached = cached_on(&balancelife::servers::redis::SHARED).await;
     let (app, user) = app_with_user(&cached).await;
     app.get("/api/v1/users/me", Some(&user.token)).await;
     app.get("/api/v1/users/me", Some(&user.token)).await;

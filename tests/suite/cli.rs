@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::servers::mongo::{SHARED, fresh_database};
+use balancelife::servers::mongo::{SHARED, fresh_database};
 
 fn balancelife() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_balancelife"));
@@ -141,7 +141,7 @@ fn users_and_entries_outlive_a_restart_of_the_service_on_mongodb() {
 
 #[test]
 fn config_reports_the_same_decision_as_start_up() {
-    let unreachable = format!("mongodb://127.0.0.1:{}/", crate::servers::free_port());
+    let unreachable = format!("mongodb://127.0.0.1:{}/", balancelife::servers::free_port());
     let run = |uri: &str, fallback: &str| {
         let output = balancelife()
             .arg("config")
@@ -175,7 +175,7 @@ fn config_reports_the_same_decision_as_start_up() {
 
 #[test]
 fn with_redis_configured_the_service_runs_cached() {
-    let redis_addr = crate::servers::redis::SHARED.addr();
+    let redis_addr = balancelife::servers::redis::SHARED.addr();
     let namespace = format!("t{}", uuid::Uuid::now_v7().simple());
     let database = fresh_database();
     let configure = |c: &mut Command| {
@@ -220,7 +220,7 @@ fn serve_exits_non_zero_when_strict_and_mongodb_is_unreachable() {
         .env("HTTP_ADDR", "127.0.0.1:0")
         .env(
             "MONGODB_URI",
-            format!("mongodb://127.0.0.1:{}/", crate::servers::free_port()),
+            format!("mongodb://127.0.0.1:{}/", balancelife::servers::free_port()),
         )
         .env("MONGODB_TIMEOUT_MS", "500")
         .env("STORE_FALLBACK", "none")

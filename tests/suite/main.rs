@@ -17,5 +17,4 @@ mod helpers;
 mod mongo_faults;
 mod mongo_store;
 mod probe_store;
-mod servers;
 mod tls;

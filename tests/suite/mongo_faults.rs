@@ -11,8 +11,8 @@ use balancelife::selection::{self, SelectionError};
 use balancelife::store::{MongoStore, StoreKind};
 
 use crate::helpers::{TestApp, app_from_settings, app_on};
-use crate::servers::mongo::{MongoServer, fresh_database};
-use crate::servers::{free_port, signal};
+use balancelife::servers::mongo::{MongoServer, fresh_database};
+use balancelife::servers::{free_port, signal};
 
 fn unreachable_settings() -> balancelife::config::Settings {
     balancelife::config::Settings {
@@ -58,7 +58,7 @@ async fn the_strict_setting_refuses_to_start_without_mongodb() {
 
 #[tokio::test]
 async fn a_reachable_mongodb_is_chosen() {
-    let server = &*crate::servers::mongo::SHARED;
+    let server = &*balancelife::servers::mongo::SHARED;
     let settings = server.settings(&fresh_database());
 
     let decision = selection::decide(&settings).await.unwrap();

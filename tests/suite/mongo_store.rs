@@ -8,7 +8,7 @@ use serde_json::json;
 use balancelife::store::{MongoStore, Store};
 
 use crate::helpers::app_on;
-use crate::servers::mongo::{MongoServer, SHARED, fresh_database};
+use balancelife::servers::mongo::{MongoServer, SHARED, fresh_database};
 
 async fn connect_fresh() -> MongoStore {
     MongoStore::connect(&SHARED.settings(&fresh_database()))

@@ -1,6 +1,6 @@
 //! Throwaway certificates for the TLS tests.
 
-use crate::servers::mongo::TlsFiles;
+use balancelife::servers::mongo::TlsFiles;
 
 /// A throwaway CA and a server certificate for 127.0.0.1 signed by it.
 pub fn make_tls(dir: &std::path::Path, label: &str) -> (TlsFiles, std::path::PathBuf) {

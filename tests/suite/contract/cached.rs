@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use balancelife::store::{CachedStore, MongoStore, RedisCache, Store};
 
-use crate::servers::{mongo, redis};
+use balancelife::servers::{mongo, redis};
 
 async fn make_store() -> Arc<dyn Store> {
     let settings = redis::SHARED.settings(mongo::SHARED.settings(&mongo::fresh_database()));

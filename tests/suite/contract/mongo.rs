@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use balancelife::store::{MongoStore, Store};
 
-use crate::servers::mongo::{SHARED, fresh_database};
+use balancelife::servers::mongo::{SHARED, fresh_database};
 
 async fn make_store() -> Arc<dyn Store> {
     let settings = SHARED.settings(&fresh_database());

@@ -1,12 +1,12 @@
-//! SecantusDB, a MongoDB wire-protocol server, as the tests' MongoDB.
+//! SecantusDB, a MongoDB wire-protocol server, as a throwaway MongoDB.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::LazyLock;
 
-use balancelife::config::Settings;
+use crate::config::Settings;
 
-use super::{free_port, repo_root, spawn_tied, wait_for_port};
+use super::{data_root, free_port, spawn_tied, wait_for_port};
 
 const INSTALL_HINT: &str = "SecantusDB is not installed. Run scripts/test, which installs it into \
                             .venv, or install it yourself: python3 -m venv .venv && \
@@ -17,8 +17,15 @@ fn secantusd() -> PathBuf {
     if let Some(path) = std::env::var_os("SECANTUSD") {
         return PathBuf::from(path);
     }
-    let in_venv = repo_root().join(".venv/bin/secantusd-py");
-    if in_venv.is_file() {
+    // Where `scripts/test` installs it: the working directory's or the source tree's.
+    let venvs = [
+        PathBuf::from(".venv/bin/secantusd-py"),
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/.venv/bin/secantusd-py"
+        )),
+    ];
+    if let Some(in_venv) = venvs.into_iter().find(|path| path.is_file()) {
         return in_venv;
     }
     let on_path = std::env::var_os("PATH")
@@ -63,7 +70,7 @@ impl MongoServer {
     fn launched(tls: Option<TlsFiles>, replica_set: bool) -> Self {
         let mut server = Self {
             port: free_port(),
-            data_dir: tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap(),
+            data_dir: tempfile::tempdir_in(data_root()).expect("a data directory for SecantusDB"),
             tls,
             replica_set,
             child: None,

@@ -1,10 +1,10 @@
-//! `redis-server` processes of the tests' own, on free ports (never the machine's
-//! shared Redis).
+//! `redis-server` processes of our own, on free ports (never the machine's shared
+//! Redis).
 
 use std::process::{Child, Command, Stdio};
 use std::sync::LazyLock;
 
-use balancelife::config::Settings;
+use crate::config::Settings;
 
 use super::{free_port, spawn_tied, wait_for_port};
 

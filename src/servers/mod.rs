@@ -1,7 +1,8 @@
-//! Real servers for the tests, started on free ports and killed with the test run.
+//! Throwaway MongoDB-wire (SecantusDB) and Redis servers on free ports, for the test
+//! suite and `balancelife bench --spawn`.
 //!
 //! Children are spawned from one long-lived thread with `PR_SET_PDEATHSIG`, so even a
-//! panicking or killed test process leaves no server behind (the signal follows the
+//! panicking or killed process leaves no server behind (the signal follows the
 //! spawning *thread*, hence the dedicated one).
 
 pub mod mongo;
@@ -27,7 +28,7 @@ static SPAWNER: LazyLock<Mutex<mpsc::Sender<SpawnRequest>>> = LazyLock::new(|| {
     Mutex::new(requests)
 });
 
-/// Spawns `command` so that it dies with this test process.
+/// Spawns `command` so that it dies with this process.
 pub fn spawn_tied(mut command: Command) -> Child {
     use std::os::unix::process::CommandExt;
     // SAFETY: prctl is async-signal-safe and touches only the child being created.
@@ -79,7 +80,8 @@ pub fn signal(child: &Child, signal: libc::c_int) {
     );
 }
 
-/// The repository root, where `scripts/test` installs tools.
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// Where servers keep their data: `BALANCELIFE_SERVER_DATA`, else the system's
+/// temporary directory.
+pub fn data_root() -> PathBuf {
+    std::env::var_os("BALANCELIFE_SERVER_DATA").map_or_else(std::env::temp_dir, PathBuf::from)
 }
