@@ -19,7 +19,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Subcommand, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Subcommand, Clone)]
 pub enum Command {
     /// Run the HTTP service (the default).
     Serve,
@@ -27,4 +27,6 @@ pub enum Command {
     Config,
     /// Load the sample catalogue and demo users into MongoDB (idempotent).
     Seed,
+    /// Measure every tier side by side: table, JSON and chart.
+    Bench(crate::bench::BenchArgs),
 }

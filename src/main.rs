@@ -22,6 +22,16 @@ async fn main() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Config => print_config(&settings).await,
+        Command::Bench(args) => {
+            telemetry::init(&settings);
+            match balancelife::bench::run(&settings, &args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("balancelife bench: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Seed => {
             telemetry::init(&settings);
             seed(&settings).await

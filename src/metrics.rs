@@ -20,6 +20,7 @@ pub struct CacheMetrics {
     pub redis_errors: Counter,
     pub redis_timeouts: Counter,
     pub bypassed: Counter,
+    pub store_calls: Counter,
     /// 0 closed, 1 half-open, 2 open.
     pub breaker_state: Gauge,
     pub store_latency_seconds: Histogram,
@@ -38,6 +39,7 @@ impl Default for CacheMetrics {
             redis_errors: Counter::default(),
             redis_timeouts: Counter::default(),
             bypassed: Counter::default(),
+            store_calls: Counter::default(),
             breaker_state: Gauge::default(),
             // 50 µs to ~1.6 s.
             store_latency_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
@@ -92,6 +94,11 @@ impl CacheMetrics {
                 "balancelife_redis_timeouts",
                 "Redis calls that timed out",
                 &self.redis_timeouts,
+            ),
+            (
+                "balancelife_store_calls",
+                "Reads and writes that reached the store behind the cache",
+                &self.store_calls,
             ),
             (
                 "balancelife_cache_bypassed",

@@ -51,3 +51,9 @@ pub async fn metrics(State(state): State<SharedState>) -> impl axum::response::I
         body,
     )
 }
+
+/// `GET /livez`: the process answers HTTP. Touches no store, so it also serves as the
+/// ceiling of what this machine's HTTP stack can do in the benchmark.
+pub async fn livez() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}

@@ -58,6 +58,7 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
+        .route("/livez", get(health::livez))
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

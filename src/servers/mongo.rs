@@ -26,7 +26,8 @@ fn secantusd() -> PathBuf {
         )),
     ];
     if let Some(in_venv) = venvs.into_iter().find(|path| path.is_file()) {
-        return in_venv;
+        // Absolute: the server runs in its data directory.
+        return in_venv.canonicalize().unwrap_or(in_venv);
     }
     let on_path = std::env::var_os("PATH")
         .into_iter()

@@ -119,6 +119,7 @@ impl Core {
     }
 
     async fn timed<T>(&self, call: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        self.cache.metrics.store_calls.inc();
         let started = Instant::now();
         let result = call.await;
         self.cache

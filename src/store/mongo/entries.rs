@@ -71,6 +71,16 @@ impl<D: EntryDocument> MongoEntries<D> {
     pub fn collection(&self) -> &Collection<D::Doc> {
         &self.entries
     }
+
+    /// Inserts many entries in batches, without the per-entry owner and id checks of
+    /// `create`: for bulk loads of trusted data (the benchmark's large histories).
+    pub async fn insert_many_unchecked(&self, entries: &[Entry<D>]) -> StoreResult<()> {
+        for batch in entries.chunks(1_000) {
+            let docs: Vec<D::Doc> = batch.iter().map(D::to_doc).collect();
+            bounded(self.timeout * 10, self.entries.insert_many(docs)).await?;
+        }
+        Ok(())
+    }
 }
 
 fn owned(user_id: Uuid, id: Uuid) -> Document {

@@ -88,6 +88,14 @@ impl MongoStore {
         &self.db
     }
 
+    /// Bulk-loads meal entries (see `MongoEntries::insert_many_unchecked`).
+    pub async fn insert_meal_entries_unchecked(
+        &self,
+        entries: &[crate::domain::MealEntry],
+    ) -> StoreResult<()> {
+        self.meal_entries.insert_many_unchecked(entries).await
+    }
+
     /// Whether user deletion runs as one transaction on this server.
     pub fn supports_transactions(&self) -> bool {
         self.supports_transactions

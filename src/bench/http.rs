@@ -1,0 +1,161 @@
+//! The HTTP part: the real binary as a child process (so its memory can be read on
+//! its own), loaded by 32 concurrent in-process clients.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+
+use super::Fixture;
+use super::measure::{measure, op};
+use super::report::Row;
+use crate::config::Settings;
+
+pub struct HttpResults {
+    pub rows: Vec<Row>,
+    pub peak_rss_mib: f64,
+}
+
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub async fn run(
+    settings: &Settings,
+    fixture: &Fixture,
+    requests: usize,
+) -> anyhow::Result<HttpResults> {
+    let (service, base) = start_service(settings)?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let token = login(&client, &base, fixture).await?;
+    let endpoints = [
+        ("GET /livez", format!("{base}/livez")),
+        (
+            "GET /api/v1/meal-packages/{id}",
+            format!("{base}/api/v1/meal-packages/{}", fixture.package_id),
+        ),
+        (
+            "GET /api/v1/meal-entries?from=&to=",
+            format!("{base}/api/v1/meal-entries?from={0}&to={0}", fixture.day),
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (operation, url) in endpoints {
+        // Warm the connection pool and the cache.
+        client
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?;
+        let (client, token) = (client.clone(), token.clone());
+        let stats = measure(
+            32,
+            requests,
+            op(move |_| {
+                let request = client.get(&url).bearer_auth(&token).send();
+                async move {
+                    let response = request.await.expect("the service answers");
+                    assert!(response.status().is_success(), "{}", response.status());
+                    response.bytes().await.expect("a body");
+                }
+            }),
+        )
+        .await;
+        rows.push(Row {
+            group: "http",
+            tier: "service".into(),
+            operation,
+            clients: 32,
+            stats,
+        });
+    }
+    let peak_rss_mib = peak_rss_mib(service.0.id())?;
+    Ok(HttpResults { rows, peak_rss_mib })
+}
+
+/// `balancelife serve` on a free port against the benchmark's MongoDB and Redis.
+fn start_service(settings: &Settings) -> anyhow::Result<(Service, String)> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .arg("serve")
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("LOG_FORMAT", "json")
+        .env("LOG_LEVEL", "info")
+        .env("MONGODB_DATABASE", &settings.mongodb_database)
+        .env("REDIS_NAMESPACE", &settings.redis_namespace)
+        .env("REDIS_TIMEOUT_MS", settings.redis_timeout_ms.to_string())
+        .env("INIT_SAMPLE_DATA", "false")
+        .env(
+            "AUTH_TOKEN_SECRET",
+            crate::auth::TokenKeys::random_secret().expose_secret(),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(uri) = &settings.mongodb_uri {
+        command.env("MONGODB_URI", uri.expose_secret());
+    }
+    if let Some(addr) = &settings.redis_addr {
+        command.env("REDIS_ADDR", addr.expose_secret());
+    }
+    if let Some(password) = &settings.redis_password {
+        command.env("REDIS_PASSWORD", password.expose_secret());
+    }
+    let mut service = Service(command.spawn().context("starting the service")?);
+    let stderr = service.0.stderr.take().context("the service's stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = loop {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the service did not start within 60 s"
+        );
+        let line = lines
+            .next()
+            .context("the service exited during start-up")??;
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if event["message"] == "listening" {
+            break event["addr"]
+                .as_str()
+                .context("a listening address")?
+                .to_owned();
+        }
+    };
+    // Keep reading its logs so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok((service, format!("http://{addr}")))
+}
+
+async fn login(client: &reqwest::Client, base: &str, fixture: &Fixture) -> anyhow::Result<String> {
+    let body = serde_json::json!({"email": fixture.demo_email, "password": fixture.demo_password});
+    let session: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(session["token"].as_str().context("a token")?.to_owned())
+}
+
+/// The process's peak resident set (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .context("VmHWM in /proc/<pid>/status")?
+        .parse()?;
+    Ok(kib / 1024.0)
+}

@@ -1,0 +1,74 @@
+//! Runs one operation many times from a number of concurrent clients and records
+//! every latency in an HDR histogram.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use futures_util::future::BoxFuture;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// One operation; called with the operation's number (0, 1, 2, …).
+pub type Op = Arc<dyn Fn(usize) -> BoxFuture<'static, ()> + Send + Sync>;
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Stats {
+    pub ops: usize,
+    pub ops_per_sec: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+}
+
+/// `total` calls of `op`, shared out among `clients` tasks that each run one call at
+/// a time.
+pub async fn measure(clients: usize, total: usize, op: Op) -> Stats {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let next = next.clone();
+            let op = op.clone();
+            tokio::spawn(async move {
+                let mut latencies = histogram();
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= total {
+                        return latencies;
+                    }
+                    let began = Instant::now();
+                    op(n).await;
+                    let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    latencies.saturating_record(nanos.max(1));
+                }
+            })
+        })
+        .collect();
+    let mut all = histogram();
+    for worker in workers {
+        let latencies = worker.await.expect("a benchmark client panicked");
+        all.add(&latencies)
+            .expect("histograms with auto-resize merge");
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Stats {
+        ops: total,
+        ops_per_sec: total as f64 / seconds,
+        p50_us: all.value_at_quantile(0.5) as f64 / 1_000.0,
+        p99_us: all.value_at_quantile(0.99) as f64 / 1_000.0,
+    }
+}
+
+/// Nanoseconds from 1 ns to one minute, at 3 significant digits.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Wraps an async closure as an `Op`.
+pub fn op<F, Fut>(f: F) -> Op
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |n| Box::pin(f(n)))
+}
