@@ -32,8 +32,9 @@ use crate::metrics::CacheMetrics;
 
 /// Reads the value, or takes the fill lease on a miss.
 /// ARGV: prefix, key suffix, guard suffix or '', lease token, lease ms.
-/// Returns {status, value, key, guard key, guard value}; status 1 hit, 2 miss with the
-/// lease, 3 miss while another reader holds the lease.
+/// Returns the value on a hit (a plain bulk string: the hot path parses nothing
+/// more), else {2, key, guard key, guard value} when this reader got the lease, or
+/// {3} while another reader holds it.
 const LOOKUP: &str = r"
 local gen = redis.call('GET', ARGV[1] .. 'gen') or '0'
 local base = ARGV[1] .. gen .. ':'
@@ -45,11 +46,11 @@ if ARGV[3] ~= '' then
   key = key .. '@' .. guard
 end
 local value = redis.call('GET', key)
-if value then return {1, value, key, guard_key, guard} end
+if value then return value end
 if redis.call('SET', key .. ':lease', ARGV[4], 'PX', ARGV[5], 'NX') then
-  return {2, '', key, guard_key, guard}
+  return {2, key, guard_key, guard}
 end
-return {3, '', key, guard_key, guard}
+return {3}
 ";
 
 /// Writes the value only while the lease is ours and the guard unchanged.
@@ -221,10 +222,11 @@ impl RedisCache {
         if self.stale_namespace.load(Ordering::Acquire) {
             return Lookup::Unavailable;
         }
-        let token = uuid::Uuid::new_v4().simple().to_string();
+        // From the thread-local generator: no system call on the hot path.
+        let token = format!("{:032x}", rand::random::<u128>());
         let lease_ms = millis(self.ttls.lease);
         let token_arg = token.as_str();
-        let reply: Option<(i64, Vec<u8>, String, String, String)> = self
+        let reply: Option<redis::Value> = self
             .call(|mut connection| async move {
                 self.lookup
                     .arg(&self.prefix)
@@ -237,14 +239,21 @@ impl RedisCache {
             })
             .await;
         match reply {
-            Some((1, value, ..)) => Lookup::Hit(value),
-            Some((2, _, key, guard_key, guard)) => Lookup::Miss(Lease {
-                key,
-                token,
-                guard_key,
-                guard,
-            }),
-            Some((3, ..)) => Lookup::Busy,
+            Some(redis::Value::BulkString(value)) => Lookup::Hit(value),
+            Some(redis::Value::Array(items)) => {
+                match redis::from_redis_value::<(i64, String, String, String)>(redis::Value::Array(
+                    items.clone(),
+                )) {
+                    Ok((2, key, guard_key, guard)) => Lookup::Miss(Lease {
+                        key,
+                        token,
+                        guard_key,
+                        guard,
+                    }),
+                    _ if items.len() == 1 => Lookup::Busy,
+                    _ => Lookup::Unavailable,
+                }
+            }
             _ => Lookup::Unavailable,
         }
     }
