@@ -15,4 +15,5 @@ pub mod selection;
 pub mod servers;
 pub mod startup;
 pub mod store;
+pub mod summary;
 pub mod telemetry;

@@ -211,7 +211,7 @@ async fn new_entry<E: EntryResource>(
 }
 
 /// A referenced package must exist, so an entry never points at nothing.
-async fn check_package<E: EntryResource>(state: &SharedState, data: &E) -> ApiResult<()> {
+pub async fn check_package<E: EntryResource>(state: &SharedState, data: &E) -> ApiResult<()> {
     let Some(package) = data.package() else {
         return Ok(());
     };
@@ -227,7 +227,7 @@ async fn check_package<E: EntryResource>(state: &SharedState, data: &E) -> ApiRe
 
 /// Entries are about the past or the near present: a day ahead allows for clocks and
 /// time zones, the lower bound catches swapped or garbled dates.
-fn check_occurred_at<E: EntryResource>(at: DateTime<Utc>) -> ApiResult<()> {
+pub fn check_occurred_at<E: EntryResource>(at: DateTime<Utc>) -> ApiResult<()> {
     let earliest = Utc
         .with_ymd_and_hms(2000, 1, 1, 0, 0, 0)
         .single()

@@ -113,6 +113,27 @@ impl ApiError {
         }
     }
 
+    /// The same error about a field inside `prefix` (e.g. `meal_entries[3]`).
+    pub fn within(mut self, prefix: &str) -> Self {
+        match self.field.take() {
+            Some(field) => {
+                let message = self
+                    .message
+                    .strip_prefix(&format!("{field}: "))
+                    .unwrap_or(&self.message)
+                    .to_owned();
+                let field = format!("{prefix}.{field}");
+                self.message = format!("{field}: {message}");
+                self.field = Some(field);
+            }
+            None => {
+                self.message = format!("{prefix}: {}", self.message);
+                self.field = Some(prefix.to_owned());
+            }
+        }
+        self
+    }
+
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -1,9 +1,11 @@
 //! The JSON HTTP API: routes, extractors, errors and middleware. Handlers talk to the
 //! storage layer only through `Arc<dyn Store>`.
 
+mod apply;
 pub mod auth;
 mod entries;
 pub mod error;
+mod export;
 pub mod extract;
 mod health;
 mod meal_entries;
@@ -11,6 +13,7 @@ mod packages;
 mod pagination;
 mod patch;
 pub mod state;
+mod summary;
 mod users;
 mod workout_entries;
 
@@ -47,10 +50,21 @@ pub fn router(state: SharedState) -> Router {
         .route("/users/{id}", get(users::get_user))
         .route("/meal-packages", get(packages::list::<MealPackage>))
         .route("/meal-packages/{id}", get(packages::get::<MealPackage>))
+        .route("/meal-packages/{id}/apply", post(apply::apply_meal_package))
         .route("/workout-packages", get(packages::list::<WorkoutPackage>))
         .route(
             "/workout-packages/{id}",
             get(packages::get::<WorkoutPackage>),
+        )
+        .route(
+            "/workout-packages/{id}/apply",
+            post(apply::apply_workout_package),
+        )
+        .route("/summary", get(summary::summary))
+        .route("/export", get(export::export))
+        .route(
+            "/import",
+            post(export::import).layer(DefaultBodyLimit::max(export::IMPORT_LIMIT_BYTES)),
         )
         .merge(entry_routes::<MealData>("/meal-entries"))
         .merge(entry_routes::<WorkoutData>("/workout-entries"));

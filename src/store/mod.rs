@@ -180,3 +180,24 @@ pub trait EntryStore<D: EntryData>: Send + Sync {
         page: PageRequest<EntryPosition>,
     ) -> StoreResult<Page<Entry<D>, EntryPosition>>;
 }
+
+/// Every entry of `user_id` in `range`, page by page (each page through whatever the
+/// store does, the cache included).
+pub async fn all_entries<D: EntryData>(
+    entries: &dyn EntryStore<D>,
+    user_id: Uuid,
+    range: DateRange,
+) -> StoreResult<Vec<Entry<D>>> {
+    let mut all = Vec::new();
+    let mut page = PageRequest::first(
+        PageLimit::try_from(i64::from(PageLimit::MAX)).expect("the maximum is valid"),
+    );
+    loop {
+        let next = entries.list(user_id, range, page.clone()).await?;
+        all.extend(next.items);
+        match next.next {
+            Some(after) => page.after = Some(after),
+            None => return Ok(all),
+        }
+    }
+}

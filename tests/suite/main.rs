@@ -14,6 +14,7 @@ mod config;
 mod contract;
 mod fixtures;
 mod helpers;
+mod insights;
 mod mongo_faults;
 mod mongo_store;
 mod probe_store;

@@ -1,0 +1,259 @@
+//! `POST /meal-packages/{id}/apply` and `POST /workout-packages/{id}/apply`: log a
+//! package's day in one action. Each entry's id is derived from the request, so
+//! applying the same day twice finds the entries already there and creates nothing.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::auth::AuthUser;
+use super::entries::{EntryResource, check_occurred_at};
+use super::error::{ApiError, ApiResult};
+use super::extract::{PathId, ValidJson};
+use super::state::SharedState;
+use crate::domain::{
+    Activity, DurationSecs, Entry, EntryData, EntrySource, MealData, MealSlot, Nutrition,
+    PackageRef, Quantity, Timezone, Unit, User, WorkoutData, WorkoutPackage, now,
+};
+use crate::store::{StoreError, Written};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyMealPackage {
+    date: NaiveDate,
+    /// 1-based day of the package.
+    day: u16,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyWorkoutPackage {
+    date: NaiveDate,
+    week: u8,
+    day: u8,
+}
+
+#[derive(Serialize)]
+pub struct Applied<V> {
+    /// How many entries this request created (0 when it was applied before).
+    created: usize,
+    entries: Vec<V>,
+}
+
+pub async fn apply_meal_package(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    PathId(id): PathId,
+    ValidJson(request): ValidJson<ApplyMealPackage>,
+) -> ApiResult<(StatusCode, Json<Applied<<MealData as EntryResource>::View>>)> {
+    let package = published(state.store.meal_packages().get(id).await, "meal package")?;
+    if request.day == 0 || request.day > package.duration_days {
+        return Err(ApiError::invalid(
+            "day",
+            format!("must be from 1 to {}", package.duration_days),
+        ));
+    }
+    let reference = reference(package.id, package.version);
+    let mut entries = Vec::new();
+    for (index, item) in package
+        .items
+        .iter()
+        .filter(|i| i.day == request.day)
+        .enumerate()
+    {
+        let eaten_at = local_instant(user.timezone, request.date, slot_time(item.slot));
+        check_occurred_at::<MealData>(eaten_at).map_err(|_| date_out_of_range())?;
+        let data = MealData {
+            eaten_at,
+            slot: item.slot,
+            name: item.name.clone(),
+            quantity: Quantity::try_from(item.portion_g.get().max(Quantity::MIN))
+                .map_err(ApiError::internal)?,
+            unit: Unit::G,
+            nutrition: Nutrition {
+                kcal: item.kcal,
+                protein_g: item.protein_g,
+                carbs_g: item.carbs_g,
+                fat_g: item.fat_g,
+                fiber_g: None,
+                sugar_g: None,
+                sodium_mg: None,
+            },
+            source: EntrySource::Package,
+            package: Some(reference),
+            notes: None,
+        };
+        let key = format!(
+            "meal|{}|{}|{}|{}|{index}",
+            package.id,
+            package.version.get(),
+            request.date,
+            request.day
+        );
+        entries.push(entry(&user, &key, data));
+    }
+    let (created, entries) = store_all::<MealData>(&state, entries).await?;
+    Ok(respond(created, entries))
+}
+
+pub async fn apply_workout_package(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    PathId(id): PathId,
+    ValidJson(request): ValidJson<ApplyWorkoutPackage>,
+) -> ApiResult<(
+    StatusCode,
+    Json<Applied<<WorkoutData as EntryResource>::View>>,
+)> {
+    let package = published(
+        state.store.workout_packages().get(id).await,
+        "workout package",
+    )?;
+    if request.week == 0 || request.week > package.duration_weeks {
+        return Err(ApiError::invalid(
+            "week",
+            format!("must be from 1 to {}", package.duration_weeks),
+        ));
+    }
+    let session = package
+        .sessions
+        .iter()
+        .find(|s| s.week == request.week && s.day == request.day)
+        .ok_or_else(|| {
+            ApiError::invalid("day", "the package has no session on that day of that week")
+        })?;
+    let started_at = local_instant(
+        user.timezone,
+        request.date,
+        NaiveTime::from_hms_opt(7, 0, 0).expect("a valid time"),
+    );
+    check_occurred_at::<WorkoutData>(started_at).map_err(|_| date_out_of_range())?;
+    let data = WorkoutData {
+        started_at,
+        activity: activity_of(&package),
+        title: session.title.clone(),
+        duration_s: DurationSecs::try_from(i64::from(package.minutes_per_session) * 60)
+            .map_err(ApiError::internal)?,
+        kcal_burned: package.kcal_per_session,
+        effort: None,
+        distance_km: None,
+        avg_heart_rate: None,
+        package: Some(reference(package.id, package.version)),
+        notes: None,
+    };
+    let key = format!(
+        "workout|{}|{}|{}|{}|{}",
+        package.id,
+        package.version.get(),
+        request.date,
+        request.week,
+        request.day
+    );
+    let (created, entries) =
+        store_all::<WorkoutData>(&state, vec![entry(&user, &key, data)]).await?;
+    Ok(respond(created, entries))
+}
+
+fn published<P: crate::domain::Package>(found: Result<P, StoreError>, noun: &str) -> ApiResult<P> {
+    match found {
+        Ok(package) if package.published() => Ok(package),
+        Ok(_) | Err(StoreError::NotFound) => Err(ApiError::not_found(noun)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn reference(package_id: Uuid, package_version: crate::domain::Version) -> PackageRef {
+    PackageRef {
+        package_id,
+        package_version,
+    }
+}
+
+fn date_out_of_range() -> ApiError {
+    ApiError::invalid("date", "must be between 2000-01-01 and tomorrow")
+}
+
+/// When a meal of each slot is logged, in the user's local time.
+fn slot_time(slot: MealSlot) -> NaiveTime {
+    let (hour, minute) = match slot {
+        MealSlot::Breakfast => (8, 0),
+        MealSlot::Lunch => (12, 30),
+        MealSlot::Snack => (16, 0),
+        MealSlot::Dinner => (19, 0),
+    };
+    NaiveTime::from_hms_opt(hour, minute, 0).expect("a valid time")
+}
+
+/// `date` at `time` in `zone`, in UTC; a time skipped by a DST change moves an hour on.
+fn local_instant(zone: Timezone, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    let tz = zone.tz();
+    let local = date.and_time(time);
+    tz.from_local_datetime(&local)
+        .earliest()
+        .or_else(|| {
+            tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .map_or_else(
+            || Utc.from_utc_datetime(&local),
+            |at| at.with_timezone(&Utc),
+        )
+}
+
+fn activity_of(package: &WorkoutPackage) -> Activity {
+    let has = |tag: &str| package.tags.iter().any(|t| t.as_str() == tag);
+    if has("mobility") || has("yoga") {
+        Activity::Yoga
+    } else if has("hiit") || has("cardio") {
+        Activity::Hiit
+    } else {
+        Activity::Strength
+    }
+}
+
+/// An entry whose id follows from the user and `key` (what was applied), so a
+/// repeated request names the same entries. A UUIDv7 at the entry's own time.
+fn entry<D: EntryData>(user: &User, key: &str, data: D) -> Entry<D> {
+    let digest = Sha256::digest(format!("{}|{key}", user.id).as_bytes());
+    let mut random = [0_u8; 10];
+    random.copy_from_slice(&digest[..10]);
+    let millis = u64::try_from(data.occurred_at().timestamp_millis()).unwrap_or_default();
+    let at = now();
+    Entry {
+        id: uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid(),
+        user_id: user.id,
+        local_date: user.timezone.local_date(data.occurred_at()),
+        data,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+async fn store_all<E: EntryResource>(
+    state: &SharedState,
+    entries: Vec<Entry<E>>,
+) -> ApiResult<(usize, Vec<E::View>)> {
+    let mut created = 0;
+    let mut views = Vec::new();
+    for entry in entries {
+        let written = E::entries(state.store.as_ref()).create(entry).await?;
+        if matches!(written, Written::Created(_)) {
+            created += 1;
+        }
+        views.push(E::view(written.into_inner()));
+    }
+    Ok((created, views))
+}
+
+fn respond<V>(created: usize, entries: Vec<V>) -> (StatusCode, Json<Applied<V>>) {
+    let status = if created > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(Applied { created, entries }))
+}

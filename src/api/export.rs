@@ -1,0 +1,436 @@
+//! `GET /export?format=json|csv` and `POST /import`: all of a user's own data out,
+//! and a JSON export back in.
+//!
+//! Exports are streamed page by page from the store, so a long history never sits in
+//! memory. CSV is one table with a `kind` column (`profile`, `meal`, `workout`): one
+//! file that opens anywhere, rather than a zip of three. Import takes the JSON export,
+//! checks every entry before writing any, and is idempotent on entry ids.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::auth::AuthUser;
+use super::entries::{EntryResource, check_occurred_at, check_package};
+use super::error::{ApiError, ApiResult};
+use super::extract::{ValidQuery, parse_json};
+use super::state::SharedState;
+use super::users::UserView;
+use crate::domain::{Entry, EntryData, EntryPosition, MealData, User, WorkoutData, now};
+use crate::store::{DateRange, PageLimit, PageRequest, Written};
+
+/// The largest import accepted; everything else keeps the 64 KiB limit.
+pub const IMPORT_LIMIT_BYTES: usize = 16 * 1024 * 1024;
+const FORMAT: &str = "balancelife-export";
+const VERSION: u32 = 1;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    format: Option<ExportFormat>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ExportFormat {
+    Json,
+    Csv,
+}
+
+/// Every day an entry can be on (entries are validated to 2000 onwards).
+fn everything() -> DateRange {
+    let from = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid date");
+    let to = NaiveDate::from_ymd_opt(2200, 1, 1).expect("a valid date");
+    DateRange::new(from, to).expect("from is before to")
+}
+
+pub async fn export(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    ValidQuery(query): ValidQuery<ExportQuery>,
+) -> Response {
+    let format = query.format.unwrap_or(ExportFormat::Json);
+    // A few chunks in flight at most: the writer waits for the client.
+    let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let writer = Writer { sender };
+    tokio::spawn(async move {
+        let result = match format {
+            ExportFormat::Json => write_json(&state, &user, &writer).await,
+            ExportFormat::Csv => write_csv(&state, &user, &writer).await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "export stopped early");
+            let _ = writer
+                .sender
+                .send(Err(std::io::Error::other("export failed")))
+                .await;
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    let (content_type, extension) = match format {
+        ExportFormat::Json => ("application/json", "json"),
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(disposition) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"balancelife-export.{extension}\""
+    )) {
+        headers.insert(CONTENT_DISPOSITION, disposition);
+    }
+    (headers, Body::from_stream(stream)).into_response()
+}
+
+struct Writer {
+    sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ExportError {
+    #[error("the client went away")]
+    ClientGone,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Encode(#[from] serde_json::Error),
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+}
+
+impl Writer {
+    async fn send(&self, chunk: Vec<u8>) -> Result<(), ExportError> {
+        self.sender
+            .send(Ok(Bytes::from(chunk)))
+            .await
+            .map_err(|_| ExportError::ClientGone)
+    }
+}
+
+/// The first page of all of a user's entries.
+fn first_page() -> Option<PageRequest<EntryPosition>> {
+    Some(PageRequest::first(
+        PageLimit::try_from(i64::from(PageLimit::MAX)).expect("the maximum is valid"),
+    ))
+}
+
+/// One page of the user's entries of one kind, oldest first, and the request for the
+/// next page if there is one.
+async fn page_of<E: EntryResource>(
+    state: &SharedState,
+    user: &User,
+    page: PageRequest<EntryPosition>,
+) -> Result<(Vec<Entry<E>>, Option<PageRequest<EntryPosition>>), ExportError> {
+    let limit = page.limit;
+    let found = E::entries(state.store.as_ref())
+        .list(user.id, everything(), page)
+        .await?;
+    let next = found.next.map(|after| PageRequest {
+        limit,
+        after: Some(after),
+    });
+    Ok((found.items, next))
+}
+
+async fn write_json(state: &SharedState, user: &User, out: &Writer) -> Result<(), ExportError> {
+    let head = serde_json::json!({"format": FORMAT, "version": VERSION, "exported_at": now()});
+    let head = serde_json::to_string(&head)?;
+    let profile = serde_json::to_string(&UserView::from(user))?;
+    out.send(format!("{},\"profile\":{profile}", &head[..head.len() - 1]).into_bytes())
+        .await?;
+    json_array::<MealData>(state, user, out, "meal_entries").await?;
+    json_array::<WorkoutData>(state, user, out, "workout_entries").await?;
+    out.send(b"}\n".to_vec()).await
+}
+
+async fn json_array<E: EntryResource>(
+    state: &SharedState,
+    user: &User,
+    out: &Writer,
+    name: &str,
+) -> Result<(), ExportError> {
+    out.send(format!(",\"{name}\":[").into_bytes()).await?;
+    let mut first = true;
+    let mut page = first_page();
+    while let Some(request) = page.take() {
+        let (entries, next) = page_of::<E>(state, user, request).await?;
+        let mut chunk = Vec::new();
+        for entry in entries {
+            if !std::mem::take(&mut first) {
+                chunk.push(b',');
+            }
+            serde_json::to_writer(&mut chunk, &E::view(entry))?;
+        }
+        out.send(chunk).await?;
+        page = next;
+    }
+    out.send(b"]".to_vec()).await
+}
+
+const CSV_COLUMNS: [&str; 27] = [
+    "kind",
+    "id",
+    "local_date",
+    "at",
+    "slot_or_activity",
+    "name",
+    "quantity",
+    "unit",
+    "kcal",
+    "protein_g",
+    "carbs_g",
+    "fat_g",
+    "fiber_g",
+    "sugar_g",
+    "sodium_mg",
+    "duration_s",
+    "effort",
+    "distance_km",
+    "avg_heart_rate",
+    "source",
+    "package_id",
+    "package_version",
+    "notes",
+    "email",
+    "timezone",
+    "daily_kcal_target",
+    "created_at",
+];
+
+fn csv_chunk(rows: &[[String; 27]]) -> Result<Vec<u8>, ExportError> {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for row in rows {
+        writer.write_record(row)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| ExportError::Csv(e.into_error().into()))
+}
+
+async fn write_csv(state: &SharedState, user: &User, out: &Writer) -> Result<(), ExportError> {
+    let header: [String; 27] = CSV_COLUMNS.map(str::to_owned);
+    let mut profile: [String; 27] = Default::default();
+    profile[0] = "profile".into();
+    profile[1] = user.id.to_string();
+    profile[5] = user.name.to_string();
+    profile[23] = user.email.to_string();
+    profile[24] = user.timezone.to_string();
+    profile[25] = opt(user.profile.daily_kcal_target.map(|t| t.get()));
+    profile[26] = user.created_at.to_rfc3339();
+    out.send(csv_chunk(&[header, profile])?).await?;
+    let mut page = first_page();
+    while let Some(request) = page.take() {
+        let (entries, next) = page_of::<MealData>(state, user, request).await?;
+        out.send(csv_chunk(
+            &entries.iter().map(meal_row).collect::<Vec<_>>(),
+        )?)
+        .await?;
+        page = next;
+    }
+    let mut page = first_page();
+    while let Some(request) = page.take() {
+        let (entries, next) = page_of::<WorkoutData>(state, user, request).await?;
+        out.send(csv_chunk(
+            &entries.iter().map(workout_row).collect::<Vec<_>>(),
+        )?)
+        .await?;
+        page = next;
+    }
+    Ok(())
+}
+
+fn opt<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn label<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn meal_row(entry: &Entry<MealData>) -> [String; 27] {
+    let d = &entry.data;
+    let n = &d.nutrition;
+    let mut row: [String; 27] = Default::default();
+    row[0] = "meal".into();
+    row[1] = entry.id.to_string();
+    row[2] = entry.local_date.to_string();
+    row[3] = d.eaten_at.to_rfc3339();
+    row[4] = label(&d.slot);
+    row[5] = d.name.to_string();
+    row[6] = d.quantity.get().to_string();
+    row[7] = label(&d.unit);
+    row[8] = n.kcal.get().to_string();
+    row[9] = n.protein_g.get().to_string();
+    row[10] = n.carbs_g.get().to_string();
+    row[11] = n.fat_g.get().to_string();
+    row[12] = opt(n.fiber_g.map(|v| v.get()));
+    row[13] = opt(n.sugar_g.map(|v| v.get()));
+    row[14] = opt(n.sodium_mg.map(|v| v.get()));
+    row[19] = label(&d.source);
+    row[20] = opt(d.package.map(|p| p.package_id));
+    row[21] = opt(d.package.map(|p| p.package_version.get()));
+    row[22] = opt(d.notes.as_ref());
+    row[26] = entry.created_at.to_rfc3339();
+    row
+}
+
+fn workout_row(entry: &Entry<WorkoutData>) -> [String; 27] {
+    let d = &entry.data;
+    let mut row: [String; 27] = Default::default();
+    row[0] = "workout".into();
+    row[1] = entry.id.to_string();
+    row[2] = entry.local_date.to_string();
+    row[3] = d.started_at.to_rfc3339();
+    row[4] = label(&d.activity);
+    row[5] = d.title.to_string();
+    row[8] = d.kcal_burned.get().to_string();
+    row[15] = d.duration_s.get().to_string();
+    row[16] = opt(d.effort.map(|e| e.get()));
+    row[17] = opt(d.distance_km.map(|v| v.get()));
+    row[18] = opt(d.avg_heart_rate.map(|v| v.get()));
+    row[20] = opt(d.package.map(|p| p.package_id));
+    row[21] = opt(d.package.map(|p| p.package_version.get()));
+    row[22] = opt(d.notes.as_ref());
+    row[26] = entry.created_at.to_rfc3339();
+    row
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportFile {
+    format: String,
+    version: u32,
+    #[serde(default, rename = "exported_at")]
+    _exported_at: serde::de::IgnoredAny,
+    /// Informational: an import never changes the account.
+    #[serde(default, rename = "profile")]
+    _profile: serde::de::IgnoredAny,
+    #[serde(default)]
+    meal_entries: Vec<serde_json::Value>,
+    #[serde(default)]
+    workout_entries: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ImportReport {
+    created: usize,
+    unchanged: usize,
+    /// Ids already used with other content, or by someone else: left as they are.
+    conflicts: usize,
+}
+
+pub async fn import(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<ImportReport>> {
+    let is_json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !is_json {
+        return Err(ApiError::unsupported_media_type());
+    }
+    let body = body.map_err(|_| ApiError::payload_too_large(IMPORT_LIMIT_BYTES))?;
+    let file: ExportFile = parse_json(&body)?;
+    if file.format != FORMAT || file.version != VERSION {
+        return Err(ApiError::invalid(
+            "format",
+            format!("must be a \"{FORMAT}\" file of version {VERSION}"),
+        ));
+    }
+    // Check everything first, so a bad entry leaves nothing half-imported.
+    let meals = prepare::<MealData>(&state, &user, &file.meal_entries, "meal_entries").await?;
+    let workouts =
+        prepare::<WorkoutData>(&state, &user, &file.workout_entries, "workout_entries").await?;
+    let mut report = ImportReport::default();
+    write::<MealData>(&state, meals, &mut report).await?;
+    write::<WorkoutData>(&state, workouts, &mut report).await?;
+    Ok(Json(report))
+}
+
+async fn prepare<E: EntryResource>(
+    state: &SharedState,
+    user: &User,
+    values: &[serde_json::Value],
+    name: &str,
+) -> ApiResult<Vec<Entry<E>>> {
+    let mut entries = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        let at = format!("{name}[{index}]");
+        let mut object = value
+            .as_object()
+            .cloned()
+            .ok_or_else(|| ApiError::invalid(at.clone(), "must be an object"))?;
+        // What the store manages is not taken from the file.
+        for read_only in ["user_id", "created_at", "updated_at"] {
+            object.remove(read_only);
+        }
+        let local_date = object.remove("local_date");
+        let bytes = serde_json::to_vec(&object).map_err(ApiError::internal)?;
+        let input: E::Input = parse_json(&bytes).map_err(|e| e.within(&at))?;
+        let (id, data) = E::from_input(input).map_err(|e| e.within(&at))?;
+        let id =
+            id.ok_or_else(|| ApiError::invalid(format!("{at}.id"), "is required in an import"))?;
+        check_occurred_at::<E>(data.occurred_at()).map_err(|e| e.within(&at))?;
+        check_package::<E>(state, &data)
+            .await
+            .map_err(|e| e.within(&at))?;
+        let local_date = kept_local_date(local_date, &data)
+            .unwrap_or_else(|| user.timezone.local_date(data.occurred_at()));
+        let stamp = now();
+        entries.push(Entry {
+            id: id.get(),
+            user_id: user.id,
+            local_date,
+            data,
+            created_at: stamp,
+            updated_at: stamp,
+        });
+    }
+    Ok(entries)
+}
+
+/// The exported calendar day, if it is one the entry's time can fall on in some time
+/// zone (±14 h): entries keep the day they were logged on.
+fn kept_local_date<D: EntryData>(value: Option<serde_json::Value>, data: &D) -> Option<NaiveDate> {
+    let date: NaiveDate = serde_json::from_value(value?).ok()?;
+    let utc_date = data.occurred_at().date_naive();
+    ((date - utc_date).num_days().abs() <= 1).then_some(date)
+}
+
+async fn write<E: EntryResource>(
+    state: &SharedState,
+    entries: Vec<Entry<E>>,
+    report: &mut ImportReport,
+) -> ApiResult<()> {
+    let store = E::entries(state.store.as_ref());
+    for entry in entries {
+        match store.create(entry).await {
+            Ok(Written::Created(_)) => report.created += 1,
+            Ok(_) => report.unchanged += 1,
+            Err(crate::store::StoreError::Conflict(_) | crate::store::StoreError::NotFound) => {
+                report.conflicts += 1
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(())
+}

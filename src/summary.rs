@@ -1,0 +1,121 @@
+//! The daily energy and macro balance: the one function that computes it, for every
+//! caller, from the entries as the store (and so the cache) returns them.
+//!
+//! A day is the user's calendar day (`local_date`, fixed when an entry is written).
+//! Days without entries appear with zeros, so a week is always seven rows.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::domain::{MealData, User, WorkoutData};
+use crate::store::{DateRange, Store, StoreResult, all_entries};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub kcal_in: f64,
+    pub kcal_out: f64,
+    /// `kcal_in - kcal_out`.
+    pub net: f64,
+    /// The daily target times the number of days; `None` without a target.
+    pub target: Option<f64>,
+    /// `target - net`.
+    pub remaining: Option<f64>,
+    pub protein_g: f64,
+    pub carbs_g: f64,
+    pub fat_g: f64,
+    pub protein_g_target: Option<f64>,
+    pub carbs_g_target: Option<f64>,
+    pub fat_g_target: Option<f64>,
+    pub meal_entries: usize,
+    pub workout_entries: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Day {
+    pub date: chrono::NaiveDate,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub user_id: Uuid,
+    pub timezone: String,
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub days: Vec<Day>,
+    pub totals: Totals,
+}
+
+/// The balance of every day in `range` for `user`, and its totals.
+pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> StoreResult<Summary> {
+    let meals = all_entries::<MealData>(store.meal_entries(), user.id, range).await?;
+    let workouts = all_entries::<WorkoutData>(store.workout_entries(), user.id, range).await?;
+    let days: Vec<Day> = range_days(range)
+        .map(|date| {
+            let mut totals = Totals::default();
+            for meal in meals.iter().filter(|m| m.local_date == date) {
+                let n = &meal.data.nutrition;
+                totals.kcal_in += n.kcal.get();
+                totals.protein_g += n.protein_g.get();
+                totals.carbs_g += n.carbs_g.get();
+                totals.fat_g += n.fat_g.get();
+                totals.meal_entries += 1;
+            }
+            for workout in workouts.iter().filter(|w| w.local_date == date) {
+                totals.kcal_out += workout.data.kcal_burned.get();
+                totals.workout_entries += 1;
+            }
+            Day {
+                date,
+                totals: finish(totals, user, 1.0),
+            }
+        })
+        .collect();
+    let mut sum = Totals::default();
+    for day in &days {
+        let t = &day.totals;
+        sum.kcal_in += t.kcal_in;
+        sum.kcal_out += t.kcal_out;
+        sum.protein_g += t.protein_g;
+        sum.carbs_g += t.carbs_g;
+        sum.fat_g += t.fat_g;
+        sum.meal_entries += t.meal_entries;
+        sum.workout_entries += t.workout_entries;
+    }
+    let day_count = days.len() as f64;
+    Ok(Summary {
+        user_id: user.id,
+        timezone: user.timezone.to_string(),
+        from: range.from(),
+        to: range.to(),
+        totals: finish(sum, user, day_count),
+        days,
+    })
+}
+
+fn range_days(range: DateRange) -> impl Iterator<Item = chrono::NaiveDate> {
+    range
+        .from()
+        .iter_days()
+        .take_while(move |d| *d <= range.to())
+}
+
+/// Derives net, targets and remaining for `days` days, rounded to 0.1 so sums of
+/// floats never show as 1899.9999999.
+fn finish(mut totals: Totals, user: &User, days: f64) -> Totals {
+    let round = |v: f64| (v * 10.0).round() / 10.0;
+    let p = &user.profile;
+    totals.kcal_in = round(totals.kcal_in);
+    totals.kcal_out = round(totals.kcal_out);
+    totals.net = round(totals.kcal_in - totals.kcal_out);
+    totals.protein_g = round(totals.protein_g);
+    totals.carbs_g = round(totals.carbs_g);
+    totals.fat_g = round(totals.fat_g);
+    totals.target = p.daily_kcal_target.map(|t| round(t.get() * days));
+    totals.remaining = totals.target.map(|t| round(t - totals.net));
+    totals.protein_g_target = p.protein_g_target.map(|t| round(t.get() * days));
+    totals.carbs_g_target = p.carbs_g_target.map(|t| round(t.get() * days));
+    totals.fat_g_target = p.fat_g_target.map(|t| round(t.get() * days));
+    totals
+}
