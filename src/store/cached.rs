@@ -7,16 +7,17 @@
 //! overwrite a later invalidation.
 //!
 //! What is cached: users by id and by e-mail, packages by id, package list pages, and
-//! each user's entry list pages. Entry lists sit behind one guard counter per user and
-//! kind, so an entry write invalidates all of that user's cached lists of that kind
-//! (a superset of the lists covering its day: simpler, and never stale).
+//! each user's entry list pages. An entry list sits behind one guard counter per day
+//! it covers (and one per user, bumped when the user goes), so an entry write
+//! invalidates exactly the cached lists, and so the summaries, of the days it touched:
+//! the old day and the new.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -43,11 +44,11 @@ struct Core {
 }
 
 impl Core {
-    /// Cache-aside read of `key` (behind list guard `guard`), loading with `load`.
+    /// Cache-aside read of `key` (behind list guards `guards`), loading with `load`.
     async fn read_through<T, F, Fut>(
         &self,
         key: String,
-        guard: Option<String>,
+        guards: Vec<String>,
         load: F,
     ) -> StoreResult<T>
     where
@@ -58,7 +59,7 @@ impl Core {
         let flight = key.clone();
         let (result, shared) = self
             .flights
-            .run(&flight, || self.load_via_cache(key, guard, load))
+            .run(&flight, || self.load_via_cache(key, guards, load))
             .await;
         if shared {
             self.cache.metrics.coalesced.inc();
@@ -69,7 +70,7 @@ impl Core {
     async fn load_via_cache<T, F, Fut>(
         &self,
         key: String,
-        guard: Option<String>,
+        guards: Vec<String>,
         load: F,
     ) -> StoreResult<T>
     where
@@ -80,7 +81,7 @@ impl Core {
         // Another reader (maybe another process) holds the lease: give it a moment to
         // fill rather than piling onto the store too.
         for wait_ms in [5, 10, 20, 40] {
-            match self.cache.lookup(&key, guard.as_deref()).await {
+            match self.cache.lookup(&key, &guards).await {
                 Lookup::Hit(bytes) => match decode(&bytes) {
                     Some(value) => {
                         self.cache.metrics.hits.inc();
@@ -188,6 +189,10 @@ fn entries_guard(kind: &str, user_id: Uuid) -> String {
     format!("{kind}-entries-guard:{user_id}")
 }
 
+fn day_guard(kind: &str, user_id: Uuid, day: chrono::NaiveDate) -> String {
+    format!("{kind}-day-guard:{user_id}:{day}")
+}
+
 pub struct CachedStore {
     core: Arc<Core>,
     meal_packages: CachedPackages<MealPackage>,
@@ -244,14 +249,14 @@ impl Store for CachedStore {
     async fn get_user(&self, id: Uuid) -> StoreResult<User> {
         let inner = &self.core.inner;
         self.core
-            .read_through(user_key(id), None, || inner.get_user(id))
+            .read_through(user_key(id), vec![], || inner.get_user(id))
             .await
     }
 
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
         let inner = &self.core.inner;
         self.core
-            .read_through(email_key(email), None, || inner.get_user_by_email(email))
+            .read_through(email_key(email), vec![], || inner.get_user_by_email(email))
             .await
     }
 
@@ -348,7 +353,7 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
         };
         let (items, next) = self
             .core
-            .read_through(key, Some(self.list_guard()), load)
+            .read_through(key, vec![self.list_guard()], load)
             .await?;
         Ok(Page { items, next })
     }
@@ -356,7 +361,7 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
     async fn get(&self, id: Uuid) -> StoreResult<P> {
         let key = format!("{}:{id}", self.noun);
         self.core
-            .read_through(key, None, || self.inner().get(id))
+            .read_through(key, vec![], || self.inner().get(id))
             .await
     }
 
@@ -387,29 +392,45 @@ impl<D: EntryData> CachedEntries<D> {
         (self.select)(self.core.inner.as_ref())
     }
 
-    /// Every write to a user's entries of this kind voids their cached lists.
-    async fn written<T>(&self, user_id: Uuid, result: &StoreResult<T>) {
+    /// A write on `days` of a user's entries voids the cached lists covering them.
+    async fn written<T>(&self, user_id: Uuid, days: &[Option<NaiveDate>], result: &StoreResult<T>) {
         let kind = D::KIND.as_str();
         let flights = [entries_prefix(kind, user_id)];
+        let guards = days
+            .iter()
+            .flatten()
+            .map(|day| day_guard(kind, user_id, *day))
+            .collect();
         self.core
-            .after_write(result, vec![], vec![entries_guard(kind, user_id)], &flights)
+            .after_write(result, vec![], guards, &flights)
             .await;
+    }
+
+    /// The day an existing entry of the user is on: its lists go stale too when the
+    /// entry moves away or disappears.
+    async fn current_day(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<NaiveDate>> {
+        match self.inner().get(user_id, id).await {
+            Ok(entry) => Ok(Some(entry.local_date)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(other) => Err(other),
+        }
     }
 }
 
 #[async_trait]
 impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
     async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
-        let user_id = entry.user_id;
+        let (user_id, day) = (entry.user_id, entry.local_date);
         let result = self.inner().create(entry).await;
-        self.written(user_id, &result).await;
+        self.written(user_id, &[Some(day)], &result).await;
         result
     }
 
     async fn put(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
-        let user_id = entry.user_id;
+        let (user_id, day) = (entry.user_id, entry.local_date);
+        let before = self.current_day(user_id, entry.id).await?;
         let result = self.inner().put(entry).await;
-        self.written(user_id, &result).await;
+        self.written(user_id, &[Some(day), before], &result).await;
         result
     }
 
@@ -422,15 +443,17 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
         entry: Entry<D>,
         expected_updated_at: DateTime<Utc>,
     ) -> StoreResult<Entry<D>> {
-        let user_id = entry.user_id;
+        let (user_id, day) = (entry.user_id, entry.local_date);
+        let before = self.current_day(user_id, entry.id).await?;
         let result = self.inner().update(entry, expected_updated_at).await;
-        self.written(user_id, &result).await;
+        self.written(user_id, &[Some(day), before], &result).await;
         result
     }
 
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let before = self.current_day(user_id, id).await?;
         let result = self.inner().delete(user_id, id).await;
-        self.written(user_id, &result).await;
+        self.written(user_id, &[before], &result).await;
         result
     }
 
@@ -460,8 +483,17 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
             let page = self.inner().list(user_id, range, page.clone()).await?;
             Ok((page.items, page.next))
         };
-        let guard = Some(entries_guard(kind, user_id));
-        let (items, next) = self.core.read_through(key, guard, load).await?;
+        // The user's guard (bumped when the user goes) and one per day of the range: a
+        // write invalidates exactly the lists that cover its days.
+        let mut guards = vec![entries_guard(kind, user_id)];
+        guards.extend(
+            range
+                .from()
+                .iter_days()
+                .take_while(|day| *day <= range.to())
+                .map(|day| day_guard(kind, user_id, day)),
+        );
+        let (items, next) = self.core.read_through(key, guards, load).await?;
         Ok(Page { items, next })
     }
 }

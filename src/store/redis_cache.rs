@@ -30,34 +30,45 @@ use super::breaker::{Breaker, BreakerState};
 use crate::config::Settings;
 use crate::metrics::CacheMetrics;
 
-/// Reads the value, or takes the fill lease on a miss.
-/// ARGV: prefix, key suffix, guard suffix or '', lease token, lease ms.
+/// Reads the value, or takes the fill lease on a miss. A list's key carries the sum
+/// of its guard counters, so a bump of any one of them (a write on one of its days)
+/// moves it to a name nobody has filled yet.
+/// ARGV: prefix, key suffix, lease token, lease ms, guard suffixes...
 /// Returns the value on a hit (a plain bulk string: the hot path parses nothing
-/// more), else {2, key, guard key, guard value} when this reader got the lease, or
-/// {3} while another reader holds it.
+/// more), else {2, key, base, guard sum} when this reader got the lease, or {3}
+/// while another reader holds it.
 const LOOKUP: &str = r"
 local gen = redis.call('GET', ARGV[1] .. 'gen') or '0'
 local base = ARGV[1] .. gen .. ':'
 local key = base .. ARGV[2]
-local guard_key, guard = '', ''
-if ARGV[3] ~= '' then
-  guard_key = base .. ARGV[3]
-  guard = redis.call('GET', guard_key) or '0'
+local guard = ''
+if #ARGV > 4 then
+  local sum = 0
+  for i = 5, #ARGV do
+    sum = sum + tonumber(redis.call('GET', base .. ARGV[i]) or '0')
+  end
+  guard = tostring(sum)
   key = key .. '@' .. guard
 end
 local value = redis.call('GET', key)
 if value then return value end
-if redis.call('SET', key .. ':lease', ARGV[4], 'PX', ARGV[5], 'NX') then
-  return {2, key, guard_key, guard}
+if redis.call('SET', key .. ':lease', ARGV[3], 'PX', ARGV[4], 'NX') then
+  return {2, key, base, guard}
 end
 return {3}
 ";
 
-/// Writes the value only while the lease is ours and the guard unchanged.
-/// ARGV: key, token, value, ttl ms, guard key or '', guard value.
+/// Writes the value only while the lease is ours and the guards unchanged.
+/// ARGV: key, token, value, ttl ms, base, guard sum, guard suffixes...
 const FILL: &str = r"
 if redis.call('GET', ARGV[1] .. ':lease') ~= ARGV[2] then return 0 end
-if ARGV[5] ~= '' and (redis.call('GET', ARGV[5]) or '0') ~= ARGV[6] then return 0 end
+if #ARGV > 6 then
+  local sum = 0
+  for i = 7, #ARGV do
+    sum = sum + tonumber(redis.call('GET', ARGV[5] .. ARGV[i]) or '0')
+  end
+  if tostring(sum) ~= ARGV[6] then return 0 end
+end
 redis.call('SET', ARGV[1], ARGV[3], 'PX', ARGV[4])
 redis.call('DEL', ARGV[1] .. ':lease')
 return 1
@@ -84,8 +95,9 @@ return 1
 pub struct Lease {
     key: String,
     token: String,
-    guard_key: String,
+    base: String,
     guard: String,
+    guards: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -217,8 +229,8 @@ impl RedisCache {
         }
     }
 
-    /// Looks `key` up (with its list guard, if any), taking the fill lease on a miss.
-    pub async fn lookup(&self, key: &str, guard: Option<&str>) -> Lookup {
+    /// Looks `key` up (behind its list guards, if any), taking the fill lease on a miss.
+    pub async fn lookup(&self, key: &str, guards: &[String]) -> Lookup {
         if self.stale_namespace.load(Ordering::Acquire) {
             return Lookup::Unavailable;
         }
@@ -228,14 +240,16 @@ impl RedisCache {
         let token_arg = token.as_str();
         let reply: Option<redis::Value> = self
             .call(|mut connection| async move {
-                self.lookup
+                let mut invocation = self.lookup.prepare_invoke();
+                invocation
                     .arg(&self.prefix)
                     .arg(key)
-                    .arg(guard.unwrap_or(""))
                     .arg(token_arg)
-                    .arg(lease_ms)
-                    .invoke_async(&mut connection)
-                    .await
+                    .arg(lease_ms);
+                for guard in guards {
+                    invocation.arg(guard);
+                }
+                invocation.invoke_async(&mut connection).await
             })
             .await;
         match reply {
@@ -244,11 +258,12 @@ impl RedisCache {
                 match redis::from_redis_value::<(i64, String, String, String)>(redis::Value::Array(
                     items.clone(),
                 )) {
-                    Ok((2, key, guard_key, guard)) => Lookup::Miss(Lease {
+                    Ok((2, key, base, guard)) => Lookup::Miss(Lease {
                         key,
                         token,
-                        guard_key,
+                        base,
                         guard,
+                        guards: guards.to_vec(),
                     }),
                     _ if items.len() == 1 => Lookup::Busy,
                     _ => Lookup::Unavailable,
@@ -267,15 +282,18 @@ impl RedisCache {
         let ttl_ms = millis(jittered(ttl));
         let stored: Option<i64> = self
             .call(|mut connection| async move {
-                self.fill
+                let mut invocation = self.fill.prepare_invoke();
+                invocation
                     .arg(&lease.key)
                     .arg(&lease.token)
                     .arg(value)
                     .arg(ttl_ms)
-                    .arg(&lease.guard_key)
-                    .arg(&lease.guard)
-                    .invoke_async(&mut connection)
-                    .await
+                    .arg(&lease.base)
+                    .arg(&lease.guard);
+                for guard in &lease.guards {
+                    invocation.arg(guard);
+                }
+                invocation.invoke_async(&mut connection).await
             })
             .await;
         match stored {

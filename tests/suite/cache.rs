@@ -371,3 +371,87 @@ async fn rediss_connects_with_the_right_ca_and_refuses_a_wrong_one() {
         "MongoDB still answers"
     );
 }
+
+#[tokio::test]
+async fn an_entry_write_invalidates_exactly_the_lists_of_its_days() {
+    use balancelife::domain::MealData;
+    use balancelife::store::{DateRange, PageLimit, PageRequest};
+    let cached = cached_on(&redis::SHARED).await;
+    let owner = cached
+        .store
+        .create_user(user(unique_email("days")))
+        .await
+        .unwrap();
+    let at = |day: &str| crate::fixtures::at(day, "12:00");
+    let monday = crate::fixtures::entry::<MealData>(owner.id, 1, at("2026-04-06"));
+    cached
+        .store
+        .meal_entries()
+        .create(monday.clone())
+        .await
+        .unwrap();
+    let list = |from: &str, to: &str| {
+        let store = cached.store.clone();
+        let range = DateRange::new(crate::fixtures::date(from), crate::fixtures::date(to)).unwrap();
+        async move {
+            store
+                .meal_entries()
+                .list(owner.id, range, PageRequest::first(PageLimit::DEFAULT))
+                .await
+                .unwrap()
+                .items
+        }
+    };
+    let hits = || cached.store.cache().metrics.hits.get();
+    list("2026-04-06", "2026-04-06").await;
+    list("2026-04-07", "2026-04-07").await;
+    list("2026-04-06", "2026-04-12").await;
+
+    // A new entry on Tuesday.
+    let tuesday = crate::fixtures::entry::<MealData>(owner.id, 2, at("2026-04-07"));
+    cached
+        .store
+        .meal_entries()
+        .create(tuesday.clone())
+        .await
+        .unwrap();
+    let before = hits();
+    let monday_list = list("2026-04-06", "2026-04-06").await;
+    let after_monday = hits();
+    let tuesday_list = list("2026-04-07", "2026-04-07").await;
+    let week = list("2026-04-06", "2026-04-12").await;
+
+    assert_eq!(monday_list, vec![monday.clone()]);
+    assert_eq!(
+        after_monday,
+        before + 1,
+        "Monday's cached list survived a write on Tuesday"
+    );
+    assert_eq!(
+        tuesday_list,
+        vec![tuesday.clone()],
+        "Tuesday's list was invalidated"
+    );
+    assert_eq!(
+        week,
+        vec![monday.clone(), tuesday.clone()],
+        "so was the week covering Tuesday"
+    );
+    assert_eq!(hits(), after_monday, "both came from the store");
+
+    // Moving Tuesday's entry to Wednesday voids Tuesday and Wednesday, not Monday.
+    let mut moved = tuesday.clone();
+    moved.data = <MealData as crate::fixtures::EntryFixture>::sample(2, at("2026-04-08"));
+    moved.local_date = crate::fixtures::date("2026-04-08");
+    cached
+        .store
+        .meal_entries()
+        .update(moved.clone(), tuesday.updated_at)
+        .await
+        .unwrap();
+    assert!(list("2026-04-07", "2026-04-07").await.is_empty());
+    assert_eq!(list("2026-04-08", "2026-04-08").await, vec![moved]);
+    let before = hits();
+    list("2026-04-06", "2026-04-06").await;
+    assert_eq!(hits(), before + 1, "Monday still cached");
+}
