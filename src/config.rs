@@ -30,6 +30,7 @@ pub const ENV_VARS: &[&str] = &[
     "INIT_SAMPLE_DATA",
     "AUTH_TOKEN_SECRET",
     "AUTH_TOKEN_TTL_SECS",
+    "AUTH_ATTEMPTS_PER_MINUTE",
     "LOG_LEVEL",
     "LOG_FORMAT",
 ];
@@ -84,6 +85,9 @@ pub struct Settings {
     pub init_sample_data: Option<bool>,
     pub auth_token_secret: Option<SecretString>,
     pub auth_token_ttl_secs: u64,
+    /// Log-in and sign-up attempts allowed per e-mail and minute (three times as many
+    /// per client address).
+    pub auth_attempts_per_minute: u32,
     /// A `tracing` filter such as `info` or `balancelife=debug,tower_http=info`.
     pub log_level: String,
     pub log_format: LogFormat,
@@ -108,6 +112,7 @@ impl Default for Settings {
             init_sample_data: None,
             auth_token_secret: None,
             auth_token_ttl_secs: 24 * 60 * 60,
+            auth_attempts_per_minute: 10,
             log_level: "info".to_owned(),
             log_format: LogFormat::Text,
         }
@@ -192,6 +197,9 @@ impl Settings {
         }
         if !(100..=120_000).contains(&self.mongodb_timeout_ms) {
             return invalid("MONGODB_TIMEOUT_MS must be from 100 to 120000".into());
+        }
+        if !(1..=10_000).contains(&self.auth_attempts_per_minute) {
+            return invalid("AUTH_ATTEMPTS_PER_MINUTE must be from 1 to 10000".into());
         }
         if !(1..=10_000).contains(&self.redis_timeout_ms) {
             return invalid("REDIS_TIMEOUT_MS must be from 1 to 10000".into());
@@ -295,6 +303,10 @@ impl Settings {
             ),
             ("AUTH_TOKEN_SECRET", secret(&self.auth_token_secret)),
             ("AUTH_TOKEN_TTL_SECS", self.auth_token_ttl_secs.to_string()),
+            (
+                "AUTH_ATTEMPTS_PER_MINUTE",
+                self.auth_attempts_per_minute.to_string(),
+            ),
             ("LOG_LEVEL", self.log_level.clone()),
             (
                 "LOG_FORMAT",

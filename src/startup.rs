@@ -69,6 +69,7 @@ pub fn app_state(
         store_choice,
         tokens: token_keys(settings),
         hasher: PasswordHasher::new(),
+        auth_limits: crate::api::limits::AuthLimits::new(settings.auth_attempts_per_minute),
     })
 }
 
@@ -111,7 +112,10 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
-        axum::serve(self.listener, self.router)
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
     }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::ValidJson;
+use super::limits::ClientAddress;
 use super::state::SharedState;
 use super::users::UserView;
 use crate::auth::Password;
@@ -103,8 +104,13 @@ impl SessionResponse {
 
 pub async fn register(
     State(state): State<SharedState>,
+    ClientAddress(address): ClientAddress,
     ValidJson(request): ValidJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<SessionResponse>)> {
+    state
+        .auth_limits
+        .check(address, &request.email)
+        .map_err(ApiError::too_many_requests)?;
     let profile = Profile {
         birth_date: request.birth_date,
         sex: request.sex,
@@ -140,8 +146,13 @@ pub async fn register(
 
 pub async fn login(
     State(state): State<SharedState>,
+    ClientAddress(address): ClientAddress,
     ValidJson(request): ValidJson<LoginRequest>,
 ) -> ApiResult<Json<SessionResponse>> {
+    state
+        .auth_limits
+        .check(address, &request.email)
+        .map_err(ApiError::too_many_requests)?;
     if request.password.len() > 4 * Password::MAX_CHARS {
         return Err(ApiError::invalid_credentials());
     }

@@ -82,8 +82,25 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 fn data_error(path: &str, message: &str) -> ApiError {
     // serde_json appends " at line N column M"; the field name says more.
     let message = message.split(" at line ").next().unwrap_or(message);
-    if message.starts_with("unknown field") || message.starts_with("duplicate field") {
-        return ApiError::bad_request("unknown_field", message.to_owned());
+    // serde words these as "unknown field `x`, expected ..." and "duplicate field `x`".
+    // Either is a value the API does not accept, named like any other (422), so a
+    // key such as `$where` can never pass for a query operator.
+    for (prefix, why) in [
+        ("unknown field `", "is not a known field"),
+        ("duplicate field `", "is given twice"),
+    ] {
+        if let Some(name) = message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+        {
+            // The path already ends with the offending key when serde knows it.
+            let field = if path == "." || path.is_empty() {
+                name.to_owned()
+            } else {
+                path.to_owned()
+            };
+            return ApiError::invalid(field, why);
+        }
     }
     let field = if path == "." || path.is_empty() {
         missing_field(message).unwrap_or("body").to_owned()

@@ -8,6 +8,7 @@ pub mod error;
 mod export;
 pub mod extract;
 mod health;
+pub mod limits;
 mod meal_entries;
 mod packages;
 mod pagination;
@@ -21,12 +22,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::domain::{MealData, MealPackage, WorkoutData, WorkoutPackage};
@@ -75,6 +77,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/livez", get(health::livez))
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::not_found("route") })
+        .layer(axum::middleware::from_fn(deadline))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(
@@ -86,11 +89,40 @@ pub fn router(state: SharedState) -> Router {
                         .on_response(log_response),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                // A JSON API holding personal data: nothing is sniffed, framed, cached
+                // by intermediaries, or sent on as a referrer.
+                .layer(always("x-content-type-options", "nosniff"))
+                .layer(always("x-frame-options", "DENY"))
+                .layer(always(
+                    "content-security-policy",
+                    "default-src 'none'; frame-ancestors 'none'",
+                ))
+                .layer(always("referrer-policy", "no-referrer"))
+                .layer(always("cache-control", "no-store"))
                 .layer(CatchPanicLayer::custom(|_| {
                     ApiError::internal("a handler panicked").into_response()
                 })),
         )
         .with_state(state)
+}
+
+/// The longest a request may take; past it the client gets a 503 with the JSON body,
+/// and the work is dropped. Store calls have tighter deadlines of their own.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+async fn deadline(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::timeout().into_response(),
+    }
+}
+
+/// One of the headers every response carries; see `router` for the set.
+fn always(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        HeaderName::from_static(name),
+        HeaderValue::from_static(value),
+    )
 }
 
 fn entry_routes<E: entries::EntryResource>(path: &str) -> Router<SharedState> {

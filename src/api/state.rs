@@ -21,6 +21,7 @@ pub struct AppState {
     pub store_choice: StoreChoice,
     pub tokens: TokenKeys,
     pub hasher: PasswordHasher,
+    pub auth_limits: super::limits::AuthLimits,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -68,8 +68,8 @@ async fn clients_cannot_choose_their_role() {
         )
         .await;
 
-    assert_eq!(response.status, StatusCode::BAD_REQUEST);
-    assert_eq!(response.error_code(), "unknown_field");
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.error_field(), "role");
 }
 
 #[tokio::test]

@@ -162,6 +162,6 @@ async fn unknown_query_parameters_are_refused() {
 
     let response = app.get("/api/v1/meal-packages?level=beginner", None).await;
 
-    assert_eq!(response.status, StatusCode::BAD_REQUEST);
-    assert_eq!(response.error_code(), "unknown_field");
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.error_field(), "level");
 }

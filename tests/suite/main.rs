@@ -13,6 +13,7 @@ mod cli;
 mod config;
 mod contract;
 mod fixtures;
+mod hardening;
 mod helpers;
 mod insights;
 mod mongo_faults;

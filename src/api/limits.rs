@@ -1,0 +1,70 @@
+//! Rate limits on the endpoints that take passwords: per client address and per
+//! e-mail, so neither one machine nor a botnet aimed at one account can guess
+//! passwords at speed.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::domain::Email;
+
+pub struct AuthLimits {
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+    per_email: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+}
+
+impl AuthLimits {
+    /// `per_minute` attempts per e-mail; three times that per client address (a
+    /// household or an office shares one).
+    pub fn new(per_minute: u32) -> Self {
+        let per_email = NonZeroU32::new(per_minute.max(1)).expect("at least one");
+        let per_address =
+            NonZeroU32::new(per_minute.max(1).saturating_mul(3)).expect("at least one");
+        Self {
+            per_address: RateLimiter::keyed(Quota::per_minute(per_address)),
+            per_email: RateLimiter::keyed(Quota::per_minute(per_email)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// `Err(wait)` when this attempt is over a limit.
+    pub fn check(&self, address: Option<IpAddr>, email: &Email) -> Result<(), Duration> {
+        if let Some(address) = address
+            && let Err(not_until) = self.per_address.check_key(&address)
+        {
+            return Err(not_until.wait_time_from(self.clock.now()));
+        }
+        if let Err(not_until) = self.per_email.check_key(&email.as_str().to_owned()) {
+            return Err(not_until.wait_time_from(self.clock.now()));
+        }
+        // Forget keys whose limit has fully recovered, so the maps stay small.
+        if rand::random::<u8>() == 0 {
+            self.per_address.retain_recent();
+            self.per_email.retain_recent();
+        }
+        Ok(())
+    }
+}
+
+/// The client's address, when the server knows it (not when the router is called
+/// directly, as in tests). Proxies' forwarding headers are not trusted.
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}

@@ -1,0 +1,269 @@
+//! Abuse limits, hostile input and what leaves the service: rate limits with
+//! `Retry-After`, query-operator look-alikes refused as values, security headers,
+//! and no secret in any log line.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+
+    for response in [
+        app.get("/health", None).await,
+        app.get("/api/v1/nothing", None).await,
+    ] {
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            (
+                "content-security-policy",
+                "default-src 'none'; frame-ancestors 'none'",
+            ),
+            ("referrer-policy", "no-referrer"),
+            ("cache-control", "no-store"),
+        ] {
+            assert_eq!(
+                response.headers.get(name).and_then(|v| v.to_str().ok()),
+                Some(value),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn password_guessing_on_one_account_is_slowed_down() {
+    let app = spawn_app().await;
+    let user = app.register("guessed", json!({})).await;
+    let attempt = |email: String| {
+        let app = &app;
+        async move {
+            app.post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": email, "password": "a wrong guess"}),
+            )
+            .await
+        }
+    };
+
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        statuses.push(attempt(user.email.clone()).await);
+    }
+    let elsewhere = attempt("someone.else@example.com".into()).await;
+
+    // Registration took one attempt of this e-mail's budget of ten a minute.
+    assert!(
+        statuses[..9]
+            .iter()
+            .all(|r| r.status == StatusCode::UNAUTHORIZED)
+    );
+    let limited = statuses.last().unwrap();
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.error_code(), "too_many_requests");
+    let retry_after: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::UNAUTHORIZED,
+        "other accounts are unaffected"
+    );
+}
+
+#[tokio::test]
+async fn one_client_address_cannot_sign_up_without_limit() {
+    let settings = balancelife::config::Settings {
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        auth_attempts_per_minute: 2,
+        ..Default::default()
+    };
+    let app = balancelife::startup::Application::build(&settings)
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+
+    let mut statuses = Vec::new();
+    for n in 0..8 {
+        let body = json!({"email": format!("signup{n}@example.com"), "password": "a long enough password", "name": "Signup"});
+        let response = client
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+
+    assert_eq!(
+        &statuses[..6],
+        &[201; 6],
+        "three times the per-e-mail budget per address"
+    );
+    assert_eq!(&statuses[6..], &[429, 429]);
+}
+
+#[tokio::test]
+async fn query_operator_look_alikes_are_refused_as_values() {
+    let app = spawn_app().await;
+    let user = app.register("operators", json!({})).await;
+    let token = Some(user.token.as_str());
+
+    let cases = [
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": {"$gt": ""}, "password": "x"}),
+        )
+        .await,
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "a@example.com", "password": "x", "$where": "sleep(1000)"}),
+        )
+        .await,
+        app.post(
+            "/api/v1/meal-entries",
+            token,
+            json!({"$where": "1", "name": {"$ne": null}}),
+        )
+        .await,
+        app.get("/api/v1/meal-packages?tag[$gt]=", None).await,
+        app.get("/api/v1/meal-packages?tag=%7B%22%24ne%22%3A1%7D", None)
+            .await,
+        app.get(
+            "/api/v1/meal-entries?from=2026-01-01&cursor=%7B%22%24gt%22%3A%22%22%7D",
+            token,
+        )
+        .await,
+        app.get("/api/v1/meal-packages/%7B%22%24gt%22%3A%22%22%7D", None)
+            .await,
+        app.get("/api/v1/users/%7B%22%24where%22%3A1%7D", token)
+            .await,
+        app.patch(
+            "/api/v1/users/me",
+            token,
+            json!({"timezone": {"$regex": ".*"}}),
+        )
+        .await,
+    ];
+
+    for (n, response) in cases.iter().enumerate() {
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "case {n}: {}",
+            response.body
+        );
+        assert_eq!(response.error_code(), "validation_failed", "case {n}");
+    }
+}
+
+#[test]
+fn secrets_and_passwords_never_reach_the_logs() {
+    let secrets = [
+        "log-test-token-secret-0123456789abcdef",
+        "log-test-redis-password",
+        "log-test-mongo-password",
+        "a password only the user knows",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_balancelife"))
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("LOG_LEVEL", "trace")
+        .env("LOG_FORMAT", "json")
+        .env("AUTH_TOKEN_SECRET", secrets[0])
+        .env("REDIS_PASSWORD", secrets[1])
+        .env(
+            "MONGODB_URI",
+            format!("mongodb://admin:{}@127.0.0.1:1/", secrets[2]),
+        )
+        .env("MONGODB_TIMEOUT_MS", "300")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut buffer = [0_u8; 4096];
+        while let Ok(n) = stderr.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            let chunk = String::from_utf8_lossy(&buffer[..n]).into_owned();
+            let _ = lines_tx.send(chunk.clone());
+            all.push_str(&chunk);
+        }
+        all
+    });
+    let mut seen = String::new();
+    let addr = loop {
+        seen.push_str(
+            &lines_rx
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .expect("the service starts"),
+        );
+        if let Some(line) = seen.lines().find(|l| l.contains("\"listening\"")) {
+            let event: serde_json::Value = serde_json::from_str(line).unwrap();
+            break event["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let base = format!("http://{addr}/api/v1");
+        let body = json!({"email": "logged@example.com", "password": secrets[3], "name": "Logged"});
+        client
+            .post(format!("{base}/auth/register"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        client
+            .post(format!("{base}/auth/login"))
+            .json(&body.clone())
+            .send()
+            .await
+            .unwrap();
+        let wrong =
+            json!({"email": "logged@example.com", "password": format!("{} wrong", secrets[3])});
+        client
+            .post(format!("{base}/auth/login"))
+            .json(&wrong)
+            .send()
+            .await
+            .unwrap();
+    });
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    let logs = reader.join().unwrap();
+
+    assert!(logs.contains("listening"), "the logs were captured: {logs}");
+    for secret in secrets {
+        assert!(
+            !logs.contains(secret),
+            "a secret reached the logs: {secret}"
+        );
+    }
+}
