@@ -87,12 +87,11 @@ pub async fn apply_meal_package(
             package: Some(reference),
             notes: None,
         };
+        // Not the version: re-applying a day after the package was revised must not
+        // log that day twice.
         let key = format!(
-            "meal|{}|{}|{}|{}|{index}",
-            package.id,
-            package.version.get(),
-            request.date,
-            request.day
+            "meal|{}|{}|{}|{index}",
+            package.id, request.date, request.day
         );
         entries.push(entry(&user, &key, data));
     }
@@ -146,12 +145,8 @@ pub async fn apply_workout_package(
         notes: None,
     };
     let key = format!(
-        "workout|{}|{}|{}|{}|{}",
-        package.id,
-        package.version.get(),
-        request.date,
-        request.week,
-        request.day
+        "workout|{}|{}|{}|{}",
+        package.id, request.date, request.week, request.day
     );
     let (created, entries) =
         store_all::<WorkoutData>(&state, vec![entry(&user, &key, data)]).await?;
@@ -239,12 +234,20 @@ async fn store_all<E: EntryResource>(
 ) -> ApiResult<(usize, Vec<E::View>)> {
     let mut created = 0;
     let mut views = Vec::new();
+    let store = E::entries(state.store.as_ref());
     for entry in entries {
-        let written = E::entries(state.store.as_ref()).create(entry).await?;
-        if matches!(written, Written::Created(_)) {
-            created += 1;
+        let (user_id, id) = (entry.user_id, entry.id);
+        match store.create(entry).await {
+            Ok(Written::Created(entry)) => {
+                created += 1;
+                views.push(E::view(entry));
+            }
+            Ok(written) => views.push(E::view(written.into_inner())),
+            // Applied before and edited since (or the package was revised): the day
+            // is already logged; show the entry as it is.
+            Err(StoreError::Conflict(_)) => views.push(E::view(store.get(user_id, id).await?)),
+            Err(other) => return Err(other.into()),
         }
-        views.push(E::view(written.into_inner()));
     }
     Ok((created, views))
 }

@@ -4,7 +4,8 @@
 //! Exports are streamed page by page from the store, so a long history never sits in
 //! memory. CSV is one table with a `kind` column (`profile`, `meal`, `workout`): one
 //! file that opens anywhere, rather than a zip of three. Import takes the JSON export,
-//! checks every entry before writing any, and is idempotent on entry ids.
+//! checks every entry before writing any (so a bad file writes nothing), and is
+//! idempotent on entry ids (so an interrupted import is finished by sending it again).
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -26,7 +27,9 @@ use crate::domain::{Entry, EntryData, EntryPosition, MealData, User, WorkoutData
 use crate::store::{DateRange, PageLimit, PageRequest, Written};
 
 /// The largest import accepted; everything else keeps the 64 KiB limit.
-pub const IMPORT_LIMIT_BYTES: usize = 16 * 1024 * 1024;
+/// About 5,000 entries: enough for years of logging, and written well within the
+/// request deadline.
+pub const IMPORT_LIMIT_BYTES: usize = 2 * 1024 * 1024;
 const FORMAT: &str = "balancelife-export";
 const VERSION: u32 = 1;
 

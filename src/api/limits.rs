@@ -52,6 +52,18 @@ impl AuthLimits {
     }
 }
 
+/// The unit one client controls: an IPv4 address, or an IPv6 /64 (one subscriber's
+/// allocation, so rotating addresses within it does not escape the limit).
+fn network_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1_u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+    }
+}
+
 /// The client's address, when the server knows it (not when the router is called
 /// directly, as in tests). Proxies' forwarding headers are not trusted.
 pub struct ClientAddress(pub Option<IpAddr>);
@@ -64,7 +76,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.ip()),
+                .map(|info| network_of(info.0.ip())),
         ))
     }
 }

@@ -33,6 +33,9 @@ use crate::domain::{
     User, WorkoutData, WorkoutPackage,
 };
 
+/// The longest entry list range that is cached (a summary's year, plus one).
+const MAX_CACHED_RANGE_DAYS: i64 = 367;
+
 /// The first byte of a cached value: the store's answer was a value, or "not found".
 const FOUND: u8 = 1;
 const NOT_FOUND: u8 = 0;
@@ -152,6 +155,17 @@ impl Core {
     }
 }
 
+/// Runs a write and its invalidation to the end even when the request that started it
+/// is dropped (the client left, the deadline passed): a write that reached the store
+/// must invalidate the cache, or a stale value would outlive it.
+async fn detached<T: Send + 'static>(
+    write: impl Future<Output = StoreResult<T>> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::spawn(write)
+        .await
+        .unwrap_or_else(|error| Err(StoreError::Internal(error.to_string())))
+}
+
 fn encode<T: Serialize>(value: Option<&T>) -> Vec<u8> {
     match value {
         Some(value) => {
@@ -240,10 +254,14 @@ impl Store for CachedStore {
     }
 
     async fn create_user(&self, user: User) -> StoreResult<User> {
-        let keys = vec![user_key(user.id), email_key(&user.email)];
-        let result = self.core.inner.create_user(user).await;
-        self.core.after_write(&result, keys, vec![], &[]).await;
-        result
+        let core = self.core.clone();
+        detached(async move {
+            let keys = vec![user_key(user.id), email_key(&user.email)];
+            let result = core.inner.create_user(user).await;
+            core.after_write(&result, keys, vec![], &[]).await;
+            result
+        })
+        .await
     }
 
     async fn get_user(&self, id: Uuid) -> StoreResult<User> {
@@ -265,26 +283,34 @@ impl Store for CachedStore {
         user: User,
         expected_updated_at: DateTime<Utc>,
     ) -> StoreResult<User> {
-        // The old e-mail's key must go too; only the store knows it for sure.
-        let previous = self.core.inner.get_user(user.id).await?;
-        let keys = vec![
-            user_key(user.id),
-            email_key(&previous.email),
-            email_key(&user.email),
-        ];
-        let result = self.core.inner.update_user(user, expected_updated_at).await;
-        self.core.after_write(&result, keys, vec![], &[]).await;
-        result
+        let core = self.core.clone();
+        detached(async move {
+            // The old e-mail's key must go too; only the store knows it for sure.
+            let previous = core.inner.get_user(user.id).await?;
+            let keys = vec![
+                user_key(user.id),
+                email_key(&previous.email),
+                email_key(&user.email),
+            ];
+            let result = core.inner.update_user(user, expected_updated_at).await;
+            core.after_write(&result, keys, vec![], &[]).await;
+            result
+        })
+        .await
     }
 
     async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
-        let previous = self.core.inner.get_user(id).await?;
-        let keys = vec![user_key(id), email_key(&previous.email)];
-        let guards = vec![entries_guard("meal", id), entries_guard("workout", id)];
-        let flights = [entries_prefix("meal", id), entries_prefix("workout", id)];
-        let result = self.core.inner.delete_user(id).await;
-        self.core.after_write(&result, keys, guards, &flights).await;
-        result
+        let core = self.core.clone();
+        detached(async move {
+            let previous = core.inner.get_user(id).await?;
+            let keys = vec![user_key(id), email_key(&previous.email)];
+            let guards = vec![entries_guard("meal", id), entries_guard("workout", id)];
+            let flights = [entries_prefix("meal", id), entries_prefix("workout", id)];
+            let result = core.inner.delete_user(id).await;
+            core.after_write(&result, keys, guards, &flights).await;
+            result
+        })
+        .await
     }
 
     fn meal_packages(&self) -> &dyn PackageStore<MealPackage> {
@@ -311,6 +337,16 @@ struct CachedPackages<P: Package> {
     select: PackageSelector<P>,
     /// `meal-package` or `workout-package`.
     noun: String,
+}
+
+impl<P: Package> Clone for CachedPackages<P> {
+    fn clone(&self) -> Self {
+        Self {
+            core: self.core.clone(),
+            select: self.select,
+            noun: self.noun.clone(),
+        }
+    }
 }
 
 impl<P: Package> CachedPackages<P> {
@@ -366,13 +402,17 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
     }
 
     async fn upsert(&self, package: P) -> StoreResult<Written<P>> {
-        let keys = vec![format!("{}:{}", self.noun, package.id())];
-        let flights = [format!("{}s:", self.noun)];
-        let result = self.inner().upsert(package).await;
-        self.core
-            .after_write(&result, keys, vec![self.list_guard()], &flights)
-            .await;
-        result
+        let this = self.clone();
+        detached(async move {
+            let keys = vec![format!("{}:{}", this.noun, package.id())];
+            let flights = [format!("{}s:", this.noun)];
+            let result = this.inner().upsert(package).await;
+            this.core
+                .after_write(&result, keys, vec![this.list_guard()], &flights)
+                .await;
+            result
+        })
+        .await
     }
 }
 
@@ -381,6 +421,15 @@ type EntrySelector<D> = fn(&dyn Store) -> &dyn EntryStore<D>;
 struct CachedEntries<D: EntryData> {
     core: Arc<Core>,
     select: EntrySelector<D>,
+}
+
+impl<D: EntryData> Clone for CachedEntries<D> {
+    fn clone(&self) -> Self {
+        Self {
+            core: self.core.clone(),
+            select: self.select,
+        }
+    }
 }
 
 impl<D: EntryData> CachedEntries<D> {
@@ -420,18 +469,26 @@ impl<D: EntryData> CachedEntries<D> {
 #[async_trait]
 impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
     async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
-        let (user_id, day) = (entry.user_id, entry.local_date);
-        let result = self.inner().create(entry).await;
-        self.written(user_id, &[Some(day)], &result).await;
-        result
+        let this = self.clone();
+        detached(async move {
+            let (user_id, day) = (entry.user_id, entry.local_date);
+            let result = this.inner().create(entry).await;
+            this.written(user_id, &[Some(day)], &result).await;
+            result
+        })
+        .await
     }
 
     async fn put(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
-        let (user_id, day) = (entry.user_id, entry.local_date);
-        let before = self.current_day(user_id, entry.id).await?;
-        let result = self.inner().put(entry).await;
-        self.written(user_id, &[Some(day), before], &result).await;
-        result
+        let this = self.clone();
+        detached(async move {
+            let (user_id, day) = (entry.user_id, entry.local_date);
+            let before = this.current_day(user_id, entry.id).await?;
+            let result = this.inner().put(entry).await;
+            this.written(user_id, &[Some(day), before], &result).await;
+            result
+        })
+        .await
     }
 
     async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
@@ -443,18 +500,26 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
         entry: Entry<D>,
         expected_updated_at: DateTime<Utc>,
     ) -> StoreResult<Entry<D>> {
-        let (user_id, day) = (entry.user_id, entry.local_date);
-        let before = self.current_day(user_id, entry.id).await?;
-        let result = self.inner().update(entry, expected_updated_at).await;
-        self.written(user_id, &[Some(day), before], &result).await;
-        result
+        let this = self.clone();
+        detached(async move {
+            let (user_id, day) = (entry.user_id, entry.local_date);
+            let before = this.current_day(user_id, entry.id).await?;
+            let result = this.inner().update(entry, expected_updated_at).await;
+            this.written(user_id, &[Some(day), before], &result).await;
+            result
+        })
+        .await
     }
 
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let before = self.current_day(user_id, id).await?;
-        let result = self.inner().delete(user_id, id).await;
-        self.written(user_id, &[before], &result).await;
-        result
+        let this = self.clone();
+        detached(async move {
+            let before = this.current_day(user_id, id).await?;
+            let result = this.inner().delete(user_id, id).await;
+            this.written(user_id, &[before], &result).await;
+            result
+        })
+        .await
     }
 
     async fn list(
@@ -463,6 +528,15 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
         range: DateRange,
         page: PageRequest<EntryPosition>,
     ) -> StoreResult<Page<Entry<D>, EntryPosition>> {
+        // One guard per day: past a year (exports read "everything") the guards would
+        // cost Redis more than the store read, so such lists are not cached.
+        if range.days() > MAX_CACHED_RANGE_DAYS {
+            self.core.cache.metrics.bypassed.inc();
+            return self
+                .core
+                .timed(self.inner().list(user_id, range, page))
+                .await;
+        }
         let kind = D::KIND.as_str();
         let after = page.after.map_or("-".to_owned(), |p| {
             format!(

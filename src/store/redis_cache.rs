@@ -58,18 +58,24 @@ end
 return {3}
 ";
 
-/// Writes the value only while the lease is ours and the guards unchanged.
+/// Writes the value only while the lease is ours and the guards unchanged. The value
+/// never outlives a guard it depends on: were a guard to expire first, the sum could
+/// fall back to an earlier one and make an older list readable again.
 /// ARGV: key, token, value, ttl ms, base, guard sum, guard suffixes...
 const FILL: &str = r"
 if redis.call('GET', ARGV[1] .. ':lease') ~= ARGV[2] then return 0 end
+local ttl = tonumber(ARGV[4])
 if #ARGV > 6 then
   local sum = 0
   for i = 7, #ARGV do
-    sum = sum + tonumber(redis.call('GET', ARGV[5] .. ARGV[i]) or '0')
+    local guard = ARGV[5] .. ARGV[i]
+    sum = sum + tonumber(redis.call('GET', guard) or '0')
+    local left = redis.call('PTTL', guard)
+    if left > 0 and left < ttl then ttl = left end
   end
   if tostring(sum) ~= ARGV[6] then return 0 end
 end
-redis.call('SET', ARGV[1], ARGV[3], 'PX', ARGV[4])
+redis.call('SET', ARGV[1], ARGV[3], 'PX', ttl)
 redis.call('DEL', ARGV[1] .. ':lease')
 return 1
 ";

@@ -34,6 +34,13 @@ impl Flights {
             .entry(key.to_owned())
             .or_default()
             .clone();
+        // If every caller of this key is cancelled mid-load, the last one out takes
+        // the unfinished cell away, so abandoned keys never pile up in the map.
+        let _retire = Retire {
+            flights: self,
+            key,
+            cell: cell.clone(),
+        };
         let mut ran = false;
         let value = cell
             .get_or_init(|| {
@@ -58,12 +65,38 @@ impl Flights {
         (value, !ran)
     }
 
+    fn retire(&self, key: &str, cell: &Arc<OnceCell<Shared>>) {
+        let mut inflight = self.inflight.lock();
+        // Three references: the map's, the caller's and its guard's; nobody else waits.
+        if inflight
+            .get(key)
+            .is_some_and(|current| Arc::ptr_eq(current, cell))
+            && Arc::strong_count(cell) <= 3
+        {
+            inflight.remove(key);
+        }
+    }
+
     /// Detaches the flights of every key starting with `prefix`: later readers load
     /// afresh instead of sharing a result that may predate a write.
     pub fn forget_prefix(&self, prefix: &str) {
         self.inflight
             .lock()
             .retain(|key, _| !key.starts_with(prefix));
+    }
+}
+
+struct Retire<'a> {
+    flights: &'a Flights,
+    key: &'a str,
+    cell: Arc<OnceCell<Shared>>,
+}
+
+impl Drop for Retire<'_> {
+    fn drop(&mut self) {
+        if !self.cell.initialized() {
+            self.flights.retire(self.key, &self.cell);
+        }
     }
 }
 

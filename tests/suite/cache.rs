@@ -455,3 +455,41 @@ async fn an_entry_write_invalidates_exactly_the_lists_of_its_days() {
     list("2026-04-06", "2026-04-06").await;
     assert_eq!(hits(), before + 1, "Monday still cached");
 }
+
+#[tokio::test]
+async fn reading_a_whole_history_bypasses_the_cache_and_keeps_it_healthy() {
+    use balancelife::domain::MealData;
+    use balancelife::store::{DateRange, all_entries};
+    let cached = cached_on(&redis::SHARED).await;
+    let owner = cached
+        .store
+        .create_user(user(unique_email("history")))
+        .await
+        .unwrap();
+    for day in ["2026-01-05", "2026-02-05", "2026-03-05"] {
+        let entry =
+            crate::fixtures::entry::<MealData>(owner.id, 1, crate::fixtures::at(day, "12:00"));
+        cached.store.meal_entries().create(entry).await.unwrap();
+    }
+    let everything = DateRange::new(
+        crate::fixtures::date("2000-01-01"),
+        crate::fixtures::date("2200-01-01"),
+    )
+    .unwrap();
+
+    let all = all_entries::<MealData>(cached.store.meal_entries(), owner.id, everything)
+        .await
+        .unwrap();
+
+    assert_eq!(all.len(), 3);
+    let metrics = &cached.store.cache().metrics;
+    assert_eq!(
+        metrics.redis_timeouts.get(),
+        0,
+        "no 73,000-guard script ran"
+    );
+    assert!(
+        cached.store.cache().is_serving(),
+        "the breaker stayed closed"
+    );
+}
