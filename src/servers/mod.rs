@@ -69,7 +69,9 @@ pub fn wait_for_port(port: u16, what: &str, child: &mut Child) {
     }
 }
 
-/// Sends `signal` to the process (SIGSTOP, SIGCONT, SIGTERM).
+/// Sends `signal` to the process (SIGSTOP, SIGCONT, SIGTERM). SIGSTOP returns only
+/// once the process is really stopped: delivery is asynchronous, and a test that
+/// talks to a "frozen" server a moment too early would still get an answer.
 pub fn signal(child: &Child, signal: libc::c_int) {
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: kill(2) with a pid we own and a valid signal number.
@@ -78,6 +80,20 @@ pub fn signal(child: &Child, signal: libc::c_int) {
         0,
         "kill({pid}, {signal})"
     );
+    if signal == libc::SIGSTOP {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while process_state(child.id()) != Some('T') {
+            assert!(Instant::now() < deadline, "process {pid} did not stop");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// The state letter of /proc/<pid>/stat (`R`, `S`, `T` for stopped, …).
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may contain spaces; the state follows.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
 
 /// Where servers keep their data: `BALANCELIFE_SERVER_DATA`, else the system's
