@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -16,8 +16,8 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{PathId, ValidJson};
 use super::state::SharedState;
 use crate::domain::{
-    Activity, DurationSecs, Entry, EntryData, EntrySource, MealData, MealSlot, Nutrition,
-    PackageRef, Quantity, Timezone, Unit, User, WorkoutData, WorkoutPackage, now,
+    Activity, DurationSecs, Entry, EntryData, MealData, MealSlot, PackageRef, User, WorkoutData,
+    WorkoutPackage, now,
 };
 use crate::store::{StoreError, Written};
 
@@ -65,28 +65,9 @@ pub async fn apply_meal_package(
         .filter(|i| i.day == request.day)
         .enumerate()
     {
-        let eaten_at = local_instant(user.timezone, request.date, slot_time(item.slot));
+        let eaten_at = user.timezone.instant(request.date, slot_time(item.slot));
         check_occurred_at::<MealData>(eaten_at).map_err(|_| date_out_of_range())?;
-        let data = MealData {
-            eaten_at,
-            slot: item.slot,
-            name: item.name.clone(),
-            quantity: Quantity::try_from(item.portion_g.get().max(Quantity::MIN))
-                .map_err(ApiError::internal)?,
-            unit: Unit::G,
-            nutrition: Nutrition {
-                kcal: item.kcal,
-                protein_g: item.protein_g,
-                carbs_g: item.carbs_g,
-                fat_g: item.fat_g,
-                fiber_g: None,
-                sugar_g: None,
-                sodium_mg: None,
-            },
-            source: EntrySource::Package,
-            package: Some(reference),
-            notes: None,
-        };
+        let data = item.logged_at(eaten_at, reference);
         // Not the version: re-applying a day after the package was revised must not
         // log that day twice.
         let key = format!(
@@ -125,8 +106,7 @@ pub async fn apply_workout_package(
         .ok_or_else(|| {
             ApiError::invalid("day", "the package has no session on that day of that week")
         })?;
-    let started_at = local_instant(
-        user.timezone,
+    let started_at = user.timezone.instant(
         request.date,
         NaiveTime::from_hms_opt(7, 0, 0).expect("a valid time"),
     );
@@ -181,22 +161,6 @@ fn slot_time(slot: MealSlot) -> NaiveTime {
         MealSlot::Dinner => (19, 0),
     };
     NaiveTime::from_hms_opt(hour, minute, 0).expect("a valid time")
-}
-
-/// `date` at `time` in `zone`, in UTC; a time skipped by a DST change moves an hour on.
-fn local_instant(zone: Timezone, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
-    let tz = zone.tz();
-    let local = date.and_time(time);
-    tz.from_local_datetime(&local)
-        .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
-                .earliest()
-        })
-        .map_or_else(
-            || Utc.from_utc_datetime(&local),
-            |at| at.with_timezone(&Utc),
-        )
 }
 
 fn activity_of(package: &WorkoutPackage) -> Activity {

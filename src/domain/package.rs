@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::entry::MealSlot;
-use super::values::{Grams, Kcal, Name, Notes, Slug, Tag, Title, Version};
+use super::entry::{EntrySource, MealData, MealSlot, Nutrition, PackageRef, Unit};
+use super::values::{Grams, Kcal, Name, Notes, Quantity, Slug, Tag, Title, Version};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,6 +50,36 @@ pub struct MealItem {
     pub protein_g: Grams,
     pub carbs_g: Grams,
     pub fat_g: Grams,
+}
+
+impl MealItem {
+    /// The meal entry data for eating this item at `eaten_at`, nutrition copied in.
+    pub fn logged_at(
+        &self,
+        eaten_at: chrono::DateTime<chrono::Utc>,
+        package: PackageRef,
+    ) -> MealData {
+        MealData {
+            eaten_at,
+            slot: self.slot,
+            name: self.name.clone(),
+            quantity: Quantity::try_from(self.portion_g.get().max(Quantity::MIN))
+                .expect("a portion (at most 5 kg) is a valid quantity"),
+            unit: Unit::G,
+            nutrition: Nutrition {
+                kcal: self.kcal,
+                protein_g: self.protein_g,
+                carbs_g: self.carbs_g,
+                fat_g: self.fat_g,
+                fiber_g: None,
+                sugar_g: None,
+                sodium_mg: None,
+            },
+            source: EntrySource::Package,
+            package: Some(package),
+            notes: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

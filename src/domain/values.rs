@@ -394,6 +394,26 @@ impl Timezone {
         self.0
     }
 
+    /// The instant at which the wall clock in this zone shows `time` on `date`. A time
+    /// skipped by a daylight-saving change is read an hour later, as clocks do.
+    pub fn instant(
+        self,
+        date: chrono::NaiveDate,
+        time: chrono::NaiveTime,
+    ) -> chrono::DateTime<chrono::Utc> {
+        use chrono::TimeZone;
+        let local = date.and_time(time);
+        self.0
+            .from_local_datetime(&local)
+            .earliest()
+            .or_else(|| {
+                self.0
+                    .from_local_datetime(&(local + chrono::Duration::hours(1)))
+                    .earliest()
+            })
+            .map_or_else(|| local.and_utc(), |at| at.with_timezone(&chrono::Utc))
+    }
+
     /// The calendar day, in this zone, on which the instant falls.
     pub fn local_date(self, at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
         at.with_timezone(&self.0).date_naive()

@@ -2,7 +2,7 @@
 //! meal and workout entries each of them logs, partly their own, partly following
 //! a package from the catalogue.
 
-use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use uuid::Uuid;
 
 use super::{
@@ -258,7 +258,7 @@ impl PackageWorkout {
     ) -> WorkoutData {
         let session = &package.sessions[day.pick(package.sessions.len())];
         WorkoutData {
-            started_at: local_instant(timezone, date, self.at),
+            started_at: timezone.instant(date, self.at),
             activity: self.activity,
             title: session.title.clone(),
             duration_s: valid(i64::from(package.minutes_per_session) * 60),
@@ -333,7 +333,7 @@ impl LoggedMeal {
 
     fn data(&self, timezone: Timezone, date: NaiveDate) -> MealData {
         MealData {
-            eaten_at: local_instant(timezone, date, self.at),
+            eaten_at: timezone.instant(date, self.at),
             slot: self.slot,
             name: valid(self.name),
             quantity: valid(self.quantity),
@@ -369,7 +369,7 @@ struct LoggedWorkout {
 impl LoggedWorkout {
     fn data(&self, timezone: Timezone, date: NaiveDate) -> WorkoutData {
         WorkoutData {
-            started_at: local_instant(timezone, date, self.at),
+            started_at: timezone.instant(date, self.at),
             activity: self.activity,
             title: valid(self.title),
             duration_s: valid(i64::from(self.minutes) * 60),
@@ -407,25 +407,7 @@ fn package_day_meals(
                 MealSlot::Snack => at(16, 0),
                 MealSlot::Dinner => at(19, 0),
             };
-            MealData {
-                eaten_at: local_instant(timezone, date, time),
-                slot: item.slot,
-                name: item.name.clone(),
-                quantity: valid(item.portion_g.get()),
-                unit: Unit::G,
-                nutrition: Nutrition {
-                    kcal: item.kcal,
-                    protein_g: item.protein_g,
-                    carbs_g: item.carbs_g,
-                    fat_g: item.fat_g,
-                    fiber_g: None,
-                    sugar_g: None,
-                    sodium_mg: None,
-                },
-                source: EntrySource::Package,
-                package: Some(reference),
-                notes: None,
-            }
+            item.logged_at(timezone.instant(date, time), reference)
         })
         .collect()
 }
@@ -491,17 +473,6 @@ fn slot_index(slot: MealSlot) -> u16 {
 fn recent_days(timezone: Timezone, now: DateTime<Utc>) -> [NaiveDate; 3] {
     let today = timezone.local_date(now);
     [today - Days::new(2), today - Days::new(1), today]
-}
-
-fn local_instant(timezone: Timezone, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
-    let local = date.and_time(time);
-    // Sample times are daytime, never inside a DST gap; reading the wall time as UTC
-    // is a harmless fallback should some zone ever put one there.
-    timezone
-        .tz()
-        .from_local_datetime(&local)
-        .earliest()
-        .map_or_else(|| local.and_utc(), |at| at.with_timezone(&Utc))
 }
 
 const fn at(hour: u32, minute: u32) -> NaiveTime {
