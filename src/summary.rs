@@ -4,6 +4,9 @@
 //! A day is the user's calendar day (`local_date`, fixed when an entry is written).
 //! Days without entries appear with zeros, so a week is always seven rows.
 
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -51,25 +54,26 @@ pub struct Summary {
 pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> StoreResult<Summary> {
     let meals = all_entries::<MealData>(store.meal_entries(), user.id, range).await?;
     let workouts = all_entries::<WorkoutData>(store.workout_entries(), user.id, range).await?;
+    // One pass over the entries, then one row per day of the range.
+    let mut by_day: BTreeMap<NaiveDate, Totals> = BTreeMap::new();
+    for meal in &meals {
+        let totals = by_day.entry(meal.local_date).or_default();
+        let n = &meal.data.nutrition;
+        totals.kcal_in += n.kcal.get();
+        totals.protein_g += n.protein_g.get();
+        totals.carbs_g += n.carbs_g.get();
+        totals.fat_g += n.fat_g.get();
+        totals.meal_entries += 1;
+    }
+    for workout in &workouts {
+        let totals = by_day.entry(workout.local_date).or_default();
+        totals.kcal_out += workout.data.kcal_burned.get();
+        totals.workout_entries += 1;
+    }
     let days: Vec<Day> = range_days(range)
-        .map(|date| {
-            let mut totals = Totals::default();
-            for meal in meals.iter().filter(|m| m.local_date == date) {
-                let n = &meal.data.nutrition;
-                totals.kcal_in += n.kcal.get();
-                totals.protein_g += n.protein_g.get();
-                totals.carbs_g += n.carbs_g.get();
-                totals.fat_g += n.fat_g.get();
-                totals.meal_entries += 1;
-            }
-            for workout in workouts.iter().filter(|w| w.local_date == date) {
-                totals.kcal_out += workout.data.kcal_burned.get();
-                totals.workout_entries += 1;
-            }
-            Day {
-                date,
-                totals: finish(totals, user, 1.0),
-            }
+        .map(|date| Day {
+            date,
+            totals: finish(by_day.remove(&date).unwrap_or_default(), user, 1.0),
         })
         .collect();
     let mut sum = Totals::default();

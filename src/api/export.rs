@@ -119,9 +119,7 @@ impl Writer {
 
 /// The first page of all of a user's entries.
 fn first_page() -> Option<PageRequest<EntryPosition>> {
-    Some(PageRequest::first(
-        PageLimit::try_from(i64::from(PageLimit::MAX)).expect("the maximum is valid"),
-    ))
+    Some(PageRequest::first(PageLimit::LARGEST))
 }
 
 /// One page of the user's entries of one kind, oldest first, and the request for the

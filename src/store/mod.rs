@@ -189,9 +189,7 @@ pub async fn all_entries<D: EntryData>(
     range: DateRange,
 ) -> StoreResult<Vec<Entry<D>>> {
     let mut all = Vec::new();
-    let mut page = PageRequest::first(
-        PageLimit::try_from(i64::from(PageLimit::MAX)).expect("the maximum is valid"),
-    );
+    let mut page = PageRequest::first(PageLimit::LARGEST);
     loop {
         let next = entries.list(user_id, range, page.clone()).await?;
         all.extend(next.items);

@@ -11,6 +11,8 @@ pub struct PageLimit(u16);
 impl PageLimit {
     pub const MAX: u16 = 100;
     pub const DEFAULT: Self = Self(50);
+    /// The largest page, for reading everything page by page.
+    pub const LARGEST: Self = Self(Self::MAX);
 
     pub fn get(self) -> usize {
         usize::from(self.0)
