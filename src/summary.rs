@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::domain::{MealData, User, WorkoutData};
 use crate::store::{DateRange, Store, StoreResult, all_entries};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Totals {
     pub kcal_in: f64,
     pub kcal_out: f64,
@@ -33,14 +33,14 @@ pub struct Totals {
     pub workout_entries: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Day {
     pub date: chrono::NaiveDate,
     #[serde(flatten)]
     pub totals: Totals,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub user_id: Uuid,
     pub timezone: String,

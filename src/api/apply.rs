@@ -8,42 +8,65 @@ use axum::http::StatusCode;
 use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::AuthUser;
 use super::entries::{EntryResource, check_occurred_at};
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{PathId, ValidJson};
+use super::meal_entries::MealEntryView;
 use super::state::SharedState;
+use super::workout_entries::WorkoutEntryView;
 use crate::domain::{
     Activity, DurationSecs, Entry, EntryData, MealData, MealSlot, PackageRef, User, WorkoutData,
     WorkoutPackage, now,
 };
 use crate::store::{StoreError, Written};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyMealPackage {
+    /// The calendar day to log the meals on, in the user's time zone.
     date: NaiveDate,
     /// 1-based day of the package.
     day: u16,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyWorkoutPackage {
+    /// The calendar day to log the session on, in the user's time zone.
     date: NaiveDate,
+    /// 1-based week of the package.
     week: u8,
+    /// 1-based session day within the week.
     day: u8,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Applied<V> {
     /// How many entries this request created (0 when it was applied before).
     created: usize,
     entries: Vec<V>,
 }
 
+/// Logs one day of a meal package: one entry per meal, at fixed local times.
+/// Applying the same day again creates nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/meal-packages/{id}/apply",
+    tag = "catalogue",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The package's id")),
+    request_body = ApplyMealPackage,
+    responses(
+        (status = 201, description = "Logged", body = Applied<MealEntryView>),
+        (status = 200, description = "Already logged before; nothing created",
+            body = Applied<MealEntryView>),
+        (status = 404, description = "No such published package", body = ErrorBody),
+    )
+)]
 pub async fn apply_meal_package(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
@@ -80,6 +103,21 @@ pub async fn apply_meal_package(
     Ok(respond(created, entries))
 }
 
+/// Logs one session of a workout package. Applying it again creates nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/workout-packages/{id}/apply",
+    tag = "catalogue",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The package's id")),
+    request_body = ApplyWorkoutPackage,
+    responses(
+        (status = 201, description = "Logged", body = Applied<WorkoutEntryView>),
+        (status = 200, description = "Already logged before; nothing created",
+            body = Applied<WorkoutEntryView>),
+        (status = 404, description = "No such published package", body = ErrorBody),
+    )
+)]
 pub async fn apply_workout_package(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,

@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::ValidJson;
 use super::limits::ClientAddress;
 use super::state::SharedState;
@@ -57,7 +58,7 @@ impl FromRequestParts<SharedState> for AuthUser {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     email: Email,
@@ -76,17 +77,22 @@ pub struct RegisterRequest {
     fat_g_target: Option<GramsTarget>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     email: Email,
+    #[schema(format = Password)]
     password: String,
 }
 
-#[derive(Serialize)]
+/// A signed-in session: the bearer token and who it belongs to.
+#[derive(Serialize, ToSchema)]
 pub struct SessionResponse {
+    /// Send as `Authorization: Bearer <token>`.
     token: String,
+    #[schema(example = "Bearer")]
     token_type: &'static str,
+    /// Seconds until the token expires.
     expires_in: u64,
     user: UserView,
 }
@@ -102,6 +108,20 @@ impl SessionResponse {
     }
 }
 
+/// Creates an account and signs it in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered and signed in", body = SessionResponse),
+        (status = 409, description = "The e-mail address is taken", body = ErrorBody),
+        (status = 429, description = "Too many attempts for this address or e-mail",
+            body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+    )
+)]
 pub async fn register(
     State(state): State<SharedState>,
     ClientAddress(address): ClientAddress,
@@ -144,6 +164,20 @@ pub async fn register(
     ))
 }
 
+/// Signs in with e-mail and password.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = SessionResponse),
+        (status = 401, description = "Wrong e-mail address or password", body = ErrorBody),
+        (status = 429, description = "Too many attempts for this address or e-mail",
+            body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+    )
+)]
 pub async fn login(
     State(state): State<SharedState>,
     ClientAddress(address): ClientAddress,

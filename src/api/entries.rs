@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::auth::AuthUser;
@@ -49,16 +50,198 @@ pub trait EntryResource: EntryData {
     fn view(entry: Entry<Self>) -> Self::View;
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EntryListQuery {
+    /// The first calendar day (required), in the user's time zone.
     from: Option<NaiveDate>,
+    /// The last calendar day, at most 366 days after `from`; defaults to `from`.
     to: Option<NaiveDate>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 512)]
     cursor: Option<String>,
 }
 
-type Created<V> = (StatusCode, HeaderMap, Json<V>);
+/// The documented handlers of one entry kind, as thin wrappers around the generic
+/// ones in this module: `#[utoipa::path]`, and the router built from it, need
+/// concrete functions.
+macro_rules! entry_endpoints {
+    (
+        data: $data:ty,
+        input: $input:ty,
+        patch: $patch:ty,
+        view: $view:ty,
+        collection: $collection:tt,
+        item: $item:tt,
+        tag: $tag:tt,
+        singular: $singular:tt,
+        plural: $plural:tt $(,)?
+    ) => {
+        pub mod endpoints {
+            #[allow(unused_imports)]
+            use super::*;
+            use axum::Json;
+            use axum::extract::State;
+            use axum::http::StatusCode;
+
+            use crate::api::auth::AuthUser;
+            use crate::api::entries::{self, EntryListQuery};
+            use crate::api::error::{ApiResult, ErrorBody};
+            use crate::api::extract::{PathId, ValidJson, ValidQuery};
+            use crate::api::pagination::ListResponse;
+            use crate::api::state::SharedState;
+
+            /// The entries on the days from `from` to `to`, oldest first.
+            #[utoipa::path(
+                    get,
+                    path = $collection,
+                    tag = $tag,
+                    operation_id = concat!("list_", $plural),
+                    security(("bearer" = [])),
+                    params(EntryListQuery),
+                    responses((status = 200, description = "One page of entries",
+                        body = ListResponse<$view>))
+                )]
+            pub async fn list(
+                state: State<SharedState>,
+                user: AuthUser,
+                query: ValidQuery<EntryListQuery>,
+            ) -> ApiResult<Json<ListResponse<$view>>> {
+                entries::list::<$data>(state, user, query).await
+            }
+
+            /// Logs an entry. With a client-chosen `id`, sending it again is harmless.
+            #[utoipa::path(
+                    post,
+                    path = $collection,
+                    tag = $tag,
+                    operation_id = concat!("create_", $singular),
+                    security(("bearer" = [])),
+                    request_body = $input,
+                    responses(
+                        (status = 201, description = "Created", body = $view,
+                            headers(("location" = String, description = "The entry's URL"))),
+                        (status = 200, description = "The same entry was already there",
+                            body = $view,
+                            headers(("location" = String, description = "The entry's URL"))),
+                        (status = 404, description = "The id belongs to someone else",
+                            body = ErrorBody),
+                        (status = 409, description = "The id is taken by a different entry",
+                            body = ErrorBody),
+                    )
+                )]
+            pub async fn create(
+                state: State<SharedState>,
+                user: AuthUser,
+                input: ValidJson<$input>,
+            ) -> ApiResult<entries::Created<$view>> {
+                entries::create::<$data>(state, user, input).await
+            }
+
+            /// Creates or replaces the entry with this id (a UUIDv7).
+            #[utoipa::path(
+                    put,
+                    path = $item,
+                    tag = $tag,
+                    operation_id = concat!("put_", $singular),
+                    security(("bearer" = [])),
+                    params(("id" = uuid::Uuid, Path, description = "The entry's id, a UUIDv7")),
+                    request_body = $input,
+                    responses(
+                        (status = 201, description = "Created", body = $view,
+                            headers(("location" = String, description = "The entry's URL"))),
+                        (status = 200, description = "Replaced, or already equal", body = $view,
+                            headers(("location" = String, description = "The entry's URL"))),
+                        (status = 404, description = "The id belongs to someone else",
+                            body = ErrorBody),
+                    )
+                )]
+            pub async fn put(
+                state: State<SharedState>,
+                user: AuthUser,
+                id: PathId,
+                input: ValidJson<$input>,
+            ) -> ApiResult<entries::Created<$view>> {
+                entries::put::<$data>(state, user, id, input).await
+            }
+
+            #[utoipa::path(
+                    get,
+                    path = $item,
+                    tag = $tag,
+                    operation_id = concat!("get_", $singular),
+                    security(("bearer" = [])),
+                    params(("id" = uuid::Uuid, Path, description = "The entry's id")),
+                    responses(
+                        (status = 200, description = "The entry", body = $view),
+                        (status = 404, description = "No such entry of the caller's",
+                            body = ErrorBody),
+                    )
+                )]
+            pub async fn get(
+                state: State<SharedState>,
+                user: AuthUser,
+                id: PathId,
+            ) -> ApiResult<Json<$view>> {
+                entries::get::<$data>(state, user, id).await
+            }
+
+            /// Changes some fields: absent ones stay, `null` clears an optional one.
+            #[utoipa::path(
+                    patch,
+                    path = $item,
+                    tag = $tag,
+                    operation_id = concat!("patch_", $singular),
+                    security(("bearer" = [])),
+                    params(("id" = uuid::Uuid, Path, description = "The entry's id")),
+                    request_body = $patch,
+                    responses(
+                        (status = 200, description = "The updated entry", body = $view),
+                        (status = 404, description = "No such entry of the caller's",
+                            body = ErrorBody),
+                        (status = 409, description = "The entry changed concurrently; read it \
+                    again", body = ErrorBody),
+                    )
+                )]
+            pub async fn patch(
+                state: State<SharedState>,
+                user: AuthUser,
+                id: PathId,
+                patch: ValidJson<$patch>,
+            ) -> ApiResult<Json<$view>> {
+                entries::patch::<$data>(state, user, id, patch).await
+            }
+
+            #[utoipa::path(
+                    delete,
+                    path = $item,
+                    tag = $tag,
+                    operation_id = concat!("delete_", $singular),
+                    security(("bearer" = [])),
+                    params(("id" = uuid::Uuid, Path, description = "The entry's id")),
+                    responses(
+                        (status = 204, description = "Deleted"),
+                        (status = 404, description = "No such entry of the caller's",
+                            body = ErrorBody),
+                    )
+                )]
+            pub async fn delete(
+                state: State<SharedState>,
+                user: AuthUser,
+                id: PathId,
+            ) -> ApiResult<StatusCode> {
+                entries::delete::<$data>(state, user, id).await
+            }
+        }
+    };
+}
+
+pub(crate) use entry_endpoints;
+
+pub type Created<V> = (StatusCode, HeaderMap, Json<V>);
 
 pub async fn create<E: EntryResource>(
     State(state): State<SharedState>,

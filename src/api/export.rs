@@ -16,13 +16,20 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, Object, ObjectBuilder, Schema, Type,
+};
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::AuthUser;
 use super::entries::{EntryResource, check_occurred_at, check_package};
 use super::error::{ApiError, ApiResult};
 use super::extract::{ValidQuery, parse_json};
+use super::meal_entries::MealEntryView;
 use super::state::SharedState;
 use super::users::UserView;
+use super::workout_entries::WorkoutEntryView;
 use crate::domain::{Entry, EntryData, EntryPosition, MealData, User, WorkoutData, now};
 use crate::store::{DateRange, PageLimit, PageRequest, Written};
 
@@ -33,15 +40,18 @@ pub const IMPORT_LIMIT_BYTES: usize = 2 * 1024 * 1024;
 const FORMAT: &str = "balancelife-export";
 const VERSION: u32 = 1;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
+    /// `json` (the default) or `csv`.
+    #[param(inline)]
     format: Option<ExportFormat>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum ExportFormat {
+pub enum ExportFormat {
     Json,
     Csv,
 }
@@ -53,6 +63,35 @@ fn everything() -> DateRange {
     DateRange::new(from, to).expect("from is before to")
 }
 
+/// What `GET /export?format=json` streams, and `POST /import` takes back. Only for
+/// the OpenAPI document: the export is written piece by piece, not from this type.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ExportDocument {
+    #[schema(example = "balancelife-export")]
+    format: String,
+    #[schema(example = 1)]
+    version: u32,
+    exported_at: chrono::DateTime<chrono::Utc>,
+    profile: UserView,
+    meal_entries: Vec<MealEntryView>,
+    workout_entries: Vec<WorkoutEntryView>,
+}
+
+/// All of the signed-in user's data: profile, meal entries and workout entries.
+#[utoipa::path(
+    get,
+    path = "/api/v1/export",
+    tag = "data",
+    security(("bearer" = [])),
+    params(ExportQuery),
+    responses((status = 200, description = "The export, streamed",
+        content(
+            (ExportDocument = "application/json"),
+            (String = "text/csv"),
+        ),
+        headers(("content-disposition" = String, description = "A file name to save as"))))
+)]
 pub async fn export(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
@@ -324,7 +363,61 @@ struct ExportFile {
     workout_entries: Vec<serde_json::Value>,
 }
 
-#[derive(Debug, Default, Serialize)]
+/// The body of `POST /import`, for the OpenAPI document: an export file, whose entries
+/// must carry their `id`s. What the store manages (`user_id`, `local_date`,
+/// `created_at`, `updated_at`) may be present and is not taken from the file.
+pub struct ImportDocument;
+
+impl utoipa::PartialSchema for ImportDocument {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .property(
+                "format",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([FORMAT])),
+            )
+            .required("format")
+            .property(
+                "version",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .enum_values(Some([VERSION])),
+            )
+            .required("version")
+            .property("exported_at", Object::new())
+            .property("profile", Object::new())
+            .property(
+                "meal_entries",
+                ArrayBuilder::new().items(imported::<super::meal_entries::MealEntryInput>()),
+            )
+            .property(
+                "workout_entries",
+                ArrayBuilder::new().items(imported::<super::workout_entries::WorkoutEntryInput>()),
+            )
+            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
+            .into()
+    }
+}
+
+impl ToSchema for ImportDocument {}
+
+/// An entry's input schema as an import takes it: `id` required, and the fields the
+/// store manages allowed (and ignored).
+fn imported<Input: utoipa::PartialSchema>() -> RefOr<Schema> {
+    let mut schema = Input::schema();
+    if let RefOr::T(Schema::Object(object)) = &mut schema {
+        for ignored in ["user_id", "local_date", "created_at", "updated_at"] {
+            object
+                .properties
+                .insert(ignored.to_owned(), Object::new().into());
+        }
+        object.required.push("id".to_owned());
+    }
+    schema
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ImportReport {
     created: usize,
     unchanged: usize,
@@ -332,6 +425,16 @@ pub struct ImportReport {
     conflicts: usize,
 }
 
+/// Takes a JSON export back (at most 2 MiB). Every entry is checked before any is
+/// written; entries already there are left alone, so sending a file twice is safe.
+#[utoipa::path(
+    post,
+    path = "/api/v1/import",
+    tag = "data",
+    security(("bearer" = [])),
+    request_body(content = ImportDocument, content_type = "application/json"),
+    responses((status = 200, description = "What the import did", body = ImportReport))
+)]
 pub async fn import(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,

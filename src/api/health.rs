@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::state::SharedState;
 use crate::store::ComponentHealth;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct HealthReport {
     /// `ok` when everything is up, `degraded` when serving from a fallback or with a
     /// component down.
@@ -21,6 +21,14 @@ pub struct HealthReport {
     version: &'static str,
 }
 
+/// Which store serves requests, why, and the state of each part. Always 200 while
+/// the process serves requests; `status` says whether it is degraded.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses((status = 200, description = "The service's health", body = HealthReport))
+)]
 pub async fn health(State(state): State<SharedState>) -> (StatusCode, Json<HealthReport>) {
     let components: BTreeMap<_, _> = state.store.health().await.into_iter().collect();
     let all_up = components.values().all(|c| c.status == "up");
@@ -40,7 +48,14 @@ pub async fn health(State(state): State<SharedState>) -> (StatusCode, Json<Healt
     (StatusCode::OK, Json(report))
 }
 
-/// `GET /metrics`: Prometheus text exposition of the cache and store metrics.
+/// Prometheus (OpenMetrics) text exposition of the cache and store metrics.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "The metrics", body = String,
+        content_type = "application/openmetrics-text"))
+)]
 pub async fn metrics(State(state): State<SharedState>) -> impl axum::response::IntoResponse {
     let body = crate::metrics::render(state.store_choice.cache_metrics.as_ref());
     (
@@ -52,8 +67,20 @@ pub async fn metrics(State(state): State<SharedState>) -> impl axum::response::I
     )
 }
 
-/// `GET /livez`: the process answers HTTP. Touches no store, so it also serves as the
-/// ceiling of what this machine's HTTP stack can do in the benchmark.
-pub async fn livez() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
+/// The process answers HTTP. Touches no store, so it also serves as the ceiling of
+/// what this machine's HTTP stack can do in the benchmark.
+#[utoipa::path(
+    get,
+    path = "/livez",
+    tag = "operations",
+    responses((status = 200, description = "The process is alive", body = Liveness))
+)]
+pub async fn livez() -> Json<Liveness> {
+    Json(Liveness { status: "ok" })
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Liveness {
+    #[schema(example = "ok")]
+    status: &'static str,
 }

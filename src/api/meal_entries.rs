@@ -15,7 +15,7 @@ use crate::domain::{
 use crate::store::{EntryStore, Store, StoreResult};
 
 /// The body of `POST /meal-entries` and `PUT /meal-entries/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MealEntryInput {
     id: Option<ClientId>,
@@ -39,26 +39,35 @@ pub struct MealEntryInput {
 }
 
 /// The body of `PATCH /meal-entries/{id}`: absent fields stay, `null` clears.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MealEntryPatch {
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     eaten_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     slot: Option<MealSlot>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     name: Option<Title>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     quantity: Option<Quantity>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     unit: Option<Unit>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     kcal: Option<Kcal>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     protein_g: Option<Grams>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     carbs_g: Option<Grams>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     fat_g: Option<Grams>,
     #[serde(default, deserialize_with = "nullable")]
     fiber_g: Option<Option<Grams>>,
@@ -74,7 +83,7 @@ pub struct MealEntryPatch {
     notes: Option<Option<Notes>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MealEntryView {
     id: Uuid,
     user_id: Uuid,
@@ -216,4 +225,16 @@ impl EntryResource for MealData {
             updated_at,
         }
     }
+}
+
+super::entries::entry_endpoints! {
+    data: MealData,
+    input: MealEntryInput,
+    patch: MealEntryPatch,
+    view: MealEntryView,
+    collection: "/api/v1/meal-entries",
+    item: "/api/v1/meal-entries/{id}",
+    tag: "meal entries",
+    singular: "meal_entry",
+    plural: "meal_entries",
 }

@@ -10,6 +10,7 @@ pub mod extract;
 mod health;
 pub mod limits;
 mod meal_entries;
+pub mod openapi;
 mod packages;
 mod pagination;
 mod patch;
@@ -24,58 +25,61 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::domain::{MealData, MealPackage, WorkoutData, WorkoutPackage};
 use error::ApiError;
 use extract::BODY_LIMIT_BYTES;
+use meal_entries::endpoints as meals;
 use state::SharedState;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use workout_entries::endpoints as workouts;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole application: `/health` and everything under `/api/v1`.
-pub fn router(state: SharedState) -> Router {
-    let api = Router::new()
-        .route("/auth/register", post(auth::register))
-        .route("/auth/login", post(auth::login))
-        .route(
-            "/users/me",
-            get(users::get_me)
-                .patch(users::update_me)
-                .delete(users::delete_me),
-        )
-        .route("/users/{id}", get(users::get_user))
-        .route("/meal-packages", get(packages::list::<MealPackage>))
-        .route("/meal-packages/{id}", get(packages::get::<MealPackage>))
-        .route("/meal-packages/{id}/apply", post(apply::apply_meal_package))
-        .route("/workout-packages", get(packages::list::<WorkoutPackage>))
-        .route(
-            "/workout-packages/{id}",
-            get(packages::get::<WorkoutPackage>),
-        )
-        .route(
-            "/workout-packages/{id}/apply",
-            post(apply::apply_workout_package),
-        )
-        .route("/summary", get(summary::summary))
-        .route("/export", get(export::export))
-        .route(
-            "/import",
-            post(export::import).layer(DefaultBodyLimit::max(export::IMPORT_LIMIT_BYTES)),
-        )
-        .merge(entry_routes::<MealData>("/meal-entries"))
-        .merge(entry_routes::<WorkoutData>("/workout-entries"));
+/// Every documented route, with its handler: the router and the OpenAPI document
+/// are both made from this, so neither can list a route the other lacks.
+pub fn documented_routes() -> OpenApiRouter<SharedState> {
+    let (schemas, paths, import) = routes!(export::import);
+    let import = import.layer(DefaultBodyLimit::max(export::IMPORT_LIMIT_BYTES));
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(health::metrics))
+        .routes(routes!(health::livez))
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(users::get_me, users::update_me, users::delete_me))
+        .routes(routes!(users::get_user))
+        .routes(routes!(packages::list_meal_packages))
+        .routes(routes!(packages::get_meal_package))
+        .routes(routes!(apply::apply_meal_package))
+        .routes(routes!(packages::list_workout_packages))
+        .routes(routes!(packages::get_workout_package))
+        .routes(routes!(apply::apply_workout_package))
+        .routes(routes!(summary::summary))
+        .routes(routes!(export::export))
+        .routes((schemas, paths, import))
+        .routes(routes!(meals::list, meals::create))
+        .routes(routes!(meals::get, meals::put, meals::patch, meals::delete))
+        .routes(routes!(workouts::list, workouts::create))
+        .routes(routes!(
+            workouts::get,
+            workouts::put,
+            workouts::patch,
+            workouts::delete
+        ))
+}
 
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/metrics", get(health::metrics))
-        .route("/livez", get(health::livez))
-        .nest("/api/v1", api)
+/// The whole application: the documented routes, and the layers around them.
+pub fn router(state: SharedState) -> Router {
+    let (routes, _) = documented_routes().split_for_parts();
+    routes
         .fallback(|| async { ApiError::not_found("route") })
         .layer(axum::middleware::from_fn(deadline))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
@@ -123,18 +127,6 @@ fn always(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<Hea
         HeaderName::from_static(name),
         HeaderValue::from_static(value),
     )
-}
-
-fn entry_routes<E: entries::EntryResource>(path: &str) -> Router<SharedState> {
-    Router::new()
-        .route(path, get(entries::list::<E>).post(entries::create::<E>))
-        .route(
-            &format!("{path}/{{id}}"),
-            get(entries::get::<E>)
-                .put(entries::put::<E>)
-                .patch(entries::patch::<E>)
-                .delete(entries::delete::<E>),
-        )
 }
 
 /// Spans are named by the route template, never the concrete path, so ids and other

@@ -5,8 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{PathId, ValidQuery};
 use super::pagination::{ListResponse, page_request};
 use super::state::SharedState;
@@ -26,20 +27,30 @@ pub trait ListQuery {
     fn cursor(&self) -> Option<&str>;
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MealPackageQuery {
+    /// Only packages with this tag or diet tag.
     tag: Option<Tag>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 512)]
     cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct WorkoutPackageQuery {
     level: Option<Level>,
+    /// Only packages with this tag.
     tag: Option<Tag>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 512)]
     cursor: Option<String>,
 }
 
@@ -90,7 +101,73 @@ impl CatalogResource for WorkoutPackage {
     }
 }
 
-pub async fn list<P: CatalogResource>(
+/// The published meal packages, by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/meal-packages",
+    tag = "catalogue",
+    params(MealPackageQuery),
+    responses((status = 200, description = "One page of packages",
+        body = ListResponse<MealPackage>))
+)]
+pub async fn list_meal_packages(
+    state: State<SharedState>,
+    query: ValidQuery<MealPackageQuery>,
+) -> ApiResult<Json<ListResponse<MealPackage>>> {
+    list(state, query).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/meal-packages/{id}",
+    tag = "catalogue",
+    params(("id" = Uuid, Path, description = "The package's id")),
+    responses(
+        (status = 200, description = "The package", body = MealPackage),
+        (status = 404, description = "No such published package", body = ErrorBody),
+    )
+)]
+pub async fn get_meal_package(
+    state: State<SharedState>,
+    id: PathId,
+) -> ApiResult<Json<MealPackage>> {
+    get(state, id).await
+}
+
+/// The published workout packages, by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/workout-packages",
+    tag = "catalogue",
+    params(WorkoutPackageQuery),
+    responses((status = 200, description = "One page of packages",
+        body = ListResponse<WorkoutPackage>))
+)]
+pub async fn list_workout_packages(
+    state: State<SharedState>,
+    query: ValidQuery<WorkoutPackageQuery>,
+) -> ApiResult<Json<ListResponse<WorkoutPackage>>> {
+    list(state, query).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/workout-packages/{id}",
+    tag = "catalogue",
+    params(("id" = Uuid, Path, description = "The package's id")),
+    responses(
+        (status = 200, description = "The package", body = WorkoutPackage),
+        (status = 404, description = "No such published package", body = ErrorBody),
+    )
+)]
+pub async fn get_workout_package(
+    state: State<SharedState>,
+    id: PathId,
+) -> ApiResult<Json<WorkoutPackage>> {
+    get(state, id).await
+}
+
+async fn list<P: CatalogResource>(
     State(state): State<SharedState>,
     ValidQuery(query): ValidQuery<P::ListQuery>,
 ) -> ApiResult<Json<ListResponse<P>>> {
@@ -101,7 +178,7 @@ pub async fn list<P: CatalogResource>(
     Ok(Json(ListResponse::from_page(page, |p| p)))
 }
 
-pub async fn get<P: CatalogResource>(
+async fn get<P: CatalogResource>(
     State(state): State<SharedState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<P>> {

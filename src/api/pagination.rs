@@ -14,9 +14,11 @@ use crate::store::{Page, PageLimit, PageRequest};
 
 const MAX_CURSOR_LEN: usize = 512;
 
-#[derive(Debug, Serialize)]
+/// One page of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListResponse<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 

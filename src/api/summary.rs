@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::auth::AuthUser;
 use super::entries::MAX_RANGE_DAYS;
@@ -13,11 +14,16 @@ use super::state::SharedState;
 use crate::store::DateRange;
 use crate::summary::{Summary, summarize};
 
-#[derive(Debug, Deserialize)]
+/// Either `date`, or `from` with an optional `to`.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
+    /// One calendar day.
     date: Option<NaiveDate>,
+    /// The first day of a range.
     from: Option<NaiveDate>,
+    /// The last day of the range, at most 366 days after `from`; defaults to `from`.
     to: Option<NaiveDate>,
 }
 
@@ -48,6 +54,15 @@ impl SummaryQuery {
     }
 }
 
+/// The daily energy and macro balance, one row per day, with totals.
+#[utoipa::path(
+    get,
+    path = "/api/v1/summary",
+    tag = "insights",
+    security(("bearer" = [])),
+    params(SummaryQuery),
+    responses((status = 200, description = "The balance of each day", body = Summary))
+)]
 pub async fn summary(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,

@@ -5,10 +5,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::{AuthUser, hash_off_thread, verify_off_thread};
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{PathId, ValidJson};
 use super::patch::{non_null, nullable, set};
 use super::state::SharedState;
@@ -20,7 +21,7 @@ use crate::domain::{
 use crate::store::StoreError;
 
 /// A user as clients see it: everything but the password hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
     id: Uuid,
     email: Email,
@@ -67,19 +68,24 @@ impl From<&User> for UserView {
 }
 
 /// A partial update: absent fields stay, `null` clears an optional one. Changing the
-/// password needs the current one.
-#[derive(Debug, Deserialize)]
+/// password or the e-mail address needs the current password.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     email: Option<Email>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     name: Option<Name>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     timezone: Option<Timezone>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     password: Option<Password>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     current_password: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     birth_date: Option<Option<BirthDate>>,
@@ -103,10 +109,31 @@ pub struct UpdateMeRequest {
     fat_g_target: Option<Option<GramsTarget>>,
 }
 
+/// The signed-in user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me",
+    tag = "users",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The signed-in user", body = UserView))
+)]
 pub async fn get_me(AuthUser(user): AuthUser) -> Json<UserView> {
     Json(UserView::from(&user))
 }
 
+/// Changes the signed-in user's account or profile.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/me",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, description = "The updated user", body = UserView),
+        (status = 409, description = "The e-mail address is taken, or the user changed \
+            concurrently", body = ErrorBody),
+    )
+)]
 pub async fn update_me(
     State(state): State<SharedState>,
     AuthUser(mut user): AuthUser,
@@ -163,6 +190,14 @@ pub async fn update_me(
     Ok(Json(UserView::from(&user)))
 }
 
+/// Deletes the signed-in user with all their entries; their tokens stop working.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/me",
+    tag = "users",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"))
+)]
 pub async fn delete_me(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
@@ -178,6 +213,18 @@ pub async fn delete_me(
 
 /// A user may read themself; an admin may read anyone. Anyone else gets the same 404
 /// as for an id that does not exist.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 404, description = "No such user, or not one the caller may read",
+            body = ErrorBody),
+    )
+)]
 pub async fn get_user(
     State(state): State<SharedState>,
     AuthUser(caller): AuthUser,

@@ -15,7 +15,7 @@ use crate::domain::{
 use crate::store::{EntryStore, Store, StoreResult};
 
 /// The body of `POST /workout-entries` and `PUT /workout-entries/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkoutEntryInput {
     id: Option<ClientId>,
@@ -33,18 +33,23 @@ pub struct WorkoutEntryInput {
 }
 
 /// The body of `PATCH /workout-entries/{id}`: absent fields stay, `null` clears.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkoutEntryPatch {
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     started_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     activity: Option<Activity>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     title: Option<Title>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     duration_s: Option<DurationSecs>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     kcal_burned: Option<Kcal>,
     #[serde(default, deserialize_with = "nullable")]
     effort: Option<Option<Effort>>,
@@ -60,7 +65,7 @@ pub struct WorkoutEntryPatch {
     notes: Option<Option<Notes>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WorkoutEntryView {
     id: Uuid,
     user_id: Uuid,
@@ -159,4 +164,16 @@ impl EntryResource for WorkoutData {
             updated_at,
         }
     }
+}
+
+super::entries::entry_endpoints! {
+    data: WorkoutData,
+    input: WorkoutEntryInput,
+    patch: WorkoutEntryPatch,
+    view: WorkoutEntryView,
+    collection: "/api/v1/workout-entries",
+    item: "/api/v1/workout-entries/{id}",
+    tag: "workout entries",
+    singular: "workout_entry",
+    plural: "workout_entries",
 }

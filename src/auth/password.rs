@@ -7,6 +7,7 @@
 use argon2::password_hash::{PasswordHash as PhcHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -51,6 +52,20 @@ impl TryFrom<String> for Password {
     }
 }
 
+impl utoipa::PartialSchema for Password {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let text = crate::domain::schema::string(
+            Self::MAX_CHARS,
+            crate::domain::schema::NOT_BLANK,
+            "A new password: 8 to 128 characters, not only spaces.",
+        )
+        .min_length(Some(Self::MIN_CHARS));
+        crate::domain::schema::with_format(text, utoipa::openapi::KnownFormat::Password).into()
+    }
+}
+
+impl utoipa::ToSchema for Password {}
+
 /// Hashes and verifies with one fixed set of Argon2id parameters.
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -59,6 +74,9 @@ pub struct PasswordHasher {
     /// Each hash takes 19 MiB and a core for tens of milliseconds; a login flood must
     /// queue here instead of filling the blocking pool (512 threads) and the memory.
     slots: Arc<Semaphore>,
+    /// Argon2 verifications run so far, so tests can show that a failed login costs
+    /// the same whether or not the e-mail address exists.
+    verifications: Arc<AtomicU64>,
 }
 
 impl Default for PasswordHasher {
@@ -83,6 +101,7 @@ impl PasswordHasher {
             argon2,
             dummy,
             slots: Arc::new(Semaphore::new(cores)),
+            verifications: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -114,6 +133,7 @@ impl PasswordHasher {
     /// Whether `password` matches. `None` stands for "no such user": the work is the
     /// same, the answer is always no.
     pub fn verify(&self, password: &str, hash: Option<&PasswordHash>) -> bool {
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         let phc = hash.map_or(self.dummy.as_str(), PasswordHash::as_phc);
         let matches = PhcHash::new(phc).is_ok_and(|parsed| {
             self.argon2
@@ -121,6 +141,11 @@ impl PasswordHasher {
                 .is_ok()
         });
         matches && hash.is_some()
+    }
+
+    /// How many verifications this hasher (and its clones) has run.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod entry;
 pub mod package;
+pub mod schema;
 pub mod user;
 pub mod values;
 

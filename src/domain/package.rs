@@ -2,12 +2,13 @@
 //! log from them; only seeding and administration write them.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::entry::{EntrySource, MealData, MealSlot, Nutrition, PackageRef, Unit};
 use super::values::{Grams, Kcal, Name, Notes, Quantity, Slug, Tag, Title, Version};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Beginner,
@@ -31,7 +32,7 @@ impl std::str::FromStr for Level {
 }
 
 /// Energy and macronutrients of a whole day, or a day's average.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 pub struct DailyNutrition {
     pub kcal: f64,
     pub protein_g: f64,
@@ -39,7 +40,7 @@ pub struct DailyNutrition {
     pub fat_g: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MealItem {
     /// 1-based day of the package.
     pub day: u16,
@@ -82,7 +83,7 @@ impl MealItem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MealPackage {
     pub id: Uuid,
     pub slug: Slug,
@@ -120,14 +121,14 @@ impl MealPackage {
 }
 
 /// How much of an exercise one set is: a count of repetitions or a hold/interval time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExerciseDose {
     Reps(u16),
     DurationS(u32),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Exercise {
     pub name: Title,
     pub sets: u8,
@@ -137,7 +138,7 @@ pub struct Exercise {
     pub rest_s: u16,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WorkoutSession {
     /// 1-based week of the package.
     pub week: u8,
@@ -147,7 +148,7 @@ pub struct WorkoutSession {
     pub exercises: Vec<Exercise>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WorkoutPackage {
     pub id: Uuid,
     pub slug: Slug,

@@ -8,6 +8,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::{KnownFormat, RefOr, schema::Schema};
+
+use super::schema;
 
 /// Why a value was refused. The caller adds the field name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,8 +25,8 @@ impl InvalidValue {
 
 /// Defines a finite `f64` newtype bounded to an inclusive range.
 macro_rules! bounded_f64 {
-    ($(#[$meta:meta])* $name:ident, $min:expr, $max:expr) => {
-        $(#[$meta])*
+    ($(#[doc = $doc:literal])* $name:ident, $min:expr, $max:expr) => {
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
         #[serde(try_from = "f64", into = "f64")]
         pub struct $name(f64);
@@ -58,13 +61,21 @@ macro_rules! bounded_f64 {
                 value.0
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                schema::number(Self::MIN, Self::MAX, concat!($($doc, "\n"),*))
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
 }
 
 /// Defines an unsigned integer newtype bounded to an inclusive range.
 macro_rules! bounded_int {
-    ($(#[$meta:meta])* $name:ident, $int:ty, $min:expr, $max:expr) => {
-        $(#[$meta])*
+    ($(#[doc = $doc:literal])* $name:ident, $int:ty, $min:expr, $max:expr) => {
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "i64", into = "i64")]
         pub struct $name($int);
@@ -101,6 +112,18 @@ macro_rules! bounded_int {
                 i64::from(value.0)
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                schema::integer(
+                    Self::MIN.into(),
+                    Self::MAX.into(),
+                    concat!($($doc, "\n"),*),
+                )
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
 }
 
@@ -204,12 +227,14 @@ impl<const MAX: usize> TryFrom<String> for Text<MAX> {
     type Error = InvalidValue;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
+        // The length is that of the value as sent, so the OpenAPI `maxLength` says
+        // exactly what is accepted.
+        if value.chars().count() > MAX {
+            return Err(InvalidValue(format!("must be at most {MAX} characters")));
+        }
         let trimmed = value.trim();
         if trimmed.is_empty() {
             return Err(InvalidValue::new("must not be empty"));
-        }
-        if trimmed.chars().count() > MAX {
-            return Err(InvalidValue(format!("must be at most {MAX} characters")));
         }
         if trimmed
             .chars()
@@ -241,6 +266,29 @@ impl<const MAX: usize> fmt::Display for Text<MAX> {
     }
 }
 
+impl<const MAX: usize> utoipa::PartialSchema for Text<MAX> {
+    fn schema() -> RefOr<Schema> {
+        schema::string(
+            MAX,
+            schema::NOT_BLANK,
+            "Text without control characters other than line breaks and tabs; \
+             surrounding white space is trimmed.",
+        )
+        .into()
+    }
+}
+
+impl<const MAX: usize> utoipa::ToSchema for Text<MAX> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        match MAX {
+            100 => "Name".into(),
+            120 => "Title".into(),
+            2_000 => "Notes".into(),
+            other => format!("Text{other}").into(),
+        }
+    }
+}
+
 /// A person's or a thing's display name.
 pub type Name = Text<100>;
 /// A title of a workout or a meal.
@@ -266,9 +314,12 @@ fn check_word(value: &str, max: usize) -> Result<(), InvalidValue> {
     }
 }
 
+/// What `check_word` accepts, for the OpenAPI document.
+const WORD_PATTERN: &str = "^[a-z0-9][a-z0-9-]*$";
+
 macro_rules! word_type {
-    ($(#[$meta:meta])* $name:ident, $max:expr) => {
-        $(#[$meta])*
+    ($(#[doc = $doc:literal])* $name:ident, $max:expr) => {
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
@@ -309,6 +360,14 @@ macro_rules! word_type {
                 f.write_str(&self.0)
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                schema::string(Self::MAX_LEN, WORD_PATTERN, concat!($($doc, "\n"),*)).into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
 }
 
@@ -378,6 +437,19 @@ impl fmt::Display for Email {
         f.write_str(&self.0)
     }
 }
+
+impl utoipa::PartialSchema for Email {
+    fn schema() -> RefOr<Schema> {
+        let text = schema::string(
+            Self::MAX_LEN,
+            "@",
+            "An e-mail address; compared and stored lower-cased.",
+        );
+        schema::with_format(text, KnownFormat::Email).into()
+    }
+}
+
+impl utoipa::ToSchema for Email {}
 
 /// An IANA time zone such as `Europe/Berlin`; it decides which calendar day an entry
 /// belongs to for its user.
@@ -451,6 +523,20 @@ impl fmt::Display for Timezone {
     }
 }
 
+impl utoipa::PartialSchema for Timezone {
+    fn schema() -> RefOr<Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
+            .description(Some(
+                "An IANA time zone; it decides which calendar day an entry falls on.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Timezone {}
+
 /// A client-supplied entity id: it must be a UUIDv7, so ids stay time-ordered no
 /// matter who made them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -476,11 +562,27 @@ impl FromStr for ClientId {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match uuid::Uuid::try_parse(value) {
-            Ok(id) if id.get_version_num() == 7 => Ok(Self(id)),
+            Ok(id) if id.get_version_num() == 7 && value.len() == HYPHENATED_LEN => Ok(Self(id)),
             _ => Err(InvalidValue::new("must be a UUIDv7 in its hyphenated form")),
         }
     }
 }
+
+/// The length of a UUID in its hyphenated form, the only form ids are accepted in.
+pub const HYPHENATED_LEN: usize = 36;
+
+impl utoipa::PartialSchema for ClientId {
+    fn schema() -> RefOr<Schema> {
+        let id = schema::string(
+            HYPHENATED_LEN,
+            "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+            "A UUIDv7 chosen by the client, which makes the write idempotent.",
+        );
+        schema::with_format(id, KnownFormat::Uuid).into()
+    }
+}
+
+impl utoipa::ToSchema for ClientId {}
 
 impl From<ClientId> for String {
     fn from(value: ClientId) -> String {

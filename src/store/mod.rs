@@ -96,7 +96,7 @@ impl StoreKind {
 }
 
 /// One part of the storage stack as `/health` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ComponentHealth {
     /// `up`, `down` or `degraded`.
     pub status: &'static str,

@@ -81,6 +81,33 @@ async fn password_guessing_on_one_account_is_slowed_down() {
     );
 }
 
+/// Timing must not tell whether an e-mail address has an account. Rather than time
+/// requests (which would make a flaky test), this counts the expensive part: an
+/// unknown address pays for exactly one Argon2 verification, as a known one does,
+/// and both get the same answer byte for byte.
+#[tokio::test]
+async fn a_failed_login_does_the_same_work_whether_or_not_the_account_exists() {
+    let app = spawn_app().await;
+    let user = app.register("timed", json!({})).await;
+    let hasher = &app.state.hasher;
+    let mut answers = Vec::new();
+    for email in [user.email.as_str(), "nobody.here@example.com"] {
+        let before = hasher.verifications();
+        let response = app
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": email, "password": "a wrong guess"}),
+            )
+            .await;
+        assert_eq!(hasher.verifications() - before, 1, "{email}");
+        answers.push((response.status, response.body));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED);
+    assert_eq!(answers[0].1["error"]["code"], "invalid_credentials");
+}
+
 #[tokio::test]
 async fn one_client_address_cannot_sign_up_without_limit() {
     let settings = balancelife::config::Settings {

@@ -18,5 +18,6 @@ mod helpers;
 mod insights;
 mod mongo_faults;
 mod mongo_store;
+mod openapi;
 mod probe_store;
 mod tls;

@@ -1,0 +1,179 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document of this API, generated from the
+//! handlers' `#[utoipa::path]` annotations and the types they take and return.
+//!
+//! The router is built from the same annotations (see `api::router`), so a route
+//! cannot exist without being documented, nor be documented without existing. The
+//! answers every operation shares (bad input, no token, overload) are added here,
+//! from what each operation takes, instead of being repeated on every handler.
+
+use std::sync::LazyLock;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, HeaderBuilder, OpenApi as Document, PathItem, Ref, RefOr, Response,
+    ResponseBuilder,
+};
+use utoipa::{OpenApi, PartialSchema, ToSchema};
+
+use super::error::ErrorBody;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "BalanceLife API",
+        description = "Users, meal and workout packages, and meal and workout logs of the \
+            BalanceLife health and fitness app. Every error answers with the `ErrorBody` \
+            JSON shape; every response carries an `x-request-id`.",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
+    ),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "auth", description = "Registering and signing in"),
+        (name = "users", description = "The signed-in user's account and profile"),
+        (name = "catalogue", description = "Meal and workout packages, and logging them"),
+        (name = "meal entries", description = "The signed-in user's meal log"),
+        (name = "workout entries", description = "The signed-in user's workout log"),
+        (name = "insights", description = "Daily energy and macro balance"),
+        (name = "data", description = "Export and import of a user's own data"),
+        (name = "operations", description = "Health, metrics and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The name of the bearer-token security scheme the annotations refer to.
+pub const BEARER: &str = "bearer";
+
+static DOCUMENT: LazyLock<String> =
+    LazyLock::new(|| serde_json::to_string(&document()).expect("an OpenAPI document serializes"));
+
+/// This API's OpenAPI document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document",
+        content_type = "application/json", body = Object))
+)]
+pub async fn openapi_json() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
+}
+
+/// The finished document: what the routes declare, plus the shared answers.
+pub fn document() -> Document {
+    let (_, mut document) = super::documented_routes().split_for_parts();
+    document
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The `token` from `/auth/register` or `/auth/login`."))
+                    .build(),
+            ),
+        );
+    for item in document.paths.paths.values_mut() {
+        for operation in operations(item) {
+            add_shared_answers(operation);
+        }
+    }
+    document
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+        &mut item.head,
+        &mut item.options,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+/// The answers that follow from what an operation takes, added where the handler's
+/// annotation did not describe them itself.
+fn add_shared_answers(operation: &mut Operation) {
+    let has_body = operation.request_body.is_some();
+    let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let signed_in = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| !requirements.is_empty());
+
+    let mut shared = Vec::new();
+    if has_body {
+        shared.push((
+            "400",
+            "The body is not well-formed JSON, or could not be read",
+        ));
+    }
+    if signed_in {
+        shared.push(("401", "No valid bearer token"));
+    }
+    if has_body {
+        shared.push(("413", "The body is too large"));
+        shared.push(("415", "The body is not `application/json`"));
+    }
+    if has_body || has_params {
+        shared.push((
+            "422",
+            "A value is missing or not acceptable, or a field or query parameter is \
+             unknown; `field` names it",
+        ));
+    }
+    shared.push(("500", "Something went wrong on the server's side"));
+    shared.push((
+        "503",
+        "The store is unavailable or the request took too long; try again shortly",
+    ));
+
+    let responses = &mut operation.responses.responses;
+    for (status, description) in shared {
+        responses
+            .entry(status.to_owned())
+            .or_insert_with(|| error_response(description));
+    }
+    for response in responses.values_mut() {
+        if let RefOr::T(response) = response {
+            add_request_id(response);
+        }
+    }
+}
+
+fn error_response(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(ErrorBody::name())))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+fn add_request_id(response: &mut Response) {
+    response
+        .headers
+        .entry("x-request-id".to_owned())
+        .or_insert_with(|| {
+            HeaderBuilder::new()
+                .schema(String::schema())
+                .description(Some(
+                    "The request's id: the client's `x-request-id` if it sent one, else a \
+                 fresh UUID. Log lines of the request carry it too.",
+                ))
+                .build()
+        });
+}
