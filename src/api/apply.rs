@@ -39,8 +39,10 @@ pub struct ApplyWorkoutPackage {
     /// The calendar day to log the session on, in the user's time zone.
     date: NaiveDate,
     /// 1-based week of the package.
+    #[schema(example = 1)]
     week: u8,
     /// 1-based session day within the week.
+    #[schema(example = 1)]
     day: u8,
 }
 

@@ -54,7 +54,8 @@ pub trait EntryResource: EntryData {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EntryListQuery {
-    /// The first calendar day (required), in the user's time zone.
+    /// The first calendar day, in the user's time zone.
+    #[param(required = true, example = "2026-11-20")]
     from: Option<NaiveDate>,
     /// The last calendar day, at most 366 days after `from`; defaults to `from`.
     to: Option<NaiveDate>,

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, Object, ObjectBuilder, Schema, Type,
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -385,8 +385,8 @@ impl utoipa::PartialSchema for ImportDocument {
                     .enum_values(Some([VERSION])),
             )
             .required("version")
-            .property("exported_at", Object::new())
-            .property("profile", Object::new())
+            .property("exported_at", any_value())
+            .property("profile", any_value())
             .property(
                 "meal_entries",
                 ArrayBuilder::new().items(imported::<super::meal_entries::MealEntryInput>()),
@@ -402,6 +402,11 @@ impl utoipa::PartialSchema for ImportDocument {
 
 impl ToSchema for ImportDocument {}
 
+/// Whatever is sent: the field is read past, not used.
+fn any_value() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(SchemaType::AnyValue)
+}
+
 /// An entry's input schema as an import takes it: `id` required, and the fields the
 /// store manages allowed (and ignored).
 fn imported<Input: utoipa::PartialSchema>() -> RefOr<Schema> {
@@ -410,7 +415,7 @@ fn imported<Input: utoipa::PartialSchema>() -> RefOr<Schema> {
         for ignored in ["user_id", "local_date", "created_at", "updated_at"] {
             object
                 .properties
-                .insert(ignored.to_owned(), Object::new().into());
+                .insert(ignored.to_owned(), any_value().into());
         }
         object.required.push("id".to_owned());
     }

@@ -19,6 +19,8 @@ use crate::store::{EntryStore, Store, StoreResult};
 #[serde(deny_unknown_fields)]
 pub struct MealEntryInput {
     id: Option<ClientId>,
+    /// When it was eaten: from 2000-01-01 to one day from now.
+    #[schema(example = "2026-11-20T12:30:00Z")]
     eaten_at: DateTime<Utc>,
     slot: MealSlot,
     name: Title,

@@ -19,6 +19,8 @@ use crate::store::{EntryStore, Store, StoreResult};
 #[serde(deny_unknown_fields)]
 pub struct WorkoutEntryInput {
     id: Option<ClientId>,
+    /// When it started: from 2000-01-01 to one day from now.
+    #[schema(example = "2026-11-20T07:00:00Z")]
     started_at: DateTime<Utc>,
     activity: Activity,
     title: Title,

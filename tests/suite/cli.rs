@@ -2,11 +2,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use balancelife::servers::mongo::{SHARED, fresh_database};
 
-fn balancelife() -> Command {
+pub fn balancelife() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_balancelife"));
     // Only what each test sets may reach the child.
     for name in balancelife::config::ENV_VARS
@@ -51,6 +52,15 @@ fn a_malformed_setting_stops_start_up_naming_it() {
 
 /// Starts `balancelife serve` on a free port; returns the process and its address.
 fn serve(configure: impl FnOnce(&mut Command)) -> (KillOnDrop, String) {
+    let (service, addr, _) = serve_logged(configure);
+    (service, addr)
+}
+
+/// Every line the service has logged so far.
+pub type Logs = Arc<Mutex<Vec<String>>>;
+
+/// `serve`, keeping the service's log lines.
+pub fn serve_logged(configure: impl FnOnce(&mut Command)) -> (KillOnDrop, String, Logs) {
     let mut command = balancelife();
     command
         .env("HTTP_ADDR", "127.0.0.1:0")
@@ -61,21 +71,28 @@ fn serve(configure: impl FnOnce(&mut Command)) -> (KillOnDrop, String) {
     configure(&mut command);
     let mut child = KillOnDrop(command.spawn().unwrap());
     let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    let logs = Logs::default();
     let deadline = Instant::now() + Duration::from_secs(30);
     let addr = loop {
         assert!(Instant::now() < deadline, "the service did not start");
         let line = lines.next().expect("the service exited early").unwrap();
         let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        logs.lock().unwrap().push(line);
         if event["message"] == "listening" {
             break event["addr"].as_str().unwrap().to_owned();
         }
     };
     // Keep draining stderr so the service never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, addr)
+    let kept = logs.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
+    (child, addr, logs)
 }
 
-fn stop(mut service: KillOnDrop) {
+pub fn stop(mut service: KillOnDrop) {
     let killed = Command::new("kill")
         .args(["-TERM", &service.0.id().to_string()])
         .status()
@@ -258,7 +275,7 @@ fn seed_is_idempotent() {
 }
 
 /// Kills the service if the test fails before it is stopped.
-struct KillOnDrop(std::process::Child);
+pub struct KillOnDrop(std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -267,7 +284,7 @@ impl Drop for KillOnDrop {
     }
 }
 
-mod http {
+pub mod http {
     //! One-off requests from synchronous tests.
 
     fn run<F: std::future::Future>(future: F) -> F::Output {

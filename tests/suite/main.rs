@@ -13,6 +13,7 @@ mod cli;
 mod config;
 mod contract;
 mod fixtures;
+mod fuzz;
 mod hardening;
 mod helpers;
 mod insights;
