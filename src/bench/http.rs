@@ -79,9 +79,54 @@ pub async fn run(
             stats,
         });
     }
+    // Read before the log-ins below: each Argon2 verification takes 19 MiB.
     let peak_rss_mib = peak_rss_mib(service.0.id())?;
+    rows.extend(failed_logins(&client, &base, fixture, requests).await);
     Ok(HttpResults { rows, peak_rss_mib })
 }
+
+/// Failed log-ins, one at a time, with a wrong password for an existing account and
+/// for an e-mail address nobody has: the two must take the same time, or timing
+/// tells which addresses have accounts.
+async fn failed_logins(
+    client: &reqwest::Client,
+    base: &str,
+    fixture: &Fixture,
+    requests: usize,
+) -> Vec<Row> {
+    let attempts = (requests / 1_000).clamp(10, 40);
+    let mut rows = Vec::new();
+    for (operation, email) in [
+        (FAILED_LOGIN_KNOWN, fixture.demo_email.to_owned()),
+        (FAILED_LOGIN_UNKNOWN, "nobody.here@example.com".to_owned()),
+    ] {
+        let (client, url) = (client.clone(), format!("{base}/api/v1/auth/login"));
+        let body = serde_json::json!({"email": email, "password": "not the password"});
+        let stats = measure(
+            1,
+            attempts,
+            op(move |_| {
+                let request = client.post(&url).json(&body).send();
+                async move {
+                    let response = request.await.expect("the service answers");
+                    assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
+                }
+            }),
+        )
+        .await;
+        rows.push(Row {
+            group: "http",
+            tier: "service".into(),
+            operation,
+            clients: 1,
+            stats,
+        });
+    }
+    rows
+}
+
+pub const FAILED_LOGIN_KNOWN: &str = "POST /api/v1/auth/login (wrong password)";
+pub const FAILED_LOGIN_UNKNOWN: &str = "POST /api/v1/auth/login (unknown e-mail)";
 
 /// `balancelife serve` on a free port against the benchmark's MongoDB and Redis.
 fn start_service(settings: &Settings) -> anyhow::Result<(Service, String)> {
@@ -95,6 +140,8 @@ fn start_service(settings: &Settings) -> anyhow::Result<(Service, String)> {
         .env("REDIS_NAMESPACE", &settings.redis_namespace)
         .env("REDIS_TIMEOUT_MS", settings.redis_timeout_ms.to_string())
         .env("INIT_SAMPLE_DATA", "false")
+        // The failed log-ins are timed, not limited.
+        .env("AUTH_ATTEMPTS_PER_MINUTE", "10000")
         .env(
             "AUTH_TOKEN_SECRET",
             crate::auth::TokenKeys::random_secret().expose_secret(),

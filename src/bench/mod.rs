@@ -574,6 +574,25 @@ fn targets(report: &Report) -> Vec<Target> {
             });
         }
     }
+    let login = |operation| {
+        report
+            .row("http", "service", operation, 1)
+            .map_or(f64::NAN, |s| s.p50_us)
+    };
+    let (known, unknown) = (
+        login(http::FAILED_LOGIN_KNOWN),
+        login(http::FAILED_LOGIN_UNKNOWN),
+    );
+    targets.push(Target {
+        name: "failed log-in p50, unknown e-mail within 10% of existing account",
+        measured: format!(
+            "{:.1} ms vs {:.1} ms = {:.2}x",
+            unknown / 1_000.0,
+            known / 1_000.0,
+            unknown / known
+        ),
+        pass: (0.9..=1.1).contains(&(unknown / known)),
+    });
     targets.push(Target {
         name: "256 concurrent cold readers of one key -> 1 store read",
         measured: format!("{} store read(s)", report.stampede_store_reads),

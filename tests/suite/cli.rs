@@ -113,6 +113,32 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
 }
 
 #[test]
+fn the_request_id_is_echoed_and_in_the_log_lines_of_the_request() {
+    let (service, addr, logs) = serve_logged(|command| {
+        command.env("LOG_LEVEL", "debug");
+    });
+    let response = http::run(async {
+        reqwest::Client::new()
+            .get(format!("http://{addr}/api/v1/meal-packages"))
+            .header("x-request-id", "trace-me-0123")
+            .send()
+            .await
+            .unwrap()
+    });
+    assert_eq!(response.headers()["x-request-id"], "trace-me-0123");
+    stop(service);
+    let logs = logs.lock().unwrap();
+    let tagged: Vec<_> = logs
+        .iter()
+        .filter(|l| l.contains("trace-me-0123"))
+        .collect();
+    assert!(
+        tagged.iter().any(|line| line.contains("\"status\":200")),
+        "{tagged:?}"
+    );
+}
+
+#[test]
 fn users_and_entries_outlive_a_restart_of_the_service_on_mongodb() {
     let uri = SHARED.uri();
     let database = fresh_database();
@@ -287,7 +313,7 @@ impl Drop for KillOnDrop {
 pub mod http {
     //! One-off requests from synchronous tests.
 
-    fn run<F: std::future::Future>(future: F) -> F::Output {
+    pub fn run<F: std::future::Future>(future: F) -> F::Output {
         tokio::runtime::Runtime::new().unwrap().block_on(future)
     }
 

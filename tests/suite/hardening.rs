@@ -172,6 +172,23 @@ async fn query_operator_look_alikes_are_refused_as_values() {
             json!({"$where": "1", "name": {"$ne": null}}),
         )
         .await,
+        app.post(
+            "/api/v1/meal-entries",
+            token,
+            json!({"id": {"$gt": ""}, "package_id": {"$ne": null}}),
+        )
+        .await,
+        app.post(
+            "/api/v1/workout-packages/019a0000-0000-7000-8000-000000000000/apply",
+            token,
+            json!({"date": {"$gt": ""}, "week": 1, "day": 1}),
+        )
+        .await,
+        app.get(
+            "/api/v1/meal-entries?from=2026-01-01&$where=sleep(1)",
+            token,
+        )
+        .await,
         app.get("/api/v1/meal-packages?tag[$gt]=", None).await,
         app.get("/api/v1/meal-packages?tag=%7B%22%24ne%22%3A1%7D", None)
             .await,
