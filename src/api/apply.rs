@@ -30,6 +30,7 @@ pub struct ApplyMealPackage {
     /// The calendar day to log the meals on, in the user's time zone.
     date: NaiveDate,
     /// 1-based day of the package.
+    #[schema(minimum = 1, example = 1)]
     day: u16,
 }
 
@@ -39,10 +40,10 @@ pub struct ApplyWorkoutPackage {
     /// The calendar day to log the session on, in the user's time zone.
     date: NaiveDate,
     /// 1-based week of the package.
-    #[schema(example = 1)]
+    #[schema(minimum = 1, example = 1)]
     week: u8,
     /// 1-based session day within the week.
-    #[schema(example = 1)]
+    #[schema(minimum = 1, example = 1)]
     day: u8,
 }
 

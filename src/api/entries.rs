@@ -75,13 +75,14 @@ macro_rules! entry_endpoints {
         input: $input:ty,
         patch: $patch:ty,
         view: $view:ty,
-        collection: $collection:tt,
-        item: $item:tt,
-        tag: $tag:tt,
-        singular: $singular:tt,
-        plural: $plural:tt $(,)?
+        collection: $collection:literal,
+        item: $item:literal,
+        tag: $tag:literal,
+        singular: $singular:literal,
+        plural: $plural:literal $(,)?
     ) => {
         pub mod endpoints {
+            // The types named in the invocation live in the invoking module.
             #[allow(unused_imports)]
             use super::*;
             use axum::Json;
@@ -97,15 +98,17 @@ macro_rules! entry_endpoints {
 
             /// The entries on the days from `from` to `to`, oldest first.
             #[utoipa::path(
-                    get,
-                    path = $collection,
-                    tag = $tag,
-                    operation_id = concat!("list_", $plural),
-                    security(("bearer" = [])),
-                    params(EntryListQuery),
-                    responses((status = 200, description = "One page of entries",
-                        body = ListResponse<$view>))
-                )]
+                get,
+                path = $collection,
+                tag = $tag,
+                operation_id = concat!("list_", $plural),
+                security(("bearer" = [])),
+                params(EntryListQuery),
+                responses(
+                    (status = 200, description = "One page of entries",
+                        body = ListResponse<$view>),
+                )
+            )]
             pub async fn list(
                 state: State<SharedState>,
                 user: AuthUser,
@@ -116,24 +119,24 @@ macro_rules! entry_endpoints {
 
             /// Logs an entry. With a client-chosen `id`, sending it again is harmless.
             #[utoipa::path(
-                    post,
-                    path = $collection,
-                    tag = $tag,
-                    operation_id = concat!("create_", $singular),
-                    security(("bearer" = [])),
-                    request_body = $input,
-                    responses(
-                        (status = 201, description = "Created", body = $view,
-                            headers(("location" = String, description = "The entry's URL"))),
-                        (status = 200, description = "The same entry was already there",
-                            body = $view,
-                            headers(("location" = String, description = "The entry's URL"))),
-                        (status = 404, description = "The id belongs to someone else",
-                            body = ErrorBody),
-                        (status = 409, description = "The id is taken by a different entry",
-                            body = ErrorBody),
-                    )
-                )]
+                post,
+                path = $collection,
+                tag = $tag,
+                operation_id = concat!("create_", $singular),
+                security(("bearer" = [])),
+                request_body = $input,
+                responses(
+                    (status = 201, description = "Created", body = $view,
+                        headers(("location" = String, description = "The entry's URL"))),
+                    (status = 200, description = "The same entry was already there",
+                        body = $view,
+                        headers(("location" = String, description = "The entry's URL"))),
+                    (status = 404, description = "The id belongs to someone else",
+                        body = ErrorBody),
+                    (status = 409, description = "The id is taken by a different entry",
+                        body = ErrorBody),
+                )
+            )]
             pub async fn create(
                 state: State<SharedState>,
                 user: AuthUser,
@@ -144,22 +147,24 @@ macro_rules! entry_endpoints {
 
             /// Creates or replaces the entry with this id (a UUIDv7).
             #[utoipa::path(
-                    put,
-                    path = $item,
-                    tag = $tag,
-                    operation_id = concat!("put_", $singular),
-                    security(("bearer" = [])),
-                    params(("id" = uuid::Uuid, Path, description = "The entry's id, a UUIDv7")),
-                    request_body = $input,
-                    responses(
-                        (status = 201, description = "Created", body = $view,
-                            headers(("location" = String, description = "The entry's URL"))),
-                        (status = 200, description = "Replaced, or already equal", body = $view,
-                            headers(("location" = String, description = "The entry's URL"))),
-                        (status = 404, description = "The id belongs to someone else",
-                            body = ErrorBody),
-                    )
-                )]
+                put,
+                path = $item,
+                tag = $tag,
+                operation_id = concat!("put_", $singular),
+                security(("bearer" = [])),
+                params(("id" = uuid::Uuid, Path, description = "The entry's id, a UUIDv7")),
+                request_body = $input,
+                responses(
+                    (status = 201, description = "Created", body = $view,
+                        headers(("location" = String, description = "The entry's URL"))),
+                    (status = 200, description = "Replaced, or already equal", body = $view,
+                        headers(("location" = String, description = "The entry's URL"))),
+                    (status = 404, description = "The id belongs to someone else",
+                        body = ErrorBody),
+                    (status = 409, description = "The entry changed concurrently; try again",
+                        body = ErrorBody),
+                )
+            )]
             pub async fn put(
                 state: State<SharedState>,
                 user: AuthUser,
@@ -169,19 +174,20 @@ macro_rules! entry_endpoints {
                 entries::put::<$data>(state, user, id, input).await
             }
 
+            /// One of the caller's entries.
             #[utoipa::path(
-                    get,
-                    path = $item,
-                    tag = $tag,
-                    operation_id = concat!("get_", $singular),
-                    security(("bearer" = [])),
-                    params(("id" = uuid::Uuid, Path, description = "The entry's id")),
-                    responses(
-                        (status = 200, description = "The entry", body = $view),
-                        (status = 404, description = "No such entry of the caller's",
-                            body = ErrorBody),
-                    )
-                )]
+                get,
+                path = $item,
+                tag = $tag,
+                operation_id = concat!("get_", $singular),
+                security(("bearer" = [])),
+                params(("id" = uuid::Uuid, Path, description = "The entry's id")),
+                responses(
+                    (status = 200, description = "The entry", body = $view),
+                    (status = 404, description = "No such entry of the caller's",
+                        body = ErrorBody),
+                )
+            )]
             pub async fn get(
                 state: State<SharedState>,
                 user: AuthUser,
@@ -192,21 +198,21 @@ macro_rules! entry_endpoints {
 
             /// Changes some fields: absent ones stay, `null` clears an optional one.
             #[utoipa::path(
-                    patch,
-                    path = $item,
-                    tag = $tag,
-                    operation_id = concat!("patch_", $singular),
-                    security(("bearer" = [])),
-                    params(("id" = uuid::Uuid, Path, description = "The entry's id")),
-                    request_body = $patch,
-                    responses(
-                        (status = 200, description = "The updated entry", body = $view),
-                        (status = 404, description = "No such entry of the caller's",
-                            body = ErrorBody),
-                        (status = 409, description = "The entry changed concurrently; read it \
-                    again", body = ErrorBody),
-                    )
-                )]
+                patch,
+                path = $item,
+                tag = $tag,
+                operation_id = concat!("patch_", $singular),
+                security(("bearer" = [])),
+                params(("id" = uuid::Uuid, Path, description = "The entry's id")),
+                request_body = $patch,
+                responses(
+                    (status = 200, description = "The updated entry", body = $view),
+                    (status = 404, description = "No such entry of the caller's",
+                        body = ErrorBody),
+                    (status = 409, description = "The entry changed concurrently; read it \
+                        again", body = ErrorBody),
+                )
+            )]
             pub async fn patch(
                 state: State<SharedState>,
                 user: AuthUser,
@@ -216,19 +222,20 @@ macro_rules! entry_endpoints {
                 entries::patch::<$data>(state, user, id, patch).await
             }
 
+            /// Deletes one of the caller's entries.
             #[utoipa::path(
-                    delete,
-                    path = $item,
-                    tag = $tag,
-                    operation_id = concat!("delete_", $singular),
-                    security(("bearer" = [])),
-                    params(("id" = uuid::Uuid, Path, description = "The entry's id")),
-                    responses(
-                        (status = 204, description = "Deleted"),
-                        (status = 404, description = "No such entry of the caller's",
-                            body = ErrorBody),
-                    )
-                )]
+                delete,
+                path = $item,
+                tag = $tag,
+                operation_id = concat!("delete_", $singular),
+                security(("bearer" = [])),
+                params(("id" = uuid::Uuid, Path, description = "The entry's id")),
+                responses(
+                    (status = 204, description = "Deleted"),
+                    (status = 404, description = "No such entry of the caller's",
+                        body = ErrorBody),
+                )
+            )]
             pub async fn delete(
                 state: State<SharedState>,
                 user: AuthUser,

@@ -38,6 +38,7 @@ pub struct ErrorDetail<'a> {
     message: &'a str,
     /// The path of the offending field or parameter, for `validation_failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     field: Option<&'a str>,
 }
 

@@ -16,21 +16,21 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
-use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type,
 };
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::AuthUser;
 use super::entries::{EntryResource, check_occurred_at, check_package};
 use super::error::{ApiError, ApiResult};
 use super::extract::{ValidQuery, parse_json};
-use super::meal_entries::MealEntryView;
+use super::meal_entries::{MealEntryInput, MealEntryView};
 use super::state::SharedState;
 use super::users::UserView;
-use super::workout_entries::WorkoutEntryView;
-use crate::domain::{Entry, EntryData, EntryPosition, MealData, User, WorkoutData, now};
+use super::workout_entries::{WorkoutEntryInput, WorkoutEntryView};
+use crate::domain::{ClientId, Entry, EntryData, EntryPosition, MealData, User, WorkoutData, now};
 use crate::store::{DateRange, PageLimit, PageRequest, Written};
 
 /// The largest import accepted; everything else keeps the 64 KiB limit.
@@ -364,13 +364,17 @@ struct ExportFile {
 }
 
 /// The body of `POST /import`, for the OpenAPI document: an export file, whose entries
-/// must carry their `id`s. What the store manages (`user_id`, `local_date`,
-/// `created_at`, `updated_at`) may be present and is not taken from the file.
+/// must carry their `id`s. `user_id`, `created_at` and `updated_at` may be present
+/// and are not taken from the file; `local_date` is kept when the entry's time can
+/// fall on that day, and worked out again otherwise.
 pub struct ImportDocument;
 
 impl utoipa::PartialSchema for ImportDocument {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
+            .description(Some(
+                "A JSON export (`GET /export`) to take back. Entries need their `id`.",
+            ))
             .property(
                 "format",
                 ObjectBuilder::new()
@@ -389,37 +393,52 @@ impl utoipa::PartialSchema for ImportDocument {
             .property("profile", any_value())
             .property(
                 "meal_entries",
-                ArrayBuilder::new().items(imported::<super::meal_entries::MealEntryInput>()),
+                ArrayBuilder::new().items(imported::<MealEntryInput>("A meal entry")),
             )
             .property(
                 "workout_entries",
-                ArrayBuilder::new().items(imported::<super::workout_entries::WorkoutEntryInput>()),
+                ArrayBuilder::new().items(imported::<WorkoutEntryInput>("A workout entry")),
             )
             .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
             .into()
     }
 }
 
-impl ToSchema for ImportDocument {}
+impl ToSchema for ImportDocument {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        // What the inlined entry schemas refer to.
+        <MealEntryInput as ToSchema>::schemas(schemas);
+        <WorkoutEntryInput as ToSchema>::schemas(schemas);
+        schemas.push((
+            ClientId::name().into(),
+            <ClientId as utoipa::PartialSchema>::schema(),
+        ));
+    }
+}
 
-/// Whatever is sent: the field is read past, not used.
+/// Whatever is sent: the field is read past.
 fn any_value() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(SchemaType::AnyValue)
 }
 
-/// An entry's input schema as an import takes it: `id` required, and the fields the
-/// store manages allowed (and ignored).
-fn imported<Input: utoipa::PartialSchema>() -> RefOr<Schema> {
-    let mut schema = Input::schema();
-    if let RefOr::T(Schema::Object(object)) = &mut schema {
-        for ignored in ["user_id", "local_date", "created_at", "updated_at"] {
-            object
-                .properties
-                .insert(ignored.to_owned(), any_value().into());
-        }
-        object.required.push("id".to_owned());
+/// An entry's input schema as an import takes it: `id` required (and not null), and
+/// the fields the store manages allowed.
+fn imported<Input: ToSchema>(what: &str) -> RefOr<Schema> {
+    let RefOr::T(Schema::Object(mut object)) = Input::schema() else {
+        panic!("{} is not an inline object schema", Input::name());
+    };
+    object.description = Some(format!("{what} as exported, with its `id`."));
+    for store_managed in ["user_id", "local_date", "created_at", "updated_at"] {
+        object
+            .properties
+            .insert(store_managed.to_owned(), any_value().into());
     }
-    schema
+    object.properties.insert(
+        "id".to_owned(),
+        Ref::from_schema_name(ClientId::name()).into(),
+    );
+    object.required.push("id".to_owned());
+    object.into()
 }
 
 #[derive(Debug, Default, Serialize, ToSchema)]

@@ -134,7 +134,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ValidQuery<T> 
     }
 }
 
-/// An entity id in the path. A malformed one is refused before any lookup.
+/// An entity id in the path, in the hyphenated form only (as the OpenAPI document's
+/// `format: uuid` says). A malformed one is refused before any lookup.
 pub struct PathId(pub Uuid);
 
 impl<S: Send + Sync> FromRequestParts<S> for PathId {
@@ -146,7 +147,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
                 .await
                 .map_err(|_| ApiError::invalid("id", "must be a UUID"))?;
         Uuid::try_parse(&raw)
+            .ok()
+            .filter(|_| raw.len() == crate::domain::HYPHENATED_LEN)
             .map(PathId)
-            .map_err(|_| ApiError::invalid("id", "must be a UUID"))
+            .ok_or_else(|| ApiError::invalid("id", "must be a UUID"))
     }
 }

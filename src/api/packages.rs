@@ -117,6 +117,7 @@ pub async fn list_meal_packages(
     list(state, query).await
 }
 
+/// One published meal package with its items.
 #[utoipa::path(
     get,
     path = "/api/v1/meal-packages/{id}",
@@ -150,6 +151,7 @@ pub async fn list_workout_packages(
     list(state, query).await
 }
 
+/// One published workout package with its sessions.
 #[utoipa::path(
     get,
     path = "/api/v1/workout-packages/{id}",

@@ -19,6 +19,7 @@ const MAX_CURSOR_LEN: usize = 512;
 pub struct ListResponse<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -213,6 +213,7 @@ pub async fn delete_me(
 
 /// A user may read themself; an admin may read anyone. Anyone else gets the same 404
 /// as for an id that does not exist.
+/// A user: the caller themself, or anyone for an admin.
 #[utoipa::path(
     get,
     path = "/api/v1/users/{id}",

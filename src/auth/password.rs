@@ -133,9 +133,9 @@ impl PasswordHasher {
     /// Whether `password` matches. `None` stands for "no such user": the work is the
     /// same, the answer is always no.
     pub fn verify(&self, password: &str, hash: Option<&PasswordHash>) -> bool {
-        self.verifications.fetch_add(1, Ordering::Relaxed);
         let phc = hash.map_or(self.dummy.as_str(), PasswordHash::as_phc);
         let matches = PhcHash::new(phc).is_ok_and(|parsed| {
+            self.verifications.fetch_add(1, Ordering::Relaxed);
             self.argon2
                 .verify_password(password.as_bytes(), &parsed)
                 .is_ok()
@@ -143,7 +143,7 @@ impl PasswordHasher {
         matches && hash.is_some()
     }
 
-    /// How many verifications this hasher (and its clones) has run.
+    /// How many Argon2 verifications this hasher (and its clones) has run.
     pub fn verifications(&self) -> u64 {
         self.verifications.load(Ordering::Relaxed)
     }
@@ -162,6 +162,17 @@ mod tests {
         assert!(hasher.verify("correct horse", Some(&hash)));
         assert!(!hasher.verify("wrong horse", Some(&hash)));
         assert!(!hasher.verify("dummy password for unknown e-mails", None));
+    }
+
+    /// Unknown e-mails are verified against the dummy hash; it must cost what a real
+    /// one does, so its parameters must be the ones real hashes get.
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let hasher = PasswordHasher::new();
+        let real = hasher.hash(&Password::try_from("correct horse".to_owned()).unwrap());
+        let params = |phc: &str| phc.rsplitn(3, '$').nth(2).unwrap().to_owned();
+        assert_eq!(params(&hasher.dummy), params(real.as_phc()));
+        assert!(params(&hasher.dummy).starts_with("$argon2id$v=19$m=19456,t=2,p=1"));
     }
 
     #[test]

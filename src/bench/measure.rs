@@ -50,17 +50,22 @@ pub async fn measure(clients: usize, total: usize, op: Op) -> Stats {
         all.add(&latencies)
             .expect("histograms with auto-resize merge");
     }
-    let seconds = started.elapsed().as_secs_f64();
+    stats(&all, started.elapsed().as_secs_f64())
+}
+
+/// The figures of the latencies recorded in `seconds` of running.
+pub fn stats(latencies: &Histogram<u64>, seconds: f64) -> Stats {
+    let ops = usize::try_from(latencies.len()).unwrap_or(usize::MAX);
     Stats {
-        ops: total,
-        ops_per_sec: total as f64 / seconds,
-        p50_us: all.value_at_quantile(0.5) as f64 / 1_000.0,
-        p99_us: all.value_at_quantile(0.99) as f64 / 1_000.0,
+        ops,
+        ops_per_sec: ops as f64 / seconds,
+        p50_us: latencies.value_at_quantile(0.5) as f64 / 1_000.0,
+        p99_us: latencies.value_at_quantile(0.99) as f64 / 1_000.0,
     }
 }
 
 /// Nanoseconds from 1 ns to one minute, at 3 significant digits.
-fn histogram() -> Histogram<u64> {
+pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
 }
 

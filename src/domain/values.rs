@@ -227,20 +227,20 @@ impl<const MAX: usize> TryFrom<String> for Text<MAX> {
     type Error = InvalidValue;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        // The length is that of the value as sent, so the OpenAPI `maxLength` says
-        // exactly what is accepted.
+        // Length and characters are checked on the value as sent, so the OpenAPI
+        // schema (`maxLength`, `schema::TEXT`) says exactly what is accepted.
         if value.chars().count() > MAX {
             return Err(InvalidValue(format!("must be at most {MAX} characters")));
         }
-        let trimmed = value.trim();
-        if trimmed.is_empty() {
-            return Err(InvalidValue::new("must not be empty"));
-        }
-        if trimmed
+        if value
             .chars()
             .any(|c| c.is_control() && c != '\n' && c != '\t')
         {
             return Err(InvalidValue::new("must not contain control characters"));
+        }
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            return Err(InvalidValue::new("must not be empty"));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -270,7 +270,7 @@ impl<const MAX: usize> utoipa::PartialSchema for Text<MAX> {
     fn schema() -> RefOr<Schema> {
         schema::string(
             MAX,
-            schema::NOT_BLANK,
+            schema::TEXT,
             "Text without control characters other than line breaks and tabs; \
              surrounding white space is trimmed.",
         )
@@ -400,7 +400,9 @@ impl TryFrom<String> for Email {
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
         let normalized = value.trim().to_lowercase();
-        let well_formed = normalized.len() <= Self::MAX_LEN
+        // Both as sent (what the OpenAPI `maxLength` says) and as stored.
+        let well_formed = value.chars().count() <= Self::MAX_LEN
+            && normalized.len() <= Self::MAX_LEN
             && email_address::EmailAddress::from_str(&normalized).is_ok()
             // The crate accepts quoted locals and IP-literal domains; we want the
             // plain address a person types into a sign-up form.
@@ -577,7 +579,8 @@ impl utoipa::PartialSchema for ClientId {
             HYPHENATED_LEN,
             "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
             "A UUIDv7 chosen by the client, which makes the write idempotent.",
-        );
+        )
+        .min_length(Some(HYPHENATED_LEN));
         schema::with_format(id, KnownFormat::Uuid).into()
     }
 }
@@ -629,6 +632,11 @@ mod tests {
         assert_eq!(Name::try_from("  Ada ").unwrap().as_str(), "Ada");
         assert!(Name::try_from("   ").is_err());
         assert!(Name::try_from("a".repeat(101)).is_err());
+        // The length is the value's as sent, as the OpenAPI document states it.
+        assert!(Name::try_from(format!(" {}", "a".repeat(100))).is_err());
+        assert!(Name::try_from("a".repeat(100)).is_ok());
+        // U+FEFF is not white space to `trim`, and the document's pattern agrees.
+        assert!(Name::try_from("\u{feff}").is_ok());
         assert!(Name::try_from("bell\u{7}").is_err());
         assert!(Notes::try_from("line one\nline two").is_ok());
     }
@@ -671,5 +679,14 @@ mod tests {
         assert!(ClientId::from_str(&new_id().to_string()).is_ok());
         assert!(ClientId::from_str(&uuid::Uuid::nil().to_string()).is_err());
         assert!(ClientId::from_str("not-a-uuid").is_err());
+        // Only the hyphenated form, as the OpenAPI pattern states.
+        let id = new_id();
+        for other_form in [
+            id.simple().to_string(),
+            id.braced().to_string(),
+            id.urn().to_string(),
+        ] {
+            assert!(ClientId::from_str(&other_form).is_err(), "{other_form}");
+        }
     }
 }

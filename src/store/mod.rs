@@ -103,6 +103,7 @@ pub struct ComponentHealth {
     /// Whether data written here survives a restart of the service.
     pub persistent: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub detail: Option<String>,
 }
 

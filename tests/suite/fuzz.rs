@@ -68,7 +68,19 @@ fn fuzz(addr: &str, examples: u32) -> String {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(report.contains("passed"), "{report}");
+    let cases_passed = report
+        .lines()
+        .find_map(|line| {
+            line.trim()
+                .split_once(" generated, ")?
+                .1
+                .split_once(" passed")
+        })
+        .and_then(|(passed, _)| passed.parse::<u32>().ok());
+    assert!(
+        cases_passed.is_some_and(|n| n > 0),
+        "no test case passed:\n{report}"
+    );
     assert!(!report.contains(&token), "the report shows the token");
     token
 }

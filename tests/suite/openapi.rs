@@ -9,6 +9,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::helpers::spawn_app;
+use balancelife::api::openapi::BEARER;
 
 const METHODS: [Method; 5] = [
     Method::GET,
@@ -108,9 +109,9 @@ async fn paths_outside_the_document_do_not_exist() {
 async fn documented_security_matches_who_is_turned_away() {
     let app = spawn_app().await;
     let document = document().await;
-    let schemes = &document["components"]["securitySchemes"];
-    assert_eq!(schemes["bearer"]["type"], "http");
-    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    let bearer = &document["components"]["securitySchemes"][BEARER];
+    assert_eq!(bearer["type"], "http");
+    assert_eq!(bearer["scheme"], "bearer");
     for (template, method, operation) in operations(&document) {
         let secured = operation["security"]
             .as_array()
@@ -154,6 +155,10 @@ async fn every_reference_resolves_and_every_operation_is_described() {
     for (path, method, operation) in operations(&document) {
         let id = operation["operationId"].as_str().unwrap().to_owned();
         assert!(ids.insert(id.clone()), "operationId {id} is used twice");
+        let described = ["summary", "description"]
+            .iter()
+            .any(|key| operation[key].as_str().is_some_and(|text| !text.is_empty()));
+        assert!(described, "{method} {path} has no summary or description");
         let responses = operation["responses"].as_object().unwrap();
         for status in ["500", "503"] {
             assert!(
