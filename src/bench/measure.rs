@@ -53,6 +53,25 @@ pub async fn measure(clients: usize, total: usize, op: Op) -> Stats {
     stats(&all, started.elapsed().as_secs_f64())
 }
 
+/// `rounds` rounds of one call of each op in turn, from one client: the ops share
+/// every moment of machine noise, so their ratios are as fair as one run can make
+/// them. Returns one `Stats` per op, in order.
+pub async fn interleaved(rounds: usize, ops: &[Op]) -> Vec<Stats> {
+    let mut latencies: Vec<_> = ops.iter().map(|_| histogram()).collect();
+    let started = Instant::now();
+    for n in 0..rounds {
+        for (op, recorded) in ops.iter().zip(&mut latencies) {
+            let began = Instant::now();
+            op(n).await;
+            let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            recorded.saturating_record(nanos.max(1));
+        }
+    }
+    // Each op had about its share of the time.
+    let seconds = started.elapsed().as_secs_f64() / ops.len().max(1) as f64;
+    latencies.iter().map(|l| stats(l, seconds)).collect()
+}
+
 /// The figures of the latencies recorded in `seconds` of running.
 pub fn stats(latencies: &Histogram<u64>, seconds: f64) -> Stats {
     let ops = usize::try_from(latencies.len()).unwrap_or(usize::MAX);

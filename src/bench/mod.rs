@@ -15,7 +15,7 @@ use bson::doc;
 use chrono::{Duration as Days, NaiveDate, TimeZone, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use self::measure::{Op, Stats, measure, op};
+use self::measure::{Op, interleaved, measure, op};
 use self::report::{GrowthRow, Report, Row, Target};
 use crate::config::Settings;
 use crate::domain::*;
@@ -69,6 +69,9 @@ impl Sizes {
     }
 }
 
+/// The report group of the interleaved measurements the latency targets use.
+const SIDE_BY_SIDE: &str = "side by side";
+
 /// The servers of a `--spawn` run; they stop when this is dropped.
 struct Spawned {
     _mongo: MongoServer,
@@ -83,7 +86,7 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     settings.redis_namespace = format!("bench{run_id}");
     settings.redis_timeout_ms = settings.redis_timeout_ms.max(50);
 
-    let progress = ProgressBar::new(9);
+    let progress = ProgressBar::new(10);
     progress.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"),
     );
@@ -146,21 +149,45 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     progress.inc(1);
 
     progress.set_message("references: raw Redis GET, raw MongoDB find_one");
+    let raw_get = raw_redis_get(&settings, &fixture).await?;
+    let raw_find = raw_mongo_find(mongo.as_ref(), &fixture);
     for clients in [1, 32] {
-        let stats = raw_redis_get(&settings, &fixture, clients, sizes.fast).await?;
         report.rows.push(Row {
             group: "reference",
             tier: "raw Redis GET".into(),
             operation: "same-size value",
             clients,
-            stats,
+            stats: measure(clients, sizes.fast, raw_get.clone()).await,
         });
-        let stats = raw_mongo_find(mongo.as_ref(), &fixture, clients, sizes.slow).await;
         report.rows.push(Row {
             group: "reference",
             tier: "raw MongoDB find_one".into(),
             operation: "user by _id",
             clients,
+            stats: measure(clients, sizes.slow, raw_find.clone()).await,
+        });
+    }
+    progress.inc(1);
+
+    // The ratios the targets judge, from calls taken in turn (see `interleaved`):
+    // measured one after another, the same call on this machine has varied by a
+    // factor of seven between runs, which no ratio survives.
+    progress.set_message("side by side: cached hit, raw GET, MongoDB, raw find_one");
+    let get_user = &fixture.operations()[0].1;
+    let contenders = [
+        ("cached (hit)", get_user(cached.clone() as Arc<dyn Store>)),
+        ("raw Redis GET", raw_get),
+        ("mongodb", get_user(mongo.clone() as Arc<dyn Store>)),
+        ("raw MongoDB find_one", raw_find),
+    ];
+    let ops: Vec<Op> = contenders.iter().map(|(_, op)| op.clone()).collect();
+    let results = interleaved(2 * sizes.slow, &ops).await;
+    for ((tier, _), stats) in contenders.iter().zip(results) {
+        report.rows.push(Row {
+            group: SIDE_BY_SIDE,
+            tier: (*tier).to_owned(),
+            operation: "get user by id",
+            clients: 1,
             stats,
         });
     }
@@ -356,12 +383,7 @@ impl Fixture {
 }
 
 /// A raw GET through the same client library, of a value as large as a cached user.
-async fn raw_redis_get(
-    settings: &Settings,
-    fixture: &Fixture,
-    clients: usize,
-    ops: usize,
-) -> anyhow::Result<Stats> {
+async fn raw_redis_get(settings: &Settings, fixture: &Fixture) -> anyhow::Result<Op> {
     use secrecy::ExposeSecret;
     let addr = settings
         .redis_addr
@@ -383,50 +405,34 @@ async fn raw_redis_get(
         .arg(vec![7_u8; size])
         .query_async::<()>(&mut connection)
         .await?;
-    let stats = measure(
-        clients,
-        ops,
-        op(move |_| {
-            let mut connection = connection.clone();
-            let key = key.clone();
-            async move {
-                let value: Vec<u8> = redis::cmd("GET")
-                    .arg(&key)
-                    .query_async(&mut connection)
-                    .await
-                    .expect("GET answers");
-                assert!(!value.is_empty());
-            }
-        }),
-    )
-    .await;
-    Ok(stats)
+    Ok(op(move |_| {
+        let mut connection = connection.clone();
+        let key = key.clone();
+        async move {
+            let value: Vec<u8> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+                .expect("GET answers");
+            assert!(!value.is_empty());
+        }
+    }))
 }
 
 /// A raw `find_one` by `_id` through the driver, the floor of any MongoDB read.
-async fn raw_mongo_find(
-    mongo: &MongoStore,
-    fixture: &Fixture,
-    clients: usize,
-    ops: usize,
-) -> Stats {
+fn raw_mongo_find(mongo: &MongoStore, fixture: &Fixture) -> Op {
     let users = mongo.database().collection::<bson::Document>("users");
     let id = bson::Uuid::from(fixture.user.id);
-    measure(
-        clients,
-        ops,
-        op(move |_| {
-            let users = users.clone();
-            async move {
-                users
-                    .find_one(doc! { "_id": id })
-                    .await
-                    .expect("find_one answers")
-                    .expect("the user exists");
-            }
-        }),
-    )
-    .await
+    op(move |_| {
+        let users = users.clone();
+        async move {
+            users
+                .find_one(doc! { "_id": id })
+                .await
+                .expect("find_one answers")
+                .expect("the user exists");
+        }
+    })
 }
 
 /// p50 of a one-day list for a user with `entries` entries, 50 a day.
@@ -521,9 +527,11 @@ fn targets(report: &Report) -> Vec<Target> {
             .row(group, tier, operation, 1)
             .map_or(f64::NAN, |s| s.p50_us)
     };
-    let hit = p50("store", "cached (hit)", "get user by id");
-    let raw_get = p50("reference", "raw Redis GET", "same-size value");
-    let direct = p50("store", "mongodb", "get user by id");
+    let side_by_side = |tier| p50(SIDE_BY_SIDE, tier, "get user by id");
+    let hit = side_by_side("cached (hit)");
+    let raw_get = side_by_side("raw Redis GET");
+    let direct = side_by_side("mongodb");
+    let raw_find = side_by_side("raw MongoDB find_one");
     let http_rps = |operation| {
         report
             .row("http", "service", operation, 32)
@@ -541,7 +549,11 @@ fn targets(report: &Report) -> Vec<Target> {
         },
         Target {
             name: "cached hit >= 5 x faster than MongoDB direct (p50)",
-            measured: format!("{direct:.1} µs vs {hit:.1} µs = {:.1}x", direct / hit),
+            measured: format!(
+                "{direct:.1} µs vs {hit:.1} µs = {:.1}x (raw find_one vs raw GET: {:.1}x)",
+                direct / hit,
+                raw_find / raw_get
+            ),
             pass: direct >= 5.0 * hit,
         },
         Target {

@@ -60,12 +60,12 @@ impl Report {
     pub fn print(&self) {
         println!("\nMachine: {}\n", self.machine);
         println!(
-            "{:<10} {:<22} {:<26} {:>7} {:>12} {:>10} {:>10}",
+            "{:<12} {:<22} {:<42} {:>7} {:>12} {:>10} {:>10}",
             "group", "tier", "operation", "clients", "ops/s", "p50 µs", "p99 µs"
         );
         for row in &self.rows {
             println!(
-                "{:<10} {:<22} {:<26} {:>7} {:>12.0} {:>10.1} {:>10.1}",
+                "{:<12} {:<22} {:<42} {:>7} {:>12.0} {:>10.1} {:>10.1}",
                 row.group,
                 row.tier,
                 row.operation,
@@ -120,13 +120,13 @@ impl Report {
             .filter(|r| r.clients == 1)
             .map(|r| {
                 (
-                    format!("{} · {}", r.tier, r.operation),
+                    format!("{} · {} · {}", r.group, r.tier, r.operation),
                     r.stats.p50_us.max(0.01),
                 )
             })
             .collect();
         let height = 60 + 22 * u32::try_from(bars.len()).unwrap_or(40);
-        let root = SVGBackend::new(path, (1000, height)).into_drawing_area();
+        let root = SVGBackend::new(path, (1100, height)).into_drawing_area();
         root.fill(&WHITE)?;
         let max = bars.iter().map(|(_, v)| *v).fold(1.0_f64, f64::max) * 2.0;
         let mut chart = ChartBuilder::on(&root)
@@ -136,7 +136,7 @@ impl Report {
             )
             .margin(10)
             .x_label_area_size(30)
-            .y_label_area_size(330)
+            .y_label_area_size(420)
             .build_cartesian_2d((0.01_f64..max).log_scale(), 0..bars.len())?;
         let labels: Vec<String> = bars.iter().map(|(label, _)| label.clone()).collect();
         chart
