@@ -20,14 +20,19 @@ pub struct Totals {
     /// `kcal_in - kcal_out`.
     pub net: f64,
     /// The daily target times the number of days; `None` without a target.
+    #[schema(required = true)]
     pub target: Option<f64>,
     /// `target - net`.
+    #[schema(required = true)]
     pub remaining: Option<f64>,
     pub protein_g: f64,
     pub carbs_g: f64,
     pub fat_g: f64,
+    #[schema(required = true)]
     pub protein_g_target: Option<f64>,
+    #[schema(required = true)]
     pub carbs_g_target: Option<f64>,
+    #[schema(required = true)]
     pub fat_g_target: Option<f64>,
     pub meal_entries: usize,
     pub workout_entries: usize,

@@ -99,12 +99,18 @@ pub struct MealEntryView {
     protein_g: Grams,
     carbs_g: Grams,
     fat_g: Grams,
+    #[schema(required = true)]
     fiber_g: Option<Grams>,
+    #[schema(required = true)]
     sugar_g: Option<Grams>,
+    #[schema(required = true)]
     sodium_mg: Option<Milligrams>,
     source: EntrySource,
+    #[schema(required = true)]
     package_id: Option<Uuid>,
+    #[schema(required = true)]
     package_version: Option<Version>,
+    #[schema(required = true)]
     notes: Option<Notes>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,

@@ -28,15 +28,25 @@ pub struct UserView {
     name: Name,
     role: Role,
     timezone: Timezone,
+    #[schema(required = true)]
     birth_date: Option<BirthDate>,
+    #[schema(required = true)]
     sex: Option<Sex>,
+    #[schema(required = true)]
     height_cm: Option<HeightCm>,
+    #[schema(required = true)]
     weight_kg: Option<WeightKg>,
+    #[schema(required = true)]
     activity_level: Option<ActivityLevel>,
+    #[schema(required = true)]
     goal: Option<Goal>,
+    #[schema(required = true)]
     daily_kcal_target: Option<KcalTarget>,
+    #[schema(required = true)]
     protein_g_target: Option<GramsTarget>,
+    #[schema(required = true)]
     carbs_g_target: Option<GramsTarget>,
+    #[schema(required = true)]
     fat_g_target: Option<GramsTarget>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,

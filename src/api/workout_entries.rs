@@ -77,11 +77,17 @@ pub struct WorkoutEntryView {
     title: Title,
     duration_s: DurationSecs,
     kcal_burned: Kcal,
+    #[schema(required = true)]
     effort: Option<Effort>,
+    #[schema(required = true)]
     distance_km: Option<DistanceKm>,
+    #[schema(required = true)]
     avg_heart_rate: Option<HeartRate>,
+    #[schema(required = true)]
     package_id: Option<Uuid>,
+    #[schema(required = true)]
     package_version: Option<Version>,
+    #[schema(required = true)]
     notes: Option<Notes>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,

@@ -76,8 +76,10 @@ macro_rules! bounded_f64 {
 macro_rules! bounded_int {
     ($(#[doc = $doc:literal])* $name:ident, $int:ty, $min:expr, $max:expr) => {
         $(#[doc = $doc])*
+        // Read through `f64` so that `3.0`, a whole number to JSON Schema, is accepted
+        // like `3`; every bound is far inside the range `f64` holds exactly.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "i64", into = "i64")]
+        #[serde(try_from = "f64", into = "i64")]
         pub struct $name($int);
 
         impl $name {
@@ -104,6 +106,18 @@ macro_rules! bounded_int {
                             Self::MAX
                         ))
                     })
+            }
+        }
+
+        impl TryFrom<f64> for $name {
+            type Error = InvalidValue;
+
+            fn try_from(value: f64) -> Result<Self, Self::Error> {
+                let whole = value.fract() == 0.0 && value.abs() < 2_f64.powi(53);
+                // `as` is exact here: a whole number of at most 53 bits.
+                #[allow(clippy::cast_possible_truncation)]
+                let value = if whole { value as i64 } else { i64::MIN };
+                Self::try_from(value)
             }
         }
 
@@ -625,6 +639,17 @@ mod tests {
         assert!(Effort::try_from(11).is_err());
         assert!(Effort::try_from(-3).is_err());
         assert_eq!(Effort::try_from(7).unwrap().get(), 7);
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        let read = |json: &str| serde_json::from_str::<Effort>(json);
+        assert_eq!(read("7").unwrap().get(), 7);
+        assert_eq!(read("7.0").unwrap().get(), 7);
+        assert!(read("7.5").is_err());
+        assert!(read("0").is_err());
+        assert!(read("1e300").is_err());
+        assert!(read("-3").is_err());
     }
 
     #[test]

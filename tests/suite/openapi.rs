@@ -202,3 +202,33 @@ fn collect_references<'a>(value: &'a Value, into: &mut Vec<&'a str>) {
         _ => {}
     }
 }
+
+/// Responses always carry every field (`null` when empty), and the document says so,
+/// so generated clients need not guess.
+#[tokio::test]
+async fn every_field_of_a_response_body_is_required() {
+    let document = document().await;
+    let schemas = &document["components"]["schemas"];
+    for name in [
+        "UserView",
+        "MealEntryView",
+        "WorkoutEntryView",
+        "Totals",
+        "SessionResponse",
+    ] {
+        let schema = &schemas[name];
+        let properties: BTreeSet<&str> = schema["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name} has no properties"))
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let required: BTreeSet<&str> = schema["required"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} requires nothing"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(properties, required, "{name}");
+    }
+}
