@@ -152,7 +152,9 @@ macro_rules! entry_endpoints {
                 tag = $tag,
                 operation_id = concat!("put_", $singular),
                 security(("bearer" = [])),
-                params(("id" = uuid::Uuid, Path, description = "The entry's id, a UUIDv7")),
+                params(("id" = uuid::Uuid, Path, description = "The entry's id, a UUIDv7",
+                    // `ClientId`'s; tests/suite/openapi.rs holds the two equal.
+                    pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
                 request_body = $input,
                 responses(
                     (status = 201, description = "Created", body = $view,

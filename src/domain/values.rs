@@ -584,6 +584,10 @@ impl FromStr for ClientId {
     }
 }
 
+/// What `ClientId` accepts, for the OpenAPI document.
+pub const UUID_V7_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
 /// The length of a UUID in its hyphenated form, the only form ids are accepted in.
 pub const HYPHENATED_LEN: usize = 36;
 
@@ -591,7 +595,7 @@ impl utoipa::PartialSchema for ClientId {
     fn schema() -> RefOr<Schema> {
         let id = schema::string(
             HYPHENATED_LEN,
-            "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+            UUID_V7_PATTERN,
             "A UUIDv7 chosen by the client, which makes the write idempotent.",
         )
         .min_length(Some(HYPHENATED_LEN));

@@ -232,3 +232,15 @@ async fn every_field_of_a_response_body_is_required() {
         assert_eq!(properties, required, "{name}");
     }
 }
+
+#[tokio::test]
+async fn put_takes_the_same_ids_as_a_client_chosen_id_in_a_body() {
+    let document = document().await;
+    let client_id = &document["components"]["schemas"]["ClientId"]["pattern"];
+    assert!(client_id.is_string());
+    for path in ["/api/v1/meal-entries/{id}", "/api/v1/workout-entries/{id}"] {
+        let parameter = &document["paths"][path]["put"]["parameters"][0];
+        assert_eq!(parameter["name"], "id");
+        assert_eq!(&parameter["schema"]["pattern"], client_id, "{path}");
+    }
+}
