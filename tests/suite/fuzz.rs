@@ -132,7 +132,7 @@ fn the_service_on_cached_mongodb_keeps_to_its_openapi_document() {
     });
     let health = http::get(&format!("http://{addr}/health"));
     assert_eq!(health["store"], "cached", "{health}");
-    let token = fuzz(&addr, 10);
+    let token = fuzz(&addr, 25);
     stop(service);
     assert_no_secrets(&logs, &[&token, redis_password]);
 }
