@@ -17,9 +17,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type,
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
-use utoipa::openapi::{Ref, RefOr};
+use utoipa::openapi::{KnownFormat, Ref, RefOr};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::AuthUser;
@@ -351,12 +351,14 @@ fn workout_row(entry: &Entry<WorkoutData>) -> [String; 27] {
 #[serde(deny_unknown_fields)]
 struct ExportFile {
     format: String,
-    version: u32,
+    /// A number, so that `1.0` is read as the `1` it is.
+    version: serde_json::Number,
     #[serde(default, rename = "exported_at")]
-    _exported_at: serde::de::IgnoredAny,
-    /// Informational: an import never changes the account.
-    #[serde(default, rename = "profile")]
-    _profile: serde::de::IgnoredAny,
+    _exported_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Informational: an import never changes the account. Checked for operators
+    /// all the same (see `refuse_operators`).
+    #[serde(default)]
+    profile: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     meal_entries: Vec<serde_json::Value>,
     #[serde(default)]
@@ -389,8 +391,13 @@ impl utoipa::PartialSchema for ImportDocument {
                     .enum_values(Some([VERSION])),
             )
             .required("version")
-            .property("exported_at", any_value())
-            .property("profile", any_value())
+            .property("exported_at", nullable(KnownFormat::DateTime))
+            .property(
+                "profile",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+                    .description(Some("As exported; read past, never applied.")),
+            )
             .property(
                 "meal_entries",
                 ArrayBuilder::new().items(imported::<MealEntryInput>("A meal entry")),
@@ -416,22 +423,29 @@ impl ToSchema for ImportDocument {
     }
 }
 
-/// Whatever is sent: the field is read past.
-fn any_value() -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(SchemaType::AnyValue)
+/// A string of `format`, or `null`.
+fn nullable(format: KnownFormat) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .format(Some(SchemaFormat::KnownFormat(format)))
+        .into()
 }
 
 /// An entry's input schema as an import takes it: `id` required (and not null), and
-/// the fields the store manages allowed.
+/// the fields the store manages allowed (see `StoreManaged`).
 fn imported<Input: ToSchema>(what: &str) -> RefOr<Schema> {
     let RefOr::T(Schema::Object(mut object)) = Input::schema() else {
         panic!("{} is not an inline object schema", Input::name());
     };
     object.description = Some(format!("{what} as exported, with its `id`."));
-    for store_managed in ["user_id", "local_date", "created_at", "updated_at"] {
-        object
-            .properties
-            .insert(store_managed.to_owned(), any_value().into());
+    let managed = [
+        ("user_id", nullable(KnownFormat::Uuid)),
+        ("local_date", nullable(KnownFormat::Date)),
+        ("created_at", nullable(KnownFormat::DateTime)),
+        ("updated_at", nullable(KnownFormat::DateTime)),
+    ];
+    for (field, schema) in managed {
+        object.properties.insert(field.to_owned(), schema);
     }
     object.properties.insert(
         "id".to_owned(),
@@ -478,7 +492,10 @@ pub async fn import(
     }
     let body = body.map_err(|_| ApiError::payload_too_large(IMPORT_LIMIT_BYTES))?;
     let file: ExportFile = parse_json(&body)?;
-    if file.format != FORMAT || file.version != VERSION {
+    if let Some(profile) = &file.profile {
+        refuse_operators(profile, "profile")?;
+    }
+    if file.format != FORMAT || file.version.as_f64() != Some(f64::from(VERSION)) {
         return Err(ApiError::invalid(
             "format",
             format!("must be a \"{FORMAT}\" file of version {VERSION}"),
@@ -507,11 +524,15 @@ async fn prepare<E: EntryResource>(
             .as_object()
             .cloned()
             .ok_or_else(|| ApiError::invalid(at.clone(), "must be an object"))?;
-        // What the store manages is not taken from the file.
-        for read_only in ["user_id", "created_at", "updated_at"] {
-            object.remove(read_only);
-        }
-        let local_date = object.remove("local_date");
+        // What the store manages is checked like the rest, then not taken from the
+        // file (but for a plausible `local_date`).
+        let managed: serde_json::Map<_, _> = StoreManaged::FIELDS
+            .iter()
+            .filter_map(|&field| Some((field.to_owned(), object.remove(field)?)))
+            .collect();
+        let managed: StoreManaged =
+            parse_json(&serde_json::to_vec(&managed).map_err(ApiError::internal)?)
+                .map_err(|e| e.within(&at))?;
         let bytes = serde_json::to_vec(&object).map_err(ApiError::internal)?;
         let input: E::Input = parse_json(&bytes).map_err(|e| e.within(&at))?;
         let (id, data) = E::from_input(input).map_err(|e| e.within(&at))?;
@@ -521,7 +542,7 @@ async fn prepare<E: EntryResource>(
         check_package::<E>(state, &data)
             .await
             .map_err(|e| e.within(&at))?;
-        let local_date = kept_local_date(local_date, &data)
+        let local_date = kept_local_date(managed.local_date, &data)
             .unwrap_or_else(|| user.timezone.local_date(data.occurred_at()));
         let stamp = now();
         entries.push(Entry {
@@ -538,10 +559,54 @@ async fn prepare<E: EntryResource>(
 
 /// The exported calendar day, if it is one the entry's time can fall on in some time
 /// zone (±14 h): entries keep the day they were logged on.
-fn kept_local_date<D: EntryData>(value: Option<serde_json::Value>, data: &D) -> Option<NaiveDate> {
-    let date: NaiveDate = serde_json::from_value(value?).ok()?;
+fn kept_local_date<D: EntryData>(date: Option<NaiveDate>, data: &D) -> Option<NaiveDate> {
+    let date = date?;
     let utc_date = data.occurred_at().date_naive();
     ((date - utc_date).num_days().abs() <= 1).then_some(date)
+}
+
+/// The fields of an exported entry that the store manages.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreManaged {
+    #[serde(default, rename = "user_id")]
+    _user_id: Option<uuid::Uuid>,
+    #[serde(default)]
+    local_date: Option<NaiveDate>,
+    #[serde(default, rename = "created_at")]
+    _created_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default, rename = "updated_at")]
+    _updated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl StoreManaged {
+    const FIELDS: [&str; 4] = ["user_id", "local_date", "created_at", "updated_at"];
+}
+
+/// The profile is read past, not used; still, no key in it may look like a query
+/// operator, as nowhere else in a request may.
+fn refuse_operators(
+    object: &serde_json::Map<String, serde_json::Value>,
+    at: &str,
+) -> ApiResult<()> {
+    for (key, value) in object {
+        let path = format!("{at}.{key}");
+        if key.starts_with('$') {
+            return Err(ApiError::invalid(path, "is not a known field"));
+        }
+        match value {
+            serde_json::Value::Object(inner) => refuse_operators(inner, &path)?,
+            serde_json::Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    if let serde_json::Value::Object(inner) = item {
+                        refuse_operators(inner, &format!("{path}[{index}]"))?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 async fn write<E: EntryResource>(

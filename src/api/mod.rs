@@ -14,6 +14,7 @@ pub mod openapi;
 mod packages;
 mod pagination;
 mod patch;
+mod query_guard;
 pub mod state;
 mod summary;
 mod users;
@@ -81,6 +82,9 @@ pub fn router(state: SharedState) -> Router {
     let (routes, _) = documented_routes().split_for_parts();
     routes
         .fallback(|| async { ApiError::not_found("route") })
+        .layer(axum::middleware::from_fn(
+            query_guard::refuse_unexpected_query,
+        ))
         .layer(axum::middleware::from_fn(deadline))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))

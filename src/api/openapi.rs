@@ -104,7 +104,6 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 /// annotation did not describe them itself.
 fn add_shared_answers(operation: &mut Operation) {
     let has_body = operation.request_body.is_some();
-    let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
     let signed_in = operation
         .security
         .as_ref()
@@ -124,13 +123,12 @@ fn add_shared_answers(operation: &mut Operation) {
         shared.push(("413", "The body is too large"));
         shared.push(("415", "The body is not `application/json`"));
     }
-    if has_body || has_params {
-        shared.push((
-            "422",
-            "A value is missing or not acceptable, or a field or query parameter is \
-             unknown; `field` names it",
-        ));
-    }
+    // Every operation: a query string where none is taken is refused too.
+    shared.push((
+        "422",
+        "A value is missing or not acceptable, or a field or query parameter is \
+         unknown; `field` names it",
+    ));
     shared.push(("500", "Something went wrong on the server's side"));
     shared.push((
         "503",

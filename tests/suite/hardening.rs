@@ -147,69 +147,167 @@ async fn one_client_address_cannot_sign_up_without_limit() {
     assert_eq!(&statuses[6..], &[429, 429]);
 }
 
+/// Each case is a request that would be accepted but for one operator look-alike in
+/// one place; the answer must be a 422 naming exactly that place.
 #[tokio::test]
 async fn query_operator_look_alikes_are_refused_as_values() {
+    use base64::Engine;
     let app = spawn_app().await;
     let user = app.register("operators", json!({})).await;
     let token = Some(user.token.as_str());
+    let meal = |field: &str, value: serde_json::Value| {
+        let mut body = crate::helpers::TestApp::meal_body("2026-01-02T12:00:00Z");
+        body[field] = value;
+        body
+    };
+    let import = |entry: serde_json::Value, profile: serde_json::Value| {
+        json!({"format": "balancelife-export", "version": 1, "profile": profile,
+               "meal_entries": [entry]})
+    };
+    let mut exported = meal("id", json!(uuid::Uuid::now_v7().to_string()));
+    exported["local_date"] = json!("2026-01-02");
+    let with = |field: &str, value: serde_json::Value| {
+        let mut entry = exported.clone();
+        entry[field] = value;
+        entry
+    };
+    let operator_cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"$gt":""}"#);
+    let package = "/api/v1/workout-packages/019a0000-0000-7000-8000-000000000000/apply";
 
     let cases = [
-        app.post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": {"$gt": ""}, "password": "x"}),
-        )
-        .await,
-        app.post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": "a@example.com", "password": "x", "$where": "sleep(1000)"}),
-        )
-        .await,
-        app.post(
-            "/api/v1/meal-entries",
-            token,
-            json!({"$where": "1", "name": {"$ne": null}}),
-        )
-        .await,
-        app.post(
-            "/api/v1/meal-entries",
-            token,
-            json!({"id": {"$gt": ""}, "package_id": {"$ne": null}}),
-        )
-        .await,
-        app.post(
-            "/api/v1/workout-packages/019a0000-0000-7000-8000-000000000000/apply",
-            token,
-            json!({"date": {"$gt": ""}, "week": 1, "day": 1}),
-        )
-        .await,
-        app.get(
-            "/api/v1/meal-entries?from=2026-01-01&$where=sleep(1)",
-            token,
-        )
-        .await,
-        app.get("/api/v1/meal-packages?tag[$gt]=", None).await,
-        app.get("/api/v1/meal-packages?tag=%7B%22%24ne%22%3A1%7D", None)
+        (
+            app.post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": {"$gt": ""}, "password": "x"}),
+            )
             .await,
-        app.get(
-            "/api/v1/meal-entries?from=2026-01-01&cursor=%7B%22%24gt%22%3A%22%22%7D",
-            token,
-        )
-        .await,
-        app.get("/api/v1/meal-packages/%7B%22%24gt%22%3A%22%22%7D", None)
+            "email",
+        ),
+        (
+            app.post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": "a@example.com", "password": "x", "$where": "sleep(1000)"}),
+            )
             .await,
-        app.get("/api/v1/users/%7B%22%24where%22%3A1%7D", token)
+            "$where",
+        ),
+        (
+            app.post(
+                "/api/v1/meal-entries",
+                token,
+                meal("id", json!({"$gt": ""})),
+            )
             .await,
-        app.patch(
-            "/api/v1/users/me",
-            token,
-            json!({"timezone": {"$regex": ".*"}}),
-        )
-        .await,
+            "id",
+        ),
+        (
+            app.post(
+                "/api/v1/meal-entries",
+                token,
+                meal("name", json!({"$ne": null})),
+            )
+            .await,
+            "name",
+        ),
+        (
+            app.post(
+                "/api/v1/meal-entries",
+                token,
+                meal("package_id", json!({"$ne": null})),
+            )
+            .await,
+            "package_id",
+        ),
+        (
+            app.post("/api/v1/meal-entries", token, meal("$where", json!("1")))
+                .await,
+            "$where",
+        ),
+        (
+            app.post(
+                package,
+                token,
+                json!({"date": {"$gt": ""}, "week": 1, "day": 1}),
+            )
+            .await,
+            "date",
+        ),
+        (
+            app.patch(
+                "/api/v1/users/me",
+                token,
+                json!({"timezone": {"$regex": ".*"}}),
+            )
+            .await,
+            "timezone",
+        ),
+        (
+            app.post(
+                "/api/v1/import",
+                token,
+                import(with("user_id", json!({"$ne": null})), json!({})),
+            )
+            .await,
+            "meal_entries[0].user_id",
+        ),
+        (
+            app.post(
+                "/api/v1/import",
+                token,
+                import(with("local_date", json!({"$gt": ""})), json!({})),
+            )
+            .await,
+            "meal_entries[0].local_date",
+        ),
+        (
+            app.post(
+                "/api/v1/import",
+                token,
+                import(exported.clone(), json!({"name": {"$where": "1"}})),
+            )
+            .await,
+            "profile.name.$where",
+        ),
+        (
+            app.get("/api/v1/meal-packages?tag[$gt]=", None).await,
+            "tag[$gt]",
+        ),
+        (
+            app.get("/api/v1/meal-packages?tag=%7B%22%24ne%22%3A1%7D", None)
+                .await,
+            "tag",
+        ),
+        (
+            app.get(
+                &format!("/api/v1/meal-entries?from=2026-01-01&cursor={operator_cursor}"),
+                token,
+            )
+            .await,
+            "cursor",
+        ),
+        (
+            app.get(
+                "/api/v1/meal-entries?from=2026-01-01&$where=sleep(1)",
+                token,
+            )
+            .await,
+            "$where",
+        ),
+        (
+            app.get("/api/v1/meal-packages/%7B%22%24gt%22%3A%22%22%7D", None)
+                .await,
+            "id",
+        ),
+        (
+            app.get("/api/v1/users/%7B%22%24where%22%3A1%7D", token)
+                .await,
+            "id",
+        ),
     ];
 
-    for (n, response) in cases.iter().enumerate() {
+    for (n, (response, field)) in cases.iter().enumerate() {
         assert_eq!(
             response.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -217,7 +315,55 @@ async fn query_operator_look_alikes_are_refused_as_values() {
             response.body
         );
         assert_eq!(response.error_code(), "validation_failed", "case {n}");
+        assert_eq!(
+            response.error_field(),
+            *field,
+            "case {n}: {}",
+            response.body
+        );
     }
+    // And the import that carried no operator is fine.
+    let clean = app
+        .post(
+            "/api/v1/import",
+            token,
+            import(exported, json!({"name": "Ada"})),
+        )
+        .await;
+    assert_eq!(clean.status, StatusCode::OK, "{}", clean.body);
+}
+
+/// `?$where=…` on every documented operation, including those that take no query
+/// parameters at all, is refused and named, before anything else runs.
+#[tokio::test]
+async fn an_operator_in_the_query_string_of_any_operation_is_refused() {
+    let app = spawn_app().await;
+    let user = app.register("query-operators", json!({})).await;
+    let document = app.get("/openapi.json", None).await.body;
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let path = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
+            let method = axum::http::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app
+                .call(
+                    method.clone(),
+                    &format!("{path}?$where=sleep(1000)"),
+                    Some(&user.token),
+                    None,
+                )
+                .await;
+            assert_eq!(
+                response.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{method} {path}: {}",
+                response.body
+            );
+            assert_eq!(response.error_field(), "$where", "{method} {path}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "{checked}");
 }
 
 #[test]
