@@ -316,17 +316,43 @@ impl Settings {
     }
 }
 
-/// Replaces the `user:password@` part of a URI with `***@`.
+/// Replaces the `user:password@` part of a URI with `***@`, and the values of options
+/// that carry secrets (`tlsCertificateKeyFilePassword`, `authMechanismProperties`, …)
+/// with `***`.
 pub fn mask_uri_credentials(uri: &str) -> String {
     let Some((scheme, rest)) = uri.split_once("://") else {
         return uri.to_owned();
     };
-    // Passwords may hold '/' unencoded, so look for the last '@' before the options.
-    let options_start = rest.find('?').unwrap_or(rest.len());
-    match rest[..options_start].rfind('@') {
-        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
-        None => uri.to_owned(),
-    }
+    // Host names never hold '@', while a password may hold anything unencoded ('/',
+    // '?', '@'), so the credentials end at the last '@'. An '@' in an option value
+    // hides the host too: better too much than a password.
+    let rest = match rest.rfind('@') {
+        Some(at) => format!("***@{}", &rest[at + 1..]),
+        None => rest.to_owned(),
+    };
+    let masked = match rest.split_once('?') {
+        Some((target, options)) => format!("{target}?{}", mask_secret_options(options)),
+        None => rest,
+    };
+    format!("{scheme}://{masked}")
+}
+
+fn mask_secret_options(options: &str) -> String {
+    options
+        .split('&')
+        .map(|option| match option.split_once('=') {
+            Some((name, _)) if is_secret_option(name) => format!("{name}=***"),
+            _ => option.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn is_secret_option(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "secret", "token", "authmechanismproperties"]
+        .iter()
+        .any(|secret| name.contains(secret))
 }
 
 /// One line per problem, each naming the key and where its value came from.
@@ -373,6 +399,18 @@ mod tests {
         assert_eq!(
             mask_uri_credentials("mongodb://u:pa/ss@h:27017/db"),
             "mongodb://***@h:27017/db"
+        );
+        assert_eq!(
+            mask_uri_credentials("mongodb://u:pa?ss@h/db"),
+            "mongodb://***@h/db"
+        );
+        assert_eq!(
+            mask_uri_credentials(
+                "mongodb://h/db?tls=true&tlsCertificateKeyFilePassword=hunter2\
+                 &authMechanismProperties=AWS_SESSION_TOKEN:abc"
+            ),
+            "mongodb://h/db?tls=true&tlsCertificateKeyFilePassword=***\
+             &authMechanismProperties=***"
         );
     }
 }

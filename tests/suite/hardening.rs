@@ -457,3 +457,80 @@ fn secrets_and_passwords_never_reach_the_logs() {
         );
     }
 }
+
+/// Tokens made here exactly as the service makes them are accepted (the control), and
+/// every variation of one is refused through the API: expired, signed with another
+/// HMAC algorithm under the same secret, unsigned, claiming RS256, or carrying
+/// another user's claims under a genuine signature.
+#[tokio::test]
+async fn only_unexpired_untampered_hs256_tokens_are_accepted() {
+    use base64::Engine;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+
+    let app = spawn_app().await;
+    let user = app.register("tokens", json!({})).await;
+    let other = app.register("tokens-other", json!({})).await;
+    let stored = app.state.store.get_user(user.id).await.unwrap();
+    let fingerprint = balancelife::auth::token::credentials_fingerprint(&stored.password_hash);
+    let key = EncodingKey::from_secret(crate::helpers::TOKEN_SECRET.as_bytes());
+    let now = chrono::Utc::now().timestamp();
+    let claims = |exp: i64| json!({"sub": user.id, "iss": "balancelife", "iat": now, "exp": exp, "crd": fingerprint});
+    let sign = |algorithm, claims: &serde_json::Value| {
+        jsonwebtoken::encode(&Header::new(algorithm), claims, &key).unwrap()
+    };
+    let status_with = |token: String| {
+        let app = &app;
+        async move { app.get("/api/v1/users/me", Some(&token)).await.status }
+    };
+
+    let control = sign(Algorithm::HS256, &claims(now + 600));
+    assert_eq!(status_with(control.clone()).await, StatusCode::OK);
+
+    let mut refused = vec![
+        ("expired", sign(Algorithm::HS256, &claims(now - 60))),
+        ("HS384", sign(Algorithm::HS384, &claims(now + 600))),
+        ("HS512", sign(Algorithm::HS512, &claims(now + 600))),
+    ];
+    let [_, payload, _]: [&str; 3] = control.split('.').collect::<Vec<_>>().try_into().unwrap();
+    let unsigned_header = b64(br#"{"alg":"none","typ":"JWT"}"#);
+    refused.push(("alg none", format!("{unsigned_header}.{payload}.")));
+    // HMAC-SHA256 by hand, so the forgeries do not depend on jsonwebtoken.
+    let hmac = |message: &str| {
+        use sha2::Digest;
+        let key = crate::helpers::TOKEN_SECRET.as_bytes();
+        let mut padded = [0_u8; 64];
+        padded[..key.len()].copy_from_slice(key);
+        let (inner_pad, outer_pad): (Vec<u8>, Vec<u8>) =
+            padded.iter().map(|b| (b ^ 0x36, b ^ 0x5c)).unzip();
+        let inner = sha2::Sha256::new()
+            .chain_update(&inner_pad)
+            .chain_update(message.as_bytes())
+            .finalize();
+        b64(&sha2::Sha256::new()
+            .chain_update(&outer_pad)
+            .chain_update(inner)
+            .finalize())
+    };
+    let hs_header = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let by_hand = format!("{hs_header}.{payload}");
+    let by_hand = format!("{by_hand}.{}", hmac(&by_hand));
+    assert_eq!(
+        status_with(by_hand).await,
+        StatusCode::OK,
+        "the HMAC by hand"
+    );
+    // RS256 in the header, the body signed with the secret as if it were a public key.
+    let rs_header = b64(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let confused = format!("{rs_header}.{payload}");
+    refused.push(("RS256 header", format!("{confused}.{}", hmac(&confused))));
+    // Another user's claims under this token's signature.
+    let [header, _, signature]: [&str; 3] =
+        control.split('.').collect::<Vec<_>>().try_into().unwrap();
+    let other_payload = other.token.split('.').nth(1).unwrap();
+    refused.push(("tampered", format!("{header}.{other_payload}.{signature}")));
+
+    for (what, token) in refused {
+        assert_eq!(status_with(token).await, StatusCode::UNAUTHORIZED, "{what}");
+    }
+}

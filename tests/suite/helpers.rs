@@ -15,6 +15,9 @@ use balancelife::api::state::{SharedState, StoreChoice};
 use balancelife::config::Settings;
 use balancelife::store::{MemoryStore, Store};
 
+/// The token secret of every `TestApp`.
+pub const TOKEN_SECRET: &str = "test-secret-test-secret-test-secret!";
+
 pub struct TestApp {
     pub router: Router,
     pub state: SharedState,
@@ -59,7 +62,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub fn app_on(store: Arc<dyn Store>) -> TestApp {
     let settings = Settings {
-        auth_token_secret: Some("test-secret-test-secret-test-secret!".to_owned().into()),
+        auth_token_secret: Some(TOKEN_SECRET.to_owned().into()),
         ..Settings::default()
     };
     let choice = StoreChoice {
@@ -76,7 +79,7 @@ pub fn app_on(store: Arc<dyn Store>) -> TestApp {
 /// The app on a cached store, with its metrics at `/metrics`.
 pub fn app_on_cached(store: Arc<balancelife::store::CachedStore>) -> TestApp {
     let settings = Settings {
-        auth_token_secret: Some("test-secret-test-secret-test-secret!".to_owned().into()),
+        auth_token_secret: Some(TOKEN_SECRET.to_owned().into()),
         ..Settings::default()
     };
     let choice = StoreChoice {
