@@ -36,7 +36,7 @@ impl AuthLimits {
     /// `Err(wait)` when this attempt is over a limit.
     pub fn check(&self, address: Option<IpAddr>, email: &Email) -> Result<(), Duration> {
         if let Some(address) = address
-            && let Err(not_until) = self.per_address.check_key(&address)
+            && let Err(not_until) = self.per_address.check_key(&network_of(address))
         {
             return Err(not_until.wait_time_from(self.clock.now()));
         }
@@ -76,7 +76,46 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| network_of(info.0.ip())),
+                .map(|info| info.0.ip()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_subscriber_is_one_client_and_ipv4_addresses_are_each_one() {
+        let address = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            network_of(address("2001:db8:1:2:aaaa::1")),
+            network_of(address("2001:db8:1:2:ffff:1:2:3"))
+        );
+        assert_ne!(
+            network_of(address("2001:db8:1:2::1")),
+            network_of(address("2001:db8:1:3::1"))
+        );
+        assert_ne!(
+            network_of(address("192.0.2.1")),
+            network_of(address("192.0.2.2"))
+        );
+    }
+
+    #[test]
+    fn the_address_budget_is_three_times_the_e_mail_budget() {
+        let limits = AuthLimits::new(2);
+        let address = Some("2001:db8::1".parse().unwrap());
+        let same_network = Some("2001:db8::2".parse().unwrap());
+        let email = |n: u8| Email::try_from(format!("user{n}@example.com")).unwrap();
+        for n in 0..6 {
+            let from = if n % 2 == 0 { address } else { same_network };
+            assert!(limits.check(from, &email(n)).is_ok(), "attempt {n}");
+        }
+        assert!(limits.check(address, &email(7)).is_err());
+        // Without an address, only the e-mail's own budget counts.
+        assert!(limits.check(None, &email(8)).is_ok());
+        assert!(limits.check(None, &email(8)).is_ok());
+        assert!(limits.check(None, &email(8)).is_err());
     }
 }

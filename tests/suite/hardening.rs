@@ -126,6 +126,7 @@ async fn one_client_address_cannot_sign_up_without_limit() {
     let client = reqwest::Client::new();
 
     let mut statuses = Vec::new();
+    let mut retry_after = Vec::new();
     for n in 0..8 {
         let body = json!({"email": format!("signup{n}@example.com"), "password": "a long enough password", "name": "Signup"});
         let response = client
@@ -135,7 +136,15 @@ async fn one_client_address_cannot_sign_up_without_limit() {
             .await
             .unwrap();
         statuses.push(response.status().as_u16());
+        retry_after.push(response.headers().get("retry-after").cloned());
     }
+    // Log-ins share the address's budget: with fresh e-mails, still refused.
+    let login = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": "fresh@example.com", "password": "a long enough password"}))
+        .send()
+        .await
+        .unwrap();
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 
@@ -145,6 +154,34 @@ async fn one_client_address_cannot_sign_up_without_limit() {
         "three times the per-e-mail budget per address"
     );
     assert_eq!(&statuses[6..], &[429, 429]);
+    let seconds: u64 = retry_after[6]
+        .as_ref()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&seconds), "{seconds}");
+    assert_eq!(login.status().as_u16(), 429);
+    assert!(login.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn sign_ups_for_one_e_mail_are_limited_too() {
+    let app = spawn_app().await;
+    let body = json!({"email": "taken@example.com", "password": "a long enough password", "name": "Taken"});
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        statuses.push(app.post("/api/v1/auth/register", None, body.clone()).await);
+    }
+    assert_eq!(statuses[0].status, StatusCode::CREATED);
+    assert!(
+        statuses[1..10]
+            .iter()
+            .all(|r| r.status == StatusCode::CONFLICT)
+    );
+    assert_eq!(statuses[10].status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(statuses[10].headers.contains_key("retry-after"));
 }
 
 /// Each case is a request that would be accepted but for one operator look-alike in
