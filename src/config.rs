@@ -15,6 +15,7 @@ use serde::Deserialize;
 /// Every environment variable the service reads, as `NAME` → settings key `name`.
 pub const ENV_VARS: &[&str] = &[
     "HTTP_ADDR",
+    "REQUEST_TIMEOUT_MS",
     "MONGODB_URI",
     "MONGODB_DATABASE",
     "MONGODB_CERT_PATH",
@@ -58,6 +59,8 @@ pub enum LogFormat {
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub http_addr: SocketAddr,
+    /// The longest a request may take; past it the client gets a 503 `timeout`.
+    pub request_timeout_ms: u64,
     /// May embed credentials, so it is treated as a secret.
     pub mongodb_uri: Option<SecretString>,
     pub mongodb_database: String,
@@ -97,6 +100,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            request_timeout_ms: 20_000,
             mongodb_uri: None,
             mongodb_database: "balancelife".to_owned(),
             mongodb_cert_path: None,
@@ -195,6 +199,9 @@ impl Settings {
         if self.auth_token_ttl_secs == 0 || self.auth_token_ttl_secs > 30 * 24 * 60 * 60 {
             return invalid("AUTH_TOKEN_TTL_SECS must be from 1 to 2592000 (30 days)".into());
         }
+        if !(100..=600_000).contains(&self.request_timeout_ms) {
+            return invalid("REQUEST_TIMEOUT_MS must be from 100 to 600000".into());
+        }
         if !(100..=120_000).contains(&self.mongodb_timeout_ms) {
             return invalid("MONGODB_TIMEOUT_MS must be from 100 to 120000".into());
         }
@@ -242,6 +249,10 @@ impl Settings {
         Duration::from_millis(self.redis_timeout_ms)
     }
 
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
     pub fn mongodb_timeout(&self) -> Duration {
         Duration::from_millis(self.mongodb_timeout_ms)
     }
@@ -260,6 +271,7 @@ impl Settings {
         let opt = |s: Option<String>| s.unwrap_or_else(|| "(not set)".to_owned());
         vec![
             ("HTTP_ADDR", self.http_addr.to_string()),
+            ("REQUEST_TIMEOUT_MS", self.request_timeout_ms.to_string()),
             (
                 "MONGODB_URI",
                 opt(self

@@ -5,10 +5,15 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tower::{Service, ServiceExt};
 
 use crate::api::state::{AppState, SharedState, StoreChoice};
 use crate::auth::{PasswordHasher, TokenKeys};
@@ -70,6 +75,7 @@ pub fn app_state(
         tokens: token_keys(settings),
         hasher: PasswordHasher::new(),
         auth_limits: crate::api::limits::AuthLimits::new(settings.auth_attempts_per_minute),
+        request_timeout: settings.request_timeout(),
     })
 }
 
@@ -77,7 +83,13 @@ pub fn app_state(
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    header_timeout: Duration,
 }
+
+/// The longest a client may take to send a request's headers. `axum::serve` has no
+/// such limit, so a client trickling bytes (slowloris) would hold a connection for
+/// ever; the request deadline only starts once the headers are in.
+const MAX_HEADER_READ: Duration = Duration::from_secs(10);
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
@@ -97,6 +109,7 @@ impl Application {
         Ok(Self {
             listener,
             router: crate::api::router(app_state(settings, store, store_choice)),
+            header_timeout: MAX_HEADER_READ.min(settings.request_timeout()),
         })
     }
 
@@ -112,12 +125,45 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
-        let service = self
+        let mut connections = auto::Builder::new(TokioExecutor::new());
+        connections
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout);
+        let graceful = GracefulShutdown::new();
+        let mut make_service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: pass, and try again.
+                        tracing::warn!(%error, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let Ok(router) = make_service.call(peer).await;
+            let service =
+                hyper::service::service_fn(move |request| router.clone().oneshot(request));
+            let connection = connections
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+            });
+        }
+        drop(self.listener);
+        graceful.shutdown().await;
+        Ok(())
     }
 }
 

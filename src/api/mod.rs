@@ -23,7 +23,7 @@ mod workout_entries;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
@@ -85,7 +85,10 @@ pub fn router(state: SharedState) -> Router {
         .layer(axum::middleware::from_fn(
             query_guard::refuse_unexpected_query,
         ))
-        .layer(axum::middleware::from_fn(deadline))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            deadline,
+        ))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(
@@ -114,12 +117,15 @@ pub fn router(state: SharedState) -> Router {
         .with_state(state)
 }
 
-/// The longest a request may take; past it the client gets a 503 with the JSON body,
-/// and the work is dropped. Store calls have tighter deadlines of their own.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
-
-async fn deadline(request: Request, next: axum::middleware::Next) -> axum::response::Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+/// Past the request deadline (`REQUEST_TIMEOUT_MS`) the client gets a 503 with the
+/// JSON body, and the work is dropped. A write may have been applied by then; those
+/// with a client-chosen id (PUT, POST with `id`, apply, import) can be retried safely.
+async fn deadline(
+    State(state): State<SharedState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(state.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::timeout().into_response(),
     }

@@ -22,6 +22,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub hasher: PasswordHasher,
     pub auth_limits: super::limits::AuthLimits,
+    /// The longest a request may take (`REQUEST_TIMEOUT_MS`).
+    pub request_timeout: std::time::Duration,
 }
 
 pub type SharedState = Arc<AppState>;

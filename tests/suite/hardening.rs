@@ -166,6 +166,54 @@ async fn one_client_address_cannot_sign_up_without_limit() {
     assert!(login.headers().contains_key("retry-after"));
 }
 
+/// A client that never finishes its headers (slowloris) loses the connection once
+/// the header timeout (here the request timeout, 1 s) has passed, and the service
+/// keeps serving others.
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let settings = balancelife::config::Settings {
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        request_timeout_ms: 1_000,
+        ..Default::default()
+    };
+    let app = balancelife::startup::Application::build(&settings)
+        .await
+        .unwrap();
+    let addr = app.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        slow.read_to_end(&mut rest),
+    )
+    .await;
+    let others = reqwest::get(format!("http://{addr}/livez")).await.unwrap();
+    // Hung up here, so that shutting down cannot wait on it if the test fails.
+    drop(slow);
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+
+    assert!(
+        closed.is_ok(),
+        "the half-sent request still holds its connection"
+    );
+    assert!(
+        !String::from_utf8_lossy(&rest).contains("200 OK"),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert_eq!(others.status(), reqwest::StatusCode::OK);
+}
+
 #[tokio::test]
 async fn sign_ups_for_one_e_mail_are_limited_too() {
     let app = spawn_app().await;

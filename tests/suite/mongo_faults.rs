@@ -192,3 +192,23 @@ async fn a_frozen_mongodb_gives_a_prompt_503_and_work_resumes_when_it_thaws() {
     );
     assert_eq!(thawed.status, StatusCode::OK);
 }
+
+/// A store that hangs longer than the request may take: the deadline answers first,
+/// with 503 `timeout`, not the store's own 503 `unavailable` seconds later.
+#[tokio::test]
+async fn the_request_deadline_answers_before_a_frozen_store_does() {
+    let server = MongoServer::start();
+    let mut settings = server.settings(&fresh_database());
+    // Generous enough for signing up (an Argon2 hash) on a busy machine.
+    settings.request_timeout_ms = 2_000;
+    settings.mongodb_timeout_ms = 30_000;
+    let app = app_from_settings(&settings).await;
+    let user = app.register("deadline", json!({})).await;
+
+    signal(server.child(), libc::SIGSTOP);
+    let frozen = app.get("/api/v1/users/me", Some(&user.token)).await;
+    signal(server.child(), libc::SIGCONT);
+
+    assert_eq!(frozen.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(frozen.error_code(), "timeout", "{}", frozen.body);
+}
