@@ -110,19 +110,12 @@ async fn a_failed_login_does_the_same_work_whether_or_not_the_account_exists() {
 
 #[tokio::test]
 async fn one_client_address_cannot_sign_up_without_limit() {
-    let settings = balancelife::config::Settings {
-        http_addr: "127.0.0.1:0".parse().unwrap(),
+    let server = RunningServer::start(balancelife::config::Settings {
         auth_attempts_per_minute: 2,
         ..Default::default()
-    };
-    let app = balancelife::startup::Application::build(&settings)
-        .await
-        .unwrap();
-    let base = format!("http://{}", app.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    })
+    .await;
+    let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();
 
     let mut statuses = Vec::new();
@@ -145,8 +138,7 @@ async fn one_client_address_cannot_sign_up_without_limit() {
         .send()
         .await
         .unwrap();
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 
     assert_eq!(
         &statuses[..6],
@@ -172,19 +164,12 @@ async fn one_client_address_cannot_sign_up_without_limit() {
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let settings = balancelife::config::Settings {
-        http_addr: "127.0.0.1:0".parse().unwrap(),
+    let server = RunningServer::start(balancelife::config::Settings {
         request_timeout_ms: 1_000,
         ..Default::default()
-    };
-    let app = balancelife::startup::Application::build(&settings)
-        .await
-        .unwrap();
-    let addr = app.local_addr();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    })
+    .await;
+    let addr = server.addr;
 
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
     slow.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
@@ -199,8 +184,7 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     let others = reqwest::get(format!("http://{addr}/livez")).await.unwrap();
     // Hung up here, so that shutting down cannot wait on it if the test fails.
     drop(slow);
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 
     assert!(
         closed.is_ok(),
@@ -617,5 +601,36 @@ async fn only_unexpired_untampered_hs256_tokens_are_accepted() {
 
     for (what, token) in refused {
         assert_eq!(status_with(token).await, StatusCode::UNAUTHORIZED, "{what}");
+    }
+}
+
+/// The real server (`balancelife serve` in-process) on a free port.
+struct RunningServer {
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    async fn start(settings: balancelife::config::Settings) -> Self {
+        let settings = balancelife::config::Settings {
+            http_addr: "127.0.0.1:0".parse().unwrap(),
+            ..settings
+        };
+        let app = balancelife::startup::Application::build(&settings)
+            .await
+            .unwrap();
+        let addr = app.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self { addr, stop, task }
+    }
+
+    /// Shuts down gracefully, as on SIGTERM, and waits for it.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
     }
 }
