@@ -19,8 +19,8 @@ use super::meal_entries::MealEntryView;
 use super::state::SharedState;
 use super::workout_entries::WorkoutEntryView;
 use crate::domain::{
-    Activity, DurationSecs, Entry, EntryData, MealData, MealSlot, PackageRef, User, WorkoutData,
-    WorkoutPackage, now,
+    Activity, DurationSecs, Entry, EntryData, MealData, MealSlot, PackageDay, PackageRef,
+    PackageWeek, SessionDay, User, WorkoutData, WorkoutPackage, now,
 };
 use crate::store::{StoreError, Written};
 
@@ -29,9 +29,8 @@ use crate::store::{StoreError, Written};
 pub struct ApplyMealPackage {
     /// The calendar day to log the meals on, in the user's time zone.
     date: NaiveDate,
-    /// 1-based day of the package.
-    #[schema(minimum = 1, example = 1)]
-    day: u16,
+    #[schema(example = 1)]
+    day: PackageDay,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -39,12 +38,10 @@ pub struct ApplyMealPackage {
 pub struct ApplyWorkoutPackage {
     /// The calendar day to log the session on, in the user's time zone.
     date: NaiveDate,
-    /// 1-based week of the package.
-    #[schema(minimum = 1, example = 1)]
-    week: u8,
-    /// 1-based session day within the week.
-    #[schema(minimum = 1, example = 1)]
-    day: u8,
+    #[schema(example = 1)]
+    week: PackageWeek,
+    #[schema(example = 1)]
+    day: SessionDay,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -54,8 +51,10 @@ pub struct Applied<V> {
     entries: Vec<V>,
 }
 
-/// Logs one day of a meal package: one entry per meal, at fixed local times.
-/// Applying the same day again creates nothing.
+/// Logs one day of a meal package.
+///
+/// One entry per meal, at fixed local times. Applying the same day again creates
+/// nothing.
 #[utoipa::path(
     post,
     path = "/api/v1/meal-packages/{id}/apply",
@@ -77,7 +76,7 @@ pub async fn apply_meal_package(
     ValidJson(request): ValidJson<ApplyMealPackage>,
 ) -> ApiResult<(StatusCode, Json<Applied<<MealData as EntryResource>::View>>)> {
     let package = published(state.store.meal_packages().get(id).await, "meal package")?;
-    if request.day == 0 || request.day > package.duration_days {
+    if request.day.get() > package.duration_days {
         return Err(ApiError::invalid(
             "day",
             format!("must be from 1 to {}", package.duration_days),
@@ -88,7 +87,7 @@ pub async fn apply_meal_package(
     for (index, item) in package
         .items
         .iter()
-        .filter(|i| i.day == request.day)
+        .filter(|i| i.day == request.day.get())
         .enumerate()
     {
         let eaten_at = user.timezone.instant(request.date, slot_time(item.slot));
@@ -98,7 +97,9 @@ pub async fn apply_meal_package(
         // log that day twice.
         let key = format!(
             "meal|{}|{}|{}|{index}",
-            package.id, request.date, request.day
+            package.id,
+            request.date,
+            request.day.get()
         );
         entries.push(entry(&user, &key, data));
     }
@@ -134,7 +135,7 @@ pub async fn apply_workout_package(
         state.store.workout_packages().get(id).await,
         "workout package",
     )?;
-    if request.week == 0 || request.week > package.duration_weeks {
+    if request.week.get() > package.duration_weeks {
         return Err(ApiError::invalid(
             "week",
             format!("must be from 1 to {}", package.duration_weeks),
@@ -143,7 +144,7 @@ pub async fn apply_workout_package(
     let session = package
         .sessions
         .iter()
-        .find(|s| s.week == request.week && s.day == request.day)
+        .find(|s| s.week == request.week.get() && s.day == request.day.get())
         .ok_or_else(|| {
             ApiError::invalid("day", "the package has no session on that day of that week")
         })?;
@@ -167,7 +168,10 @@ pub async fn apply_workout_package(
     };
     let key = format!(
         "workout|{}|{}|{}|{}",
-        package.id, request.date, request.week, request.day
+        package.id,
+        request.date,
+        request.week.get(),
+        request.day.get()
     );
     let (created, entries) =
         store_all::<WorkoutData>(&state, vec![entry(&user, &key, data)]).await?;

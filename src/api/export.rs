@@ -463,8 +463,10 @@ pub struct ImportReport {
     conflicts: usize,
 }
 
-/// Takes a JSON export back (at most 2 MiB). Every entry is checked before any is
-/// written; entries already there are left alone, so sending a file twice is safe.
+/// Takes a JSON export back.
+///
+/// At most 2 MiB. Every entry is checked before any is written; entries already
+/// there are left alone, so sending a file twice is safe.
 #[utoipa::path(
     post,
     path = "/api/v1/import",

@@ -77,8 +77,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// Unknown and duplicate fields mean the request is malformed (400); anything else
-/// is a value that failed validation (422).
+/// Every data error is a 422 naming the field: a wrong type, an invalid value, a
+/// missing field, and an unknown or duplicate one alike.
 fn data_error(path: &str, message: &str) -> ApiError {
     // serde_json appends " at line N column M"; the field name says more.
     let message = message.split(" at line ").next().unwrap_or(message);

@@ -21,8 +21,10 @@ pub struct HealthReport {
     version: &'static str,
 }
 
-/// Which store serves requests, why, and the state of each part. Always 200 while
-/// the process serves requests; `status` says whether it is degraded.
+/// Which store serves requests, why, and the state of each part.
+///
+/// Always 200 while the process serves requests; `status` says whether it is
+/// degraded.
 #[utoipa::path(
     get,
     path = "/health",
@@ -67,8 +69,10 @@ pub async fn metrics(State(state): State<SharedState>) -> impl axum::response::I
     )
 }
 
-/// The process answers HTTP. Touches no store, so it also serves as the ceiling of
-/// what this machine's HTTP stack can do in the benchmark.
+/// The process answers HTTP.
+///
+/// Touches no store, so it also serves as the ceiling of what this machine's HTTP
+/// stack can do in the benchmark.
 #[utoipa::path(
     get,
     path = "/livez",

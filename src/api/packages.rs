@@ -101,7 +101,7 @@ impl CatalogResource for WorkoutPackage {
     }
 }
 
-/// The published meal packages, by name.
+/// The published meal packages, in slug order.
 #[utoipa::path(
     get,
     path = "/api/v1/meal-packages",
@@ -135,7 +135,7 @@ pub async fn get_meal_package(
     get(state, id).await
 }
 
-/// The published workout packages, by name.
+/// The published workout packages, in slug order.
 #[utoipa::path(
     get,
     path = "/api/v1/workout-packages",

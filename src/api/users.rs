@@ -221,9 +221,9 @@ pub async fn delete_me(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A user may read themself; an admin may read anyone. Anyone else gets the same 404
-/// as for an id that does not exist.
 /// A user: the caller themself, or anyone for an admin.
+///
+/// Anyone else gets the same 404 as for an id that does not exist.
 #[utoipa::path(
     get,
     path = "/api/v1/users/{id}",

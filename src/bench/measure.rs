@@ -58,7 +58,6 @@ pub async fn measure(clients: usize, total: usize, op: Op) -> Stats {
 /// them. Returns one `Stats` per op, in order.
 pub async fn interleaved(rounds: usize, ops: &[Op]) -> Vec<Stats> {
     let mut latencies: Vec<_> = ops.iter().map(|_| histogram()).collect();
-    let started = Instant::now();
     for n in 0..rounds {
         for (op, recorded) in ops.iter().zip(&mut latencies) {
             let began = Instant::now();
@@ -67,13 +66,18 @@ pub async fn interleaved(rounds: usize, ops: &[Op]) -> Vec<Stats> {
             recorded.saturating_record(nanos.max(1));
         }
     }
-    // Each op had about its share of the time.
-    let seconds = started.elapsed().as_secs_f64() / ops.len().max(1) as f64;
-    latencies.iter().map(|l| stats(l, seconds)).collect()
+    latencies.iter().map(one_at_a_time).collect()
+}
+
+/// The figures of latencies recorded one call at a time: the rate is what one client
+/// calling back to back would reach.
+pub fn one_at_a_time(latencies: &Histogram<u64>) -> Stats {
+    let seconds = latencies.mean() * latencies.len() as f64 / 1e9;
+    stats(latencies, seconds)
 }
 
 /// The figures of the latencies recorded in `seconds` of running.
-pub fn stats(latencies: &Histogram<u64>, seconds: f64) -> Stats {
+fn stats(latencies: &Histogram<u64>, seconds: f64) -> Stats {
     let ops = usize::try_from(latencies.len()).unwrap_or(usize::MAX);
     Stats {
         ops,

@@ -218,6 +218,27 @@ bounded_int!(
     86_400
 );
 bounded_int!(
+    /// A 1-based day of a meal package (a year at most).
+    PackageDay,
+    u16,
+    1,
+    366
+);
+bounded_int!(
+    /// A 1-based week of a workout package (a year at most).
+    PackageWeek,
+    u8,
+    1,
+    52
+);
+bounded_int!(
+    /// A 1-based session day within a week of a workout package.
+    SessionDay,
+    u8,
+    1,
+    7
+);
+bounded_int!(
     /// A package's revision number; entries copy it so later edits are traceable.
     Version,
     u32,
