@@ -110,9 +110,7 @@ pub fn router(state: SharedState) -> Router {
                 ))
                 .layer(always("referrer-policy", "no-referrer"))
                 .layer(always("cache-control", "no-store"))
-                .layer(CatchPanicLayer::custom(|_| {
-                    ApiError::internal("a handler panicked").into_response()
-                })),
+                .layer(CatchPanicLayer::custom(panicked)),
         )
         .with_state(state)
 }
@@ -129,6 +127,17 @@ async fn deadline(
         Ok(response) => response,
         Err(_) => ApiError::timeout().into_response(),
     }
+}
+
+/// A handler's panic is logged, and the client gets the generic 500 body: the panic
+/// message may hold internal details.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    ApiError::internal(format!("a handler panicked: {message}")).into_response()
 }
 
 /// One of the headers every response carries; see `router` for the set.
@@ -163,5 +172,40 @@ fn log_response<B>(response: &axum::http::Response<B>, latency: Duration, _span:
         tracing::debug!(status = status.as_u16(), latency_ms, "response");
     } else {
         tracing::info!(status = status.as_u16(), latency_ms, "response");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    async fn body_of(response: axum::response::Response) -> String {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panic_answers_the_generic_500_without_its_message() {
+        let response = panicked(Box::new("index 7 out of range in users.rs".to_owned()));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_of(response).await;
+        assert!(body.contains(r#""code":"internal""#), "{body}");
+        assert!(!body.contains("users.rs"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn an_internal_error_does_not_tell_its_cause() {
+        let cause = "connection to 10.0.0.7:27017 refused (user admin)";
+        for error in [
+            ApiError::internal(cause),
+            ApiError::from(crate::store::StoreError::Internal(cause.into())),
+            ApiError::from(crate::store::StoreError::Unavailable(cause.into())),
+        ] {
+            let body = body_of(error.into_response()).await;
+            assert!(!body.contains("10.0.0.7"), "{body}");
+            assert!(!body.contains("admin"), "{body}");
+        }
     }
 }

@@ -634,3 +634,30 @@ impl RunningServer {
         self.task.await.unwrap().unwrap();
     }
 }
+
+#[tokio::test]
+async fn imports_may_be_larger_than_other_bodies_but_not_without_limit() {
+    let app = spawn_app().await;
+    let user = app.register("big-import", json!({})).await;
+    let token = Some(user.token.as_str());
+    let padded_file = |bytes: usize| {
+        json!({"format": "balancelife-export", "version": 1,
+               "profile": {"note": "x".repeat(bytes)}})
+    };
+
+    let medium = app
+        .post("/api/v1/import", token, padded_file(200 * 1024))
+        .await;
+    let huge = app
+        .post("/api/v1/import", token, padded_file(2 * 1024 * 1024))
+        .await;
+    let mut entry = crate::helpers::TestApp::meal_body("2026-01-02T12:00:00Z");
+    entry["notes"] = json!("x".repeat(70 * 1024));
+    let large_entry = app.post("/api/v1/meal-entries", token, entry).await;
+
+    assert_eq!(medium.status, StatusCode::OK, "{}", medium.body);
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(huge.error_code(), "payload_too_large");
+    assert_eq!(large_entry.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(large_entry.error_code(), "payload_too_large");
+}
