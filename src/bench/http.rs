@@ -9,7 +9,7 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 
 use super::Fixture;
-use super::measure::{histogram, measure, one_at_a_time, op};
+use super::measure::{alternating, histogram, one_at_a_time, op};
 use super::report::Row;
 use crate::config::Settings;
 
@@ -48,37 +48,38 @@ pub async fn run(
             format!("{base}/api/v1/meal-entries?from={0}&to={0}", fixture.day),
         ),
     ];
-    let mut rows = Vec::new();
-    for (operation, url) in endpoints {
+    let mut ops = Vec::new();
+    for (_, url) in &endpoints {
         // Warm the connection pool and the cache.
         client
-            .get(&url)
+            .get(url)
             .bearer_auth(&token)
             .send()
             .await?
             .error_for_status()?;
-        let (client, token) = (client.clone(), token.clone());
-        let stats = measure(
-            32,
-            requests,
-            op(move |_| {
-                let request = client.get(&url).bearer_auth(&token).send();
-                async move {
-                    let response = request.await.expect("the service answers");
-                    assert!(response.status().is_success(), "{}", response.status());
-                    response.bytes().await.expect("a body");
-                }
-            }),
-        )
-        .await;
-        rows.push(Row {
+        let (client, token, url) = (client.clone(), token.clone(), url.clone());
+        ops.push(op(move |_| {
+            let request = client.get(&url).bearer_auth(&token).send();
+            async move {
+                let response = request.await.expect("the service answers");
+                assert!(response.status().is_success(), "{}", response.status());
+                response.bytes().await.expect("a body");
+            }
+        }));
+    }
+    // The endpoints take turns, so the ratios of their rates are fair.
+    let results = alternating(32, requests, 5, &ops).await;
+    let mut rows: Vec<Row> = endpoints
+        .iter()
+        .zip(results)
+        .map(|((operation, _), stats)| Row {
             group: "http",
             tier: "service".into(),
             operation,
             clients: 32,
             stats,
-        });
-    }
+        })
+        .collect();
     // Read before the log-ins below: each Argon2 verification takes 19 MiB.
     let peak_rss_mib = peak_rss_mib(service.0.id())?;
     rows.extend(failed_logins(&client, &base, fixture, requests).await?);

@@ -23,6 +23,33 @@ pub struct Stats {
 /// `total` calls of `op`, shared out among `clients` tasks that each run one call at
 /// a time.
 pub async fn measure(clients: usize, total: usize, op: Op) -> Stats {
+    let (latencies, seconds) = record(clients, total, op).await;
+    stats(&latencies, seconds)
+}
+
+/// `measure` for several ops under load, in `rounds` alternating rounds of
+/// `total / rounds` calls each, so that machine noise weighs on every op alike.
+/// Returns one `Stats` per op, in order.
+pub async fn alternating(clients: usize, total: usize, rounds: usize, ops: &[Op]) -> Vec<Stats> {
+    let mut recorded: Vec<_> = ops.iter().map(|_| (histogram(), 0.0)).collect();
+    for _ in 0..rounds {
+        for (op, (latencies, seconds)) in ops.iter().zip(&mut recorded) {
+            let (round, took) = record(clients, total / rounds, op.clone()).await;
+            latencies
+                .add(&round)
+                .expect("histograms with auto-resize merge");
+            *seconds += took;
+        }
+    }
+    recorded
+        .iter()
+        .map(|(latencies, seconds)| stats(latencies, *seconds))
+        .collect()
+}
+
+/// The latencies of `total` calls from `clients` concurrent clients, and the seconds
+/// they took.
+async fn record(clients: usize, total: usize, op: Op) -> (Histogram<u64>, f64) {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..clients)
@@ -50,7 +77,7 @@ pub async fn measure(clients: usize, total: usize, op: Op) -> Stats {
         all.add(&latencies)
             .expect("histograms with auto-resize merge");
     }
-    stats(&all, started.elapsed().as_secs_f64())
+    (all, started.elapsed().as_secs_f64())
 }
 
 /// `rounds` rounds of one call of each op in turn, from one client: the ops share
