@@ -280,6 +280,11 @@ impl Settings {
                     .map(|uri| mask_uri_credentials(uri.expose_secret()))),
             ),
             ("MONGODB_DATABASE", self.mongodb_database.clone()),
+            ("MONGODB_TIMEOUT_MS", self.mongodb_timeout_ms.to_string()),
+            (
+                "STORE_FALLBACK",
+                format!("{:?}", self.store_fallback).to_lowercase(),
+            ),
             (
                 "MONGODB_CERT_PATH",
                 opt(self

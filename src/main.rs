@@ -60,23 +60,27 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
 }
 
 async fn print_config(settings: &Settings) -> ExitCode {
-    println!("Effective settings (secrets masked):");
+    use std::fmt::Write as _;
+    let mut text = String::from("Effective settings (secrets masked):\n");
     for (name, value) in settings.masked_lines() {
-        println!("  {name:<20} {value}");
+        let _ = writeln!(text, "  {name:<20} {value}");
     }
-    println!();
-    match selection::decide(settings).await {
+    let code = match selection::decide(settings).await {
         Ok(decision) => {
-            println!("Store: {}", decision.kind.as_str());
-            println!("  because {}", decision.reason);
+            let _ = writeln!(text, "\nStore: {}", decision.kind.as_str());
+            let _ = writeln!(text, "  because {}", decision.reason);
             ExitCode::SUCCESS
         }
         Err(error) => {
-            println!("Store: none; the service would not start");
-            println!("  because {error}");
+            let _ = writeln!(text, "\nStore: none; the service would not start");
+            let _ = writeln!(text, "  because {error}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // A reader that stopped early (`balancelife config | head`) is not an error,
+    // where `println!` would panic on the closed pipe.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    code
 }
 
 /// Writes the sample data to the configured MongoDB; running it again changes nothing.
