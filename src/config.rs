@@ -16,6 +16,7 @@ use serde::Deserialize;
 pub const ENV_VARS: &[&str] = &[
     "HTTP_ADDR",
     "REQUEST_TIMEOUT_MS",
+    "HEADER_TIMEOUT_MS",
     "MONGODB_URI",
     "MONGODB_DATABASE",
     "MONGODB_CERT_PATH",
@@ -61,6 +62,9 @@ pub struct Settings {
     pub http_addr: SocketAddr,
     /// The longest a request may take; past it the client gets a 503 `timeout`.
     pub request_timeout_ms: u64,
+    /// The longest a client may take to send a request's headers, and to start its
+    /// next request on a kept-alive connection; past it the connection is closed.
+    pub header_timeout_ms: u64,
     /// May embed credentials, so it is treated as a secret.
     pub mongodb_uri: Option<SecretString>,
     pub mongodb_database: String,
@@ -101,6 +105,7 @@ impl Default for Settings {
         Self {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             request_timeout_ms: 20_000,
+            header_timeout_ms: 10_000,
             mongodb_uri: None,
             mongodb_database: "balancelife".to_owned(),
             mongodb_cert_path: None,
@@ -202,6 +207,9 @@ impl Settings {
         if !(100..=600_000).contains(&self.request_timeout_ms) {
             return invalid("REQUEST_TIMEOUT_MS must be from 100 to 600000".into());
         }
+        if !(100..=600_000).contains(&self.header_timeout_ms) {
+            return invalid("HEADER_TIMEOUT_MS must be from 100 to 600000".into());
+        }
         if !(100..=120_000).contains(&self.mongodb_timeout_ms) {
             return invalid("MONGODB_TIMEOUT_MS must be from 100 to 120000".into());
         }
@@ -253,6 +261,10 @@ impl Settings {
         Duration::from_millis(self.request_timeout_ms)
     }
 
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
+    }
+
     pub fn mongodb_timeout(&self) -> Duration {
         Duration::from_millis(self.mongodb_timeout_ms)
     }
@@ -272,6 +284,7 @@ impl Settings {
         vec![
             ("HTTP_ADDR", self.http_addr.to_string()),
             ("REQUEST_TIMEOUT_MS", self.request_timeout_ms.to_string()),
+            ("HEADER_TIMEOUT_MS", self.header_timeout_ms.to_string()),
             (
                 "MONGODB_URI",
                 opt(self
@@ -335,23 +348,31 @@ impl Settings {
 
 /// Replaces the `user:password@` part of a URI with `***@`, and the values of options
 /// that carry secrets (`tlsCertificateKeyFilePassword`, `authMechanismProperties`, …)
-/// with `***`.
+/// with `***`. A bare `:password@host:port` (as `REDIS_ADDR` takes) is masked too.
 pub fn mask_uri_credentials(uri: &str) -> String {
-    let Some((scheme, rest)) = uri.split_once("://") else {
-        return uri.to_owned();
+    let (scheme, rest) = match uri.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), uri),
     };
     // Host names never hold '@', while a password may hold anything unencoded ('/',
-    // '?', '@'), so the credentials end at the last '@'. An '@' in an option value
-    // hides the host too: better too much than a password.
-    let rest = match rest.rfind('@') {
-        Some(at) => format!("***@{}", &rest[at + 1..]),
-        None => rest.to_owned(),
+    // '?', '@'), so the credentials end at the last '@'.
+    let masked = match rest.rfind('@') {
+        // An '@' inside an option value: what follows it is options, not a host, so
+        // nothing after the scheme is shown.
+        Some(at) if rest[at + 1..].contains(['=', '&']) && !rest[at + 1..].contains('?') => {
+            "***".to_owned()
+        }
+        Some(at) => format!("***@{}", mask_options(&rest[at + 1..])),
+        None => mask_options(rest),
     };
-    let masked = match rest.split_once('?') {
+    format!("{scheme}{masked}")
+}
+
+fn mask_options(target: &str) -> String {
+    match target.split_once('?') {
         Some((target, options)) => format!("{target}?{}", mask_secret_options(options)),
-        None => rest,
-    };
-    format!("{scheme}://{masked}")
+        None => target.to_owned(),
+    }
 }
 
 fn mask_secret_options(options: &str) -> String {
@@ -428,6 +449,14 @@ mod tests {
             ),
             "mongodb://h/db?tls=true&tlsCertificateKeyFilePassword=***\
              &authMechanismProperties=***"
+        );
+        assert_eq!(mask_uri_credentials(":pw@cache:6379"), "***@cache:6379");
+        assert_eq!(
+            mask_uri_credentials(
+                "mongodb://u:p@h/db?authMechanismProperties=AWS_SESSION_TOKEN:a@b\
+                 &tlsCertificateKeyFilePassword=z"
+            ),
+            "mongodb://***"
         );
     }
 }

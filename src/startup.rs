@@ -84,12 +84,13 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     header_timeout: Duration,
+    /// How long shutting down waits for open requests before it gives up on them.
+    grace: Duration,
 }
 
-/// The longest a client may take to send a request's headers. `axum::serve` has no
-/// such limit, so a client trickling bytes (slowloris) would hold a connection for
-/// ever; the request deadline only starts once the headers are in.
-const MAX_HEADER_READ: Duration = Duration::from_secs(10);
+/// Beyond the request deadline, what shutting down waits for: responses still being
+/// streamed (an export) get this long to finish.
+const EXTRA_GRACE: Duration = Duration::from_secs(5);
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
@@ -109,7 +110,8 @@ impl Application {
         Ok(Self {
             listener,
             router: crate::api::router(app_state(settings, store, store_choice)),
-            header_timeout: MAX_HEADER_READ.min(settings.request_timeout()),
+            header_timeout: settings.header_timeout(),
+            grace: settings.request_timeout() + EXTRA_GRACE,
         })
     }
 
@@ -120,6 +122,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
+    ///
+    /// hyper-util's server loop rather than `axum::serve`, which has no header-read
+    /// timeout: a client trickling its headers (slowloris) would hold a connection for
+    /// ever.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -130,6 +136,11 @@ impl Application {
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_timeout);
+        connections
+            .http2()
+            .timer(TokioTimer::new())
+            .keep_alive_interval(self.header_timeout)
+            .keep_alive_timeout(self.header_timeout);
         let graceful = GracefulShutdown::new();
         let mut make_service = self
             .router
@@ -140,9 +151,7 @@ impl Application {
                 accepted = self.listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(error) => {
-                        // Out of file descriptors and the like: pass, and try again.
-                        tracing::warn!(%error, "accepting a connection failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        pause_after_accept_error(&error).await;
                         continue;
                     }
                 },
@@ -151,19 +160,50 @@ impl Application {
             let Ok(router) = make_service.call(peer).await;
             let service =
                 hyper::service::service_fn(move |request| router.clone().oneshot(request));
-            let connection = connections
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned();
-            let connection = graceful.watch(connection);
+            let (connections, watcher) = (connections.clone(), graceful.watcher());
+            let header_timeout = self.header_timeout;
             tokio::spawn(async move {
-                if let Err(error) = connection.await {
+                // hyper's header timer starts with the first byte, and telling HTTP/1
+                // from HTTP/2 waits for bytes untimed: a client that sends nothing is
+                // timed here.
+                let mut first_byte = [0_u8; 1];
+                let peeked = stream.peek(&mut first_byte);
+                match tokio::time::timeout(header_timeout, peeked).await {
+                    Ok(Ok(read)) if read > 0 => {}
+                    _ => return,
+                }
+                let connection = connections
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                if let Err(error) = watcher.watch(connection).await {
                     tracing::debug!(%error, "connection ended with an error");
                 }
             });
         }
         drop(self.listener);
-        graceful.shutdown().await;
+        if tokio::time::timeout(self.grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                grace_secs = self.grace.as_secs(),
+                "connections still open after the grace period; closing them"
+            );
+        }
         Ok(())
+    }
+}
+
+/// After a failed `accept`: a connection that died while queued is no reason to wait;
+/// anything else (out of file descriptors) is, or the loop would spin.
+async fn pause_after_accept_error(error: &std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if !matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        tracing::warn!(%error, "accepting a connection failed; pausing for a second");
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

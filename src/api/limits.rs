@@ -55,7 +55,9 @@ impl AuthLimits {
 /// The unit one client controls: an IPv4 address, or an IPv6 /64 (one subscriber's
 /// allocation, so rotating addresses within it does not escape the limit).
 fn network_of(address: IpAddr) -> IpAddr {
-    match address {
+    // On a dual-stack socket IPv4 clients arrive as `::ffff:a.b.c.d`; as IPv6 they
+    // would all fall into one /64 and share one budget.
+    match address.to_canonical() {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => {
             let bits = u128::from(v6) & !((1_u128 << 64) - 1);
@@ -99,6 +101,14 @@ mod tests {
         assert_ne!(
             network_of(address("192.0.2.1")),
             network_of(address("192.0.2.2"))
+        );
+        assert_ne!(
+            network_of(address("::ffff:192.0.2.1")),
+            network_of(address("::ffff:192.0.2.2"))
+        );
+        assert_eq!(
+            network_of(address("::ffff:192.0.2.1")),
+            network_of(address("192.0.2.1"))
         );
     }
 

@@ -158,18 +158,19 @@ async fn one_client_address_cannot_sign_up_without_limit() {
     assert!(login.headers().contains_key("retry-after"));
 }
 
-/// A client that never finishes its headers (slowloris) loses the connection once
-/// the header timeout (here the request timeout, 1 s) has passed, and the service
+/// A client that never finishes its headers (slowloris), or never sends a byte, loses
+/// the connection once the header timeout (here 1 s) has passed, and the service
 /// keeps serving others.
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let server = RunningServer::start(balancelife::config::Settings {
-        request_timeout_ms: 1_000,
+        header_timeout_ms: 1_000,
         ..Default::default()
     })
     .await;
     let addr = server.addr;
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
 
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
     slow.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
@@ -181,14 +182,23 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
         slow.read_to_end(&mut rest),
     )
     .await;
+    let silent_closed = tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        silent.read_to_end(&mut Vec::new()),
+    )
+    .await;
     let others = reqwest::get(format!("http://{addr}/livez")).await.unwrap();
     // Hung up here, so that shutting down cannot wait on it if the test fails.
-    drop(slow);
+    drop((slow, silent));
     server.stop().await;
 
     assert!(
         closed.is_ok(),
         "the half-sent request still holds its connection"
+    );
+    assert!(
+        silent_closed.is_ok(),
+        "a silent client still holds its connection"
     );
     assert!(
         !String::from_utf8_lossy(&rest).contains("200 OK"),
