@@ -1,0 +1,617 @@
+//! Every tier measured side by side in one run, against the limits it is judged by
+//! (a raw Redis GET, a raw MongoDB `find_one`, a trivial HTTP endpoint), so machine
+//! noise cancels out in the ratios.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use bson::doc;
+use chrono::{Duration as Days, NaiveDate, TimeZone, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use balancelife::config::Settings;
+use balancelife::domain::*;
+use balancelife::store::{
+    CachedStore, DateRange, MemoryStore, MongoStore, PageLimit, PageRequest, RedisCache, Store,
+};
+use balancelife_testkit::servers::{mongo::MongoServer, redis::RedisServer};
+
+use crate::http;
+use crate::measure::{Op, interleaved, measure, op};
+use crate::report::{self, GrowthRow, Report, Row, Target};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Start a SecantusDB and a redis-server of our own on free ports instead of using
+    /// MONGODB_URI and REDIS_ADDR.
+    #[arg(long)]
+    pub spawn: bool,
+    /// Where to write the results as JSON.
+    #[arg(long, default_value = "target/bench/report.json")]
+    pub json: PathBuf,
+    /// Where to write the latency chart (SVG).
+    #[arg(long, default_value = "target/bench/latency.svg")]
+    pub chart: PathBuf,
+    /// Fewer operations and histories of at most 10k entries: a quick look.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// Operation counts, scaled down by `--quick`.
+struct Sizes {
+    fast: usize,
+    slow: usize,
+    http: usize,
+    histories: Vec<usize>,
+}
+
+impl Sizes {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                fast: 4_000,
+                slow: 300,
+                http: 2_000,
+                histories: vec![1_000, 10_000],
+            }
+        } else {
+            Self {
+                fast: 20_000,
+                slow: 1_500,
+                http: 10_000,
+                histories: vec![1_000, 10_000, 100_000],
+            }
+        }
+    }
+}
+
+/// The report group of the interleaved measurements the latency targets use.
+const SIDE_BY_SIDE: &str = "side by side";
+
+/// The servers of a `--spawn` run; they stop when this is dropped.
+struct Spawned {
+    _mongo: MongoServer,
+    _redis: RedisServer,
+}
+
+pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
+    let sizes = Sizes::new(args.quick);
+    let (mut settings, _spawned) = servers(settings, args.spawn)?;
+    let run_id = uuid::Uuid::now_v7().simple().to_string();
+    settings.mongodb_database = format!("bench_{run_id}");
+    settings.redis_namespace = format!("bench{run_id}");
+    settings.redis_timeout_ms = settings.redis_timeout_ms.max(50);
+
+    let progress = ProgressBar::new(10);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"),
+    );
+    let mut report = Report {
+        machine: report::machine(),
+        ..Report::default()
+    };
+
+    progress.set_message("seeding the stores");
+    let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let mongo = Arc::new(
+        MongoStore::connect(&settings)
+            .await
+            .context("connecting to MongoDB")?,
+    );
+    let cache = RedisCache::start(&settings).await?;
+    anyhow::ensure!(cache.is_serving(), "Redis at REDIS_ADDR does not answer");
+    let cached = Arc::new(CachedStore::new(mongo.clone(), cache.clone()));
+    let now = now();
+    balancelife::sample::load(memory.as_ref(), now).await?;
+    balancelife::sample::load(mongo.as_ref(), now).await?;
+    let fixture = Fixture::find(mongo.as_ref(), now).await?;
+    progress.inc(1);
+
+    let stores: [(&str, Arc<dyn Store>, usize); 3] = [
+        ("memory", memory.clone(), sizes.fast),
+        ("mongodb", mongo.clone(), sizes.slow),
+        ("cached (hit)", cached.clone(), sizes.fast),
+    ];
+    for (tier, store, ops) in stores {
+        progress.set_message(format!("store level: {tier}"));
+        for (operation, make) in fixture.operations() {
+            for clients in [1, 32] {
+                let stats = measure(clients, ops, make(store.clone())).await;
+                report.rows.push(Row {
+                    group: "store",
+                    tier: tier.to_owned(),
+                    operation,
+                    clients,
+                    stats,
+                });
+            }
+        }
+        progress.inc(1);
+    }
+
+    progress.set_message("store level: cached (miss)");
+    for (operation, make) in fixture.cold_operations() {
+        for clients in [1, 32] {
+            let stats = measure(clients, sizes.slow, make(cached.clone() as Arc<dyn Store>)).await;
+            report.rows.push(Row {
+                group: "store",
+                tier: "cached (miss)".into(),
+                operation,
+                clients,
+                stats,
+            });
+        }
+    }
+    progress.inc(1);
+
+    progress.set_message("references: raw Redis GET, raw MongoDB find_one");
+    let raw_get = raw_redis_get(&settings, &fixture).await?;
+    let raw_find = raw_mongo_find(mongo.as_ref(), &fixture);
+    for clients in [1, 32] {
+        report.rows.push(Row {
+            group: "reference",
+            tier: "raw Redis GET".into(),
+            operation: "same-size value",
+            clients,
+            stats: measure(clients, sizes.fast, raw_get.clone()).await,
+        });
+        report.rows.push(Row {
+            group: "reference",
+            tier: "raw MongoDB find_one".into(),
+            operation: "user by _id",
+            clients,
+            stats: measure(clients, sizes.slow, raw_find.clone()).await,
+        });
+    }
+    progress.inc(1);
+
+    // The ratios the targets judge, from calls taken in turn (see `interleaved`):
+    // measured one after another, the same call on this machine has varied by a
+    // factor of seven between runs, which no ratio survives.
+    progress.set_message("side by side: cached hit, raw GET, MongoDB, raw find_one");
+    let get_user = &fixture.operations()[0].1;
+    let contenders = [
+        ("cached (hit)", get_user(cached.clone() as Arc<dyn Store>)),
+        ("raw Redis GET", raw_get),
+        ("mongodb", get_user(mongo.clone() as Arc<dyn Store>)),
+        ("raw MongoDB find_one", raw_find),
+    ];
+    let ops: Vec<Op> = contenders.iter().map(|(_, op)| op.clone()).collect();
+    let results = interleaved(2 * sizes.slow, &ops).await;
+    for ((tier, _), stats) in contenders.iter().zip(results) {
+        report.rows.push(Row {
+            group: SIDE_BY_SIDE,
+            tier: (*tier).to_owned(),
+            operation: "get user by id",
+            clients: 1,
+            stats,
+        });
+    }
+    progress.inc(1);
+
+    progress.set_message("HTTP against the running service");
+    let http = http::run(&settings, &fixture, sizes.http).await?;
+    report.http_peak_rss_mib = http.peak_rss_mib;
+    report.rows.extend(http.rows);
+    progress.inc(1);
+
+    progress.set_message("one-day query as the history grows");
+    for &entries in &sizes.histories {
+        let fresh_memory = MemoryStore::new();
+        let memory_p50 = growth(&fresh_memory, None, entries).await?;
+        report.growth.push(GrowthRow {
+            store: "memory",
+            entries,
+            p50_us: memory_p50,
+        });
+        let mongo_p50 = growth(mongo.as_ref(), Some(mongo.as_ref()), entries).await?;
+        report.growth.push(GrowthRow {
+            store: "mongodb",
+            entries,
+            p50_us: mongo_p50,
+        });
+    }
+    progress.inc(1);
+
+    progress.set_message("stampede");
+    report.stampede_readers = 256;
+    report.stampede_store_reads = stampede(mongo.as_ref(), &cached, 256).await?;
+    progress.inc(1);
+    progress.finish_with_message("done");
+
+    report.targets = targets(&report);
+    report.print();
+    report.write_json(&args.json)?;
+    report.write_chart(&args.chart)?;
+    println!(
+        "\nJSON: {}\nChart: {}",
+        args.json.display(),
+        args.chart.display()
+    );
+    // The run's database is scratch; leave nothing behind in a real MongoDB.
+    let _ = mongo.database().drop().await;
+    Ok(())
+}
+
+fn servers(settings: &Settings, spawn: bool) -> anyhow::Result<(Settings, Option<Spawned>)> {
+    if !spawn {
+        anyhow::ensure!(
+            settings.mongodb_uri.is_some() && settings.redis_addr.is_some(),
+            "set MONGODB_URI and REDIS_ADDR, or pass --spawn to start servers of our own"
+        );
+        return Ok((settings.clone(), None));
+    }
+    let mongo = MongoServer::try_start()?;
+    let redis = RedisServer::try_start()?;
+    let settings = redis.settings(mongo.settings("bench"));
+    Ok((
+        settings,
+        Some(Spawned {
+            _mongo: mongo,
+            _redis: redis,
+        }),
+    ))
+}
+
+/// The ids every operation reads.
+pub struct Fixture {
+    pub user: User,
+    pub package_id: uuid::Uuid,
+    pub day: NaiveDate,
+    pub demo_email: &'static str,
+    pub demo_password: &'static str,
+}
+
+type MakeOp = Box<dyn Fn(Arc<dyn Store>) -> Op>;
+
+impl Fixture {
+    async fn find(store: &dyn Store, now: chrono::DateTime<Utc>) -> anyhow::Result<Self> {
+        let account = &balancelife::sample::DEMO_ACCOUNTS[0];
+        let user = store.get_user_by_email(&account.email.parse()?).await?;
+        let first = store
+            .meal_packages()
+            .list(
+                &PackageFilter::default(),
+                PageRequest::first(PageLimit::DEFAULT),
+            )
+            .await?;
+        Ok(Self {
+            day: user.timezone.local_date(now),
+            package_id: first.items.first().context("no meal packages")?.id,
+            user,
+            demo_email: account.email,
+            demo_password: account.password,
+        })
+    }
+
+    fn operations(&self) -> Vec<(&'static str, MakeOp)> {
+        let (user_id, package_id, day) = (self.user.id, self.package_id, self.day);
+        vec![
+            (
+                "get user by id",
+                Box::new(move |s: Arc<dyn Store>| {
+                    op(move |_| {
+                        let s = s.clone();
+                        async move {
+                            s.get_user(user_id).await.expect("the user exists");
+                        }
+                    })
+                }),
+            ),
+            (
+                "get meal package by id",
+                Box::new(move |s: Arc<dyn Store>| {
+                    op(move |_| {
+                        let s = s.clone();
+                        async move {
+                            s.meal_packages()
+                                .get(package_id)
+                                .await
+                                .expect("the package exists");
+                        }
+                    })
+                }),
+            ),
+            (
+                "list one day's entries",
+                Box::new(move |s: Arc<dyn Store>| {
+                    op(move |_| {
+                        let s = s.clone();
+                        async move {
+                            let page = s.meal_entries().list(
+                                user_id,
+                                DateRange::day(day),
+                                PageRequest::first(PageLimit::DEFAULT),
+                            );
+                            assert!(!page.await.expect("the list answers").items.is_empty());
+                        }
+                    })
+                }),
+            ),
+        ]
+    }
+
+    /// The same operations on ids never read before, so each one misses the cache and
+    /// pays for MongoDB, the lease and the fill (the answer is "none", cached briefly).
+    fn cold_operations(&self) -> Vec<(&'static str, MakeOp)> {
+        let day = self.day;
+        vec![
+            (
+                "get user by id",
+                Box::new(move |s: Arc<dyn Store>| {
+                    op(move |_| {
+                        let s = s.clone();
+                        async move {
+                            let _ = s.get_user(uuid::Uuid::now_v7()).await;
+                        }
+                    })
+                }),
+            ),
+            (
+                "get meal package by id",
+                Box::new(move |s: Arc<dyn Store>| {
+                    op(move |_| {
+                        let s = s.clone();
+                        async move {
+                            let _ = s.meal_packages().get(uuid::Uuid::now_v7()).await;
+                        }
+                    })
+                }),
+            ),
+            (
+                "list one day's entries",
+                Box::new(move |s: Arc<dyn Store>| {
+                    op(move |_| {
+                        let s = s.clone();
+                        async move {
+                            let page = s.meal_entries().list(
+                                uuid::Uuid::now_v7(),
+                                DateRange::day(day),
+                                PageRequest::first(PageLimit::DEFAULT),
+                            );
+                            page.await.expect("the list answers");
+                        }
+                    })
+                }),
+            ),
+        ]
+    }
+}
+
+/// A raw GET through the same client library, of a value as large as a cached user.
+async fn raw_redis_get(settings: &Settings, fixture: &Fixture) -> anyhow::Result<Op> {
+    use secrecy::ExposeSecret;
+    let addr = settings
+        .redis_addr
+        .as_ref()
+        .context("REDIS_ADDR")?
+        .expose_secret()
+        .to_owned();
+    let url = if addr.contains("://") {
+        addr
+    } else {
+        format!("redis://{addr}")
+    };
+    let client = redis::Client::open(url)?;
+    let mut connection = client.get_multiplexed_async_connection().await?;
+    let size = rmp_serde::to_vec_named(&fixture.user)?.len() + 1;
+    let key = format!("{}:reference", settings.redis_namespace);
+    redis::cmd("SET")
+        .arg(&key)
+        .arg(vec![7_u8; size])
+        .query_async::<()>(&mut connection)
+        .await?;
+    Ok(op(move |_| {
+        let mut connection = connection.clone();
+        let key = key.clone();
+        async move {
+            let value: Vec<u8> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+                .expect("GET answers");
+            assert!(!value.is_empty());
+        }
+    }))
+}
+
+/// A raw `find_one` by `_id` through the driver, the floor of any MongoDB read.
+fn raw_mongo_find(mongo: &MongoStore, fixture: &Fixture) -> Op {
+    let users = mongo.database().collection::<bson::Document>("users");
+    let id = bson::Uuid::from(fixture.user.id);
+    op(move |_| {
+        let users = users.clone();
+        async move {
+            users
+                .find_one(doc! { "_id": id })
+                .await
+                .expect("find_one answers")
+                .expect("the user exists");
+        }
+    })
+}
+
+/// p50 of a one-day list for a user with `entries` entries, 50 a day.
+async fn growth(
+    store: &dyn Store,
+    bulk: Option<&MongoStore>,
+    entries: usize,
+) -> anyhow::Result<f64> {
+    let mut user = balancelife::sample::demo_users(now()).remove(0);
+    user.id = new_id();
+    user.email = format!("growth-{}@bench.example", user.id.simple()).parse()?;
+    let user = store.create_user(user).await?;
+    let first_day = Utc
+        .with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
+        .single()
+        .context("a valid date")?;
+    let history: Vec<MealEntry> = (0..entries)
+        .map(|n| {
+            let n_i64 = i64::try_from(n).unwrap_or(0);
+            let at = first_day + Days::days(n_i64 / 50) + Days::minutes(10 * (n_i64 % 50));
+            let template = &balancelife::sample::demo_meal_entries(now())[0];
+            Entry {
+                id: new_id(),
+                user_id: user.id,
+                local_date: at.date_naive(),
+                data: MealData {
+                    eaten_at: at,
+                    ..template.data.clone()
+                },
+                created_at: template.created_at,
+                updated_at: template.updated_at,
+            }
+        })
+        .collect();
+    match bulk {
+        Some(mongo) => mongo.insert_meal_entries_unchecked(&history).await?,
+        None => {
+            for entry in history {
+                store.meal_entries().create(entry).await?;
+            }
+        }
+    }
+    let day = (first_day + Days::days(i64::try_from(entries / 100).unwrap_or(0))).date_naive();
+    let store_ops = 300;
+    let mut latencies = Vec::with_capacity(store_ops);
+    for _ in 0..store_ops {
+        let started = std::time::Instant::now();
+        let page = store
+            .meal_entries()
+            .list(
+                user.id,
+                DateRange::day(day),
+                PageRequest::first(PageLimit::DEFAULT),
+            )
+            .await?;
+        latencies.push(started.elapsed());
+        anyhow::ensure!(
+            page.items.len() == 50.min(entries),
+            "the day holds 50 entries"
+        );
+    }
+    latencies.sort();
+    Ok(latencies[latencies.len() / 2].as_secs_f64() * 1e6)
+}
+
+/// Store reads caused by `readers` concurrent cold reads of one user.
+async fn stampede(
+    mongo: &MongoStore,
+    cached: &Arc<CachedStore>,
+    readers: usize,
+) -> anyhow::Result<u64> {
+    let mut user = balancelife::sample::demo_users(now()).remove(0);
+    user.id = new_id();
+    user.email = format!("stampede-{}@bench.example", user.id.simple()).parse()?;
+    // Written behind the cache's back, so nothing of it is cached.
+    mongo.create_user(user.clone()).await?;
+    let before = cached.cache().metrics.store_calls.get();
+    let reads = (0..readers).map(|_| {
+        let cached = cached.clone();
+        tokio::spawn(async move { cached.get_user(user.id).await })
+    });
+    for read in futures_util::future::join_all(reads).await {
+        read??;
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    Ok(cached.cache().metrics.store_calls.get() - before)
+}
+
+fn targets(report: &Report) -> Vec<Target> {
+    let p50 = |group, tier, operation| {
+        report
+            .row(group, tier, operation, 1)
+            .map_or(f64::NAN, |s| s.p50_us)
+    };
+    let side_by_side = |tier| p50(SIDE_BY_SIDE, tier, "get user by id");
+    let hit = side_by_side("cached (hit)");
+    let raw_get = side_by_side("raw Redis GET");
+    let direct = side_by_side("mongodb");
+    let raw_find = side_by_side("raw MongoDB find_one");
+    let http_rps = |operation| {
+        report
+            .row("http", "service", operation, 32)
+            .map_or(f64::NAN, |s| s.ops_per_sec)
+    };
+    let (cached_rps, trivial_rps) = (
+        http_rps("GET /api/v1/meal-packages/{id}"),
+        http_rps("GET /livez"),
+    );
+    let mut targets = vec![
+        Target {
+            name: "cached hit p50 <= 1.5 x raw Redis GET p50",
+            measured: format!("{hit:.1} µs vs {raw_get:.1} µs = {:.2}x", hit / raw_get),
+            pass: hit <= 1.5 * raw_get,
+        },
+        Target {
+            name: "cached hit >= 5 x faster than MongoDB direct (p50)",
+            measured: format!(
+                "{direct:.1} µs vs {hit:.1} µs = {:.1}x (raw find_one vs raw GET: {:.1}x)",
+                direct / hit,
+                raw_find / raw_get
+            ),
+            pass: direct >= 5.0 * hit,
+        },
+        Target {
+            name: "HTTP cached GET req/s >= 40% of the trivial endpoint",
+            measured: format!(
+                "{cached_rps:.0} vs {trivial_rps:.0} req/s = {:.0}%",
+                100.0 * cached_rps / trivial_rps
+            ),
+            pass: cached_rps >= 0.4 * trivial_rps,
+        },
+    ];
+    for store in ["memory", "mongodb"] {
+        let rows: Vec<_> = report.growth.iter().filter(|g| g.store == store).collect();
+        if let (Some(small), Some(large)) = (rows.first(), rows.last()) {
+            targets.push(Target {
+                name: if store == "memory" {
+                    "one-day p50 at the largest history <= 2 x at 1k (memory)"
+                } else {
+                    "one-day p50 at the largest history <= 2 x at 1k (mongodb)"
+                },
+                measured: format!(
+                    "{:.1} µs at {} vs {:.1} µs at {} = {:.2}x",
+                    large.p50_us,
+                    large.entries,
+                    small.p50_us,
+                    small.entries,
+                    large.p50_us / small.p50_us
+                ),
+                pass: large.p50_us <= 2.0 * small.p50_us,
+            });
+        }
+    }
+    let login = |operation| {
+        report
+            .row("http", "service", operation, 1)
+            .map_or(f64::NAN, |s| s.p50_us)
+    };
+    let (known, unknown) = (
+        login(http::FAILED_LOGIN_KNOWN),
+        login(http::FAILED_LOGIN_UNKNOWN),
+    );
+    targets.push(Target {
+        name: "failed log-in p50, unknown e-mail within 10% of existing account",
+        measured: format!(
+            "{:.1} ms vs {:.1} ms = {:.2}x",
+            unknown / 1_000.0,
+            known / 1_000.0,
+            unknown / known
+        ),
+        pass: (0.9..=1.1).contains(&(unknown / known)),
+    });
+    targets.push(Target {
+        name: "256 concurrent cold readers of one key -> 1 store read",
+        measured: format!("{} store read(s)", report.stampede_store_reads),
+        pass: report.stampede_store_reads == 1,
+    });
+    targets.push(Target {
+        name: "service peak RSS under HTTP load <= 64 MiB",
+        measured: format!("{:.1} MiB", report.http_peak_rss_mib),
+        pass: report.http_peak_rss_mib <= 64.0,
+    });
+    targets
+}

@@ -1,0 +1,214 @@
+//! The HTTP part: the real binary as a child process (so its memory can be read on
+//! its own), loaded by 32 concurrent in-process clients.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+
+use crate::bench::Fixture;
+use crate::measure::{alternating, histogram, one_at_a_time, op};
+use crate::report::Row;
+use balancelife::config::Settings;
+
+pub struct HttpResults {
+    pub rows: Vec<Row>,
+    pub peak_rss_mib: f64,
+}
+
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub async fn run(
+    settings: &Settings,
+    fixture: &Fixture,
+    requests: usize,
+) -> anyhow::Result<HttpResults> {
+    let (service, base) = start_service(settings)?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let token = login(&client, &base, fixture).await?;
+    let endpoints = [
+        ("GET /livez", format!("{base}/livez")),
+        (
+            "GET /api/v1/meal-packages/{id}",
+            format!("{base}/api/v1/meal-packages/{}", fixture.package_id),
+        ),
+        (
+            "GET /api/v1/meal-entries?from=&to=",
+            format!("{base}/api/v1/meal-entries?from={0}&to={0}", fixture.day),
+        ),
+    ];
+    let mut ops = Vec::new();
+    for (_, url) in &endpoints {
+        // Warm the connection pool and the cache.
+        client
+            .get(url)
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?;
+        let (client, token, url) = (client.clone(), token.clone(), url.clone());
+        ops.push(op(move |_| {
+            let request = client.get(&url).bearer_auth(&token).send();
+            async move {
+                let response = request.await.expect("the service answers");
+                assert!(response.status().is_success(), "{}", response.status());
+                response.bytes().await.expect("a body");
+            }
+        }));
+    }
+    // The endpoints take turns, so the ratios of their rates are fair.
+    let results = alternating(32, requests, 5, &ops).await;
+    let mut rows: Vec<Row> = endpoints
+        .iter()
+        .zip(results)
+        .map(|((operation, _), stats)| Row {
+            group: "http",
+            tier: "service".into(),
+            operation,
+            clients: 32,
+            stats,
+        })
+        .collect();
+    // Read before the log-ins below: each Argon2 verification takes 19 MiB.
+    let peak_rss_mib = peak_rss_mib(service.0.id())?;
+    rows.extend(failed_logins(&client, &base, fixture, requests).await?);
+    Ok(HttpResults { rows, peak_rss_mib })
+}
+
+/// Failed log-ins, one at a time, with a wrong password for an existing account and
+/// for an e-mail address nobody has: the two must take the same time, or timing
+/// tells which addresses have accounts. The two alternate, so warm-up and drift
+/// weigh on both alike.
+async fn failed_logins(
+    client: &reqwest::Client,
+    base: &str,
+    fixture: &Fixture,
+    requests: usize,
+) -> anyhow::Result<Vec<Row>> {
+    let attempts = (requests / 1_000).clamp(10, 40);
+    let url = format!("{base}/api/v1/auth/login");
+    let cases = [
+        (FAILED_LOGIN_KNOWN, fixture.demo_email),
+        (FAILED_LOGIN_UNKNOWN, "nobody.here@example.com"),
+    ];
+    let mut latencies = [histogram(), histogram()];
+    for _ in 0..attempts {
+        for ((_, email), recorded) in cases.iter().zip(&mut latencies) {
+            let body = serde_json::json!({"email": email, "password": "not the password"});
+            let began = Instant::now();
+            let response = client.post(&url).json(&body).send().await?;
+            let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            anyhow::ensure!(
+                response.status() == reqwest::StatusCode::UNAUTHORIZED,
+                "a failed log-in answered {}",
+                response.status()
+            );
+            recorded.saturating_record(nanos.max(1));
+        }
+    }
+    Ok(cases
+        .iter()
+        .zip(&latencies)
+        .map(|((operation, _), recorded)| Row {
+            group: "http",
+            tier: "service".into(),
+            operation,
+            clients: 1,
+            stats: one_at_a_time(recorded),
+        })
+        .collect())
+}
+
+pub const FAILED_LOGIN_KNOWN: &str = "POST /api/v1/auth/login (wrong password)";
+pub const FAILED_LOGIN_UNKNOWN: &str = "POST /api/v1/auth/login (unknown e-mail)";
+
+/// The service (this binary with `--serve`) on a free port against the benchmark's
+/// MongoDB and Redis.
+fn start_service(settings: &Settings) -> anyhow::Result<(Service, String)> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .arg("--serve")
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("LOG_FORMAT", "json")
+        .env("LOG_LEVEL", "info")
+        .env("MONGODB_DATABASE", &settings.mongodb_database)
+        .env("REDIS_NAMESPACE", &settings.redis_namespace)
+        .env("REDIS_TIMEOUT_MS", settings.redis_timeout_ms.to_string())
+        .env("INIT_SAMPLE_DATA", "false")
+        // The failed log-ins are timed, not limited.
+        .env("AUTH_ATTEMPTS_PER_MINUTE", "10000")
+        .env(
+            "AUTH_TOKEN_SECRET",
+            balancelife::auth::TokenKeys::random_secret().expose_secret(),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(uri) = &settings.mongodb_uri {
+        command.env("MONGODB_URI", uri.expose_secret());
+    }
+    if let Some(addr) = &settings.redis_addr {
+        command.env("REDIS_ADDR", addr.expose_secret());
+    }
+    if let Some(password) = &settings.redis_password {
+        command.env("REDIS_PASSWORD", password.expose_secret());
+    }
+    let mut service = Service(command.spawn().context("starting the service")?);
+    let stderr = service.0.stderr.take().context("the service's stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = loop {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the service did not start within 60 s"
+        );
+        let line = lines
+            .next()
+            .context("the service exited during start-up")??;
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if event["message"] == "listening" {
+            break event["addr"]
+                .as_str()
+                .context("a listening address")?
+                .to_owned();
+        }
+    };
+    // Keep reading its logs so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok((service, format!("http://{addr}")))
+}
+
+async fn login(client: &reqwest::Client, base: &str, fixture: &Fixture) -> anyhow::Result<String> {
+    let body = serde_json::json!({"email": fixture.demo_email, "password": fixture.demo_password});
+    let session: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(session["token"].as_str().context("a token")?.to_owned())
+}
+
+/// The process's peak resident set (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .context("VmHWM in /proc/<pid>/status")?
+        .parse()?;
+    Ok(kib / 1024.0)
+}

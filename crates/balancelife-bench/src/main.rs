@@ -1,0 +1,65 @@
+//! `balancelife-bench`: measures every tier of the service side by side in one run
+//! and prints a table, a JSON report, a chart and one PASS/MISS line per target.
+//!
+//! The HTTP tier runs the service in a child process: this same binary started with
+//! the hidden `--serve`, which runs exactly the library code `balancelife serve`
+//! runs, so the benchmark never depends on a service binary being built beside it.
+
+#![forbid(unsafe_code)]
+
+mod bench;
+mod http;
+mod measure;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use balancelife::config::Settings;
+use balancelife::{startup, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "balancelife-bench",
+    version,
+    about = "Measure every BalanceLife tier side by side: table, JSON, chart and targets"
+)]
+struct Cli {
+    /// A TOML settings file; environment variables override it.
+    #[arg(long, env = "BALANCELIFE_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    #[command(flatten)]
+    bench: bench::BenchArgs,
+
+    /// Run the service instead of measuring it (how the HTTP tier starts it).
+    #[arg(long, hide = true)]
+    serve: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("balancelife-bench: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings);
+    let outcome = if cli.serve {
+        startup::serve(&settings).await
+    } else {
+        bench::run(&settings, &cli.bench).await
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("balancelife-bench: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

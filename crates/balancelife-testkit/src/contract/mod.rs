@@ -1,0 +1,66 @@
+//! The Store contract: every case is written once, in `cases`, and run against each
+//! backend by `contract_tests!(factory)`, where the factory is an async fn returning a
+//! fresh, empty `Arc<dyn Store>`. Any crate with a store can run the same suite.
+
+pub mod cases;
+
+/// Expands to one `#[tokio::test]` per contract case, for the store that `$make`
+/// (an async fn returning `Arc<dyn Store>`) builds. The calling crate needs `tokio`
+/// with its `macros` feature.
+#[macro_export]
+macro_rules! contract_tests {
+    ($make:ident) => {
+        $crate::contract_tests!(@store $make;
+            a_created_user_can_be_read_by_id_and_by_email,
+            emails_are_unique_whatever_their_case,
+            a_taken_user_id_conflicts,
+            updating_a_user_changes_what_is_read_back,
+            updating_to_an_email_someone_else_has_conflicts,
+            an_update_from_a_stale_read_conflicts,
+            updating_or_deleting_a_missing_user_is_not_found,
+            deleting_a_user_deletes_their_entries_and_no_one_elses,
+            packages_are_listed_in_slug_order_across_pages,
+            packages_can_be_filtered_by_tag_and_level,
+            unpublished_packages_are_listed_only_when_asked,
+            upserting_a_package_is_idempotent,
+            a_slug_held_by_another_package_conflicts,
+            a_missing_package_is_not_found,
+        );
+        mod meal_entries {
+            $crate::contract_tests!(@entries $make, $crate::reexport::MealData);
+        }
+        mod workout_entries {
+            $crate::contract_tests!(@entries $make, $crate::reexport::WorkoutData);
+        }
+    };
+    (@entries $make:ident, $kind:ty) => {
+        $crate::contract_tests!(@generic $make, $kind;
+            creating_an_entry_is_idempotent_on_its_id,
+            an_id_owned_by_another_user_is_not_found_on_create_and_put,
+            put_creates_then_replaces_keeping_created_at,
+            entries_of_other_users_are_invisible,
+            listing_returns_the_date_range_in_order_across_pages,
+            updating_an_entry_can_move_it_to_another_day,
+            an_entry_update_from_a_stale_read_conflicts,
+            a_deleted_entry_is_gone,
+            entries_for_a_missing_user_are_refused,
+            concurrent_creates_with_one_id_store_one_entry,
+        );
+    };
+    (@store $make:ident; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                $crate::contract::cases::$case($make().await).await;
+            }
+        )*
+    };
+    (@generic $make:ident, $kind:ty; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                $crate::contract::cases::$case::<$kind>(super::$make().await).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,178 @@
+//! SecantusDB, a MongoDB wire-protocol server, as a throwaway MongoDB.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::LazyLock;
+
+use balancelife::config::Settings;
+
+use super::{ServerError, data_root, free_port, spawn_tied, wait_for_port};
+
+const INSTALL_HINT: &str = "SecantusDB is not installed. Run scripts/test, which installs it into \
+                            .venv, or install it yourself: python3 -m venv .venv && \
+                            .venv/bin/pip install secantusdb==0.7.0b3 (or set SECANTUSD to the \
+                            path of secantusd-py)";
+
+fn secantusd() -> Result<PathBuf, ServerError> {
+    if let Some(path) = std::env::var_os("SECANTUSD") {
+        return Ok(PathBuf::from(path));
+    }
+    // Where `scripts/test` installs it: the working directory's or the workspace's.
+    let venvs = [
+        PathBuf::from(".venv/bin/secantusd-py"),
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../.venv/bin/secantusd-py"
+        )),
+    ];
+    if let Some(in_venv) = venvs.into_iter().find(|path| path.is_file()) {
+        // Absolute: the server runs in its data directory.
+        return Ok(in_venv.canonicalize().unwrap_or(in_venv));
+    }
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join("secantusd-py"))
+        .find(|candidate| candidate.is_file());
+    on_path.ok_or(ServerError::NotInstalled(INSTALL_HINT))
+}
+
+/// TLS files for a server started with TLS.
+#[derive(Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// One SecantusDB process with its own port and data directory.
+pub struct MongoServer {
+    pub port: u16,
+    data_dir: tempfile::TempDir,
+    tls: Option<TlsFiles>,
+    /// Advertise a single-node replica set (transactions) instead of a standalone.
+    replica_set: bool,
+    child: Option<Child>,
+}
+
+impl MongoServer {
+    /// A standalone server; panics with install instructions when SecantusDB is
+    /// missing (tests fail rather than skip).
+    pub fn start() -> Self {
+        Self::try_start().unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// A standalone server, or why it could not be started.
+    pub fn try_start() -> Result<Self, ServerError> {
+        Self::launched(None, false)
+    }
+
+    pub fn start_with_tls(tls: Option<TlsFiles>) -> Self {
+        Self::launched(tls, false).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// A single-node replica set, where multi-document transactions and change
+    /// streams (with resume tokens) work.
+    pub fn start_replica_set() -> Self {
+        Self::launched(None, true).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    fn launched(tls: Option<TlsFiles>, replica_set: bool) -> Result<Self, ServerError> {
+        let mut server = Self {
+            port: free_port(),
+            data_dir: tempfile::tempdir_in(data_root()).expect("a data directory for SecantusDB"),
+            tls,
+            replica_set,
+            child: None,
+        };
+        server.launch()?;
+        Ok(server)
+    }
+
+    fn launch(&mut self) -> Result<(), ServerError> {
+        let mut command = Command::new(secantusd()?);
+        command
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .arg("--storage-path")
+            .arg(self.data_dir.path())
+            .args(["--log-level", "WARNING"])
+            .current_dir(self.data_dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if !self.replica_set {
+            command.arg("--standalone");
+        }
+        if let Some(tls) = &self.tls {
+            command
+                .arg("--tls-cert-file")
+                .arg(&tls.cert)
+                .arg("--tls-key-file")
+                .arg(&tls.key);
+        }
+        let mut child = spawn_tied(command, "SecantusDB")?;
+        wait_for_port(self.port, "SecantusDB", &mut child)?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    pub fn uri(&self) -> String {
+        // Direct: the one member may advertise a host name other than ours.
+        format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port)
+    }
+
+    /// Settings for the service against this server, in a database of its own.
+    pub fn settings(&self, database: &str) -> Settings {
+        Settings {
+            mongodb_uri: Some(self.uri().into()),
+            mongodb_database: database.to_owned(),
+            mongodb_timeout_ms: 3_000,
+            ..Settings::default()
+        }
+    }
+
+    /// Stops the server the way an operator would (SIGTERM), waiting for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            super::signal(&child, libc::SIGTERM);
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and data directory.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch().unwrap_or_else(|error| panic!("{error}"));
+    }
+
+    pub fn child(&self) -> &Child {
+        self.child.as_ref().expect("the server is running")
+    }
+
+    /// Freezes the process (SIGSTOP): connections stay open and nothing answers.
+    /// Returns once it is really stopped.
+    pub fn freeze(&self) {
+        super::signal(self.child(), libc::SIGSTOP);
+    }
+
+    /// Thaws a frozen process (SIGCONT); it then runs what queued on its sockets.
+    pub fn thaw(&self) {
+        super::signal(self.child(), libc::SIGCONT);
+    }
+}
+
+impl Drop for MongoServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// One server for every test that needs no faults; each test uses its own database.
+pub static SHARED: LazyLock<MongoServer> = LazyLock::new(MongoServer::start);
+
+/// A database name no other test uses.
+pub fn fresh_database() -> String {
+    format!("t_{}", uuid::Uuid::now_v7().simple())
+}

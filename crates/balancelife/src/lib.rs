@@ -1,0 +1,19 @@
+//! BalanceLife: the backend of a health and fitness app.
+//!
+//! `domain` holds the model, `store` the storage contract and its backends, `api` the
+//! HTTP layer on top of `Arc<dyn Store>`, and `startup` wires them from `config`.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod metrics;
+pub mod sample;
+pub mod selection;
+pub mod startup;
+pub mod store;
+pub mod summary;
+pub mod telemetry;

@@ -1,0 +1,97 @@
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use balancelife::cli::{Cli, Command};
+use balancelife::config::Settings;
+use balancelife::sample;
+use balancelife::selection;
+use balancelife::startup;
+use balancelife::store::MongoStore;
+use balancelife::telemetry;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("balancelife: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Config => print_config(&settings).await,
+        Command::Seed => {
+            telemetry::init(&settings);
+            seed(&settings).await
+        }
+        Command::Serve => {
+            telemetry::init(&settings);
+            match startup::serve(&settings).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "the service stopped with an error"
+                    );
+                    eprintln!("balancelife: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn print_config(settings: &Settings) -> ExitCode {
+    use std::fmt::Write as _;
+    let mut text = String::from("Effective settings (secrets masked):\n");
+    for (name, value) in settings.masked_lines() {
+        let _ = writeln!(text, "  {name:<20} {value}");
+    }
+    let code = match selection::decide(settings).await {
+        Ok(decision) => {
+            let _ = writeln!(text, "\nStore: {}", decision.kind.as_str());
+            let _ = writeln!(text, "  because {}", decision.reason);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            let _ = writeln!(text, "\nStore: none; the service would not start");
+            let _ = writeln!(text, "  because {error}");
+            ExitCode::FAILURE
+        }
+    };
+    // A reader that stopped early (`balancelife config | head`) is not an error,
+    // where `println!` would panic on the closed pipe.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    code
+}
+
+/// Writes the sample data to the configured MongoDB; running it again changes nothing.
+async fn seed(settings: &Settings) -> ExitCode {
+    if settings.mongodb_uri.is_none() {
+        eprintln!(
+            "balancelife seed: MONGODB_URI is not set; seeding writes the sample data to MongoDB"
+        );
+        return ExitCode::from(2);
+    }
+    let result = async {
+        let store = MongoStore::connect(settings).await?;
+        sample::load(&store, balancelife::domain::now()).await
+    };
+    match result.await {
+        Ok(report) => {
+            println!(
+                "sample data: {} documents created, {} already present",
+                report.created, report.unchanged
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("balancelife seed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Building the application from settings: choosing the store, loading sample data,
+//! binding the listener. `main` only parses arguments and calls into here, and tests
+//! build the same application on port 0.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tower::{Service, ServiceExt};
+
+use crate::api::state::{AppState, SharedState, StoreChoice};
+use crate::auth::{PasswordHasher, TokenKeys};
+use crate::config::Settings;
+use crate::selection::{self, Selected};
+use crate::store::{Store, StoreKind};
+
+/// Builds the service from `settings` and serves until Ctrl-C or SIGTERM, then
+/// finishes in-flight requests: `balancelife serve`.
+pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    app.run_until(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Selects the store and loads the sample data where asked: by default into the
+/// memory store (a demo needs it), never into MongoDB unless `INIT_SAMPLE_DATA=true`.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, StoreChoice)> {
+    let Selected {
+        store,
+        decision,
+        cache_metrics,
+    } = selection::select(settings).await?;
+    let wants_samples = settings
+        .init_sample_data
+        .unwrap_or(decision.kind == StoreKind::Memory);
+    if wants_samples {
+        let report = crate::sample::load(store.as_ref(), crate::domain::now())
+            .await
+            .context("loading the sample data")?;
+        tracing::info!(
+            created = report.created,
+            unchanged = report.unchanged,
+            "sample data loaded"
+        );
+    }
+    tracing::info!(store = decision.kind.as_str(), reason = %decision.reason, "store selected");
+    let choice = StoreChoice {
+        reason: decision.reason,
+        degraded: decision.degraded,
+        cache_metrics,
+    };
+    Ok((store, choice))
+}
+
+/// The token keys from settings, or a random per-process secret with a warning.
+pub fn token_keys(settings: &Settings) -> TokenKeys {
+    let secret = settings.auth_token_secret.clone().unwrap_or_else(|| {
+        tracing::warn!(
+            "AUTH_TOKEN_SECRET is not set: using a random secret, so tokens stop working \
+             when the service restarts"
+        );
+        TokenKeys::random_secret()
+    });
+    TokenKeys::new(&secret, settings.auth_token_ttl())
+}
+
+/// Everything the handlers share, built around `store`.
+pub fn app_state(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    store_choice: StoreChoice,
+) -> SharedState {
+    Arc::new(AppState {
+        store,
+        store_choice,
+        tokens: token_keys(settings),
+        hasher: PasswordHasher::new(),
+        auth_limits: crate::api::limits::AuthLimits::new(settings.auth_attempts_per_minute),
+        request_timeout: settings.request_timeout(),
+    })
+}
+
+/// A bound, ready-to-run service.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    header_timeout: Duration,
+    /// How long shutting down waits for open requests before it gives up on them.
+    grace: Duration,
+}
+
+/// Beyond the request deadline, what shutting down waits for: responses still being
+/// streamed (an export) get this long to finish.
+const EXTRA_GRACE: Duration = Duration::from_secs(5);
+
+impl Application {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let (store, choice) = open_store(settings).await?;
+        Self::with_store(settings, store, choice).await
+    }
+
+    /// Builds around a given store; tests use it to run the real server on any backend.
+    pub async fn with_store(
+        settings: &Settings,
+        store: Arc<dyn Store>,
+        store_choice: StoreChoice,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.http_addr)
+            .await
+            .with_context(|| format!("binding HTTP_ADDR {}", settings.http_addr))?;
+        Ok(Self {
+            listener,
+            router: crate::api::router(app_state(settings, store, store_choice)),
+            header_timeout: settings.header_timeout(),
+            grace: settings.request_timeout() + EXTRA_GRACE,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    ///
+    /// hyper-util's server loop rather than `axum::serve`, which has no header-read
+    /// timeout: a client trickling its headers (slowloris) would hold a connection for
+    /// ever.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "listening");
+        let mut connections = auto::Builder::new(TokioExecutor::new());
+        connections
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout);
+        connections
+            .http2()
+            .timer(TokioTimer::new())
+            .keep_alive_interval(self.header_timeout)
+            .keep_alive_timeout(self.header_timeout);
+        let graceful = GracefulShutdown::new();
+        let mut make_service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        pause_after_accept_error(&error).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let Ok(router) = make_service.call(peer).await;
+            let service =
+                hyper::service::service_fn(move |request| router.clone().oneshot(request));
+            let (connections, watcher) = (connections.clone(), graceful.watcher());
+            let header_timeout = self.header_timeout;
+            tokio::spawn(async move {
+                // hyper's header timer starts with the first byte, and telling HTTP/1
+                // from HTTP/2 waits for bytes untimed: a client that sends nothing is
+                // timed here.
+                let mut first_byte = [0_u8; 1];
+                let peeked = stream.peek(&mut first_byte);
+                match tokio::time::timeout(header_timeout, peeked).await {
+                    Ok(Ok(read)) if read > 0 => {}
+                    _ => return,
+                }
+                let connection = connections
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                if let Err(error) = watcher.watch(connection).await {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+            });
+        }
+        drop(self.listener);
+        if tokio::time::timeout(self.grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                grace_secs = self.grace.as_secs(),
+                "connections still open after the grace period; closing them"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// After a failed `accept`: a connection that died while queued is no reason to wait;
+/// anything else (out of file descriptors) is, or the loop would spin.
+async fn pause_after_accept_error(error: &std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if !matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        tracing::warn!(%error, "accepting a connection failed; pausing for a second");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,192 @@
+//! Redis failing under a running service: killed, frozen (SIGSTOP), restarted, or
+//! absent at start. No request may fail, none may hang, and no value may be stale
+//! after an acknowledged write.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use balancelife::store::{Store, StoreKind};
+
+use crate::cache::{Cached, cached_on, cached_with};
+use crate::helpers::{TestApp, app_on_cached};
+use balancelife_testkit::servers::redis::RedisServer;
+use balancelife_testkit::servers::{free_port, mongo};
+
+async fn until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn app_with_user(cached: &Cached) -> (TestApp, crate::helpers::TestUser) {
+    let app = app_on_cached(cached.store.clone());
+    let user = app.register("cachefault", json!({})).await;
+    (app, user)
+}
+
+#[tokio::test]
+async fn killing_redis_under_traffic_fails_no_request() {
+    let mut server = RedisServer::start();
+    let cached = cached_on(&server).await;
+    let (app, user) = app_with_user(&cached).await;
+    let package = app.get("/api/v1/meal-packages?limit=1", None).await;
+    assert_eq!(package.status, StatusCode::OK);
+
+    let mut statuses = Vec::new();
+    for n in 0..150 {
+        if n == 50 {
+            server.kill();
+        }
+        statuses.push(app.get("/api/v1/users/me", Some(&user.token)).await.status);
+        statuses.push(app.get("/api/v1/meal-packages?limit=1", None).await.status);
+    }
+
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert!(!cached.store.cache().is_serving());
+    assert_eq!(
+        cached.store.kind(),
+        StoreKind::Mongodb,
+        "MongoDB alone while Redis is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_frozen_redis_costs_little_time_and_a_write_made_meanwhile_is_read_back() {
+    let server = RedisServer::start();
+    let mut settings = server.settings(mongo::SHARED.settings(&mongo::fresh_database()));
+    settings.redis_timeout_ms = 50;
+    let cached = cached_with(settings).await;
+    let (app, user) = app_with_user(&cached).await;
+    app.get("/api/v1/users/me", Some(&user.token)).await;
+
+    server.freeze();
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let response = app.get("/api/v1/users/me", Some(&user.token)).await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(response.status, StatusCode::OK);
+    }
+    let breaker = app.get("/health", None).await.body["components"]["redis"].clone();
+    let renamed = app
+        .patch(
+            "/api/v1/users/me",
+            Some(&user.token),
+            json!({"name": "Renamed While Frozen"}),
+        )
+        .await;
+    server.thaw();
+    let right_after = app.get("/api/v1/users/me", Some(&user.token)).await;
+
+    assert!(
+        slowest < Duration::from_millis(500),
+        "slowest request while frozen: {slowest:?}"
+    );
+    assert_eq!(breaker["status"], "down", "the breaker opened: {breaker}");
+    assert_eq!(renamed.status, StatusCode::OK);
+    assert_eq!(right_after.body["name"], "Renamed While Frozen");
+    let cache = cached.store.cache().clone();
+    until("the cache serving again", Duration::from_secs(10), || {
+        cache.is_serving()
+    })
+    .await;
+    let hits_before = cache.metrics.hits.get();
+    let first = app.get("/api/v1/users/me", Some(&user.token)).await;
+    let second = app.get("/api/v1/users/me", Some(&user.token)).await;
+    assert_eq!(first.body["name"], "Renamed While Frozen");
+    assert_eq!(second.body["name"], "Renamed While Frozen");
+    assert!(
+        cache.metrics.hits.get() > hits_before,
+        "the cache is used again"
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_redis_is_used_again() {
+    let mut server = RedisServer::start();
+    let cached = cached_on(&server).await;
+    let (app, user) = app_with_user(&cached).await;
+
+    server.restart();
+    let response = app.get("/api/v1/users/me", Some(&user.token)).await;
+    let cache = cached.store.cache().clone();
+    until("the cache serving again", Duration::from_secs(10), || {
+        cache.is_serving()
+    })
+    .await;
+    let hits_before = cache.metrics.hits.get();
+    app.get("/api/v1/users/me", Some(&user.token)).await;
+    app.get("/api/v1/users/me", Some(&user.token)).await;
+
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(
+        cache.metrics.hits.get() > hits_before,
+        "hits after the restart"
+    );
+    assert_eq!(cached.store.kind(), StoreKind::Cached);
+}
+
+#[tokio::test]
+async fn redis_absent_at_start_is_picked_up_when_it_arrives() {
+    let port = free_port();
+    let mut settings = mongo::SHARED.settings(&mongo::fresh_database());
+    settings.redis_addr = Some(format!("127.0.0.1:{port}").into());
+    settings.redis_namespace = format!("t{}", uuid::Uuid::now_v7().simple());
+    let selected = balancelife::selection::select(&settings).await.unwrap();
+    let store: Arc<dyn Store> = selected.store;
+    assert_eq!(
+        store.kind(),
+        StoreKind::Mongodb,
+        "MongoDB alone while Redis is absent"
+    );
+
+    let _server = RedisServer::start_on(port);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.kind() != StoreKind::Cached {
+        assert!(Instant::now() < deadline, "the cache was not picked up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let health: std::collections::BTreeMap<_, _> = store.health().await.into_iter().collect();
+    assert_eq!(health["redis"].status, "up");
+}
+
+#[tokio::test]
+async fn metrics_show_hits_misses_and_the_breaker() {
+    let cached = cached_on(&balancelife_testkit::servers::redis::SHARED).await;
+    let (app, user) = app_with_user(&cached).await;
+    app.get("/api/v1/users/me", Some(&user.token)).await;
+    app.get("/api/v1/users/me", Some(&user.token)).await;
+
+    let response = app
+        .send(
+            axum::http::Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+
+    assert_eq!(response.status, StatusCode::OK);
+    let text = response.body.as_str().unwrap_or_default().to_owned();
+    for metric in [
+        "balancelife_cache_hits_total",
+        "balancelife_cache_misses_total",
+        "balancelife_cache_fills_rejected_stale_total",
+        "balancelife_redis_timeouts_total",
+        "balancelife_cache_breaker_state",
+        "balancelife_store_latency_seconds_bucket",
+    ] {
+        assert!(text.contains(metric), "{metric} missing from:\n{text}");
+    }
+}

@@ -1,0 +1,6 @@
+//! The Store contract suite (written once, in `balancelife_testkit::contract`) run
+//! against every backend.
+
+mod cached;
+mod memory;
+mod mongo;

@@ -1,0 +1,138 @@
+//! Schema-driven fuzzing: schemathesis generates requests from `/openapi.json` and
+//! sends them to the real binary, signed in as a test user. A run fails on any 5xx,
+//! any status, header, content type or body the document does not describe, any
+//! invalid input that is accepted, any ignored authentication, and anything deleted
+//! that can still be read (see `tests/fuzz/schemathesis.toml`). The seed is fixed, so
+//! a run is repeatable. Afterwards the service's logs, at debug level, are searched
+//! for the token secret, the test user's password and its token.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::cli::{Logs, http, serve_logged, stop};
+use balancelife_testkit::servers::mongo::{SHARED, fresh_database};
+use balancelife_testkit::servers::redis::RedisServer;
+
+const SCHEMATHESIS_VERSION: &str = "4.32.5";
+const TOKEN_SECRET: &str = "fuzz-token-secret-fuzz-token-secret-0123";
+const PASSWORD: &str = "fuzz-password-that-must-stay-secret";
+
+/// The schemathesis executable: `$SCHEMATHESIS`, or the one `scripts/test` installs.
+fn schemathesis() -> PathBuf {
+    let path = std::env::var_os("SCHEMATHESIS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/schemathesis"),
+        PathBuf::from,
+    );
+    assert!(
+        path.is_file(),
+        "schemathesis is not installed at {}: run scripts/test, which installs it, or \
+         `pip install schemathesis=={SCHEMATHESIS_VERSION}` and set SCHEMATHESIS to its path",
+        path.display()
+    );
+    path
+}
+
+/// Signs up the test user and runs schemathesis against the service at `addr`;
+/// returns the user's token.
+fn fuzz(addr: &str, examples: u32) -> String {
+    let session = http::post(
+        &format!("http://{addr}/api/v1/auth/register"),
+        None,
+        json!({"email": "fuzz@example.com", "password": PASSWORD, "name": "Fuzz"}),
+    );
+    let token = session["token"].as_str().expect("signed up").to_owned();
+    // Its scratch files (Hypothesis's, schemathesis's) go to a directory of its own.
+    let scratch = tempfile::tempdir().unwrap();
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/schemathesis.toml");
+    let output = Command::new(schemathesis())
+        .current_dir(scratch.path())
+        .env(
+            "HYPOTHESIS_STORAGE_DIRECTORY",
+            scratch.path().join("hypothesis"),
+        )
+        .env("BALANCELIFE_FUZZ_URL", format!("http://{addr}"))
+        .env("BALANCELIFE_FUZZ_TOKEN", &token)
+        .env("NO_COLOR", "1")
+        .arg("--config-file")
+        .arg(&config)
+        .args(["run", "--max-examples", &examples.to_string()])
+        .arg(format!("http://{addr}/openapi.json"))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "schemathesis found problems ({}):\n{report}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let cases_passed = report
+        .lines()
+        .find_map(|line| {
+            line.trim()
+                .split_once(" generated, ")?
+                .1
+                .split_once(" passed")
+        })
+        .and_then(|(passed, _)| passed.parse::<u32>().ok());
+    assert!(
+        cases_passed.is_some_and(|n| n > 0),
+        "no test case passed:\n{report}"
+    );
+    assert!(!report.contains(&token), "the report shows the token");
+    token
+}
+
+fn assert_no_secrets(logs: &Logs, more: &[&str]) {
+    let logs = logs.lock().unwrap().join("\n");
+    assert!(
+        logs.lines().count() > 100,
+        "too few log lines to mean anything"
+    );
+    for secret in [TOKEN_SECRET, PASSWORD].iter().chain(more) {
+        assert!(
+            !logs.contains(secret),
+            "a secret reached the logs: {secret}"
+        );
+    }
+}
+
+fn fuzzing_service(command: &mut Command) {
+    command
+        .env("AUTH_TOKEN_SECRET", TOKEN_SECRET)
+        // Sign-up and log-in are fuzzed too; their limits are tested elsewhere.
+        .env("AUTH_ATTEMPTS_PER_MINUTE", "10000")
+        .env("LOG_LEVEL", "debug");
+}
+
+#[test]
+fn the_service_on_the_memory_store_keeps_to_its_openapi_document() {
+    let (service, addr, logs) = serve_logged(fuzzing_service);
+    let token = fuzz(&addr, 25);
+    stop(service);
+    assert_no_secrets(&logs, &[&token]);
+}
+
+#[test]
+fn the_service_on_cached_mongodb_keeps_to_its_openapi_document() {
+    let redis_password = "fuzz-redis-password-0123";
+    let redis = RedisServer::start_with_password(redis_password);
+    let database = fresh_database();
+    let (service, addr, logs) = serve_logged(|command| {
+        fuzzing_service(command);
+        command
+            .env("MONGODB_URI", SHARED.uri())
+            .env("MONGODB_DATABASE", &database)
+            .env("STORE_FALLBACK", "none")
+            .env("INIT_SAMPLE_DATA", "true")
+            .env("REDIS_ADDR", redis.addr())
+            .env("REDIS_PASSWORD", redis_password);
+    });
+    let health = http::get(&format!("http://{addr}/health"));
+    assert_eq!(health["store"], "cached", "{health}");
+    let token = fuzz(&addr, 25);
+    stop(service);
+    assert_no_secrets(&logs, &[&token, redis_password]);
+}

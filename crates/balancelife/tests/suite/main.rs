@@ -1,0 +1,22 @@
+//! The integration suite, one binary so it links once: the Store contract against
+//! every backend, the HTTP API through the real router, configuration and the CLI.
+
+mod api_auth;
+mod api_catalogue;
+mod api_entries;
+mod api_errors;
+mod api_users;
+mod authorization;
+mod cache;
+mod cache_faults;
+mod cli;
+mod config;
+mod contract;
+mod fuzz;
+mod hardening;
+mod helpers;
+mod insights;
+mod mongo_faults;
+mod mongo_store;
+mod openapi;
+mod tls;

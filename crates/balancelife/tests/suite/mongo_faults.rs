@@ -1,0 +1,214 @@
+//! Start-up selection and run-time outages against real, stopped, frozen and
+//! restarted MongoDB servers.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use balancelife::config::StoreFallback;
+use balancelife::selection::{self, SelectionError};
+use balancelife::store::{MongoStore, StoreKind};
+
+use crate::helpers::{TestApp, app_from_settings, app_on};
+use balancelife_testkit::servers::free_port;
+use balancelife_testkit::servers::mongo::{MongoServer, fresh_database};
+
+fn unreachable_settings() -> balancelife::config::Settings {
+    balancelife::config::Settings {
+        mongodb_uri: Some(format!("mongodb://127.0.0.1:{}/", free_port()).into()),
+        mongodb_timeout_ms: 500,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_mongodb_falls_back_to_memory_and_says_so() {
+    let settings = unreachable_settings();
+
+    let app = app_from_settings(&settings).await;
+    let health = app.get("/health", None).await;
+
+    assert_eq!(health.body["store"], "memory");
+    assert_eq!(health.body["status"], "degraded");
+    let reason = health.body["store_reason"].as_str().unwrap();
+    assert!(reason.contains("could not be reached"), "{reason}");
+    assert!(
+        !reason.contains("127.0.0.1"),
+        "no addresses on a public endpoint: {reason}"
+    );
+    let catalogue = app.get("/api/v1/meal-packages", None).await;
+    assert!(
+        !catalogue.body["items"].as_array().unwrap().is_empty(),
+        "the fallback serves the sample data"
+    );
+}
+
+#[tokio::test]
+async fn the_strict_setting_refuses_to_start_without_mongodb() {
+    let mut settings = unreachable_settings();
+    settings.store_fallback = StoreFallback::None;
+
+    let selected = selection::select(&settings).await;
+    let decided = selection::decide(&settings).await;
+
+    assert!(matches!(selected, Err(SelectionError::MongoUnreachable(_))));
+    assert!(matches!(decided, Err(SelectionError::MongoUnreachable(_))));
+}
+
+#[tokio::test]
+async fn a_reachable_mongodb_is_chosen() {
+    let server = &*balancelife_testkit::servers::mongo::SHARED;
+    let settings = server.settings(&fresh_database());
+
+    let decision = selection::decide(&settings).await.unwrap();
+    let selected = selection::select(&settings).await.unwrap();
+
+    assert_eq!(decision.kind, StoreKind::Mongodb);
+    assert!(!decision.degraded);
+    assert_eq!(selected.store.kind(), StoreKind::Mongodb);
+}
+
+/// Polls `path` until it answers `status`, for at most `within`.
+async fn eventually(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    status: StatusCode,
+    within: Duration,
+) -> crate::helpers::TestResponse {
+    let deadline = Instant::now() + within;
+    loop {
+        let response = app.get(path, Some(token)).await;
+        if response.status == status || Instant::now() > deadline {
+            return response;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_outage_answers_503_and_an_acknowledged_write_survives_a_restart() {
+    let mut server = MongoServer::start();
+    let mut settings = server.settings(&fresh_database());
+    settings.mongodb_timeout_ms = 1_000;
+    let app = app_on(std::sync::Arc::new(
+        MongoStore::connect(&settings).await.unwrap(),
+    ));
+    let user = app.register("outage", json!({})).await;
+    let created = app
+        .post(
+            "/api/v1/meal-entries",
+            Some(&user.token),
+            TestApp::meal_body("2026-02-05T12:00:00Z"),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let path = format!(
+        "/api/v1/meal-entries/{}",
+        created.body["id"].as_str().unwrap()
+    );
+
+    server.stop();
+    let read = app.get(&path, Some(&user.token)).await;
+    let write = app
+        .post(
+            "/api/v1/meal-entries",
+            Some(&user.token),
+            TestApp::meal_body("2026-02-05T13:00:00Z"),
+        )
+        .await;
+    let health = app.get("/health", None).await;
+
+    assert_eq!(
+        read.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        read.body
+    );
+    assert_eq!(read.error_code(), "unavailable");
+    assert_eq!(
+        write.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "never a silent write elsewhere"
+    );
+    assert_eq!(health.body["components"]["mongodb"]["status"], "down");
+
+    server.restart();
+    let back = eventually(
+        &app,
+        &path,
+        &user.token,
+        StatusCode::OK,
+        Duration::from_secs(30),
+    )
+    .await;
+
+    assert_eq!(
+        back.status,
+        StatusCode::OK,
+        "the service recovers by itself: {}",
+        back.body
+    );
+    assert_eq!(back.body, created.body, "the acknowledged write is intact");
+    let day = app
+        .get("/api/v1/meal-entries?from=2026-02-05", Some(&user.token))
+        .await;
+    assert_eq!(
+        day.body["items"].as_array().unwrap().len(),
+        1,
+        "the refused write left nothing behind"
+    );
+}
+
+#[tokio::test]
+async fn a_frozen_mongodb_gives_a_prompt_503_and_work_resumes_when_it_thaws() {
+    let server = MongoServer::start();
+    let mut settings = server.settings(&fresh_database());
+    settings.mongodb_timeout_ms = 1_000;
+    let app = app_on(std::sync::Arc::new(
+        MongoStore::connect(&settings).await.unwrap(),
+    ));
+    let user = app.register("frozen", json!({})).await;
+
+    server.freeze();
+    let started = Instant::now();
+    let frozen = app.get("/api/v1/users/me", Some(&user.token)).await;
+    let waited = started.elapsed();
+    server.thaw();
+    let thawed = eventually(
+        &app,
+        "/api/v1/users/me",
+        &user.token,
+        StatusCode::OK,
+        Duration::from_secs(30),
+    )
+    .await;
+
+    assert_eq!(frozen.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        waited < Duration::from_secs(10),
+        "the request did not hang: {waited:?}"
+    );
+    assert_eq!(thawed.status, StatusCode::OK);
+}
+
+/// A store that hangs longer than the request may take: the deadline answers first,
+/// with 503 `timeout`, not the store's own 503 `unavailable` seconds later.
+#[tokio::test]
+async fn the_request_deadline_answers_before_a_frozen_store_does() {
+    let server = MongoServer::start();
+    let mut settings = server.settings(&fresh_database());
+    // Generous enough for signing up (an Argon2 hash) on a busy machine.
+    settings.request_timeout_ms = 2_000;
+    settings.mongodb_timeout_ms = 30_000;
+    let app = app_from_settings(&settings).await;
+    let user = app.register("deadline", json!({})).await;
+
+    server.freeze();
+    let frozen = app.get("/api/v1/users/me", Some(&user.token)).await;
+    server.thaw();
+
+    assert_eq!(frozen.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(frozen.error_code(), "timeout", "{}", frozen.body);
+}

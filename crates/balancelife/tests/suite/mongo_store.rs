@@ -1,0 +1,370 @@
+//! `MongoStore` beyond the contract: indexes, the stored documents' shape, sample data,
+//! persistence, TLS.
+
+use bson::{Bson, Document, doc};
+use futures_util::TryStreamExt;
+use serde_json::json;
+
+use balancelife::store::{MongoStore, Store};
+
+use crate::helpers::app_on;
+use balancelife_testkit::servers::mongo::{MongoServer, SHARED, fresh_database};
+
+async fn connect_fresh() -> MongoStore {
+    MongoStore::connect(&SHARED.settings(&fresh_database()))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn indexes_exist_with_the_intended_keys_and_uniqueness() {
+    let store = connect_fresh().await;
+
+    for (collection, name, keys, unique) in balancelife::store::mongo::expected_indexes() {
+        let indexes: Vec<_> = store
+            .database()
+            .collection::<Document>(collection)
+            .list_indexes()
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let index = indexes
+            .iter()
+            .find(|i| i.options.as_ref().and_then(|o| o.name.as_deref()) == Some(name))
+            .unwrap_or_else(|| panic!("{collection}.{name} is missing: {indexes:?}"));
+        assert_eq!(index.keys, keys, "{collection}.{name}");
+        let is_unique = index
+            .options
+            .as_ref()
+            .and_then(|o| o.unique)
+            .unwrap_or(false);
+        assert_eq!(is_unique, unique, "{collection}.{name} uniqueness");
+    }
+}
+
+#[tokio::test]
+async fn connecting_twice_keeps_the_same_indexes() {
+    let database = fresh_database();
+    MongoStore::connect(&SHARED.settings(&database))
+        .await
+        .unwrap();
+
+    let again = MongoStore::connect(&SHARED.settings(&database)).await;
+
+    assert!(
+        again.is_ok(),
+        "creating existing indexes is a no-op: {:?}",
+        again.err()
+    );
+}
+
+#[tokio::test]
+async fn stored_documents_use_snake_case_native_types_and_no_clear_password() {
+    let store = std::sync::Arc::new(connect_fresh().await);
+    let app = app_on(store.clone());
+    let user = app.register("shape", json!({"height_cm": 172})).await;
+    app.post(
+        "/api/v1/meal-entries",
+        Some(&user.token),
+        crate::helpers::TestApp::meal_body("2026-02-01T12:00:00Z"),
+    )
+    .await;
+    let db = store.database();
+
+    let user_doc = db
+        .collection::<Document>("users")
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .unwrap();
+    let entry_doc = db
+        .collection::<Document>("meal_entries")
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert!(
+        matches!(user_doc.get("_id"), Some(Bson::Binary(b)) if b.subtype == bson::spec::BinarySubtype::Uuid)
+    );
+    assert!(user_doc.get("id").is_none(), "the id lives in _id only");
+    assert_eq!(user_doc.get_str("email").unwrap(), user.email);
+    assert!(
+        user_doc
+            .get_str("password_hash")
+            .unwrap()
+            .starts_with("$argon2id$")
+    );
+    assert!(matches!(
+        user_doc.get("created_at"),
+        Some(Bson::DateTime(_))
+    ));
+    assert_eq!(
+        user_doc
+            .get_document("profile")
+            .unwrap()
+            .get_f64("height_cm")
+            .unwrap(),
+        172.0
+    );
+    let everything = format!("{user_doc:?}");
+    assert!(
+        !everything.contains("a long enough password"),
+        "the password is never stored"
+    );
+    for field in [
+        "user_id",
+        "local_date",
+        "position",
+        "eaten_at",
+        "slot",
+        "nutrition",
+        "source",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(
+            entry_doc.contains_key(field),
+            "meal entry lacks {field}: {entry_doc:?}"
+        );
+    }
+    assert!(matches!(entry_doc.get("eaten_at"), Some(Bson::DateTime(_))));
+    assert_eq!(entry_doc.get_str("local_date").unwrap(), "2026-02-01");
+    assert_eq!(
+        entry_doc
+            .get_document("nutrition")
+            .unwrap()
+            .get_f64("kcal")
+            .unwrap(),
+        420.0
+    );
+}
+
+#[tokio::test]
+async fn loading_the_sample_data_twice_changes_nothing() {
+    let store = connect_fresh().await;
+    let now = balancelife::domain::now();
+
+    let first = balancelife::sample::load(&store, now).await.unwrap();
+    let counts = collection_counts(&store).await;
+    let second = balancelife::sample::load(&store, now).await.unwrap();
+
+    assert!(first.created > 0);
+    assert_eq!(second.created, 0, "{second:?}");
+    assert_eq!(second.unchanged, first.created);
+    assert_eq!(collection_counts(&store).await, counts);
+    assert!(counts.iter().all(|(_, n)| *n > 0), "{counts:?}");
+}
+
+async fn collection_counts(store: &MongoStore) -> Vec<(&'static str, u64)> {
+    let mut counts = Vec::new();
+    for name in [
+        "users",
+        "meal_packages",
+        "workout_packages",
+        "meal_entries",
+        "workout_entries",
+    ] {
+        let n = store
+            .database()
+            .collection::<Document>(name)
+            .count_documents(doc! {})
+            .await
+            .unwrap();
+        counts.push((name, n));
+    }
+    counts
+}
+
+#[tokio::test]
+async fn acknowledged_writes_are_read_back_by_a_new_connection() {
+    let database = fresh_database();
+    let first = std::sync::Arc::new(
+        MongoStore::connect(&SHARED.settings(&database))
+            .await
+            .unwrap(),
+    );
+    let app = app_on(first);
+    let user = app.register("durable", json!({})).await;
+    let created = app
+        .post(
+            "/api/v1/workout-entries",
+            Some(&user.token),
+            crate::helpers::TestApp::workout_body("2026-02-02T07:00:00Z"),
+        )
+        .await;
+
+    let second = MongoStore::connect(&SHARED.settings(&database))
+        .await
+        .unwrap();
+
+    let id = created.body["id"].as_str().unwrap().parse().unwrap();
+    let entry = second.workout_entries().get(user.id, id).await.unwrap();
+    assert_eq!(entry.data.title.as_str(), "Morning run");
+    assert_eq!(
+        second.get_user(user.id).await.unwrap().email.as_str(),
+        user.email
+    );
+}
+
+#[tokio::test]
+async fn tls_connects_with_the_right_ca_and_refuses_a_wrong_one() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let (server_files, right_ca) = crate::tls::make_tls(dir.path(), "right");
+    let (_, wrong_ca) = crate::tls::make_tls(dir.path(), "wrong");
+    let server = MongoServer::start_with_tls(Some(server_files));
+    let settings = |ca: Option<&std::path::Path>| {
+        let mut settings = server.settings(&fresh_database());
+        settings.mongodb_cert_path = ca.map(|p| p.to_owned());
+        settings.mongodb_timeout_ms = 2_000;
+        settings
+    };
+
+    let trusted = MongoStore::connect(&settings(Some(&right_ca))).await;
+    let untrusted = MongoStore::connect(&settings(Some(&wrong_ca))).await;
+    let plain = MongoStore::connect(&settings(None)).await;
+
+    let store = trusted.expect("the server's own CA is trusted");
+    let user =
+        balancelife_testkit::fixtures::user(balancelife_testkit::fixtures::unique_email("tls"));
+    store.create_user(user.clone()).await.unwrap();
+    assert_eq!(store.get_user(user.id).await.unwrap(), user);
+    assert!(
+        matches!(
+            untrusted,
+            Err(balancelife::store::StoreError::Unavailable(_))
+        ),
+        "a wrong CA is refused"
+    );
+    assert!(plain.is_err(), "plain text to a TLS server fails");
+}
+
+/// What the server did to answer a one-day list for `user_id`.
+async fn explain_one_day(
+    store: &MongoStore,
+    user_id: uuid::Uuid,
+    day: &str,
+    next_day: &str,
+) -> (i64, i64, String) {
+    let command = doc! {
+        "explain": {
+            "find": "meal_entries",
+            "filter": { "user_id": bson::Uuid::from(user_id), "position": { "$gte": day, "$lt": next_day } },
+            "sort": { "position": 1 },
+            "limit": 51,
+        },
+        "verbosity": "executionStats",
+    };
+    let explained = store.database().run_command(command).await.unwrap();
+    let stats = explained.get_document("executionStats").unwrap();
+    let number = |key: &str| {
+        stats
+            .get_i64(key)
+            .or_else(|_| stats.get_i32(key).map(i64::from))
+            .unwrap()
+    };
+    let plan = format!("{:?}", explained.get_document("queryPlanner").unwrap());
+    (number("totalDocsExamined"), number("nReturned"), plan)
+}
+
+#[tokio::test]
+async fn a_one_day_query_examines_only_that_day_however_long_the_history() {
+    let store = connect_fresh().await;
+    let user = store
+        .create_user(balancelife_testkit::fixtures::user(
+            balancelife_testkit::fixtures::unique_email("history"),
+        ))
+        .await
+        .unwrap();
+    let log_days = |first_day: u32| {
+        let store = &store;
+        async move {
+            for day in first_day..first_day + 10 {
+                for hour in [7, 10, 13, 16, 19] {
+                    let at = balancelife_testkit::fixtures::at(
+                        &format!("2026-01-{day:02}"),
+                        &format!("{hour:02}:00"),
+                    );
+                    let entry = balancelife_testkit::fixtures::entry::<balancelife::domain::MealData>(
+                        user.id, hour, at,
+                    );
+                    store.meal_entries().create(entry).await.unwrap();
+                }
+            }
+        }
+    };
+
+    log_days(1).await;
+    let (examined_small, returned_small, plan) =
+        explain_one_day(&store, user.id, "2026-01-05", "2026-01-06").await;
+    log_days(11).await;
+    log_days(21).await;
+    let (examined_large, returned_large, _) =
+        explain_one_day(&store, user.id, "2026-01-05", "2026-01-06").await;
+
+    assert!(
+        plan.contains("IXSCAN") && plan.contains("user_position"),
+        "{plan}"
+    );
+    assert_eq!(
+        (examined_small, returned_small),
+        (5, 5),
+        "only the day's documents are read"
+    );
+    assert_eq!(
+        (examined_large, returned_large),
+        (5, 5),
+        "three times the history, the same work"
+    );
+}
+
+#[tokio::test]
+async fn on_a_replica_set_a_user_and_their_entries_are_deleted_in_one_transaction() {
+    let server = MongoServer::start_replica_set();
+    let store = MongoStore::connect(&server.settings(&fresh_database()))
+        .await
+        .unwrap();
+    let user = store
+        .create_user(balancelife_testkit::fixtures::user(
+            balancelife_testkit::fixtures::unique_email("tx"),
+        ))
+        .await
+        .unwrap();
+    let at = balancelife_testkit::fixtures::at("2026-02-07", "12:00");
+    let meal =
+        balancelife_testkit::fixtures::entry::<balancelife::domain::MealData>(user.id, 1, at);
+    let workout =
+        balancelife_testkit::fixtures::entry::<balancelife::domain::WorkoutData>(user.id, 1, at);
+    store.meal_entries().create(meal.clone()).await.unwrap();
+    store
+        .workout_entries()
+        .create(workout.clone())
+        .await
+        .unwrap();
+
+    store.delete_user(user.id).await.unwrap();
+
+    assert!(
+        store.supports_transactions(),
+        "the replica set offers transactions"
+    );
+    assert!(store.get_user(user.id).await.is_err());
+    let db = store.database();
+    for collection in ["meal_entries", "workout_entries"] {
+        let left = db
+            .collection::<Document>(collection)
+            .count_documents(doc! {})
+            .await
+            .unwrap();
+        assert_eq!(
+            left, 0,
+            "{collection} still holds the deleted user's entries"
+        );
+    }
+    assert!(matches!(
+        store.delete_user(user.id).await,
+        Err(balancelife::store::StoreError::NotFound)
+    ));
+}
