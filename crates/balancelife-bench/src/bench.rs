@@ -11,7 +11,7 @@ use bson::doc;
 use chrono::{Duration as Days, NaiveDate, TimeZone, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use balancelife::config::Settings;
+use balancelife::config::{CacheSettings, MongoSettings, RedisSettings, Settings};
 use balancelife::domain::*;
 use balancelife::store::{
     CachedStore, DateRange, MemoryStore, MongoStore, PageLimit, PageRequest, RedisCache, Store,
@@ -76,13 +76,20 @@ struct Spawned {
     _redis: RedisServer,
 }
 
+/// The MongoDB and Redis a run measures, in a scratch database and key namespace.
+pub struct Servers {
+    pub mongodb: MongoSettings,
+    pub redis: RedisSettings,
+    pub cache: CacheSettings,
+}
+
 pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     let sizes = Sizes::new(args.quick);
-    let (mut settings, _spawned) = servers(settings, args.spawn)?;
+    let (mut servers, _spawned) = servers(settings, args.spawn)?;
     let run_id = uuid::Uuid::now_v7().simple().to_string();
-    settings.mongodb_database = format!("bench_{run_id}");
-    settings.redis_namespace = format!("bench{run_id}");
-    settings.redis_timeout_ms = settings.redis_timeout_ms.max(50);
+    servers.mongodb.database = format!("bench_{run_id}");
+    servers.redis.namespace = format!("bench{run_id}");
+    servers.redis.timeout = servers.redis.timeout.max(Duration::from_millis(50));
 
     let progress = ProgressBar::new(10);
     progress.set_style(
@@ -96,11 +103,11 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     progress.set_message("seeding the stores");
     let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let mongo = Arc::new(
-        MongoStore::connect(&settings)
+        MongoStore::connect(&servers.mongodb)
             .await
             .context("connecting to MongoDB")?,
     );
-    let cache = RedisCache::start(&settings).await?;
+    let cache = RedisCache::start(&servers.redis, &servers.cache).await?;
     anyhow::ensure!(cache.is_serving(), "Redis at REDIS_ADDR does not answer");
     let cached = Arc::new(CachedStore::new(mongo.clone(), cache.clone()));
     let now = now();
@@ -147,7 +154,7 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     progress.inc(1);
 
     progress.set_message("references: raw Redis GET, raw MongoDB find_one");
-    let raw_get = raw_redis_get(&settings, &fixture).await?;
+    let raw_get = raw_redis_get(&servers.redis, &fixture).await?;
     let raw_find = raw_mongo_find(mongo.as_ref(), &fixture);
     for clients in [1, 32] {
         report.rows.push(Row {
@@ -192,7 +199,7 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     progress.inc(1);
 
     progress.set_message("HTTP against the running service");
-    let http = http::run(&settings, &fixture, sizes.http).await?;
+    let http = http::run(&servers, &fixture, sizes.http).await?;
     report.http_peak_rss_mib = http.peak_rss_mib;
     report.rows.extend(http.rows);
     progress.inc(1);
@@ -235,19 +242,33 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn servers(settings: &Settings, spawn: bool) -> anyhow::Result<(Settings, Option<Spawned>)> {
+fn servers(settings: &Settings, spawn: bool) -> anyhow::Result<(Servers, Option<Spawned>)> {
+    let cache = settings.cache.clone();
     if !spawn {
-        anyhow::ensure!(
-            settings.mongodb_uri.is_some() && settings.redis_addr.is_some(),
-            "set MONGODB_URI and REDIS_ADDR, or pass --spawn to start servers of our own"
-        );
-        return Ok((settings.clone(), None));
+        let (Some(mongodb), Some(redis)) = (settings.mongodb.clone(), settings.redis.clone())
+        else {
+            anyhow::bail!(
+                "set MONGODB_URI and REDIS_ADDR, or pass --spawn to start servers of our own"
+            );
+        };
+        return Ok((
+            Servers {
+                mongodb,
+                redis,
+                cache,
+            },
+            None,
+        ));
     }
     let mongo = MongoServer::try_start()?;
     let redis = RedisServer::try_start()?;
-    let settings = redis.settings(mongo.settings("bench"));
+    let servers = Servers {
+        mongodb: mongo.settings("bench"),
+        redis: redis.settings(),
+        cache,
+    };
     Ok((
-        settings,
+        servers,
         Some(Spawned {
             _mongo: mongo,
             _redis: redis,
@@ -381,14 +402,9 @@ impl Fixture {
 }
 
 /// A raw GET through the same client library, of a value as large as a cached user.
-async fn raw_redis_get(settings: &Settings, fixture: &Fixture) -> anyhow::Result<Op> {
+async fn raw_redis_get(settings: &RedisSettings, fixture: &Fixture) -> anyhow::Result<Op> {
     use secrecy::ExposeSecret;
-    let addr = settings
-        .redis_addr
-        .as_ref()
-        .context("REDIS_ADDR")?
-        .expose_secret()
-        .to_owned();
+    let addr = settings.addr.expose_secret().to_owned();
     let url = if addr.contains("://") {
         addr
     } else {
@@ -397,7 +413,7 @@ async fn raw_redis_get(settings: &Settings, fixture: &Fixture) -> anyhow::Result
     let client = redis::Client::open(url)?;
     let mut connection = client.get_multiplexed_async_connection().await?;
     let size = rmp_serde::to_vec_named(&fixture.user)?.len() + 1;
-    let key = format!("{}:reference", settings.redis_namespace);
+    let key = format!("{}:reference", settings.namespace);
     redis::cmd("SET")
         .arg(&key)
         .arg(vec![7_u8; size])

@@ -9,9 +9,9 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 
 use crate::bench::Fixture;
+use crate::bench::Servers;
 use crate::measure::{alternating, histogram, one_at_a_time, op};
 use crate::report::Row;
-use balancelife::config::Settings;
 
 pub struct HttpResults {
     pub rows: Vec<Row>,
@@ -28,11 +28,11 @@ impl Drop for Service {
 }
 
 pub async fn run(
-    settings: &Settings,
+    servers: &Servers,
     fixture: &Fixture,
     requests: usize,
 ) -> anyhow::Result<HttpResults> {
-    let (service, base) = start_service(settings)?;
+    let (service, base) = start_service(servers)?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
@@ -135,16 +135,21 @@ pub const FAILED_LOGIN_UNKNOWN: &str = "POST /api/v1/auth/login (unknown e-mail)
 
 /// The service (this binary with `--serve`) on a free port against the benchmark's
 /// MongoDB and Redis.
-fn start_service(settings: &Settings) -> anyhow::Result<(Service, String)> {
+fn start_service(servers: &Servers) -> anyhow::Result<(Service, String)> {
     let mut command = Command::new(std::env::current_exe()?);
     command
         .arg("--serve")
         .env("HTTP_ADDR", "127.0.0.1:0")
         .env("LOG_FORMAT", "json")
         .env("LOG_LEVEL", "info")
-        .env("MONGODB_DATABASE", &settings.mongodb_database)
-        .env("REDIS_NAMESPACE", &settings.redis_namespace)
-        .env("REDIS_TIMEOUT_MS", settings.redis_timeout_ms.to_string())
+        .env("MONGODB_URI", servers.mongodb.uri.expose_secret())
+        .env("MONGODB_DATABASE", &servers.mongodb.database)
+        .env("REDIS_ADDR", servers.redis.addr.expose_secret())
+        .env("REDIS_NAMESPACE", &servers.redis.namespace)
+        .env(
+            "REDIS_TIMEOUT_MS",
+            servers.redis.timeout.as_millis().to_string(),
+        )
         .env("INIT_SAMPLE_DATA", "false")
         // The failed log-ins are timed, not limited.
         .env("AUTH_ATTEMPTS_PER_MINUTE", "10000")
@@ -154,13 +159,7 @@ fn start_service(settings: &Settings) -> anyhow::Result<(Service, String)> {
         )
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    if let Some(uri) = &settings.mongodb_uri {
-        command.env("MONGODB_URI", uri.expose_secret());
-    }
-    if let Some(addr) = &settings.redis_addr {
-        command.env("REDIS_ADDR", addr.expose_secret());
-    }
-    if let Some(password) = &settings.redis_password {
+    if let Some(password) = &servers.redis.password {
         command.env("REDIS_PASSWORD", password.expose_secret());
     }
     let mut service = Service(command.spawn().context("starting the service")?);

@@ -49,7 +49,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings);
+    telemetry::init(&settings.log);
     let outcome = if cli.serve {
         startup::serve(&settings).await
     } else {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use balancelife::cli::{Cli, Command};
-use balancelife::config::Settings;
+use balancelife::config::{Settings, Variables};
 use balancelife::sample;
 use balancelife::selection;
 use balancelife::startup;
@@ -15,21 +15,24 @@ use balancelife::telemetry;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref()) {
-        Ok(settings) => settings,
+    let variables = match Variables::load(cli.config.as_deref()) {
+        Ok(variables) => variables,
         Err(error) => {
             eprintln!("balancelife: {error}");
             return ExitCode::from(2);
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Config => print_config(&settings).await,
+        // The settings as written, so they print as the operator knows them.
+        Command::Config => print_config(variables).await,
         Command::Seed => {
-            telemetry::init(&settings);
+            let settings = Settings::from(variables);
+            telemetry::init(&settings.log);
             seed(&settings).await
         }
         Command::Serve => {
-            telemetry::init(&settings);
+            let settings = Settings::from(variables);
+            telemetry::init(&settings.log);
             match startup::serve(&settings).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
@@ -45,13 +48,13 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn print_config(settings: &Settings) -> ExitCode {
+async fn print_config(variables: Variables) -> ExitCode {
     use std::fmt::Write as _;
     let mut text = String::from("Effective settings (secrets masked):\n");
-    for (name, value) in settings.masked_lines() {
+    for (name, value) in variables.listing() {
         let _ = writeln!(text, "  {name:<20} {value}");
     }
-    let code = match selection::decide(settings).await {
+    let code = match selection::decide(&Settings::from(variables)).await {
         Ok(decision) => {
             let _ = writeln!(text, "\nStore: {}", decision.kind.as_str());
             let _ = writeln!(text, "  because {}", decision.reason);
@@ -71,14 +74,14 @@ async fn print_config(settings: &Settings) -> ExitCode {
 
 /// Writes the sample data to the configured MongoDB; running it again changes nothing.
 async fn seed(settings: &Settings) -> ExitCode {
-    if settings.mongodb_uri.is_none() {
+    let Some(mongo_settings) = &settings.mongodb else {
         eprintln!(
             "balancelife seed: MONGODB_URI is not set; seeding writes the sample data to MongoDB"
         );
         return ExitCode::from(2);
-    }
+    };
     let result = async {
-        let store = MongoStore::connect(settings).await?;
+        let store = MongoStore::connect(mongo_settings).await?;
         sample::load(&store, balancelife::domain::now()).await
     };
     match result.await {

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::config::{Settings, StoreFallback};
+use crate::config::{MongoSettings, Settings, StoreFallback};
 use crate::metrics::CacheMetrics;
 use crate::store::{
     CachedStore, MemoryStore, MongoStore, RedisCache, Store, StoreError, StoreKind,
@@ -49,14 +49,14 @@ const FELL_BACK: &str = "MongoDB could not be reached at start-up: serving from 
 
 /// Connects to what the settings name and decides.
 pub async fn select(settings: &Settings) -> Result<Selected, SelectionError> {
-    if settings.mongodb_uri.is_none() {
+    let Some(mongo_settings) = &settings.mongodb else {
         return Ok(memory(NOT_CONFIGURED, false));
-    }
-    let mongo = match MongoStore::connect(settings).await {
-        Ok(mongo) => Arc::new(mongo),
-        Err(error) => return fall_back(settings, error).map(|()| memory(FELL_BACK, true)),
     };
-    if settings.redis_addr.is_none() {
+    let mongo = match MongoStore::connect(mongo_settings).await {
+        Ok(mongo) => Arc::new(mongo),
+        Err(error) => return fall_back(mongo_settings, error).map(|()| memory(FELL_BACK, true)),
+    };
+    let Some(redis_settings) = &settings.redis else {
         return Ok(Selected {
             store: mongo,
             decision: Decision {
@@ -66,8 +66,8 @@ pub async fn select(settings: &Settings) -> Result<Selected, SelectionError> {
             },
             cache_metrics: None,
         });
-    }
-    let cache = RedisCache::start(settings)
+    };
+    let cache = RedisCache::start(redis_settings, &settings.cache)
         .await
         .map_err(|e| SelectionError::Misconfigured(e.to_string()))?;
     let serving = cache.is_serving();
@@ -102,32 +102,32 @@ fn cached_decision(redis_answers: bool) -> Decision {
 
 /// The same decision as `select`, probing MongoDB without writing anything.
 pub async fn decide(settings: &Settings) -> Result<Decision, SelectionError> {
-    if settings.mongodb_uri.is_none() {
+    let Some(mongo_settings) = &settings.mongodb else {
         return Ok(memory_decision(NOT_CONFIGURED, false));
+    };
+    if let Err(error) = MongoStore::probe(mongo_settings).await {
+        return fall_back(mongo_settings, error).map(|()| memory_decision(FELL_BACK, true));
     }
-    if let Err(error) = MongoStore::probe(settings).await {
-        return fall_back(settings, error).map(|()| memory_decision(FELL_BACK, true));
-    }
-    if settings.redis_addr.is_none() {
+    let Some(redis_settings) = &settings.redis else {
         return Ok(Decision {
             kind: StoreKind::Mongodb,
             reason: MONGO_ONLY.into(),
             degraded: false,
         });
-    }
-    let redis_answers = crate::store::redis_cache::probe(settings)
+    };
+    let redis_answers = crate::store::redis_cache::probe(redis_settings)
         .await
         .map_err(|e| SelectionError::Misconfigured(e.to_string()))?;
     Ok(cached_decision(redis_answers))
 }
 
 /// Whether an unreachable MongoDB may be replaced by the memory store.
-fn fall_back(settings: &Settings, error: StoreError) -> Result<(), SelectionError> {
+fn fall_back(settings: &MongoSettings, error: StoreError) -> Result<(), SelectionError> {
     match error {
         StoreError::Invalid(message) => Err(SelectionError::Misconfigured(message)),
         other => {
             let cause = other.to_string();
-            match settings.store_fallback {
+            match settings.fallback {
                 StoreFallback::None => Err(SelectionError::MongoUnreachable(cause)),
                 StoreFallback::Memory => {
                     tracing::error!(

@@ -17,7 +17,7 @@ use tower::{Service, ServiceExt};
 
 use crate::api::state::{AppState, SharedState, StoreChoice};
 use crate::auth::{PasswordHasher, TokenKeys};
-use crate::config::Settings;
+use crate::config::{AuthSettings, Settings};
 use crate::selection::{self, Selected};
 use crate::store::{Store, StoreKind};
 
@@ -60,15 +60,15 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, 
 }
 
 /// The token keys from settings, or a random per-process secret with a warning.
-pub fn token_keys(settings: &Settings) -> TokenKeys {
-    let secret = settings.auth_token_secret.clone().unwrap_or_else(|| {
+pub fn token_keys(settings: &AuthSettings) -> TokenKeys {
+    let secret = settings.token_secret.clone().unwrap_or_else(|| {
         tracing::warn!(
             "AUTH_TOKEN_SECRET is not set: using a random secret, so tokens stop working \
              when the service restarts"
         );
         TokenKeys::random_secret()
     });
-    TokenKeys::new(&secret, settings.auth_token_ttl())
+    TokenKeys::new(&secret, settings.token_ttl)
 }
 
 /// Everything the handlers share, built around `store`.
@@ -80,10 +80,10 @@ pub fn app_state(
     Arc::new(AppState {
         store,
         store_choice,
-        tokens: token_keys(settings),
+        tokens: token_keys(&settings.auth),
         hasher: PasswordHasher::new(),
-        auth_limits: crate::api::limits::AuthLimits::new(settings.auth_attempts_per_minute),
-        request_timeout: settings.request_timeout(),
+        auth_limits: crate::api::limits::AuthLimits::new(settings.auth.attempts_per_minute),
+        request_timeout: settings.http.request_timeout,
     })
 }
 
@@ -112,14 +112,14 @@ impl Application {
         store: Arc<dyn Store>,
         store_choice: StoreChoice,
     ) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(settings.http_addr)
+        let listener = TcpListener::bind(settings.http.addr)
             .await
-            .with_context(|| format!("binding HTTP_ADDR {}", settings.http_addr))?;
+            .with_context(|| format!("binding HTTP_ADDR {}", settings.http.addr))?;
         Ok(Self {
             listener,
             router: crate::api::router(app_state(settings, store, store_choice)),
-            header_timeout: settings.header_timeout(),
-            grace: settings.request_timeout() + EXTRA_GRACE,
+            header_timeout: settings.http.header_timeout,
+            grace: settings.http.request_timeout + EXTRA_GRACE,
         })
     }
 

@@ -4,9 +4,42 @@
 
 pub mod cases;
 
-/// Expands to one `#[tokio::test]` per contract case, for the store that `$make`
-/// (an async fn returning `Arc<dyn Store>`) builds. The calling crate needs `tokio`
-/// with its `macros` feature.
+use std::any::Any;
+use std::sync::Arc;
+
+use balancelife::store::Store;
+
+/// A store for one test, and what must live exactly as long as it: a test database
+/// dropped afterwards, a server. Factories may return this or a bare store.
+pub struct TestStore {
+    pub store: Arc<dyn Store>,
+    pub keep: Vec<Box<dyn Any + Send + Sync>>,
+}
+
+impl TestStore {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            keep: Vec::new(),
+        }
+    }
+
+    /// Keeps `guard` alive as long as the store.
+    pub fn keeping(mut self, guard: impl Any + Send + Sync) -> Self {
+        self.keep.push(Box::new(guard));
+        self
+    }
+}
+
+impl From<Arc<dyn Store>> for TestStore {
+    fn from(store: Arc<dyn Store>) -> Self {
+        Self::new(store)
+    }
+}
+
+/// Expands to one `#[tokio::test]` per contract case, for the store that `$make` (an
+/// async fn returning a `TestStore` or an `Arc<dyn Store>`) builds. The calling crate
+/// needs `tokio` with its `macros` feature.
 #[macro_export]
 macro_rules! contract_tests {
     ($make:ident) => {
@@ -51,7 +84,8 @@ macro_rules! contract_tests {
         $(
             #[tokio::test]
             async fn $case() {
-                $crate::contract::cases::$case($make().await).await;
+                let under_test: $crate::contract::TestStore = $make().await.into();
+                $crate::contract::cases::$case(under_test.store.clone()).await;
             }
         )*
     };
@@ -59,7 +93,8 @@ macro_rules! contract_tests {
         $(
             #[tokio::test]
             async fn $case() {
-                $crate::contract::cases::$case::<$kind>(super::$make().await).await;
+                let under_test: $crate::contract::TestStore = super::$make().await.into();
+                $crate::contract::cases::$case::<$kind>(under_test.store.clone()).await;
             }
         )*
     };

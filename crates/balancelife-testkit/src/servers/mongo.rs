@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::LazyLock;
+use std::time::Duration;
 
-use balancelife::config::Settings;
+use balancelife::config::MongoSettings;
 
 use super::{ServerError, data_root, free_port, spawn_tied, wait_for_port};
 
@@ -120,13 +121,12 @@ impl MongoServer {
         format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port)
     }
 
-    /// Settings for the service against this server, in a database of its own.
-    pub fn settings(&self, database: &str) -> Settings {
-        Settings {
-            mongodb_uri: Some(self.uri().into()),
-            mongodb_database: database.to_owned(),
-            mongodb_timeout_ms: 3_000,
-            ..Settings::default()
+    /// Settings for the service against this server, in database `database`.
+    pub fn settings(&self, database: &str) -> MongoSettings {
+        MongoSettings {
+            database: database.to_owned(),
+            timeout: Duration::from_secs(3),
+            ..MongoSettings::new(self.uri())
         }
     }
 
@@ -171,6 +171,77 @@ impl Drop for MongoServer {
 
 /// One server for every test that needs no faults; each test uses its own database.
 pub static SHARED: LazyLock<MongoServer> = LazyLock::new(MongoServer::start);
+
+/// Names a MongoDB of your own (a real `mongod`, a replica set, Atlas) for the suites
+/// that need no faults; unset, they share the SecantusDB started for the process.
+pub const EXTERNAL_URI_VARIABLE: &str = "BALANCELIFE_TEST_MONGODB_URI";
+
+/// A database of its own for one test, on the MongoDB the suites share: the server
+/// `BALANCELIFE_TEST_MONGODB_URI` names, else `SHARED`. On a server of your own it is
+/// dropped when this is, so runs leave nothing behind (a throwaway SecantusDB needs no
+/// tidying).
+pub struct TestDatabase {
+    pub settings: MongoSettings,
+    external: bool,
+}
+
+impl TestDatabase {
+    pub fn new() -> Self {
+        let database = fresh_database();
+        match std::env::var(EXTERNAL_URI_VARIABLE) {
+            Ok(uri) if !uri.is_empty() => Self {
+                settings: MongoSettings {
+                    database,
+                    timeout: Duration::from_secs(10),
+                    ..MongoSettings::new(uri)
+                },
+                external: true,
+            },
+            _ => Self {
+                settings: SHARED.settings(&database),
+                external: false,
+            },
+        }
+    }
+}
+
+impl Default for TestDatabase {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if self.external {
+            drop_database(&self.settings);
+        }
+    }
+}
+
+/// Drops the database from a thread of its own: `Drop` runs inside the test's runtime,
+/// which cannot be blocked on, and the test's client may already be gone with it.
+fn drop_database(settings: &MongoSettings) {
+    use secrecy::ExposeSecret;
+    let (uri, name) = (
+        settings.uri.expose_secret().to_owned(),
+        settings.database.clone(),
+    );
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let client = mongodb::Client::with_uri_str(&uri).await?;
+            client.database(&name).drop().await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        })
+    })
+    .join();
+    if !matches!(dropped, Ok(Ok(()))) {
+        eprintln!("could not drop test database {}", settings.database);
+    }
+}
 
 /// A database name no other test uses.
 pub fn fresh_database() -> String {

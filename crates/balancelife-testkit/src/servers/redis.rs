@@ -3,8 +3,9 @@
 
 use std::process::{Child, Command, Stdio};
 use std::sync::LazyLock;
+use std::time::Duration;
 
-use balancelife::config::Settings;
+use balancelife::config::RedisSettings;
 
 use super::{ServerError, free_port, spawn_tied, wait_for_port};
 
@@ -116,13 +117,12 @@ impl RedisServer {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// `base` with this server as the cache, in a key namespace of its own.
-    pub fn settings(&self, base: Settings) -> Settings {
-        Settings {
-            redis_addr: Some(self.addr().into()),
-            redis_namespace: format!("t{}", uuid::Uuid::now_v7().simple()),
-            redis_timeout_ms: 200,
-            ..base
+    /// Settings for a cache on this server, in a key namespace of its own.
+    pub fn settings(&self) -> RedisSettings {
+        RedisSettings {
+            namespace: format!("t{}", uuid::Uuid::now_v7().simple()),
+            timeout: Duration::from_millis(200),
+            ..RedisSettings::new(self.addr())
         }
     }
 

@@ -27,7 +27,7 @@ use secrecy::ExposeSecret;
 
 use super::ComponentHealth;
 use super::breaker::{Breaker, BreakerState};
-use crate::config::Settings;
+use crate::config::{CacheSettings, RedisSettings};
 use crate::metrics::CacheMetrics;
 
 /// Reads the value, or takes the fill lease on a miss. A list's key carries the sum
@@ -148,15 +148,18 @@ pub struct RedisConfigError(String);
 impl RedisCache {
     /// Builds the cache from settings and starts its recovery task. It connects in
     /// the background: a Redis that is down now is picked up when it answers.
-    pub async fn start(settings: &Settings) -> Result<Arc<Self>, RedisConfigError> {
+    pub async fn start(
+        settings: &RedisSettings,
+        policy: &CacheSettings,
+    ) -> Result<Arc<Self>, RedisConfigError> {
         let client = client(settings)?;
         let cache = Arc::new(Self {
             connection: RwLock::new(None),
             client,
-            prefix: format!("{}:v1:", settings.redis_namespace),
-            timeout: settings.redis_timeout(),
+            prefix: format!("{}:v1:", settings.namespace),
+            timeout: settings.timeout,
             ttls: CacheTtls {
-                value: Duration::from_secs(settings.cache_ttl_secs),
+                value: policy.ttl,
                 not_found: Duration::from_secs(5),
                 lease: Duration::from_secs(3),
             },
@@ -432,12 +435,8 @@ impl RedisCache {
 }
 
 /// A client for `REDIS_ADDR` with `REDIS_PASSWORD` and `REDIS_DB` applied.
-fn client(settings: &Settings) -> Result<redis::Client, RedisConfigError> {
-    let addr = settings
-        .redis_addr
-        .as_ref()
-        .ok_or_else(|| RedisConfigError("REDIS_ADDR is not set".into()))?;
-    let addr = addr.expose_secret();
+fn client(settings: &RedisSettings) -> Result<redis::Client, RedisConfigError> {
+    let addr = settings.addr.expose_secret();
     let url = if addr.contains("://") {
         addr.to_owned()
     } else {
@@ -449,15 +448,15 @@ fn client(settings: &Settings) -> Result<redis::Client, RedisConfigError> {
         .into_connection_info()
         .map_err(|_| RedisConfigError("REDIS_ADDR is not a valid Redis address or URL".into()))?;
     let mut redis_settings = info.redis_settings().clone();
-    if let Some(password) = &settings.redis_password {
+    if let Some(password) = &settings.password {
         redis_settings = redis_settings.set_password(password.expose_secret());
     }
-    if settings.redis_db != 0 {
-        redis_settings = redis_settings.set_db(i64::from(settings.redis_db));
+    if settings.db != 0 {
+        redis_settings = redis_settings.set_db(i64::from(settings.db));
     }
     info = info.set_redis_settings(redis_settings);
     let unusable = |_| RedisConfigError("REDIS_ADDR cannot be used".into());
-    match &settings.redis_cert_path {
+    match &settings.cert_path {
         Some(ca_file) => {
             if !url.starts_with("rediss://") {
                 return Err(RedisConfigError(
@@ -481,7 +480,7 @@ fn client(settings: &Settings) -> Result<redis::Client, RedisConfigError> {
 }
 
 /// Whether Redis answers a PING within a second, for `balancelife config`.
-pub async fn probe(settings: &Settings) -> Result<bool, RedisConfigError> {
+pub async fn probe(settings: &RedisSettings) -> Result<bool, RedisConfigError> {
     let client = client(settings)?;
     let ping = async {
         let mut connection = client.get_multiplexed_async_connection().await?;

@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 
-use crate::helpers::spawn_app;
+use crate::support::spawn_app;
 
 #[tokio::test]
 async fn the_catalogue_is_public_and_pages_with_an_opaque_cursor() {
@@ -23,7 +23,7 @@ async fn the_catalogue_is_public_and_pages_with_an_opaque_cursor() {
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(first.body["items"].as_array().unwrap().len(), 3);
     assert_eq!(second.status, StatusCode::OK);
-    let slugs = |r: &crate::helpers::TestResponse| {
+    let slugs = |r: &crate::support::TestResponse| {
         r.body["items"]
             .as_array()
             .unwrap()

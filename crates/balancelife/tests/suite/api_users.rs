@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::support::spawn_app;
 
 #[tokio::test]
 async fn patching_me_changes_only_the_given_fields_and_null_clears() {
@@ -103,7 +103,7 @@ async fn deleting_me_removes_my_entries_and_voids_my_token() {
         .post(
             "/api/v1/meal-entries",
             Some(&user.token),
-            crate::helpers::TestApp::meal_body("2026-02-01T12:00:00Z"),
+            crate::support::TestApp::meal_body("2026-02-01T12:00:00Z"),
         )
         .await;
     let entry_id: uuid::Uuid = created.body["id"].as_str().unwrap().parse().unwrap();

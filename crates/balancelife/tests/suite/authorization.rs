@@ -5,7 +5,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, TestUser, spawn_app};
+use crate::support::{TestApp, TestUser, spawn_app};
 
 struct Case {
     method: Method,

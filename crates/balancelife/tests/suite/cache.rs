@@ -4,42 +4,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use balancelife::config::Settings;
+use balancelife::config::MongoSettings;
 use balancelife::domain::User;
-use balancelife::store::{CachedStore, MongoStore, RedisCache, Store};
+use balancelife::store::Store;
 
 use balancelife_testkit::fixtures::{unique_email, user};
-use balancelife_testkit::probe_store::ProbeStore;
 use balancelife_testkit::servers::{mongo, redis};
 
-pub struct Cached {
-    pub store: Arc<CachedStore>,
-    pub probe: Arc<ProbeStore>,
-    pub mongo: Arc<MongoStore>,
-    pub settings: Settings,
-}
+use crate::support::Cached;
 
-/// MongoDB (own database) behind the probe, behind a cache in its own namespace.
-pub async fn cached_on(redis_server: &redis::RedisServer) -> Cached {
-    let settings = redis_server.settings(mongo::SHARED.settings(&mongo::fresh_database()));
-    cached_with(settings).await
-}
-
-pub async fn cached_with(settings: Settings) -> Cached {
-    let mongo = Arc::new(MongoStore::connect(&settings).await.unwrap());
-    let probe = Arc::new(ProbeStore::new(mongo.clone()));
-    let cache = RedisCache::start(&settings).await.unwrap();
-    Cached {
-        store: Arc::new(CachedStore::new(probe.clone(), cache)),
-        probe,
-        mongo,
-        settings,
-    }
-}
-
-/// A second service process: its own cache client, same Redis namespace and database.
-async fn second_process(first: &Cached) -> Cached {
-    cached_with(first.settings.clone()).await
+/// A database of its own on the shared SecantusDB.
+fn fresh_mongo() -> MongoSettings {
+    mongo::SHARED.settings(&mongo::fresh_database())
 }
 
 fn renamed(user: &User, name: &str) -> User {
@@ -51,7 +27,7 @@ fn renamed(user: &User, name: &str) -> User {
 
 #[tokio::test]
 async fn repeated_reads_are_served_from_redis() {
-    let cached = cached_on(&redis::SHARED).await;
+    let cached = Cached::on(&redis::SHARED).await;
     let stored = cached
         .store
         .create_user(user(unique_email("hits")))
@@ -74,7 +50,7 @@ async fn repeated_reads_are_served_from_redis() {
 
 #[tokio::test]
 async fn a_write_is_visible_at_once_through_every_cached_key() {
-    let cached = cached_on(&redis::SHARED).await;
+    let cached = Cached::on(&redis::SHARED).await;
     let stored = cached
         .store
         .create_user(user(unique_email("fresh")))
@@ -104,7 +80,7 @@ async fn a_write_is_visible_at_once_through_every_cached_key() {
 
 #[tokio::test]
 async fn a_fill_cannot_overwrite_a_later_invalidation() {
-    let cached = cached_on(&redis::SHARED).await;
+    let cached = Cached::on(&redis::SHARED).await;
     let v1 = cached
         .store
         .create_user(user(unique_email("race")))
@@ -153,7 +129,7 @@ async fn a_fill_cannot_overwrite_a_later_invalidation() {
 
 #[tokio::test]
 async fn concurrent_readers_and_writers_leave_the_cache_equal_to_the_store() {
-    let cached = cached_on(&redis::SHARED).await;
+    let cached = Cached::on(&redis::SHARED).await;
     let mut ids = Vec::new();
     for n in 0..3 {
         ids.push(
@@ -209,7 +185,7 @@ async fn concurrent_readers_and_writers_leave_the_cache_equal_to_the_store() {
 
 #[tokio::test]
 async fn a_stampede_of_cold_reads_makes_one_store_read() {
-    let cached = cached_on(&redis::SHARED).await;
+    let cached = Cached::on(&redis::SHARED).await;
     let stored = cached
         .mongo
         .create_user(user(unique_email("stampede")))
@@ -232,8 +208,8 @@ async fn a_stampede_of_cold_reads_makes_one_store_read() {
 
 #[tokio::test]
 async fn a_second_process_waits_for_the_first_ones_fill_instead_of_reading_the_store() {
-    let first = cached_on(&redis::SHARED).await;
-    let second = second_process(&first).await;
+    let first = Cached::on(&redis::SHARED).await;
+    let second = first.second_process().await;
     let stored = first
         .mongo
         .create_user(user(unique_email("processes")))
@@ -260,7 +236,7 @@ async fn a_second_process_waits_for_the_first_ones_fill_instead_of_reading_the_s
 
 #[tokio::test]
 async fn not_found_is_cached_briefly_and_voided_by_a_create() {
-    let cached = cached_on(&redis::SHARED).await;
+    let cached = Cached::on(&redis::SHARED).await;
     let future_user = user(unique_email("later"));
 
     assert!(cached.store.get_user(future_user.id).await.is_err());
@@ -281,10 +257,10 @@ async fn not_found_is_cached_briefly_and_voided_by_a_create() {
 #[tokio::test]
 async fn the_password_and_the_database_number_are_honoured() {
     let server = redis::RedisServer::start_with_password("cache-secret-pw");
-    let mut settings = server.settings(mongo::SHARED.settings(&mongo::fresh_database()));
-    settings.redis_password = Some("cache-secret-pw".to_owned().into());
-    settings.redis_db = 5;
-    let cached = cached_with(settings.clone()).await;
+    let mut settings = server.settings();
+    settings.password = Some("cache-secret-pw".to_owned().into());
+    settings.db = 5;
+    let cached = Cached::with(fresh_mongo(), settings.clone()).await;
     let stored = cached
         .store
         .create_user(user(unique_email("db5")))
@@ -295,7 +271,7 @@ async fn the_password_and_the_database_number_are_honoured() {
 
     let keys_in = |db: u8| {
         let url = format!("redis://:cache-secret-pw@127.0.0.1:{}/{db}", server.port);
-        let namespace = settings.redis_namespace.clone();
+        let namespace = settings.namespace.clone();
         async move {
             let client = ::redis::Client::open(url).unwrap();
             let mut connection = client.get_multiplexed_async_connection().await.unwrap();
@@ -314,8 +290,8 @@ async fn the_password_and_the_database_number_are_honoured() {
     assert_eq!(cached.store.cache().metrics.hits.get(), 1);
 
     let mut wrong = settings.clone();
-    wrong.redis_password = Some("not-the-password".to_owned().into());
-    let refused = cached_with(wrong).await;
+    wrong.password = Some("not-the-password".to_owned().into());
+    let refused = Cached::with(cached.mongo_settings.clone(), wrong).await;
     assert!(
         !refused.store.cache().is_serving(),
         "a wrong password is refused"
@@ -334,16 +310,16 @@ async fn rediss_connects_with_the_right_ca_and_refuses_a_wrong_one() {
     let (files, right_ca) = crate::tls::make_tls(dir.path(), "redis-right");
     let (_, wrong_ca) = crate::tls::make_tls(dir.path(), "redis-wrong");
     let server = redis::RedisServer::start_tls(files, right_ca.clone());
-    let base = server.settings(mongo::SHARED.settings(&mongo::fresh_database()));
+    let base = server.settings();
     let with_ca = |ca: &std::path::Path| {
         let mut settings = base.clone();
-        settings.redis_addr = Some(format!("rediss://127.0.0.1:{}", server.port).into());
-        settings.redis_cert_path = Some(ca.to_owned());
+        settings.addr = format!("rediss://127.0.0.1:{}", server.port).into();
+        settings.cert_path = Some(ca.to_owned());
         settings
     };
 
-    let trusted = cached_with(with_ca(&right_ca)).await;
-    let untrusted = cached_with(with_ca(&wrong_ca)).await;
+    let trusted = Cached::with(fresh_mongo(), with_ca(&right_ca)).await;
+    let untrusted = Cached::with(trusted.mongo_settings.clone(), with_ca(&wrong_ca)).await;
 
     assert!(
         trusted.store.cache().is_serving(),
@@ -376,7 +352,7 @@ async fn rediss_connects_with_the_right_ca_and_refuses_a_wrong_one() {
 async fn an_entry_write_invalidates_exactly_the_lists_of_its_days() {
     use balancelife::domain::MealData;
     use balancelife::store::{DateRange, PageLimit, PageRequest};
-    let cached = cached_on(&redis::SHARED).await;
+    let cached = Cached::on(&redis::SHARED).await;
     let owner = cached
         .store
         .create_user(user(unique_email("days")))
@@ -465,7 +441,7 @@ async fn an_entry_write_invalidates_exactly_the_lists_of_its_days() {
 async fn reading_a_whole_history_bypasses_the_cache_and_keeps_it_healthy() {
     use balancelife::domain::MealData;
     use balancelife::store::{DateRange, all_entries};
-    let cached = cached_on(&redis::SHARED).await;
+    let cached = Cached::on(&redis::SHARED).await;
     let owner = cached
         .store
         .create_user(user(unique_email("history")))

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use serde_json::json;
 
+use balancelife::config::{RedisSettings, Settings};
 use balancelife::store::{Store, StoreKind};
 
-use crate::cache::{Cached, cached_on, cached_with};
-use crate::helpers::{TestApp, app_on_cached};
+use crate::support::{Cached, TestApp, TestUser};
 use balancelife_testkit::servers::redis::RedisServer;
 use balancelife_testkit::servers::{free_port, mongo};
 
@@ -26,8 +26,8 @@ async fn until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
     }
 }
 
-async fn app_with_user(cached: &Cached) -> (TestApp, crate::helpers::TestUser) {
-    let app = app_on_cached(cached.store.clone());
+async fn app_with_user(cached: &Cached) -> (TestApp, TestUser) {
+    let app = TestApp::cached(cached.store.clone());
     let user = app.register("cachefault", json!({})).await;
     (app, user)
 }
@@ -35,7 +35,7 @@ async fn app_with_user(cached: &Cached) -> (TestApp, crate::helpers::TestUser) {
 #[tokio::test]
 async fn killing_redis_under_traffic_fails_no_request() {
     let mut server = RedisServer::start();
-    let cached = cached_on(&server).await;
+    let cached = Cached::on(&server).await;
     let (app, user) = app_with_user(&cached).await;
     let package = app.get("/api/v1/meal-packages?limit=1", None).await;
     assert_eq!(package.status, StatusCode::OK);
@@ -64,9 +64,9 @@ async fn killing_redis_under_traffic_fails_no_request() {
 #[tokio::test]
 async fn a_frozen_redis_costs_little_time_and_a_write_made_meanwhile_is_read_back() {
     let server = RedisServer::start();
-    let mut settings = server.settings(mongo::SHARED.settings(&mongo::fresh_database()));
-    settings.redis_timeout_ms = 50;
-    let cached = cached_with(settings).await;
+    let mut settings = server.settings();
+    settings.timeout = Duration::from_millis(50);
+    let cached = Cached::with(mongo::SHARED.settings(&mongo::fresh_database()), settings).await;
     let (app, user) = app_with_user(&cached).await;
     app.get("/api/v1/users/me", Some(&user.token)).await;
 
@@ -115,7 +115,7 @@ async fn a_frozen_redis_costs_little_time_and_a_write_made_meanwhile_is_read_bac
 #[tokio::test]
 async fn a_restarted_redis_is_used_again() {
     let mut server = RedisServer::start();
-    let cached = cached_on(&server).await;
+    let cached = Cached::on(&server).await;
     let (app, user) = app_with_user(&cached).await;
 
     server.restart();
@@ -140,9 +140,14 @@ async fn a_restarted_redis_is_used_again() {
 #[tokio::test]
 async fn redis_absent_at_start_is_picked_up_when_it_arrives() {
     let port = free_port();
-    let mut settings = mongo::SHARED.settings(&mongo::fresh_database());
-    settings.redis_addr = Some(format!("127.0.0.1:{port}").into());
-    settings.redis_namespace = format!("t{}", uuid::Uuid::now_v7().simple());
+    let settings = Settings {
+        mongodb: Some(mongo::SHARED.settings(&mongo::fresh_database())),
+        redis: Some(RedisSettings {
+            namespace: format!("t{}", uuid::Uuid::now_v7().simple()),
+            ..RedisSettings::new(format!("127.0.0.1:{port}"))
+        }),
+        ..Settings::default()
+    };
     let selected = balancelife::selection::select(&settings).await.unwrap();
     let store: Arc<dyn Store> = selected.store;
     assert_eq!(
@@ -164,7 +169,7 @@ async fn redis_absent_at_start_is_picked_up_when_it_arrives() {
 
 #[tokio::test]
 async fn metrics_show_hits_misses_and_the_breaker() {
-    let cached = cached_on(&balancelife_testkit::servers::redis::SHARED).await;
+    let cached = Cached::on(&balancelife_testkit::servers::redis::SHARED).await;
     let (app, user) = app_with_user(&cached).await;
     app.get("/api/v1/users/me", Some(&user.token)).await;
     app.get("/api/v1/users/me", Some(&user.token)).await;

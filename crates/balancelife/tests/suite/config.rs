@@ -4,22 +4,34 @@
 #![allow(clippy::result_large_err)]
 
 use std::path::Path;
+use std::time::Duration;
 
 use figment::Jail;
 use secrecy::ExposeSecret;
 
-use balancelife::config::{LogFormat, Settings};
+use balancelife::config::{LogFormat, Settings, Variables};
 
 #[test]
 fn defaults_apply_when_nothing_is_set() {
-    Jail::expect_with(|_jail| {
+    Jail::expect_with(|jail| {
         let settings = Settings::load(None).unwrap();
-        assert_eq!(settings.http_addr.to_string(), "127.0.0.1:8080");
-        assert!(settings.mongodb_uri.is_none());
-        assert_eq!(settings.mongodb_database, "balancelife");
-        assert_eq!(settings.redis_db, 0);
-        assert_eq!(settings.auth_token_ttl_secs, 86_400);
-        assert_eq!(settings.log_format, LogFormat::Text);
+        assert_eq!(settings.http.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.http.request_timeout, Duration::from_secs(20));
+        assert!(settings.mongodb.is_none(), "no MONGODB_URI, no MongoDB");
+        assert!(settings.redis.is_none(), "no REDIS_ADDR, no cache");
+        assert_eq!(settings.auth.token_ttl, Duration::from_secs(86_400));
+        assert_eq!(settings.log.format, LogFormat::Text);
+
+        jail.set_env("MONGODB_URI", "mongodb://db.internal");
+        jail.set_env("REDIS_ADDR", "cache.internal:6379");
+        let settings = Settings::load(None).unwrap();
+        let mongodb = settings.mongodb.unwrap();
+        assert_eq!(mongodb.database, "balancelife");
+        assert_eq!(mongodb.timeout, Duration::from_secs(5));
+        let redis = settings.redis.unwrap();
+        assert_eq!(redis.db, 0);
+        assert_eq!(redis.timeout, Duration::from_millis(50));
+        assert_eq!(redis.namespace, "bl");
         Ok(())
     });
 }
@@ -31,7 +43,10 @@ fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
             "balancelife.toml",
             r#"
                 http_addr = "0.0.0.0:9000"
+                mongodb_uri = "mongodb://db.internal"
                 mongodb_database = "from_file"
+                mongodb_timeout_ms = 2500
+                redis_addr = "cache.internal:6379"
                 redis_db = 3
                 log_format = "json"
             "#,
@@ -42,16 +57,15 @@ fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
         let settings = Settings::load(Some(Path::new("balancelife.toml"))).unwrap();
 
         assert_eq!(
-            settings.http_addr.to_string(),
+            settings.http.addr.to_string(),
             "0.0.0.0:9000",
             "file beats default"
         );
-        assert_eq!(
-            settings.mongodb_database, "from_env",
-            "environment beats file"
-        );
-        assert_eq!(settings.redis_db, 5);
-        assert_eq!(settings.log_format, LogFormat::Json);
+        let mongodb = settings.mongodb.unwrap();
+        assert_eq!(mongodb.database, "from_env", "environment beats file");
+        assert_eq!(mongodb.timeout, Duration::from_millis(2_500));
+        assert_eq!(settings.redis.unwrap().db, 5);
+        assert_eq!(settings.log.format, LogFormat::Json);
         Ok(())
     });
 }
@@ -69,12 +83,12 @@ fn secrets_load_from_the_environment_and_never_print() {
         let settings = Settings::load(None).unwrap();
 
         assert_eq!(
-            settings.auth_token_secret.as_ref().unwrap().expose_secret(),
+            settings.auth.token_secret.as_ref().unwrap().expose_secret(),
             "0123456789012345678901234567890123456789",
             "an all-digit secret stays a string"
         );
         let debug = format!("{settings:?}");
-        let printed = format!("{:?}", settings.masked_lines());
+        let printed = format!("{:?}", Variables::load(None).unwrap().listing());
         for secret in [
             "0123456789012345678901234567890123456789",
             "hunter2-hunter2",
@@ -98,7 +112,7 @@ fn text_values_that_look_like_numbers_or_booleans_stay_text() {
 
         let error = Settings::load(None).unwrap_err().to_string();
         assert!(
-            error.contains("AUTH_TOKEN_SECRET must be at least"),
+            error.contains("AUTH_TOKEN_SECRET: must be at least"),
             "{error}"
         );
         assert!(
@@ -107,12 +121,20 @@ fn text_values_that_look_like_numbers_or_booleans_stay_text() {
         );
 
         jail.set_env("AUTH_TOKEN_SECRET", "12345678901234567890123456789012");
+        jail.set_env("REDIS_ADDR", "cache.internal:6379");
         let settings = Settings::load(None).unwrap();
-        assert_eq!(settings.redis_password.unwrap().expose_secret(), "12345678");
-        assert_eq!(settings.mongodb_database, "2024");
+        assert_eq!(
+            settings.redis.unwrap().password.unwrap().expose_secret(),
+            "12345678"
+        );
         assert!(
-            settings.mongodb_uri.is_none(),
+            settings.mongodb.is_none(),
             "an empty MONGODB_URI counts as unset"
+        );
+        jail.set_env("MONGODB_URI", "mongodb://db.internal");
+        assert_eq!(
+            Settings::load(None).unwrap().mongodb.unwrap().database,
+            "2024"
         );
         Ok(())
     });
@@ -128,6 +150,10 @@ fn a_malformed_value_is_refused_with_its_name() {
         ("LOG_FORMAT", "xml"),
         ("AUTH_TOKEN_SECRET", "too-short"),
         ("AUTH_TOKEN_TTL_SECS", "0"),
+        ("REQUEST_TIMEOUT_MS", "99"),
+        ("REQUEST_TIMEOUT_MS", "soon"),
+        ("REDIS_NAMESPACE", "a:b"),
+        ("LOG_LEVEL", "[["),
         ("MONGODB_DATABASE", "bad/name"),
     ] {
         Jail::expect_with(|jail| {
@@ -165,4 +191,44 @@ fn a_missing_config_file_is_an_error() {
         assert!(error.contains("nowhere.toml"), "{error}");
         Ok(())
     });
+}
+
+/// The README's table of variables is the list operators read; it must name every
+/// setting the service knows, in the same order, with the defaults it really has.
+#[test]
+fn the_readmes_table_lists_every_setting_with_its_real_default() {
+    let readme = include_str!("../../../../README.md");
+    let documented: Vec<(&str, &str)> = readme
+        .lines()
+        .skip_while(|line| !line.starts_with("| variable | default | meaning |"))
+        .skip(2)
+        .take_while(|line| line.starts_with("| `"))
+        .map(|line| {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            (
+                cells[0].trim_start_matches("| ").trim_matches('`'),
+                cells[1],
+            )
+        })
+        .collect();
+    let known = Variables::default().listing();
+
+    let documented_names: Vec<&str> = documented.iter().map(|(name, _)| *name).collect();
+    let known_names: Vec<&str> = known.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(documented_names, known_names);
+    for ((name, documented), (_, value)) in documented.iter().zip(&known) {
+        // A default written as code must be the one the service uses; prose
+        // ("not set", "random per process") explains a default without a value.
+        if let Some(literal) = documented
+            .strip_prefix('`')
+            .and_then(|d| d.strip_suffix('`'))
+        {
+            assert_eq!(literal, value, "{name}'s default in the README");
+        } else {
+            assert!(
+                value.starts_with("(not set"),
+                "{name} has the default {value}, which the README does not give"
+            );
+        }
+    }
 }

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::cli::{Logs, http, serve_logged, stop};
+use crate::support::binary::{Logs, http, serve_logged, stop};
 use balancelife_testkit::servers::mongo::{SHARED, fresh_database};
 use balancelife_testkit::servers::redis::RedisServer;
 

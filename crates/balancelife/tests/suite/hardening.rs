@@ -4,11 +4,14 @@
 
 use std::io::Read;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use balancelife::config::Settings;
+
+use crate::support::{RunningServer, spawn_app};
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
@@ -110,11 +113,9 @@ async fn a_failed_login_does_the_same_work_whether_or_not_the_account_exists() {
 
 #[tokio::test]
 async fn one_client_address_cannot_sign_up_without_limit() {
-    let server = RunningServer::start(balancelife::config::Settings {
-        auth_attempts_per_minute: 2,
-        ..Default::default()
-    })
-    .await;
+    let mut settings = Settings::default();
+    settings.auth.attempts_per_minute = 2;
+    let server = RunningServer::start(settings).await;
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();
 
@@ -164,11 +165,9 @@ async fn one_client_address_cannot_sign_up_without_limit() {
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = RunningServer::start(balancelife::config::Settings {
-        header_timeout_ms: 1_000,
-        ..Default::default()
-    })
-    .await;
+    let mut settings = Settings::default();
+    settings.http.header_timeout = Duration::from_secs(1);
+    let server = RunningServer::start(settings).await;
     let addr = server.addr;
     let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
 
@@ -235,7 +234,7 @@ async fn query_operator_look_alikes_are_refused_as_values() {
     let user = app.register("operators", json!({})).await;
     let token = Some(user.token.as_str());
     let meal = |field: &str, value: serde_json::Value| {
-        let mut body = crate::helpers::TestApp::meal_body("2026-01-02T12:00:00Z");
+        let mut body = crate::support::TestApp::meal_body("2026-01-02T12:00:00Z");
         body[field] = value;
         body
     };
@@ -552,7 +551,7 @@ async fn only_unexpired_untampered_hs256_tokens_are_accepted() {
     let other = app.register("tokens-other", json!({})).await;
     let stored = app.state.store.get_user(user.id).await.unwrap();
     let fingerprint = balancelife::auth::token::credentials_fingerprint(&stored.password_hash);
-    let key = EncodingKey::from_secret(crate::helpers::TOKEN_SECRET.as_bytes());
+    let key = EncodingKey::from_secret(crate::support::app::TOKEN_SECRET.as_bytes());
     let now = chrono::Utc::now().timestamp();
     let claims = |exp: i64| json!({"sub": user.id, "iss": "balancelife", "iat": now, "exp": exp, "crd": fingerprint});
     let sign = |algorithm, claims: &serde_json::Value| {
@@ -577,7 +576,7 @@ async fn only_unexpired_untampered_hs256_tokens_are_accepted() {
     // HMAC-SHA256 by hand, so the forgeries do not depend on jsonwebtoken.
     let hmac = |message: &str| {
         use sha2::Digest;
-        let key = crate::helpers::TOKEN_SECRET.as_bytes();
+        let key = crate::support::app::TOKEN_SECRET.as_bytes();
         let mut padded = [0_u8; 64];
         padded[..key.len()].copy_from_slice(key);
         let (inner_pad, outer_pad): (Vec<u8>, Vec<u8>) =
@@ -614,37 +613,6 @@ async fn only_unexpired_untampered_hs256_tokens_are_accepted() {
     }
 }
 
-/// The real server (`balancelife serve` in-process) on a free port.
-struct RunningServer {
-    addr: std::net::SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl RunningServer {
-    async fn start(settings: balancelife::config::Settings) -> Self {
-        let settings = balancelife::config::Settings {
-            http_addr: "127.0.0.1:0".parse().unwrap(),
-            ..settings
-        };
-        let app = balancelife::startup::Application::build(&settings)
-            .await
-            .unwrap();
-        let addr = app.local_addr();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(app.run_until(async {
-            let _ = stopped.await;
-        }));
-        Self { addr, stop, task }
-    }
-
-    /// Shuts down gracefully, as on SIGTERM, and waits for it.
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
-    }
-}
-
 #[tokio::test]
 async fn imports_may_be_larger_than_other_bodies_but_not_without_limit() {
     let app = spawn_app().await;
@@ -661,7 +629,7 @@ async fn imports_may_be_larger_than_other_bodies_but_not_without_limit() {
     let huge = app
         .post("/api/v1/import", token, padded_file(2 * 1024 * 1024))
         .await;
-    let mut entry = crate::helpers::TestApp::meal_body("2026-01-02T12:00:00Z");
+    let mut entry = crate::support::TestApp::meal_body("2026-01-02T12:00:00Z");
     entry["notes"] = json!("x".repeat(70 * 1024));
     let large_entry = app.post("/api/v1/meal-entries", token, entry).await;
 

@@ -1,41 +1,10 @@
 //! Daily summaries, applying packages, export and import, on every store: memory,
 //! MongoDB and MongoDB behind the Redis cache.
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use balancelife::store::{CachedStore, MongoStore, RedisCache};
-use balancelife_testkit::servers::{mongo, redis};
-
-use crate::helpers::{TestApp, TestUser, app_on, app_on_cached, spawn_app};
-
-async fn memory_app() -> TestApp {
-    spawn_app().await
-}
-
-async fn mongo_app() -> TestApp {
-    let store = Arc::new(
-        MongoStore::connect(&mongo::SHARED.settings(&mongo::fresh_database()))
-            .await
-            .unwrap(),
-    );
-    balancelife::sample::load(store.as_ref(), balancelife::domain::now())
-        .await
-        .unwrap();
-    app_on(store)
-}
-
-async fn cached_app() -> TestApp {
-    let settings = redis::SHARED.settings(mongo::SHARED.settings(&mongo::fresh_database()));
-    let mongo = Arc::new(MongoStore::connect(&settings).await.unwrap());
-    balancelife::sample::load(mongo.as_ref(), balancelife::domain::now())
-        .await
-        .unwrap();
-    let cache = RedisCache::start(&settings).await.unwrap();
-    app_on_cached(Arc::new(CachedStore::new(mongo, cache)))
-}
+use crate::support::{TestApp, TestUser};
 
 /// One test per store for each scenario.
 macro_rules! on_every_store {
@@ -43,11 +12,11 @@ macro_rules! on_every_store {
         $(
             mod $scenario {
                 #[tokio::test]
-                async fn memory() { super::$scenario(super::memory_app().await).await }
+                async fn memory() { super::$scenario(crate::support::Backend::Memory.app().await).await }
                 #[tokio::test]
-                async fn mongodb() { super::$scenario(super::mongo_app().await).await }
+                async fn mongodb() { super::$scenario(crate::support::Backend::Mongo.app().await).await }
                 #[tokio::test]
-                async fn cached() { super::$scenario(super::cached_app().await).await }
+                async fn cached() { super::$scenario(crate::support::Backend::Cached.app().await).await }
             }
         )*
     };
@@ -313,7 +282,7 @@ async fn applying_a_package_day_twice_creates_its_entries_once(app: TestApp) {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
-async fn export(app: &TestApp, user: &TestUser, format: &str) -> crate::helpers::TestResponse {
+async fn export(app: &TestApp, user: &TestUser, format: &str) -> crate::support::TestResponse {
     let response = app
         .get(
             &format!("/api/v1/export?format={format}"),
@@ -324,7 +293,7 @@ async fn export(app: &TestApp, user: &TestUser, format: &str) -> crate::helpers:
     response
 }
 
-async fn import(app: &TestApp, user: &TestUser, file: &Value) -> crate::helpers::TestResponse {
+async fn import(app: &TestApp, user: &TestUser, file: &Value) -> crate::support::TestResponse {
     app.post("/api/v1/import", Some(&user.token), file.clone())
         .await
 }

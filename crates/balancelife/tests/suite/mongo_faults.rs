@@ -6,19 +6,29 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use serde_json::json;
 
-use balancelife::config::StoreFallback;
+use balancelife::config::{MongoSettings, Settings, StoreFallback};
 use balancelife::selection::{self, SelectionError};
 use balancelife::store::{MongoStore, StoreKind};
 
-use crate::helpers::{TestApp, app_from_settings, app_on};
+use crate::support::TestApp;
 use balancelife_testkit::servers::free_port;
 use balancelife_testkit::servers::mongo::{MongoServer, fresh_database};
 
-fn unreachable_settings() -> balancelife::config::Settings {
-    balancelife::config::Settings {
-        mongodb_uri: Some(format!("mongodb://127.0.0.1:{}/", free_port()).into()),
-        mongodb_timeout_ms: 500,
-        ..Default::default()
+fn unreachable_settings() -> Settings {
+    Settings {
+        mongodb: Some(MongoSettings {
+            timeout: Duration::from_millis(500),
+            ..MongoSettings::new(format!("mongodb://127.0.0.1:{}/", free_port()))
+        }),
+        ..Settings::default()
+    }
+}
+
+/// The service's settings with MongoDB as given.
+fn on(mongodb: MongoSettings) -> Settings {
+    Settings {
+        mongodb: Some(mongodb),
+        ..Settings::default()
     }
 }
 
@@ -26,7 +36,7 @@ fn unreachable_settings() -> balancelife::config::Settings {
 async fn an_unreachable_mongodb_falls_back_to_memory_and_says_so() {
     let settings = unreachable_settings();
 
-    let app = app_from_settings(&settings).await;
+    let app = TestApp::from_settings(&settings).await;
     let health = app.get("/health", None).await;
 
     assert_eq!(health.body["store"], "memory");
@@ -47,7 +57,7 @@ async fn an_unreachable_mongodb_falls_back_to_memory_and_says_so() {
 #[tokio::test]
 async fn the_strict_setting_refuses_to_start_without_mongodb() {
     let mut settings = unreachable_settings();
-    settings.store_fallback = StoreFallback::None;
+    settings.mongodb.as_mut().unwrap().fallback = StoreFallback::None;
 
     let selected = selection::select(&settings).await;
     let decided = selection::decide(&settings).await;
@@ -59,7 +69,7 @@ async fn the_strict_setting_refuses_to_start_without_mongodb() {
 #[tokio::test]
 async fn a_reachable_mongodb_is_chosen() {
     let server = &*balancelife_testkit::servers::mongo::SHARED;
-    let settings = server.settings(&fresh_database());
+    let settings = on(server.settings(&fresh_database()));
 
     let decision = selection::decide(&settings).await.unwrap();
     let selected = selection::select(&settings).await.unwrap();
@@ -76,7 +86,7 @@ async fn eventually(
     token: &str,
     status: StatusCode,
     within: Duration,
-) -> crate::helpers::TestResponse {
+) -> crate::support::TestResponse {
     let deadline = Instant::now() + within;
     loop {
         let response = app.get(path, Some(token)).await;
@@ -91,8 +101,8 @@ async fn eventually(
 async fn an_outage_answers_503_and_an_acknowledged_write_survives_a_restart() {
     let mut server = MongoServer::start();
     let mut settings = server.settings(&fresh_database());
-    settings.mongodb_timeout_ms = 1_000;
-    let app = app_on(std::sync::Arc::new(
+    settings.timeout = Duration::from_secs(1);
+    let app = TestApp::new(std::sync::Arc::new(
         MongoStore::connect(&settings).await.unwrap(),
     ));
     let user = app.register("outage", json!({})).await;
@@ -165,8 +175,8 @@ async fn an_outage_answers_503_and_an_acknowledged_write_survives_a_restart() {
 async fn a_frozen_mongodb_gives_a_prompt_503_and_work_resumes_when_it_thaws() {
     let server = MongoServer::start();
     let mut settings = server.settings(&fresh_database());
-    settings.mongodb_timeout_ms = 1_000;
-    let app = app_on(std::sync::Arc::new(
+    settings.timeout = Duration::from_secs(1);
+    let app = TestApp::new(std::sync::Arc::new(
         MongoStore::connect(&settings).await.unwrap(),
     ));
     let user = app.register("frozen", json!({})).await;
@@ -198,11 +208,13 @@ async fn a_frozen_mongodb_gives_a_prompt_503_and_work_resumes_when_it_thaws() {
 #[tokio::test]
 async fn the_request_deadline_answers_before_a_frozen_store_does() {
     let server = MongoServer::start();
-    let mut settings = server.settings(&fresh_database());
+    let mut settings = on(MongoSettings {
+        timeout: Duration::from_secs(30),
+        ..server.settings(&fresh_database())
+    });
     // Generous enough for signing up (an Argon2 hash) on a busy machine.
-    settings.request_timeout_ms = 2_000;
-    settings.mongodb_timeout_ms = 30_000;
-    let app = app_from_settings(&settings).await;
+    settings.http.request_timeout = Duration::from_secs(2);
+    let app = TestApp::from_settings(&settings).await;
     let user = app.register("deadline", json!({})).await;
 
     server.freeze();

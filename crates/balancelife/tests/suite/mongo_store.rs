@@ -7,7 +7,7 @@ use serde_json::json;
 
 use balancelife::store::{MongoStore, Store};
 
-use crate::helpers::app_on;
+use crate::support::TestApp;
 use balancelife_testkit::servers::mongo::{MongoServer, SHARED, fresh_database};
 
 async fn connect_fresh() -> MongoStore {
@@ -63,12 +63,12 @@ async fn connecting_twice_keeps_the_same_indexes() {
 #[tokio::test]
 async fn stored_documents_use_snake_case_native_types_and_no_clear_password() {
     let store = std::sync::Arc::new(connect_fresh().await);
-    let app = app_on(store.clone());
+    let app = TestApp::new(store.clone());
     let user = app.register("shape", json!({"height_cm": 172})).await;
     app.post(
         "/api/v1/meal-entries",
         Some(&user.token),
-        crate::helpers::TestApp::meal_body("2026-02-01T12:00:00Z"),
+        crate::support::TestApp::meal_body("2026-02-01T12:00:00Z"),
     )
     .await;
     let db = store.database();
@@ -186,13 +186,13 @@ async fn acknowledged_writes_are_read_back_by_a_new_connection() {
             .await
             .unwrap(),
     );
-    let app = app_on(first);
+    let app = TestApp::new(first);
     let user = app.register("durable", json!({})).await;
     let created = app
         .post(
             "/api/v1/workout-entries",
             Some(&user.token),
-            crate::helpers::TestApp::workout_body("2026-02-02T07:00:00Z"),
+            crate::support::TestApp::workout_body("2026-02-02T07:00:00Z"),
         )
         .await;
 
@@ -217,8 +217,8 @@ async fn tls_connects_with_the_right_ca_and_refuses_a_wrong_one() {
     let server = MongoServer::start_with_tls(Some(server_files));
     let settings = |ca: Option<&std::path::Path>| {
         let mut settings = server.settings(&fresh_database());
-        settings.mongodb_cert_path = ca.map(|p| p.to_owned());
-        settings.mongodb_timeout_ms = 2_000;
+        settings.cert_path = ca.map(|p| p.to_owned());
+        settings.timeout = std::time::Duration::from_secs(2);
         settings
     };
 

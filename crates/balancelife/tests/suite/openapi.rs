@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use axum::http::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use crate::support::spawn_app;
 use balancelife::api::openapi::BEARER;
 
 const METHODS: [Method; 5] = [

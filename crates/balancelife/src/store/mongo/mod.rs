@@ -24,7 +24,7 @@ use self::entries::MongoEntries;
 use self::errors::bounded;
 use self::packages::MongoPackages;
 use super::{ComponentHealth, EntryStore, PackageStore, Store, StoreError, StoreKind, StoreResult};
-use crate::config::Settings;
+use crate::config::MongoSettings;
 use crate::domain::{Email, MealData, MealPackage, User, WorkoutData, WorkoutPackage};
 use crate::store::changed_concurrently;
 
@@ -48,8 +48,8 @@ impl MongoStore {
     /// Connects, checks that the server answers, and creates the indexes. Fails with
     /// `Unavailable` when the server cannot be reached within the timeout, `Invalid`
     /// when the settings are wrong.
-    pub async fn connect(settings: &Settings) -> StoreResult<Self> {
-        let timeout = settings.mongodb_timeout();
+    pub async fn connect(settings: &MongoSettings) -> StoreResult<Self> {
+        let timeout = settings.timeout;
         let (client, db, supports_transactions) = open(settings).await?;
         let store = Self::new(client, db, timeout, supports_transactions);
         indexes::ensure(&store.db, timeout).await?;
@@ -57,7 +57,7 @@ impl MongoStore {
     }
 
     /// Whether the configured server answers, without touching any data.
-    pub async fn probe(settings: &Settings) -> StoreResult<()> {
+    pub async fn probe(settings: &MongoSettings) -> StoreResult<()> {
         open(settings).await.map(|_| ())
     }
 
@@ -154,13 +154,10 @@ impl MongoStore {
 
 /// A client for the configured server, after it answered `hello`; and whether it can
 /// run multi-document transactions (replica sets and sharded clusters can).
-async fn open(settings: &Settings) -> StoreResult<(Client, Database, bool)> {
+async fn open(settings: &MongoSettings) -> StoreResult<(Client, Database, bool)> {
     use secrecy::ExposeSecret;
-    let uri = settings
-        .mongodb_uri
-        .as_ref()
-        .ok_or_else(|| StoreError::Invalid("MONGODB_URI is not set".into()))?;
-    let timeout = settings.mongodb_timeout();
+    let uri = &settings.uri;
+    let timeout = settings.timeout;
     // Parsing may resolve DNS (mongodb+srv), so it is bounded too. Its error text
     // could quote the URI, credentials included, so it is not passed on.
     let mut options = tokio::time::timeout(timeout, ClientOptions::parse(uri.expose_secret()))
@@ -172,7 +169,7 @@ async fn open(settings: &Settings) -> StoreResult<(Client, Database, bool)> {
     options.app_name = Some("balancelife".into());
     options.server_selection_timeout = Some(timeout);
     options.connect_timeout = Some(timeout);
-    if let Some(ca_file) = &settings.mongodb_cert_path {
+    if let Some(ca_file) = &settings.cert_path {
         if !ca_file.is_file() {
             return Err(StoreError::Invalid(format!(
                 "MONGODB_CERT_PATH {} is not a readable file",
@@ -184,7 +181,7 @@ async fn open(settings: &Settings) -> StoreResult<(Client, Database, bool)> {
         ));
     }
     let client = Client::with_options(options).map_err(errors::classify)?;
-    let db = client.database(&settings.mongodb_database);
+    let db = client.database(&settings.database);
     let hello = bounded(timeout, db.run_command(doc! { "hello": 1 })).await?;
     let supports_transactions =
         hello.contains_key("setName") || hello.get_str("msg") == Ok("isdbgrid");

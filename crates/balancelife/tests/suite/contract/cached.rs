@@ -1,23 +1,11 @@
-//! The contract suite against `CachedStore` over `MongoStore`: each test has its own
-//! database and its own Redis key namespace on the shared servers.
+//! The contract suite against `CachedStore` over `MongoStore`, each test in a database and a Redis key namespace of its own (`Backend::Cached`).
 
-use std::sync::Arc;
+use balancelife_testkit::contract::TestStore;
 
-use balancelife::store::{CachedStore, MongoStore, RedisCache, Store};
+use crate::support::Backend;
 
-use balancelife_testkit::servers::{mongo, redis};
-
-async fn make_store() -> Arc<dyn Store> {
-    let settings = redis::SHARED.settings(mongo::SHARED.settings(&mongo::fresh_database()));
-    let inner = Arc::new(
-        MongoStore::connect(&settings)
-            .await
-            .expect("connecting to the test MongoDB"),
-    );
-    let cache = RedisCache::start(&settings)
-        .await
-        .expect("valid Redis settings");
-    Arc::new(CachedStore::new(inner, cache))
+async fn make_store() -> TestStore {
+    Backend::Cached.store().await
 }
 
 balancelife_testkit::contract_tests!(make_store);

@@ -1,11 +1,11 @@
-//! The contract suite against `MemoryStore`.
+//! The contract suite against `MemoryStore` (`Backend::Memory`).
 
-use std::sync::Arc;
+use balancelife_testkit::contract::TestStore;
 
-use balancelife::store::{MemoryStore, Store};
+use crate::support::Backend;
 
-async fn make_store() -> Arc<dyn Store> {
-    Arc::new(MemoryStore::new())
+async fn make_store() -> TestStore {
+    Backend::Memory.store().await
 }
 
 balancelife_testkit::contract_tests!(make_store);

@@ -1,19 +1,11 @@
-//! The contract suite against `MongoStore`, each test in a database of its own on the
-//! shared SecantusDB server.
+//! The contract suite against `MongoStore`, each test in a database of its own (`Backend::Mongo`).
 
-use std::sync::Arc;
+use balancelife_testkit::contract::TestStore;
 
-use balancelife::store::{MongoStore, Store};
+use crate::support::Backend;
 
-use balancelife_testkit::servers::mongo::{SHARED, fresh_database};
-
-async fn make_store() -> Arc<dyn Store> {
-    let settings = SHARED.settings(&fresh_database());
-    Arc::new(
-        MongoStore::connect(&settings)
-            .await
-            .expect("connecting to the test MongoDB"),
-    )
+async fn make_store() -> TestStore {
+    Backend::Mongo.store().await
 }
 
 balancelife_testkit::contract_tests!(make_store);

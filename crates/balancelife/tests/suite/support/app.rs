@@ -1,6 +1,7 @@
 //! `TestApp`: the real router and state over a given store, driven request by request
 //! without a socket.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use axum::Router;
@@ -13,7 +14,9 @@ use uuid::Uuid;
 
 use balancelife::api::state::{SharedState, StoreChoice};
 use balancelife::config::Settings;
-use balancelife::store::{MemoryStore, Store};
+use balancelife::store::{CachedStore, Store};
+
+use super::Backend;
 
 /// The token secret of every `TestApp`.
 pub const TOKEN_SECRET: &str = "test-secret-test-secret-test-secret!";
@@ -21,6 +24,7 @@ pub const TOKEN_SECRET: &str = "test-secret-test-secret-test-secret!";
 pub struct TestApp {
     pub router: Router,
     pub state: SharedState,
+    keep: Vec<Box<dyn Any + Send + Sync>>,
 }
 
 pub struct TestResponse {
@@ -51,56 +55,81 @@ pub struct TestUser {
     pub token: String,
 }
 
-/// The app on an empty memory store loaded with the sample catalogue and demo users.
+impl TestUser {
+    /// From the body of a sign-up or log-in answer.
+    fn signed_in(session: &Value, email: String) -> Self {
+        Self {
+            id: session["user"]["id"]
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .expect("the session names its user"),
+            email,
+            token: session["token"]
+                .as_str()
+                .expect("the session has a token")
+                .to_owned(),
+        }
+    }
+}
+
+/// The app on a fresh memory store loaded with the sample catalogue and demo users:
+/// what most API tests need.
 pub async fn spawn_app() -> TestApp {
-    let store = MemoryStore::new();
-    balancelife::sample::load(&store, balancelife::domain::now())
-        .await
-        .unwrap();
-    app_on(Arc::new(store))
+    Backend::Memory.app().await
 }
 
-pub fn app_on(store: Arc<dyn Store>) -> TestApp {
-    let settings = Settings {
-        auth_token_secret: Some(TOKEN_SECRET.to_owned().into()),
-        ..Settings::default()
-    };
-    let choice = StoreChoice {
-        reason: "chosen by the test".into(),
-        ..StoreChoice::default()
-    };
-    let state = balancelife::startup::app_state(&settings, store, choice);
-    TestApp {
-        router: balancelife::api::router(state.clone()),
-        state,
+/// How a `TestApp` is configured: the suite's token secret, so tests can forge and
+/// check tokens.
+fn test_settings() -> Settings {
+    let mut settings = Settings::default();
+    settings.auth.token_secret = Some(TOKEN_SECRET.to_owned().into());
+    settings
+}
+
+impl TestApp {
+    /// The app over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_choice(store, StoreChoice::default())
     }
-}
 
-/// The app on a cached store, with its metrics at `/metrics`.
-pub fn app_on_cached(store: Arc<balancelife::store::CachedStore>) -> TestApp {
-    let settings = Settings {
-        auth_token_secret: Some(TOKEN_SECRET.to_owned().into()),
-        ..Settings::default()
-    };
-    let choice = StoreChoice {
-        reason: "chosen by the test".into(),
-        cache_metrics: Some(store.cache().metrics.clone()),
-        ..StoreChoice::default()
-    };
-    let state = balancelife::startup::app_state(&settings, store, choice);
-    TestApp {
-        router: balancelife::api::router(state.clone()),
-        state,
+    /// The app over a cached store, with the cache's metrics at `/metrics`.
+    pub fn cached(store: Arc<CachedStore>) -> Self {
+        let choice = StoreChoice {
+            cache_metrics: Some(store.cache().metrics.clone()),
+            ..StoreChoice::default()
+        };
+        Self::with_choice(store, choice)
     }
-}
 
-/// The app exactly as `balancelife serve` would build it from `settings`.
-pub async fn app_from_settings(settings: &Settings) -> TestApp {
-    let (store, choice) = balancelife::startup::open_store(settings).await.unwrap();
-    let state = balancelife::startup::app_state(settings, store, choice);
-    TestApp {
-        router: balancelife::api::router(state.clone()),
-        state,
+    fn with_choice(store: Arc<dyn Store>, choice: StoreChoice) -> Self {
+        let choice = StoreChoice {
+            reason: "chosen by the test".into(),
+            ..choice
+        };
+        let state = balancelife::startup::app_state(&test_settings(), store, choice);
+        Self {
+            router: balancelife::api::router(state.clone()),
+            state,
+            keep: Vec::new(),
+        }
+    }
+
+    /// The app exactly as `balancelife serve` builds it from `settings`, store
+    /// selection included.
+    pub async fn from_settings(settings: &Settings) -> Self {
+        let (store, choice) = balancelife::startup::open_store(settings).await.unwrap();
+        let state = balancelife::startup::app_state(settings, store, choice);
+        Self {
+            router: balancelife::api::router(state.clone()),
+            state,
+            keep: Vec::new(),
+        }
+    }
+
+    /// Keeps `guard` (a test database, servers) alive as long as the app.
+    pub fn keeping(mut self, guard: impl Any + Send + Sync) -> Self {
+        self.keep.push(Box::new(guard));
+        self
     }
 }
 
@@ -178,15 +207,7 @@ impl TestApp {
         }
         let response = self.post("/api/v1/auth/register", None, body).await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
-        TestUser {
-            id: response.body["user"]["id"]
-                .as_str()
-                .unwrap()
-                .parse()
-                .unwrap(),
-            email,
-            token: response.body["token"].as_str().unwrap().to_owned(),
-        }
+        TestUser::signed_in(&response.body, email)
     }
 
     /// Logs in one of the sample data's demo accounts.
@@ -200,15 +221,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
-        TestUser {
-            id: response.body["user"]["id"]
-                .as_str()
-                .unwrap()
-                .parse()
-                .unwrap(),
-            email: account.email.to_owned(),
-            token: response.body["token"].as_str().unwrap().to_owned(),
-        }
+        TestUser::signed_in(&response.body, account.email.to_owned())
     }
 
     /// A valid meal entry body at `eaten_at`.

@@ -1,0 +1,118 @@
+//! Which store a test runs on, and building it, in one place: memory; MongoDB in a
+//! database of its own; or MongoDB behind the Redis cache in a key namespace of its
+//! own. MongoDB is the server `BALANCELIFE_TEST_MONGODB_URI` names, else the shared
+//! SecantusDB.
+
+use std::sync::Arc;
+
+use balancelife::config::{CacheSettings, MongoSettings, RedisSettings, Settings};
+use balancelife::store::{CachedStore, MemoryStore, MongoStore, RedisCache, Store};
+use balancelife_testkit::contract::TestStore;
+use balancelife_testkit::probe_store::ProbeStore;
+use balancelife_testkit::servers::mongo::TestDatabase;
+use balancelife_testkit::servers::redis::{self, RedisServer};
+
+use super::TestApp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Mongo,
+    Cached,
+}
+
+impl Backend {
+    /// A fresh, empty store of this kind, with what must live as long as it.
+    pub async fn store(self) -> TestStore {
+        match self {
+            Self::Memory => TestStore::new(Arc::new(MemoryStore::new())),
+            Self::Mongo => {
+                let database = TestDatabase::new();
+                let store = MongoStore::connect(&database.settings)
+                    .await
+                    .expect("connecting to the test MongoDB");
+                TestStore::new(Arc::new(store)).keeping(database)
+            }
+            Self::Cached => {
+                let cached = Cached::on(&redis::SHARED).await;
+                TestStore::new(cached.store.clone()).keeping(cached)
+            }
+        }
+    }
+
+    /// The app over a fresh store of this kind, loaded with the sample data.
+    pub async fn app(self) -> TestApp {
+        if self == Self::Cached {
+            let cached = Cached::on(&redis::SHARED).await;
+            load_samples(cached.store.as_ref()).await;
+            return TestApp::cached(cached.store.clone()).keeping(cached);
+        }
+        let TestStore { store, keep } = self.store().await;
+        load_samples(store.as_ref()).await;
+        keep.into_iter()
+            .fold(TestApp::new(store), |app, guard| app.keeping(guard))
+    }
+}
+
+async fn load_samples(store: &dyn Store) {
+    balancelife::sample::load(store, balancelife::domain::now())
+        .await
+        .expect("loading the sample data");
+}
+
+/// The cached stack with its parts in reach: MongoDB behind a `ProbeStore` (which
+/// counts the reads that reach it), behind a cache.
+#[derive(Clone)]
+pub struct Cached {
+    pub store: Arc<CachedStore>,
+    pub probe: Arc<ProbeStore>,
+    pub mongo: Arc<MongoStore>,
+    pub mongo_settings: MongoSettings,
+    pub redis_settings: RedisSettings,
+    /// Dropped with the last clone (a second process shares it).
+    _database: Option<Arc<TestDatabase>>,
+}
+
+impl Cached {
+    /// A fresh test database behind a cache on `redis_server`, in a namespace of its own.
+    pub async fn on(redis_server: &RedisServer) -> Self {
+        let database = Arc::new(TestDatabase::new());
+        let mut cached = Self::with(database.settings.clone(), redis_server.settings()).await;
+        cached._database = Some(database);
+        cached
+    }
+
+    /// The stack on the given servers.
+    pub async fn with(mongo_settings: MongoSettings, redis_settings: RedisSettings) -> Self {
+        let mongo = Arc::new(
+            MongoStore::connect(&mongo_settings)
+                .await
+                .expect("connecting to the test MongoDB"),
+        );
+        let probe = Arc::new(ProbeStore::new(mongo.clone()));
+        let cache = RedisCache::start(&redis_settings, &cache_settings())
+            .await
+            .expect("valid Redis settings");
+        Self {
+            store: Arc::new(CachedStore::new(probe.clone(), cache)),
+            probe,
+            mongo,
+            mongo_settings,
+            redis_settings,
+            _database: None,
+        }
+    }
+
+    /// A second service process: its own cache client and connections, the same
+    /// database and key namespace.
+    pub async fn second_process(&self) -> Self {
+        Self {
+            _database: self._database.clone(),
+            ..Self::with(self.mongo_settings.clone(), self.redis_settings.clone()).await
+        }
+    }
+}
+
+fn cache_settings() -> CacheSettings {
+    Settings::default().cache
+}

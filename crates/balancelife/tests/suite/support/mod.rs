@@ -1,0 +1,18 @@
+//! One place for starting the service in tests, in the four ways the suite needs:
+//! - `Backend`: which store (memory, MongoDB, MongoDB behind Redis), as a fresh store
+//!   or as an app over one (`backend`);
+//! - `TestApp`: the real router and state, driven request by request without a
+//!   socket: the quick way, for most API tests (`app`);
+//! - `RunningServer`: the real server in-process on port 0, for what needs a socket
+//!   (timeouts, graceful shutdown) (`server`);
+//! - the `balancelife` binary as a child process, for what an operator sees: exit
+//!   codes, logs, signals (`binary`).
+
+pub mod app;
+pub mod backend;
+pub mod binary;
+pub mod server;
+
+pub use app::{TestApp, TestResponse, TestUser, spawn_app};
+pub use backend::{Backend, Cached};
+pub use server::RunningServer;
