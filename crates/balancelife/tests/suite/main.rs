@@ -19,4 +19,5 @@ mod insights;
 mod mongo_faults;
 mod mongo_store;
 mod openapi;
+mod time_zones;
 mod tls;
