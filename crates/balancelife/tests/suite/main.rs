@@ -19,4 +19,5 @@ mod mongo_faults;
 mod mongo_store;
 mod openapi;
 mod support;
+mod time_zones;
 mod tls;

@@ -11,7 +11,7 @@ use super::errors::bounded;
 use crate::store::StoreResult;
 
 /// (collection, index name, keys, unique) for every index the store needs.
-pub fn expected_indexes() -> Vec<(&'static str, &'static str, Document, bool)> {
+fn expected_indexes() -> Vec<(&'static str, &'static str, Document, bool)> {
     vec![
         // Case-insensitive uniqueness: `Email` is stored lower-cased.
         ("users", "email_unique", doc! { "email": 1 }, true),

@@ -28,8 +28,6 @@ use crate::config::MongoSettings;
 use crate::domain::{Email, MealData, MealPackage, User, WorkoutData, WorkoutPackage};
 use crate::store::changed_concurrently;
 
-pub use self::indexes::expected_indexes;
-
 pub struct MongoStore {
     client: Client,
     db: Database,
