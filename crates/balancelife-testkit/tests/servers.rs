@@ -6,7 +6,7 @@
 
 mod redis_cluster {
     //! `RedisCluster`: the shared one for reads and writes, a cluster of its own for
-    //! the failover.
+    //! each failover (faults there would disturb other tests).
 
     use std::time::{Duration, Instant};
 
@@ -180,6 +180,38 @@ mod redis_cluster {
             cluster.replicas()
         );
         assert_eq!(cluster.masters(), masters_now);
+    }
+
+    /// A frozen master (alive, silent) is failed over like a dead one; thawed, it
+    /// learns it lost its slots and follows its former replica.
+    #[test]
+    fn a_frozen_master_is_failed_over_and_follows_its_replica_once_thawed() {
+        let mut cluster = RedisCluster::start();
+        let replicas = cluster.replicas();
+        let victim = cluster.masters()[0];
+
+        let frozen_at = Instant::now();
+        cluster.freeze_node(victim);
+        cluster.wait_until_healthy();
+        eprintln!("failover of a frozen master took {:?}", frozen_at.elapsed());
+        let promoted: Vec<u16> = cluster
+            .masters()
+            .into_iter()
+            .filter(|port| replicas.contains(port))
+            .collect();
+        assert_eq!(
+            promoted.len(),
+            1,
+            "one replica promoted: {:?} were replicas, now masters: {:?}",
+            replicas,
+            cluster.masters()
+        );
+
+        let thawed_at = Instant::now();
+        cluster.thaw_node(victim);
+        cluster.wait_until_healthy();
+        eprintln!("the thawed master rejoined in {:?}", thawed_at.elapsed());
+        assert!(cluster.replicas().contains(&victim));
     }
 }
 

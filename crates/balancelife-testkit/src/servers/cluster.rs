@@ -11,13 +11,13 @@ use std::fs::File;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{ServerError, data_root, spawn_tied, wait_for_port, which};
 
-const INSTALL_HINT: &str = "redis-server and redis-cli are not installed; install them (Debian: \
-                            apt-get install redis-server redis-tools)";
+const INSTALL_HINT: &str = "redis-server or redis-cli is not installed; install them (Debian: \
+                            apt-get install redis-server, which brings redis-cli)";
 
 const WHAT: &str = "Redis Cluster";
 const NODE: &str = "redis-server (cluster node)";
@@ -57,7 +57,7 @@ struct Node {
     dir: tempfile::TempDir,
     child: Option<Child>,
     /// Stopped with SIGSTOP: running but unable to answer, so health checks skip it.
-    frozen: AtomicBool,
+    frozen: bool,
 }
 
 /// A Redis Cluster of three masters and three replicas. Nodes are named by port;
@@ -104,7 +104,8 @@ impl RedisCluster {
     }
 
     /// Ports of the running nodes the cluster currently counts as masters. Nodes it
-    /// has marked failed are left out of both lists: they serve nothing.
+    /// has agreed are failed (`fail`, not one node's passing `fail?`) are left out of
+    /// both lists: they serve nothing.
     pub fn masters(&self) -> Vec<u16> {
         self.ports_by_role(Role::Master)
     }
@@ -114,7 +115,8 @@ impl RedisCluster {
         self.ports_by_role(Role::Replica)
     }
 
-    /// Kills the node at once, as a crash would. `&mut` keeps faults off `SHARED`.
+    /// Kills the node at once, as a crash would. Like every fault here it takes
+    /// `&mut`, which keeps faults off `SHARED`.
     pub fn kill_node(&mut self, port: u16) {
         let node = self.node_mut(port);
         node.stop();
@@ -123,17 +125,17 @@ impl RedisCluster {
     /// Freezes the node (SIGSTOP): its connections stay open and nothing answers,
     /// which the other nodes notice after the node timeout. Returns once it is
     /// really stopped.
-    pub fn freeze_node(&self, port: u16) {
-        let node = self.node(port);
+    pub fn freeze_node(&mut self, port: u16) {
+        let node = self.node_mut(port);
         super::signal(node.child(), libc::SIGSTOP);
-        node.frozen.store(true, Ordering::SeqCst);
+        node.frozen = true;
     }
 
     /// Thaws a frozen node (SIGCONT); it then runs what queued on its sockets.
-    pub fn thaw_node(&self, port: u16) {
-        let node = self.node(port);
+    pub fn thaw_node(&mut self, port: u16) {
+        let node = self.node_mut(port);
         super::signal(node.child(), libc::SIGCONT);
-        node.frozen.store(false, Ordering::SeqCst);
+        node.frozen = false;
     }
 
     /// Starts the node again (killing it first if it runs) on the same port and
@@ -182,29 +184,8 @@ impl RedisCluster {
                     state.unwrap_or("?")
                 ));
             }
-            // Every node's own view counts: a node that still routes a slot to a dead
-            // master would send clients there with MOVED.
             let view = parse_nodes(&query(port, &["CLUSTER", "NODES"])?);
-            let mut served = 0;
-            for &other in &live {
-                let Some(entry) = view.iter().find(|entry| entry.port == other) else {
-                    return Err(format!("127.0.0.1:{port} does not know 127.0.0.1:{other}"));
-                };
-                if entry.failed() {
-                    return Err(format!(
-                        "127.0.0.1:{port} sees 127.0.0.1:{other} as {}",
-                        entry.flags
-                    ));
-                }
-                if entry.role() == Some(Role::Master) {
-                    served += entry.slots;
-                }
-            }
-            if served != SLOTS {
-                return Err(format!(
-                    "127.0.0.1:{port} sees {served} of {SLOTS} slots served by running masters"
-                ));
-            }
+            check_view(port, &view, &live)?;
             let me = view.iter().find(|entry| entry.flags.contains("myself"));
             if me.and_then(NodeEntry::role) == Some(Role::Replica) {
                 let replication = query(port, &["INFO", "replication"])?;
@@ -236,7 +217,7 @@ impl RedisCluster {
         let mut ports: Vec<u16> = view
             .iter()
             .filter(|entry| running.contains(&entry.port))
-            .filter(|entry| !entry.failed() && entry.role() == Some(role))
+            .filter(|entry| !entry.has_flag("fail") && entry.role() == Some(role))
             .map(|entry| entry.port)
             .collect();
         ports.sort_unstable();
@@ -247,16 +228,9 @@ impl RedisCluster {
     fn live_ports(&self) -> Vec<u16> {
         self.nodes
             .iter()
-            .filter(|node| node.child.is_some() && !node.frozen.load(Ordering::SeqCst))
+            .filter(|node| node.child.is_some() && !node.frozen)
             .map(|node| node.port)
             .collect()
-    }
-
-    fn node(&self, port: u16) -> &Node {
-        self.nodes
-            .iter()
-            .find(|node| node.port == port)
-            .unwrap_or_else(|| panic!("no node of this Redis Cluster has port {port}"))
     }
 
     fn node_mut(&mut self, port: u16) -> &mut Node {
@@ -292,7 +266,7 @@ impl Node {
                         port,
                         dir,
                         child: Some(child),
-                        frozen: AtomicBool::new(false),
+                        frozen: false,
                     });
                 }
                 Err(error @ ServerError::Exited { .. }) => last_error = Some(error),
@@ -314,7 +288,7 @@ impl Node {
             let _ = child.kill();
             let _ = child.wait();
         }
-        self.frozen.store(false, Ordering::SeqCst);
+        self.frozen = false;
     }
 }
 
@@ -438,19 +412,25 @@ enum Role {
 /// One line of CLUSTER NODES, as far as we need it.
 #[derive(Debug)]
 struct NodeEntry {
+    id: String,
     port: u16,
     /// Comma-separated: `myself`, `master`, `slave`, `fail?`, `fail`, `handshake`, …
     flags: String,
+    /// The id of the master it replicates, for a replica.
+    master_id: Option<String>,
     /// How many slots it serves (as a master).
     slots: u32,
 }
 
 impl NodeEntry {
+    fn has_flag(&self, flag: &str) -> bool {
+        self.flags.split(',').any(|own| own == flag)
+    }
+
     fn role(&self) -> Option<Role> {
-        let has = |flag: &str| self.flags.split(',').any(|own| own == flag);
-        if has("master") {
+        if self.has_flag("master") {
             Some(Role::Master)
-        } else if has("slave") || has("replica") {
+        } else if self.has_flag("slave") || self.has_flag("replica") {
             Some(Role::Replica)
         } else {
             None
@@ -465,6 +445,52 @@ impl NodeEntry {
     }
 }
 
+/// What is wrong with one node's view of the cluster, if anything. Every live node
+/// must be known, unsuspected, and either a master serving slots or a replica of a
+/// live master; the live masters together must serve every slot. Views lag: right
+/// after creation, or while a node rejoins, a replica may still show as a master
+/// without slots. Every view counts, since a node that still routes a slot to a dead
+/// master sends clients there with MOVED.
+fn check_view(viewer: u16, view: &[NodeEntry], live: &[u16]) -> Result<(), String> {
+    let live_master = |id: &str| {
+        view.iter().any(|entry| {
+            entry.id == id
+                && live.contains(&entry.port)
+                && entry.role() == Some(Role::Master)
+                && !entry.failed()
+        })
+    };
+    let mut served = 0;
+    for &other in live {
+        let Some(entry) = view.iter().find(|entry| entry.port == other) else {
+            return Err(format!(
+                "127.0.0.1:{viewer} does not know 127.0.0.1:{other}"
+            ));
+        };
+        let sound = !entry.failed()
+            && match entry.role() {
+                Some(Role::Master) => entry.slots > 0,
+                Some(Role::Replica) => entry.master_id.as_deref().is_some_and(live_master),
+                None => false,
+            };
+        if !sound {
+            return Err(format!(
+                "127.0.0.1:{viewer} sees 127.0.0.1:{other} as {} with {} slots",
+                entry.flags, entry.slots
+            ));
+        }
+        if entry.role() == Some(Role::Master) {
+            served += entry.slots;
+        }
+    }
+    if served != SLOTS {
+        return Err(format!(
+            "127.0.0.1:{viewer} sees {served} of {SLOTS} slots served by running masters"
+        ));
+    }
+    Ok(())
+}
+
 /// `<id> <ip:port@bus[,hostname]> <flags> <master> <ping> <pong> <epoch> <link> <slots>…`
 fn parse_nodes(text: &str) -> Vec<NodeEntry> {
     text.lines()
@@ -473,9 +499,12 @@ fn parse_nodes(text: &str) -> Vec<NodeEntry> {
             let address = fields.get(1)?.split(['@', ',']).next()?;
             let port = address.rsplit_once(':')?.1.parse().ok()?;
             let slots = fields.iter().skip(8).map(|range| slot_count(range)).sum();
+            let master_id = fields.get(3).filter(|id| **id != "-");
             Some(NodeEntry {
+                id: (*fields.first()?).to_owned(),
                 port,
                 flags: (*fields.get(2)?).to_owned(),
+                master_id: master_id.map(|id| (*id).to_owned()),
                 slots,
             })
         })
@@ -542,6 +571,34 @@ e7d1 127.0.0.1:30001@40001,host myself,master - 0 0 1 connected 0-5460 7000 [93-
         assert_eq!(entries[1].role(), Some(Role::Master));
         assert!(!entries[1].failed());
         assert!(entries[2].failed());
+    }
+
+    /// Three masters on 1–3, replicas on 4–6; `flags_of_4` and `master_of_4` vary.
+    fn view(flags_of_4: &str, master_of_4: &str) -> Vec<NodeEntry> {
+        parse_nodes(&format!(
+            "m1 127.0.0.1:1@10001 myself,master - 0 0 1 connected 0-5460\n\
+             m2 127.0.0.1:2@10002 master - 0 0 2 connected 5461-10922\n\
+             m3 127.0.0.1:3@10003 master - 0 0 3 connected 10923-16383\n\
+             r4 127.0.0.1:4@10004 {flags_of_4} {master_of_4} 0 0 1 connected\n\
+             r5 127.0.0.1:5@10005 slave m2 0 0 2 connected\n\
+             r6 127.0.0.1:6@10006 slave m3 0 0 3 connected\n"
+        ))
+    }
+
+    #[test]
+    fn a_view_is_sound_only_when_replicas_follow_live_masters() {
+        let all = [1, 2, 3, 4, 5, 6];
+        assert_eq!(check_view(1, &view("slave", "m1"), &all), Ok(()));
+        // Just after creation: the replica still looks like an empty master.
+        assert!(check_view(1, &view("master", "-"), &all).is_err());
+        assert!(check_view(1, &view("slave,fail?", "m1"), &all).is_err());
+        // Its master is frozen or dead: not yet failed over.
+        assert!(check_view(2, &view("slave", "m1"), &[2, 3, 4, 5, 6]).is_err());
+        // A dead replica is no concern.
+        assert_eq!(
+            check_view(1, &view("slave,fail", "m1"), &[1, 2, 3, 5, 6]),
+            Ok(())
+        );
     }
 
     #[test]
