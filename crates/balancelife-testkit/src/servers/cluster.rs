@@ -2,10 +2,10 @@
 //! to the test process like the single servers, with the faults a test needs: kill,
 //! freeze, thaw and restart one node, then wait until the cluster is whole again.
 //!
-//! "Started" means usable, not merely listening: every node reports
-//! `cluster_state:ok`, all 16384 slots are served by running masters in every node's
-//! view, and every replica has finished its first sync, so a failover test can
-//! count on the replica holding the data.
+//! "Started" (and "healthy") means usable, not merely listening: every node reports
+//! `cluster_state:ok`; in every node's view the running masters serve all 16384 slots
+//! and every replica follows a running master; and every replica has finished its
+//! sync, so a failover test can count on the replica holding the data.
 
 use std::fs::File;
 use std::path::Path;
@@ -29,7 +29,8 @@ const NODES: usize = MASTERS * 2;
 const SLOTS: u32 = 16384;
 
 /// How long a node may be unreachable before it counts as failed. Redis defaults to
-/// 15 s; at 1 s a failover takes about two seconds, short enough for a test.
+/// 15 s; at 1 s a failover takes two to three seconds (detection, then the
+/// replica's election delay), short enough for a test.
 const NODE_TIMEOUT_MS: &str = "1000";
 
 /// A node also listens on its port + 10000, the cluster bus.
