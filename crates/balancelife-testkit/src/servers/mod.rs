@@ -1,10 +1,11 @@
-//! Throwaway MongoDB-wire (SecantusDB) and Redis servers on free ports, for the test
-//! suite and `balancelife-bench --spawn`.
+//! Throwaway MongoDB-wire (SecantusDB) and Redis servers (single or a Redis Cluster)
+//! on free ports, for the test suite and `balancelife-bench --spawn`.
 //!
 //! Children are spawned from one long-lived thread with `PR_SET_PDEATHSIG`, so even a
 //! panicking or killed process leaves no server behind (the signal follows the
 //! spawning *thread*, hence the dedicated one).
 
+pub mod cluster;
 pub mod mongo;
 pub mod redis;
 
@@ -46,6 +47,9 @@ pub enum ServerError {
     },
     #[error("{what} did not listen on port {port} within 60 s")]
     NotListening { what: &'static str, port: u16 },
+    /// Running, but not yet (or never) in the state its users rely on.
+    #[error("{what} did not become ready: {why}")]
+    NotReady { what: &'static str, why: String },
 }
 
 /// Spawns `command` so that it dies with this process.
@@ -118,6 +122,15 @@ fn process_state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name is in parentheses and may contain spaces; the state follows.
     stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// Where `program` is on `PATH`, if it is.
+pub(crate) fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
 }
 
 /// Where servers keep their data: `BALANCELIFE_SERVER_DATA`, else the system's

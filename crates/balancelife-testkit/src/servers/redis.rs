@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use balancelife::config::RedisSettings;
 
-use super::{ServerError, free_port, spawn_tied, wait_for_port};
+use super::{ServerError, free_port, spawn_tied, wait_for_port, which};
 
 const INSTALL_HINT: &str =
     "redis-server is not installed; install it (Debian: apt-get install redis-server)";
@@ -160,14 +160,6 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
-    })
 }
 
 /// One server for every test that needs no faults; each test uses its own namespace.
