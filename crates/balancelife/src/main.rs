@@ -10,7 +10,7 @@ use balancelife::sample;
 use balancelife::selection;
 use balancelife::startup;
 use balancelife::store::MongoStore;
-use balancelife::telemetry;
+use balancelife::telemetry::{self, ErrorChain};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -93,7 +93,7 @@ async fn seed(settings: &Settings) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("balancelife seed: {error}");
+            eprintln!("balancelife seed: {}", ErrorChain(&error));
             ExitCode::FAILURE
         }
     }

@@ -12,6 +12,7 @@ use crate::metrics::CacheMetrics;
 use crate::store::{
     CachedStore, MemoryStore, MongoStore, RedisCache, Store, StoreError, StoreKind,
 };
+use crate::telemetry::ErrorChain;
 
 /// The outcome of selection, before any data is loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +127,7 @@ fn fall_back(settings: &MongoSettings, error: StoreError) -> Result<(), Selectio
     match error {
         StoreError::Invalid(message) => Err(SelectionError::Misconfigured(message)),
         other => {
-            let cause = other.to_string();
+            let cause = ErrorChain(&other).to_string();
             match settings.fallback {
                 StoreFallback::None => Err(SelectionError::MongoUnreachable(cause)),
                 StoreFallback::Memory => {

@@ -59,6 +59,17 @@ fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) {
     );
 }
 
+/// A conflict whose message (which clients see) names what clashed, the same on
+/// every store.
+fn assert_conflict_about<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    match result {
+        Err(StoreError::Conflict(message)) => {
+            assert!(message.contains(what), "{message:?} does not name {what}")
+        }
+        other => panic!("expected a Conflict about {what}, got {other:?}"),
+    }
+}
+
 // ---- users ----
 
 pub async fn a_created_user_can_be_read_by_id_and_by_email(store: S) {
@@ -83,7 +94,7 @@ pub async fn emails_are_unique_whatever_their_case(store: S) {
 
     let second = store.create_user(fixtures::user(shouted)).await;
 
-    assert_conflict(second);
+    assert_conflict_about(second, "e-mail address");
 }
 
 pub async fn a_taken_user_id_conflicts(store: S) {
@@ -91,7 +102,7 @@ pub async fn a_taken_user_id_conflicts(store: S) {
     let mut twin = fixtures::user(unique_email("twin"));
     twin.id = user.id;
 
-    assert_conflict(store.create_user(twin).await);
+    assert_conflict_about(store.create_user(twin).await, "with this id");
 }
 
 pub async fn updating_a_user_changes_what_is_read_back(store: S) {
@@ -116,7 +127,10 @@ pub async fn updating_to_an_email_someone_else_has_conflicts(store: S) {
     second.email = first.email.clone();
 
     let read_version = second.updated_at;
-    assert_conflict(store.update_user(second, read_version).await);
+    assert_conflict_about(
+        store.update_user(second, read_version).await,
+        "e-mail address",
+    );
 }
 
 pub async fn an_update_from_a_stale_read_conflicts(store: S) {
@@ -404,7 +418,7 @@ pub async fn a_slug_held_by_another_package_conflicts(store: S) {
         .upsert(fixtures::workout_package("taken", Level::Advanced, &[]))
         .await;
 
-    assert_conflict(clash);
+    assert_conflict_about(clash, "slug");
 }
 
 pub async fn a_missing_package_is_not_found(store: S) {
@@ -433,7 +447,7 @@ pub async fn creating_an_entry_is_idempotent_on_its_id<D: EntryFixture + StoreAc
         Written::Unchanged(original.clone()),
         "a retry returns what is stored"
     );
-    assert_conflict(clash);
+    assert_conflict_about(clash, "other content");
     assert_eq!(
         entries::<D>(&store)
             .get(user.id, original.id)

@@ -22,7 +22,7 @@ use crate::domain::{
     Activity, DurationSecs, Entry, EntryData, MealData, MealSlot, PackageDay, PackageRef,
     PackageWeek, SessionDay, User, WorkoutData, WorkoutPackage, now,
 };
-use crate::store::{StoreError, Written};
+use crate::store::{Optional, StoreError, Written};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -179,11 +179,10 @@ pub async fn apply_workout_package(
 }
 
 fn published<P: crate::domain::Package>(found: Result<P, StoreError>, noun: &str) -> ApiResult<P> {
-    match found {
-        Ok(package) if package.published() => Ok(package),
-        Ok(_) | Err(StoreError::NotFound) => Err(ApiError::not_found(noun)),
-        Err(other) => Err(other.into()),
-    }
+    found
+        .optional()?
+        .filter(|package| package.published())
+        .ok_or_else(|| ApiError::not_found(noun))
 }
 
 fn reference(package_id: Uuid, package_version: crate::domain::Version) -> PackageRef {

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use super::extract::ValidJson;
 use super::limits::ClientAddress;
 use super::state::SharedState;
@@ -20,7 +20,7 @@ use crate::domain::{
     ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, Profile, Role,
     Sex, Timezone, User, WeightKg, new_id,
 };
-use crate::store::StoreError;
+use crate::store::Optional;
 
 /// The user a valid bearer token belongs to, loaded fresh for this request.
 pub struct AuthUser(pub User);
@@ -45,16 +45,17 @@ impl FromRequestParts<SharedState> for AuthUser {
             .tokens
             .verify(token)
             .map_err(|_| ApiError::unauthorized())?;
-        match state.store.get_user(claims.user_id).await {
-            // Issued before the last password change: void.
-            Ok(user) if claims.credentials != credentials_fingerprint(&user.password_hash) => {
-                Err(ApiError::unauthorized())
-            }
-            Ok(user) => Ok(Self(user)),
-            // The user was deleted after the token was issued.
-            Err(StoreError::NotFound) => Err(ApiError::unauthorized()),
-            Err(other) => Err(other.into()),
+        // The user may have been deleted after the token was issued.
+        let user = state
+            .store
+            .get_user(claims.user_id)
+            .await
+            .or_if_gone(ApiError::unauthorized)?;
+        // Issued before the last password change: void.
+        if claims.credentials != credentials_fingerprint(&user.password_hash) {
+            return Err(ApiError::unauthorized());
         }
+        Ok(Self(user))
     }
 }
 
@@ -190,11 +191,11 @@ pub async fn login(
     if request.password.len() > 4 * Password::MAX_CHARS {
         return Err(ApiError::invalid_credentials());
     }
-    let user = match state.store.get_user_by_email(&request.email).await {
-        Ok(user) => Some(user),
-        Err(StoreError::NotFound) => None,
-        Err(other) => return Err(other.into()),
-    };
+    let user = state
+        .store
+        .get_user_by_email(&request.email)
+        .await
+        .optional()?;
     // Unknown e-mails still pay for a verification, so timing reveals nothing.
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = request.password;

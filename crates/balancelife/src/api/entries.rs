@@ -15,12 +15,12 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::auth::AuthUser;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, NotFoundAs};
 use super::extract::{PathId, ValidJson, ValidQuery};
 use super::pagination::{ListResponse, page_request};
 use super::state::SharedState;
 use crate::domain::{ClientId, Entry, EntryData, PackageRef, User, Version, new_id};
-use crate::store::{DateRange, EntryStore, Store, StoreError, StoreResult, Written};
+use crate::store::{DateRange, EntryStore, Optional, Store, StoreResult, Written};
 
 /// The longest date range one list request may span.
 pub const MAX_RANGE_DAYS: i64 = 366;
@@ -266,12 +266,9 @@ pub async fn create<E: EntryResource>(
         data,
     )
     .await?;
-    match E::entries(state.store.as_ref()).create(entry).await {
-        Ok(written) => Ok(respond::<E>(written)),
-        // Another user's id: the same answer as for any id the caller cannot see.
-        Err(StoreError::NotFound) => Err(ApiError::not_found(E::NOUN)),
-        Err(other) => Err(other.into()),
-    }
+    // Another user's id: the same answer as for any id the caller cannot see.
+    let written = E::entries(state.store.as_ref()).create(entry).await;
+    Ok(respond::<E>(written.or_not_found(E::NOUN)?))
 }
 
 pub async fn put<E: EntryResource>(
@@ -288,11 +285,8 @@ pub async fn put<E: EntryResource>(
         return Err(ApiError::invalid("id", "must match the id in the path"));
     }
     let entry = new_entry(&state, &user, id, data).await?;
-    match E::entries(state.store.as_ref()).put(entry).await {
-        Ok(written) => Ok(respond::<E>(written)),
-        Err(StoreError::NotFound) => Err(ApiError::not_found(E::NOUN)),
-        Err(other) => Err(other.into()),
-    }
+    let written = E::entries(state.store.as_ref()).put(entry).await;
+    Ok(respond::<E>(written.or_not_found(E::NOUN)?))
 }
 
 pub async fn get<E: EntryResource>(
@@ -327,14 +321,10 @@ pub async fn patch<E: EntryResource>(
         entry.local_date = user.timezone.local_date(entry.data.occurred_at());
     }
     entry.updated_at = crate::domain::now();
-    match E::entries(state.store.as_ref())
+    let updated = E::entries(state.store.as_ref())
         .update(entry, read_version)
-        .await
-    {
-        Ok(entry) => Ok(Json(E::view(entry))),
-        Err(StoreError::NotFound) => Err(ApiError::not_found(E::NOUN)),
-        Err(other) => Err(other.into()),
-    }
+        .await;
+    Ok(Json(E::view(updated.or_not_found(E::NOUN)?)))
 }
 
 pub async fn delete<E: EntryResource>(
@@ -342,11 +332,9 @@ pub async fn delete<E: EntryResource>(
     AuthUser(user): AuthUser,
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
-    match E::entries(state.store.as_ref()).delete(user.id, id).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(StoreError::NotFound) => Err(ApiError::not_found(E::NOUN)),
-        Err(other) => Err(other.into()),
-    }
+    let deleted = E::entries(state.store.as_ref()).delete(user.id, id).await;
+    deleted.or_not_found(E::NOUN)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn list<E: EntryResource>(
@@ -377,11 +365,8 @@ async fn fetch<E: EntryResource>(
     user: &User,
     id: Uuid,
 ) -> ApiResult<Entry<E>> {
-    match E::entries(state.store.as_ref()).get(user.id, id).await {
-        Ok(entry) => Ok(entry),
-        Err(StoreError::NotFound) => Err(ApiError::not_found(E::NOUN)),
-        Err(other) => Err(other.into()),
-    }
+    let found = E::entries(state.store.as_ref()).get(user.id, id).await;
+    found.or_not_found(E::NOUN)
 }
 
 async fn new_entry<E: EntryResource>(
@@ -488,9 +473,8 @@ pub fn published_version<P: crate::domain::Package>(
     result: StoreResult<P>,
     version: impl Fn(&P) -> Version,
 ) -> StoreResult<Option<Version>> {
-    match result {
-        Ok(package) if package.published() => Ok(Some(version(&package))),
-        Ok(_) | Err(StoreError::NotFound) => Ok(None),
-        Err(other) => Err(other),
-    }
+    let package = result.optional()?;
+    Ok(package
+        .filter(|package| package.published())
+        .map(|package| version(&package)))
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::store::StoreError;
+use crate::telemetry::ErrorChain;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -194,11 +195,11 @@ impl From<StoreError> for ApiError {
                 "validation_failed",
                 message,
             ),
-            StoreError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "store unavailable");
+            error @ StoreError::Unavailable { .. } => {
+                tracing::warn!(error = %ErrorChain(&error), "store unavailable");
                 Self::unavailable()
             }
-            StoreError::Internal(cause) => Self::internal(cause),
+            error @ StoreError::Internal { .. } => Self::internal(ErrorChain(&error)),
         }
     }
 }
@@ -223,3 +224,34 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// What a handler answers when the store says "not found", in one call instead of a
+/// match arm; every other store error maps as `From` says.
+pub trait NotFoundAs<T> {
+    /// 404 naming `noun`: the same answer whether it does not exist or belongs to
+    /// someone else, so nobody learns which.
+    fn or_not_found(self, noun: &str) -> ApiResult<T>;
+
+    /// `instead`, e.g. 401 when the caller's own account was deleted meanwhile.
+    fn or_if_gone(self, instead: fn() -> ApiError) -> ApiResult<T>;
+}
+
+impl<T> NotFoundAs<T> for Result<T, StoreError> {
+    fn or_not_found(self, noun: &str) -> ApiResult<T> {
+        not_found_as(self, || ApiError::not_found(noun))
+    }
+
+    fn or_if_gone(self, instead: fn() -> ApiError) -> ApiResult<T> {
+        not_found_as(self, instead)
+    }
+}
+
+fn not_found_as<T>(
+    result: Result<T, StoreError>,
+    instead: impl FnOnce() -> ApiError,
+) -> ApiResult<T> {
+    result.map_err(|error| match error {
+        StoreError::NotFound => instead(),
+        other => other.into(),
+    })
+}

@@ -32,6 +32,7 @@ use super::users::UserView;
 use super::workout_entries::{WorkoutEntryInput, WorkoutEntryView};
 use crate::domain::{ClientId, Entry, EntryData, EntryPosition, MealData, User, WorkoutData, now};
 use crate::store::{DateRange, PageLimit, PageRequest, Written};
+use crate::telemetry::ErrorChain;
 
 /// The largest import accepted; everything else keeps the 64 KiB limit.
 /// About 5,000 entries: enough for years of logging, and written well within the
@@ -107,7 +108,7 @@ pub async fn export(
             ExportFormat::Csv => write_csv(&state, &user, &writer).await,
         };
         if let Err(error) = result {
-            tracing::warn!(%error, "export stopped early");
+            tracing::warn!(error = %ErrorChain(&error), "export stopped early");
             let _ = writer
                 .sender
                 .send(Err(std::io::Error::other("export failed")))

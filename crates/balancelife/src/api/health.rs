@@ -8,17 +8,25 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::state::SharedState;
-use crate::store::ComponentHealth;
+use crate::store::{ComponentHealth, ComponentStatus, StoreKind};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct HealthReport {
-    /// `ok` when everything is up, `degraded` when serving from a fallback or with a
-    /// component down.
-    status: &'static str,
-    store: &'static str,
+    status: ServiceStatus,
+    store: StoreKind,
     store_reason: String,
     components: BTreeMap<&'static str, ComponentHealth>,
     version: &'static str,
+}
+
+/// The service as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceStatus {
+    /// Everything is up, on the store that was configured.
+    Ok,
+    /// Serving from a fallback, or with a component down.
+    Degraded,
 }
 
 /// Which store serves requests, why, and the state of each part.
@@ -33,15 +41,15 @@ pub struct HealthReport {
 )]
 pub async fn health(State(state): State<SharedState>) -> (StatusCode, Json<HealthReport>) {
     let components: BTreeMap<_, _> = state.store.health().await.into_iter().collect();
-    let all_up = components.values().all(|c| c.status == "up");
+    let all_up = components.values().all(|c| c.status == ComponentStatus::Up);
     let status = if all_up && !state.store_choice.degraded {
-        "ok"
+        ServiceStatus::Ok
     } else {
-        "degraded"
+        ServiceStatus::Degraded
     };
     let report = HealthReport {
         status,
-        store: state.store.kind().as_str(),
+        store: state.store.kind(),
         store_reason: state.store_choice.reason.clone(),
         components,
         version: env!("CARGO_PKG_VERSION"),

@@ -197,11 +197,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_internal_error_does_not_tell_its_cause() {
+        use crate::store::StoreError;
         let cause = "connection to 10.0.0.7:27017 refused (user admin)";
         for error in [
             ApiError::internal(cause),
-            ApiError::from(crate::store::StoreError::Internal(cause.into())),
-            ApiError::from(crate::store::StoreError::Unavailable(cause.into())),
+            ApiError::from(StoreError::internal(cause)),
+            ApiError::from(StoreError::unavailable("x").because(std::io::Error::other(cause))),
         ] {
             let body = body_of(error.into_response()).await;
             assert!(!body.contains("10.0.0.7"), "{body}");

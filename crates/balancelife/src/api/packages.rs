@@ -12,7 +12,7 @@ use super::extract::{PathId, ValidQuery};
 use super::pagination::{ListResponse, page_request};
 use super::state::SharedState;
 use crate::domain::{Level, MealPackage, Package, PackageFilter, Tag, WorkoutPackage};
-use crate::store::{PackageStore, Store, StoreError};
+use crate::store::{Optional, PackageStore, Store};
 
 /// Ties a package kind to its store and its list query.
 pub trait CatalogResource: Package {
@@ -184,9 +184,10 @@ async fn get<P: CatalogResource>(
     State(state): State<SharedState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<P>> {
-    match P::catalog(state.store.as_ref()).get(id).await {
-        Ok(package) if package.published() => Ok(Json(package)),
-        Ok(_) | Err(StoreError::NotFound) => Err(ApiError::not_found(P::NOUN)),
-        Err(other) => Err(other.into()),
-    }
+    // A draft answers as if it did not exist.
+    let package = P::catalog(state.store.as_ref()).get(id).await.optional()?;
+    package
+        .filter(|package| package.published())
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(P::NOUN))
 }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::{AuthUser, hash_off_thread, verify_off_thread};
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use super::extract::{PathId, ValidJson};
 use super::patch::{non_null, nullable, set};
 use super::state::SharedState;
@@ -18,7 +18,6 @@ use crate::domain::{
     ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, Role, Sex,
     Timezone, User, WeightKg,
 };
-use crate::store::StoreError;
 
 /// A user as clients see it: everything but the password hash.
 #[derive(Debug, Serialize, ToSchema)]
@@ -196,7 +195,7 @@ pub async fn update_me(
         .store
         .update_user(user, read_version)
         .await
-        .map_err(gone_means_unauthorized)?;
+        .or_if_gone(ApiError::unauthorized)?;
     Ok(Json(UserView::from(&user)))
 }
 
@@ -216,7 +215,7 @@ pub async fn delete_me(
         .store
         .delete_user(user.id)
         .await
-        .map_err(gone_means_unauthorized)?;
+        .or_if_gone(ApiError::unauthorized)?;
     tracing::info!(user_id = %user.id, "user deleted with their entries");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -244,17 +243,6 @@ pub async fn get_user(
     if caller.id != id && caller.role != Role::Admin {
         return Err(ApiError::not_found("user"));
     }
-    match state.store.get_user(id).await {
-        Ok(user) => Ok(Json(UserView::from(&user))),
-        Err(StoreError::NotFound) => Err(ApiError::not_found("user")),
-        Err(other) => Err(other.into()),
-    }
-}
-
-/// The caller was deleted between authentication and the write.
-fn gone_means_unauthorized(error: StoreError) -> ApiError {
-    match error {
-        StoreError::NotFound => ApiError::unauthorized(),
-        other => other.into(),
-    }
+    let user = state.store.get_user(id).await.or_not_found("user")?;
+    Ok(Json(UserView::from(&user)))
 }

@@ -19,7 +19,7 @@ pub use meals::meal_packages;
 pub use workouts::workout_packages;
 
 use crate::domain::{InvalidValue, Tag, Version};
-use crate::store::{Store, StoreError, StoreResult, Written};
+use crate::store::{Optional, Store, StoreError, StoreResult, Written};
 
 // ---------------------------------------------------------------------------------
 // Public API
@@ -64,10 +64,8 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<LoadRepo
                 report.count(false);
                 // Someone may have registered a demo e-mail before the first seeding;
                 // that account is theirs, not ours to fill with demo history.
-                match store.get_user(id).await {
-                    Ok(_) => {}
-                    Err(StoreError::NotFound) => continue,
-                    Err(error) => return Err(error),
+                if store.get_user(id).await.optional()?.is_none() {
+                    continue;
                 }
             }
             Err(error) => return Err(error),

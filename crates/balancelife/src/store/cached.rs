@@ -25,8 +25,8 @@ use uuid::Uuid;
 use super::redis_cache::{Lookup, RedisCache};
 use super::singleflight::Flights;
 use super::{
-    ComponentHealth, DateRange, EntryStore, PackageStore, Page, PageRequest, Store, StoreError,
-    StoreKind, StoreResult, Written,
+    ComponentHealth, DateRange, EntryStore, Optional, PackageStore, Page, PageRequest, Store,
+    StoreError, StoreKind, StoreResult, Written,
 };
 use crate::domain::{
     Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
@@ -163,7 +163,7 @@ async fn detached<T: Send + 'static>(
 ) -> StoreResult<T> {
     tokio::spawn(write)
         .await
-        .unwrap_or_else(|error| Err(StoreError::Internal(error.to_string())))
+        .unwrap_or_else(|error| Err(StoreError::internal("a detached write failed").because(error)))
 }
 
 fn encode<T: Serialize>(value: Option<&T>) -> Vec<u8> {
@@ -458,11 +458,8 @@ impl<D: EntryData> CachedEntries<D> {
     /// The day an existing entry of the user is on: its lists go stale too when the
     /// entry moves away or disappears.
     async fn current_day(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<NaiveDate>> {
-        match self.inner().get(user_id, id).await {
-            Ok(entry) => Ok(Some(entry.local_date)),
-            Err(StoreError::NotFound) => Ok(None),
-            Err(other) => Err(other),
-        }
+        let entry = self.inner().get(user_id, id).await.optional()?;
+        Ok(entry.map(|entry| entry.local_date))
     }
 }
 

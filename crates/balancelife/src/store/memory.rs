@@ -13,8 +13,8 @@ use parking_lot::RwLock;
 use uuid::Uuid;
 
 use super::{
-    ComponentHealth, DateRange, EntryStore, PackageStore, Page, PageRequest, Store, StoreError,
-    StoreKind, StoreResult, Written, changed_concurrently,
+    ComponentHealth, ComponentStatus, DateRange, EntryStore, PackageStore, Page, PageRequest,
+    Store, StoreError, StoreKind, StoreResult, Written, changed_concurrently,
 };
 use crate::domain::{
     Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
@@ -67,7 +67,7 @@ impl Store for MemoryStore {
         vec![(
             "store",
             ComponentHealth {
-                status: "up",
+                status: ComponentStatus::Up,
                 persistent: false,
                 detail: Some("in-memory store: data is lost when the service stops".into()),
             },

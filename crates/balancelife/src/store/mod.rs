@@ -9,6 +9,8 @@ mod page;
 pub mod redis_cache;
 mod singleflight;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -25,8 +27,9 @@ pub use mongo::MongoStore;
 pub use page::{DateRange, Page, PageLimit, PageRequest};
 pub use redis_cache::RedisCache;
 
-/// Why a store operation failed. The API maps each variant to one status code; the
-/// messages of `Unavailable` and `Internal` are for logs only.
+/// Why a store operation failed. The API maps each variant to one status code. The
+/// messages of `Conflict` and `Invalid` are written for clients; `Unavailable` and
+/// `Internal` say what failed, with the driver's error as their source, for logs only.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
@@ -38,13 +41,75 @@ pub enum StoreError {
     #[error("invalid: {0}")]
     Invalid(String),
     /// The backend cannot be reached right now; the same call may succeed later.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    #[error("internal store error: {0}")]
-    Internal(String),
+    #[error("store unavailable: {context}")]
+    Unavailable {
+        context: String,
+        #[source]
+        source: Option<Cause>,
+    },
+    #[error("internal store error: {context}")]
+    Internal {
+        context: String,
+        #[source]
+        source: Option<Cause>,
+    },
 }
 
+/// The error beneath a `StoreError`, shared so the error stays `Clone` (coalesced
+/// reads hand one outcome to many waiters).
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// The backend cannot be reached: `context` says what was tried.
+    pub fn unavailable(context: impl Into<String>) -> Self {
+        Self::Unavailable {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// Something that should not fail did: `context` says what.
+    pub fn internal(context: impl Into<String>) -> Self {
+        Self::Internal {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// The same error, caused by `cause` (kept only by `Unavailable` and `Internal`,
+    /// whose details never reach a client).
+    pub fn because(self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        match self {
+            Self::Unavailable { context, .. } => Self::Unavailable {
+                context,
+                source: Some(Arc::new(cause)),
+            },
+            Self::Internal { context, .. } => Self::Internal {
+                context,
+                source: Some(Arc::new(cause)),
+            },
+            other => other,
+        }
+    }
+}
+
+/// `.optional()` on a store result: "not found" as `None`, so a caller that expects
+/// absence says so in one word instead of a match arm.
+pub trait Optional<T> {
+    fn optional(self) -> StoreResult<Option<T>>;
+}
+
+impl<T> Optional<T> for StoreResult<T> {
+    fn optional(self) -> StoreResult<Option<T>> {
+        match self {
+            Ok(value) => Ok(Some(value)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+}
 
 /// The conflict a stale conditional update gets.
 pub fn changed_concurrently() -> StoreError {
@@ -77,7 +142,7 @@ impl<T> Written<T> {
 }
 
 /// Which backend serves requests, as reported by `/health` and `balancelife config`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StoreKind {
     Memory,
@@ -95,11 +160,20 @@ impl StoreKind {
     }
 }
 
+/// The state of one part of the storage stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ComponentStatus {
+    Up,
+    /// Working, but not as configured (the cache renewing its namespace).
+    Degraded,
+    Down,
+}
+
 /// One part of the storage stack as `/health` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ComponentHealth {
-    /// `up`, `down` or `degraded`.
-    pub status: &'static str,
+    pub status: ComponentStatus,
     /// Whether data written here survives a restart of the service.
     pub persistent: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -25,8 +25,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{IntoConnectionInfo, Script};
 use secrecy::ExposeSecret;
 
-use super::ComponentHealth;
 use super::breaker::{Breaker, BreakerState};
+use super::{ComponentHealth, ComponentStatus};
 use crate::config::{CacheSettings, RedisSettings};
 use crate::metrics::CacheMetrics;
 
@@ -403,19 +403,19 @@ impl RedisCache {
         let connected = self.connection.read().is_some();
         let breaker = self.breaker.state();
         let (status, detail) = if !connected {
-            ("down", "not connected; reads and writes go to MongoDB, the cache reconnects in the background".to_owned())
+            (ComponentStatus::Down, "not connected; reads and writes go to MongoDB, the cache reconnects in the background".to_owned())
         } else if self.stale_namespace.load(Ordering::Acquire) {
             (
-                "degraded",
+                ComponentStatus::Degraded,
                 "renewing the cache after a lost invalidation; reads go to MongoDB".to_owned(),
             )
         } else if breaker != BreakerState::Closed {
             (
-                "down",
+                ComponentStatus::Down,
                 format!("circuit breaker {}; reads go to MongoDB", breaker.as_str()),
             )
         } else {
-            ("up", "circuit breaker closed".to_owned())
+            (ComponentStatus::Up, "circuit breaker closed".to_owned())
         };
         ComponentHealth {
             status,

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use balancelife::config::{RedisSettings, Settings};
-use balancelife::store::{Store, StoreKind};
+use balancelife::store::{ComponentStatus, Store, StoreKind};
 
 use crate::support::{Cached, TestApp, TestUser};
 use balancelife_testkit::servers::redis::RedisServer;
@@ -164,7 +164,7 @@ async fn redis_absent_at_start_is_picked_up_when_it_arrives() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let health: std::collections::BTreeMap<_, _> = store.health().await.into_iter().collect();
-    assert_eq!(health["redis"].status, "up");
+    assert_eq!(health["redis"].status, ComponentStatus::Up);
 }
 
 #[tokio::test]

@@ -273,7 +273,7 @@ async fn tls_connects_with_the_right_ca_and_refuses_a_wrong_one() {
     assert!(
         matches!(
             untrusted,
-            Err(balancelife::store::StoreError::Unavailable(_))
+            Err(balancelife::store::StoreError::Unavailable { .. })
         ),
         "a wrong CA is refused"
     );

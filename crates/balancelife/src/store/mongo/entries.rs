@@ -15,7 +15,7 @@ use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
 use super::documents::{EntryDocument, day_start_key, position_key};
-use super::errors::bounded;
+use super::errors::{Rejected, bounded, insert_unless_taken};
 use crate::domain::{Entry, EntryPosition};
 use crate::store::{
     DateRange, EntryStore, Page, PageRequest, StoreError, StoreResult, Written,
@@ -95,15 +95,16 @@ fn other_content() -> StoreError {
 impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
     async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
         self.ensure_owner(entry.user_id).await?;
-        match bounded(self.timeout, self.entries.insert_one(D::to_doc(&entry))).await {
-            Ok(_) => Ok(Written::Created(entry)),
-            // The id is taken: a retry of the same create, or a clash.
-            Err(StoreError::Conflict(_)) => match self.find_by_id(entry.id).await? {
+        match insert_unless_taken(self.timeout, &self.entries, &D::to_doc(&entry)).await {
+            Ok(true) => Ok(Written::Created(entry)),
+            // The id is taken (`_id` is the only unique index): a retry of the same
+            // create, or a clash.
+            Ok(false) | Err(Rejected::Duplicate(_)) => match self.find_by_id(entry.id).await? {
                 Some(existing) if existing.user_id != entry.user_id => Err(StoreError::NotFound),
                 Some(existing) if existing.same_content(&entry) => Ok(Written::Unchanged(existing)),
                 _ => Err(other_content()),
             },
-            Err(other) => Err(other),
+            Err(Rejected::Failed(other)) => Err(other),
         }
     }
 
@@ -113,10 +114,12 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         for _ in 0..2 {
             match self.find_by_id(entry.id).await? {
                 None => {
-                    match bounded(self.timeout, self.entries.insert_one(D::to_doc(&entry))).await {
-                        Ok(_) => return Ok(Written::Created(entry)),
-                        Err(StoreError::Conflict(_)) => continue,
-                        Err(other) => return Err(other),
+                    let document = D::to_doc(&entry);
+                    match insert_unless_taken(self.timeout, &self.entries, &document).await {
+                        Ok(true) => return Ok(Written::Created(entry)),
+                        // Inserted by someone else meanwhile: read it again.
+                        Ok(false) | Err(Rejected::Duplicate(_)) => continue,
+                        Err(Rejected::Failed(other)) => return Err(other),
                     }
                 }
                 Some(existing) if existing.user_id != entry.user_id => {
@@ -155,7 +158,7 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         expected_updated_at: DateTime<Utc>,
     ) -> StoreResult<Entry<D>> {
         let mut fields = bson::to_document(&D::to_doc(&entry))
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
+            .map_err(|e| StoreError::internal("encoding an entry").because(e))?;
         // `created_at` stays as first written; `_id` and the owner never change.
         fields.remove("_id");
         fields.remove("user_id");

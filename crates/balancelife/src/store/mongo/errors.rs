@@ -1,4 +1,5 @@
-//! Driver errors, sorted into the contract's `StoreError` kinds.
+//! Driver errors, sorted into the contract's `StoreError` kinds, and the unique index
+//! a refused write collided with.
 
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -19,29 +20,61 @@ fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
     }
 }
 
-/// A unique-index violation is a `Conflict` (callers say which); connection-level
-/// trouble is `Unavailable` (retry later, 503); everything else is a bug or a server
-/// refusal we did not expect, so `Internal`.
+/// Inserts `document` unless its `_id` is taken: `Ok(true)` when inserted,
+/// `Ok(false)` when a document with that id exists (an answer, not an error). A clash
+/// on another unique index is `Rejected::Duplicate`, naming it.
+///
+/// An upsert that only sets fields on insert does this in one round trip, and its
+/// refusal keeps the server's reply, which names the index: the driver's `insert_one`
+/// and `insert_many` rebuild their errors without it.
+pub async fn insert_unless_taken<T>(
+    timeout: Duration,
+    collection: &mongodb::Collection<T>,
+    document: &T,
+) -> Result<bool, Rejected>
+where
+    T: serde::Serialize + Send + Sync,
+{
+    let mut fields = bson::to_document(document)
+        .map_err(|e| StoreError::internal("encoding a document").because(e))?;
+    let id = fields
+        .remove("_id")
+        .ok_or_else(|| StoreError::internal("a document without an _id"))?;
+    let upsert = collection
+        .update_one(
+            bson::doc! { "_id": id },
+            bson::doc! { "$setOnInsert": fields },
+        )
+        .upsert(true);
+    let result = bounded_write(timeout, upsert).await?;
+    Ok(result.matched_count == 0)
+}
+
+/// Connection-level trouble is `Unavailable` (retry later, 503); everything else is a
+/// bug or a server refusal we did not expect, so `Internal`. The driver's error is
+/// kept as the source, for the logs. (Unique-index violations are expected by the
+/// writes that can meet them: see `bounded_write`.)
 pub fn classify(error: mongodb::error::Error) -> StoreError {
-    if is_duplicate_key(&error) {
-        return StoreError::Conflict(error.to_string());
-    }
-    match error.kind.as_ref() {
+    let kind = match error.kind.as_ref() {
+        _ if is_duplicate_key(&error) => {
+            StoreError::internal("a unique index refused a write that did not expect it")
+        }
         ErrorKind::ServerSelection { .. }
         | ErrorKind::Io(_)
         | ErrorKind::ConnectionPoolCleared { .. }
         | ErrorKind::DnsResolve { .. }
-        | ErrorKind::Shutdown => StoreError::Unavailable(error.to_string()),
+        | ErrorKind::Shutdown => StoreError::unavailable("MongoDB cannot be reached"),
         ErrorKind::Authentication { .. } => {
-            StoreError::Unavailable(format!("MongoDB refused our credentials: {error}"))
+            StoreError::unavailable("MongoDB refused our credentials")
         }
         _ if error.contains_label("RetryableWriteError")
             || error.contains_label("TransientTransactionError") =>
         {
-            StoreError::Unavailable(error.to_string())
+            StoreError::unavailable("MongoDB failed a write that may succeed if retried")
         }
-        _ => StoreError::Internal(error.to_string()),
-    }
+        _ => StoreError::internal("MongoDB refused an operation"),
+    };
+    kind.because(error)
 }
 
 /// Runs one driver call with a deadline. The driver bounds server selection itself,
@@ -53,9 +86,61 @@ pub async fn bounded<T>(
 ) -> Result<T, StoreError> {
     match tokio::time::timeout(timeout, call.into_future()).await {
         Ok(result) => result.map_err(classify),
-        Err(_) => Err(StoreError::Unavailable(format!(
+        Err(_) => Err(StoreError::unavailable(format!(
             "MongoDB did not answer within {} ms",
             timeout.as_millis()
         ))),
     }
+}
+
+/// Why a write that can collide with a unique index failed.
+#[derive(Debug)]
+pub enum Rejected {
+    /// A unique index already holds the value: the first field of its key pattern
+    /// (`_id`, `email`, `slug`), as the server reports it, if it does.
+    Duplicate(Option<String>),
+    Failed(StoreError),
+}
+
+impl From<StoreError> for Rejected {
+    fn from(error: StoreError) -> Self {
+        Self::Failed(error)
+    }
+}
+
+/// `bounded` for a write that a unique index may refuse: the refusal comes back as
+/// `Rejected::Duplicate`, naming the index's field, for the caller to explain.
+pub async fn bounded_write<T>(
+    timeout: Duration,
+    call: impl IntoFuture<Output = mongodb::error::Result<T>>,
+) -> Result<T, Rejected> {
+    match tokio::time::timeout(timeout, call.into_future()).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) if is_duplicate_key(&error) => {
+            Err(Rejected::Duplicate(duplicate_key_field(&error)))
+        }
+        Ok(Err(error)) => Err(Rejected::Failed(classify(error))),
+        Err(_) => Err(Rejected::Failed(StoreError::unavailable(format!(
+            "MongoDB did not answer a write within {} ms",
+            timeout.as_millis()
+        )))),
+    }
+}
+
+/// The first field of the violated index's key pattern, from the server's reply:
+/// `writeErrors[i].keyPattern` for inserts, updates and replacements, a top-level
+/// `keyPattern` for `findAndModify`. The driver's error type does not carry it, but
+/// it keeps the reply for exactly this.
+fn duplicate_key_field(error: &mongodb::error::Error) -> Option<String> {
+    let reply = error.server_response()?;
+    let pattern = reply.get_document("keyPattern").ok().or_else(|| {
+        reply
+            .get_array("writeErrors")
+            .ok()?
+            .into_iter()
+            .filter_map(|entry| entry.ok()?.as_document())
+            .find_map(|entry| entry.get_document("keyPattern").ok())
+    })?;
+    let (field, _) = pattern.into_iter().next()?.ok()?;
+    Some(field.to_owned())
 }

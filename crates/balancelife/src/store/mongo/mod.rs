@@ -21,12 +21,16 @@ use uuid::Uuid;
 
 use self::documents::{EntryDocument, UserDoc};
 use self::entries::MongoEntries;
-use self::errors::bounded;
+use self::errors::{Rejected, bounded, bounded_write, insert_unless_taken};
 use self::packages::MongoPackages;
-use super::{ComponentHealth, EntryStore, PackageStore, Store, StoreError, StoreKind, StoreResult};
+use super::{
+    ComponentHealth, ComponentStatus, EntryStore, PackageStore, Store, StoreError, StoreKind,
+    StoreResult,
+};
 use crate::config::MongoSettings;
 use crate::domain::{Email, MealData, MealPackage, User, WorkoutData, WorkoutPackage};
 use crate::store::changed_concurrently;
+use crate::telemetry::ErrorChain;
 
 pub struct MongoStore {
     client: Client,
@@ -160,7 +164,7 @@ async fn open(settings: &MongoSettings) -> StoreResult<(Client, Database, bool)>
     // could quote the URI, credentials included, so it is not passed on.
     let mut options = tokio::time::timeout(timeout, ClientOptions::parse(uri.expose_secret()))
         .await
-        .map_err(|_| StoreError::Unavailable("resolving MONGODB_URI timed out".into()))?
+        .map_err(|_| StoreError::unavailable("resolving MONGODB_URI timed out"))?
         .map_err(|_| {
             StoreError::Invalid("MONGODB_URI is not a valid MongoDB connection string".into())
         })?;
@@ -186,15 +190,18 @@ async fn open(settings: &MongoSettings) -> StoreResult<(Client, Database, bool)>
     Ok((client, db, supports_transactions))
 }
 
-fn user_conflict(error: StoreError) -> StoreError {
-    match error {
-        StoreError::Conflict(message) if message.contains("email") => {
+/// A refused user write, explained by the unique index it collided with.
+fn user_conflict(rejected: Rejected) -> StoreError {
+    match rejected {
+        Rejected::Duplicate(Some(field)) if field == "email" => {
             StoreError::Conflict("this e-mail address is already registered".into())
         }
-        StoreError::Conflict(_) => {
+        Rejected::Duplicate(Some(field)) if field == "_id" => {
             StoreError::Conflict("a user with this id already exists".into())
         }
-        other => other,
+        // A server that does not name the index.
+        Rejected::Duplicate(_) => StoreError::Conflict("the user clashes with another".into()),
+        Rejected::Failed(error) => error,
     }
 }
 
@@ -208,14 +215,14 @@ impl Store for MongoStore {
         let ping = bounded(self.timeout, self.db.run_command(doc! { "ping": 1 })).await;
         let health = match ping {
             Ok(_) => ComponentHealth {
-                status: "up",
+                status: ComponentStatus::Up,
                 persistent: true,
                 detail: None,
             },
             Err(error) => {
-                tracing::warn!(%error, "MongoDB health check failed");
+                tracing::warn!(error = %ErrorChain(&error), "MongoDB health check failed");
                 ComponentHealth {
-                    status: "down",
+                    status: ComponentStatus::Down,
                     persistent: true,
                     detail: Some("MongoDB does not answer; requests that need it get 503".into()),
                 }
@@ -225,9 +232,14 @@ impl Store for MongoStore {
     }
 
     async fn create_user(&self, user: User) -> StoreResult<User> {
-        bounded(self.timeout, self.users.insert_one(UserDoc::from(&user)))
+        let inserted = insert_unless_taken(self.timeout, &self.users, &UserDoc::from(&user))
             .await
             .map_err(user_conflict)?;
+        if !inserted {
+            return Err(StoreError::Conflict(
+                "a user with this id already exists".into(),
+            ));
+        }
         Ok(user)
     }
 
@@ -258,7 +270,7 @@ impl Store for MongoStore {
             "_id": bson::Uuid::from(user.id),
             "updated_at": bson::DateTime::from_chrono(expected_updated_at),
         };
-        let result = bounded(
+        let result = bounded_write(
             self.timeout,
             self.users.replace_one(filter, UserDoc::from(&user)),
         )

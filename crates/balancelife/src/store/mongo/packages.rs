@@ -10,9 +10,12 @@ use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::Collection;
 
-use super::errors::bounded;
+use super::errors::{Rejected, bounded, bounded_write};
 use crate::domain::{Package, PackageFilter, Slug};
-use crate::store::{PackageStore, Page, PageRequest, StoreError, StoreResult, Written};
+use crate::store::{
+    Optional, PackageStore, Page, PageRequest, StoreError, StoreResult, Written,
+    changed_concurrently,
+};
 
 pub struct MongoPackages<P> {
     collection: Collection<Document>,
@@ -31,8 +34,8 @@ impl<P: Package> MongoPackages<P> {
 }
 
 fn to_document<P: Package>(package: &P) -> StoreResult<Document> {
-    let mut document =
-        bson::to_document(package).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let mut document = bson::to_document(package)
+        .map_err(|e| StoreError::internal("encoding a package").because(e))?;
     document.remove("id");
     document.insert("_id", bson::Uuid::from(package.id()));
     let tags: Vec<&str> = package.searchable_tags().map(|t| t.as_str()).collect();
@@ -42,14 +45,14 @@ fn to_document<P: Package>(package: &P) -> StoreResult<Document> {
 
 fn from_document<P: Package>(mut document: Document) -> StoreResult<P> {
     let corrupt =
-        |what: &str| StoreError::Internal(format!("malformed {} document: {what}", P::NOUN));
+        |what: &str| StoreError::internal(format!("malformed {} document: {what}", P::NOUN));
     let id = match document.remove("_id") {
         Some(Bson::Binary(binary)) => binary.to_uuid().map_err(|_| corrupt("_id is not a UUID"))?,
         _ => return Err(corrupt("_id is missing")),
     };
     document.remove("search_tags");
     document.insert("id", uuid::Uuid::from(id).to_string());
-    bson::from_document(document).map_err(|e| corrupt(&e.to_string()))
+    bson::from_document(document).map_err(|e| corrupt("fields").because(e))
 }
 
 #[async_trait]
@@ -69,7 +72,8 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
         if let Some(level) = filter.level {
             query.insert(
                 "level",
-                bson::to_bson(&level).map_err(|e| StoreError::Internal(e.to_string()))?,
+                bson::to_bson(&level)
+                    .map_err(|e| StoreError::internal("encoding a level").because(e))?,
             );
         }
         if let Some(after) = &page.after {
@@ -109,17 +113,13 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
     }
 
     async fn upsert(&self, package: P) -> StoreResult<Written<P>> {
-        let previous = match self.get(package.id()).await {
-            Ok(previous) => Some(previous),
-            Err(StoreError::NotFound) => None,
-            Err(other) => return Err(other),
-        };
+        let previous = self.get(package.id()).await.optional()?;
         if previous.as_ref() == Some(&package) {
             return Ok(Written::Unchanged(package));
         }
         let document = to_document(&package)?;
         let filter = doc! { "_id": bson::Uuid::from(package.id()) };
-        match bounded(
+        match bounded_write(
             self.timeout,
             self.collection.replace_one(filter, document).upsert(true),
         )
@@ -127,11 +127,13 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
         {
             Ok(_) if previous.is_some() => Ok(Written::Replaced(package)),
             Ok(_) => Ok(Written::Created(package)),
-            Err(StoreError::Conflict(_)) => Err(StoreError::Conflict(format!(
+            // Two upserts of a new id at once: the loser's insert meets the winner's.
+            Err(Rejected::Duplicate(Some(field))) if field == "_id" => Err(changed_concurrently()),
+            Err(Rejected::Duplicate(_)) => Err(StoreError::Conflict(format!(
                 "another {} already has this slug",
                 P::NOUN
             ))),
-            Err(other) => Err(other),
+            Err(Rejected::Failed(other)) => Err(other),
         }
     }
 }
