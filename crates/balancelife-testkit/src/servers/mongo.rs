@@ -14,9 +14,21 @@ const INSTALL_HINT: &str = "SecantusDB is not installed. Run scripts/test, which
                             .venv/bin/pip install secantusdb==0.7.0b3 (or set SECANTUSD to the \
                             path of secantusd-py)";
 
+const NOT_AT_SECANTUSD: &str = "SECANTUSD does not name a file. Point it at secantusd-py, or \
+                                unset it and run scripts/test, which installs SecantusDB into \
+                                .venv: python3 -m venv .venv && .venv/bin/pip install \
+                                secantusdb==0.7.0b3";
+
+/// The `secantusd-py` to run: `$SECANTUSD`, else the one `scripts/test` installs in
+/// `.venv`, else one on `PATH`.
 fn secantusd() -> Result<PathBuf, ServerError> {
     if let Some(path) = std::env::var_os("SECANTUSD") {
-        return Ok(PathBuf::from(path));
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(ServerError::NotInstalled(NOT_AT_SECANTUSD))
+        };
     }
     // Where `scripts/test` installs it: the working directory's or the workspace's.
     let venvs = [
