@@ -2,23 +2,26 @@
 //! two demo accounts with a few days of history. Keeping it in one place means the
 //! memory store and MongoDB serve the same demo, and because every id is fixed,
 //! loading it again, into a fresh store or one that already holds it, writes nothing
-//! twice. This module loads it; `meals`, `workouts` and `demo` hold the data.
+//! twice. The data itself is in `crates/balancelife/sample/*.toml`, embedded in the
+//! binary; this module loads it and gives it its fixed ids, `file` reads the files,
+//! `meals`, `workouts` and `demo` turn each into domain values and `history` makes
+//! the demo accounts' entries.
 
 mod demo;
+mod file;
+mod history;
 mod meals;
 mod workouts;
-
-use std::fmt::Debug;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-pub use demo::{DEMO_ACCOUNTS, DemoAccount, demo_meal_entries, demo_users, demo_workout_entries};
+pub use demo::{DEMO_ACCOUNTS, DemoAccount, demo_users};
+pub use history::{demo_meal_entries, demo_workout_entries};
 pub use meals::meal_packages;
 pub use workouts::workout_packages;
 
-use crate::domain::{InvalidValue, Tag, Version};
+use crate::domain::Version;
 use crate::store::{Optional, Store, StoreError, StoreResult, Written};
 
 // ---------------------------------------------------------------------------------
@@ -98,29 +101,14 @@ fn entry_created<T>(result: StoreResult<Written<T>>) -> StoreResult<bool> {
 }
 
 // ---------------------------------------------------------------------------------
-// Shared table types and helpers
+// Fixed ids
 // ---------------------------------------------------------------------------------
-
-#[derive(Clone, Copy)]
-struct Macros {
-    kcal: f64,
-    protein_g: f64,
-    carbs_g: f64,
-    fat_g: f64,
-}
-
-const fn macros(kcal: f64, protein_g: f64, carbs_g: f64, fat_g: f64) -> Macros {
-    Macros {
-        kcal,
-        protein_g,
-        carbs_g,
-        fat_g,
-    }
-}
 
 /// 2026-01-01T00:00:00Z, the timestamp of every sample id.
 const FIXED_MS: u64 = 1_767_225_600_000;
 
+// Within a namespace, packages and demo users are numbered by their position in
+// their data file, from 1; the files say so to whoever edits them.
 const NS_USER: u8 = 0x01;
 const NS_MEAL_PACKAGE: u8 = 0x02;
 const NS_WORKOUT_PACKAGE: u8 = 0x03;
@@ -142,22 +130,6 @@ fn first_version() -> Version {
     Version::try_from(1).expect("1 is a valid version")
 }
 
-fn tags(words: &[&str]) -> Vec<Tag> {
-    words.iter().map(|word| parsed(word)).collect()
-}
-
-// The sample is written by hand, so a value the domain refuses is a bug in the sample;
-// the tests build every value and catch it before any store sees it.
-
-fn valid<V: Copy + Debug, T: TryFrom<V, Error = InvalidValue>>(value: V) -> T {
-    T::try_from(value).unwrap_or_else(|error| panic!("sample value {value:?} is invalid: {error}"))
-}
-
-fn parsed<T: FromStr<Err = InvalidValue>>(text: &str) -> T {
-    text.parse()
-        .unwrap_or_else(|error| panic!("sample value {text:?} is invalid: {error}"))
-}
-
 // ---------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------
@@ -167,6 +139,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+    use crate::domain::Package;
     use crate::store::MemoryStore;
 
     /// Shared with the tests of `meals` and `demo`.
@@ -204,6 +177,61 @@ mod tests {
             .collect();
         assert!(ids.iter().all(|id| id.get_version_num() == 7));
         assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
+    }
+
+    /// Ids come from position in the data files, so a package moved there would take
+    /// another's id and a store seeded before would refuse the sample. These lists
+    /// only ever grow at the end; the literal ids pin `fixed_id` itself.
+    #[test]
+    fn the_sample_keeps_its_order_and_so_its_ids() {
+        const MEALS: [&str; 9] = [
+            "mediterranean-table",
+            "lean-and-strong",
+            "plant-power",
+            "quick-weekdays",
+            "budget-batch-cook",
+            "keto-kickstart",
+            "ocean-and-greens",
+            "family-favourites",
+            "light-and-satisfying",
+        ];
+        const WORKOUTS: [&str; 8] = [
+            "first-steps-full-body",
+            "morning-mobility-flow",
+            "core-and-posture",
+            "dumbbell-strength-builder",
+            "kettlebell-conditioning",
+            "indoor-cycling-base",
+            "hiit-fat-burner",
+            "barbell-powerbuilding",
+        ];
+        fn slugs<P: Package>(packages: &[P]) -> Vec<&str> {
+            packages.iter().map(|p| p.slug().as_str()).collect()
+        }
+        let (meals, workouts) = (meal_packages(), workout_packages());
+        assert_eq!(slugs(&meals).get(..MEALS.len()), Some(&MEALS[..]));
+        assert_eq!(slugs(&workouts).get(..WORKOUTS.len()), Some(&WORKOUTS[..]));
+
+        let now = "2026-06-15T12:00:00Z".parse().unwrap();
+        let (meal_entries, workout_entries) = (demo_meal_entries(now), demo_workout_entries(now));
+        assert_eq!((meal_entries.len(), workout_entries.len()), (24, 4));
+        let first_ids = [
+            meals[0].id,
+            workouts[0].id,
+            demo_users(now)[1].id,
+            meal_entries[0].id,
+            workout_entries[0].id,
+        ];
+        assert_eq!(
+            first_ids.map(|id| id.to_string()),
+            [
+                "019b76da-a800-7002-8000-010000000000",
+                "019b76da-a800-7003-8000-010000000000",
+                "019b76da-a800-7001-8000-020000000000",
+                "019b76da-a800-7010-8002-8c0000000000",
+                "019b76da-a800-7020-8002-8c0000000000",
+            ]
+        );
     }
 
     #[tokio::test]
