@@ -16,9 +16,10 @@ fn spawning_without_secantusdb_says_how_to_install_it_in_one_line() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("pip install secantusdb==0.7.0b3"),
-        "{stderr}"
+    let install = format!(
+        "pip install secantusdb=={}",
+        balancelife_testkit::servers::mongo::SECANTUSDB_VERSION
     );
+    assert!(stderr.contains(&install), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }

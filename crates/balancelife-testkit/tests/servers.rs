@@ -299,3 +299,17 @@ mod mongo_replica_set {
         assert_eq!(n, 2, "the resumed stream starts after the first insert");
     }
 }
+
+/// `scripts/test` installs the SecantusDB release the testkit's install hints name.
+#[test]
+fn scripts_test_installs_the_secantusdb_release_the_testkit_names() {
+    let script = include_str!("../../../scripts/test");
+    let pinned = format!(
+        "SECANTUSDB_VERSION={}",
+        balancelife_testkit::servers::mongo::SECANTUSDB_VERSION
+    );
+    assert!(
+        script.contains(&pinned),
+        "scripts/test does not pin {pinned}"
+    );
+}

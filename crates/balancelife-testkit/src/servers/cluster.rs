@@ -77,7 +77,7 @@ impl RedisCluster {
     /// A healthy cluster, or why it could not be had.
     pub fn try_start() -> Result<Self, ServerError> {
         if which("redis-server").is_none() || which("redis-cli").is_none() {
-            return Err(ServerError::NotInstalled(INSTALL_HINT));
+            return Err(ServerError::NotInstalled(INSTALL_HINT.to_owned()));
         }
         let mut cluster = Self {
             nodes: Vec::with_capacity(NODES),
@@ -260,7 +260,7 @@ impl Node {
             let dir = tempfile::Builder::new()
                 .prefix("redis-cluster-")
                 .tempdir_in(data_root())
-                .expect("a data directory for a Redis Cluster node");
+                .map_err(ServerError::DataDirectory)?;
             match launch(port, dir.path()) {
                 Ok(child) => {
                     return Ok(Self {

@@ -33,7 +33,14 @@ static SPAWNER: LazyLock<Mutex<mpsc::Sender<SpawnRequest>>> = LazyLock::new(|| {
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("{0}")]
-    NotInstalled(&'static str),
+    NotInstalled(String),
+    #[error(
+        "no data directory for a test server in {root} ({error}); set \
+         BALANCELIFE_SERVER_DATA to a writable directory",
+        root = data_root().display(),
+        error = .0
+    )]
+    DataDirectory(#[source] std::io::Error),
     #[error("{what} could not be started: {source}")]
     Spawn {
         what: &'static str,

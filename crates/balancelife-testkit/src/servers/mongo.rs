@@ -7,17 +7,15 @@ use std::time::Duration;
 
 use balancelife::config::MongoSettings;
 
-use super::{ServerError, data_root, free_port, spawn_tied, wait_for_port};
+use super::{ServerError, data_root, free_port, spawn_tied, wait_for_port, which};
 
-const INSTALL_HINT: &str = "SecantusDB is not installed. Run scripts/test, which installs it into \
-                            .venv, or install it yourself: python3 -m venv .venv && \
-                            .venv/bin/pip install secantusdb==0.7.0b3 (or set SECANTUSD to the \
-                            path of secantusd-py)";
+/// The SecantusDB release the tests are known to work with (`scripts/test` installs
+/// the same; a test holds the two equal).
+pub const SECANTUSDB_VERSION: &str = "0.7.0b3";
 
-const NOT_AT_SECANTUSD: &str = "SECANTUSD does not name a file. Point it at secantusd-py, or \
-                                unset it and run scripts/test, which installs SecantusDB into \
-                                .venv: python3 -m venv .venv && .venv/bin/pip install \
-                                secantusdb==0.7.0b3";
+fn install_command() -> String {
+    format!("python3 -m venv .venv && .venv/bin/pip install secantusdb=={SECANTUSDB_VERSION}")
+}
 
 /// The `secantusd-py` to run: `$SECANTUSD`, else the one `scripts/test` installs in
 /// `.venv`, else one on `PATH`.
@@ -27,7 +25,11 @@ fn secantusd() -> Result<PathBuf, ServerError> {
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(ServerError::NotInstalled(NOT_AT_SECANTUSD))
+            Err(ServerError::NotInstalled(format!(
+                "SECANTUSD does not name a file. Point it at secantusd-py, or unset it and run \
+                 scripts/test, which installs SecantusDB into .venv: {}",
+                install_command()
+            )))
         };
     }
     // Where `scripts/test` installs it: the working directory's or the workspace's.
@@ -42,12 +44,13 @@ fn secantusd() -> Result<PathBuf, ServerError> {
         // Absolute: the server runs in its data directory.
         return Ok(in_venv.canonicalize().unwrap_or(in_venv));
     }
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join("secantusd-py"))
-        .find(|candidate| candidate.is_file());
-    on_path.ok_or(ServerError::NotInstalled(INSTALL_HINT))
+    which("secantusd-py").ok_or_else(|| {
+        ServerError::NotInstalled(format!(
+            "SecantusDB is not installed. Run scripts/test, which installs it into .venv, or \
+             install it yourself: {} (or set SECANTUSD to the path of secantusd-py)",
+            install_command()
+        ))
+    })
 }
 
 /// TLS files for a server started with TLS.
@@ -92,7 +95,7 @@ impl MongoServer {
     fn launched(tls: Option<TlsFiles>, replica_set: bool) -> Result<Self, ServerError> {
         let mut server = Self {
             port: free_port(),
-            data_dir: tempfile::tempdir_in(data_root()).expect("a data directory for SecantusDB"),
+            data_dir: tempfile::tempdir_in(data_root()).map_err(ServerError::DataDirectory)?,
             tls,
             replica_set,
             child: None,

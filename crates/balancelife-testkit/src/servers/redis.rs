@@ -76,7 +76,7 @@ impl RedisServer {
 
     fn try_launch(&mut self) -> Result<(), ServerError> {
         if which("redis-server").is_none() {
-            return Err(ServerError::NotInstalled(INSTALL_HINT));
+            return Err(ServerError::NotInstalled(INSTALL_HINT.to_owned()));
         }
         let mut command = Command::new("redis-server");
         let port = self.port.to_string();

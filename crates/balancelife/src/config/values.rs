@@ -19,7 +19,8 @@ use super::mask::mask_uri_credentials;
 pub struct Bounded<const MIN: u64, const MAX: u64>(u64);
 
 impl<const MIN: u64, const MAX: u64> Bounded<MIN, MAX> {
-    /// For defaults; a value out of bounds fails to compile where used in a `const`.
+    /// For defaults: a default out of its bounds panics (in every test that loads
+    /// settings), and fails to compile where used in a `const`.
     pub const fn new(value: u64) -> Self {
         assert!(MIN <= value && value <= MAX, "a default out of its bounds");
         Self(value)
@@ -127,7 +128,7 @@ pub trait TextRule {
 impl<C: TextRule> Checked<C> {
     pub fn new(text: impl Into<String>) -> Self {
         let text = text.into();
-        debug_assert!(C::check(&text).is_ok(), "a default that breaks its rule");
+        assert!(C::check(&text).is_ok(), "a default that breaks its rule");
         Self(text, PhantomData)
     }
 
@@ -187,10 +188,55 @@ impl TextRule for LogFilter {
     }
 }
 
+/// Reads a secret's text. Anything else is refused without repeating it, where
+/// serde's own message would quote the value (`invalid type: integer 12345678`).
+fn secret_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
+    struct Text;
+
+    impl Visitor<'_> for Text {
+        type Value = SecretString;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("text")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<SecretString, E> {
+            Ok(SecretString::from(text))
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretString, E> {
+            Err(not_text())
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretString, E> {
+            Err(not_text())
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretString, E> {
+            Err(not_text())
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretString, E> {
+            Err(not_text())
+        }
+    }
+
+    fn not_text<E: de::Error>() -> E {
+        E::custom("must be text (in a TOML file: in quotes)")
+    }
+
+    deserializer.deserialize_any(Text)
+}
+
 /// A secret that prints as `***`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone)]
 pub struct Secret(pub SecretString);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        secret_text(deserializer).map(Self)
+    }
+}
 
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -199,9 +245,14 @@ impl Serialize for Secret {
 }
 
 /// A connection string that may embed credentials: it prints with them masked.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone)]
 pub struct SecretUri(pub SecretString);
+
+impl<'de> Deserialize<'de> for SecretUri {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        secret_text(deserializer).map(Self)
+    }
+}
 
 impl Serialize for SecretUri {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -222,7 +273,7 @@ impl TokenSecret {
 
 impl<'de> Deserialize<'de> for TokenSecret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let secret = SecretString::deserialize(deserializer)?;
+        let secret = secret_text(deserializer)?;
         let least = crate::auth::TokenKeys::MIN_SECRET_BYTES;
         if secret.expose_secret().len() < least {
             // Never the value itself: it is a secret, however wrong.

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
+use figment::value::{Dict, Map};
+use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::values::{
@@ -98,7 +99,7 @@ impl Variables {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment
-            .merge(Serialized::globals(environment()))
+            .merge(Environment(environment()?))
             .extract()
             .map_err(|errors| ConfigError::Invalid(describe(errors)))
     }
@@ -137,16 +138,38 @@ impl Variables {
 /// The environment's values for the known names, verbatim: figment's `Env` would
 /// parse them, turning a password `12345678` into a number. Each value type reads
 /// its own text. An empty value counts as unset.
-fn environment() -> BTreeMap<String, String> {
-    Variables::names()
-        .into_iter()
-        .filter_map(|name| {
-            let value = std::env::var(&name)
-                .ok()
-                .filter(|value| !value.is_empty())?;
-            Some((name.to_lowercase(), value))
-        })
-        .collect()
+fn environment() -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut values = BTreeMap::new();
+    for name in Variables::names() {
+        match std::env::var(&name) {
+            Ok(value) if !value.is_empty() => {
+                values.insert(name.to_lowercase(), value);
+            }
+            Ok(_) | Err(std::env::VarError::NotPresent) => {}
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(ConfigError::Invalid(format!(
+                    "{name}: is not valid UTF-8 (from {ENVIRONMENT})"
+                )));
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// The environment's values as a figment provider that says where they came from,
+/// so an error names "environment variable" as its source.
+struct Environment(BTreeMap<String, String>);
+
+const ENVIRONMENT: &str = "environment variable";
+
+impl Provider for Environment {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(ENVIRONMENT)
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Serialized::globals(&self.0).data()
+    }
 }
 
 /// One line per problem, each naming the variable and where its value came from.
@@ -155,11 +178,10 @@ fn describe(errors: figment::Error) -> String {
         .into_iter()
         .map(|error| {
             let key = error.path.join(".").to_uppercase();
-            let origin = match error.metadata.as_ref() {
-                Some(m) if m.name.contains("Serialized") => "environment variable".to_owned(),
-                Some(m) => m.name.to_string(),
-                None => "defaults".to_owned(),
-            };
+            let origin = error
+                .metadata
+                .as_ref()
+                .map_or_else(|| "defaults".to_owned(), |m| m.name.to_string());
             let kind = error.kind.to_string();
             if key.is_empty() {
                 format!("{kind} (from {origin})")

@@ -24,6 +24,24 @@ fn config_prints_the_settings_with_secrets_masked_and_the_store_choice() {
     assert!(!stdout.contains("redis-pass-123"), "{stdout}");
 }
 
+/// A log file or the journal shows colour codes as noise (`\x1b[2m…`): text logs
+/// carry them only to a terminal.
+#[test]
+fn text_logs_carry_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let output = balancelife()
+        .arg("serve")
+        .env("LOG_FORMAT", "text")
+        .env("MONGODB_URI", "mongodb://127.0.0.1:1/")
+        .env("MONGODB_TIMEOUT_MS", "200")
+        .env("STORE_FALLBACK", "none")
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ERROR"), "a log line was written: {stderr}");
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+}
+
 #[test]
 fn a_malformed_setting_stops_start_up_naming_it() {
     let output = balancelife()

@@ -162,9 +162,36 @@ fn a_malformed_value_is_refused_with_its_name() {
                 .expect_err(&format!("{name}={value} was accepted"))
                 .to_string();
             assert!(
-                error.contains(name),
+                error.contains(&format!("{name}: ")),
                 "{name}={value}: the error does not name it: {error}"
             );
+            assert!(
+                error.contains("(from environment variable)"),
+                "{name}={value}: the error does not say where the value came from: {error}"
+            );
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn a_secret_of_the_wrong_type_in_the_file_is_refused_without_repeating_it() {
+    for (key, line) in [
+        ("REDIS_PASSWORD", "redis_password = 86753090"),
+        (
+            "AUTH_TOKEN_SECRET",
+            "auth_token_secret = 1234567890123456789",
+        ),
+        ("MONGODB_URI", "mongodb_uri = 27017"),
+    ] {
+        Jail::expect_with(|jail| {
+            jail.create_file("secrets.toml", line)?;
+            let error = Settings::load(Some(Path::new("secrets.toml")))
+                .unwrap_err()
+                .to_string();
+            let value = line.split(" = ").nth(1).unwrap();
+            assert!(error.contains(&format!("{key}: must be text")), "{error}");
+            assert!(!error.contains(value), "{error}");
             Ok(())
         });
     }

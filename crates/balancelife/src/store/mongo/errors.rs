@@ -47,7 +47,14 @@ where
         )
         .upsert(true);
     let result = bounded_write(timeout, upsert).await?;
-    Ok(result.matched_count == 0)
+    match (result.upserted_id, result.matched_count) {
+        (Some(_), _) => Ok(true),
+        (None, 1..) => Ok(false),
+        // Neither inserted nor found: an unacknowledged write (`w=0`) tells nothing.
+        (None, 0) => Err(Rejected::Failed(StoreError::internal(
+            "MongoDB did not acknowledge an insert; writes need an acknowledged write concern",
+        ))),
+    }
 }
 
 /// Connection-level trouble is `Unavailable` (retry later, 503); everything else is a

@@ -24,8 +24,8 @@ use self::entries::MongoEntries;
 use self::errors::{Rejected, bounded, bounded_write, insert_unless_taken};
 use self::packages::MongoPackages;
 use super::{
-    ComponentHealth, ComponentStatus, EntryStore, PackageStore, Store, StoreError, StoreKind,
-    StoreResult,
+    ComponentHealth, ComponentStatus, EntryStore, Optional, PackageStore, Store, StoreError,
+    StoreKind, StoreResult,
 };
 use crate::config::MongoSettings;
 use crate::domain::{Email, MealData, MealPackage, User, WorkoutData, WorkoutPackage};
@@ -61,6 +61,22 @@ impl MongoStore {
     /// Whether the configured server answers, without touching any data.
     pub async fn probe(settings: &MongoSettings) -> StoreResult<()> {
         open(settings).await.map(|_| ())
+    }
+
+    /// A refused user write, explained by the unique index it collided with as the
+    /// server names it (`_id` or `email`); a server that does not name it is asked
+    /// who holds the e-mail address.
+    async fn explain_user_clash(&self, user: &User, rejected: Rejected) -> StoreError {
+        match rejected {
+            Rejected::Failed(error) => error,
+            Rejected::Duplicate(Some(field)) if field == "email" => email_taken(),
+            Rejected::Duplicate(Some(field)) if field == "_id" => id_taken(),
+            Rejected::Duplicate(_) => match self.get_user_by_email(&user.email).await.optional() {
+                Ok(Some(holder)) if holder.id != user.id => email_taken(),
+                Ok(_) => id_taken(),
+                Err(other) => other,
+            },
+        }
     }
 
     fn new(client: Client, db: Database, timeout: Duration, supports_transactions: bool) -> Self {
@@ -190,19 +206,12 @@ async fn open(settings: &MongoSettings) -> StoreResult<(Client, Database, bool)>
     Ok((client, db, supports_transactions))
 }
 
-/// A refused user write, explained by the unique index it collided with.
-fn user_conflict(rejected: Rejected) -> StoreError {
-    match rejected {
-        Rejected::Duplicate(Some(field)) if field == "email" => {
-            StoreError::Conflict("this e-mail address is already registered".into())
-        }
-        Rejected::Duplicate(Some(field)) if field == "_id" => {
-            StoreError::Conflict("a user with this id already exists".into())
-        }
-        // A server that does not name the index.
-        Rejected::Duplicate(_) => StoreError::Conflict("the user clashes with another".into()),
-        Rejected::Failed(error) => error,
-    }
+fn id_taken() -> StoreError {
+    StoreError::Conflict("a user with this id already exists".into())
+}
+
+fn email_taken() -> StoreError {
+    StoreError::Conflict("this e-mail address is already registered".into())
 }
 
 #[async_trait]
@@ -232,15 +241,11 @@ impl Store for MongoStore {
     }
 
     async fn create_user(&self, user: User) -> StoreResult<User> {
-        let inserted = insert_unless_taken(self.timeout, &self.users, &UserDoc::from(&user))
-            .await
-            .map_err(user_conflict)?;
-        if !inserted {
-            return Err(StoreError::Conflict(
-                "a user with this id already exists".into(),
-            ));
+        match insert_unless_taken(self.timeout, &self.users, &UserDoc::from(&user)).await {
+            Ok(true) => Ok(user),
+            Ok(false) => Err(id_taken()),
+            Err(rejected) => Err(self.explain_user_clash(&user, rejected).await),
         }
-        Ok(user)
     }
 
     async fn get_user(&self, id: Uuid) -> StoreResult<User> {
@@ -270,12 +275,14 @@ impl Store for MongoStore {
             "_id": bson::Uuid::from(user.id),
             "updated_at": bson::DateTime::from_chrono(expected_updated_at),
         };
-        let result = bounded_write(
+        let replaced = bounded_write(
             self.timeout,
             self.users.replace_one(filter, UserDoc::from(&user)),
-        )
-        .await
-        .map_err(user_conflict)?;
+        );
+        let result = match replaced.await {
+            Ok(result) => result,
+            Err(rejected) => return Err(self.explain_user_clash(&user, rejected).await),
+        };
         if result.matched_count == 0 {
             // Gone, or changed since the caller read it.
             self.get_user(user.id).await?;
