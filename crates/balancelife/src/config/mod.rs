@@ -72,7 +72,7 @@ pub struct RedisSettings {
     pub db: u8,
     /// The deadline of every single Redis call; past it the request goes to MongoDB.
     pub timeout: Duration,
-    /// The first part of every cache key (`<namespace>:v1:...`), so several services
+    /// The first part of every cache key (`<namespace>:v2:...`), so several services
     /// or test runs can share one Redis.
     pub namespace: String,
 }

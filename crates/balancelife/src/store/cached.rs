@@ -7,10 +7,11 @@
 //! overwrite a later invalidation.
 //!
 //! What is cached: users by id and by e-mail, packages by id, package list pages, and
-//! each user's entry list pages. An entry list sits behind one guard counter per day
-//! it covers (and one per user, bumped when the user goes), so an entry write
-//! invalidates exactly the cached lists, and so the summaries, of the days it touched:
-//! the old day and the new.
+//! each user's entry list pages, each in the scope that owns it (see `cache_keys`).
+//! An entry list sits behind one guard counter per day it covers (and its user's
+//! generation, bumped when the user goes), so an entry write invalidates exactly the
+//! cached lists, and so the summaries, of the days it touched: the old day and the
+//! new.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,7 +23,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::redis_cache::{Lookup, RedisCache};
+use super::cache_keys::Scope;
+use super::redis_cache::{Invalidation, Lookup, RedisCache};
 use super::singleflight::Flights;
 use super::{
     ComponentHealth, DateRange, EntryStore, Optional, PackageStore, Page, PageRequest, Store,
@@ -47,10 +49,12 @@ struct Core {
 }
 
 impl Core {
-    /// Cache-aside read of `key` (behind list guards `guards`), loading with `load`.
+    /// Cache-aside read of key `name` in `scope` (behind the scope's list guards
+    /// `guards`), loading with `load`.
     async fn read_through<T, F, Fut>(
         &self,
-        key: String,
+        scope: Scope,
+        name: String,
         guards: Vec<String>,
         load: F,
     ) -> StoreResult<T>
@@ -59,10 +63,12 @@ impl Core {
         F: FnOnce() -> Fut,
         Fut: Future<Output = StoreResult<T>>,
     {
-        let flight = key.clone();
+        let flight = flight_key(&scope, &name);
         let (result, shared) = self
             .flights
-            .run(&flight, || self.load_via_cache(key, guards, load))
+            .run(&flight, || {
+                self.load_via_cache(&scope, &name, &guards, load)
+            })
             .await;
         if shared {
             self.cache.metrics.coalesced.inc();
@@ -72,8 +78,9 @@ impl Core {
 
     async fn load_via_cache<T, F, Fut>(
         &self,
-        key: String,
-        guards: Vec<String>,
+        scope: &Scope,
+        name: &str,
+        guards: &[String],
         load: F,
     ) -> StoreResult<T>
     where
@@ -84,7 +91,7 @@ impl Core {
         // Another reader (maybe another process) holds the lease: give it a moment to
         // fill rather than piling onto the store too.
         for wait_ms in [5, 10, 20, 40] {
-            match self.cache.lookup(&key, &guards).await {
+            match self.cache.lookup(scope, name, guards).await {
                 Lookup::Hit(bytes) => match decode(&bytes) {
                     Some(value) => {
                         self.cache.metrics.hits.inc();
@@ -107,8 +114,9 @@ impl Core {
                                 .fill(lease, encode::<T>(None), ttls.not_found)
                                 .await;
                         }
-                        // Nothing to cache; the lease simply expires.
-                        Err(_) => {}
+                        // Nothing to cache: give the lease back, so readers elsewhere
+                        // go to the store now rather than wait for it to expire.
+                        Err(_) => self.cache.release(lease).await,
                     }
                     return result;
                 }
@@ -133,13 +141,14 @@ impl Core {
         result
     }
 
-    /// After a write attempt: unless the store certainly did nothing, forget the
-    /// affected in-process flights and invalidate the keys and guards in Redis.
+    /// After a write attempt: unless the store certainly did nothing, invalidate what
+    /// it changed in Redis and detach the in-process loads of those keys (and of
+    /// `flight_prefixes`), before and after the invalidation: a read that starts
+    /// while the invalidation is under way must not join a load from before it.
     async fn after_write<T>(
         &self,
         result: &StoreResult<T>,
-        keys: Vec<String>,
-        guards: Vec<String>,
+        changes: Vec<Invalidation>,
         flight_prefixes: &[String],
     ) {
         if matches!(
@@ -148,10 +157,18 @@ impl Core {
         ) {
             return;
         }
-        for prefix in keys.iter().chain(flight_prefixes) {
-            self.flights.forget_prefix(prefix);
+        let mut detached: Vec<String> = flight_prefixes.to_vec();
+        for change in &changes {
+            detached.extend(change.keys.iter().map(|key| flight_key(&change.scope, key)));
         }
-        self.cache.invalidate(&keys, &guards).await;
+        let forget = || {
+            for prefix in &detached {
+                self.flights.forget_prefix(prefix);
+            }
+        };
+        forget();
+        self.cache.invalidate(&changes).await;
+        forget();
     }
 }
 
@@ -187,24 +204,25 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<StoreResult<T>> {
     }
 }
 
-fn user_key(id: Uuid) -> String {
-    format!("user:{id}")
+/// In-process loads are keyed by scope and name, so a scope's can be detached at once.
+fn flight_key(scope: &Scope, name: &str) -> String {
+    format!("{scope}|{name}")
 }
 
-fn email_key(email: &Email) -> String {
-    format!("user-email:{email}")
+/// A user's record, in the user's scope or the e-mail's.
+const USER: &str = "user";
+
+/// A package by id, in the package's scope.
+const PACKAGE: &str = "package";
+
+/// The start of the names of a user's entry list pages of one kind.
+fn entries_prefix(kind: &str) -> String {
+    format!("{kind}-entries:")
 }
 
-fn entries_prefix(kind: &str, user_id: Uuid) -> String {
-    format!("{kind}-entries:{user_id}:")
-}
-
-fn entries_guard(kind: &str, user_id: Uuid) -> String {
-    format!("{kind}-entries-guard:{user_id}")
-}
-
-fn day_guard(kind: &str, user_id: Uuid, day: chrono::NaiveDate) -> String {
-    format!("{kind}-day-guard:{user_id}:{day}")
+/// The guard of one day of a user's entries of one kind.
+fn day_guard(kind: &str, day: NaiveDate) -> String {
+    format!("{kind}-day:{day}")
 }
 
 pub struct CachedStore {
@@ -256,9 +274,12 @@ impl Store for CachedStore {
     async fn create_user(&self, user: User) -> StoreResult<User> {
         let core = self.core.clone();
         detached(async move {
-            let keys = vec![user_key(user.id), email_key(&user.email)];
+            let changes = vec![
+                Invalidation::keys(Scope::user(user.id), &[USER]),
+                Invalidation::keys(Scope::email(&user.email), &[USER]),
+            ];
             let result = core.inner.create_user(user).await;
-            core.after_write(&result, keys, vec![], &[]).await;
+            core.after_write(&result, changes, &[]).await;
             result
         })
         .await
@@ -267,14 +288,18 @@ impl Store for CachedStore {
     async fn get_user(&self, id: Uuid) -> StoreResult<User> {
         let inner = &self.core.inner;
         self.core
-            .read_through(user_key(id), vec![], || inner.get_user(id))
+            .read_through(Scope::user(id), USER.to_owned(), vec![], || {
+                inner.get_user(id)
+            })
             .await
     }
 
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
         let inner = &self.core.inner;
         self.core
-            .read_through(email_key(email), vec![], || inner.get_user_by_email(email))
+            .read_through(Scope::email(email), USER.to_owned(), vec![], || {
+                inner.get_user_by_email(email)
+            })
             .await
     }
 
@@ -287,13 +312,15 @@ impl Store for CachedStore {
         detached(async move {
             // The old e-mail's key must go too; only the store knows it for sure.
             let previous = core.inner.get_user(user.id).await?;
-            let keys = vec![
-                user_key(user.id),
-                email_key(&previous.email),
-                email_key(&user.email),
+            let mut changes = vec![
+                Invalidation::keys(Scope::user(user.id), &[USER]),
+                Invalidation::keys(Scope::email(&user.email), &[USER]),
             ];
+            if previous.email != user.email {
+                changes.push(Invalidation::keys(Scope::email(&previous.email), &[USER]));
+            }
             let result = core.inner.update_user(user, expected_updated_at).await;
-            core.after_write(&result, keys, vec![], &[]).await;
+            core.after_write(&result, changes, &[]).await;
             result
         })
         .await
@@ -303,11 +330,14 @@ impl Store for CachedStore {
         let core = self.core.clone();
         detached(async move {
             let previous = core.inner.get_user(id).await?;
-            let keys = vec![user_key(id), email_key(&previous.email)];
-            let guards = vec![entries_guard("meal", id), entries_guard("workout", id)];
-            let flights = [entries_prefix("meal", id), entries_prefix("workout", id)];
+            // The whole user scope goes: the record and every entry list.
+            let changes = vec![
+                Invalidation::flush(Scope::user(id)),
+                Invalidation::keys(Scope::email(&previous.email), &[USER]),
+            ];
+            let flights = [flight_key(&Scope::user(id), "")];
             let result = core.inner.delete_user(id).await;
-            core.after_write(&result, keys, guards, &flights).await;
+            core.after_write(&result, changes, &flights).await;
             result
         })
         .await
@@ -362,8 +392,8 @@ impl<P: Package> CachedPackages<P> {
         (self.select)(self.core.inner.as_ref())
     }
 
-    fn list_guard(&self) -> String {
-        format!("{}s-guard", self.noun)
+    fn catalogue(&self) -> Scope {
+        Scope::catalogue(&self.noun)
     }
 }
 
@@ -374,9 +404,8 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
         filter: &PackageFilter,
         page: PageRequest<Slug>,
     ) -> StoreResult<Page<P, Slug>> {
-        let key = format!(
-            "{}s:{}:{}:{}:{}:{}",
-            self.noun,
+        let name = format!(
+            "page:{}:{}:{}:{}:{}",
             filter.tag.as_ref().map_or("-", |t| t.as_str()),
             filter.level.map_or("-".to_owned(), |l| format!("{l:?}")),
             filter.include_unpublished,
@@ -389,27 +418,32 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
         };
         let (items, next) = self
             .core
-            .read_through(key, vec![self.list_guard()], load)
+            .read_through(self.catalogue(), name, vec![], load)
             .await?;
         Ok(Page { items, next })
     }
 
     async fn get(&self, id: Uuid) -> StoreResult<P> {
-        let key = format!("{}:{id}", self.noun);
         self.core
-            .read_through(key, vec![], || self.inner().get(id))
+            .read_through(
+                Scope::package(&self.noun, id),
+                PACKAGE.to_owned(),
+                vec![],
+                || self.inner().get(id),
+            )
             .await
     }
 
     async fn upsert(&self, package: P) -> StoreResult<Written<P>> {
         let this = self.clone();
         detached(async move {
-            let keys = vec![format!("{}:{}", this.noun, package.id())];
-            let flights = [format!("{}s:", this.noun)];
+            let changes = vec![
+                Invalidation::keys(Scope::package(&this.noun, package.id()), &[PACKAGE]),
+                Invalidation::flush(this.catalogue()),
+            ];
+            let flights = [flight_key(&this.catalogue(), "")];
             let result = this.inner().upsert(package).await;
-            this.core
-                .after_write(&result, keys, vec![this.list_guard()], &flights)
-                .await;
+            this.core.after_write(&result, changes, &flights).await;
             result
         })
         .await
@@ -444,14 +478,15 @@ impl<D: EntryData> CachedEntries<D> {
     /// A write on `days` of a user's entries voids the cached lists covering them.
     async fn written<T>(&self, user_id: Uuid, days: &[Option<NaiveDate>], result: &StoreResult<T>) {
         let kind = D::KIND.as_str();
-        let flights = [entries_prefix(kind, user_id)];
+        let scope = Scope::user(user_id);
+        let flights = [flight_key(&scope, &entries_prefix(kind))];
         let guards = days
             .iter()
             .flatten()
-            .map(|day| day_guard(kind, user_id, *day))
+            .map(|day| day_guard(kind, *day))
             .collect();
         self.core
-            .after_write(result, vec![], guards, &flights)
+            .after_write(result, vec![Invalidation::guards(scope, guards)], &flights)
             .await;
     }
 
@@ -543,9 +578,9 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
                 p.id
             )
         });
-        let key = format!(
+        let name = format!(
             "{}{}:{}:{}:{after}",
-            entries_prefix(kind, user_id),
+            entries_prefix(kind),
             range.from(),
             range.to(),
             page.limit.get()
@@ -554,17 +589,18 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
             let page = self.inner().list(user_id, range, page.clone()).await?;
             Ok((page.items, page.next))
         };
-        // The user's guard (bumped when the user goes) and one per day of the range: a
-        // write invalidates exactly the lists that cover its days.
-        let mut guards = vec![entries_guard(kind, user_id)];
-        guards.extend(
-            range
-                .from()
-                .iter_days()
-                .take_while(|day| *day <= range.to())
-                .map(|day| day_guard(kind, user_id, day)),
-        );
-        let (items, next) = self.core.read_through(key, guards, load).await?;
+        // One guard per day of the range (beside the user's generation, bumped when
+        // the user goes): a write invalidates exactly the lists that cover its days.
+        let guards = range
+            .from()
+            .iter_days()
+            .take_while(|day| *day <= range.to())
+            .map(|day| day_guard(kind, day))
+            .collect();
+        let (items, next) = self
+            .core
+            .read_through(Scope::user(user_id), name, guards, load)
+            .await?;
         Ok(Page { items, next })
     }
 }

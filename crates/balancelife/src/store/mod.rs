@@ -2,6 +2,7 @@
 //! decorator) promises, and the error it reports. Nothing here knows a driver.
 
 mod breaker;
+pub mod cache_keys;
 pub mod cached;
 pub mod memory;
 pub mod mongo;

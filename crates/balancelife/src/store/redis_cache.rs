@@ -5,105 +5,144 @@
 //! back must not overwrite the invalidation of a writer that stored v2 meanwhile.
 //! The miss takes a lease (a random token, `SET NX`); an invalidation deletes the
 //! value *and* the lease; the fill is a Lua script that writes only if the lease is
-//! still its own. Lists carry a guard counter in their key instead: a write bumps the
-//! counter, so an old fill lands under a name nobody reads, and is refused anyway.
+//! still its own.
 //!
-//! Why generations: if an invalidation cannot reach Redis, values cached before the
-//! write may be stale. The cache then stops serving (every read goes to the store)
-//! until the recovery task has bumped the namespace generation that every script
-//! reads server-side, which orphans everything cached before, for every process.
+//! Why guards: a list cannot be deleted by name (nobody knows every page and range
+//! cached), so it sits behind guard counters instead, one per day it covers, and
+//! behind its scope's generation (see `cache_keys`). A value is stored with the
+//! guards it was read under (its stamp); a lookup serves it only if every guard
+//! still holds exactly that value, and a fill lands only if they did not move since
+//! the miss. Guards are compared one by one: two moving in opposite ways (one
+//! expiring, one bumped) cannot cancel out. A value never outlives a guard it
+//! depends on, so a guard that expires (and reads 0 again) finds no value stamped
+//! with an older 0.
 //!
-//! Every call has a short deadline (`REDIS_TIMEOUT_MS`) and goes through a circuit
-//! breaker, so a slow, frozen or dead Redis never fails or stalls a request.
+//! Why generations: if an invalidation cannot reach Redis, values of the scopes it
+//! touched may be stale. This process stops serving those scopes (their reads go to
+//! the store) until the recovery task has bumped their generations, which voids
+//! everything cached in them, for every process. Other scopes keep being served.
+//!
+//! Every script touches the keys of one scope only, all passed in `KEYS`, so each
+//! runs on one Redis Cluster slot. Every call has a short deadline
+//! (`REDIS_TIMEOUT_MS`) and goes through a circuit breaker, so a slow, frozen or dead
+//! Redis never fails or stalls a request.
 
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{IntoConnectionInfo, Script};
 use secrecy::ExposeSecret;
 
 use super::breaker::{Breaker, BreakerState};
+use super::cache_keys::{GENERATION, Keyspace, Scope};
 use super::{ComponentHealth, ComponentStatus};
 use crate::config::{CacheSettings, RedisSettings};
 use crate::metrics::CacheMetrics;
 
-/// Reads the value, or takes the fill lease on a miss. A list's key carries the sum
-/// of its guard counters, so a bump of any one of them (a write on one of its days)
-/// moves it to a name nobody has filled yet.
-/// ARGV: prefix, key suffix, lease token, lease ms, guard suffixes...
+/// Reads the value, or takes the fill lease on a miss.
+/// KEYS: value, lease, guards... (the scope's generation first).
+/// ARGV: lease token, lease ms.
 /// Returns the value on a hit (a plain bulk string: the hot path parses nothing
-/// more), else {2, key, base, guard sum} when this reader got the lease, or {3}
-/// while another reader holds it.
+/// more), else {2, stamp} when this reader got the lease, or {3} while another
+/// reader holds it.
 const LOOKUP: &str = r"
-local gen = redis.call('GET', ARGV[1] .. 'gen') or '0'
-local base = ARGV[1] .. gen .. ':'
-local key = base .. ARGV[2]
-local guard = ''
-if #ARGV > 4 then
-  local sum = 0
-  for i = 5, #ARGV do
-    sum = sum + tonumber(redis.call('GET', base .. ARGV[i]) or '0')
-  end
-  guard = tostring(sum)
-  key = key .. '@' .. guard
+local guards = {}
+for i = 3, #KEYS do
+  guards[#guards + 1] = redis.call('GET', KEYS[i]) or '0'
 end
-local value = redis.call('GET', key)
-if value then return value end
-if redis.call('SET', key .. ':lease', ARGV[3], 'PX', ARGV[4], 'NX') then
-  return {2, key, base, guard}
+local stamp = table.concat(guards, ',') .. '|'
+local value = redis.call('GET', KEYS[1])
+if value and string.sub(value, 1, #stamp) == stamp then
+  return string.sub(value, #stamp + 1)
+end
+if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then
+  return {2, stamp}
 end
 return {3}
 ";
 
-/// Writes the value only while the lease is ours and the guards unchanged. The value
-/// never outlives a guard it depends on: were a guard to expire first, the sum could
-/// fall back to an earlier one and make an older list readable again.
-/// ARGV: key, token, value, ttl ms, base, guard sum, guard suffixes...
+/// Writes the value, stamped, only while the lease is ours and every guard holds
+/// what it held at the miss; its time to live ends before any guard's.
+/// KEYS: value, lease, guards...  ARGV: token, stamp, value, ttl ms.
 const FILL: &str = r"
-if redis.call('GET', ARGV[1] .. ':lease') ~= ARGV[2] then return 0 end
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 local ttl = tonumber(ARGV[4])
-if #ARGV > 6 then
-  local sum = 0
-  for i = 7, #ARGV do
-    local guard = ARGV[5] .. ARGV[i]
-    sum = sum + tonumber(redis.call('GET', guard) or '0')
-    local left = redis.call('PTTL', guard)
-    if left > 0 and left < ttl then ttl = left end
-  end
-  if tostring(sum) ~= ARGV[6] then return 0 end
+local guards = {}
+for i = 3, #KEYS do
+  guards[#guards + 1] = redis.call('GET', KEYS[i]) or '0'
+  local left = redis.call('PTTL', KEYS[i])
+  if left > 0 and left < ttl then ttl = left end
 end
-redis.call('SET', ARGV[1], ARGV[3], 'PX', ttl)
-redis.call('DEL', ARGV[1] .. ':lease')
+if table.concat(guards, ',') .. '|' ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2] .. ARGV[3], 'PX', ttl)
+redis.call('DEL', KEYS[2])
 return 1
 ";
 
-/// Deletes values with their leases and bumps guards.
-/// ARGV: prefix, guard ttl ms, number of keys, key suffixes..., guard suffixes...
+/// Deletes values with their leases and bumps guards (a generation is a guard).
+/// KEYS: values and leases to delete..., guards...  ARGV: how many to delete, guard ttl ms.
 const INVALIDATE: &str = r"
-local gen = redis.call('GET', ARGV[1] .. 'gen') or '0'
-local base = ARGV[1] .. gen .. ':'
-local n = tonumber(ARGV[3])
-for i = 4, 3 + n do
-  redis.call('DEL', base .. ARGV[i], base .. ARGV[i] .. ':lease')
-end
-for i = 4 + n, #ARGV do
-  redis.call('INCR', base .. ARGV[i])
-  redis.call('PEXPIRE', base .. ARGV[i], ARGV[2])
+local n = tonumber(ARGV[1])
+if n > 0 then redis.call('DEL', unpack(KEYS, 1, n)) end
+for i = n + 1, #KEYS do
+  redis.call('INCR', KEYS[i])
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
 end
 return 1
 ";
+
+/// Gives a lease back when its reader will not fill (the load failed), so readers
+/// elsewhere need not wait for it to expire.  KEYS: lease  ARGV: token
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+";
+
+/// What one write voids in one scope: values to delete (with their leases) and guards
+/// to bump. A flush of the scope bumps its generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalidation {
+    pub scope: Scope,
+    pub keys: Vec<String>,
+    pub guards: Vec<String>,
+}
+
+impl Invalidation {
+    pub fn keys(scope: Scope, keys: &[&str]) -> Self {
+        Self {
+            scope,
+            keys: keys.iter().map(|&key| key.to_owned()).collect(),
+            guards: Vec::new(),
+        }
+    }
+
+    pub fn guards(scope: Scope, guards: Vec<String>) -> Self {
+        Self {
+            scope,
+            keys: Vec::new(),
+            guards,
+        }
+    }
+
+    /// Voids everything cached in the scope.
+    pub fn flush(scope: Scope) -> Self {
+        Self::guards(scope, vec![GENERATION.to_owned()])
+    }
+}
 
 /// A miss whose reader may fill the key.
 #[derive(Debug, Clone)]
 pub struct Lease {
-    key: String,
+    /// The value, its lease and its guards, as the scripts take them.
+    keys: Vec<String>,
     token: String,
-    base: String,
-    guard: String,
-    guards: Vec<String>,
+    /// The guards as the miss saw them.
+    stamp: Vec<u8>,
+    scope: Scope,
 }
 
 #[derive(Debug)]
@@ -128,16 +167,22 @@ pub struct CacheTtls {
 pub struct RedisCache {
     connection: RwLock<Option<ConnectionManager>>,
     client: redis::Client,
-    prefix: String,
+    keys: Keyspace,
     timeout: Duration,
     pub ttls: CacheTtls,
     breaker: Breaker,
-    /// Set when an invalidation may not have reached Redis: nothing cached may be
-    /// served until the generation has been bumped.
-    stale_namespace: AtomicBool,
+    /// Scopes an invalidation may not have reached: nothing cached in them may be
+    /// served until their generation has been bumped.
+    stale_scopes: Mutex<HashSet<Scope>>,
+    /// How many there are, so the hot path checks a number, not a lock.
+    stale_count: AtomicUsize,
+    /// Set when the connection stopped answering: the recovery task replaces it
+    /// (a connection whose peer vanished without a word never fails by itself).
+    connection_suspect: AtomicBool,
     lookup: Script,
     fill: Script,
     invalidate: Script,
+    release: Script,
     pub metrics: CacheMetrics,
 }
 
@@ -156,7 +201,7 @@ impl RedisCache {
         let cache = Arc::new(Self {
             connection: RwLock::new(None),
             client,
-            prefix: format!("{}:v1:", settings.namespace),
+            keys: Keyspace::new(&settings.namespace),
             timeout: settings.timeout,
             ttls: CacheTtls {
                 value: policy.ttl,
@@ -164,10 +209,13 @@ impl RedisCache {
                 lease: Duration::from_secs(3),
             },
             breaker: Breaker::new(3, Duration::from_millis(500)),
-            stale_namespace: AtomicBool::new(false),
+            stale_scopes: Mutex::new(HashSet::new()),
+            stale_count: AtomicUsize::new(0),
+            connection_suspect: AtomicBool::new(false),
             lookup: Script::new(LOOKUP),
             fill: Script::new(FILL),
             invalidate: Script::new(INVALIDATE),
+            release: Script::new(RELEASE),
             metrics: CacheMetrics::default(),
         });
         cache.reconnect().await;
@@ -175,15 +223,22 @@ impl RedisCache {
         Ok(cache)
     }
 
-    /// Whether reads are served from Redis right now.
+    /// Whether reads are served from Redis right now (scopes awaiting renewal aside).
     pub fn is_serving(&self) -> bool {
-        !self.stale_namespace.load(Ordering::Acquire)
-            && self.connection.read().is_some()
-            && self.breaker.state() == BreakerState::Closed
+        self.connection.read().is_some() && self.breaker.state() == BreakerState::Closed
     }
 
     pub fn breaker_state(&self) -> BreakerState {
         self.breaker.state()
+    }
+
+    /// The full name of key `name` in `scope`.
+    pub fn key(&self, scope: &Scope, name: &str) -> String {
+        self.keys.key(scope, name)
+    }
+
+    fn is_stale(&self, scope: &Scope) -> bool {
+        self.stale_count.load(Ordering::Acquire) > 0 && self.stale_scopes.lock().contains(scope)
     }
 
     async fn reconnect(&self) -> bool {
@@ -196,6 +251,7 @@ impl RedisCache {
         match tokio::time::timeout(Duration::from_secs(2), attempt).await {
             Ok(Ok(connection)) => {
                 *self.connection.write() = Some(connection);
+                self.connection_suspect.store(false, Ordering::Release);
                 true
             }
             Ok(Err(error)) => {
@@ -233,51 +289,48 @@ impl RedisCache {
             Err(_) => {
                 self.metrics.redis_timeouts.inc();
                 self.breaker.record_failure();
+                self.connection_suspect.store(true, Ordering::Release);
                 None
             }
         }
     }
 
-    /// Looks `key` up (behind its list guards, if any), taking the fill lease on a miss.
-    pub async fn lookup(&self, key: &str, guards: &[String]) -> Lookup {
-        if self.stale_namespace.load(Ordering::Acquire) {
+    /// Looks key `name` of `scope` up behind the scope's generation and the named
+    /// `guards` of the same scope, taking the fill lease on a miss.
+    pub async fn lookup(&self, scope: &Scope, name: &str, guards: &[String]) -> Lookup {
+        if self.is_stale(scope) {
             return Lookup::Unavailable;
         }
+        let key = self.keys.key(scope, name);
+        let lease = Keyspace::lease(&key);
+        let mut keys = vec![key, lease, self.keys.key(scope, GENERATION)];
+        keys.extend(guards.iter().map(|guard| self.keys.key(scope, guard)));
         // From the thread-local generator: no system call on the hot path.
         let token = format!("{:032x}", rand::random::<u128>());
         let lease_ms = millis(self.ttls.lease);
-        let token_arg = token.as_str();
+        let (keys_arg, token_arg) = (&keys, token.as_str());
         let reply: Option<redis::Value> = self
             .call(|mut connection| async move {
                 let mut invocation = self.lookup.prepare_invoke();
-                invocation
-                    .arg(&self.prefix)
-                    .arg(key)
-                    .arg(token_arg)
-                    .arg(lease_ms);
-                for guard in guards {
-                    invocation.arg(guard);
+                for key in keys_arg {
+                    invocation.key(key);
                 }
+                invocation.arg(token_arg).arg(lease_ms);
                 invocation.invoke_async(&mut connection).await
             })
             .await;
         match reply {
             Some(redis::Value::BulkString(value)) => Lookup::Hit(value),
-            Some(redis::Value::Array(items)) => {
-                match redis::from_redis_value::<(i64, String, String, String)>(redis::Value::Array(
-                    items.clone(),
-                )) {
-                    Ok((2, key, base, guard)) => Lookup::Miss(Lease {
-                        key,
-                        token,
-                        base,
-                        guard,
-                        guards: guards.to_vec(),
-                    }),
-                    _ if items.len() == 1 => Lookup::Busy,
-                    _ => Lookup::Unavailable,
-                }
-            }
+            Some(redis::Value::Array(items)) => match items.as_slice() {
+                [redis::Value::Int(2), redis::Value::BulkString(stamp)] => Lookup::Miss(Lease {
+                    keys,
+                    token,
+                    stamp: stamp.clone(),
+                    scope: scope.clone(),
+                }),
+                [redis::Value::Int(3)] => Lookup::Busy,
+                _ => Lookup::Unavailable,
+            },
             _ => Lookup::Unavailable,
         }
     }
@@ -285,23 +338,21 @@ impl RedisCache {
     /// Stores `value` under a leased key; false when the lease was voided by an
     /// invalidation (the value may be stale) or Redis could not be reached.
     pub async fn fill(&self, lease: Lease, value: Vec<u8>, ttl: Duration) -> bool {
-        if self.stale_namespace.load(Ordering::Acquire) {
+        if self.is_stale(&lease.scope) {
             return false;
         }
         let ttl_ms = millis(jittered(ttl));
         let stored: Option<i64> = self
             .call(|mut connection| async move {
                 let mut invocation = self.fill.prepare_invoke();
-                invocation
-                    .arg(&lease.key)
-                    .arg(&lease.token)
-                    .arg(value)
-                    .arg(ttl_ms)
-                    .arg(&lease.base)
-                    .arg(&lease.guard);
-                for guard in &lease.guards {
-                    invocation.arg(guard);
+                for key in &lease.keys {
+                    invocation.key(key);
                 }
+                invocation
+                    .arg(&lease.token)
+                    .arg(&lease.stamp)
+                    .arg(value)
+                    .arg(ttl_ms);
                 invocation.invoke_async(&mut connection).await
             })
             .await;
@@ -318,101 +369,157 @@ impl RedisCache {
         }
     }
 
-    /// Deletes `keys` (and their leases) and bumps `guards`. If Redis cannot confirm
-    /// it, the cache stops serving until its namespace has been renewed.
-    pub async fn invalidate(&self, keys: &[String], guards: &[String]) {
-        if keys.is_empty() && guards.is_empty() {
-            return;
+    /// Gives the lease back: its reader will not fill.
+    pub async fn release(&self, lease: Lease) {
+        let _: Option<i64> = self
+            .call(|mut connection| async move {
+                self.release
+                    .key(&lease.keys[1])
+                    .arg(&lease.token)
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await;
+    }
+
+    /// Applies each scope's invalidation (one script call per scope, concurrently).
+    /// A scope Redis did not confirm is not served by this process until its
+    /// generation has been bumped.
+    pub async fn invalidate(&self, changes: &[Invalidation]) {
+        let calls = changes
+            .iter()
+            .filter(|change| !change.keys.is_empty() || !change.guards.is_empty())
+            .map(|change| async move { (change, self.invalidate_scope(change).await) });
+        for (change, confirmed) in futures_util::future::join_all(calls).await {
+            if confirmed {
+                self.metrics
+                    .invalidations
+                    .inc_by(u64::try_from(change.keys.len() + change.guards.len()).unwrap_or(0));
+            } else {
+                self.metrics.invalidation_failures.inc();
+                self.mark_stale(change.scope.clone());
+            }
         }
+    }
+
+    async fn invalidate_scope(&self, change: &Invalidation) -> bool {
         let guard_ttl_ms = millis(self.ttls.value * 3);
+        let mut deleted = Vec::with_capacity(change.keys.len() * 2);
+        for name in &change.keys {
+            let key = self.keys.key(&change.scope, name);
+            deleted.push(Keyspace::lease(&key));
+            deleted.push(key);
+        }
+        let guards = change
+            .guards
+            .iter()
+            .map(|guard| self.keys.key(&change.scope, guard));
+        let keys: Vec<String> = deleted.iter().cloned().chain(guards).collect();
+        let (keys, count) = (&keys, deleted.len());
         let done: Option<i64> = self
             .call(|mut connection| async move {
                 let mut invocation = self.invalidate.prepare_invoke();
-                invocation
-                    .arg(&self.prefix)
-                    .arg(guard_ttl_ms)
-                    .arg(keys.len());
-                for key in keys.iter().chain(guards) {
-                    invocation.arg(key);
+                for key in keys {
+                    invocation.key(key);
                 }
+                invocation.arg(count).arg(guard_ttl_ms);
                 invocation.invoke_async(&mut connection).await
             })
             .await;
-        if done.is_some() {
-            self.metrics
-                .invalidations
-                .inc_by(u64::try_from(keys.len() + guards.len()).unwrap_or(0));
-        } else {
-            self.metrics.invalidation_failures.inc();
-            if !self.stale_namespace.swap(true, Ordering::AcqRel) {
+        done.is_some()
+    }
+
+    fn mark_stale(&self, scope: Scope) {
+        let mut stale = self.stale_scopes.lock();
+        if stale.insert(scope) {
+            self.stale_count.store(stale.len(), Ordering::Release);
+            if stale.len() == 1 {
                 tracing::warn!(
-                    "a cache invalidation did not reach Redis; the cache is bypassed until its namespace is renewed"
+                    "a cache invalidation did not reach Redis; the scopes it touched are read from the store until their generation is renewed"
                 );
             }
         }
     }
 
-    /// One round of recovery: connect if needed, probe, renew the namespace if an
-    /// invalidation was lost. Returns whether the cache is serving afterwards.
+    /// Bumps the generation of every scope an invalidation may have missed; each
+    /// confirmed one is served again.
+    async fn renew_stale_scopes(&self) {
+        let scopes: Vec<Scope> = self.stale_scopes.lock().iter().cloned().collect();
+        for scope in scopes {
+            if !self
+                .invalidate_scope(&Invalidation::flush(scope.clone()))
+                .await
+            {
+                return;
+            }
+            let mut stale = self.stale_scopes.lock();
+            stale.remove(&scope);
+            self.stale_count.store(stale.len(), Ordering::Release);
+            if stale.is_empty() {
+                tracing::info!(
+                    "cache scopes renewed after a lost invalidation; the cache serves them again"
+                );
+            }
+        }
+    }
+
+    /// One round of recovery: replace a connection that stopped answering, connect if
+    /// needed, probe, renew scopes an invalidation may have missed. Returns whether
+    /// the cache is serving afterwards.
     async fn recover_once(&self) -> bool {
         if self.connection.read().is_none() && !self.reconnect().await {
             self.breaker.trip();
             return false;
         }
-        let healthy = self.breaker.state() == BreakerState::Closed;
-        let stale = self.stale_namespace.load(Ordering::Acquire);
-        if healthy && !stale {
-            return true;
-        }
-        let Some(connection) = self.connection.read().clone() else {
-            return false;
-        };
-        let key = format!("{}gen", self.prefix);
-        let probe = async move {
-            let mut connection = connection;
-            if stale {
-                redis::cmd("INCR")
-                    .arg(&key)
-                    .query_async::<i64>(&mut connection)
-                    .await
-                    .map(|_| ())
-            } else {
-                redis::cmd("PING")
-                    .query_async::<String>(&mut connection)
-                    .await
-                    .map(|_| ())
-            }
-        };
-        match tokio::time::timeout(self.timeout.max(Duration::from_millis(200)), probe).await {
-            Ok(Ok(())) => {
-                if stale {
-                    self.stale_namespace.store(false, Ordering::Release);
-                    tracing::info!("cache namespace renewed; the cache serves again");
+        if self.breaker.state() != BreakerState::Closed {
+            let Some(mut connection) = self.connection.read().clone() else {
+                return false;
+            };
+            let ping = redis::cmd("PING");
+            let ping = ping.query_async::<String>(&mut connection);
+            match tokio::time::timeout(self.timeout.max(Duration::from_millis(200)), ping).await {
+                Ok(Ok(_)) => self.breaker.record_success(),
+                Ok(Err(_)) => {
+                    self.breaker.trip();
+                    return false;
                 }
-                self.breaker.record_success();
-                true
-            }
-            _ => {
-                self.breaker.trip();
-                false
+                Err(_) => {
+                    // Silence, not an error: the peer may be gone without a word (a
+                    // dead NAT entry, a failed-over address). Start afresh.
+                    if self.connection_suspect.load(Ordering::Acquire) {
+                        tracing::warn!("Redis stopped answering; reconnecting");
+                        self.connection.write().take();
+                    }
+                    self.connection_suspect.store(true, Ordering::Release);
+                    self.breaker.trip();
+                    return false;
+                }
             }
         }
+        self.connection_suspect.store(false, Ordering::Release);
+        if self.stale_count.load(Ordering::Acquire) > 0 {
+            self.renew_stale_scopes().await;
+        }
+        self.breaker.state() == BreakerState::Closed
     }
 
     pub fn health(&self) -> ComponentHealth {
         let connected = self.connection.read().is_some();
         let breaker = self.breaker.state();
+        let stale = self.stale_count.load(Ordering::Acquire);
         let (status, detail) = if !connected {
             (ComponentStatus::Down, "not connected; reads and writes go to MongoDB, the cache reconnects in the background".to_owned())
-        } else if self.stale_namespace.load(Ordering::Acquire) {
-            (
-                ComponentStatus::Degraded,
-                "renewing the cache after a lost invalidation; reads go to MongoDB".to_owned(),
-            )
         } else if breaker != BreakerState::Closed {
             (
                 ComponentStatus::Down,
                 format!("circuit breaker {}; reads go to MongoDB", breaker.as_str()),
+            )
+        } else if stale > 0 {
+            (
+                ComponentStatus::Degraded,
+                format!(
+                    "renewing {stale} cache scope(s) after a lost invalidation; their reads go to MongoDB"
+                ),
             )
         } else {
             (ComponentStatus::Up, "circuit breaker closed".to_owned())

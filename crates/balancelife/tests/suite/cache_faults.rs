@@ -11,20 +11,9 @@ use serde_json::json;
 use balancelife::config::{RedisSettings, Settings};
 use balancelife::store::{ComponentStatus, Store, StoreKind};
 
-use crate::support::{Cached, TestApp, TestUser};
+use crate::support::{Cached, TestApp, TestUser, until};
 use balancelife_testkit::servers::redis::RedisServer;
 use balancelife_testkit::servers::{free_port, mongo};
-
-async fn until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !check() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn app_with_user(cached: &Cached) -> (TestApp, TestUser) {
     let app = TestApp::cached(cached.store.clone());

@@ -9,6 +9,7 @@ mod api_users;
 mod authorization;
 mod cache;
 mod cache_faults;
+mod cache_scopes;
 mod cli;
 mod config;
 mod contract;

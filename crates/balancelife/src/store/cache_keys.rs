@@ -1,0 +1,133 @@
+//! The cache's key layout: every key belongs to one scope, and a scope's keys share
+//! a Redis Cluster hash tag (so one slot) and a generation.
+//!
+//! | scope | hash tag | keys | invalidated by |
+//! |---|---|---|---|
+//! | a user | `{u:<id>}` | `user`, `meal-entries:…`, `workout-entries:…`, day guards `meal-day:<date>`, `workout-day:<date>`, `gen` | the user's writes (`user`), entry writes (their days' guards), deleting the user (`gen`) |
+//! | an e-mail | `{e:<sha-256 of it>}` | `user`, `gen` | creating, changing or deleting the user with that e-mail |
+//! | a package | `{meal-package:<id>}`, `{workout-package:<id>}` | `package`, `gen` | writing that package |
+//! | a catalogue | `{meal-packages}`, `{workout-packages}` | `page:…`, `gen` | writing any package of its kind (`gen`) |
+//!
+//! Each lookup reads its own scope's generation and guards, never a key every
+//! operation reads, so load spreads over a cluster's masters. A scope is flushed by
+//! bumping its generation; the whole cache, by changing the namespace.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::domain::Email;
+
+/// The owner of a group of keys: the content of their hash tag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope(String);
+
+impl Scope {
+    pub fn user(id: Uuid) -> Self {
+        Self(format!("u:{id}"))
+    }
+
+    /// By a digest, not the address: the address could hold `{` or `}` (which would
+    /// change the hash tag), and key names show up in monitoring tools.
+    pub fn email(email: &Email) -> Self {
+        let digest = Sha256::digest(email.as_str().as_bytes());
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Self(format!("e:{hex}"))
+    }
+
+    /// `noun` is `meal-package` or `workout-package`.
+    pub fn package(noun: &str, id: Uuid) -> Self {
+        Self(format!("{noun}:{id}"))
+    }
+
+    /// Every list page of one kind of package.
+    pub fn catalogue(noun: &str) -> Self {
+        Self(format!("{noun}s"))
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The name of a scope's generation key, itself a guard of every key in the scope.
+pub const GENERATION: &str = "gen";
+
+/// Builds full key names under one namespace (`<namespace>:v2:`).
+#[derive(Debug, Clone)]
+pub struct Keyspace {
+    prefix: String,
+}
+
+impl Keyspace {
+    /// The version in the prefix changes whenever what is stored changes shape, so a
+    /// new release never decodes an old one's values.
+    pub fn new(namespace: &str) -> Self {
+        Self {
+            prefix: format!("{namespace}:v2:"),
+        }
+    }
+
+    /// `<prefix>{<scope>}:<name>`
+    pub fn key(&self, scope: &Scope, name: &str) -> String {
+        format!("{}{{{scope}}}:{name}", self.prefix)
+    }
+
+    /// The fill lease of a key: in its slot, beside it.
+    pub fn lease(key: &str) -> String {
+        format!("{key}:lease")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The part Redis Cluster hashes: between the first `{` and the next `}`.
+    fn hash_tag(key: &str) -> &str {
+        let open = key.find('{').expect("a hash tag");
+        let close = key[open..].find('}').expect("a closed hash tag") + open;
+        &key[open + 1..close]
+    }
+
+    #[test]
+    fn every_key_of_a_scope_and_its_lease_hash_to_the_scopes_tag() {
+        let keys = Keyspace::new("bl");
+        let id = Uuid::now_v7();
+        let email: Email = "Odd{name}@example.com".parse().unwrap();
+        for scope in [
+            Scope::user(id),
+            Scope::email(&email),
+            Scope::package("meal-package", id),
+            Scope::catalogue("workout-package"),
+        ] {
+            for name in [
+                GENERATION,
+                "user",
+                "meal-entries:2026-01-01:2026-01-07:50:-",
+            ] {
+                let key = keys.key(&scope, name);
+                assert_eq!(hash_tag(&key), scope.to_string(), "{key}");
+                assert_eq!(hash_tag(&Keyspace::lease(&key)), scope.to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn scopes_of_different_owners_differ() {
+        let a: Email = "a@example.com".parse().unwrap();
+        let b: Email = "b@example.com".parse().unwrap();
+        assert_ne!(Scope::email(&a), Scope::email(&b));
+        assert_ne!(
+            Scope::package("meal-package", Uuid::nil()),
+            Scope::package("workout-package", Uuid::nil())
+        );
+        assert_eq!(
+            Keyspace::new("bl").key(&Scope::user(Uuid::nil()), "user"),
+            "bl:v2:{u:00000000-0000-0000-0000-000000000000}:user"
+        );
+    }
+}

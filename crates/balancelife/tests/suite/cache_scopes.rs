@@ -1,0 +1,171 @@
+//! The cache's scopes: a lost invalidation voids only the scopes its write touched,
+//! list guards are compared one by one, and a failed load gives its fill lease back.
+
+use std::time::Duration;
+
+use balancelife::config::MongoSettings;
+use balancelife::domain::MealData;
+use balancelife::store::cache_keys::Scope;
+use balancelife::store::{DateRange, PageLimit, PageRequest, Store};
+
+use balancelife_testkit::fixtures::{at, date, entry, unique_email, user};
+use balancelife_testkit::servers::mongo::{self, MongoServer};
+use balancelife_testkit::servers::redis::{RedisServer, SHARED as SHARED_REDIS};
+
+use crate::support::{Cached, until};
+
+async fn redis_connection(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(format!("redis://{}/", server.addr()))
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_lost_invalidation_voids_only_the_scopes_its_write_touched() {
+    let server = RedisServer::start();
+    let mut settings = server.settings();
+    settings.timeout = Duration::from_millis(50);
+    let cached = Cached::with(mongo::SHARED.settings(&mongo::fresh_database()), settings).await;
+    let store = &cached.store;
+    let written = store.create_user(user(unique_email("lost"))).await.unwrap();
+    let bystander = store
+        .create_user(user(unique_email("bystander")))
+        .await
+        .unwrap();
+    store.get_user(written.id).await.unwrap();
+    store.get_user(bystander.id).await.unwrap();
+
+    // The write's invalidation times out: Redis is frozen.
+    server.freeze();
+    let mut renamed = written.clone();
+    renamed.name = "Renamed Meanwhile".try_into().unwrap();
+    let renamed = store
+        .update_user(renamed, written.updated_at)
+        .await
+        .unwrap();
+    server.thaw();
+    let cache = store.cache().clone();
+    until(
+        "the lost invalidation's scopes renewed",
+        Duration::from_secs(10),
+        || cache.is_serving() && cache.health().status == balancelife::store::ComponentStatus::Up,
+    )
+    .await;
+
+    assert!(
+        cache.metrics.invalidation_failures.get() > 0,
+        "the invalidation was lost"
+    );
+    let hits = cache.metrics.hits.get();
+    assert_eq!(store.get_user(bystander.id).await.unwrap(), bystander);
+    assert_eq!(
+        cache.metrics.hits.get(),
+        hits + 1,
+        "another user's cached record survived the renewal"
+    );
+    assert_eq!(store.get_user(written.id).await.unwrap(), renamed);
+    let second_process = cached.second_process().await;
+    assert_eq!(
+        second_process.store.get_user(written.id).await.unwrap(),
+        renamed,
+        "no process serves the value from before the write"
+    );
+}
+
+#[tokio::test]
+async fn list_guards_are_compared_one_by_one_not_by_their_sum() {
+    let cached = Cached::on(&SHARED_REDIS).await;
+    let owner = cached
+        .store
+        .create_user(user(unique_email("guards")))
+        .await
+        .unwrap();
+    let range = DateRange::new(date("2026-03-02"), date("2026-03-03")).unwrap();
+    let list = || async {
+        cached
+            .store
+            .meal_entries()
+            .list(owner.id, range, PageRequest::first(PageLimit::DEFAULT))
+            .await
+            .unwrap()
+            .items
+    };
+    let mut redis = redis_connection(&SHARED_REDIS).await;
+    let cache = cached.store.cache();
+    let scope = Scope::user(owner.id);
+    let monday = cache.key(&scope, "meal-day:2026-03-02");
+    let tuesday = cache.key(&scope, "meal-day:2026-03-03");
+    // Monday's guard stands at 1 (a write there), Tuesday's at 0; the list is cached.
+    let _: () = redis::cmd("SET")
+        .arg(&monday)
+        .arg(1)
+        .arg("PX")
+        .arg(60_000)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(list().await.is_empty());
+    // An entry arrives on Tuesday behind the cache's back, and the guards move in
+    // opposite ways: Monday's is evicted (back to 0), Tuesday's is bumped to 1.
+    let tuesdays = entry::<MealData>(owner.id, 1, at("2026-03-03", "08:00"));
+    cached
+        .mongo
+        .meal_entries()
+        .create(tuesdays.clone())
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&monday)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("INCR")
+        .arg(&tuesday)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        list().await,
+        vec![tuesdays],
+        "the guards' sum is unchanged, but the list was read under others"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_load_gives_its_fill_lease_back() {
+    let mongo_server = MongoServer::start();
+    let mongo_settings = MongoSettings {
+        timeout: Duration::from_millis(300),
+        ..mongo_server.settings(&mongo::fresh_database())
+    };
+    let cached = Cached::with(mongo_settings, SHARED_REDIS.settings()).await;
+    let stored = cached
+        .store
+        .create_user(user(unique_email("lease")))
+        .await
+        .unwrap();
+    let lease = format!(
+        "{}:lease",
+        cached.store.cache().key(&Scope::user(stored.id), "user")
+    );
+
+    mongo_server.freeze();
+    let failed = cached.store.get_user(stored.id).await;
+    let mut redis = redis_connection(&SHARED_REDIS).await;
+    let lease_left: i64 = redis::cmd("EXISTS")
+        .arg(&lease)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    mongo_server.thaw();
+
+    assert!(failed.is_err(), "MongoDB was frozen: {failed:?}");
+    assert_eq!(
+        lease_left, 0,
+        "the lease was given back, so other readers need not wait out its 3 s"
+    );
+    assert_eq!(cached.store.get_user(stored.id).await.unwrap(), stored);
+}
