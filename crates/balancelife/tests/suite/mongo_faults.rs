@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 use balancelife::config::{MongoSettings, Settings, StoreFallback};
@@ -223,4 +224,39 @@ async fn the_request_deadline_answers_before_a_frozen_store_does() {
 
     assert_eq!(frozen.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(frozen.error_code(), "timeout", "{}", frozen.body);
+}
+
+#[tokio::test]
+async fn a_read_preference_other_than_primary_is_refused_at_start() {
+    for preference in [
+        "secondary",
+        "secondaryPreferred",
+        "primaryPreferred",
+        "nearest",
+    ] {
+        let mut mongodb = balancelife_testkit::servers::mongo::SHARED.settings(&fresh_database());
+        mongodb.uri = with_option(&mongodb, &format!("readPreference={preference}"));
+
+        let refused = selection::select(&on(mongodb)).await;
+
+        match refused {
+            Err(SelectionError::Misconfigured(message)) => {
+                assert!(message.contains("readPreference"), "{message}")
+            }
+            Err(other) => panic!("{preference}: refused for another reason: {other}"),
+            Ok(selected) => panic!("{preference}: started on {:?}", selected.decision.kind),
+        }
+    }
+    let primary = balancelife_testkit::servers::mongo::SHARED.settings(&fresh_database());
+    let mut explicit = primary.clone();
+    explicit.uri = with_option(&primary, "readPreference=primary");
+    let selected = selection::select(&on(explicit)).await.unwrap();
+    assert_eq!(selected.decision.kind, StoreKind::Mongodb);
+}
+
+/// The settings' connection string with one more option.
+fn with_option(settings: &MongoSettings, option: &str) -> secrecy::SecretString {
+    let uri = settings.uri.expose_secret();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{option}").into()
 }

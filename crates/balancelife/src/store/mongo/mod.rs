@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bson::{Document, doc};
 use chrono::{DateTime, Utc};
-use mongodb::options::{ClientOptions, Tls, TlsOptions};
+use mongodb::options::{ClientOptions, ReadPreference, SelectionCriteria, Tls, TlsOptions};
 use mongodb::{Client, Database};
 use uuid::Uuid;
 
@@ -184,6 +184,7 @@ async fn open(settings: &MongoSettings) -> StoreResult<(Client, Database, bool)>
         .map_err(|_| {
             StoreError::Invalid("MONGODB_URI is not a valid MongoDB connection string".into())
         })?;
+    refuse_secondary_reads(&options)?;
     options.app_name = Some("balancelife".into());
     options.server_selection_timeout = Some(timeout);
     options.connect_timeout = Some(timeout);
@@ -204,6 +205,22 @@ async fn open(settings: &MongoSettings) -> StoreResult<(Client, Database, bool)>
     let supports_transactions =
         hello.contains_key("setName") || hello.get_str("msg") == Ok("isdbgrid");
     Ok((client, db, supports_transactions))
+}
+
+/// Every read must see every acknowledged write: a cache fill from a secondary that
+/// has not replicated a write yet would store a value older than it, under a lease
+/// the write already voided. So reads go to the primary, and a connection string that
+/// asks otherwise is refused rather than silently overridden.
+fn refuse_secondary_reads(options: &ClientOptions) -> StoreResult<()> {
+    match &options.selection_criteria {
+        None | Some(SelectionCriteria::ReadPreference(ReadPreference::Primary)) => Ok(()),
+        Some(_) => Err(StoreError::Invalid(
+            "MONGODB_URI asks for a readPreference other than primary; BalanceLife reads \
+             from the primary only (a read from a secondary could miss an acknowledged \
+             write and cache it), so remove readPreference from MONGODB_URI"
+                .into(),
+        )),
+    }
 }
 
 fn id_taken() -> StoreError {
