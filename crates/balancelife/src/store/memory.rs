@@ -70,6 +70,7 @@ impl Store for MemoryStore {
                 status: ComponentStatus::Up,
                 persistent: false,
                 detail: Some("in-memory store: data is lost when the service stops".into()),
+                eviction_policy: None,
             },
         )]
     }

@@ -180,6 +180,12 @@ pub struct ComponentHealth {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub detail: Option<String>,
+    /// Redis only: its `maxmemory-policy` (`unknown` where the server refuses to
+    /// say). Anything but `noeviction` can evict a guard before the values that
+    /// depend on it, so the component is degraded then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub eviction_policy: Option<String>,
 }
 
 /// The whole storage contract, held as `Arc<dyn Store>`.

@@ -179,6 +179,8 @@ pub struct RedisCache {
     /// Set when the connection stopped answering: the recovery task replaces it
     /// (a connection whose peer vanished without a word never fails by itself).
     connection_suspect: AtomicBool,
+    /// The server's `maxmemory-policy`, read after each connection.
+    eviction_policy: RwLock<EvictionPolicy>,
     lookup: Script,
     fill: Script,
     invalidate: Script,
@@ -212,6 +214,7 @@ impl RedisCache {
             stale_scopes: Mutex::new(HashSet::new()),
             stale_count: AtomicUsize::new(0),
             connection_suspect: AtomicBool::new(false),
+            eviction_policy: RwLock::new(EvictionPolicy::Unread),
             lookup: Script::new(LOOKUP),
             fill: Script::new(FILL),
             invalidate: Script::new(INVALIDATE),
@@ -250,8 +253,9 @@ impl RedisCache {
         let attempt = ConnectionManager::new_with_config(self.client.clone(), config);
         match tokio::time::timeout(Duration::from_secs(2), attempt).await {
             Ok(Ok(connection)) => {
-                *self.connection.write() = Some(connection);
+                *self.connection.write() = Some(connection.clone());
                 self.connection_suspect.store(false, Ordering::Release);
+                self.read_eviction_policy(connection).await;
                 true
             }
             Ok(Err(error)) => {
@@ -260,6 +264,38 @@ impl RedisCache {
             }
             Err(_) => false,
         }
+    }
+
+    /// Reads `maxmemory-policy` and warns unless it is `noeviction`: guards and
+    /// generations carry a time to live, so any other policy may evict one before the
+    /// values that depend on it, and an older value could be read again.
+    async fn read_eviction_policy(&self, mut connection: ConnectionManager) {
+        let mut command = redis::cmd("CONFIG");
+        command.arg("GET").arg("maxmemory-policy");
+        let query = command.query_async::<Vec<String>>(&mut connection);
+        let policy = match tokio::time::timeout(Duration::from_secs(1), query).await {
+            Ok(Ok(reply)) => match reply.as_slice() {
+                [_, policy] => EvictionPolicy::Policy(policy.clone()),
+                _ => EvictionPolicy::Refused,
+            },
+            Ok(Err(_)) => EvictionPolicy::Refused,
+            Err(_) => return,
+        };
+        let mut known = self.eviction_policy.write();
+        if *known == policy {
+            return;
+        }
+        match &policy {
+            EvictionPolicy::Policy(name) if name == "noeviction" => {}
+            EvictionPolicy::Policy(name) => tracing::error!(
+                maxmemory_policy = %name,
+                "Redis may evict cache keys (maxmemory-policy is not noeviction): an evicted guard can make an older value readable again; set maxmemory-policy noeviction"
+            ),
+            _ => tracing::warn!(
+                "Redis refused CONFIG GET maxmemory-policy (as some managed services do): make sure it is noeviction, or an evicted guard can make an older value readable again"
+            ),
+        }
+        *known = policy;
     }
 
     /// Runs one Redis call through the breaker and the deadline.
@@ -507,6 +543,7 @@ impl RedisCache {
         let connected = self.connection.read().is_some();
         let breaker = self.breaker.state();
         let stale = self.stale_count.load(Ordering::Acquire);
+        let eviction = self.eviction_policy.read().clone();
         let (status, detail) = if !connected {
             (ComponentStatus::Down, "not connected; reads and writes go to MongoDB, the cache reconnects in the background".to_owned())
         } else if breaker != BreakerState::Closed {
@@ -521,6 +558,11 @@ impl RedisCache {
                     "renewing {stale} cache scope(s) after a lost invalidation; their reads go to MongoDB"
                 ),
             )
+        } else if eviction.is_unsafe() {
+            (
+                ComponentStatus::Degraded,
+                "maxmemory-policy is not noeviction: an evicted guard could bring back an older value".to_owned(),
+            )
         } else {
             (ComponentStatus::Up, "circuit breaker closed".to_owned())
         };
@@ -528,6 +570,7 @@ impl RedisCache {
             status,
             persistent: false,
             detail: Some(detail),
+            eviction_policy: eviction.name(),
         }
     }
 
@@ -538,6 +581,29 @@ impl RedisCache {
             BreakerState::Open => 2,
         };
         self.metrics.breaker_state.set(value);
+    }
+}
+
+/// What the server said of its `maxmemory-policy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum EvictionPolicy {
+    Unread,
+    /// `CONFIG GET` is refused (managed services, restricted users).
+    Refused,
+    Policy(String),
+}
+
+impl EvictionPolicy {
+    fn is_unsafe(&self) -> bool {
+        matches!(self, Self::Policy(name) if name != "noeviction")
+    }
+
+    fn name(&self) -> Option<String> {
+        match self {
+            Self::Unread => None,
+            Self::Refused => Some("unknown".to_owned()),
+            Self::Policy(name) => Some(name.clone()),
+        }
     }
 }
 

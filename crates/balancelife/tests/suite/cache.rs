@@ -477,3 +477,64 @@ async fn reading_a_whole_history_bypasses_the_cache_and_keeps_it_healthy() {
         "the breaker stayed closed"
     );
 }
+
+#[tokio::test]
+async fn health_shows_the_eviction_policy_and_is_degraded_unless_it_is_noeviction() {
+    use balancelife::store::ComponentStatus;
+    let server = redis::RedisServer::start();
+    let command = |args: &'static [&'static str]| {
+        let url = format!("redis://{}/", server.addr());
+        async move {
+            let client = ::redis::Client::open(url).unwrap();
+            let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+            let mut command = ::redis::cmd(args[0]);
+            command.arg(&args[1..]);
+            command.query_async::<()>(&mut connection).await.unwrap();
+        }
+    };
+    let health = |cached: Cached| cached.store.cache().health();
+
+    let safe = health(Cached::with(fresh_mongo(), server.settings()).await);
+    command(&["CONFIG", "SET", "maxmemory-policy", "volatile-lru"]).await;
+    let evicting = health(Cached::with(fresh_mongo(), server.settings()).await);
+    command(&[
+        "ACL",
+        "SETUSER",
+        "cacheonly",
+        "on",
+        ">cache-pw",
+        "~*",
+        "&*",
+        "+@all",
+        "-config",
+    ])
+    .await;
+    let mut restricted = server.settings();
+    restricted.addr = format!("redis://cacheonly:cache-pw@{}/", server.addr()).into();
+    let cached = Cached::with(fresh_mongo(), restricted).await;
+    let stored = cached
+        .store
+        .create_user(user(unique_email("acl")))
+        .await
+        .unwrap();
+    cached.store.get_user(stored.id).await.unwrap();
+    cached.store.get_user(stored.id).await.unwrap();
+
+    assert_eq!(safe.eviction_policy.as_deref(), Some("noeviction"));
+    assert_eq!(safe.status, ComponentStatus::Up);
+    assert_eq!(evicting.eviction_policy.as_deref(), Some("volatile-lru"));
+    assert_eq!(evicting.status, ComponentStatus::Degraded);
+    assert!(evicting.detail.unwrap().contains("noeviction"));
+    let unknown = health(cached.clone());
+    assert_eq!(
+        unknown.eviction_policy.as_deref(),
+        Some("unknown"),
+        "CONFIG refused, as on some managed services"
+    );
+    assert_eq!(unknown.status, ComponentStatus::Up);
+    assert_eq!(
+        cached.store.cache().metrics.hits.get(),
+        1,
+        "and the cache works without it"
+    );
+}

@@ -244,6 +244,7 @@ impl Store for MongoStore {
                 status: ComponentStatus::Up,
                 persistent: true,
                 detail: None,
+                eviction_policy: None,
             },
             Err(error) => {
                 tracing::warn!(error = %ErrorChain(&error), "MongoDB health check failed");
@@ -251,6 +252,7 @@ impl Store for MongoStore {
                     status: ComponentStatus::Down,
                     persistent: true,
                     detail: Some("MongoDB does not answer; requests that need it get 503".into()),
+                    eviction_policy: None,
                 }
             }
         };
