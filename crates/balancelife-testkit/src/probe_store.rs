@@ -1,6 +1,6 @@
 //! `ProbeStore`: a real store (MongoDB) wrapped so a test can count the reads that
-//! reach it and hold one read at a chosen point. It delegates everything; it fakes
-//! nothing.
+//! reach it and hold one read at a chosen point (a user read, or a meal entry read).
+//! It delegates everything; it fakes nothing.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +16,13 @@ use balancelife::store::*;
 pub struct ProbeStore {
     inner: Arc<dyn Store>,
     pub user_reads: AtomicUsize,
+    hold: parking_lot::Mutex<Option<Hold>>,
+    meal_entries: ProbeMealEntries,
+}
+
+/// The inner store's meal entries, with a hold on the next `get`.
+struct ProbeMealEntries {
+    inner: Arc<dyn Store>,
     hold: parking_lot::Mutex<Option<Hold>>,
 }
 
@@ -34,6 +41,10 @@ pub struct Held {
 impl ProbeStore {
     pub fn new(inner: Arc<dyn Store>) -> Self {
         Self {
+            meal_entries: ProbeMealEntries {
+                inner: inner.clone(),
+                hold: parking_lot::Mutex::new(None),
+            },
             inner,
             user_reads: AtomicUsize::new(0),
             hold: parking_lot::Mutex::new(None),
@@ -41,16 +52,12 @@ impl ProbeStore {
     }
 
     pub fn hold_next_user_read(&self) -> Held {
-        let (read_done, done_rx) = oneshot::channel();
-        let release = Arc::new(Notify::new());
-        *self.hold.lock() = Some(Hold {
-            read_done,
-            release: release.clone(),
-        });
-        Held {
-            read_done: done_rx,
-            release,
-        }
+        arm(&self.hold)
+    }
+
+    /// Holds the next meal entry `get` after it has read the store (if any comes).
+    pub fn hold_next_meal_entry_read(&self) -> Held {
+        arm(&self.meal_entries.hold)
     }
 
     pub fn user_reads(&self) -> usize {
@@ -71,13 +78,7 @@ impl Store for ProbeStore {
     }
     async fn get_user(&self, id: Uuid) -> StoreResult<User> {
         self.user_reads.fetch_add(1, Ordering::SeqCst);
-        let hold = self.hold.lock().take();
-        let result = self.inner.get_user(id).await;
-        if let Some(hold) = hold {
-            let _ = hold.read_done.send(());
-            hold.release.notified().await;
-        }
-        result
+        held(&self.hold, self.inner.get_user(id)).await
     }
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
         self.inner.get_user_by_email(email).await
@@ -85,7 +86,7 @@ impl Store for ProbeStore {
     async fn update_user(&self, user: User, expected: DateTime<Utc>) -> StoreResult<User> {
         self.inner.update_user(user, expected).await
     }
-    async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
+    async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
         self.inner.delete_user(id).await
     }
     fn meal_packages(&self) -> &dyn PackageStore<MealPackage> {
@@ -95,9 +96,67 @@ impl Store for ProbeStore {
         self.inner.workout_packages()
     }
     fn meal_entries(&self) -> &dyn EntryStore<MealData> {
-        self.inner.meal_entries()
+        &self.meal_entries
     }
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
         self.inner.workout_entries()
+    }
+}
+
+fn arm(slot: &parking_lot::Mutex<Option<Hold>>) -> Held {
+    let (read_done, done_rx) = oneshot::channel();
+    let release = Arc::new(Notify::new());
+    *slot.lock() = Some(Hold {
+        read_done,
+        release: release.clone(),
+    });
+    Held {
+        read_done: done_rx,
+        release,
+    }
+}
+
+/// Runs `read`, then, if a hold is armed, reports it and waits to be released.
+async fn held<T>(
+    slot: &parking_lot::Mutex<Option<Hold>>,
+    read: impl std::future::Future<Output = T>,
+) -> T {
+    let hold = slot.lock().take();
+    let result = read.await;
+    if let Some(hold) = hold {
+        let _ = hold.read_done.send(());
+        hold.release.notified().await;
+    }
+    result
+}
+
+#[async_trait]
+impl EntryStore<MealData> for ProbeMealEntries {
+    async fn create(&self, entry: Entry<MealData>) -> StoreResult<Written<Entry<MealData>>> {
+        self.inner.meal_entries().create(entry).await
+    }
+    async fn put(&self, entry: Entry<MealData>) -> StoreResult<Written<Entry<MealData>>> {
+        self.inner.meal_entries().put(entry).await
+    }
+    async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<MealData>> {
+        held(&self.hold, self.inner.meal_entries().get(user_id, id)).await
+    }
+    async fn update(
+        &self,
+        entry: Entry<MealData>,
+        expected: DateTime<Utc>,
+    ) -> StoreResult<Entry<MealData>> {
+        self.inner.meal_entries().update(entry, expected).await
+    }
+    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<MealData>> {
+        self.inner.meal_entries().delete(user_id, id).await
+    }
+    async fn list(
+        &self,
+        user_id: Uuid,
+        range: DateRange,
+        page: PageRequest<EntryPosition>,
+    ) -> StoreResult<Page<Entry<MealData>, EntryPosition>> {
+        self.inner.meal_entries().list(user_id, range, page).await
     }
 }

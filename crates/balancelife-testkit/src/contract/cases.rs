@@ -183,8 +183,9 @@ pub async fn deleting_a_user_deletes_their_entries_and_no_one_elses(store: S) {
         .await
         .unwrap();
 
-    store.delete_user(leaving.id).await.unwrap();
+    let deleted = store.delete_user(leaving.id).await.unwrap();
 
+    assert_eq!(deleted, leaving, "the deletion returns what it deleted");
     assert_not_found(store.get_user(leaving.id).await);
     assert_not_found(store.get_user_by_email(&leaving.email).await);
     assert_not_found(store.meal_entries().get(leaving.id, gone_meal.id).await);
@@ -393,7 +394,13 @@ pub async fn upserting_a_package_is_idempotent(store: S) {
 
     assert_eq!(first, Written::Created(package.clone()));
     assert_eq!(again, Written::Unchanged(package.clone()));
-    assert_eq!(replaced, Written::Replaced(revised.clone()));
+    assert_eq!(
+        replaced,
+        Written::Replaced {
+            stored: revised.clone(),
+            previous: package.clone()
+        }
+    );
     assert_eq!(
         store.meal_packages().get(package.id).await.unwrap(),
         revised
@@ -494,9 +501,10 @@ pub async fn put_creates_then_replaces_keeping_created_at<D: EntryFixture + Stor
 
     assert!(matches!(created, Written::Created(_)));
     assert!(matches!(unchanged, Written::Unchanged(_)));
-    let Written::Replaced(stored) = replaced else {
+    let Written::Replaced { stored, previous } = replaced else {
         panic!("expected Replaced, got {replaced:?}");
     };
+    assert_eq!(previous, original, "what was replaced, as it was");
     assert_eq!(
         stored.created_at, original.created_at,
         "created_at survives a replace"
@@ -661,11 +669,12 @@ pub async fn a_deleted_entry_is_gone<D: EntryFixture + StoreAccess>(store: S) {
     let doomed = entry::<D>(user.id, 1, at("2026-03-11", "12:00"));
     entries::<D>(&store).create(doomed.clone()).await.unwrap();
 
-    entries::<D>(&store)
+    let deleted = entries::<D>(&store)
         .delete(user.id, doomed.id)
         .await
         .unwrap();
 
+    assert_eq!(deleted, doomed, "the deletion returns what it deleted");
     assert_not_found(entries::<D>(&store).get(user.id, doomed.id).await);
     assert_not_found(entries::<D>(&store).delete(user.id, doomed.id).await);
     let page = entries::<D>(&store)

@@ -326,17 +326,26 @@ impl Store for CachedStore {
         .await
     }
 
-    async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
+    async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
         let core = self.core.clone();
         detached(async move {
-            let previous = core.inner.get_user(id).await?;
-            // The whole user scope goes: the record and every entry list.
-            let changes = vec![
-                Invalidation::flush(Scope::user(id)),
-                Invalidation::keys(Scope::email(&previous.email), &[USER]),
-            ];
-            let flights = [flight_key(&Scope::user(id), "")];
+            // Read first too, for the address to void should the deletion's answer
+            // be lost (a timeout after the server did it).
+            let before = core.inner.get_user(id).await?;
             let result = core.inner.delete_user(id).await;
+            // The whole user scope goes (the record and every entry list), and the
+            // e-mail the user had when deleted: a change of address in between must
+            // not leave the new one able to log in.
+            let mut changes = vec![
+                Invalidation::flush(Scope::user(id)),
+                Invalidation::keys(Scope::email(&before.email), &[USER]),
+            ];
+            if let Ok(deleted) = &result
+                && deleted.email != before.email
+            {
+                changes.push(Invalidation::keys(Scope::email(&deleted.email), &[USER]));
+            }
+            let flights = [flight_key(&Scope::user(id), "")];
             core.after_write(&result, changes, &flights).await;
             result
         })
@@ -515,8 +524,12 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
         let this = self.clone();
         detached(async move {
             let (user_id, day) = (entry.user_id, entry.local_date);
-            let before = this.current_day(user_id, entry.id).await?;
             let result = this.inner().put(entry).await;
+            // The day the replaced entry was on, as the write found it.
+            let before = match &result {
+                Ok(Written::Replaced { previous, .. }) => Some(previous.local_date),
+                _ => None,
+            };
             this.written(user_id, &[Some(day), before], &result).await;
             result
         })
@@ -543,12 +556,12 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
         .await
     }
 
-    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
         let this = self.clone();
         detached(async move {
-            let before = this.current_day(user_id, id).await?;
             let result = this.inner().delete(user_id, id).await;
-            this.written(user_id, &[before], &result).await;
+            let day = result.as_ref().ok().map(|deleted| deleted.local_date);
+            this.written(user_id, &[day], &result).await;
             result
         })
         .await

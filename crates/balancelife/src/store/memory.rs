@@ -133,13 +133,13 @@ impl Store for MemoryStore {
         Ok(user)
     }
 
-    async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
+    async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
         let mut users = self.users.write();
         let user = users.by_id.remove(&id).ok_or(StoreError::NotFound)?;
         users.id_by_email.remove(&user.email);
         self.meal_entries.remove_owner(id);
         self.workout_entries.remove_owner(id);
-        Ok(())
+        Ok(user)
     }
 
     fn meal_packages(&self) -> &dyn PackageStore<MealPackage> {
@@ -233,7 +233,10 @@ impl<P: Package> PackageStore<P> for PackageTable<P> {
                 if old == package {
                     Written::Unchanged(package.clone())
                 } else {
-                    Written::Replaced(package.clone())
+                    Written::Replaced {
+                        stored: package.clone(),
+                        previous: old,
+                    }
                 }
             }
         };
@@ -329,9 +332,13 @@ impl<D: EntryData> EntryStore<D> for EntryTable<D> {
                 Ok(Written::Unchanged(existing.clone()))
             }
             Some(existing) => {
+                let previous = existing.clone();
                 entry.created_at = existing.created_at;
                 rows.insert(entry.clone());
-                Ok(Written::Replaced(entry))
+                Ok(Written::Replaced {
+                    stored: entry,
+                    previous,
+                })
             }
             None => {
                 rows.insert(entry.clone());
@@ -366,15 +373,15 @@ impl<D: EntryData> EntryStore<D> for EntryTable<D> {
         })
     }
 
-    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
         let mut rows = self.rows.write();
         let entry = rows.owned(user_id, id).ok_or(StoreError::NotFound)?;
         let position = entry.position();
-        rows.by_id.remove(&id);
+        let deleted = rows.by_id.remove(&id).expect("just found");
         if let Some(owner) = rows.by_owner.get_mut(&user_id) {
             owner.remove(&position);
         }
-        Ok(())
+        Ok(deleted)
     }
 
     async fn list(

@@ -126,14 +126,15 @@ pub enum Written<T> {
     Created(T),
     /// The same content was already stored under that id; nothing changed.
     Unchanged(T),
-    /// Different content under that id, same owner, was replaced.
-    Replaced(T),
+    /// Different content under that id, same owner, was replaced: what is stored
+    /// now and what was, as the write itself found it (a cache invalidates both).
+    Replaced { stored: T, previous: T },
 }
 
 impl<T> Written<T> {
     pub fn into_inner(self) -> T {
         match self {
-            Self::Created(v) | Self::Unchanged(v) | Self::Replaced(v) => v,
+            Self::Created(v) | Self::Unchanged(v) | Self::Replaced { stored: v, .. } => v,
         }
     }
 
@@ -210,8 +211,9 @@ pub trait Store: Send + Sync {
         expected_updated_at: DateTime<Utc>,
     ) -> StoreResult<User>;
     /// Deletes the user and every entry they own. Once it returns, no entry of the
-    /// user can be read; in a transaction where the backend has them.
-    async fn delete_user(&self, id: Uuid) -> StoreResult<()>;
+    /// user can be read; in a transaction where the backend has them. Returns the
+    /// user as the deletion found it (its e-mail may have changed since anyone read it).
+    async fn delete_user(&self, id: Uuid) -> StoreResult<User>;
 
     fn meal_packages(&self) -> &dyn PackageStore<MealPackage>;
     fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage>;
@@ -242,7 +244,8 @@ pub trait EntryStore<D: EntryData>: Send + Sync {
     /// that it exists) or the owner does not exist.
     async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>>;
     /// Create or replace by id: `Created`, `Unchanged` or `Replaced` (keeping the
-    /// original `created_at`); `NotFound` if the id belongs to someone else.
+    /// original `created_at`, with the entry it replaced as the replacement found it);
+    /// `NotFound` if the id belongs to someone else.
     async fn put(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>>;
     async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>>;
     /// Replaces an existing entry of the owner if it is still the version the caller
@@ -252,7 +255,8 @@ pub trait EntryStore<D: EntryData>: Send + Sync {
         entry: Entry<D>,
         expected_updated_at: DateTime<Utc>,
     ) -> StoreResult<Entry<D>>;
-    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<()>;
+    /// Returns the entry as the deletion found it.
+    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>>;
     /// The owner's entries whose local date is in `range`, ordered by
     /// (local_date, occurred_at, id).
     async fn list(

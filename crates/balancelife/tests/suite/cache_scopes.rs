@@ -1,14 +1,16 @@
-//! The cache's scopes: a lost invalidation voids only the scopes its write touched,
-//! list guards are compared one by one, and a failed load gives its fill lease back.
+//! The cache's scopes and the races a review found: a lost invalidation voids only
+//! the scopes its write touched, list guards are compared one by one, a failed load
+//! gives its fill lease back, and a deleted user's current e-mail is voided.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use balancelife::config::MongoSettings;
-use balancelife::domain::MealData;
+use balancelife::domain::{Entry, MealData};
 use balancelife::store::cache_keys::Scope;
 use balancelife::store::{DateRange, PageLimit, PageRequest, Store};
 
-use balancelife_testkit::fixtures::{at, date, entry, unique_email, user};
+use balancelife_testkit::fixtures::{EntryFixture, at, date, entry, unique_email, user};
 use balancelife_testkit::servers::mongo::{self, MongoServer};
 use balancelife_testkit::servers::redis::{RedisServer, SHARED as SHARED_REDIS};
 
@@ -168,4 +170,105 @@ async fn a_failed_load_gives_its_fill_lease_back() {
         "the lease was given back, so other readers need not wait out its 3 s"
     );
     assert_eq!(cached.store.get_user(stored.id).await.unwrap(), stored);
+}
+
+#[tokio::test]
+async fn deleting_a_user_voids_the_e_mail_they_had_when_deleted() {
+    let cached = Cached::on(&SHARED_REDIS).await;
+    let store = cached.store.clone();
+    let stored = store
+        .create_user(user(unique_email("leaving")))
+        .await
+        .unwrap();
+    // The deletion reads the user (address A) and is held there.
+    let held = cached.probe.hold_next_user_read();
+    let deletion = {
+        let store = store.clone();
+        tokio::spawn(async move { store.delete_user(stored.id).await })
+    };
+    held.read_done.await.unwrap();
+    // Meanwhile the address changes to B, and a log-in caches B.
+    let mut moved = stored.clone();
+    moved.email = unique_email("new-address");
+    moved.updated_at = stored.updated_at + chrono::Duration::milliseconds(1);
+    store
+        .update_user(moved.clone(), stored.updated_at)
+        .await
+        .unwrap();
+    assert_eq!(store.get_user_by_email(&moved.email).await.unwrap(), moved);
+    held.release.notify_one();
+    deletion.await.unwrap().unwrap();
+
+    assert!(
+        store.get_user_by_email(&moved.email).await.is_err(),
+        "the deleted user cannot be found (nor log in) by the address they had last"
+    );
+    assert!(store.get_user_by_email(&stored.email).await.is_err());
+}
+
+/// The same entry moved to `day` at noon, as a later version.
+fn moved_to(original: &Entry<MealData>, day: &str, later_ms: i64) -> Entry<MealData> {
+    let mut moved = original.clone();
+    moved.data = <MealData as EntryFixture>::sample(1, at(day, "12:00"));
+    moved.local_date = date(day);
+    moved.updated_at = original.updated_at + chrono::Duration::milliseconds(later_ms);
+    moved
+}
+
+#[tokio::test]
+async fn a_put_racing_a_move_leaves_no_days_list_stale() {
+    let cached = Cached::on(&SHARED_REDIS).await;
+    let store = cached.store.clone();
+    let owner = store
+        .create_user(user(unique_email("put-race")))
+        .await
+        .unwrap();
+    let original = entry::<MealData>(owner.id, 1, at("2026-05-04", "12:00"));
+    store.meal_entries().create(original.clone()).await.unwrap();
+    let day_list = |source: Arc<dyn Store>, day: &'static str| async move {
+        let range = DateRange::new(date(day), date(day)).unwrap();
+        source
+            .meal_entries()
+            .list(owner.id, range, PageRequest::first(PageLimit::DEFAULT))
+            .await
+            .unwrap()
+            .items
+    };
+
+    // A PUT moves the entry from Monday to Wednesday. Should it read the entry's day
+    // before writing, it is held there while a PATCH moves the entry to Tuesday and
+    // Tuesday's list is cached with it.
+    let held = cached.probe.hold_next_meal_entry_read();
+    let mut put = {
+        let store = store.clone();
+        let to_wednesday = moved_to(&original, "2026-05-06", 2);
+        tokio::spawn(async move { store.meal_entries().put(to_wednesday).await })
+    };
+    let mut read_done = held.read_done;
+    let put_finished_first = tokio::select! {
+        _ = &mut read_done => {
+            let to_tuesday = moved_to(&original, "2026-05-05", 1);
+            store
+                .meal_entries()
+                .update(to_tuesday.clone(), original.updated_at)
+                .await
+                .unwrap();
+            assert_eq!(day_list(store.clone(), "2026-05-05").await, vec![to_tuesday]);
+            held.release.notify_one();
+            false
+        }
+        _ = &mut put => true,
+    };
+    if !put_finished_first {
+        put.await.unwrap().unwrap();
+    }
+
+    let stored: Arc<dyn Store> = cached.mongo.clone();
+    for day in ["2026-05-04", "2026-05-05", "2026-05-06"] {
+        assert_eq!(
+            day_list(store.clone(), day).await,
+            day_list(stored.clone(), day).await,
+            "the cached list of {day} is what MongoDB holds"
+        );
+    }
 }

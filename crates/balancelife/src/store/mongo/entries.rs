@@ -130,14 +130,19 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
                 }
                 Some(existing) => {
                     entry.created_at = existing.created_at;
+                    // The replacement returns what it replaced: the entry may have
+                    // moved to another day since it was read.
                     let filter = owned(entry.user_id, entry.id);
-                    let result = bounded(
+                    let replaced = bounded(
                         self.timeout,
-                        self.entries.replace_one(filter, D::to_doc(&entry)),
+                        self.entries.find_one_and_replace(filter, D::to_doc(&entry)),
                     )
                     .await?;
-                    if result.matched_count == 1 {
-                        return Ok(Written::Replaced(entry));
+                    if let Some(previous) = replaced {
+                        return Ok(Written::Replaced {
+                            stored: entry,
+                            previous: D::from_doc(previous),
+                        });
                     }
                 }
             }
@@ -187,13 +192,13 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         }
     }
 
-    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let result = bounded(self.timeout, self.entries.delete_one(owned(user_id, id))).await?;
-        if result.deleted_count == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound)
-        }
+    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
+        let deleted = bounded(
+            self.timeout,
+            self.entries.find_one_and_delete(owned(user_id, id)),
+        )
+        .await?;
+        deleted.map(D::from_doc).ok_or(StoreError::NotFound)
     }
 
     async fn list(

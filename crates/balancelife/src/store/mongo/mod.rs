@@ -120,20 +120,22 @@ impl MongoStore {
     }
 
     /// Deletes the user and their entries atomically, where the server allows it.
-    async fn delete_user_in_transaction(&self, id: Uuid) -> StoreResult<()> {
+    async fn delete_user_in_transaction(&self, id: Uuid) -> StoreResult<User> {
         let user_filter = doc! { "_id": bson::Uuid::from(id) };
         let entry_filter = doc! { "user_id": bson::Uuid::from(id) };
         let mut session = bounded(self.timeout, self.client.start_session()).await?;
         bounded(self.timeout, session.start_transaction()).await?;
         let deleted = bounded(
             self.timeout,
-            self.users.delete_one(user_filter).session(&mut session),
+            self.users
+                .find_one_and_delete(user_filter)
+                .session(&mut session),
         )
         .await?;
-        if deleted.deleted_count == 0 {
+        let Some(deleted) = deleted else {
             let _ = session.abort_transaction().await;
             return Err(StoreError::NotFound);
-        }
+        };
         let meals = self
             .meal_entries
             .collection()
@@ -146,27 +148,26 @@ impl MongoStore {
             .delete_many(entry_filter)
             .session(&mut session);
         bounded(self.timeout, workouts).await?;
-        bounded(self.timeout, session.commit_transaction()).await
+        bounded(self.timeout, session.commit_transaction()).await?;
+        Ok(User::from(deleted))
     }
 
     /// Without transactions: entries first, then the user, then entries again. At no
     /// point is there a deleted user with entries; an entry created concurrently with
     /// the deletion is swept by the second pass.
-    async fn delete_user_in_steps(&self, id: Uuid) -> StoreResult<()> {
+    async fn delete_user_in_steps(&self, id: Uuid) -> StoreResult<User> {
         self.get_user(id).await?;
         self.meal_entries.delete_owned_by(id).await?;
         self.workout_entries.delete_owned_by(id).await?;
         let deleted = bounded(
             self.timeout,
-            self.users.delete_one(doc! { "_id": bson::Uuid::from(id) }),
+            self.users
+                .find_one_and_delete(doc! { "_id": bson::Uuid::from(id) }),
         )
         .await?;
         self.meal_entries.delete_owned_by(id).await?;
         self.workout_entries.delete_owned_by(id).await?;
-        if deleted.deleted_count == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        deleted.map(User::from).ok_or(StoreError::NotFound)
     }
 }
 
@@ -310,7 +311,7 @@ impl Store for MongoStore {
         Ok(user)
     }
 
-    async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
+    async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
         if self.supports_transactions {
             self.delete_user_in_transaction(id).await
         } else {

@@ -125,8 +125,13 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
         )
         .await
         {
-            Ok(_) if previous.is_some() => Ok(Written::Replaced(package)),
-            Ok(_) => Ok(Written::Created(package)),
+            Ok(_) => Ok(match previous {
+                Some(previous) => Written::Replaced {
+                    stored: package,
+                    previous,
+                },
+                None => Written::Created(package),
+            }),
             // Two upserts of a new id at once: the loser's insert meets the winner's.
             Err(Rejected::Duplicate(Some(field))) if field == "_id" => Err(changed_concurrently()),
             Err(Rejected::Duplicate(_)) => Err(StoreError::Conflict(format!(
