@@ -47,7 +47,13 @@ async fn log(app: &TestApp, user: &TestUser, path: &str, body: Value) -> Value {
 async fn berlin_user(app: &TestApp, label: &str) -> TestUser {
     app.register(
         label,
-        json!({"timezone": "Europe/Berlin", "daily_kcal_target": 2000, "protein_g_target": 100}),
+        json!({
+            "timezone": "Europe/Berlin",
+            "daily_kcal_target": 2000,
+            "protein_g_target": 100,
+            "carbs_g_target": 250,
+            "fat_g_target": 70
+        }),
     )
     .await
 }
@@ -105,6 +111,8 @@ async fn the_summary_adds_up_every_day_of_the_users_calendar(app: TestApp) {
     assert_eq!(days[1]["net"], 600.5);
     assert_eq!(days[1]["remaining"], 1399.5);
     assert_eq!(days[1]["protein_g"], 42.3, "rounded to 0.1");
+    assert_eq!(days[1]["carbs_g"], 116.0, "two meals' carbohydrates");
+    assert_eq!(days[1]["fat_g"], 19.0);
     assert_eq!(days[1]["protein_g_target"], 100.0);
     assert_eq!(
         (
@@ -116,8 +124,29 @@ async fn the_summary_adds_up_every_day_of_the_users_calendar(app: TestApp) {
     assert_eq!(days[2]["kcal_in"], 400.0);
     let totals = &range.body["totals"];
     assert_eq!(totals["kcal_in"], 1200.5);
+    assert_eq!(totals["kcal_out"], 200.0);
+    assert_eq!(
+        (&totals["protein_g"], &totals["carbs_g"], &totals["fat_g"]),
+        (&json!(62.3), &json!(174.0), &json!(28.5)),
+        "every macro adds up over the range"
+    );
+    assert_eq!(
+        (&totals["meal_entries"], &totals["workout_entries"]),
+        (&json!(3), &json!(1))
+    );
     assert_eq!(totals["net"], 1000.5);
     assert_eq!(totals["target"], 8000.0);
+    assert_eq!(
+        (
+            &totals["protein_g_target"],
+            &totals["carbs_g_target"],
+            &totals["fat_g_target"]
+        ),
+        (&json!(400.0), &json!(1000.0), &json!(280.0)),
+        "each daily target times the four days"
+    );
+    assert_eq!(days[1]["carbs_g_target"], 250.0);
+    assert_eq!(days[1]["fat_g_target"], 70.0);
     assert_eq!(totals["remaining"], 6999.5);
     assert_eq!(day.body["days"][0], days[1], "one function, one answer");
 }
