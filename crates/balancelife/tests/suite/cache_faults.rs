@@ -86,8 +86,9 @@ async fn a_frozen_redis_costs_little_time_and_a_write_made_meanwhile_is_read_bac
     assert_eq!(renamed.status, StatusCode::OK);
     assert_eq!(right_after.body["name"], "Renamed While Frozen");
     let cache = cached.store.cache().clone();
+    // Serving, and done renewing the scopes whose invalidation the freeze swallowed.
     until("the cache serving again", Duration::from_secs(10), || {
-        cache.is_serving()
+        cache.health().status == ComponentStatus::Up
     })
     .await;
     let hits_before = cache.metrics.hits.get();
@@ -183,4 +184,39 @@ async fn metrics_show_hits_misses_and_the_breaker() {
     ] {
         assert!(text.contains(metric), "{metric} missing from:\n{text}");
     }
+}
+
+#[tokio::test]
+async fn a_connection_gone_silent_is_replaced_and_the_cache_serves_again() {
+    let server = RedisServer::start();
+    let proxy = balancelife_testkit::proxy::TcpProxy::start(
+        server.addr().parse().expect("a socket address"),
+    );
+    let mut settings = server.settings();
+    settings.addr = proxy.addr().into();
+    settings.timeout = Duration::from_millis(50);
+    let cached = Cached::with(mongo::SHARED.settings(&mongo::fresh_database()), settings).await;
+    let (app, user) = app_with_user(&cached).await;
+    app.get("/api/v1/users/me", Some(&user.token)).await;
+
+    // Redis' end of the connection vanishes without a word (no reset, no FIN), as
+    // behind a NAT that forgot it or after a failover to another address.
+    proxy.silence_open_connections();
+    for _ in 0..5 {
+        let response = app.get("/api/v1/users/me", Some(&user.token)).await;
+        assert_eq!(response.status, StatusCode::OK, "MongoDB answers meanwhile");
+    }
+    let cache = cached.store.cache().clone();
+    until("the cache serving again", Duration::from_secs(10), || {
+        cache.is_serving()
+    })
+    .await;
+    let hits_before = cache.metrics.hits.get();
+    app.get("/api/v1/users/me", Some(&user.token)).await;
+    app.get("/api/v1/users/me", Some(&user.token)).await;
+
+    assert!(
+        cache.metrics.hits.get() > hits_before,
+        "hits again, over a new connection"
+    );
 }

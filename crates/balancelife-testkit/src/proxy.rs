@@ -1,0 +1,128 @@
+//! A TCP proxy between the service and a server, to cut links the way networks do.
+//!
+//! A frozen server (SIGSTOP) is not a partition: the kernel keeps queueing what is
+//! sent to it and the server runs it all when it thaws. Here the bytes are read and
+//! dropped, so what was sent during a partition is lost for good, and a connection
+//! can go silent for ever while new ones work (a peer that vanished without a word).
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+#[derive(Default)]
+struct Links {
+    /// Every byte, both ways, on every connection, is dropped.
+    partitioned: AtomicBool,
+    /// Connections numbered below this are silent for ever.
+    silent_below: AtomicU64,
+    next_connection: AtomicU64,
+    stopped: AtomicBool,
+}
+
+impl Links {
+    fn passes(&self, connection: u64) -> bool {
+        !self.partitioned.load(Ordering::Acquire)
+            && connection >= self.silent_below.load(Ordering::Acquire)
+    }
+}
+
+/// Forwards connections on a free loopback port to `target` until dropped.
+pub struct TcpProxy {
+    pub port: u16,
+    links: Arc<Links>,
+}
+
+impl TcpProxy {
+    pub fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding the proxy");
+        let port = listener.local_addr().expect("the proxy's address").port();
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let links = Arc::new(Links::default());
+        let accepting = links.clone();
+        thread::spawn(move || accept(listener, target, accepting));
+        Self { port, links }
+    }
+
+    /// `127.0.0.1:<port>`
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Drops every byte both ways, on old and new connections, closing none.
+    pub fn partition(&self) {
+        self.links.partitioned.store(true, Ordering::Release);
+    }
+
+    /// Forwards again; what was dropped stays lost.
+    pub fn heal(&self) {
+        self.links.partitioned.store(false, Ordering::Release);
+    }
+
+    /// Every connection open now goes silent for ever; new ones work.
+    pub fn silence_open_connections(&self) {
+        let next = self.links.next_connection.load(Ordering::Acquire);
+        self.links.silent_below.store(next, Ordering::Release);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.links.stopped.store(true, Ordering::Release);
+    }
+}
+
+fn accept(listener: TcpListener, target: SocketAddr, links: Arc<Links>) {
+    while !links.stopped.load(Ordering::Acquire) {
+        match listener.accept() {
+            Ok((client, _)) => {
+                let number = links.next_connection.fetch_add(1, Ordering::AcqRel);
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let _ = client.set_nonblocking(false);
+                for (from, to) in [
+                    (client.try_clone(), server.try_clone()),
+                    (server.try_clone(), client.try_clone()),
+                ] {
+                    let (Ok(from), Ok(to)) = (from, to) else {
+                        continue;
+                    };
+                    let links = links.clone();
+                    thread::spawn(move || pump(from, to, number, &links));
+                }
+            }
+            Err(error) if error.kind() == ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Copies `from` to `to` while the links let connection `number` through, and reads
+/// and drops while they do not.
+fn pump(mut from: TcpStream, mut to: TcpStream, number: u64, links: &Links) {
+    let _ = from.set_read_timeout(Some(Duration::from_millis(100)));
+    let mut buffer = [0u8; 16 * 1024];
+    while !links.stopped.load(Ordering::Acquire) {
+        match from.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => {
+                if links.passes(number) && to.write_all(&buffer[..n]).is_err() {
+                    break;
+                }
+            }
+            Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+    // A connection gone silent says nothing, not even goodbye.
+    if links.passes(number) {
+        let _ = to.shutdown(Shutdown::Write);
+    }
+}
