@@ -41,7 +41,11 @@ async fn main() -> ExitCode {
                         "the service stopped with an error"
                     );
                     eprintln!("balancelife: {error:#}");
-                    ExitCode::FAILURE
+                    // Settings that cannot work exit like settings that cannot be read.
+                    match error.downcast_ref::<selection::SelectionError>() {
+                        Some(selection::SelectionError::Misconfigured(_)) => ExitCode::from(2),
+                        _ => ExitCode::FAILURE,
+                    }
                 }
             }
         }

@@ -104,6 +104,16 @@ impl RedisCluster {
             .collect()
     }
 
+    /// Settings for a cache on this cluster (every node a seed), in a key namespace
+    /// of its own.
+    pub fn settings(&self) -> balancelife::config::RedisSettings {
+        balancelife::config::RedisSettings {
+            namespace: format!("t{}", uuid::Uuid::now_v7().simple()),
+            timeout: std::time::Duration::from_millis(200),
+            ..balancelife::config::RedisSettings::new(self.seed_addrs().join(","))
+        }
+    }
+
     /// Ports of the running nodes the cluster currently counts as masters. Nodes it
     /// has agreed are failed (`fail`, not one node's passing `fail?`) are left out of
     /// both lists: they serve nothing.

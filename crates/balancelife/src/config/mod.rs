@@ -60,9 +60,11 @@ pub struct MongoSettings {
 
 #[derive(Debug, Clone)]
 pub struct RedisSettings {
-    /// `host:port` or a `redis://`/`rediss://` URL; may embed a password, so it is
-    /// treated as a secret.
+    /// One or more comma-separated seed nodes, each `host:port` or a
+    /// `redis://`/`rediss://` URL; may embed a password, so it is treated as a secret.
     pub addr: SecretString,
+    /// A single server or a cluster; `Auto` asks the server (`INFO cluster`).
+    pub mode: RedisMode,
     /// Overrides a password in the URL.
     pub password: Option<SecretString>,
     /// CA file for `rediss://` addresses whose certificate a private CA signed;
@@ -98,6 +100,16 @@ pub struct LogSettings {
     /// A `tracing` filter such as `info` or `balancelife=debug,tower_http=info`.
     pub level: String,
     pub format: LogFormat,
+}
+
+/// What `REDIS_ADDR` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedisMode {
+    /// Whatever the server says it is (`cluster_enabled` in `INFO cluster`).
+    Auto,
+    Standalone,
+    Cluster,
 }
 
 /// What to do when MongoDB is configured but cannot be reached at start-up.

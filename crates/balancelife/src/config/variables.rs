@@ -17,7 +17,7 @@ use super::values::{
 };
 use super::{
     AuthSettings, CacheSettings, ConfigError, HttpSettings, LogFormat, LogSettings, MongoSettings,
-    RedisSettings, Settings, StoreFallback,
+    RedisMode, RedisSettings, Settings, StoreFallback,
 };
 
 /// Every setting, in the order the README's table and `balancelife config` list them.
@@ -34,6 +34,7 @@ pub struct Variables {
     pub(super) mongodb_timeout_ms: Bounded<100, 120_000>,
     pub(super) store_fallback: StoreFallback,
     pub(super) redis_addr: Option<SecretUri>,
+    pub(super) redis_mode: RedisMode,
     pub(super) redis_password: Option<Secret>,
     pub(super) redis_db: Bounded<0, 15>,
     pub(super) redis_cert_path: Option<PathBuf>,
@@ -61,6 +62,7 @@ impl Default for Variables {
             mongodb_timeout_ms: Bounded::new(5_000),
             store_fallback: StoreFallback::Memory,
             redis_addr: None,
+            redis_mode: RedisMode::Auto,
             redis_password: None,
             redis_db: Bounded::new(0),
             redis_cert_path: None,
@@ -98,10 +100,23 @@ impl Variables {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment
+        let variables: Self = figment
             .merge(Environment(environment()?))
             .extract()
-            .map_err(|errors| ConfigError::Invalid(describe(errors)))
+            .map_err(|errors| ConfigError::Invalid(describe(errors)))?;
+        variables.check_combinations()?;
+        Ok(variables)
+    }
+
+    /// What each value allows alone but not together.
+    fn check_combinations(&self) -> Result<(), ConfigError> {
+        if self.redis_mode == RedisMode::Cluster && self.redis_db.get() != 0 {
+            return Err(ConfigError::Invalid(
+                "REDIS_DB must be 0 with REDIS_MODE=cluster: a Redis Cluster has one database"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Every variable name the service reads, in order (`HTTP_ADDR`, …).
@@ -210,6 +225,7 @@ impl From<Variables> for Settings {
             }),
             redis: v.redis_addr.map(|addr| RedisSettings {
                 addr: addr.0,
+                mode: v.redis_mode,
                 password: v.redis_password.map(|password| password.0),
                 cert_path: v.redis_cert_path,
                 db: u8::try_from(v.redis_db.get()).expect("REDIS_DB is at most 15"),

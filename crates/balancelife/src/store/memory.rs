@@ -71,6 +71,8 @@ impl Store for MemoryStore {
                 persistent: false,
                 detail: Some("in-memory store: data is lost when the service stops".into()),
                 eviction_policy: None,
+                mode: None,
+                masters: None,
             },
         )]
     }

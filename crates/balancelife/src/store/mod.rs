@@ -8,6 +8,7 @@ pub mod memory;
 pub mod mongo;
 mod page;
 pub mod redis_cache;
+mod redis_connection;
 mod singleflight;
 
 use std::sync::Arc;
@@ -187,6 +188,14 @@ pub struct ComponentHealth {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub eviction_policy: Option<String>,
+    /// Redis only: `standalone` or `cluster`, once the server has answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub mode: Option<String>,
+    /// A Redis Cluster only: masters serving slots and not marked failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub masters: Option<u32>,
 }
 
 /// The whole storage contract, held as `Arc<dyn Store>`.

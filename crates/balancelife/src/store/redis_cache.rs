@@ -29,16 +29,18 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{IntoConnectionInfo, Script};
-use secrecy::ExposeSecret;
+use redis::Script;
 
 use super::breaker::{Breaker, BreakerState};
 use super::cache_keys::{GENERATION, Keyspace, Scope};
+pub use super::redis_connection::RedisConfigError;
+use super::redis_connection::{
+    ConnectError, Connector, RedisConnection, Topology, masters_answering,
+};
 use super::{ComponentHealth, ComponentStatus};
 use crate::config::{CacheSettings, RedisSettings};
 use crate::metrics::CacheMetrics;
@@ -165,8 +167,12 @@ pub struct CacheTtls {
 }
 
 pub struct RedisCache {
-    connection: RwLock<Option<ConnectionManager>>,
-    client: redis::Client,
+    connection: RwLock<Option<RedisConnection>>,
+    connector: Connector,
+    /// What the server turned out to be, once it answered.
+    topology: RwLock<Option<Topology>>,
+    /// For a cluster: masters serving slots and not marked failed, as last seen.
+    masters: AtomicU32,
     keys: Keyspace,
     timeout: Duration,
     pub ttls: CacheTtls,
@@ -188,10 +194,6 @@ pub struct RedisCache {
     pub metrics: CacheMetrics,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("invalid Redis settings: {0}")]
-pub struct RedisConfigError(String);
-
 impl RedisCache {
     /// Builds the cache from settings and starts its recovery task. It connects in
     /// the background: a Redis that is down now is picked up when it answers.
@@ -199,10 +201,12 @@ impl RedisCache {
         settings: &RedisSettings,
         policy: &CacheSettings,
     ) -> Result<Arc<Self>, RedisConfigError> {
-        let client = client(settings)?;
+        let connector = Connector::new(settings)?;
         let cache = Arc::new(Self {
             connection: RwLock::new(None),
-            client,
+            connector,
+            topology: RwLock::new(None),
+            masters: AtomicU32::new(0),
             keys: Keyspace::new(&settings.namespace),
             timeout: settings.timeout,
             ttls: CacheTtls {
@@ -221,7 +225,9 @@ impl RedisCache {
             release: Script::new(RELEASE),
             metrics: CacheMetrics::default(),
         });
-        cache.reconnect().await;
+        if let Err(ConnectError::Misconfigured(problem)) = cache.reconnect().await {
+            return Err(RedisConfigError(problem));
+        }
         tokio::spawn(recover(Arc::downgrade(&cache)));
         Ok(cache)
     }
@@ -244,40 +250,63 @@ impl RedisCache {
         self.stale_count.load(Ordering::Acquire) > 0 && self.stale_scopes.lock().contains(scope)
     }
 
-    async fn reconnect(&self) -> bool {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(None)
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let attempt = ConnectionManager::new_with_config(self.client.clone(), config);
-        match tokio::time::timeout(Duration::from_secs(2), attempt).await {
-            Ok(Ok(connection)) => {
+    /// The server's topology, once known: `standalone` or `cluster`.
+    pub fn topology(&self) -> Option<Topology> {
+        *self.topology.read()
+    }
+
+    async fn reconnect(&self) -> Result<(), ConnectError> {
+        match self.connector.connect().await {
+            Ok((connection, topology)) => {
                 *self.connection.write() = Some(connection.clone());
+                *self.topology.write() = Some(topology);
                 self.connection_suspect.store(false, Ordering::Release);
-                self.read_eviction_policy(connection).await;
-                true
+                self.read_eviction_policy(connection.clone()).await;
+                self.count_masters(connection).await;
+                Ok(())
             }
-            Ok(Err(error)) => {
-                tracing::debug!(%error, "Redis is not reachable yet");
-                false
+            Err(ConnectError::Misconfigured(problem)) => {
+                tracing::error!(%problem, "Redis cannot be used with these settings; serving from MongoDB alone");
+                Err(ConnectError::Misconfigured(problem))
             }
-            Err(_) => false,
+            Err(ConnectError::Unreachable) => Err(ConnectError::Unreachable),
+        }
+    }
+
+    /// For a cluster, counts the masters that serve slots and answer, for `/health`.
+    async fn count_masters(&self, mut connection: RedisConnection) {
+        if !matches!(connection, RedisConnection::Cluster(_)) {
+            return;
+        }
+        let query = redis::cmd("CLUSTER");
+        let mut query = query;
+        query.arg("NODES");
+        let nodes = query.query_async::<String>(&mut connection);
+        if let Ok(Ok(nodes)) = tokio::time::timeout(Duration::from_secs(1), nodes).await {
+            let masters = u32::try_from(masters_answering(&nodes)).unwrap_or(u32::MAX);
+            self.masters.store(masters, Ordering::Release);
         }
     }
 
     /// Reads `maxmemory-policy` and warns unless it is `noeviction`: guards and
     /// generations carry a time to live, so any other policy may evict one before the
     /// values that depend on it, and an older value could be read again.
-    async fn read_eviction_policy(&self, mut connection: ConnectionManager) {
+    async fn read_eviction_policy(&self, mut connection: RedisConnection) {
         let mut command = redis::cmd("CONFIG");
         command.arg("GET").arg("maxmemory-policy");
-        let query = command.query_async::<Vec<String>>(&mut connection);
+        let query = command.query_async::<redis::Value>(&mut connection);
         let policy = match tokio::time::timeout(Duration::from_secs(1), query).await {
-            Ok(Ok(reply)) => match reply.as_slice() {
-                [_, policy] => EvictionPolicy::Policy(policy.clone()),
-                _ => EvictionPolicy::Refused,
-            },
+            // A cluster answers for each node: the least safe answer counts.
+            Ok(Ok(reply)) => {
+                let mut policies = Vec::new();
+                strings_in(&reply, &mut policies);
+                policies.retain(|value| value != "maxmemory-policy");
+                match policies.iter().find(|policy| *policy != "noeviction") {
+                    Some(unsafe_policy) => EvictionPolicy::Policy(unsafe_policy.clone()),
+                    None if policies.is_empty() => EvictionPolicy::Refused,
+                    None => EvictionPolicy::Policy("noeviction".to_owned()),
+                }
+            }
             Ok(Err(_)) => EvictionPolicy::Refused,
             Err(_) => return,
         };
@@ -301,7 +330,7 @@ impl RedisCache {
     /// Runs one Redis call through the breaker and the deadline.
     async fn call<T, F, Fut>(&self, work: F) -> Option<T>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(RedisConnection) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         if !self.breaker.allow() {
@@ -503,7 +532,7 @@ impl RedisCache {
     /// needed, probe, renew scopes an invalidation may have missed. Returns whether
     /// the cache is serving afterwards.
     async fn recover_once(&self) -> bool {
-        if self.connection.read().is_none() && !self.reconnect().await {
+        if self.connection.read().is_none() && self.reconnect().await.is_err() {
             self.breaker.trip();
             return false;
         }
@@ -566,11 +595,15 @@ impl RedisCache {
         } else {
             (ComponentStatus::Up, "circuit breaker closed".to_owned())
         };
+        let topology = self.topology();
         ComponentHealth {
             status,
             persistent: false,
             detail: Some(detail),
             eviction_policy: eviction.name(),
+            mode: topology.map(|topology| topology.as_str().to_owned()),
+            masters: (topology == Some(Topology::Cluster))
+                .then(|| self.masters.load(Ordering::Acquire)),
         }
     }
 
@@ -581,6 +614,19 @@ impl RedisCache {
             BreakerState::Open => 2,
         };
         self.metrics.breaker_state.set(value);
+    }
+}
+
+/// Every string in a reply, however nested (a cluster answers node by node).
+fn strings_in(value: &redis::Value, found: &mut Vec<String>) {
+    match value {
+        redis::Value::BulkString(bytes) => found.push(String::from_utf8_lossy(bytes).into_owned()),
+        redis::Value::SimpleString(text) => found.push(text.clone()),
+        redis::Value::Array(items) | redis::Value::Set(items) => {
+            items.iter().for_each(|item| strings_in(item, found));
+        }
+        redis::Value::Map(pairs) => pairs.iter().for_each(|(_, item)| strings_in(item, found)),
+        _ => {}
     }
 }
 
@@ -607,64 +653,9 @@ impl EvictionPolicy {
     }
 }
 
-/// A client for `REDIS_ADDR` with `REDIS_PASSWORD` and `REDIS_DB` applied.
-fn client(settings: &RedisSettings) -> Result<redis::Client, RedisConfigError> {
-    let addr = settings.addr.expose_secret();
-    let url = if addr.contains("://") {
-        addr.to_owned()
-    } else {
-        format!("redis://{addr}")
-    };
-    // The error text could quote the password; it is not passed on.
-    let mut info = url
-        .as_str()
-        .into_connection_info()
-        .map_err(|_| RedisConfigError("REDIS_ADDR is not a valid Redis address or URL".into()))?;
-    let mut redis_settings = info.redis_settings().clone();
-    if let Some(password) = &settings.password {
-        redis_settings = redis_settings.set_password(password.expose_secret());
-    }
-    if settings.db != 0 {
-        redis_settings = redis_settings.set_db(i64::from(settings.db));
-    }
-    info = info.set_redis_settings(redis_settings);
-    let unusable = |_| RedisConfigError("REDIS_ADDR cannot be used".into());
-    match &settings.cert_path {
-        Some(ca_file) => {
-            if !url.starts_with("rediss://") {
-                return Err(RedisConfigError(
-                    "REDIS_CERT_PATH needs a rediss:// REDIS_ADDR".into(),
-                ));
-            }
-            let root_cert = std::fs::read(ca_file).map_err(|_| {
-                RedisConfigError(format!(
-                    "REDIS_CERT_PATH {} cannot be read",
-                    ca_file.display()
-                ))
-            })?;
-            let certificates = redis::TlsCertificates {
-                client_tls: None,
-                root_cert: Some(root_cert),
-            };
-            redis::Client::build_with_tls(info, certificates).map_err(unusable)
-        }
-        None => redis::Client::open(info).map_err(unusable),
-    }
-}
-
 /// Whether Redis answers a PING within a second, for `balancelife config`.
 pub async fn probe(settings: &RedisSettings) -> Result<bool, RedisConfigError> {
-    let client = client(settings)?;
-    let ping = async {
-        let mut connection = client.get_multiplexed_async_connection().await?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut connection)
-            .await
-    };
-    Ok(matches!(
-        tokio::time::timeout(Duration::from_secs(1), ping).await,
-        Ok(Ok(_))
-    ))
+    Ok(Connector::new(settings)?.probe().await)
 }
 
 /// Keeps probing while Redis is unreachable or the namespace needs renewing; ends

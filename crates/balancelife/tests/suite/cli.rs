@@ -258,3 +258,23 @@ fn seed_is_idempotent() {
     assert!(!first.contains(" 0 documents created"), "{first}");
     assert!(second.contains(" 0 documents created"), "{second}");
 }
+
+#[test]
+fn a_database_number_with_a_redis_cluster_found_at_start_exits_2_naming_it() {
+    let cluster = &balancelife_testkit::servers::cluster::SHARED;
+    let output = balancelife()
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env(
+            "MONGODB_URI",
+            balancelife_testkit::servers::mongo::SHARED.uri(),
+        )
+        .env("MONGODB_DATABASE", fresh_database())
+        .env("REDIS_ADDR", cluster.seed_addrs().join(","))
+        .env("REDIS_DB", "4")
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("REDIS_DB"), "{stderr}");
+}

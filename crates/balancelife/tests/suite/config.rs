@@ -259,3 +259,28 @@ fn the_readmes_table_lists_every_setting_with_its_real_default() {
         }
     }
 }
+
+#[test]
+fn redis_mode_is_read_and_a_cluster_takes_no_database_number() {
+    use balancelife::config::RedisMode;
+    Jail::expect_with(|jail| {
+        jail.set_env("REDIS_ADDR", "node-a:7000,node-b:7000");
+        let settings = Settings::load(None).unwrap();
+        assert_eq!(settings.redis.unwrap().mode, RedisMode::Auto);
+
+        jail.set_env("REDIS_MODE", "cluster");
+        assert_eq!(
+            Settings::load(None).unwrap().redis.unwrap().mode,
+            RedisMode::Cluster
+        );
+
+        jail.set_env("REDIS_DB", "3");
+        let refused = Settings::load(None).unwrap_err().to_string();
+        assert!(refused.contains("REDIS_DB"), "{refused}");
+
+        jail.set_env("REDIS_MODE", "sharded");
+        let refused = Settings::load(None).unwrap_err().to_string();
+        assert!(refused.contains("REDIS_MODE"), "{refused}");
+        Ok(())
+    });
+}

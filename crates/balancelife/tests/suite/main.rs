@@ -8,6 +8,7 @@ mod api_errors;
 mod api_users;
 mod authorization;
 mod cache;
+mod cache_cluster;
 mod cache_faults;
 mod cache_scopes;
 mod cli;

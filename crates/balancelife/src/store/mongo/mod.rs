@@ -246,6 +246,8 @@ impl Store for MongoStore {
                 persistent: true,
                 detail: None,
                 eviction_policy: None,
+                mode: None,
+                masters: None,
             },
             Err(error) => {
                 tracing::warn!(error = %ErrorChain(&error), "MongoDB health check failed");
@@ -254,6 +256,8 @@ impl Store for MongoStore {
                     persistent: true,
                     detail: Some("MongoDB does not answer; requests that need it get 503".into()),
                     eviction_policy: None,
+                    mode: None,
+                    masters: None,
                 }
             }
         };

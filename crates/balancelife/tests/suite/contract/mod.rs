@@ -2,5 +2,6 @@
 //! against every backend.
 
 mod cached;
+mod cluster;
 mod memory;
 mod mongo;

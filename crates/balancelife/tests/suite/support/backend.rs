@@ -9,6 +9,7 @@ use balancelife::config::{CacheSettings, MongoSettings, RedisSettings, Settings}
 use balancelife::store::{CachedStore, MemoryStore, MongoStore, RedisCache, Store};
 use balancelife_testkit::contract::TestStore;
 use balancelife_testkit::probe_store::ProbeStore;
+use balancelife_testkit::servers::cluster::{self, RedisCluster};
 use balancelife_testkit::servers::mongo::TestDatabase;
 use balancelife_testkit::servers::redis::{self, RedisServer};
 
@@ -19,6 +20,8 @@ pub enum Backend {
     Memory,
     Mongo,
     Cached,
+    /// MongoDB behind the cache on the shared 3+3 Redis Cluster.
+    ClusterCached,
 }
 
 impl Backend {
@@ -35,6 +38,10 @@ impl Backend {
             }
             Self::Cached => {
                 let cached = Cached::on(&redis::SHARED).await;
+                TestStore::new(cached.store.clone()).keeping(cached)
+            }
+            Self::ClusterCached => {
+                let cached = Cached::on_cluster(&cluster::SHARED).await;
                 TestStore::new(cached.store.clone()).keeping(cached)
             }
         }
@@ -78,6 +85,14 @@ impl Cached {
     pub async fn on(redis_server: &RedisServer) -> Self {
         let database = Arc::new(TestDatabase::new());
         let mut cached = Self::with(database.settings.clone(), redis_server.settings()).await;
+        cached._database = Some(database);
+        cached
+    }
+
+    /// A fresh test database behind a cache on `cluster`, in a namespace of its own.
+    pub async fn on_cluster(cluster: &RedisCluster) -> Self {
+        let database = Arc::new(TestDatabase::new());
+        let mut cached = Self::with(database.settings.clone(), cluster.settings()).await;
         cached._database = Some(database);
         cached
     }
