@@ -24,6 +24,16 @@ pub struct CacheMetrics {
     /// 0 closed, 1 half-open, 2 open.
     pub breaker_state: Gauge,
     pub store_latency_seconds: Histogram,
+    /// Changes invalidated by the change-stream invalidator.
+    pub stream_invalidations: Counter,
+    /// Times this process took the invalidator's lease.
+    pub stream_lease_takeovers: Counter,
+    /// Streams resumed from a saved token.
+    pub stream_resumes: Counter,
+    /// Whole-cache flushes (a change of namespace), for changes nobody could vouch for.
+    pub namespace_bumps: Counter,
+    /// Seconds from a change in MongoDB to its invalidation by the stream.
+    pub stream_lag_seconds: Histogram,
 }
 
 impl Default for CacheMetrics {
@@ -43,6 +53,12 @@ impl Default for CacheMetrics {
             breaker_state: Gauge::default(),
             // 50 µs to ~1.6 s.
             store_latency_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
+            stream_invalidations: Counter::default(),
+            stream_lease_takeovers: Counter::default(),
+            stream_resumes: Counter::default(),
+            namespace_bumps: Counter::default(),
+            // 1 ms to ~16 s.
+            stream_lag_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
         }
     }
 }
@@ -105,6 +121,26 @@ impl CacheMetrics {
                 "Reads sent straight to the store (breaker open or cache being renewed)",
                 &self.bypassed,
             ),
+            (
+                "balancelife_stream_invalidations",
+                "Changes invalidated by the change-stream invalidator",
+                &self.stream_invalidations,
+            ),
+            (
+                "balancelife_stream_lease_takeovers",
+                "Times this process took the change-stream invalidator's lease",
+                &self.stream_lease_takeovers,
+            ),
+            (
+                "balancelife_stream_resumes",
+                "Change streams resumed from a saved token",
+                &self.stream_resumes,
+            ),
+            (
+                "balancelife_cache_namespace_bumps",
+                "Whole-cache flushes for changes no invalidation could vouch for",
+                &self.namespace_bumps,
+            ),
         ];
         for (name, help, counter) in counters {
             registry.register(name, help, counter.clone());
@@ -113,6 +149,11 @@ impl CacheMetrics {
             "balancelife_cache_breaker_state",
             "Redis circuit breaker: 0 closed, 1 half-open, 2 open",
             self.breaker_state.clone(),
+        );
+        registry.register(
+            "balancelife_stream_lag_seconds",
+            "Seconds from a change in MongoDB to its invalidation by the change stream",
+            self.stream_lag_seconds.clone(),
         );
         registry.register(
             "balancelife_store_latency_seconds",

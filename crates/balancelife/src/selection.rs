@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::config::{MongoSettings, Settings, StoreFallback};
 use crate::metrics::CacheMetrics;
+use crate::store::invalidator::Invalidator;
 use crate::store::{
     CachedStore, MemoryStore, MongoStore, RedisCache, Store, StoreError, StoreKind,
 };
@@ -76,8 +77,22 @@ pub async fn select(settings: &Settings) -> Result<Selected, SelectionError> {
         tracing::warn!("Redis is not reachable: serving from MongoDB alone until it answers");
     }
     let cache_metrics = Some(cache.metrics.clone());
+    let mut store = CachedStore::new(mongo.clone(), cache.clone());
+    // Replica sets and sharded clusters have change streams (and transactions);
+    // a standalone server has neither.
+    if mongo.supports_transactions() {
+        store = store.with_invalidator(Invalidator::start(
+            mongo.database().clone(),
+            cache,
+            &redis_settings.namespace,
+        ));
+    } else {
+        tracing::warn!(
+            "MongoDB is a standalone server without change streams: a write whose writer dies before invalidating can be served stale until the cache TTL"
+        );
+    }
     Ok(Selected {
-        store: Arc::new(CachedStore::new(mongo, cache)),
+        store: Arc::new(store),
         decision: cached_decision(serving),
         cache_metrics,
     })

@@ -187,6 +187,11 @@ impl Drop for MongoServer {
 /// One server for every test that needs no faults; each test uses its own database.
 pub static SHARED: LazyLock<MongoServer> = LazyLock::new(MongoServer::start);
 
+/// One single-node replica set (change streams, transactions) for every test that
+/// needs one and no faults; each test uses a database of its own.
+pub static SHARED_REPLICA_SET: LazyLock<MongoServer> =
+    LazyLock::new(MongoServer::start_replica_set);
+
 /// Names a MongoDB of your own (a real `mongod`, a replica set, Atlas) for the suites
 /// that need no faults; unset, they share the SecantusDB started for the process.
 pub const EXTERNAL_URI_VARIABLE: &str = "BALANCELIFE_TEST_MONGODB_URI";

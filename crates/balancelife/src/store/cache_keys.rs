@@ -13,10 +13,13 @@
 //! bumping its generation; the whole cache, by changing the namespace.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::redis_cache::Invalidation;
 use crate::domain::Email;
 
 /// The owner of a group of keys: the content of their hash tag.
@@ -56,10 +59,82 @@ impl fmt::Display for Scope {
 /// The name of a scope's generation key, itself a guard of every key in the scope.
 pub const GENERATION: &str = "gen";
 
-/// Builds full key names under one namespace (`<namespace>:v2:`).
-#[derive(Debug, Clone)]
+/// A user's record, in the user's scope or the e-mail's.
+pub const USER: &str = "user";
+
+/// A package by id, in the package's scope.
+pub const PACKAGE: &str = "package";
+
+/// The start of the names of a user's entry list pages of one kind (`meal`, `workout`).
+pub fn entries_prefix(kind: &str) -> String {
+    format!("{kind}-entries:")
+}
+
+/// The guard of one day of a user's entries of one kind.
+pub fn day_guard(kind: &str, day: NaiveDate) -> String {
+    format!("{kind}-day:{day}")
+}
+
+/// What a write voids, written once for the writer (which invalidates before it
+/// acknowledges) and for the change-stream invalidator (which catches what a writer
+/// could not): the same keys either way, and both idempotent.
+pub mod voids {
+    use super::*;
+
+    /// A user created or changed: the record, and each address it had or has.
+    pub fn user_written(id: Uuid, emails: &[&Email]) -> Vec<Invalidation> {
+        let mut changes = vec![Invalidation::keys(Scope::user(id), &[USER])];
+        for email in dedup(emails) {
+            changes.push(Invalidation::keys(Scope::email(email), &[USER]));
+        }
+        changes
+    }
+
+    /// A user deleted: everything in their scope (record and entry lists), and each
+    /// address they had.
+    pub fn user_deleted(id: Uuid, emails: &[&Email]) -> Vec<Invalidation> {
+        let mut changes = vec![Invalidation::flush(Scope::user(id))];
+        for email in dedup(emails) {
+            changes.push(Invalidation::keys(Scope::email(email), &[USER]));
+        }
+        changes
+    }
+
+    /// A package written: it, and every page of its catalogue.
+    pub fn package_written(noun: &str, id: Uuid) -> Vec<Invalidation> {
+        vec![
+            Invalidation::keys(Scope::package(noun, id), &[PACKAGE]),
+            Invalidation::flush(Scope::catalogue(noun)),
+        ]
+    }
+
+    /// Entries of one kind written on `days` of a user: the lists covering them.
+    pub fn entry_days(kind: &str, user_id: Uuid, days: &[NaiveDate]) -> Invalidation {
+        let mut guards: Vec<String> = days.iter().map(|day| day_guard(kind, *day)).collect();
+        guards.sort();
+        guards.dedup();
+        Invalidation::guards(Scope::user(user_id), guards)
+    }
+
+    fn dedup<'a>(emails: &[&'a Email]) -> Vec<&'a Email> {
+        let mut unique: Vec<&Email> = Vec::new();
+        for email in emails {
+            if !unique.contains(email) {
+                unique.push(email);
+            }
+        }
+        unique
+    }
+}
+
+/// Builds full key names under one namespace (`<namespace>:v2:<epoch>:`).
+#[derive(Debug)]
 pub struct Keyspace {
     prefix: String,
+    /// Changed to flush the whole cache at once: a new epoch names new keys, and the
+    /// old ones expire unread. Every process reads it from Redis (`epoch_key`) now
+    /// and then, never on the request path.
+    epoch: AtomicU64,
 }
 
 impl Keyspace {
@@ -68,12 +143,28 @@ impl Keyspace {
     pub fn new(namespace: &str) -> Self {
         Self {
             prefix: format!("{namespace}:v2:"),
+            epoch: AtomicU64::new(0),
         }
     }
 
-    /// `<prefix>{<scope>}:<name>`
+    /// `<prefix><epoch>:{<scope>}:<name>`
     pub fn key(&self, scope: &Scope, name: &str) -> String {
-        format!("{}{{{scope}}}:{name}", self.prefix)
+        let epoch = self.epoch.load(Ordering::Acquire);
+        format!("{}{epoch}:{{{scope}}}:{name}", self.prefix)
+    }
+
+    /// Where the current epoch is kept: a key of its own, outside every scope.
+    pub fn epoch_key(&self) -> String {
+        format!("{}epoch", self.prefix)
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Moves to `epoch` if it is newer than the one in use.
+    pub fn advance_to(&self, epoch: u64) -> bool {
+        self.epoch.fetch_max(epoch, Ordering::AcqRel) < epoch
     }
 
     /// The fill lease of a key: in its slot, beside it.
@@ -127,7 +218,14 @@ mod tests {
         );
         assert_eq!(
             Keyspace::new("bl").key(&Scope::user(Uuid::nil()), "user"),
-            "bl:v2:{u:00000000-0000-0000-0000-000000000000}:user"
+            "bl:v2:0:{u:00000000-0000-0000-0000-000000000000}:user"
+        );
+        let keys = Keyspace::new("bl");
+        assert!(keys.advance_to(3));
+        assert!(!keys.advance_to(2), "an epoch never goes back");
+        assert!(
+            keys.key(&Scope::user(Uuid::nil()), "user")
+                .starts_with("bl:v2:3:{u:")
         );
     }
 }

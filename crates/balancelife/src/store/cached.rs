@@ -23,7 +23,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::cache_keys::Scope;
+use super::cache_keys::{PACKAGE, Scope, USER, entries_prefix, voids};
+use super::invalidator::Invalidator;
 use super::redis_cache::{Invalidation, Lookup, RedisCache};
 use super::singleflight::Flights;
 use super::{
@@ -209,24 +210,11 @@ fn flight_key(scope: &Scope, name: &str) -> String {
     format!("{scope}|{name}")
 }
 
-/// A user's record, in the user's scope or the e-mail's.
-const USER: &str = "user";
-
-/// A package by id, in the package's scope.
-const PACKAGE: &str = "package";
-
-/// The start of the names of a user's entry list pages of one kind.
-fn entries_prefix(kind: &str) -> String {
-    format!("{kind}-entries:")
-}
-
-/// The guard of one day of a user's entries of one kind.
-fn day_guard(kind: &str, day: NaiveDate) -> String {
-    format!("{kind}-day:{day}")
-}
-
 pub struct CachedStore {
     core: Arc<Core>,
+    /// Tails MongoDB's changes where it has a change stream (replica sets, sharded
+    /// clusters): the net under the writers' own invalidation.
+    invalidator: Option<Invalidator>,
     meal_packages: CachedPackages<MealPackage>,
     workout_packages: CachedPackages<WorkoutPackage>,
     meal_entries: CachedEntries<MealData>,
@@ -246,7 +234,18 @@ impl CachedStore {
             meal_entries: CachedEntries::new(core.clone(), |s| s.meal_entries()),
             workout_entries: CachedEntries::new(core.clone(), |s| s.workout_entries()),
             core,
+            invalidator: None,
         }
+    }
+
+    /// The store with a change-stream invalidator running beside it (stopped with it).
+    pub fn with_invalidator(mut self, invalidator: Invalidator) -> Self {
+        self.invalidator = Some(invalidator);
+        self
+    }
+
+    pub fn invalidator(&self) -> Option<&Invalidator> {
+        self.invalidator.as_ref()
     }
 
     pub fn cache(&self) -> &Arc<RedisCache> {
@@ -268,16 +267,19 @@ impl Store for CachedStore {
     async fn health(&self) -> Vec<(&'static str, ComponentHealth)> {
         let mut components = self.core.inner.health().await;
         components.push(("redis", self.core.cache.health()));
+        components.push((
+            "invalidator",
+            self.invalidator
+                .as_ref()
+                .map_or_else(Invalidator::absent, Invalidator::health),
+        ));
         components
     }
 
     async fn create_user(&self, user: User) -> StoreResult<User> {
         let core = self.core.clone();
         detached(async move {
-            let changes = vec![
-                Invalidation::keys(Scope::user(user.id), &[USER]),
-                Invalidation::keys(Scope::email(&user.email), &[USER]),
-            ];
+            let changes = voids::user_written(user.id, &[&user.email]);
             let result = core.inner.create_user(user).await;
             core.after_write(&result, changes, &[]).await;
             result
@@ -312,13 +314,7 @@ impl Store for CachedStore {
         detached(async move {
             // The old e-mail's key must go too; only the store knows it for sure.
             let previous = core.inner.get_user(user.id).await?;
-            let mut changes = vec![
-                Invalidation::keys(Scope::user(user.id), &[USER]),
-                Invalidation::keys(Scope::email(&user.email), &[USER]),
-            ];
-            if previous.email != user.email {
-                changes.push(Invalidation::keys(Scope::email(&previous.email), &[USER]));
-            }
+            let changes = voids::user_written(user.id, &[&user.email, &previous.email]);
             let result = core.inner.update_user(user, expected_updated_at).await;
             core.after_write(&result, changes, &[]).await;
             result
@@ -336,15 +332,10 @@ impl Store for CachedStore {
             // The whole user scope goes (the record and every entry list), and the
             // e-mail the user had when deleted: a change of address in between must
             // not leave the new one able to log in.
-            let mut changes = vec![
-                Invalidation::flush(Scope::user(id)),
-                Invalidation::keys(Scope::email(&before.email), &[USER]),
-            ];
-            if let Ok(deleted) = &result
-                && deleted.email != before.email
-            {
-                changes.push(Invalidation::keys(Scope::email(&deleted.email), &[USER]));
-            }
+            let changes = match &result {
+                Ok(deleted) => voids::user_deleted(id, &[&before.email, &deleted.email]),
+                Err(_) => voids::user_deleted(id, &[&before.email]),
+            };
             let flights = [flight_key(&Scope::user(id), "")];
             core.after_write(&result, changes, &flights).await;
             result
@@ -446,10 +437,7 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
     async fn upsert(&self, package: P) -> StoreResult<Written<P>> {
         let this = self.clone();
         detached(async move {
-            let changes = vec![
-                Invalidation::keys(Scope::package(&this.noun, package.id()), &[PACKAGE]),
-                Invalidation::flush(this.catalogue()),
-            ];
+            let changes = voids::package_written(&this.noun, package.id());
             let flights = [flight_key(&this.catalogue(), "")];
             let result = this.inner().upsert(package).await;
             this.core.after_write(&result, changes, &flights).await;
@@ -489,13 +477,13 @@ impl<D: EntryData> CachedEntries<D> {
         let kind = D::KIND.as_str();
         let scope = Scope::user(user_id);
         let flights = [flight_key(&scope, &entries_prefix(kind))];
-        let guards = days
-            .iter()
-            .flatten()
-            .map(|day| day_guard(kind, *day))
-            .collect();
+        let days: Vec<NaiveDate> = days.iter().flatten().copied().collect();
         self.core
-            .after_write(result, vec![Invalidation::guards(scope, guards)], &flights)
+            .after_write(
+                result,
+                vec![voids::entry_days(kind, user_id, &days)],
+                &flights,
+            )
             .await;
     }
 
@@ -608,7 +596,7 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
             .from()
             .iter_days()
             .take_while(|day| *day <= range.to())
-            .map(|day| day_guard(kind, day))
+            .map(|day| super::cache_keys::day_guard(kind, day))
             .collect();
         let (items, next) = self
             .core

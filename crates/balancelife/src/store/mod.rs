@@ -4,6 +4,7 @@
 mod breaker;
 pub mod cache_keys;
 pub mod cached;
+pub mod invalidator;
 pub mod memory;
 pub mod mongo;
 mod page;

@@ -263,6 +263,7 @@ impl RedisCache {
                 self.connection_suspect.store(false, Ordering::Release);
                 self.read_eviction_policy(connection.clone()).await;
                 self.count_masters(connection).await;
+                self.refresh_epoch().await;
                 Ok(())
             }
             Err(ConnectError::Misconfigured(problem)) => {
@@ -449,8 +450,9 @@ impl RedisCache {
 
     /// Applies each scope's invalidation (one script call per scope, concurrently).
     /// A scope Redis did not confirm is not served by this process until its
-    /// generation has been bumped.
-    pub async fn invalidate(&self, changes: &[Invalidation]) {
+    /// generation has been bumped. Returns whether Redis confirmed them all.
+    pub async fn invalidate(&self, changes: &[Invalidation]) -> bool {
+        let mut all_confirmed = true;
         let calls = changes
             .iter()
             .filter(|change| !change.keys.is_empty() || !change.guards.is_empty())
@@ -461,10 +463,12 @@ impl RedisCache {
                     .invalidations
                     .inc_by(u64::try_from(change.keys.len() + change.guards.len()).unwrap_or(0));
             } else {
+                all_confirmed = false;
                 self.metrics.invalidation_failures.inc();
                 self.mark_stale(change.scope.clone());
             }
         }
+        all_confirmed
     }
 
     async fn invalidate_scope(&self, change: &Invalidation) -> bool {
@@ -528,6 +532,59 @@ impl RedisCache {
         }
     }
 
+    /// Reads the namespace epoch other processes may have moved on; returns false when
+    /// Redis did not answer.
+    async fn refresh_epoch(&self) -> bool {
+        let key = self.keys.epoch_key();
+        let epoch: Option<Option<u64>> = self
+            .call(|mut connection| async move {
+                redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await;
+        match epoch {
+            Some(epoch) => {
+                if self.keys.advance_to(epoch.unwrap_or(0)) {
+                    tracing::info!(
+                        epoch = self.keys.epoch(),
+                        "the cache moved to a new namespace epoch"
+                    );
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Flushes the whole cache for every process: a new epoch names new keys, which
+    /// every process reads within a recovery round (200 ms). Returns whether Redis
+    /// confirmed it.
+    pub async fn bump_namespace(&self) -> bool {
+        let key = self.keys.epoch_key();
+        let epoch: Option<u64> = self
+            .call(|mut connection| async move {
+                redis::cmd("INCR")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await;
+        match epoch {
+            Some(epoch) => {
+                self.keys.advance_to(epoch);
+                self.metrics.namespace_bumps.inc();
+                tracing::warn!(
+                    epoch,
+                    "the whole cache was flushed (a change of namespace epoch)"
+                );
+                true
+            }
+            None => false,
+        }
+    }
+
     /// One round of recovery: replace a connection that stopped answering, connect if
     /// needed, probe, renew scopes an invalidation may have missed. Returns whether
     /// the cache is serving afterwards.
@@ -562,6 +619,7 @@ impl RedisCache {
             }
         }
         self.connection_suspect.store(false, Ordering::Release);
+        self.refresh_epoch().await;
         if self.stale_count.load(Ordering::Acquire) > 0 {
             self.renew_stale_scopes().await;
         }

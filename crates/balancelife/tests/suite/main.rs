@@ -17,6 +17,7 @@ mod contract;
 mod fuzz;
 mod hardening;
 mod insights;
+mod invalidation_stream;
 mod mongo_faults;
 mod mongo_store;
 mod openapi;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use balancelife::config::{CacheSettings, MongoSettings, RedisSettings, Settings};
+use balancelife::store::invalidator::Invalidator;
 use balancelife::store::{CachedStore, MemoryStore, MongoStore, RedisCache, Store};
 use balancelife_testkit::contract::TestStore;
 use balancelife_testkit::probe_store::ProbeStore;
@@ -99,6 +100,20 @@ impl Cached {
 
     /// The stack on the given servers.
     pub async fn with(mongo_settings: MongoSettings, redis_settings: RedisSettings) -> Self {
+        Self::build(mongo_settings, redis_settings, false).await
+    }
+
+    /// The stack on the given servers with a change-stream invalidator beside it, as
+    /// the service runs it on a replica set: one service instance.
+    pub async fn instance(mongo_settings: MongoSettings, redis_settings: RedisSettings) -> Self {
+        Self::build(mongo_settings, redis_settings, true).await
+    }
+
+    async fn build(
+        mongo_settings: MongoSettings,
+        redis_settings: RedisSettings,
+        invalidating: bool,
+    ) -> Self {
         let mongo = Arc::new(
             MongoStore::connect(&mongo_settings)
                 .await
@@ -108,8 +123,16 @@ impl Cached {
         let cache = RedisCache::start(&redis_settings, &cache_settings())
             .await
             .expect("valid Redis settings");
+        let mut store = CachedStore::new(probe.clone(), cache.clone());
+        if invalidating {
+            store = store.with_invalidator(Invalidator::start(
+                mongo.database().clone(),
+                cache,
+                &redis_settings.namespace,
+            ));
+        }
         Self {
-            store: Arc::new(CachedStore::new(probe.clone(), cache)),
+            store: Arc::new(store),
             probe,
             mongo,
             mongo_settings,

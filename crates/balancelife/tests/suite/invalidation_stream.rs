@@ -1,0 +1,228 @@
+//! The promise across instances: once a write is acknowledged, every instance serves
+//! it within a second, whatever happens to the instance that wrote it. Instances here
+//! are cached stacks in this process on one MongoDB replica set and one Redis, each
+//! with its own connections and its own change-stream invalidator; "killing" one
+//! drops it with everything it runs, as SIGKILL would.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use balancelife::config::{MongoSettings, RedisSettings};
+use balancelife::domain::{MealData, User};
+use balancelife::store::{DateRange, MongoStore, PageLimit, PageRequest, Store};
+
+use balancelife_testkit::fixtures::{at, date, entry, meal_package, unique_email, user};
+use balancelife_testkit::proxy::TcpProxy;
+use balancelife_testkit::servers::mongo::{SHARED_REPLICA_SET, fresh_database};
+use balancelife_testkit::servers::redis::{RedisServer, SHARED as SHARED_REDIS};
+
+use crate::support::{Cached, until};
+
+/// The promise.
+const WITHIN: Duration = Duration::from_secs(1);
+
+/// Two instances' worth of settings: one database, one key namespace.
+fn shared_settings() -> (MongoSettings, RedisSettings) {
+    (
+        SHARED_REPLICA_SET.settings(&fresh_database()),
+        SHARED_REDIS.settings(),
+    )
+}
+
+/// An instance that holds the invalidator's lease.
+async fn consuming_instance(mongo: &MongoSettings, redis: &RedisSettings) -> Cached {
+    let instance = Cached::instance(mongo.clone(), redis.clone()).await;
+    let store = instance.store.clone();
+    until("the lease taken", Duration::from_secs(5), || {
+        store
+            .invalidator()
+            .is_some_and(|invalidator| invalidator.is_holder())
+    })
+    .await;
+    instance
+}
+
+/// How long until `check` holds, polling every 5 ms; fails past three times the promise.
+async fn time_until<F, Fut>(what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < WITHIN * 3,
+            "{what}: not within {:?}",
+            WITHIN * 3
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    started.elapsed()
+}
+
+fn renamed(user: &User, name: &str) -> User {
+    let mut changed = user.clone();
+    changed.name = name.try_into().unwrap();
+    changed.updated_at = user.updated_at + chrono::Duration::milliseconds(1);
+    changed
+}
+
+#[tokio::test]
+async fn changes_no_writer_invalidated_reach_every_instance_within_a_second() {
+    let (mongo, redis) = shared_settings();
+    let reader = consuming_instance(&mongo, &redis).await;
+    // Writes straight to MongoDB: writers that died before invalidating.
+    let bare = MongoStore::connect(&mongo).await.unwrap();
+    let stored = bare
+        .create_user(user(unique_email("stream")))
+        .await
+        .unwrap();
+    let package = meal_package("stream-bowl", &["quick"], true);
+    bare.meal_packages().upsert(package.clone()).await.unwrap();
+    let meal = entry::<MealData>(stored.id, 1, at("2026-06-01", "08:00"));
+    bare.meal_entries().create(meal.clone()).await.unwrap();
+    let day = DateRange::new(date("2026-06-01"), date("2026-06-01")).unwrap();
+    let store = reader.store.clone();
+    let day_list = || async {
+        store
+            .meal_entries()
+            .list(stored.id, day, PageRequest::first(PageLimit::DEFAULT))
+            .await
+            .unwrap()
+            .items
+    };
+    // Warm the reader's cache.
+    for _ in 0..2 {
+        store.get_user(stored.id).await.unwrap();
+        store.meal_packages().get(package.id).await.unwrap();
+        day_list().await;
+    }
+    let hits = store.cache().metrics.hits.get();
+    assert!(hits >= 3, "served from the cache before the changes");
+
+    let renamed_user = renamed(&stored, "Renamed Behind The Cache");
+    bare.update_user(renamed_user.clone(), stored.updated_at)
+        .await
+        .unwrap();
+    let user_seen = time_until("the user's change", || async {
+        store.get_user(stored.id).await.unwrap() == renamed_user
+    })
+    .await;
+    let mut revised = package.clone();
+    revised.version = balancelife::domain::Version::try_from(2).unwrap();
+    bare.meal_packages().upsert(revised.clone()).await.unwrap();
+    let package_seen = time_until("the package's change", || async {
+        store.meal_packages().get(package.id).await.unwrap() == revised
+    })
+    .await;
+    bare.meal_entries()
+        .delete(stored.id, meal.id)
+        .await
+        .unwrap();
+    let delete_seen = time_until("the entry's deletion", || async {
+        day_list().await.is_empty()
+    })
+    .await;
+
+    println!("seen after: user {user_seen:?}, package {package_seen:?}, deletion {delete_seen:?}");
+    for (what, seen) in [
+        ("user", user_seen),
+        ("package", package_seen),
+        ("deletion", delete_seen),
+    ] {
+        assert!(seen <= WITHIN, "the {what} change took {seen:?}");
+    }
+    assert!(store.cache().metrics.stream_invalidations.get() >= 3);
+}
+
+#[tokio::test]
+async fn a_writer_cut_off_from_redis_that_dies_is_covered_by_another_instance() {
+    let (mongo, shared_redis) = shared_settings();
+    let redis_server = RedisServer::start();
+    let redis = RedisSettings {
+        namespace: shared_redis.namespace.clone(),
+        ..redis_server.settings()
+    };
+    // The writer reaches Redis through a proxy that can cut the link; it also holds
+    // the invalidator's lease, so its death takes the consumer with it.
+    let proxy = TcpProxy::start(redis_server.addr().parse().unwrap());
+    let writer_redis = RedisSettings {
+        addr: proxy.addr().into(),
+        timeout: Duration::from_millis(100),
+        ..redis.clone()
+    };
+    let writer = consuming_instance(&mongo, &writer_redis).await;
+    let reader = Cached::instance(mongo.clone(), redis.clone()).await;
+    let stored = writer
+        .store
+        .create_user(user(unique_email("partition")))
+        .await
+        .unwrap();
+    reader.store.get_user(stored.id).await.unwrap();
+    reader.store.get_user(stored.id).await.unwrap();
+    assert!(
+        reader.store.cache().metrics.hits.get() >= 1,
+        "the reader caches it"
+    );
+
+    proxy.partition();
+    let changed = renamed(&stored, "Written Then Gone");
+    writer
+        .store
+        .update_user(changed.clone(), stored.updated_at)
+        .await
+        .expect("the write is acknowledged though its invalidation was lost");
+    let acknowledged = Instant::now();
+    drop(writer);
+    proxy.heal();
+
+    let store = reader.store.clone();
+    time_until("the reader serving the write", || async {
+        store.get_user(stored.id).await.unwrap() == changed
+    })
+    .await;
+    let seen = acknowledged.elapsed();
+    println!("seen {seen:?} after the acknowledgement");
+    assert!(seen <= WITHIN, "took {seen:?}");
+    assert_eq!(
+        reader.store.cache().metrics.stream_lease_takeovers.get(),
+        1,
+        "the reader took the lease over"
+    );
+}
+
+#[tokio::test]
+async fn a_consumer_that_dies_is_replaced_and_the_new_one_resumes_from_its_token() {
+    let (mongo, redis) = shared_settings();
+    let first = consuming_instance(&mongo, &redis).await;
+    let second = Cached::instance(mongo.clone(), redis.clone()).await;
+    let bare = MongoStore::connect(&mongo).await.unwrap();
+    let stored = bare
+        .create_user(user(unique_email("consumer")))
+        .await
+        .unwrap();
+    second.store.get_user(stored.id).await.unwrap();
+    second.store.get_user(stored.id).await.unwrap();
+
+    first.store.invalidator().unwrap().kill();
+    let changed = renamed(&stored, "Changed While Nobody Consumed");
+    bare.update_user(changed.clone(), stored.updated_at)
+        .await
+        .unwrap();
+    let store = second.store.clone();
+    let seen = time_until("the change invalidated by the new consumer", || async {
+        store.get_user(stored.id).await.unwrap() == changed
+    })
+    .await;
+
+    println!("seen after {seen:?}");
+    assert!(seen <= WITHIN, "took {seen:?}");
+    let metrics = &second.store.cache().metrics;
+    assert_eq!(metrics.stream_lease_takeovers.get(), 1);
+    assert_eq!(
+        metrics.stream_resumes.get(),
+        1,
+        "resumed from the saved token"
+    );
+    assert_eq!(metrics.namespace_bumps.get(), 0, "with nothing to flush");
+}
