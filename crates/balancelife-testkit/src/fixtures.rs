@@ -22,6 +22,14 @@ pub fn unique_email(label: &str) -> Email {
         .unwrap()
 }
 
+/// `user` under another name, as a later version (1 ms newer).
+pub fn renamed(user: &User, name: &str) -> User {
+    let mut changed = user.clone();
+    changed.name = name.try_into().unwrap();
+    changed.updated_at = user.updated_at + chrono::Duration::milliseconds(1);
+    changed
+}
+
 pub fn user(email: Email) -> User {
     let now = balancelife::domain::now();
     User {

@@ -5,10 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use balancelife::config::MongoSettings;
-use balancelife::domain::User;
 use balancelife::store::Store;
 
-use balancelife_testkit::fixtures::{unique_email, user};
+use balancelife_testkit::fixtures::{renamed, unique_email, user};
 use balancelife_testkit::servers::{mongo, redis};
 
 use crate::support::Cached;
@@ -16,13 +15,6 @@ use crate::support::Cached;
 /// A database of its own on the shared SecantusDB.
 fn fresh_mongo() -> MongoSettings {
     mongo::SHARED.settings(&mongo::fresh_database())
-}
-
-fn renamed(user: &User, name: &str) -> User {
-    let mut changed = user.clone();
-    changed.name = name.try_into().unwrap();
-    changed.updated_at = user.updated_at + chrono::Duration::milliseconds(1);
-    changed
 }
 
 #[tokio::test]

@@ -8,10 +8,10 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use balancelife::config::{MongoSettings, RedisSettings};
-use balancelife::domain::{MealData, User};
+use balancelife::domain::MealData;
 use balancelife::store::{DateRange, MongoStore, PageLimit, PageRequest, Store};
 
-use balancelife_testkit::fixtures::{at, date, entry, meal_package, unique_email, user};
+use balancelife_testkit::fixtures::{at, date, entry, meal_package, renamed, unique_email, user};
 use balancelife_testkit::proxy::TcpProxy;
 use balancelife_testkit::servers::mongo::{SHARED_REPLICA_SET, fresh_database};
 use balancelife_testkit::servers::redis::{RedisServer, SHARED as SHARED_REDIS};
@@ -58,13 +58,6 @@ where
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     started.elapsed()
-}
-
-fn renamed(user: &User, name: &str) -> User {
-    let mut changed = user.clone();
-    changed.name = name.try_into().unwrap();
-    changed.updated_at = user.updated_at + chrono::Duration::milliseconds(1);
-    changed
 }
 
 #[tokio::test]
