@@ -189,3 +189,14 @@ impl<D: EntryData> Entry<D> {
             && self.data == other.data
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_kinds_have_the_names_cache_keys_and_logs_use() {
+        assert_eq!(EntryKind::Meal.as_str(), "meal");
+        assert_eq!(EntryKind::Workout.as_str(), "workout");
+    }
+}

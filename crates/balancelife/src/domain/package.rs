@@ -244,3 +244,67 @@ impl Package for WorkoutPackage {
         Some(self.level)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_parse_from_their_names_only() {
+        assert_eq!("beginner".parse::<Level>().unwrap(), Level::Beginner);
+        assert_eq!(
+            "intermediate".parse::<Level>().unwrap(),
+            Level::Intermediate
+        );
+        assert_eq!("advanced".parse::<Level>().unwrap(), Level::Advanced);
+        assert!("expert".parse::<Level>().is_err());
+        assert!("Beginner".parse::<Level>().is_err());
+    }
+
+    fn item(day: u16, kcal: f64, protein: f64, carbs: f64, fat: f64) -> MealItem {
+        MealItem {
+            day,
+            slot: MealSlot::Lunch,
+            name: "Bowl".try_into().unwrap(),
+            portion_g: Grams::try_from(300.0).unwrap(),
+            kcal: Kcal::try_from(kcal).unwrap(),
+            protein_g: Grams::try_from(protein).unwrap(),
+            carbs_g: Grams::try_from(carbs).unwrap(),
+            fat_g: Grams::try_from(fat).unwrap(),
+        }
+    }
+
+    #[test]
+    fn daily_averages_add_every_item_and_divide_by_the_days() {
+        let items = [
+            item(1, 100.0, 10.0, 30.0, 5.0),
+            item(2, 301.0, 21.0, 51.0, 8.0),
+        ];
+
+        let averages = MealPackage::average_of(&items, 2);
+
+        assert_eq!(
+            averages,
+            DailyNutrition {
+                kcal: 200.5,
+                protein_g: 15.5,
+                carbs_g: 40.5,
+                fat_g: 6.5,
+            }
+        );
+        assert_eq!(
+            MealPackage::average_of(&items, 0).kcal,
+            401.0,
+            "no days counts as one"
+        );
+    }
+
+    #[test]
+    fn a_workout_package_says_whether_it_is_published() {
+        let mut package = crate::sample::workout_packages().remove(0);
+        package.published = false;
+        assert!(!Package::published(&package));
+        package.published = true;
+        assert!(Package::published(&package));
+    }
+}

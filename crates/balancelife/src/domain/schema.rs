@@ -66,6 +66,14 @@ mod tests {
     use super::*;
     use crate::domain::Name;
 
+    #[test]
+    fn a_doc_comment_becomes_one_paragraph() {
+        assert_eq!(
+            prose(" The first line\n   and the second,\n  spaced.  "),
+            "The first line and the second, spaced."
+        );
+    }
+
     /// Characters where JSON Schema's idea of white space, Rust's, and "control"
     /// part ways.
     fn awkward_characters() -> impl Iterator<Item = char> {

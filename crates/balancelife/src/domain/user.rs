@@ -137,3 +137,31 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_birth_date_lies_between_1900_and_today_inclusive() {
+        let today = Utc::now().date_naive();
+        for accepted in [day("1900-01-01"), day("1985-06-15"), today] {
+            let birth = BirthDate::try_from(accepted).unwrap();
+            assert_eq!(birth.get(), accepted);
+            assert_eq!(NaiveDate::from(birth), accepted);
+        }
+        for refused in [day("1899-12-31"), today.succ_opt().unwrap()] {
+            assert!(BirthDate::try_from(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_password_hash_never_shows_in_debug_output() {
+        let hash = PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
+        assert_eq!(format!("{hash:?}"), "PasswordHash(***)");
+    }
+}
