@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use crate::config::{MongoSettings, Settings, StoreFallback};
-use crate::metrics::CacheMetrics;
 use crate::store::invalidator::Invalidator;
 use crate::store::{
     CachedStore, MemoryStore, MongoStore, RedisCache, Store, StoreError, StoreKind,
@@ -40,7 +39,8 @@ pub struct Selected {
     pub store: Arc<dyn Store>,
     pub decision: Decision,
     /// The cache's metrics, when there is a cache.
-    pub cache_metrics: Option<CacheMetrics>,
+    /// The Redis cache, when there is one.
+    pub cache: Option<Arc<RedisCache>>,
 }
 
 const NOT_CONFIGURED: &str = "MONGODB_URI is not set: the embedded in-memory store is used, \
@@ -66,7 +66,7 @@ pub async fn select(settings: &Settings) -> Result<Selected, SelectionError> {
                 reason: MONGO_ONLY.into(),
                 degraded: false,
             },
-            cache_metrics: None,
+            cache: None,
         });
     };
     let cache = RedisCache::start(redis_settings, &settings.cache)
@@ -76,14 +76,13 @@ pub async fn select(settings: &Settings) -> Result<Selected, SelectionError> {
     if !serving {
         tracing::warn!("Redis is not reachable: serving from MongoDB alone until it answers");
     }
-    let cache_metrics = Some(cache.metrics.clone());
     let mut store = CachedStore::new(mongo.clone(), cache.clone());
     // Replica sets and sharded clusters have change streams (and transactions);
     // a standalone server has neither.
     if mongo.supports_transactions() {
         store = store.with_invalidator(Invalidator::start(
             mongo.database().clone(),
-            cache,
+            cache.clone(),
             &redis_settings.namespace,
         ));
     } else {
@@ -94,7 +93,7 @@ pub async fn select(settings: &Settings) -> Result<Selected, SelectionError> {
     Ok(Selected {
         store: Arc::new(store),
         decision: cached_decision(serving),
-        cache_metrics,
+        cache: Some(cache),
     })
 }
 
@@ -172,6 +171,6 @@ fn memory(reason: &str, degraded: bool) -> Selected {
     Selected {
         store: Arc::new(MemoryStore::new()),
         decision: memory_decision(reason, degraded),
-        cache_metrics: None,
+        cache: None,
     }
 }

@@ -35,7 +35,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, 
     let Selected {
         store,
         decision,
-        cache_metrics,
+        cache,
     } = selection::select(settings).await?;
     let wants_samples = settings
         .init_sample_data
@@ -54,7 +54,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, 
     let choice = StoreChoice {
         reason: decision.reason,
         degraded: decision.degraded,
-        cache_metrics,
+        cache,
     };
     Ok((store, choice))
 }
@@ -77,12 +77,16 @@ pub fn app_state(
     store: Arc<dyn Store>,
     store_choice: StoreChoice,
 ) -> SharedState {
+    let shared_counters = store_choice.cache.clone();
     Arc::new(AppState {
         store,
         store_choice,
         tokens: token_keys(&settings.auth),
         hasher: PasswordHasher::new(),
-        auth_limits: crate::api::limits::AuthLimits::new(settings.auth.attempts_per_minute),
+        auth_limits: crate::api::limits::AuthLimits::new(
+            settings.auth.attempts_per_minute,
+            shared_counters,
+        ),
         request_timeout: settings.http.request_timeout,
     })
 }

@@ -131,6 +131,7 @@ pub async fn register(
     state
         .auth_limits
         .check(address, &request.email)
+        .await
         .map_err(ApiError::too_many_requests)?;
     let profile = Profile {
         birth_date: request.birth_date,
@@ -187,6 +188,7 @@ pub async fn login(
     state
         .auth_limits
         .check(address, &request.email)
+        .await
         .map_err(ApiError::too_many_requests)?;
     if request.password.len() > 4 * Password::MAX_CHARS {
         return Err(ApiError::invalid_credentials());

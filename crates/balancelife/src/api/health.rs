@@ -67,7 +67,13 @@ pub async fn health(State(state): State<SharedState>) -> (StatusCode, Json<Healt
         content_type = "application/openmetrics-text"))
 )]
 pub async fn metrics(State(state): State<SharedState>) -> impl axum::response::IntoResponse {
-    let body = crate::metrics::render(state.store_choice.cache_metrics.as_ref());
+    let body = crate::metrics::render(
+        state
+            .store_choice
+            .cache
+            .as_ref()
+            .map(|cache| &cache.metrics),
+    );
     (
         [(
             axum::http::header::CONTENT_TYPE,

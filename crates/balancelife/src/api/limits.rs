@@ -1,9 +1,14 @@
 //! Rate limits on the endpoints that take passwords: per client address and per
 //! e-mail, so neither one machine nor a botnet aimed at one account can guess
 //! passwords at speed.
+//!
+//! With Redis the counters are shared (one GCRA script per subject), so three
+//! instances allow what one allows; while Redis does not answer, each instance
+//! limits on its own, with the same quotas.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -12,17 +17,22 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::domain::Email;
+use crate::store::RedisCache;
+use crate::store::cache_keys::Scope;
 
 pub struct AuthLimits {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     per_email: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
+    per_minute: u32,
+    /// Counters shared by every instance, when there is a Redis.
+    shared: Option<Arc<RedisCache>>,
 }
 
 impl AuthLimits {
     /// `per_minute` attempts per e-mail; three times that per client address (a
     /// household or an office shares one).
-    pub fn new(per_minute: u32) -> Self {
+    pub fn new(per_minute: u32, shared: Option<Arc<RedisCache>>) -> Self {
         let per_email = NonZeroU32::new(per_minute.max(1)).expect("at least one");
         let per_address =
             NonZeroU32::new(per_minute.max(1).saturating_mul(3)).expect("at least one");
@@ -30,11 +40,43 @@ impl AuthLimits {
             per_address: RateLimiter::keyed(Quota::per_minute(per_address)),
             per_email: RateLimiter::keyed(Quota::per_minute(per_email)),
             clock: DefaultClock::default(),
+            per_minute: per_minute.max(1),
+            shared,
         }
     }
 
-    /// `Err(wait)` when this attempt is over a limit.
-    pub fn check(&self, address: Option<IpAddr>, email: &Email) -> Result<(), Duration> {
+    /// `Err(wait)` when this attempt is over a limit: by the shared counters, or by
+    /// this instance's own while Redis does not answer.
+    pub async fn check(&self, address: Option<IpAddr>, email: &Email) -> Result<(), Duration> {
+        if let Some(shared) = &self.shared {
+            // The e-mail by its digest: addresses stay out of key names.
+            let mut subjects = vec![(format!("e:{}", Scope::email(email)), self.per_minute)];
+            if let Some(address) = address {
+                subjects.push((
+                    format!("a:{}", network_of(address)),
+                    self.per_minute.saturating_mul(3),
+                ));
+            }
+            let mut answered = true;
+            for (subject, limit) in &subjects {
+                match shared.rate_limit(subject, *limit).await {
+                    Some(Ok(())) => {}
+                    Some(Err(wait)) => return Err(wait),
+                    None => {
+                        answered = false;
+                        break;
+                    }
+                }
+            }
+            if answered {
+                return Ok(());
+            }
+        }
+        self.check_here(address, email)
+    }
+
+    /// This instance's own counters.
+    fn check_here(&self, address: Option<IpAddr>, email: &Email) -> Result<(), Duration> {
         if let Some(address) = address
             && let Err(not_until) = self.per_address.check_key(&network_of(address))
         {
@@ -114,18 +156,18 @@ mod tests {
 
     #[test]
     fn the_address_budget_is_three_times_the_e_mail_budget() {
-        let limits = AuthLimits::new(2);
+        let limits = AuthLimits::new(2, None);
         let address = Some("2001:db8::1".parse().unwrap());
         let same_network = Some("2001:db8::2".parse().unwrap());
         let email = |n: u8| Email::try_from(format!("user{n}@example.com")).unwrap();
         for n in 0..6 {
             let from = if n % 2 == 0 { address } else { same_network };
-            assert!(limits.check(from, &email(n)).is_ok(), "attempt {n}");
+            assert!(limits.check_here(from, &email(n)).is_ok(), "attempt {n}");
         }
-        assert!(limits.check(address, &email(7)).is_err());
+        assert!(limits.check_here(address, &email(7)).is_err());
         // Without an address, only the e-mail's own budget counts.
-        assert!(limits.check(None, &email(8)).is_ok());
-        assert!(limits.check(None, &email(8)).is_ok());
-        assert!(limits.check(None, &email(8)).is_err());
+        assert!(limits.check_here(None, &email(8)).is_ok());
+        assert!(limits.check_here(None, &email(8)).is_ok());
+        assert!(limits.check_here(None, &email(8)).is_err());
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::{PasswordHasher, TokenKeys};
-use crate::metrics::CacheMetrics;
+use crate::store::RedisCache;
 use crate::store::Store;
 
 /// Why the running store was chosen; `/health` reports it.
@@ -12,8 +12,9 @@ pub struct StoreChoice {
     pub reason: String,
     /// Set when the service runs on a fallback rather than what was configured.
     pub degraded: bool,
-    /// The cache's metrics for `/metrics`, when there is a cache.
-    pub cache_metrics: Option<CacheMetrics>,
+    /// The Redis cache, when there is one: its metrics for `/metrics`, and the
+    /// counters the log-in limits share across instances.
+    pub cache: Option<Arc<RedisCache>>,
 }
 
 pub struct AppState {

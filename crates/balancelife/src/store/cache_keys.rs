@@ -153,6 +153,11 @@ impl Keyspace {
         format!("{}{epoch}:{{{scope}}}:{name}", self.prefix)
     }
 
+    /// A shared counter (rate limits): its own hash tag, outside the epoch.
+    pub fn counter(&self, subject: &str) -> String {
+        format!("{}{{rl:{subject}}}", self.prefix)
+    }
+
     /// Where the current epoch is kept: a key of its own, outside every scope.
     pub fn epoch_key(&self) -> String {
         format!("{}epoch", self.prefix)

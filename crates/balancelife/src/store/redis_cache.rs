@@ -97,6 +97,27 @@ end
 return 1
 ";
 
+/// One attempt against a rate limit, by GCRA: the key holds the theoretical arrival
+/// time (ms) of the next attempt; an attempt that would push it more than a window
+/// ahead of now is refused, with how long to wait. Redis' clock, so every instance
+/// counts against one budget.
+/// KEYS: the subject's key  ARGV: window ms, attempts per window
+/// Returns 0 when allowed, else the milliseconds to wait.
+const RATE_LIMIT: &str = r"
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local window = tonumber(ARGV[1])
+local interval = window / tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now_ms then tat = now_ms end
+local next_tat = tat + interval
+if next_tat - now_ms > window then
+  return math.ceil(next_tat - now_ms - window)
+end
+redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.ceil(next_tat - now_ms))
+return 0
+";
+
 /// Gives a lease back when its reader will not fill (the load failed), so readers
 /// elsewhere need not wait for it to expire.  KEYS: lease  ARGV: token
 const RELEASE: &str = r"
@@ -191,6 +212,7 @@ pub struct RedisCache {
     fill: Script,
     invalidate: Script,
     release: Script,
+    rate_limit: Script,
     pub metrics: CacheMetrics,
 }
 
@@ -223,6 +245,7 @@ impl RedisCache {
             fill: Script::new(FILL),
             invalidate: Script::new(INVALIDATE),
             release: Script::new(RELEASE),
+            rate_limit: Script::new(RATE_LIMIT),
             metrics: CacheMetrics::default(),
         });
         if let Err(ConnectError::Misconfigured(problem)) = cache.reconnect().await {
@@ -433,6 +456,28 @@ impl RedisCache {
             }
             None => false,
         }
+    }
+
+    /// Counts one attempt of `subject` (its own hash tag, so its own slot) against
+    /// `per_minute`: `Some(Ok)` allowed, `Some(Err(wait))` refused, `None` when Redis
+    /// did not answer (the caller limits on its own then). Counters live outside the
+    /// namespace epoch: flushing the cache does not reset them.
+    pub async fn rate_limit(&self, subject: &str, per_minute: u32) -> Option<Result<(), Duration>> {
+        let key = self.keys.counter(subject);
+        let wait_ms: Option<u64> = self
+            .call(|mut connection| async move {
+                self.rate_limit
+                    .key(&key)
+                    .arg(60_000)
+                    .arg(per_minute.max(1))
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await;
+        wait_ms.map(|wait| match wait {
+            0 => Ok(()),
+            wait => Err(Duration::from_millis(wait)),
+        })
     }
 
     /// Gives the lease back: its reader will not fill.

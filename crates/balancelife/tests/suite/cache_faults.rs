@@ -220,3 +220,62 @@ async fn a_connection_gone_silent_is_replaced_and_the_cache_serves_again() {
         "hits again, over a new connection"
     );
 }
+
+#[tokio::test]
+async fn log_in_limits_are_shared_by_every_instance_and_kept_by_each_without_redis() {
+    let mut server = RedisServer::start();
+    let first = Cached::with(
+        mongo::SHARED.settings(&mongo::fresh_database()),
+        server.settings(),
+    )
+    .await;
+    let mut apps = vec![TestApp::cached(first.store.clone())];
+    for _ in 0..2 {
+        apps.push(TestApp::cached(first.second_process().await.store.clone()));
+    }
+    let per_minute = Settings::default().auth.attempts_per_minute as usize;
+    let wrong_password = |email: &str| json!({"email": email, "password": "not-the-password"});
+
+    // Signing up is the first attempt on the address; then wrong passwords, round
+    // robin over three instances.
+    let user = apps[0].register("shared-limits", json!({})).await;
+    let mut statuses = Vec::new();
+    for attempt in 0..per_minute {
+        let app = &apps[attempt % 3];
+        let response = app
+            .post("/api/v1/auth/login", None, wrong_password(&user.email))
+            .await;
+        statuses.push(response.status);
+    }
+
+    let refused_at = statuses
+        .iter()
+        .position(|status| *status == StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        refused_at,
+        Some(per_minute - 1),
+        "three instances allow what one allows: {statuses:?}"
+    );
+
+    // Without Redis each instance counts on its own, with the same budget.
+    server.kill();
+    let email = "nobody-yet@example.test";
+    for app in &apps {
+        let mut local = Vec::new();
+        for _ in 0..=per_minute {
+            local.push(
+                app.post("/api/v1/auth/login", None, wrong_password(email))
+                    .await
+                    .status,
+            );
+        }
+        assert_eq!(
+            local
+                .iter()
+                .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+                .count(),
+            1,
+            "each instance limits on its own: {local:?}"
+        );
+    }
+}

@@ -95,7 +95,7 @@ impl TestApp {
     /// The app over a cached store, with the cache's metrics at `/metrics`.
     pub fn cached(store: Arc<CachedStore>) -> Self {
         let choice = StoreChoice {
-            cache_metrics: Some(store.cache().metrics.clone()),
+            cache: Some(store.cache().clone()),
             ..StoreChoice::default()
         };
         Self::with_choice(store, choice)
