@@ -219,3 +219,88 @@ async fn a_consumer_that_dies_is_replaced_and_the_new_one_resumes_from_its_token
     );
     assert_eq!(metrics.namespace_bumps.get(), 0, "with nothing to flush");
 }
+
+/// Three instances on one replica set and one Redis Cluster: random writes through
+/// any instance, reads through every instance after each acknowledgement.
+#[tokio::test]
+async fn three_instances_on_a_cluster_see_every_acknowledged_write() {
+    use axum::http::StatusCode;
+    use rand::Rng;
+    use serde_json::json;
+
+    use crate::support::TestApp;
+
+    let mongo = SHARED_REPLICA_SET.settings(&fresh_database());
+    let redis = balancelife_testkit::servers::cluster::SHARED.settings();
+    let mut instances = vec![consuming_instance(&mongo, &redis).await];
+    for _ in 0..2 {
+        instances.push(Cached::instance(mongo.clone(), redis.clone()).await);
+    }
+    let apps: Vec<TestApp> = instances
+        .iter()
+        .map(|instance| TestApp::cached(instance.store.clone()))
+        .collect();
+    let people = [
+        apps[0].register("three-a", json!({})).await,
+        apps[1].register("three-b", json!({})).await,
+    ];
+    let day = "2026-07-01";
+    let list_path = format!("/api/v1/meal-entries?from={day}&to={day}");
+    let mut server_errors = 0;
+    let mut rng = rand::rng();
+
+    for round in 0..40 {
+        let person = &people[rng.random_range(0..people.len())];
+        let writer = rng.random_range(0..apps.len());
+        // A write through one instance: a new name, or one more meal on the day.
+        let (path, expected) = if rng.random_bool(0.5) {
+            let name = format!("Person Round {round}");
+            let response = apps[writer]
+                .patch(
+                    "/api/v1/users/me",
+                    Some(&person.token),
+                    json!({ "name": name }),
+                )
+                .await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+            ("/api/v1/users/me".to_owned(), ("name", json!(name)))
+        } else {
+            let mut meal = TestApp::meal_body(&format!("{day}T12:{:02}:00Z", round));
+            meal["name"] = json!(format!("Meal {round}"));
+            let response = apps[writer]
+                .post("/api/v1/meal-entries", Some(&person.token), meal)
+                .await;
+            assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+            let count = apps[writer].get(&list_path, Some(&person.token)).await.body["items"]
+                .as_array()
+                .map_or(0, Vec::len);
+            (list_path.clone(), ("count", json!(count)))
+        };
+        // Every instance sees it: the writer at once, the others within the promise.
+        for (reader, app) in apps.iter().enumerate() {
+            let sees = |body: &serde_json::Value| match expected.0 {
+                "name" => body["name"] == expected.1,
+                _ => {
+                    body["items"].as_array().map(|items| json!(items.len()))
+                        == Some(expected.1.clone())
+                }
+            };
+            let started = Instant::now();
+            loop {
+                let response = app.get(&path, Some(&person.token)).await;
+                if response.status.is_server_error() {
+                    server_errors += 1;
+                }
+                if sees(&response.body) {
+                    break;
+                }
+                assert!(
+                    reader != writer && started.elapsed() < WITHIN,
+                    "round {round}: instance {reader} does not serve what instance {writer} acknowledged"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+    assert_eq!(server_errors, 0);
+}
