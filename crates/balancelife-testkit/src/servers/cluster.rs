@@ -160,6 +160,28 @@ impl RedisCluster {
         node.child = Some(child);
     }
 
+    /// Moves `slots` slots, with their keys, from master `from` to master `to` with
+    /// `redis-cli --cluster reshard` (slot by slot: MIGRATING/IMPORTING, then MIGRATE
+    /// of each key), as an operator rebalancing would; clients meet MOVED and ASK
+    /// meanwhile. Returns when every slot has moved.
+    pub fn move_slots(&self, from: u16, to: u16, slots: u16) {
+        let id =
+            |port: u16| query(port, &["CLUSTER", "MYID"]).unwrap_or_else(|why| panic!("{why}"));
+        let status = Command::new("redis-cli")
+            .args(["--cluster", "reshard", &format!("127.0.0.1:{from}")])
+            .args(["--cluster-from", &id(from), "--cluster-to", &id(to)])
+            .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("running redis-cli --cluster reshard");
+        assert!(
+            status.success(),
+            "redis-cli --cluster reshard failed: {status}"
+        );
+    }
+
     /// Waits until every running, unfrozen node reports `cluster_state:ok`, sees all
     /// 16384 slots served by such nodes and none of them as failed, and every replica
     /// among them has synced. Panics with what was still wrong after 30 s.

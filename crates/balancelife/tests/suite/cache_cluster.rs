@@ -158,3 +158,85 @@ async fn a_master_killed_under_traffic_fails_no_request_and_hits_return() {
         "hits again after the failover"
     );
 }
+
+#[tokio::test]
+async fn slots_moved_under_traffic_fail_no_request_and_serve_nothing_stale() {
+    let cluster = RedisCluster::start();
+    let cached = Cached::with(
+        mongo::SHARED.settings(&mongo::fresh_database()),
+        cluster.settings(),
+    )
+    .await;
+    let app = Arc::new(TestApp::cached(cached.store.clone()));
+    let people = [
+        app.register("reshard-a", json!({})).await,
+        app.register("reshard-b", json!({})).await,
+        app.register("reshard-c", json!({})).await,
+    ];
+    let stop = Arc::new(AtomicBool::new(false));
+    let (failed, stale, rounds) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    // Each person in turn: a new name, then reads that must show it.
+    let traffic = {
+        let (app, stop) = (app.clone(), stop.clone());
+        let (failed, stale, rounds) = (failed.clone(), stale.clone(), rounds.clone());
+        tokio::spawn(async move {
+            let mut round = 0;
+            while !stop.load(Ordering::Acquire) {
+                for person in &people {
+                    round += 1;
+                    let name = format!("Name {round}");
+                    let written = app
+                        .patch(
+                            "/api/v1/users/me",
+                            Some(&person.token),
+                            json!({ "name": name }),
+                        )
+                        .await;
+                    if written.status != StatusCode::OK {
+                        failed.fetch_add(1, Ordering::AcqRel);
+                        continue;
+                    }
+                    for path in ["/api/v1/users/me", "/api/v1/meal-packages?limit=3"] {
+                        let read = app.get(path, Some(&person.token)).await;
+                        if read.status != StatusCode::OK {
+                            failed.fetch_add(1, Ordering::AcqRel);
+                        } else if path.ends_with("/me") && read.body["name"] != json!(name) {
+                            stale.fetch_add(1, Ordering::AcqRel);
+                        }
+                    }
+                }
+                rounds.fetch_add(1, Ordering::AcqRel);
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let masters = cluster.masters();
+    let (from, to) = (masters[0], masters[1]);
+    tokio::task::spawn_blocking(move || {
+        cluster.move_slots(from, to, 1500);
+        cluster
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Release);
+    traffic.await.unwrap();
+
+    assert!(
+        rounds.load(Ordering::Acquire) > 3,
+        "traffic ran through the move"
+    );
+    assert_eq!(failed.load(Ordering::Acquire), 0, "no request failed");
+    assert_eq!(
+        stale.load(Ordering::Acquire),
+        0,
+        "no read older than its write"
+    );
+    let metrics = &cached.store.cache().metrics;
+    assert!(metrics.hits.get() > 0);
+}
