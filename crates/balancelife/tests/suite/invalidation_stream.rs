@@ -304,3 +304,53 @@ async fn three_instances_on_a_cluster_see_every_acknowledged_write() {
     }
     assert_eq!(server_errors, 0);
 }
+
+/// SecantusDB keeps its whole oplog, so a token it has moved past cannot be made
+/// here; a token it does not know (as after a restore from a backup) is refused the
+/// same way, and must be handled the same way: flush, then trust the stream again.
+#[tokio::test]
+async fn a_stream_that_cannot_be_resumed_flushes_the_whole_cache_first() {
+    let (mongo, redis) = shared_settings();
+    let first = consuming_instance(&mongo, &redis).await;
+    let second = Cached::instance(mongo.clone(), redis.clone()).await;
+    let bare = MongoStore::connect(&mongo).await.unwrap();
+    let stored = bare
+        .create_user(user(unique_email("history")))
+        .await
+        .unwrap();
+    second.store.get_user(stored.id).await.unwrap();
+    second.store.get_user(stored.id).await.unwrap();
+
+    // The consumer dies, its saved token becomes one the server cannot resume from,
+    // and a change comes that nobody invalidates.
+    first.store.invalidator().unwrap().kill();
+    let leases = bare
+        .database()
+        .collection::<bson::Document>("cache_invalidator");
+    leases
+        .update_one(
+            bson::doc! { "_id": &redis.namespace },
+            bson::doc! { "$set": { "token": { "_data": "8200000000000000002B0229296E04" } } },
+        )
+        .await
+        .unwrap();
+    let changed = renamed(&stored, "Lost In History");
+    bare.update_user(changed.clone(), stored.updated_at)
+        .await
+        .unwrap();
+    let store = second.store.clone();
+    let seen = time_until("the change served after the flush", || async {
+        store.get_user(stored.id).await.unwrap() == changed
+    })
+    .await;
+
+    println!("seen after {seen:?}");
+    assert!(seen <= WITHIN, "took {seen:?}");
+    let metrics = &second.store.cache().metrics;
+    assert_eq!(metrics.stream_lease_takeovers.get(), 1);
+    assert_eq!(
+        metrics.namespace_bumps.get(),
+        1,
+        "the stream could not vouch for what came before, so the cache was flushed"
+    );
+}
