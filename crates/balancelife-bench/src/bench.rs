@@ -16,7 +16,10 @@ use balancelife::domain::*;
 use balancelife::store::{
     CachedStore, DateRange, MemoryStore, MongoStore, PageLimit, PageRequest, RedisCache, Store,
 };
-use balancelife_testkit::servers::{mongo::MongoServer, redis::RedisServer};
+use balancelife::store::invalidator::Invalidator;
+use balancelife_testkit::servers::{
+    cluster::RedisCluster, mongo::MongoServer, redis::RedisServer,
+};
 
 use crate::http;
 use crate::measure::{Op, interleaved, measure, op};
@@ -70,16 +73,22 @@ impl Sizes {
 /// The report group of the interleaved measurements the latency targets use.
 const SIDE_BY_SIDE: &str = "side by side";
 
+/// The cached store over a Redis Cluster, on a hit.
+const CLUSTER_HIT: &str = "cached (hit), cluster";
+
 /// The servers of a `--spawn` run; they stop when this is dropped.
 struct Spawned {
     _mongo: MongoServer,
     _redis: RedisServer,
+    _cluster: RedisCluster,
 }
 
 /// The MongoDB and Redis a run measures, in a scratch database and key namespace.
 pub struct Servers {
     pub mongodb: MongoSettings,
     pub redis: RedisSettings,
+    /// A Redis Cluster for the cluster tier (`--spawn` starts a 3+3 one).
+    pub cluster: Option<RedisSettings>,
     pub cache: CacheSettings,
 }
 
@@ -116,11 +125,25 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     let fixture = Fixture::find(mongo.as_ref(), now).await?;
     progress.inc(1);
 
-    let stores: [(&str, Arc<dyn Store>, usize); 3] = [
+    let cluster_cached = match &servers.cluster {
+        Some(cluster) => {
+            let mut cluster = cluster.clone();
+            cluster.namespace = servers.redis.namespace.clone();
+            cluster.timeout = servers.redis.timeout;
+            let cache = RedisCache::start(&cluster, &servers.cache).await?;
+            anyhow::ensure!(cache.is_serving(), "the Redis Cluster does not answer");
+            Some(Arc::new(CachedStore::new(mongo.clone(), cache)))
+        }
+        None => None,
+    };
+    let mut stores: Vec<(&str, Arc<dyn Store>, usize)> = vec![
         ("memory", memory.clone(), sizes.fast),
         ("mongodb", mongo.clone(), sizes.slow),
         ("cached (hit)", cached.clone(), sizes.fast),
     ];
+    if let Some(cluster_cached) = &cluster_cached {
+        stores.push((CLUSTER_HIT, cluster_cached.clone(), sizes.fast));
+    }
     for (tier, store, ops) in stores {
         progress.set_message(format!("store level: {tier}"));
         for (operation, make) in fixture.operations() {
@@ -179,12 +202,15 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     // factor of seven between runs, which no ratio survives.
     progress.set_message("side by side: cached hit, raw GET, MongoDB, raw find_one");
     let get_user = &fixture.operations()[0].1;
-    let contenders = [
+    let mut contenders = vec![
         ("cached (hit)", get_user(cached.clone() as Arc<dyn Store>)),
         ("raw Redis GET", raw_get),
         ("mongodb", get_user(mongo.clone() as Arc<dyn Store>)),
         ("raw MongoDB find_one", raw_find),
     ];
+    if let Some(cluster_cached) = &cluster_cached {
+        contenders.push((CLUSTER_HIT, get_user(cluster_cached.clone() as Arc<dyn Store>)));
+    }
     let ops: Vec<Op> = contenders.iter().map(|(_, op)| op.clone()).collect();
     let results = interleaved(2 * sizes.slow, &ops).await;
     for ((tier, _), stats) in contenders.iter().zip(results) {
@@ -222,6 +248,21 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     }
     progress.inc(1);
 
+    progress.set_message("change stream: a write no writer invalidated, until served");
+    if mongo.supports_transactions() {
+        let rounds = if args.quick { 20 } else { 100 };
+        let stats = stream_lag(&mongo, &cache, &servers.redis.namespace, &fixture, rounds).await?;
+        report.rows.push(Row {
+            group: "stream",
+            tier: "invalidator".into(),
+            operation: "change applied -> served by another instance",
+            clients: 1,
+            stats,
+        });
+    } else {
+        println!("(no change-stream figures: MongoDB is a standalone server)");
+    }
+
     progress.set_message("stampede");
     report.stampede_readers = 256;
     report.stampede_store_reads = stampede(mongo.as_ref(), &cached, 256).await?;
@@ -255,16 +296,21 @@ fn servers(settings: &Settings, spawn: bool) -> anyhow::Result<(Servers, Option<
             Servers {
                 mongodb,
                 redis,
+                cluster: None,
                 cache,
             },
             None,
         ));
     }
-    let mongo = MongoServer::try_start()?;
+    // A single-node replica set, as production runs: it has the change stream the
+    // invalidator tails.
+    let mongo = MongoServer::try_start_replica_set()?;
     let redis = RedisServer::try_start()?;
+    let cluster = RedisCluster::try_start()?;
     let servers = Servers {
         mongodb: mongo.settings("bench"),
         redis: redis.settings(),
+        cluster: Some(cluster.settings()),
         cache,
     };
     Ok((
@@ -272,6 +318,7 @@ fn servers(settings: &Settings, spawn: bool) -> anyhow::Result<(Servers, Option<
         Some(Spawned {
             _mongo: mongo,
             _redis: redis,
+            _cluster: cluster,
         }),
     ))
 }
@@ -513,6 +560,54 @@ async fn growth(
 }
 
 /// Store reads caused by `readers` concurrent cold reads of one user.
+/// How long after a change no writer invalidated (written straight to MongoDB, as
+/// by a writer that died) a cached store with the change-stream invalidator serves
+/// it: `rounds` changes, each polled for every millisecond.
+async fn stream_lag(
+    mongo: &Arc<MongoStore>,
+    cache: &Arc<RedisCache>,
+    namespace: &str,
+    fixture: &Fixture,
+    rounds: usize,
+) -> anyhow::Result<crate::measure::Stats> {
+    let invalidator = Invalidator::start(mongo.database().clone(), cache.clone(), namespace);
+    let started = std::time::Instant::now();
+    while !invalidator.is_holder() {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(10),
+            "the change-stream invalidator did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let watched = CachedStore::new(mongo.clone(), cache.clone()).with_invalidator(invalidator);
+    let mut lags = crate::measure::histogram();
+    let mut user = mongo.get_user(fixture.user.id).await?;
+    // Round 0 is not recorded: it waits for the stream to open (and, on a first
+    // start, for the whole-cache flush that comes with it).
+    for round in 0..=rounds {
+        watched.get_user(user.id).await?;
+        watched.get_user(user.id).await?;
+        let mut changed = user.clone();
+        changed.name = format!("Bench Round {round}").as_str().try_into()?;
+        changed.updated_at = user.updated_at + Days::milliseconds(1);
+        let stored = mongo.update_user(changed, user.updated_at).await?;
+        let written = std::time::Instant::now();
+        while watched.get_user(user.id).await? != stored {
+            anyhow::ensure!(
+                written.elapsed() < Duration::from_secs(5),
+                "a change was not invalidated within 5 s"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let nanos = u64::try_from(written.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        if round > 0 {
+            lags.saturating_record(nanos.max(1));
+        }
+        user = stored;
+    }
+    Ok(crate::measure::one_at_a_time(&lags))
+}
+
 async fn stampede(
     mongo: &MongoStore,
     cached: &Arc<CachedStore>,
@@ -599,6 +694,22 @@ fn targets(report: &Report) -> Vec<Target> {
                 pass: large.p50_us <= 2.0 * small.p50_us,
             });
         }
+    }
+    if let Some(lag) = report.row(
+        "stream",
+        "invalidator",
+        "change applied -> served by another instance",
+        1,
+    ) {
+        targets.push(Target {
+            name: "change stream: an uninvalidated write served everywhere within 1 s (p99)",
+            measured: format!(
+                "p50 {:.1} ms, p99 {:.1} ms",
+                lag.p50_us / 1_000.0,
+                lag.p99_us / 1_000.0
+            ),
+            pass: lag.p99_us <= 1_000_000.0,
+        });
     }
     let login = |operation| {
         report

@@ -82,6 +82,11 @@ impl MongoServer {
         Self::launched(None, false)
     }
 
+    /// `start_replica_set`, with the error instead of a panic.
+    pub fn try_start_replica_set() -> Result<Self, ServerError> {
+        Self::launched(None, true)
+    }
+
     pub fn start_with_tls(tls: Option<TlsFiles>) -> Self {
         Self::launched(tls, false).unwrap_or_else(|error| panic!("{error}"))
     }
