@@ -13,13 +13,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use balancelife::config::{CacheSettings, MongoSettings, RedisSettings, Settings};
 use balancelife::domain::*;
+use balancelife::store::invalidator::Invalidator;
 use balancelife::store::{
     CachedStore, DateRange, MemoryStore, MongoStore, PageLimit, PageRequest, RedisCache, Store,
 };
-use balancelife::store::invalidator::Invalidator;
-use balancelife_testkit::servers::{
-    cluster::RedisCluster, mongo::MongoServer, redis::RedisServer,
-};
+use balancelife_testkit::servers::{cluster::RedisCluster, mongo::MongoServer, redis::RedisServer};
 
 use crate::http;
 use crate::measure::{Op, interleaved, measure, op};
@@ -209,7 +207,10 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
         ("raw MongoDB find_one", raw_find),
     ];
     if let Some(cluster_cached) = &cluster_cached {
-        contenders.push((CLUSTER_HIT, get_user(cluster_cached.clone() as Arc<dyn Store>)));
+        contenders.push((
+            CLUSTER_HIT,
+            get_user(cluster_cached.clone() as Arc<dyn Store>),
+        ));
     }
     let ops: Vec<Op> = contenders.iter().map(|(_, op)| op.clone()).collect();
     let results = interleaved(2 * sizes.slow, &ops).await;

@@ -655,6 +655,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn text_and_e_mail_addresses_display_as_written() {
+        let title: Text<40> = "Green bowl".try_into().unwrap();
+        assert_eq!(title.to_string(), "Green bowl");
+        let email: Email = "Ada@Example.com".parse().unwrap();
+        assert_eq!(email.to_string(), email.as_str());
+    }
+
+    #[test]
+    fn a_time_zone_knows_its_zone_and_reads_a_skipped_hour_an_hour_later() {
+        let new_york: Timezone = "America/New_York".parse().unwrap();
+        assert_eq!(new_york.tz(), chrono_tz::America::New_York);
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 8).unwrap();
+        // 02:30 does not exist that night: clocks jump from 02:00 to 03:00 (EDT).
+        let skipped = chrono::NaiveTime::from_hms_opt(2, 30, 0).unwrap();
+        assert_eq!(
+            new_york.instant(day, skipped).to_rfc3339(),
+            "2026-03-08T07:30:00+00:00"
+        );
+    }
+
+    #[test]
+    fn a_client_id_becomes_its_hyphenated_form() {
+        let id = uuid::Uuid::now_v7();
+        let client_id: ClientId = id.to_string().parse().unwrap();
+        assert_eq!(String::from(client_id), id.hyphenated().to_string());
+    }
+
+    #[test]
     fn bounded_numbers_refuse_values_outside_their_range() {
         assert!(Kcal::try_from(-1.0).is_err());
         assert!(Kcal::try_from(f64::NAN).is_err());
