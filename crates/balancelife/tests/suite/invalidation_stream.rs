@@ -354,3 +354,90 @@ async fn a_stream_that_cannot_be_resumed_flushes_the_whole_cache_first() {
         "the stream could not vouch for what came before, so the cache was flushed"
     );
 }
+
+/// The same as `a_writer_cut_off_from_redis_that_dies_is_covered_by_another_instance`,
+/// with two `balancelife serve` processes and a real SIGKILL.
+#[test]
+fn a_writer_process_killed_after_a_lost_invalidation_is_covered_by_another_process() {
+    use serde_json::{Value, json};
+
+    use crate::support::binary::{http, serve};
+
+    let redis_server = RedisServer::start();
+    let proxy = TcpProxy::start(redis_server.addr().parse().unwrap());
+    let database = fresh_database();
+    let namespace = format!("t{}", uuid::Uuid::now_v7().simple());
+    let common = |command: &mut std::process::Command| {
+        command
+            .env("MONGODB_URI", SHARED_REPLICA_SET.uri())
+            .env("MONGODB_DATABASE", &database)
+            .env("REDIS_NAMESPACE", &namespace)
+            .env("REDIS_TIMEOUT_MS", "100");
+    };
+    // The writer starts first, so it holds the invalidator's lease when it dies.
+    let (mut writer, writer_addr) = serve(|command| {
+        common(command);
+        command.env("REDIS_ADDR", proxy.addr());
+    });
+    let invalidator_of = |addr: &str| {
+        http::get(&format!("http://{addr}/health"))["components"]["invalidator"]["detail"].clone()
+    };
+    let started = Instant::now();
+    while !invalidator_of(&writer_addr)
+        .to_string()
+        .contains("this instance tails")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the writer never took the lease"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (_reader, reader_addr) = serve(|command| {
+        common(command);
+        command.env("REDIS_ADDR", redis_server.addr());
+    });
+    let email = format!("killed-{}@example.test", uuid::Uuid::now_v7().simple());
+    let session = http::post(
+        &format!("http://{writer_addr}/api/v1/auth/register"),
+        None,
+        json!({"email": email, "password": "a long enough password", "name": "Before", "timezone": "UTC"}),
+    );
+    let token = session["token"].as_str().expect("signed up").to_owned();
+    let me = |addr: &str| http::get_with(&format!("http://{addr}/api/v1/users/me"), &token);
+    assert_eq!(me(&reader_addr)["name"], "Before");
+    assert_eq!(me(&reader_addr)["name"], "Before", "cached by the reader");
+
+    proxy.partition();
+    let renamed: Value = http::run(async {
+        reqwest::Client::new()
+            .patch(format!("http://{writer_addr}/api/v1/users/me"))
+            .bearer_auth(&token)
+            .json(&json!({"name": "After"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let acknowledged = Instant::now();
+    writer.0.kill().unwrap(); // SIGKILL
+    writer.0.wait().unwrap();
+    proxy.heal();
+    assert_eq!(
+        renamed["name"], "After",
+        "the write was acknowledged: {renamed}"
+    );
+
+    while me(&reader_addr)["name"] != "After" {
+        assert!(
+            acknowledged.elapsed() < WITHIN * 3,
+            "the reader still serves the old name"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let seen = acknowledged.elapsed();
+    println!("seen {seen:?} after the acknowledgement");
+    assert!(seen <= WITHIN, "took {seen:?}");
+}
