@@ -162,14 +162,9 @@ impl Core {
         for change in &changes {
             detached.extend(change.keys.iter().map(|key| flight_key(&change.scope, key)));
         }
-        let forget = || {
-            for prefix in &detached {
-                self.flights.forget_prefix(prefix);
-            }
-        };
-        forget();
-        self.cache.invalidate(&changes).await;
-        forget();
+        self.flights
+            .detached_around(&detached, self.cache.invalidate(&changes))
+            .await;
     }
 }
 

@@ -77,6 +77,27 @@ impl Flights {
         }
     }
 
+    /// Runs `during` (a write's invalidation) with the flights of every key starting
+    /// with one of `prefixes` detached before it and again after it. Before: a read
+    /// that starts now must not join a load from before the write. After: a read
+    /// that started while `during` ran may have read what `during` is voiding, and a
+    /// read that starts once the write is acknowledged must not join it.
+    pub async fn detached_around<T>(
+        &self,
+        prefixes: &[String],
+        during: impl Future<Output = T>,
+    ) -> T {
+        let forget = || {
+            for prefix in prefixes {
+                self.forget_prefix(prefix);
+            }
+        };
+        forget();
+        let result = during.await;
+        forget();
+        result
+    }
+
     /// Detaches the flights of every key starting with `prefix`: later readers load
     /// afresh instead of sharing a result that may predate a write.
     pub fn forget_prefix(&self, prefix: &str) {
@@ -150,5 +171,45 @@ mod tests {
         let (fresh, shared) = flights.run("user:1", || async { "new" }).await;
         assert_eq!((fresh, shared), ("new", false));
         assert_eq!(slow.await.unwrap().0, "old");
+    }
+
+    /// A read that starts while an invalidation runs may read the value being voided;
+    /// a read that starts after it must not share that read.
+    #[tokio::test]
+    async fn a_read_begun_during_an_invalidation_is_not_joined_after_it() {
+        let flights = Arc::new(Flights::default());
+        let (begun_tx, begun_rx) = tokio::sync::oneshot::channel();
+        let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+        let mut begun = Some(begun_tx);
+        let mut finish = Some(finish_rx);
+        let prefixes = ["user:".to_owned()];
+        let during_reader = flights.detached_around(&prefixes, async {
+            // The reader that comes in mid-invalidation, still loading when it ends.
+            let flights = flights.clone();
+            let (begun, finish) = (begun.take().unwrap(), finish.take().unwrap());
+            let reader = tokio::spawn(async move {
+                flights
+                    .run("user:1", || async move {
+                        begun.send(()).unwrap();
+                        finish.await.unwrap();
+                        "read while voiding"
+                    })
+                    .await
+            });
+            begun_rx.await.unwrap();
+            Some(reader)
+        });
+        let reader = during_reader.await.expect("the reader began");
+
+        // Joining the reader's load would wait for it (it is held): a timeout says so.
+        let after = tokio::time::timeout(
+            Duration::from_secs(1),
+            flights.run("user:1", || async { "read after" }),
+        )
+        .await;
+
+        assert_eq!(after.ok(), Some(("read after", false)));
+        finish_tx.send(()).unwrap();
+        assert_eq!(reader.await.unwrap().0, "read while voiding");
     }
 }
