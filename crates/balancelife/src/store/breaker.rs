@@ -97,6 +97,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn states_have_the_names_health_and_metrics_show() {
+        assert_eq!(BreakerState::Closed.as_str(), "closed");
+        assert_eq!(BreakerState::Open.as_str(), "open");
+        assert_eq!(BreakerState::HalfOpen.as_str(), "half_open");
+    }
+
+    #[test]
     fn it_opens_after_the_threshold_and_half_opens_after_the_cool_down() {
         let breaker = Breaker::new(3, Duration::from_millis(30));
         breaker.record_failure();

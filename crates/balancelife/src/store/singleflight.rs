@@ -173,6 +173,38 @@ mod tests {
         assert_eq!(slow.await.unwrap().0, "old");
     }
 
+    /// A load every caller abandoned (their requests were cancelled) leaves no entry
+    /// behind; one that another caller still waits for stays, to be shared.
+    #[tokio::test]
+    async fn abandoned_loads_are_retired_and_awaited_ones_kept() {
+        let flights = Arc::new(Flights::default());
+        let never = |flights: Arc<Flights>, key: &'static str| {
+            tokio::spawn(async move { flights.run(key, std::future::pending::<u32>).await })
+        };
+        let alone = never(flights.clone(), "alone");
+        let first = never(flights.clone(), "shared");
+        let second = never(flights.clone(), "shared");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(flights.inflight.lock().len(), 2);
+
+        alone.abort();
+        first.abort();
+        let _ = (alone.await, first.await);
+
+        let keys: Vec<String> = flights.inflight.lock().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            ["shared"],
+            "the abandoned key is gone, the awaited one kept"
+        );
+        second.abort();
+        let _ = second.await;
+        assert!(
+            flights.inflight.lock().is_empty(),
+            "and gone once abandoned too"
+        );
+    }
+
     /// A read that starts while an invalidation runs may read the value being voided;
     /// a read that starts after it must not share that read.
     #[tokio::test]
