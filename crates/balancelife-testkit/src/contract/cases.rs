@@ -547,6 +547,37 @@ pub async fn entries_of_other_users_are_invisible<D: EntryFixture + StoreAccess>
     );
 }
 
+/// A cursor is a position, and a client may send one from another range (paging a
+/// week, then asking for a day): the page still holds only the range.
+pub async fn a_cursor_from_before_the_range_starts_the_page_at_the_range<
+    D: EntryFixture + StoreAccess,
+>(
+    store: S,
+) {
+    let user = new_user(&store).await;
+    let early = entry::<D>(user.id, 1, at("2026-03-02", "08:00"));
+    let later = entry::<D>(user.id, 2, at("2026-03-02", "12:00"));
+    let next_day = entry::<D>(user.id, 3, at("2026-03-03", "08:00"));
+    for written in [&early, &later, &next_day] {
+        entries::<D>(&store).create(written.clone()).await.unwrap();
+    }
+
+    let page = entries::<D>(&store)
+        .list(
+            user.id,
+            DateRange::day(date("2026-03-03")),
+            PageRequest {
+                limit: PageLimit::DEFAULT,
+                after: Some(early.position()),
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(page.items, vec![next_day]);
+    assert_eq!(page.next, None);
+}
+
 pub async fn listing_returns_the_date_range_in_order_across_pages<D: EntryFixture + StoreAccess>(
     store: S,
 ) {

@@ -73,6 +73,7 @@ macro_rules! contract_tests {
             put_creates_then_replaces_keeping_created_at,
             entries_of_other_users_are_invisible,
             listing_returns_the_date_range_in_order_across_pages,
+            a_cursor_from_before_the_range_starts_the_page_at_the_range,
             updating_an_entry_can_move_it_to_another_day,
             an_entry_update_from_a_stale_read_conflicts,
             a_deleted_entry_is_gone,

@@ -114,3 +114,24 @@ impl DateRange {
         (self.to - self.from).num_days() + 1
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_last_page_announces_no_next_page() {
+        let limit = PageLimit::try_from(3).unwrap();
+        let exactly = Page::from_overfetched(vec![1, 2, 3], limit, |n| *n);
+        assert_eq!((exactly.items, exactly.next), (vec![1, 2, 3], None));
+        let one_more = Page::from_overfetched(vec![1, 2, 3, 4], limit, |n| *n);
+        assert_eq!((one_more.items, one_more.next), (vec![1, 2, 3], Some(3)));
+    }
+
+    #[test]
+    fn a_range_counts_both_its_ends() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        assert_eq!(DateRange::day(day(2)).days(), 1);
+        assert_eq!(DateRange::new(day(2), day(8)).unwrap().days(), 7);
+    }
+}
