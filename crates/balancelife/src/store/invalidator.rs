@@ -174,11 +174,18 @@ impl Consumer {
         let mut next_claim = Instant::now();
         let mut confirmed: Option<ResumeToken> = None;
         let mut last_saved = Instant::now();
-        let mut images_on = false;
+        let mut images_tried = false;
         loop {
             if Instant::now() >= next_claim {
                 next_claim = Instant::now() + RENEW;
-                match self.claim().await {
+                // Only an instance that reaches Redis may hold the lease: one that
+                // cannot would keep it while invalidating nothing.
+                let claimed = if self.cache.is_serving() {
+                    self.claim().await
+                } else {
+                    Ok(false)
+                };
+                match claimed {
                     Ok(true) if !holding => {
                         holding = true;
                         self.cache.metrics.stream_lease_takeovers.inc();
@@ -187,14 +194,19 @@ impl Consumer {
                     }
                     Ok(true) => {}
                     Ok(false) => {
+                        if holding {
+                            self.release().await;
+                        }
                         holding = false;
                         stream = None;
+                        confirmed = None;
                         *self.role.lock() = Role::Standby;
                     }
                     Err(error) => {
                         tracing::debug!(%error, "the invalidator's lease could not be renewed");
                         holding = false;
                         stream = None;
+                        confirmed = None;
                         *self.role.lock() = Role::Unreachable;
                     }
                 }
@@ -203,8 +215,10 @@ impl Consumer {
                 tokio::time::sleep(RENEW).await;
                 continue;
             }
-            if !images_on {
-                images_on = self.turn_on_images().await;
+            if !images_tried {
+                // Once per process: a refusal (old server, restricted user) will not change.
+                self.turn_on_images().await;
+                images_tried = true;
             }
             let Some(events) = stream.as_mut() else {
                 match self.open().await {
@@ -222,21 +236,26 @@ impl Consumer {
                     if self.apply(event).await {
                         confirmed = Some(token);
                     } else {
-                        // Not confirmed: reopen from the last saved token, so the change
-                        // comes round again.
+                        // Not confirmed: save what was, give the lease up (an instance
+                        // that reaches Redis takes over from the saved token, so the
+                        // change comes round again) and stand by for a while.
                         self.save(&mut confirmed, &mut last_saved, true).await;
+                        self.release().await;
+                        holding = false;
                         stream = None;
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        *self.role.lock() = Role::Standby;
+                        next_claim = Instant::now() + LEASE * 2;
                     }
                 }
-                Ok(None) => {}
+                // Nothing new: every change so far was confirmed, so the stream's own
+                // position can be saved, and a quiet stream's token keeps up with the oplog.
+                Ok(None) => confirmed = events.resume_token().or(confirmed.take()),
                 Err(error) => {
+                    // Reopened from the saved token; one the server refuses is handled
+                    // there (`open`).
                     tracing::warn!(%error, "the change stream failed; resuming");
                     self.save(&mut confirmed, &mut last_saved, true).await;
                     stream = None;
-                    if history_lost(&error) {
-                        self.start_afresh().await;
-                    }
                 }
             }
             self.save(&mut confirmed, &mut last_saved, false).await;
@@ -260,11 +279,19 @@ impl Consumer {
         }
     }
 
+    /// Lets the lease lapse at once, so another instance need not wait it out.
+    async fn release(&self) {
+        let filter = doc! { "_id": &self.namespace, "holder": &self.me };
+        let update = doc! { "$set": { "expires_at": 0_i64 } };
+        if let Err(error) = self.lease.update_one(filter, update).await {
+            tracing::debug!(%error, "the invalidator's lease could not be given up");
+        }
+    }
+
     /// Asks MongoDB to keep pre- and post-images of the five collections, so a
     /// change says what it replaced (MongoDB 6.0+; refused by older servers and
     /// restricted users, and then changes without images flush the whole cache).
-    async fn turn_on_images(&self) -> bool {
-        let mut all = true;
+    async fn turn_on_images(&self) {
         for collection in COLLECTIONS {
             let command = doc! {
                 "collMod": collection,
@@ -272,10 +299,8 @@ impl Consumer {
             };
             if let Err(error) = self.db.run_command(command).await {
                 tracing::warn!(%error, collection, "pre-images could not be turned on; changes without them flush the whole cache");
-                all = false;
             }
         }
-        all
     }
 
     /// Opens the stream after the saved token; without one, or when the token is too
@@ -302,8 +327,10 @@ impl Consumer {
             // one this deployment knows (restored from a backup, another cluster).
             Err(error) if resuming && (history_lost(&error) || is_command_error(&error)) => {
                 tracing::warn!(%error, "the change stream cannot resume from its saved token; flushing the whole cache");
-                self.start_afresh().await;
+                // The stream first, then the flush: a change between the two is seen
+                // by the stream, one before it is voided by the flush.
                 let stream = self.watch(None).await?;
+                self.start_afresh().await;
                 self.save_token(stream.resume_token()).await;
                 Ok(stream)
             }
@@ -393,12 +420,12 @@ fn voided(event: &ChangeStreamEvent<Document>) -> Option<Vec<Invalidation>> {
     let after = event.full_document.as_ref();
     let deleted = event.operation_type == OperationType::Delete;
     let inserted = event.operation_type == OperationType::Insert;
-    // A delete or an update needs to know what was there before.
-    if !inserted
-        && before.is_none()
-        && collection != "meal_packages"
-        && collection != "workout_packages"
-    {
+    let is_package = collection == "meal_packages" || collection == "workout_packages";
+    // What was there before and what is there now, wherever it tells which keys go
+    // (a package's id is enough).
+    let needs_before = !inserted;
+    let needs_after = !deleted;
+    if !is_package && ((needs_before && before.is_none()) || (needs_after && after.is_none())) {
         return None;
     }
     match collection {

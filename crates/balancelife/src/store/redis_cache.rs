@@ -27,7 +27,7 @@
 //! (`REDIS_TIMEOUT_MS`) and goes through a circuit breaker, so a slow, frozen or dead
 //! Redis never fails or stalls a request.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -76,25 +76,47 @@ local ttl = tonumber(ARGV[4])
 local guards = {}
 for i = 3, #KEYS do
   guards[#guards + 1] = redis.call('GET', KEYS[i]) or '0'
+end
+if table.concat(guards, ',') .. '|' ~= ARGV[2] then return 0 end
+for i = 3, #KEYS do
+  -- An absent guard is created at 0 for as long as the value lives, so it cannot
+  -- be bumped and then expire (reading 0 again) while the value still does.
+  redis.call('SET', KEYS[i], '0', 'PX', ttl, 'NX')
   local left = redis.call('PTTL', KEYS[i])
   if left > 0 and left < ttl then ttl = left end
 end
-if table.concat(guards, ',') .. '|' ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2] .. ARGV[3], 'PX', ttl)
 redis.call('DEL', KEYS[2])
 return 1
 ";
 
-/// Deletes values with their leases and bumps guards (a generation is a guard).
+/// Deletes values with their leases and bumps guards (a generation is a guard). A
+/// guard's time to live is only ever lengthened: a value stamped with it may have
+/// been given all of it.
 /// KEYS: values and leases to delete..., guards...  ARGV: how many to delete, guard ttl ms.
 const INVALIDATE: &str = r"
 local n = tonumber(ARGV[1])
 if n > 0 then redis.call('DEL', unpack(KEYS, 1, n)) end
+local ttl = tonumber(ARGV[2])
 for i = n + 1, #KEYS do
   redis.call('INCR', KEYS[i])
-  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
 end
 return 1
+";
+
+/// Reads the namespace epoch and, if Redis holds less than this process uses (the
+/// key was lost: a restart without persistence, a failover that dropped the last
+/// bump), writes this process's back, so every process converges on the highest.
+/// KEYS: the epoch key  ARGV: this process's epoch  Returns the epoch to use.
+const SYNC_EPOCH: &str = r"
+local held = tonumber(redis.call('GET', KEYS[1]) or '0')
+local mine = tonumber(ARGV[1])
+if held < mine then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return mine
+end
+return held
 ";
 
 /// One attempt against a rate limit, by GCRA: the key holds the theoretical arrival
@@ -200,7 +222,9 @@ pub struct RedisCache {
     breaker: Breaker,
     /// Scopes an invalidation may not have reached: nothing cached in them may be
     /// served until their generation has been bumped.
-    stale_scopes: Mutex<HashSet<Scope>>,
+    /// Each with how many losses it has had, so a renewal clears it only if no new
+    /// loss came while the renewal ran.
+    stale_scopes: Mutex<HashMap<Scope, u64>>,
     /// How many there are, so the hot path checks a number, not a lock.
     stale_count: AtomicUsize,
     /// Set when the connection stopped answering: the recovery task replaces it
@@ -213,6 +237,7 @@ pub struct RedisCache {
     invalidate: Script,
     release: Script,
     rate_limit: Script,
+    sync_epoch: Script,
     pub metrics: CacheMetrics,
 }
 
@@ -237,7 +262,7 @@ impl RedisCache {
                 lease: Duration::from_secs(3),
             },
             breaker: Breaker::new(3, Duration::from_millis(500)),
-            stale_scopes: Mutex::new(HashSet::new()),
+            stale_scopes: Mutex::new(HashMap::new()),
             stale_count: AtomicUsize::new(0),
             connection_suspect: AtomicBool::new(false),
             eviction_policy: RwLock::new(EvictionPolicy::Unread),
@@ -246,6 +271,7 @@ impl RedisCache {
             invalidate: Script::new(INVALIDATE),
             release: Script::new(RELEASE),
             rate_limit: Script::new(RATE_LIMIT),
+            sync_epoch: Script::new(SYNC_EPOCH),
             metrics: CacheMetrics::default(),
         });
         if let Err(ConnectError::Misconfigured(problem)) = cache.reconnect().await {
@@ -264,13 +290,18 @@ impl RedisCache {
         self.breaker.state()
     }
 
+    /// The namespace epoch this process uses now.
+    pub fn epoch(&self) -> u64 {
+        self.keys.epoch()
+    }
+
     /// The full name of key `name` in `scope`.
     pub fn key(&self, scope: &Scope, name: &str) -> String {
         self.keys.key(scope, name)
     }
 
     fn is_stale(&self, scope: &Scope) -> bool {
-        self.stale_count.load(Ordering::Acquire) > 0 && self.stale_scopes.lock().contains(scope)
+        self.stale_count.load(Ordering::Acquire) > 0 && self.stale_scopes.lock().contains_key(scope)
     }
 
     /// The server's topology, once known: `standalone` or `cluster`.
@@ -281,12 +312,15 @@ impl RedisCache {
     async fn reconnect(&self) -> Result<(), ConnectError> {
         match self.connector.connect().await {
             Ok((connection, topology)) => {
+                // The epoch first: nothing may be read or filled under an old one.
+                if !self.refresh_epoch(connection.clone()).await {
+                    return Err(ConnectError::Unreachable);
+                }
                 *self.connection.write() = Some(connection.clone());
                 *self.topology.write() = Some(topology);
                 self.connection_suspect.store(false, Ordering::Release);
                 self.read_eviction_policy(connection.clone()).await;
                 self.count_masters(connection).await;
-                self.refresh_epoch().await;
                 Ok(())
             }
             Err(ConnectError::Misconfigured(problem)) => {
@@ -545,7 +579,9 @@ impl RedisCache {
 
     fn mark_stale(&self, scope: Scope) {
         let mut stale = self.stale_scopes.lock();
-        if stale.insert(scope) {
+        let losses = stale.entry(scope).or_insert(0);
+        *losses += 1;
+        if *losses == 1 {
             self.stale_count.store(stale.len(), Ordering::Release);
             if stale.len() == 1 {
                 tracing::warn!(
@@ -558,8 +594,13 @@ impl RedisCache {
     /// Bumps the generation of every scope an invalidation may have missed; each
     /// confirmed one is served again.
     async fn renew_stale_scopes(&self) {
-        let scopes: Vec<Scope> = self.stale_scopes.lock().iter().cloned().collect();
-        for scope in scopes {
+        let scopes: Vec<(Scope, u64)> = self
+            .stale_scopes
+            .lock()
+            .iter()
+            .map(|(scope, losses)| (scope.clone(), *losses))
+            .collect();
+        for (scope, losses) in scopes {
             if !self
                 .invalidate_scope(&Invalidation::flush(scope.clone()))
                 .await
@@ -567,7 +608,10 @@ impl RedisCache {
                 return;
             }
             let mut stale = self.stale_scopes.lock();
-            stale.remove(&scope);
+            // A loss during the renewal may postdate the bump: renew again.
+            if stale.get(&scope) == Some(&losses) {
+                stale.remove(&scope);
+            }
             self.stale_count.store(stale.len(), Ordering::Release);
             if stale.is_empty() {
                 tracing::info!(
@@ -577,21 +621,16 @@ impl RedisCache {
         }
     }
 
-    /// Reads the namespace epoch other processes may have moved on; returns false when
-    /// Redis did not answer.
-    async fn refresh_epoch(&self) -> bool {
-        let key = self.keys.epoch_key();
-        let epoch: Option<Option<u64>> = self
-            .call(|mut connection| async move {
-                redis::cmd("GET")
-                    .arg(&key)
-                    .query_async(&mut connection)
-                    .await
-            })
-            .await;
-        match epoch {
-            Some(epoch) => {
-                if self.keys.advance_to(epoch.unwrap_or(0)) {
+    /// Reads the namespace epoch other processes may have moved on (and restores it
+    /// where Redis lost it); returns false when Redis did not answer.
+    async fn refresh_epoch(&self, mut connection: RedisConnection) -> bool {
+        let invocation = self.sync_epoch.key(self.keys.epoch_key());
+        let mut invocation = invocation;
+        invocation.arg(self.keys.epoch());
+        let synced = invocation.invoke_async::<u64>(&mut connection);
+        match tokio::time::timeout(self.timeout.max(Duration::from_millis(200)), synced).await {
+            Ok(Ok(epoch)) => {
+                if self.keys.advance_to(epoch) {
                     tracing::info!(
                         epoch = self.keys.epoch(),
                         "the cache moved to a new namespace epoch"
@@ -599,7 +638,7 @@ impl RedisCache {
                 }
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
@@ -664,7 +703,10 @@ impl RedisCache {
             }
         }
         self.connection_suspect.store(false, Ordering::Release);
-        self.refresh_epoch().await;
+        let connection = self.connection.read().clone();
+        if let Some(connection) = connection {
+            self.refresh_epoch(connection).await;
+        }
         if self.stale_count.load(Ordering::Acquire) > 0 {
             self.renew_stale_scopes().await;
         }

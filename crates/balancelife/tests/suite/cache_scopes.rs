@@ -272,3 +272,78 @@ async fn a_put_racing_a_move_leaves_no_days_list_stale() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_lost_epoch_is_restored_and_every_process_converges_on_it() {
+    let first = Cached::on(&SHARED_REDIS).await;
+    assert!(first.store.cache().bump_namespace().await);
+    let epoch = first.store.cache().epoch();
+    // The key is lost (a restart without persistence, a failover that dropped it).
+    let mut redis = redis_connection(&SHARED_REDIS).await;
+    let epoch_key = format!("{}:v2:epoch", first.redis_settings.namespace);
+    let _: () = redis::cmd("DEL")
+        .arg(&epoch_key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+
+    let second = first.second_process().await;
+    let cache = second.store.cache().clone();
+    until(
+        "the new process on the running epoch",
+        Duration::from_secs(5),
+        || cache.epoch() == epoch,
+    )
+    .await;
+    let held: u64 = redis::cmd("GET")
+        .arg(&epoch_key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(held, epoch, "written back by the process that knew it");
+}
+
+#[tokio::test]
+async fn a_guard_absent_at_a_fill_outlives_the_value_filled_under_it() {
+    let cached = Cached::on(&SHARED_REDIS).await;
+    let owner = cached
+        .store
+        .create_user(user(unique_email("guard-ttl")))
+        .await
+        .unwrap();
+    let day = DateRange::day(date("2026-04-01"));
+    cached
+        .store
+        .meal_entries()
+        .list(owner.id, day, PageRequest::first(PageLimit::DEFAULT))
+        .await
+        .unwrap();
+
+    let cache = cached.store.cache();
+    let scope = Scope::user(owner.id);
+    let guard = cache.key(&scope, "meal-day:2026-04-01");
+    let value = cache.key(
+        &scope,
+        &format!(
+            "meal-entries:2026-04-01:2026-04-01:{}:-",
+            PageLimit::DEFAULT.get()
+        ),
+    );
+    let redis = redis_connection(&SHARED_REDIS).await;
+    let ttl = |key: String| {
+        let mut redis = redis.clone();
+        async move {
+            redis::cmd("PTTL")
+                .arg(key)
+                .query_async::<i64>(&mut redis)
+                .await
+                .unwrap()
+        }
+    };
+    let (guard_ttl, value_ttl) = (ttl(guard).await, ttl(value).await);
+    assert!(value_ttl > 0, "the list was cached");
+    assert!(
+        guard_ttl >= value_ttl,
+        "the guard ({guard_ttl} ms) lives at least as long as the value ({value_ttl} ms)"
+    );
+}
