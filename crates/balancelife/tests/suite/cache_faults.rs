@@ -181,6 +181,11 @@ async fn metrics_show_hits_misses_and_the_breaker() {
         "balancelife_redis_timeouts_total",
         "balancelife_cache_breaker_state",
         "balancelife_store_latency_seconds_bucket",
+        "balancelife_stream_invalidations_total",
+        "balancelife_stream_lease_takeovers_total",
+        "balancelife_stream_resumes_total",
+        "balancelife_cache_namespace_bumps_total",
+        "balancelife_stream_lag_seconds_bucket",
     ] {
         assert!(text.contains(metric), "{metric} missing from:\n{text}");
     }
