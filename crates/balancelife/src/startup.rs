@@ -88,6 +88,7 @@ pub fn app_state(
             shared_counters,
         ),
         request_timeout: settings.http.request_timeout,
+        catalogue_max_age: settings.http.catalogue_max_age,
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod apply;
 pub mod auth;
+mod conditional;
 mod entries;
 pub mod error;
 mod export;
@@ -88,6 +89,10 @@ pub fn router(state: SharedState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            conditional::conditional_get,
         ))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))

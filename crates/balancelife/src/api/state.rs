@@ -25,6 +25,8 @@ pub struct AppState {
     pub auth_limits: super::limits::AuthLimits,
     /// The longest a request may take (`REQUEST_TIMEOUT_MS`).
     pub request_timeout: std::time::Duration,
+    /// How long anyone may keep a catalogue read (`CATALOGUE_MAX_AGE_SECS`).
+    pub catalogue_max_age: std::time::Duration,
 }
 
 pub type SharedState = Arc<AppState>;

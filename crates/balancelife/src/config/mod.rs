@@ -42,6 +42,8 @@ pub struct HttpSettings {
     /// The longest a client may take to send a request's headers, and to start its
     /// next request on a kept-alive connection; past it the connection is closed.
     pub header_timeout: Duration,
+    /// How long anyone (a CDN, a browser) may keep a read of the public catalogue.
+    pub catalogue_max_age: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -28,6 +28,7 @@ pub struct Variables {
     pub(super) http_addr: SocketAddr,
     pub(super) request_timeout_ms: Bounded<100, 600_000>,
     pub(super) header_timeout_ms: Bounded<100, 600_000>,
+    pub(super) catalogue_max_age_secs: Bounded<0, 86_400>,
     pub(super) mongodb_uri: Option<SecretUri>,
     pub(super) mongodb_database: Checked<DatabaseName>,
     pub(super) mongodb_cert_path: Option<PathBuf>,
@@ -56,6 +57,7 @@ impl Default for Variables {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             request_timeout_ms: Bounded::new(20_000),
             header_timeout_ms: Bounded::new(10_000),
+            catalogue_max_age_secs: Bounded::new(60),
             mongodb_uri: None,
             mongodb_database: Checked::new("balancelife"),
             mongodb_cert_path: None,
@@ -215,6 +217,7 @@ impl From<Variables> for Settings {
                 addr: v.http_addr,
                 request_timeout: v.request_timeout_ms.millis(),
                 header_timeout: v.header_timeout_ms.millis(),
+                catalogue_max_age: v.catalogue_max_age_secs.secs(),
             },
             mongodb: v.mongodb_uri.map(|uri| MongoSettings {
                 uri: uri.0,

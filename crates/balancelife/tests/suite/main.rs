@@ -16,6 +16,7 @@ mod config;
 mod contract;
 mod fuzz;
 mod hardening;
+mod http_caching;
 mod insights;
 mod invalidation_stream;
 mod mongo_faults;

@@ -1,0 +1,157 @@
+//! HTTP caching for reads: an `ETag` on every JSON read of the API, `304 Not
+//! Modified` without a body when the client's `If-None-Match` names it, and a
+//! `Cache-Control` that says who may keep the answer.
+//!
+//! The tag is a digest of the body itself, so it changes exactly when the answer
+//! does, whatever the store. The public catalogue may be kept by anyone for
+//! `CATALOGUE_MAX_AGE_SECS` (a CDN in front serves it); personal data is
+//! `private, no-cache`: a phone keeps it and revalidates every time, which costs a
+//! 304 instead of the body. Everything else (sign-in answers with tokens, exports,
+//! health) keeps the `no-store` every response gets by default.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use super::state::SharedState;
+
+/// The largest body that is tagged; larger reads are answered as they are.
+const TAGGED_UP_TO_BYTES: usize = 4 * 1024 * 1024;
+
+/// Who may keep an answer to a read of `path`, or `None` to leave it uncached.
+fn policy(path: &str, catalogue_max_age_secs: u64) -> Option<String> {
+    let api = path.strip_prefix("/api/v1/")?;
+    if api.starts_with("meal-packages") || api.starts_with("workout-packages") {
+        Some(format!("public, max-age={catalogue_max_age_secs}"))
+    } else if api.starts_with("users/me")
+        || api.starts_with("meal-entries")
+        || api.starts_with("workout-entries")
+        || api.starts_with("summary")
+    {
+        Some("private, no-cache".to_owned())
+    } else {
+        None
+    }
+}
+
+/// Tags successful JSON reads and answers 304 to a matching `If-None-Match`.
+pub async fn conditional_get(
+    State(state): State<SharedState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(cache_control) = (request.method() == Method::GET)
+        .then(|| policy(request.uri().path(), state.catalogue_max_age.as_secs()))
+        .flatten()
+    else {
+        return next.run(request).await;
+    };
+    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|kind| kind.as_bytes().starts_with(b"application/json"));
+    if response.status() != StatusCode::OK || !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, TAGGED_UP_TO_BYTES).await else {
+        return super::error::ApiError::internal("a response body could not be read")
+            .into_response();
+    };
+    let tag = entity_tag(&bytes);
+    parts.headers.insert(header::ETAG, tag.clone());
+    parts.headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&cache_control).expect("an ASCII policy"),
+    );
+    if if_none_match.is_some_and(|names| matches(&names, &tag)) {
+        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+        copy_validators(&parts.headers, not_modified.headers_mut());
+        return not_modified;
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A strong tag: the first 128 bits of the body's SHA-256, quoted.
+fn entity_tag(body: &[u8]) -> HeaderValue {
+    let digest = Sha256::digest(body);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header value")
+}
+
+/// Whether `If-None-Match` names `tag`: `*`, or a comma-separated list of tags,
+/// compared weakly (a `W/` prefix is ignored), as RFC 9110 asks for this header.
+fn matches(if_none_match: &HeaderValue, tag: &HeaderValue) -> bool {
+    let Ok(names) = if_none_match.to_str() else {
+        return false;
+    };
+    let tag = tag.to_str().unwrap_or_default();
+    names
+        .split(',')
+        .map(str::trim)
+        .any(|name| name == "*" || name.strip_prefix("W/").unwrap_or(name) == tag)
+}
+
+/// What a 304 repeats of the 200 it stands for (RFC 9110 15.4.5), plus the security
+/// headers the outer layers add anyway.
+fn copy_validators(from: &HeaderMap, to: &mut HeaderMap) {
+    for name in [header::ETAG, header::CACHE_CONTROL, header::VARY] {
+        if let Some(value) = from.get(&name) {
+            to.insert(name, value.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_of_the_catalogue_are_public_and_personal_reads_private() {
+        assert_eq!(
+            policy("/api/v1/meal-packages/x", 60).as_deref(),
+            Some("public, max-age=60")
+        );
+        assert_eq!(
+            policy("/api/v1/workout-packages", 5).as_deref(),
+            Some("public, max-age=5")
+        );
+        for personal in [
+            "/api/v1/users/me",
+            "/api/v1/meal-entries",
+            "/api/v1/workout-entries/x",
+            "/api/v1/summary",
+        ] {
+            assert_eq!(
+                policy(personal, 60).as_deref(),
+                Some("private, no-cache"),
+                "{personal}"
+            );
+        }
+        for uncached in [
+            "/api/v1/export",
+            "/api/v1/auth/login",
+            "/health",
+            "/openapi.json",
+        ] {
+            assert_eq!(policy(uncached, 60), None, "{uncached}");
+        }
+    }
+
+    #[test]
+    fn if_none_match_names_a_tag_in_a_list_weakly_or_by_star() {
+        let tag = entity_tag(b"{}");
+        let header = |text: &str| HeaderValue::from_str(text).unwrap();
+        let quoted = tag.to_str().unwrap().to_owned();
+        assert!(matches(&header(&quoted), &tag));
+        assert!(matches(&header(&format!("\"other\", W/{quoted}")), &tag));
+        assert!(matches(&header("*"), &tag));
+        assert!(!matches(&header("\"other\""), &tag));
+        assert_ne!(entity_tag(b"{}"), entity_tag(b"[]"));
+    }
+}

@@ -1,0 +1,129 @@
+//! HTTP caching of reads: ETags, 304 Not Modified, and who may keep what.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::json;
+
+use crate::support::{Backend, TestApp, TestResponse};
+
+/// A GET with `If-None-Match`.
+async fn revalidate(app: &TestApp, path: &str, token: Option<&str>, tag: &str) -> TestResponse {
+    let mut request = Request::get(path).header(header::IF_NONE_MATCH, tag);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    app.send(request.body(Body::empty()).unwrap()).await
+}
+
+fn header_of(response: &TestResponse, name: header::HeaderName) -> &str {
+    response
+        .headers
+        .get(name)
+        .map_or("", |value| value.to_str().unwrap_or_default())
+}
+
+#[tokio::test]
+async fn the_catalogue_is_public_and_answers_304_to_its_own_tag() {
+    let app = Backend::Memory.app().await;
+    let list = app.get("/api/v1/meal-packages?limit=2", None).await;
+    let id = list.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/meal-packages/{id}");
+
+    let first = app.get(&path, None).await;
+    let tag = header_of(&first, header::ETAG).to_owned();
+    let again = revalidate(&app, &path, None, &tag).await;
+    let other = revalidate(&app, &path, None, "\"not-this-one\"").await;
+    let listed_again = revalidate(
+        &app,
+        "/api/v1/meal-packages?limit=2",
+        None,
+        header_of(&list, header::ETAG),
+    )
+    .await;
+
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(
+        tag.starts_with('"') && tag.len() > 10,
+        "a strong tag: {tag}"
+    );
+    assert_eq!(
+        header_of(&first, header::CACHE_CONTROL),
+        "public, max-age=60"
+    );
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(again.body, serde_json::Value::Null, "no body");
+    assert_eq!(header_of(&again, header::ETAG), tag);
+    assert_eq!(
+        header_of(&again, header::CACHE_CONTROL),
+        "public, max-age=60"
+    );
+    assert_eq!(other.status, StatusCode::OK);
+    assert_eq!(other.body, first.body);
+    assert_eq!(
+        listed_again.status,
+        StatusCode::NOT_MODIFIED,
+        "list pages too"
+    );
+}
+
+#[tokio::test]
+async fn personal_reads_are_private_and_change_their_tag_when_they_change() {
+    let app = Backend::Memory.app().await;
+    let user = app.register("etag", json!({})).await;
+    let me = app.get("/api/v1/users/me", Some(&user.token)).await;
+    let tag = header_of(&me, header::ETAG).to_owned();
+
+    let unchanged = revalidate(&app, "/api/v1/users/me", Some(&user.token), &tag).await;
+    app.patch(
+        "/api/v1/users/me",
+        Some(&user.token),
+        json!({"name": "Renamed Person"}),
+    )
+    .await;
+    let changed = revalidate(&app, "/api/v1/users/me", Some(&user.token), &tag).await;
+    let day = app
+        .get(
+            "/api/v1/meal-entries?from=2026-01-01&to=2026-01-01",
+            Some(&user.token),
+        )
+        .await;
+
+    assert_eq!(header_of(&me, header::CACHE_CONTROL), "private, no-cache");
+    assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(changed.status, StatusCode::OK, "a new name, a new tag");
+    assert_eq!(changed.body["name"], "Renamed Person");
+    assert_ne!(header_of(&changed, header::ETAG), tag);
+    assert_eq!(header_of(&day, header::CACHE_CONTROL), "private, no-cache");
+    assert!(!header_of(&day, header::ETAG).is_empty());
+}
+
+#[tokio::test]
+async fn answers_with_tokens_errors_and_exports_are_not_kept() {
+    let app = Backend::Memory.app().await;
+    let user = app.register("no-store", json!({})).await;
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": user.email, "password": "a long enough password"}),
+        )
+        .await;
+    let missing = app
+        .get(
+            &format!("/api/v1/meal-packages/{}", uuid::Uuid::now_v7()),
+            None,
+        )
+        .await;
+    let someone_else = revalidate(&app, "/api/v1/users/me", None, "*").await;
+
+    assert_eq!(login.status, StatusCode::OK);
+    assert_eq!(header_of(&login, header::CACHE_CONTROL), "no-store");
+    assert_eq!(header_of(&login, header::ETAG), "");
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(header_of(&missing, header::CACHE_CONTROL), "no-store");
+    assert_eq!(
+        someone_else.status,
+        StatusCode::UNAUTHORIZED,
+        "If-None-Match: * does not skip authentication"
+    );
+}
