@@ -22,7 +22,7 @@ use super::state::SharedState;
 const TAGGED_UP_TO_BYTES: usize = 4 * 1024 * 1024;
 
 /// Who may keep an answer to a read of `path`, or `None` to leave it uncached.
-fn policy(path: &str, catalogue_max_age_secs: u64) -> Option<String> {
+pub(super) fn policy(path: &str, catalogue_max_age_secs: u64) -> Option<String> {
     let api = path.strip_prefix("/api/v1/")?;
     if api.starts_with("meal-packages") || api.starts_with("workout-packages") {
         Some(format!("public, max-age={catalogue_max_age_secs}"))

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     ContentBuilder, HeaderBuilder, OpenApi as Document, PathItem, Ref, RefOr, Response,
@@ -77,12 +77,63 @@ pub fn document() -> Document {
                     .build(),
             ),
         );
-    for item in document.paths.paths.values_mut() {
+    for (path, item) in document.paths.paths.iter_mut() {
+        if let Some(read) = item.get.as_mut()
+            && super::conditional::policy(path, 0).is_some()
+        {
+            add_conditional_get(read);
+        }
         for operation in operations(item) {
             add_shared_answers(operation);
         }
     }
     document
+}
+
+/// What `conditional` adds to a read: `If-None-Match` in, `ETag` and
+/// `Cache-Control` out, and a 304 without a body.
+fn add_conditional_get(operation: &mut Operation) {
+    operation.parameters.get_or_insert_with(Vec::new).push(
+        ParameterBuilder::new()
+            .name("If-None-Match")
+            .parameter_in(ParameterIn::Header)
+            .required(utoipa::openapi::Required::False)
+            .schema(Some(String::schema()))
+            .description(Some(
+                "`ETag`s of answers the client holds (`*` for any): if the answer \
+                     still has one of them, it is a 304 without a body.",
+            ))
+            .build(),
+    );
+    let validators = |response: &mut Response| {
+        for (name, description) in [
+            (
+                "ETag",
+                "A strong tag of this answer: send it back in `If-None-Match`.",
+            ),
+            (
+                "Cache-Control",
+                "`public, max-age=…` for the catalogue, `private, no-cache` for \
+                 personal data.",
+            ),
+        ] {
+            response.headers.entry(name.to_owned()).or_insert_with(|| {
+                HeaderBuilder::new()
+                    .schema(String::schema())
+                    .description(Some(description))
+                    .build()
+            });
+        }
+    };
+    let responses = &mut operation.responses.responses;
+    if let Some(RefOr::T(ok)) = responses.get_mut("200") {
+        validators(ok);
+    }
+    let mut not_modified = ResponseBuilder::new()
+        .description("Not modified: the answer still has the `ETag` the client sent")
+        .build();
+    validators(&mut not_modified);
+    responses.insert("304".to_owned(), RefOr::T(not_modified));
 }
 
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
