@@ -37,12 +37,13 @@ use chrono::NaiveDate;
 use mongodb::Database;
 use mongodb::change_stream::ChangeStream;
 use mongodb::change_stream::event::{ChangeStreamEvent, OperationType, ResumeToken};
-use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::error::ErrorKind;
 use mongodb::options::{FullDocumentBeforeChangeType, FullDocumentType};
 use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::cache_keys::voids;
+use super::mongo::is_duplicate_key;
 use super::redis_cache::{Invalidation, RedisCache};
 use super::{ComponentHealth, ComponentStatus};
 use crate::domain::Email;
@@ -129,30 +130,20 @@ impl Invalidator {
                 "MongoDB does not answer; the lease passes to an instance it answers",
             ),
         };
-        ComponentHealth {
-            status,
-            persistent: false,
-            detail: Some(detail.to_owned()),
-            eviction_policy: None,
-            mode: None,
-            masters: None,
-        }
+        ComponentHealth::new(status, false, Some(detail.to_owned()))
     }
 
     /// What `/health` says where there is no invalidator: MongoDB has no change streams.
     pub fn absent() -> ComponentHealth {
-        ComponentHealth {
-            status: ComponentStatus::Up,
-            persistent: false,
-            detail: Some(
+        ComponentHealth::new(
+            ComponentStatus::Up,
+            false,
+            Some(
                 "off: MongoDB is a standalone server, without change streams, so a write whose \
                  writer dies before invalidating can be served stale until the cache TTL"
                     .to_owned(),
             ),
-            eviction_policy: None,
-            mode: None,
-            masters: None,
-        }
+        )
     }
 }
 
@@ -325,7 +316,7 @@ impl Consumer {
             }
             // The server refuses the token: the oplog has moved past it, or it is not
             // one this deployment knows (restored from a backup, another cluster).
-            Err(error) if resuming && (history_lost(&error) || is_command_error(&error)) => {
+            Err(error) if resuming && is_command_error(&error) => {
                 tracing::warn!(%error, "the change stream cannot resume from its saved token; flushing the whole cache");
                 // The stream first, then the flush: a change between the two is seen
                 // by the stream, one before it is voided by the flush.
@@ -482,26 +473,10 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// The server's error code, for write and command errors.
-fn code(error: &mongodb::error::Error) -> Option<i32> {
-    match error.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(failure)) => Some(failure.code),
-        ErrorKind::Command(failure) => Some(failure.code),
-        _ => None,
-    }
-}
-
-/// The server answered and refused (not a network failure).
+/// The server answered and refused (not a network failure). Opening a stream from a
+/// saved token, that means the token cannot be resumed from: the oplog has moved past
+/// it (286 ChangeStreamHistoryLost), or the deployment does not know it (260, 280, or
+/// a server's own code for a malformed token).
 fn is_command_error(error: &mongodb::error::Error) -> bool {
     matches!(error.kind.as_ref(), ErrorKind::Command(_))
-}
-
-fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
-    code(error) == Some(11000)
-}
-
-/// The stream cannot continue from its token: the oplog has moved past it (286), or
-/// the token is not one this deployment knows (260, 280).
-fn history_lost(error: &mongodb::error::Error) -> bool {
-    matches!(code(error), Some(286 | 260 | 280))
 }

@@ -66,14 +66,11 @@ impl Store for MemoryStore {
     async fn health(&self) -> Vec<(&'static str, ComponentHealth)> {
         vec![(
             "store",
-            ComponentHealth {
-                status: ComponentStatus::Up,
-                persistent: false,
-                detail: Some("in-memory store: data is lost when the service stops".into()),
-                eviction_policy: None,
-                mode: None,
-                masters: None,
-            },
+            ComponentHealth::new(
+                ComponentStatus::Up,
+                false,
+                Some("in-memory store: data is lost when the service stops".into()),
+            ),
         )]
     }
 

@@ -199,6 +199,20 @@ pub struct ComponentHealth {
     pub masters: Option<u32>,
 }
 
+impl ComponentHealth {
+    /// A component with no Redis-only fields.
+    pub fn new(status: ComponentStatus, persistent: bool, detail: Option<String>) -> Self {
+        Self {
+            status,
+            persistent,
+            detail,
+            eviction_policy: None,
+            mode: None,
+            masters: None,
+        }
+    }
+}
+
 /// The whole storage contract, held as `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store: Send + Sync {

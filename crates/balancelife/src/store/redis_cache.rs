@@ -552,18 +552,22 @@ impl RedisCache {
 
     async fn invalidate_scope(&self, change: &Invalidation) -> bool {
         let guard_ttl_ms = millis(self.ttls.value * 3);
-        let mut deleted = Vec::with_capacity(change.keys.len() * 2);
+        // The values and their leases first (the script deletes the first `count`),
+        // then the guards it bumps.
+        let mut keys = Vec::with_capacity(change.keys.len() * 2 + change.guards.len());
         for name in &change.keys {
             let key = self.keys.key(&change.scope, name);
-            deleted.push(Keyspace::lease(&key));
-            deleted.push(key);
+            keys.push(Keyspace::lease(&key));
+            keys.push(key);
         }
-        let guards = change
-            .guards
-            .iter()
-            .map(|guard| self.keys.key(&change.scope, guard));
-        let keys: Vec<String> = deleted.iter().cloned().chain(guards).collect();
-        let (keys, count) = (&keys, deleted.len());
+        let count = keys.len();
+        keys.extend(
+            change
+                .guards
+                .iter()
+                .map(|guard| self.keys.key(&change.scope, guard)),
+        );
+        let keys = &keys;
         let done: Option<i64> = self
             .call(|mut connection| async move {
                 let mut invocation = self.invalidate.prepare_invoke();

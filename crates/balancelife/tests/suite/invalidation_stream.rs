@@ -184,33 +184,61 @@ async fn a_writer_cut_off_from_redis_that_dies_is_covered_by_another_instance() 
     );
 }
 
-#[tokio::test]
-async fn a_consumer_that_dies_is_replaced_and_the_new_one_resumes_from_its_token() {
+/// A consumer that has just died and a standby instance whose cache holds a user,
+/// on a database of their own; and MongoDB bare, for writes no writer invalidates.
+struct Handover {
+    standby: Cached,
+    bare: MongoStore,
+    stored: balancelife::domain::User,
+    redis: RedisSettings,
+}
+
+async fn consumer_dies_with_a_warm_standby(label: &str) -> Handover {
     let (mongo, redis) = shared_settings();
     let first = consuming_instance(&mongo, &redis).await;
-    let second = Cached::instance(mongo.clone(), redis.clone()).await;
+    let standby = Cached::instance(mongo.clone(), redis.clone()).await;
     let bare = MongoStore::connect(&mongo).await.unwrap();
-    let stored = bare
-        .create_user(user(unique_email("consumer")))
-        .await
-        .unwrap();
-    second.store.get_user(stored.id).await.unwrap();
-    second.store.get_user(stored.id).await.unwrap();
-
+    let stored = bare.create_user(user(unique_email(label))).await.unwrap();
+    standby.store.get_user(stored.id).await.unwrap();
+    standby.store.get_user(stored.id).await.unwrap();
     first.store.invalidator().unwrap().kill();
-    let changed = renamed(&stored, "Changed While Nobody Consumed");
-    bare.update_user(changed.clone(), stored.updated_at)
+    Handover {
+        standby,
+        bare,
+        stored,
+        redis,
+    }
+}
+
+impl Handover {
+    /// Renames the user behind the cache; returns how long until the standby serves it.
+    async fn rename_behind_the_cache(&self, name: &str) -> Duration {
+        let changed = renamed(&self.stored, name);
+        self.bare
+            .update_user(changed.clone(), self.stored.updated_at)
+            .await
+            .unwrap();
+        let store = self.standby.store.clone();
+        let id = self.stored.id;
+        time_until("the change served by the standby", || {
+            let (store, changed) = (store.clone(), changed.clone());
+            async move { store.get_user(id).await.unwrap() == changed }
+        })
         .await
-        .unwrap();
-    let store = second.store.clone();
-    let seen = time_until("the change invalidated by the new consumer", || async {
-        store.get_user(stored.id).await.unwrap() == changed
-    })
-    .await;
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_that_dies_is_replaced_and_the_new_one_resumes_from_its_token() {
+    let handover = consumer_dies_with_a_warm_standby("consumer").await;
+
+    let seen = handover
+        .rename_behind_the_cache("Changed While Nobody Consumed")
+        .await;
 
     println!("seen after {seen:?}");
     assert!(seen <= WITHIN, "took {seen:?}");
-    let metrics = &second.store.cache().metrics;
+    let metrics = &handover.standby.store.cache().metrics;
     assert_eq!(metrics.stream_lease_takeovers.get(), 1);
     assert_eq!(
         metrics.stream_resumes.get(),
@@ -310,43 +338,25 @@ async fn three_instances_on_a_cluster_see_every_acknowledged_write() {
 /// same way, and must be handled the same way: flush, then trust the stream again.
 #[tokio::test]
 async fn a_stream_that_cannot_be_resumed_flushes_the_whole_cache_first() {
-    let (mongo, redis) = shared_settings();
-    let first = consuming_instance(&mongo, &redis).await;
-    let second = Cached::instance(mongo.clone(), redis.clone()).await;
-    let bare = MongoStore::connect(&mongo).await.unwrap();
-    let stored = bare
-        .create_user(user(unique_email("history")))
-        .await
-        .unwrap();
-    second.store.get_user(stored.id).await.unwrap();
-    second.store.get_user(stored.id).await.unwrap();
-
     // The consumer dies, its saved token becomes one the server cannot resume from,
     // and a change comes that nobody invalidates.
-    first.store.invalidator().unwrap().kill();
-    let leases = bare
+    let handover = consumer_dies_with_a_warm_standby("history").await;
+    let leases = handover
+        .bare
         .database()
         .collection::<bson::Document>("cache_invalidator");
     leases
         .update_one(
-            bson::doc! { "_id": &redis.namespace },
+            bson::doc! { "_id": &handover.redis.namespace },
             bson::doc! { "$set": { "token": { "_data": "8200000000000000002B0229296E04" } } },
         )
         .await
         .unwrap();
-    let changed = renamed(&stored, "Lost In History");
-    bare.update_user(changed.clone(), stored.updated_at)
-        .await
-        .unwrap();
-    let store = second.store.clone();
-    let seen = time_until("the change served after the flush", || async {
-        store.get_user(stored.id).await.unwrap() == changed
-    })
-    .await;
+    let seen = handover.rename_behind_the_cache("Lost In History").await;
 
     println!("seen after {seen:?}");
     assert!(seen <= WITHIN, "took {seen:?}");
-    let metrics = &second.store.cache().metrics;
+    let metrics = &handover.standby.store.cache().metrics;
     assert_eq!(metrics.stream_lease_takeovers.get(), 1);
     assert_eq!(
         metrics.namespace_bumps.get(),
@@ -359,7 +369,7 @@ async fn a_stream_that_cannot_be_resumed_flushes_the_whole_cache_first() {
 /// with two `balancelife serve` processes and a real SIGKILL.
 #[test]
 fn a_writer_process_killed_after_a_lost_invalidation_is_covered_by_another_process() {
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use crate::support::binary::{http, serve};
 
@@ -409,18 +419,11 @@ fn a_writer_process_killed_after_a_lost_invalidation_is_covered_by_another_proce
     assert_eq!(me(&reader_addr)["name"], "Before", "cached by the reader");
 
     proxy.partition();
-    let renamed: Value = http::run(async {
-        reqwest::Client::new()
-            .patch(format!("http://{writer_addr}/api/v1/users/me"))
-            .bearer_auth(&token)
-            .json(&json!({"name": "After"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let renamed = http::patch(
+        &format!("http://{writer_addr}/api/v1/users/me"),
+        &token,
+        json!({"name": "After"}),
+    );
     let acknowledged = Instant::now();
     writer.0.kill().unwrap(); // SIGKILL
     writer.0.wait().unwrap();

@@ -12,7 +12,7 @@ use crate::store::StoreError;
 const DUPLICATE_KEY: i32 = 11000;
 
 /// Whether the error is a unique-index violation.
-fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
+pub(crate) fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
     match error.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
         ErrorKind::Command(e) => e.code == DUPLICATE_KEY,

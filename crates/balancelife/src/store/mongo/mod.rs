@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use self::documents::{EntryDocument, UserDoc};
 use self::entries::MongoEntries;
+pub(super) use self::errors::is_duplicate_key;
 use self::errors::{Rejected, bounded, bounded_write, insert_unless_taken};
 use self::packages::MongoPackages;
 use super::{
@@ -241,24 +242,14 @@ impl Store for MongoStore {
     async fn health(&self) -> Vec<(&'static str, ComponentHealth)> {
         let ping = bounded(self.timeout, self.db.run_command(doc! { "ping": 1 })).await;
         let health = match ping {
-            Ok(_) => ComponentHealth {
-                status: ComponentStatus::Up,
-                persistent: true,
-                detail: None,
-                eviction_policy: None,
-                mode: None,
-                masters: None,
-            },
+            Ok(_) => ComponentHealth::new(ComponentStatus::Up, true, None),
             Err(error) => {
                 tracing::warn!(error = %ErrorChain(&error), "MongoDB health check failed");
-                ComponentHealth {
-                    status: ComponentStatus::Down,
-                    persistent: true,
-                    detail: Some("MongoDB does not answer; requests that need it get 503".into()),
-                    eviction_policy: None,
-                    mode: None,
-                    masters: None,
-                }
+                ComponentHealth::new(
+                    ComponentStatus::Down,
+                    true,
+                    Some("MongoDB does not answer; requests that need it get 503".into()),
+                )
             }
         };
         vec![("mongodb", health)]

@@ -107,6 +107,16 @@ pub mod http {
         })
     }
 
+    pub fn patch(url: &str, token: &str, body: serde_json::Value) -> serde_json::Value {
+        run(async {
+            let request = reqwest::Client::new()
+                .patch(url)
+                .bearer_auth(token)
+                .json(&body);
+            request.send().await.unwrap().json().await.unwrap()
+        })
+    }
+
     pub fn post(url: &str, token: Option<&str>, body: serde_json::Value) -> serde_json::Value {
         run(async {
             let mut request = reqwest::Client::new().post(url).json(&body);
