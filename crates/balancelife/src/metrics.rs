@@ -163,11 +163,75 @@ impl CacheMetrics {
     }
 }
 
+/// What the in-process tier (L1) keeps count of.
+#[derive(Clone, Default)]
+pub struct L1Metrics {
+    pub hits: Counter,
+    pub misses: Counter,
+    /// Entries and bytes held, as last published.
+    pub entries: Gauge,
+    pub bytes: Gauge,
+    /// Entries dropped to stay within `L1_CACHE_MB`.
+    pub evictions: Counter,
+    /// Invalidation messages received from other instances (and this one).
+    pub invalidations_received: Counter,
+    /// Times the invalidation channel was lost or late and the tier emptied.
+    pub channel_losses: Counter,
+}
+
+impl L1Metrics {
+    fn register(&self, registry: &mut Registry) {
+        let counters = [
+            (
+                "balancelife_l1_hits",
+                "Reads answered from this process's memory",
+                &self.hits,
+            ),
+            (
+                "balancelife_l1_misses",
+                "Reads this process's memory could not answer",
+                &self.misses,
+            ),
+            (
+                "balancelife_l1_evictions",
+                "Entries dropped from this process's memory to stay within L1_CACHE_MB",
+                &self.evictions,
+            ),
+            (
+                "balancelife_l1_invalidations_received",
+                "Invalidation messages received on the channel",
+                &self.invalidations_received,
+            ),
+            (
+                "balancelife_l1_channel_losses",
+                "Times the invalidation channel was lost or late and the in-process tier emptied",
+                &self.channel_losses,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
+        registry.register(
+            "balancelife_l1_entries",
+            "Entries held in this process's memory",
+            self.entries.clone(),
+        );
+        registry.register(
+            "balancelife_l1_bytes",
+            "Bytes held in this process's memory (encoded size plus overhead)",
+            self.bytes.clone(),
+        );
+    }
+}
+
 /// The text exposition of `metrics`, or an empty document when there is no cache.
-pub fn render(metrics: Option<&CacheMetrics>) -> String {
+pub fn render(metrics: Option<&CacheMetrics>, l1: Option<&L1Metrics>) -> String {
     let mut registry = Registry::default();
     if let Some(metrics) = metrics {
         metrics.register(&mut registry);
+    }
+    if let Some(l1) = l1 {
+        l1.register(&mut registry);
     }
     let mut text = String::new();
     encode(&mut text, &registry).expect("writing to a String cannot fail");

@@ -67,12 +67,10 @@ pub async fn health(State(state): State<SharedState>) -> (StatusCode, Json<Healt
         content_type = "application/openmetrics-text"))
 )]
 pub async fn metrics(State(state): State<SharedState>) -> impl axum::response::IntoResponse {
+    let cache = state.store_choice.cache.as_ref();
     let body = crate::metrics::render(
-        state
-            .store_choice
-            .cache
-            .as_ref()
-            .map(|cache| &cache.metrics),
+        cache.map(|cache| &cache.metrics),
+        cache.and_then(|cache| cache.l1()).map(|l1| &l1.metrics),
     );
     (
         [(

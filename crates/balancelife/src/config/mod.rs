@@ -85,6 +85,8 @@ pub struct RedisSettings {
 pub struct CacheSettings {
     /// How long a cached value lives at most (±10 % jitter).
     pub ttl: Duration,
+    /// The in-process tier's size (`L1_CACHE_MB`); 0 turns it off.
+    pub l1_capacity_bytes: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -42,6 +42,7 @@ pub struct Variables {
     pub(super) redis_timeout_ms: Bounded<1, 10_000>,
     pub(super) redis_namespace: Checked<KeyNamespace>,
     pub(super) cache_ttl_secs: Bounded<1, 86_400>,
+    pub(super) l1_cache_mb: Bounded<0, 65_536>,
     #[serde(serialize_with = "sample_data_choice")]
     pub(super) init_sample_data: Option<Flag>,
     pub(super) auth_token_secret: Option<TokenSecret>,
@@ -71,6 +72,7 @@ impl Default for Variables {
             redis_timeout_ms: Bounded::new(50),
             redis_namespace: Checked::new("bl"),
             cache_ttl_secs: Bounded::new(300),
+            l1_cache_mb: Bounded::new(32),
             init_sample_data: None,
             auth_token_secret: None,
             auth_token_ttl_secs: Bounded::new(24 * 60 * 60),
@@ -237,6 +239,7 @@ impl From<Variables> for Settings {
             }),
             cache: CacheSettings {
                 ttl: v.cache_ttl_secs.secs(),
+                l1_capacity_bytes: v.l1_cache_mb.get() * 1024 * 1024,
             },
             auth: AuthSettings {
                 token_secret: v.auth_token_secret.map(TokenSecret::into_secret),

@@ -50,6 +50,13 @@ impl Scope {
     }
 }
 
+impl Scope {
+    /// A scope as the invalidation channel carries it (its `Display` form).
+    pub fn from_wire(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+}
+
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -156,6 +163,11 @@ impl Keyspace {
     /// A shared counter (rate limits): its own hash tag, outside the epoch.
     pub fn counter(&self, subject: &str) -> String {
         format!("{}{{rl:{subject}}}", self.prefix)
+    }
+
+    /// The Pub/Sub channel on which invalidations reach every instance's L1.
+    pub fn channel(&self) -> String {
+        format!("{}l1", self.prefix)
     }
 
     /// Where the current epoch is kept: a key of its own, outside every scope.

@@ -51,7 +51,8 @@ struct Core {
 
 impl Core {
     /// Cache-aside read of key `name` in `scope` (behind the scope's list guards
-    /// `guards`), loading with `load`.
+    /// `guards`), loading with `load`: from this process's tier (L1) when it holds
+    /// the key, else through Redis, filling L1 on the way back.
     async fn read_through<T, F, Fut>(
         &self,
         scope: Scope,
@@ -64,11 +65,23 @@ impl Core {
         F: FnOnce() -> Fut,
         Fut: Future<Output = StoreResult<T>>,
     {
+        let l1 = self.cache.l1_for(&scope, &guards);
+        if let Some(value) = l1.and_then(|l1| l1.get::<T>(&scope, &name)) {
+            return Ok(value);
+        }
         let flight = flight_key(&scope, &name);
         let (result, shared) = self
             .flights
-            .run(&flight, || {
-                self.load_via_cache(&scope, &name, &guards, load)
+            .run(&flight, || async {
+                // Only the load's own caller fills L1, under a ticket taken before
+                // it reads Redis: a caller joining later could postdate an
+                // invalidation the load did not see.
+                let ticket = l1.and_then(|l1| l1.begin_fill(&scope, &name));
+                let result = self.load_via_cache(&scope, &name, &guards, load).await;
+                if let (Some(l1), Some(ticket), Ok(value)) = (l1, ticket, &result) {
+                    l1.fill(ticket, value.clone(), encoded_len(value));
+                }
+                result
             })
             .await;
         if shared {
@@ -189,6 +202,11 @@ fn encode<T: Serialize>(value: Option<&T>) -> Vec<u8> {
         }
         None => vec![NOT_FOUND],
     }
+}
+
+/// What `value` weighs in L1: its encoded size, as in Redis.
+fn encoded_len<T: Serialize>(value: &T) -> usize {
+    rmp_serde::to_vec_named(value).map_or(0, |bytes| bytes.len())
 }
 
 /// `None` for bytes this version cannot read (then the store is asked).

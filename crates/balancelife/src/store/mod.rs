@@ -5,6 +5,8 @@ mod breaker;
 pub mod cache_keys;
 pub mod cached;
 pub mod invalidator;
+pub mod l1;
+mod l1_channel;
 pub mod memory;
 pub mod mongo;
 mod page;

@@ -37,6 +37,8 @@ use redis::Script;
 
 use super::breaker::{Breaker, BreakerState};
 use super::cache_keys::{GENERATION, Keyspace, Scope};
+use super::l1::L1;
+use super::l1_channel::{self, Message};
 pub use super::redis_connection::RedisConfigError;
 use super::redis_connection::{
     ConnectError, Connector, RedisConnection, Topology, masters_answering,
@@ -93,7 +95,10 @@ return 1
 /// Deletes values with their leases and bumps guards (a generation is a guard). A
 /// guard's time to live is only ever lengthened: a value stamped with it may have
 /// been given all of it.
-/// KEYS: values and leases to delete..., guards...  ARGV: how many to delete, guard ttl ms.
+/// Then it tells every instance's in-process tier, in the same atomic step (see
+/// `l1_channel`).
+/// KEYS: values and leases to delete..., guards...
+/// ARGV: how many to delete, guard ttl ms, channel, message ('' for none).
 const INVALIDATE: &str = r"
 local n = tonumber(ARGV[1])
 if n > 0 then redis.call('DEL', unpack(KEYS, 1, n)) end
@@ -102,6 +107,9 @@ for i = n + 1, #KEYS do
   redis.call('INCR', KEYS[i])
   if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
 end
+-- pcall: a server that refuses Pub/Sub (an ACL without it) must not fail the
+-- invalidation itself; the tiers then never see their heartbeats and stay off.
+if ARGV[4] ~= '' then redis.pcall('PUBLISH', ARGV[3], ARGV[4]) end
 return 1
 ";
 
@@ -232,6 +240,8 @@ pub struct RedisCache {
     connection_suspect: AtomicBool,
     /// The server's `maxmemory-policy`, read after each connection.
     eviction_policy: RwLock<EvictionPolicy>,
+    /// The in-process tier in front of Redis, unless `L1_CACHE_MB` is 0.
+    l1: Option<Arc<L1>>,
     lookup: Script,
     fill: Script,
     invalidate: Script,
@@ -249,6 +259,14 @@ impl RedisCache {
         policy: &CacheSettings,
     ) -> Result<Arc<Self>, RedisConfigError> {
         let connector = Connector::new(settings)?;
+        // Never outliving what Redis holds: its values live the TTL ±10 %.
+        let l1 = (policy.l1_capacity_bytes > 0).then(|| {
+            Arc::new(L1::new(
+                policy.l1_capacity_bytes,
+                policy.ttl.mul_f64(0.9),
+                l1_channel::LEASE,
+            ))
+        });
         let cache = Arc::new(Self {
             connection: RwLock::new(None),
             connector,
@@ -266,6 +284,7 @@ impl RedisCache {
             stale_count: AtomicUsize::new(0),
             connection_suspect: AtomicBool::new(false),
             eviction_policy: RwLock::new(EvictionPolicy::Unread),
+            l1: l1.clone(),
             lookup: Script::new(LOOKUP),
             fill: Script::new(FILL),
             invalidate: Script::new(INVALIDATE),
@@ -278,7 +297,43 @@ impl RedisCache {
             return Err(RedisConfigError(problem));
         }
         tokio::spawn(recover(Arc::downgrade(&cache)));
+        if let Some(l1) = l1 {
+            tokio::spawn(l1_channel::run(Arc::downgrade(&cache), l1));
+        }
         Ok(cache)
+    }
+
+    /// The in-process tier, when there is one.
+    pub fn l1(&self) -> Option<&Arc<L1>> {
+        self.l1.as_ref()
+    }
+
+    /// The in-process tier for a read of `scope` behind `guards`, if it may take
+    /// part: only reads behind no guard but their scope's generation (lists behind
+    /// day guards stay in Redis), and not while the scope awaits renewal.
+    pub fn l1_for(&self, scope: &Scope, guards: &[String]) -> Option<&L1> {
+        let l1 = self.l1.as_deref()?;
+        (guards.is_empty() && !self.is_stale(scope)).then_some(l1)
+    }
+
+    /// A fresh subscription to the invalidation channel.
+    pub(super) async fn subscribe_to_channel(&self) -> Option<redis::aio::PubSubStream> {
+        self.connector.subscribe(&self.keys.channel()).await
+    }
+
+    /// Publishes `message` on the invalidation channel (heartbeats, flushes).
+    pub(super) async fn publish_on_channel(&self, message: String) -> bool {
+        let channel = self.keys.channel();
+        let published: Option<i64> = self
+            .call(|mut connection| async move {
+                redis::cmd("PUBLISH")
+                    .arg(&channel)
+                    .arg(&message)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await;
+        published.is_some()
     }
 
     /// Whether reads are served from Redis right now (scopes awaiting renewal aside).
@@ -547,6 +602,13 @@ impl RedisCache {
                 self.mark_stale(change.scope.clone());
             }
         }
+        // This process's own tier, whether or not Redis confirmed: before the write
+        // is acknowledged, so this instance reads its own writes exactly.
+        if let Some(l1) = &self.l1 {
+            for message in changes.iter().filter_map(Message::of) {
+                l1_channel::apply(l1, &message);
+            }
+        }
         all_confirmed
     }
 
@@ -568,13 +630,23 @@ impl RedisCache {
                 .map(|guard| self.keys.key(&change.scope, guard)),
         );
         let keys = &keys;
+        let channel = self.keys.channel();
+        // Published whether or not this process has a tier: others may.
+        let message = Message::of(change)
+            .map(|message| message.encode())
+            .unwrap_or_default();
+        let (channel, message) = (&channel, &message);
         let done: Option<i64> = self
             .call(|mut connection| async move {
                 let mut invocation = self.invalidate.prepare_invoke();
                 for key in keys {
                     invocation.key(key);
                 }
-                invocation.arg(count).arg(guard_ttl_ms);
+                invocation
+                    .arg(count)
+                    .arg(guard_ttl_ms)
+                    .arg(channel)
+                    .arg(message);
                 invocation.invoke_async(&mut connection).await
             })
             .await;
@@ -635,6 +707,9 @@ impl RedisCache {
         match tokio::time::timeout(self.timeout.max(Duration::from_millis(200)), synced).await {
             Ok(Ok(epoch)) => {
                 if self.keys.advance_to(epoch) {
+                    if let Some(l1) = &self.l1 {
+                        l1.invalidate_all();
+                    }
                     tracing::info!(
                         epoch = self.keys.epoch(),
                         "the cache moved to a new namespace epoch"
@@ -662,6 +737,12 @@ impl RedisCache {
         match epoch {
             Some(epoch) => {
                 self.keys.advance_to(epoch);
+                if let Some(l1) = &self.l1 {
+                    l1.invalidate_all();
+                }
+                // Others learn the epoch within a recovery round anyway; this tells
+                // their tiers at once.
+                self.publish_on_channel(Message::FlushAll.encode()).await;
                 self.metrics.namespace_bumps.inc();
                 tracing::warn!(
                     epoch,

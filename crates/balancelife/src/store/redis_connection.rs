@@ -216,6 +216,26 @@ impl Connector {
         Err(ConnectError::Unreachable)
     }
 
+    /// A subscription to `channel` on the first seed that answers. Any node will do:
+    /// a cluster passes every `PUBLISH` on to every node.
+    pub async fn subscribe(&self, channel: &str) -> Option<redis::aio::PubSubStream> {
+        for client in &self.seeds {
+            let attempt = async {
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe(channel).await?;
+                Ok::<_, redis::RedisError>(pubsub.into_on_message())
+            };
+            match tokio::time::timeout(Duration::from_secs(1), attempt).await {
+                Ok(Ok(stream)) => return Some(stream),
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "subscribing to the invalidation channel failed")
+                }
+                Err(_) => tracing::debug!("subscribing to the invalidation channel timed out"),
+            }
+        }
+        None
+    }
+
     /// Whether Redis answers a PING within a second, for `balancelife config`.
     pub async fn probe(&self) -> bool {
         let Ok((mut connection, _)) = self.connect().await else {

@@ -19,7 +19,7 @@ fn fresh_mongo() -> MongoSettings {
 
 #[tokio::test]
 async fn repeated_reads_are_served_from_redis() {
-    let cached = Cached::on(&redis::SHARED).await;
+    let cached = Cached::redis_only(fresh_mongo(), redis::SHARED.settings()).await;
     let stored = cached
         .store
         .create_user(user(unique_email("hits")))
@@ -252,7 +252,7 @@ async fn the_password_and_the_database_number_are_honoured() {
     let mut settings = server.settings();
     settings.password = Some("cache-secret-pw".to_owned().into());
     settings.db = 5;
-    let cached = Cached::with(fresh_mongo(), settings.clone()).await;
+    let cached = Cached::redis_only(fresh_mongo(), settings.clone()).await;
     let stored = cached
         .store
         .create_user(user(unique_email("db5")))
@@ -310,7 +310,7 @@ async fn rediss_connects_with_the_right_ca_and_refuses_a_wrong_one() {
         settings
     };
 
-    let trusted = Cached::with(fresh_mongo(), with_ca(&right_ca)).await;
+    let trusted = Cached::redis_only(fresh_mongo(), with_ca(&right_ca)).await;
     let untrusted = Cached::with(trusted.mongo_settings.clone(), with_ca(&wrong_ca)).await;
 
     assert!(
@@ -486,9 +486,9 @@ async fn health_shows_the_eviction_policy_and_is_degraded_unless_it_is_noevictio
     };
     let health = |cached: Cached| cached.store.cache().health();
 
-    let safe = health(Cached::with(fresh_mongo(), server.settings()).await);
+    let safe = health(Cached::redis_only(fresh_mongo(), server.settings()).await);
     command(&["CONFIG", "SET", "maxmemory-policy", "volatile-lru"]).await;
-    let evicting = health(Cached::with(fresh_mongo(), server.settings()).await);
+    let evicting = health(Cached::redis_only(fresh_mongo(), server.settings()).await);
     command(&[
         "ACL",
         "SETUSER",
@@ -503,7 +503,7 @@ async fn health_shows_the_eviction_policy_and_is_degraded_unless_it_is_noevictio
     .await;
     let mut restricted = server.settings();
     restricted.addr = format!("redis://cacheonly:cache-pw@{}/", server.addr()).into();
-    let cached = Cached::with(fresh_mongo(), restricted).await;
+    let cached = Cached::redis_only(fresh_mongo(), restricted).await;
     let stored = cached
         .store
         .create_user(user(unique_email("acl")))

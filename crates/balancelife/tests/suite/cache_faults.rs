@@ -42,6 +42,17 @@ async fn killing_redis_under_traffic_fails_no_request() {
         statuses.iter().all(|s| *s == StatusCode::OK),
         "{statuses:?}"
     );
+    // What is held in memory may serve on until the channel reports Redis gone;
+    // then reads go to Redis, fail there, and MongoDB answers.
+    let l1 = cached.store.cache().l1().unwrap().clone();
+    until("the in-process tier off", Duration::from_secs(2), || {
+        !l1.is_serving()
+    })
+    .await;
+    for _ in 0..5 {
+        let response = app.get("/api/v1/users/me", Some(&user.token)).await;
+        assert_eq!(response.status, StatusCode::OK);
+    }
     assert!(!cached.store.cache().is_serving());
     assert_eq!(
         cached.store.kind(),
@@ -55,7 +66,8 @@ async fn a_frozen_redis_costs_little_time_and_a_write_made_meanwhile_is_read_bac
     let server = RedisServer::start();
     let mut settings = server.settings();
     settings.timeout = Duration::from_millis(50);
-    let cached = Cached::with(mongo::SHARED.settings(&mongo::fresh_database()), settings).await;
+    let cached =
+        Cached::redis_only(mongo::SHARED.settings(&mongo::fresh_database()), settings).await;
     let (app, user) = app_with_user(&cached).await;
     app.get("/api/v1/users/me", Some(&user.token)).await;
 
@@ -200,7 +212,8 @@ async fn a_connection_gone_silent_is_replaced_and_the_cache_serves_again() {
     let mut settings = server.settings();
     settings.addr = proxy.addr().into();
     settings.timeout = Duration::from_millis(50);
-    let cached = Cached::with(mongo::SHARED.settings(&mongo::fresh_database()), settings).await;
+    let cached =
+        Cached::redis_only(mongo::SHARED.settings(&mongo::fresh_database()), settings).await;
     let (app, user) = app_with_user(&cached).await;
     app.get("/api/v1/users/me", Some(&user.token)).await;
 

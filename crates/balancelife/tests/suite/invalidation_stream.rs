@@ -90,8 +90,10 @@ async fn changes_no_writer_invalidated_reach_every_instance_within_a_second() {
         store.meal_packages().get(package.id).await.unwrap();
         day_list().await;
     }
-    let hits = store.cache().metrics.hits.get();
-    assert!(hits >= 3, "served from the cache before the changes");
+    assert!(
+        reader.cache_hits() >= 3,
+        "served from the cache before the changes"
+    );
 
     let renamed_user = renamed(&stored, "Renamed Behind The Cache");
     bare.update_user(renamed_user.clone(), stored.updated_at)
@@ -151,12 +153,15 @@ async fn a_writer_cut_off_from_redis_that_dies_is_covered_by_another_instance() 
         .create_user(user(unique_email("partition")))
         .await
         .unwrap();
-    reader.store.get_user(stored.id).await.unwrap();
-    reader.store.get_user(stored.id).await.unwrap();
-    assert!(
-        reader.store.cache().metrics.hits.get() >= 1,
-        "the reader caches it"
-    );
+    // The stream's own invalidation of the creation may void the first fill.
+    for _ in 0..20 {
+        reader.store.get_user(stored.id).await.unwrap();
+        if reader.cache_hits() >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(reader.cache_hits() >= 1, "the reader caches it");
 
     proxy.partition();
     let changed = renamed(&stored, "Written Then Gone");
@@ -201,6 +206,24 @@ async fn consumer_dies_with_a_warm_standby(label: &str) -> Handover {
     let stored = bare.create_user(user(unique_email(label))).await.unwrap();
     standby.store.get_user(stored.id).await.unwrap();
     standby.store.get_user(stored.id).await.unwrap();
+    // The first consumer has seen the creation and saved a token past it: what the
+    // standby resumes from.
+    let leases = bare
+        .database()
+        .collection::<bson::Document>("cache_invalidator");
+    let first_metrics = first.store.cache().metrics.clone();
+    time_until("the first consumer's token saved", || {
+        let (leases, namespace) = (leases.clone(), redis.namespace.clone());
+        let consumed = first_metrics.stream_invalidations.get() >= 1;
+        async move {
+            let lease = leases
+                .find_one(bson::doc! { "_id": namespace })
+                .await
+                .unwrap();
+            consumed && lease.is_some_and(|lease| lease.contains_key("token"))
+        }
+    })
+    .await;
     first.store.invalidator().unwrap().kill();
     Handover {
         standby,
@@ -358,9 +381,10 @@ async fn a_stream_that_cannot_be_resumed_flushes_the_whole_cache_first() {
     assert!(seen <= WITHIN, "took {seen:?}");
     let metrics = &handover.standby.store.cache().metrics;
     assert_eq!(metrics.stream_lease_takeovers.get(), 1);
-    assert_eq!(
-        metrics.namespace_bumps.get(),
-        1,
+    // At least once: under load the lease can change hands again, and the next
+    // holder may find the refused token too.
+    assert!(
+        metrics.namespace_bumps.get() >= 1,
         "the stream could not vouch for what came before, so the cache was flushed"
     );
 }

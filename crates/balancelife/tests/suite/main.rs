@@ -10,6 +10,7 @@ mod authorization;
 mod cache;
 mod cache_cluster;
 mod cache_faults;
+mod cache_l1;
 mod cache_scopes;
 mod cli;
 mod config;

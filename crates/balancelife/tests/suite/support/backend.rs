@@ -100,19 +100,45 @@ impl Cached {
 
     /// The stack on the given servers.
     pub async fn with(mongo_settings: MongoSettings, redis_settings: RedisSettings) -> Self {
-        Self::build(mongo_settings, redis_settings, false).await
+        Self::build(mongo_settings, redis_settings, false, cache_settings()).await
+    }
+
+    /// The stack without the in-process tier (`L1_CACHE_MB=0`): every cached read
+    /// goes to Redis, for tests of what Redis itself does.
+    pub async fn redis_only(mongo_settings: MongoSettings, redis_settings: RedisSettings) -> Self {
+        let mut cache = cache_settings();
+        cache.l1_capacity_bytes = 0;
+        Self::build(mongo_settings, redis_settings, false, cache).await
+    }
+
+    /// Waits until the in-process tier serves (its channel confirmed).
+    pub async fn l1_ready(&self) {
+        let l1 = self.store.cache().l1().expect("an in-process tier").clone();
+        super::until(
+            "the in-process tier serving",
+            std::time::Duration::from_secs(5),
+            || l1.is_serving(),
+        )
+        .await;
+    }
+
+    /// Reads answered by a cache tier, in memory or in Redis.
+    pub fn cache_hits(&self) -> u64 {
+        let cache = self.store.cache();
+        cache.metrics.hits.get() + cache.l1().map_or(0, |l1| l1.metrics.hits.get())
     }
 
     /// The stack on the given servers with a change-stream invalidator beside it, as
     /// the service runs it on a replica set: one service instance.
     pub async fn instance(mongo_settings: MongoSettings, redis_settings: RedisSettings) -> Self {
-        Self::build(mongo_settings, redis_settings, true).await
+        Self::build(mongo_settings, redis_settings, true, cache_settings()).await
     }
 
     async fn build(
         mongo_settings: MongoSettings,
         redis_settings: RedisSettings,
         invalidating: bool,
+        cache_settings: CacheSettings,
     ) -> Self {
         let mongo = Arc::new(
             MongoStore::connect(&mongo_settings)
@@ -120,7 +146,7 @@ impl Cached {
                 .expect("connecting to the test MongoDB"),
         );
         let probe = Arc::new(ProbeStore::new(mongo.clone()));
-        let cache = RedisCache::start(&redis_settings, &cache_settings())
+        let cache = RedisCache::start(&redis_settings, &cache_settings)
             .await
             .expect("valid Redis settings");
         let mut store = CachedStore::new(probe.clone(), cache.clone());

@@ -1,0 +1,324 @@
+//! The in-process tier in front of Redis (L1): what is read on almost every request
+//! (users by id, packages by id, catalogue pages), served from this process's memory.
+//!
+//! It may serve only while the invalidation channel is confirmed (see
+//! `l1_channel`): every write anywhere publishes what it voided, in the same Redis
+//! script that voids it, and this tier drops those entries as the messages arrive.
+//! The channel is confirmed by this process's own heartbeats coming back through it;
+//! a heartbeat sent at `t` that came back means every invalidation published before
+//! `t` has been applied, so the tier may serve until `t + lease`. Past that (a cut,
+//! a lagging receiver, a frozen Redis) it empties itself at once and reads go to
+//! Redis until a fresh heartbeat comes back.
+//!
+//! Why fills carry a ticket: a read that missed, fetched v1 from Redis and is slow to
+//! install it must not overwrite an invalidation that arrived meanwhile. The miss
+//! registers a ticket; an invalidation of the key (or its scope, or a channel loss)
+//! takes the ticket away; the fill installs only if its ticket is still there.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use moka::notification::RemovalCause;
+use parking_lot::Mutex;
+
+use super::cache_keys::Scope;
+use crate::metrics::L1Metrics;
+
+/// What an entry costs beside its encoded size: key, map slot, `Arc` and bookkeeping.
+const ENTRY_OVERHEAD_BYTES: u32 = 160;
+
+type Shared = Arc<dyn Any + Send + Sync>;
+
+/// A cached value with its weight in bytes.
+#[derive(Clone)]
+struct Held {
+    value: Shared,
+    weight: u32,
+}
+
+/// A miss's right to install what it reads, if nothing voided the key meanwhile.
+#[derive(Debug)]
+pub struct FillTicket {
+    key: Arc<str>,
+    token: u64,
+    /// Channel losses when the miss began: a loss since voids the ticket.
+    losses: u64,
+}
+
+pub struct L1 {
+    values: moka::sync::Cache<Arc<str>, Held>,
+    /// Misses that may install: key → ticket token.
+    tickets: Mutex<HashMap<Arc<str>, u64>>,
+    next_token: AtomicU64,
+    /// Channel losses so far (a flush each).
+    losses: AtomicU64,
+    /// Until when (ms since `origin`) the tier may serve: the send time of the last
+    /// heartbeat that came back, plus the lease. 0: not confirmed.
+    serve_until_ms: AtomicU64,
+    origin: Instant,
+    lease: Duration,
+    pub metrics: L1Metrics,
+}
+
+impl L1 {
+    /// A tier of at most `capacity_bytes`, whose entries live at most `ttl`, that may
+    /// serve up to `lease` after the send time of the last confirmed heartbeat.
+    pub fn new(capacity_bytes: u64, ttl: Duration, lease: Duration) -> Self {
+        let metrics = L1Metrics::default();
+        let evictions = metrics.evictions.clone();
+        let values = moka::sync::Cache::builder()
+            .max_capacity(capacity_bytes)
+            .weigher(|_key: &Arc<str>, held: &Held| held.weight)
+            .time_to_live(ttl)
+            .eviction_listener(move |_key, _value, cause| {
+                if cause == RemovalCause::Size {
+                    evictions.inc();
+                }
+            })
+            .build();
+        Self {
+            values,
+            tickets: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(1),
+            losses: AtomicU64::new(0),
+            serve_until_ms: AtomicU64::new(0),
+            origin: Instant::now(),
+            lease,
+            metrics,
+        }
+    }
+
+    /// The value of `name` in `scope`, if held and the tier may serve.
+    pub fn get<T: Clone + 'static>(&self, scope: &Scope, name: &str) -> Option<T> {
+        if !self.is_serving() {
+            return None;
+        }
+        let found = self
+            .values
+            .get(key(scope, name).as_str())
+            .and_then(|held| held.value.downcast_ref::<T>().cloned());
+        match found {
+            Some(_) => self.metrics.hits.inc(),
+            None => self.metrics.misses.inc(),
+        };
+        found
+    }
+
+    /// Registers a miss of `name` in `scope`; `None` while the tier may not serve.
+    /// Taken before the read of the tier below, so that anything voiding the key
+    /// after that read started also voids the ticket.
+    pub fn begin_fill(&self, scope: &Scope, name: &str) -> Option<FillTicket> {
+        if !self.is_serving() {
+            return None;
+        }
+        let key: Arc<str> = key(scope, name).into();
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let losses = self.losses.load(Ordering::Acquire);
+        self.tickets.lock().insert(key.clone(), token);
+        Some(FillTicket { key, token, losses })
+    }
+
+    /// Installs `value` (`encoded_len` bytes once encoded) unless its key was voided,
+    /// or the channel lost, since the ticket was taken.
+    pub fn fill<T: Send + Sync + 'static>(&self, ticket: FillTicket, value: T, encoded_len: usize) {
+        let mut tickets = self.tickets.lock();
+        if tickets.get(&ticket.key) != Some(&ticket.token) {
+            return;
+        }
+        tickets.remove(&ticket.key);
+        if self.losses.load(Ordering::Acquire) != ticket.losses || !self.is_serving() {
+            return;
+        }
+        let weight = u32::try_from(encoded_len)
+            .unwrap_or(u32::MAX)
+            .saturating_add(ENTRY_OVERHEAD_BYTES);
+        // Inserted under the ticket lock: an invalidation that takes the lock next
+        // finds the value in place and removes it.
+        self.values.insert(
+            ticket.key,
+            Held {
+                value: Arc::new(value),
+                weight,
+            },
+        );
+    }
+
+    /// Drops `name` of `scope` and voids its tickets.
+    pub fn invalidate(&self, scope: &Scope, name: &str) {
+        let key = key(scope, name);
+        self.tickets.lock().remove(key.as_str());
+        self.values.invalidate(key.as_str());
+    }
+
+    /// Drops everything held of `scope` and voids its tickets.
+    pub fn invalidate_scope(&self, scope: &Scope) {
+        let prefix = key(scope, "");
+        self.tickets
+            .lock()
+            .retain(|key, _| !key.starts_with(&prefix));
+        // Scopes are flushed on package writes and user deletions: rare enough to
+        // walk the entries rather than keep an index per scope.
+        for (key, _) in self.values.iter() {
+            if key.starts_with(&prefix) {
+                self.values.invalidate(key.as_ref());
+            }
+        }
+    }
+
+    /// Drops everything (a new namespace epoch, a flush ordered by another instance).
+    pub fn invalidate_all(&self) {
+        self.tickets.lock().clear();
+        self.values.invalidate_all();
+    }
+
+    /// A heartbeat sent at `sent` came back through the channel: every invalidation
+    /// published before it has been applied. After a lapse the tier is emptied
+    /// first: a reader that fell that far behind may have been dropped messages.
+    pub fn confirm(&self, sent: Instant) {
+        if self.lease_lapsed() {
+            self.lose_channel();
+        }
+        let until = self.millis_at(sent + self.lease);
+        self.serve_until_ms.fetch_max(until, Ordering::AcqRel);
+    }
+
+    /// The channel is lost or late: stop serving and empty the tier at once. Returns
+    /// whether it was serving until now.
+    pub fn lose_channel(&self) -> bool {
+        let was_confirmed = self.serve_until_ms.swap(0, Ordering::AcqRel) != 0;
+        self.losses.fetch_add(1, Ordering::AcqRel);
+        self.invalidate_all();
+        if was_confirmed {
+            self.metrics.channel_losses.inc();
+        }
+        was_confirmed
+    }
+
+    /// Whether the tier may serve now: the channel is confirmed and its lease holds.
+    pub fn is_serving(&self) -> bool {
+        let until = self.serve_until_ms.load(Ordering::Acquire);
+        until != 0 && self.millis_at(Instant::now()) < until
+    }
+
+    /// Whether a lease was granted and has run out (the caller should flush).
+    pub fn lease_lapsed(&self) -> bool {
+        let until = self.serve_until_ms.load(Ordering::Acquire);
+        until != 0 && self.millis_at(Instant::now()) >= until
+    }
+
+    /// Publishes the sizes to the metrics (called now and then, not per read).
+    pub fn publish_sizes(&self) {
+        self.values.run_pending_tasks();
+        let entries = i64::try_from(self.values.entry_count()).unwrap_or(i64::MAX);
+        let bytes = i64::try_from(self.values.weighted_size()).unwrap_or(i64::MAX);
+        self.metrics.entries.set(entries);
+        self.metrics.bytes.set(bytes);
+    }
+
+    fn millis_at(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.origin).as_millis())
+            .unwrap_or(u64::MAX)
+            // 0 means "not confirmed".
+            .max(1)
+    }
+}
+
+/// The tier's key of `name` in `scope`: the scope first, so a scope is a prefix.
+fn key(scope: &Scope, name: &str) -> String {
+    format!("{scope}|{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn confirmed_tier() -> L1 {
+        let tier = L1::new(1 << 20, Duration::from_secs(60), Duration::from_secs(60));
+        tier.confirm(Instant::now());
+        tier
+    }
+
+    fn fill(tier: &L1, scope: &Scope, name: &str, value: &str) {
+        let ticket = tier.begin_fill(scope, name).expect("a serving tier");
+        tier.fill(ticket, value.to_owned(), value.len());
+    }
+
+    #[test]
+    fn nothing_is_served_before_the_channel_is_confirmed() {
+        let tier = L1::new(1 << 20, Duration::from_secs(60), Duration::from_secs(60));
+        let scope = Scope::user(Uuid::nil());
+        assert!(tier.begin_fill(&scope, "user").is_none());
+        assert_eq!(tier.get::<String>(&scope, "user"), None);
+        tier.confirm(Instant::now());
+        fill(&tier, &scope, "user", "v1");
+        assert_eq!(tier.get::<String>(&scope, "user").as_deref(), Some("v1"));
+    }
+
+    #[test]
+    fn an_invalidation_during_a_fill_wins() {
+        let tier = confirmed_tier();
+        let scope = Scope::package("meal-package", Uuid::nil());
+        let ticket = tier.begin_fill(&scope, "package").unwrap();
+        tier.invalidate(&scope, "package");
+        tier.fill(ticket, "old".to_owned(), 3);
+        assert_eq!(tier.get::<String>(&scope, "package"), None);
+
+        let ticket = tier.begin_fill(&scope, "package").unwrap();
+        tier.invalidate_scope(&scope);
+        tier.fill(ticket, "old".to_owned(), 3);
+        assert_eq!(tier.get::<String>(&scope, "package"), None);
+    }
+
+    #[test]
+    fn a_scope_flush_drops_its_entries_only() {
+        let tier = confirmed_tier();
+        let (catalogue, other) = (
+            Scope::catalogue("meal-package"),
+            Scope::catalogue("workout-package"),
+        );
+        fill(&tier, &catalogue, "page:1", "a");
+        fill(&tier, &catalogue, "page:2", "b");
+        fill(&tier, &other, "page:1", "c");
+        tier.invalidate_scope(&catalogue);
+        assert_eq!(tier.get::<String>(&catalogue, "page:1"), None);
+        assert_eq!(tier.get::<String>(&catalogue, "page:2"), None);
+        assert_eq!(tier.get::<String>(&other, "page:1").as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn a_lost_channel_empties_the_tier_and_voids_fills_under_way() {
+        let tier = confirmed_tier();
+        let scope = Scope::user(Uuid::nil());
+        fill(&tier, &scope, "user", "v1");
+        let ticket = tier.begin_fill(&scope, "other").unwrap();
+        assert!(tier.lose_channel());
+        assert!(!tier.is_serving());
+        tier.confirm(Instant::now());
+        tier.fill(ticket, "old".to_owned(), 3);
+        assert_eq!(tier.get::<String>(&scope, "user"), None, "emptied");
+        assert_eq!(tier.get::<String>(&scope, "other"), None, "voided fill");
+        assert_eq!(tier.metrics.channel_losses.get(), 1);
+    }
+
+    #[test]
+    fn the_lease_runs_out_without_fresh_heartbeats() {
+        let tier = L1::new(1 << 20, Duration::from_secs(60), Duration::from_millis(20));
+        tier.confirm(Instant::now());
+        assert!(tier.is_serving());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(!tier.is_serving());
+        assert!(tier.lease_lapsed());
+    }
+
+    #[test]
+    fn a_value_of_another_type_is_a_miss() {
+        let tier = confirmed_tier();
+        let scope = Scope::user(Uuid::nil());
+        fill(&tier, &scope, "user", "v1");
+        assert_eq!(tier.get::<u64>(&scope, "user"), None);
+    }
+}

@@ -1,0 +1,410 @@
+//! The in-process tier (L1) in front of Redis, across instances: each instance is a
+//! cached stack in this process with its own connections, subscription and memory,
+//! on one MongoDB and one Redis. Once a write is acknowledged, the writer reads it
+//! at once and every other instance within the bound, never going back; a cut or
+//! late channel empties the tier; a fill never overwrites a later invalidation.
+
+use std::time::{Duration, Instant};
+
+use balancelife::domain::{MealPackage, User, Version};
+use balancelife::store::Store;
+
+use balancelife_testkit::fixtures::{meal_package, renamed, unique_email, user};
+use balancelife_testkit::proxy::TcpProxy;
+use balancelife_testkit::servers::mongo;
+use balancelife_testkit::servers::redis::{RedisServer, SHARED as SHARED_REDIS};
+
+use crate::support::{Cached, until};
+
+/// What an instance may serve after another acknowledged a write: the lease of the
+/// channel's last heartbeat, when the channel is cut just after it, plus Redis'
+/// deadline; the promise is one second.
+const BOUND: Duration = Duration::from_secs(1);
+
+/// `count` instances on one database and key namespace, each with its tier serving.
+async fn instances(redis: &RedisServer, count: usize) -> Vec<Cached> {
+    let first = Cached::on(redis).await;
+    let mut all = vec![first.clone()];
+    for _ in 1..count {
+        all.push(first.second_process().await);
+    }
+    for instance in &all {
+        instance.l1_ready().await;
+    }
+    all
+}
+
+fn version_of(user: &User) -> u64 {
+    user.name
+        .as_str()
+        .strip_prefix("Version ")
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+fn package_version(package: &MealPackage) -> u64 {
+    u64::from(package.version.get())
+}
+
+#[tokio::test]
+async fn reads_are_served_from_memory_once_the_channel_is_confirmed() {
+    let cached = Cached::on(&SHARED_REDIS).await;
+    cached.l1_ready().await;
+    let stored = cached
+        .store
+        .create_user(user(unique_email("l1-hits")))
+        .await
+        .unwrap();
+
+    for _ in 0..5 {
+        assert_eq!(cached.store.get_user(stored.id).await.unwrap(), stored);
+    }
+
+    assert_eq!(cached.probe.user_reads(), 1, "one store read");
+    assert_eq!(cached.cache_hits(), 4, "four hits");
+    let l1 = cached.store.cache().l1().unwrap();
+    assert!(l1.metrics.hits.get() >= 1, "served from memory");
+    l1.publish_sizes();
+    assert!(l1.metrics.entries.get() >= 1);
+    assert!(l1.metrics.bytes.get() > 0);
+}
+
+/// Randomized writes through one instance, reads through all: the writer sees its
+/// write at once, every other instance within the bound, and no instance ever
+/// serves a version older than one it served before.
+#[tokio::test]
+async fn writes_through_one_instance_reach_the_others_and_are_never_undone() {
+    let all = instances(&SHARED_REDIS, 3).await;
+    let mut person = all[0]
+        .store
+        .create_user(user(unique_email("l1-many")))
+        .await
+        .unwrap();
+    let mut package = meal_package("l1-many", &["quick"], true);
+    all[0]
+        .store
+        .meal_packages()
+        .upsert(package.clone())
+        .await
+        .unwrap();
+    let mut seen = vec![(0_u64, 1_u64); all.len()];
+    let seed = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos(),
+    );
+    let mut random = seed;
+    let mut delays = Vec::new();
+    println!("seed {seed}");
+
+    for round in 1..=12_u64 {
+        random = random
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        let writer = usize::try_from(random >> 62).unwrap() % all.len();
+        let writes_user = random & 1 == 0;
+        if writes_user {
+            let next = renamed(&person, &format!("Version {round}"));
+            person = all[writer]
+                .store
+                .update_user(next, person.updated_at)
+                .await
+                .unwrap();
+        } else {
+            package.version = Version::try_from(i64::try_from(round + 1).unwrap()).unwrap();
+            all[writer]
+                .store
+                .meal_packages()
+                .upsert(package.clone())
+                .await
+                .unwrap();
+        }
+        let acknowledged = Instant::now();
+        let expected = if writes_user { round } else { round + 1 };
+
+        for (index, instance) in all.iter().enumerate() {
+            loop {
+                let version = if writes_user {
+                    version_of(&instance.store.get_user(person.id).await.unwrap())
+                } else {
+                    package_version(
+                        &instance
+                            .store
+                            .meal_packages()
+                            .get(package.id)
+                            .await
+                            .unwrap(),
+                    )
+                };
+                let last = if writes_user {
+                    &mut seen[index].0
+                } else {
+                    &mut seen[index].1
+                };
+                assert!(
+                    version >= *last,
+                    "instance {index} went back from {last} to {version}"
+                );
+                *last = version;
+                if version == expected {
+                    break;
+                }
+                assert_ne!(index, writer, "the writer reads its own write at once");
+                assert!(
+                    acknowledged.elapsed() < BOUND,
+                    "instance {index} still serves {version} after {BOUND:?}"
+                );
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            if index != writer {
+                delays.push(acknowledged.elapsed());
+            }
+            // Once seen, it stays: the next read (from memory, as a rule) agrees.
+            let again = if writes_user {
+                version_of(&instance.store.get_user(person.id).await.unwrap())
+            } else {
+                package_version(
+                    &instance
+                        .store
+                        .meal_packages()
+                        .get(package.id)
+                        .await
+                        .unwrap(),
+                )
+            };
+            assert_eq!(again, expected, "instance {index} went back");
+        }
+    }
+    delays.sort();
+    println!(
+        "seen by the others after {:?} (median), {:?} (max)",
+        delays[delays.len() / 2],
+        delays.last().unwrap()
+    );
+    let hits: u64 = all
+        .iter()
+        .map(|instance| instance.store.cache().l1().unwrap().metrics.hits.get())
+        .sum();
+    assert!(hits > 0, "the instances served from memory");
+}
+
+#[tokio::test]
+async fn a_fill_racing_another_instances_invalidation_loses() {
+    let all = instances(&SHARED_REDIS, 2).await;
+    let (writer, reader) = (&all[0], &all[1]);
+    let v1 = writer
+        .store
+        .create_user(user(unique_email("l1-race")))
+        .await
+        .unwrap();
+    let v2 = renamed(&v1, "Second Version");
+    let l1 = reader.store.cache().l1().unwrap().clone();
+    let held = reader.probe.hold_next_user_read();
+
+    // The reader misses in memory and in Redis, reads v1 from MongoDB and stalls.
+    let read = {
+        let store = reader.store.clone();
+        tokio::spawn(async move { store.get_user(v1.id).await })
+    };
+    held.read_done.await.unwrap();
+    // The writer stores v2; its invalidation reaches the reader while it stalls.
+    let received = l1.metrics.invalidations_received.get();
+    writer
+        .store
+        .update_user(v2.clone(), v1.updated_at)
+        .await
+        .unwrap();
+    until("the invalidation received", BOUND, || {
+        l1.metrics.invalidations_received.get() > received
+    })
+    .await;
+    held.release.notify_one();
+
+    assert_eq!(
+        read.await.unwrap().unwrap(),
+        v1,
+        "a fair answer: it began first"
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            reader.store.get_user(v1.id).await.unwrap(),
+            v2,
+            "v1 was not installed in memory"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_killed_subscription_empties_memory_until_the_channel_is_back() {
+    let server = RedisServer::start();
+    let all = instances(&server, 2).await;
+    let (writer, reader) = (&all[0], &all[1]);
+    let v1 = writer
+        .store
+        .create_user(user(unique_email("l1-kill")))
+        .await
+        .unwrap();
+    let l1 = reader.store.cache().l1().unwrap().clone();
+    held_in_memory(reader, v1.id).await;
+
+    redis_command(&server, &["CLIENT", "KILL", "TYPE", "pubsub"]).await;
+    until("the reader's tier off", BOUND, || !l1.is_serving()).await;
+    l1.publish_sizes();
+    assert_eq!(l1.metrics.entries.get(), 0, "emptied at once");
+    assert!(l1.metrics.channel_losses.get() >= 1);
+
+    // A write while the reader has no channel: nothing in its memory predates it.
+    let v2 = writer
+        .store
+        .update_user(renamed(&v1, "Written During The Cut"), v1.updated_at)
+        .await
+        .unwrap();
+    assert_eq!(reader.store.get_user(v1.id).await.unwrap(), v2);
+
+    until("the channel back", Duration::from_secs(5), || {
+        l1.is_serving()
+    })
+    .await;
+    let hits = l1.metrics.hits.get();
+    for _ in 0..3 {
+        assert_eq!(reader.store.get_user(v1.id).await.unwrap(), v2);
+    }
+    assert!(l1.metrics.hits.get() > hits, "served from memory again");
+}
+
+/// The reader's connections to Redis go silent (a peer gone without a word, a
+/// dead NAT entry): no message says anything is wrong. Its heartbeats stop coming
+/// back, the lease runs out and the tier stops serving; a write acknowledged
+/// meanwhile is served within the bound. New connections bring the tier back.
+#[tokio::test]
+async fn a_silent_link_stops_memory_serving_within_the_lease() {
+    let server = RedisServer::start();
+    let mongo_settings = mongo::SHARED.settings(&mongo::fresh_database());
+    let writer = Cached::with(mongo_settings.clone(), server.settings()).await;
+    let proxy = TcpProxy::start(server.addr().parse().unwrap());
+    // The writer's namespace, through the proxy.
+    let mut reader_redis = writer.redis_settings.clone();
+    reader_redis.addr = proxy.addr().into();
+    reader_redis.timeout = Duration::from_millis(50);
+    let reader = Cached::with(mongo_settings, reader_redis).await;
+    writer.l1_ready().await;
+    reader.l1_ready().await;
+    let v1 = writer
+        .store
+        .create_user(user(unique_email("l1-silent")))
+        .await
+        .unwrap();
+    let l1 = reader.store.cache().l1().unwrap().clone();
+    held_in_memory(&reader, v1.id).await;
+
+    proxy.silence_open_connections();
+    let v2 = writer
+        .store
+        .update_user(renamed(&v1, "Written Behind A Cut"), v1.updated_at)
+        .await
+        .unwrap();
+    let acknowledged = Instant::now();
+    loop {
+        let served = reader.store.get_user(v1.id).await.unwrap();
+        if served == v2 {
+            break;
+        }
+        assert_eq!(served, v1);
+        assert!(
+            acknowledged.elapsed() < BOUND,
+            "the old value served past {BOUND:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!(
+        "seen {:?} after the acknowledgement",
+        acknowledged.elapsed()
+    );
+    assert!(!l1.is_serving());
+    assert!(l1.metrics.channel_losses.get() >= 1);
+    assert_eq!(reader.store.get_user(v1.id).await.unwrap(), v2, "and kept");
+
+    until("the channel back", Duration::from_secs(10), || {
+        l1.is_serving()
+    })
+    .await;
+    let hits = l1.metrics.hits.get();
+    for _ in 0..3 {
+        assert_eq!(reader.store.get_user(v1.id).await.unwrap(), v2);
+    }
+    assert!(l1.metrics.hits.get() > hits, "served from memory again");
+}
+
+#[tokio::test]
+async fn a_namespace_flush_empties_every_instances_memory() {
+    let all = instances(&SHARED_REDIS, 2).await;
+    let stored = all[0]
+        .store
+        .create_user(user(unique_email("l1-flush")))
+        .await
+        .unwrap();
+    for instance in &all {
+        instance.store.get_user(stored.id).await.unwrap();
+        instance.store.get_user(stored.id).await.unwrap();
+    }
+    let other = all[1].store.cache().l1().unwrap().clone();
+    let received = other.metrics.invalidations_received.get();
+
+    assert!(all[0].store.cache().bump_namespace().await);
+
+    until("the flush received", BOUND, || {
+        other.metrics.invalidations_received.get() > received
+    })
+    .await;
+    other.publish_sizes();
+    assert_eq!(other.metrics.entries.get(), 0);
+}
+
+#[tokio::test]
+async fn with_l1_off_nothing_is_held_in_memory() {
+    let cached = Cached::redis_only(
+        mongo::SHARED.settings(&mongo::fresh_database()),
+        SHARED_REDIS.settings(),
+    )
+    .await;
+    let stored = cached
+        .store
+        .create_user(user(unique_email("l1-off")))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        cached.store.get_user(stored.id).await.unwrap();
+    }
+    assert!(cached.store.cache().l1().is_none());
+    assert_eq!(
+        cached.store.cache().metrics.hits.get(),
+        2,
+        "every hit from Redis"
+    );
+}
+
+/// Reads user `id` through `instance` until a read is served from its memory. The
+/// first fill may be voided by the invalidation of the user's creation arriving
+/// after the read began.
+async fn held_in_memory(instance: &Cached, id: uuid::Uuid) {
+    let l1 = instance.store.cache().l1().unwrap();
+    let hits = l1.metrics.hits.get();
+    for _ in 0..20 {
+        instance.store.get_user(id).await.unwrap();
+        if l1.metrics.hits.get() > hits {
+            return;
+        }
+    }
+    panic!("the user was never served from memory");
+}
+
+async fn redis_command(server: &RedisServer, args: &[&str]) {
+    let client = ::redis::Client::open(format!("redis://{}", server.addr())).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let mut command = ::redis::cmd(args[0]);
+    command.arg(&args[1..]);
+    command
+        .query_async::<::redis::Value>(&mut connection)
+        .await
+        .unwrap();
+}
