@@ -11,8 +11,8 @@ use balancelife::store::Store;
 
 use balancelife_testkit::fixtures::{meal_package, renamed, unique_email, user};
 use balancelife_testkit::proxy::TcpProxy;
-use balancelife_testkit::servers::mongo;
 use balancelife_testkit::servers::redis::{RedisServer, SHARED as SHARED_REDIS};
+use balancelife_testkit::servers::{cluster, mongo};
 
 use crate::support::{Cached, until};
 
@@ -358,6 +358,55 @@ async fn a_namespace_flush_empties_every_instances_memory() {
     .await;
     other.publish_sizes();
     assert_eq!(other.metrics.entries.get(), 0);
+}
+
+/// On a cluster, the invalidation script runs on the slot's master and its message
+/// reaches a subscriber on whichever node it listens to.
+#[tokio::test]
+async fn on_a_cluster_each_instance_hears_the_others_writes() {
+    let first = Cached::on_cluster(&cluster::SHARED).await;
+    let second = first.second_process().await;
+    first.l1_ready().await;
+    second.l1_ready().await;
+    let mut packages = Vec::new();
+    for n in 0..4 {
+        let package = meal_package(&format!("l1-cluster-{n}"), &["quick"], true);
+        first
+            .store
+            .meal_packages()
+            .upsert(package.clone())
+            .await
+            .unwrap();
+        packages.push(package);
+    }
+    for package in &packages {
+        for _ in 0..3 {
+            second.store.meal_packages().get(package.id).await.unwrap();
+        }
+    }
+    assert!(second.store.cache().l1().unwrap().metrics.hits.get() > 0);
+
+    // Packages hash to different slots, so to different masters.
+    for package in &mut packages {
+        package.version = Version::try_from(2).unwrap();
+        first
+            .store
+            .meal_packages()
+            .upsert(package.clone())
+            .await
+            .unwrap();
+    }
+    let acknowledged = Instant::now();
+    for package in &packages {
+        loop {
+            let served = second.store.meal_packages().get(package.id).await.unwrap();
+            if served.version.get() == 2 {
+                break;
+            }
+            assert!(acknowledged.elapsed() < BOUND, "{} not seen", package.slug);
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
 }
 
 #[tokio::test]

@@ -4,7 +4,13 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::json;
 
-use crate::support::{Backend, TestApp, TestResponse};
+use std::time::{Duration, Instant};
+
+use balancelife::store::Store;
+use balancelife_testkit::fixtures::meal_package;
+use balancelife_testkit::servers::redis::SHARED as SHARED_REDIS;
+
+use crate::support::{Backend, Cached, TestApp, TestResponse};
 
 /// A GET with `If-None-Match`.
 async fn revalidate(app: &TestApp, path: &str, token: Option<&str>, tag: &str) -> TestResponse {
@@ -125,5 +131,63 @@ async fn answers_with_tokens_errors_and_exports_are_not_kept() {
         someone_else.status,
         StatusCode::UNAUTHORIZED,
         "If-None-Match: * does not skip authentication"
+    );
+}
+
+/// Two instances on one database and one Redis, each holding the package in memory:
+/// a change written through one changes the tag the other answers with, within the
+/// cross-instance bound, and the new tag is then answered with 304.
+#[tokio::test]
+async fn a_tag_changes_after_a_write_through_another_instance() {
+    let first = Cached::on(&SHARED_REDIS).await;
+    let second = first.second_process().await;
+    first.l1_ready().await;
+    second.l1_ready().await;
+    let mut package = meal_package("etag-across", &["quick"], true);
+    first
+        .store
+        .meal_packages()
+        .upsert(package.clone())
+        .await
+        .unwrap();
+    let (writer, reader) = (
+        TestApp::cached(first.store.clone()),
+        TestApp::cached(second.store.clone()),
+    );
+    let path = format!("/api/v1/meal-packages/{}", package.id);
+    let before = reader.get(&path, None).await;
+    let old_tag = header_of(&before, header::ETAG).to_owned();
+    assert_eq!(
+        revalidate(&reader, &path, None, &old_tag).await.status,
+        StatusCode::NOT_MODIFIED
+    );
+
+    package.name = "Renamed Elsewhere".try_into().unwrap();
+    first.store.meal_packages().upsert(package).await.unwrap();
+    let acknowledged = Instant::now();
+    assert_eq!(
+        revalidate(&writer, &path, None, &old_tag).await.status,
+        StatusCode::OK,
+        "the writer at once"
+    );
+    let changed = loop {
+        let answer = revalidate(&reader, &path, None, &old_tag).await;
+        if answer.status == StatusCode::OK {
+            break answer;
+        }
+        assert_eq!(answer.status, StatusCode::NOT_MODIFIED);
+        assert!(
+            acknowledged.elapsed() < Duration::from_secs(1),
+            "the old tag still matches after a second"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+
+    let new_tag = header_of(&changed, header::ETAG).to_owned();
+    assert_ne!(new_tag, old_tag);
+    assert_eq!(changed.body["name"], "Renamed Elsewhere");
+    assert_eq!(
+        revalidate(&reader, &path, None, &new_tag).await.status,
+        StatusCode::NOT_MODIFIED
     );
 }
