@@ -11,6 +11,7 @@ mod bench;
 mod http;
 mod measure;
 mod report;
+mod wrk;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

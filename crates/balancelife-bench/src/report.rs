@@ -41,6 +41,12 @@ pub struct Report {
     pub stampede_readers: usize,
     pub stampede_store_reads: u64,
     pub http_peak_rss_mib: f64,
+    /// What loaded the HTTP rows.
+    pub http_load_generator: String,
+    /// The in-process tier's configured size, which the RSS budget allows beside.
+    pub l1_cache_mib: f64,
+    /// The longest a second instance took to serve a write made through the first.
+    pub across_instances_max_ms: f64,
     pub targets: Vec<Target>,
 }
 
@@ -87,8 +93,8 @@ impl Report {
             self.stampede_readers, self.stampede_store_reads
         );
         println!(
-            "Service peak RSS under HTTP load: {:.1} MiB\n",
-            self.http_peak_rss_mib
+            "Service peak RSS under HTTP load: {:.1} MiB (L1_CACHE_MB {:.0}); HTTP load from {}\n",
+            self.http_peak_rss_mib, self.l1_cache_mib, self.http_load_generator
         );
         for target in &self.targets {
             println!(

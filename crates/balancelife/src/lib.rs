@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod json_body;
 pub mod metrics;
 pub mod sample;
 pub mod selection;

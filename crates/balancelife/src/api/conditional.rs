@@ -14,7 +14,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
 use super::state::SharedState;
 
@@ -63,7 +62,11 @@ pub async fn conditional_get(
         return super::error::ApiError::internal("a response body could not be read")
             .into_response();
     };
-    let tag = entity_tag(&bytes);
+    // A body encoded once comes with its tag (`PrecomputedTag`); others are hashed.
+    let tag = match parts.extensions.remove::<PrecomputedTag>() {
+        Some(PrecomputedTag(tag)) => tag,
+        None => entity_tag(&bytes),
+    };
     parts.headers.insert(header::ETAG, tag.clone());
     parts.headers.insert(
         header::CACHE_CONTROL,
@@ -77,11 +80,32 @@ pub async fn conditional_get(
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// The tag of a body that was encoded with it (`JsonBody`), so it is not hashed
+/// again on every answer.
+#[derive(Debug, Clone)]
+pub struct PrecomputedTag(pub HeaderValue);
+
 /// A strong tag: the first 128 bits of the body's SHA-256, quoted.
 fn entity_tag(body: &[u8]) -> HeaderValue {
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header value")
+    HeaderValue::from_str(&crate::json_body::tag_of(body)).expect("hex is a valid header value")
+}
+
+/// A body encoded once, answered as it is, with its tag for the layer above.
+impl IntoResponse for crate::json_body::JsonBody {
+    fn into_response(self) -> Response {
+        let mut response = (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            Body::from(self.bytes),
+        )
+            .into_response();
+        if let Ok(tag) = HeaderValue::from_str(&self.tag) {
+            response.extensions_mut().insert(PrecomputedTag(tag));
+        }
+        response
+    }
 }
 
 /// Whether `If-None-Match` names `tag`: `*`, or a comma-separated list of tags,

@@ -1,17 +1,17 @@
 //! The public catalogue: `GET /meal-packages[/{id}]` and `GET /workout-packages[/{id}]`.
 //! No token is needed, and only published packages are shown.
 
-use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{PathId, ValidQuery};
-use super::pagination::{ListResponse, page_request};
+use super::pagination::{ListResponse, encode as encode_cursor, page_request};
 use super::state::SharedState;
-use crate::domain::{Level, MealPackage, Package, PackageFilter, Tag, WorkoutPackage};
+use crate::domain::{Level, MealPackage, Package, PackageFilter, Slug, Tag, WorkoutPackage};
+use crate::json_body::JsonBody;
 use crate::store::{Optional, PackageStore, Store};
 
 /// Ties a package kind to its store and its list query.
@@ -113,8 +113,8 @@ impl CatalogResource for WorkoutPackage {
 pub async fn list_meal_packages(
     state: State<SharedState>,
     query: ValidQuery<MealPackageQuery>,
-) -> ApiResult<Json<ListResponse<MealPackage>>> {
-    list(state, query).await
+) -> ApiResult<JsonBody> {
+    list::<MealPackage>(state, query).await
 }
 
 /// One published meal package with its items.
@@ -128,11 +128,8 @@ pub async fn list_meal_packages(
         (status = 404, description = "No such published package", body = ErrorBody),
     )
 )]
-pub async fn get_meal_package(
-    state: State<SharedState>,
-    id: PathId,
-) -> ApiResult<Json<MealPackage>> {
-    get(state, id).await
+pub async fn get_meal_package(state: State<SharedState>, id: PathId) -> ApiResult<JsonBody> {
+    get::<MealPackage>(state, id).await
 }
 
 /// The published workout packages, in slug order.
@@ -147,8 +144,8 @@ pub async fn get_meal_package(
 pub async fn list_workout_packages(
     state: State<SharedState>,
     query: ValidQuery<WorkoutPackageQuery>,
-) -> ApiResult<Json<ListResponse<WorkoutPackage>>> {
-    list(state, query).await
+) -> ApiResult<JsonBody> {
+    list::<WorkoutPackage>(state, query).await
 }
 
 /// One published workout package with its sessions.
@@ -162,32 +159,50 @@ pub async fn list_workout_packages(
         (status = 404, description = "No such published package", body = ErrorBody),
     )
 )]
-pub async fn get_workout_package(
-    state: State<SharedState>,
-    id: PathId,
-) -> ApiResult<Json<WorkoutPackage>> {
-    get(state, id).await
+pub async fn get_workout_package(state: State<SharedState>, id: PathId) -> ApiResult<JsonBody> {
+    get::<WorkoutPackage>(state, id).await
 }
+
+// The catalogue's answers are encoded by the store's `*_rendered` reads, which keep
+// them beside the packages they hold in memory: a repeated read is not re-encoded.
 
 async fn list<P: CatalogResource>(
     State(state): State<SharedState>,
     ValidQuery(query): ValidQuery<P::ListQuery>,
-) -> ApiResult<Json<ListResponse<P>>> {
+) -> ApiResult<JsonBody> {
     let page = page_request(query.limit(), query.cursor())?;
-    let page = P::catalog(state.store.as_ref())
-        .list(&query.filter(), page)
+    let body = P::catalog(state.store.as_ref())
+        .list_rendered(&query.filter(), page, render_page::<P>)
         .await?;
-    Ok(Json(ListResponse::from_page(page, |p| p)))
+    Ok(body)
 }
 
 async fn get<P: CatalogResource>(
     State(state): State<SharedState>,
     PathId(id): PathId,
-) -> ApiResult<Json<P>> {
-    // A draft answers as if it did not exist.
-    let package = P::catalog(state.store.as_ref()).get(id).await.optional()?;
-    package
-        .filter(|package| package.published())
-        .map(Json)
+) -> ApiResult<JsonBody> {
+    P::catalog(state.store.as_ref())
+        .get_rendered(id, render_published::<P>)
+        .await
+        .optional()?
         .ok_or_else(|| ApiError::not_found(P::NOUN))
+}
+
+/// A published package as the catalogue answers it; a draft answers as if it did
+/// not exist.
+fn render_published<P: Package>(package: &P) -> Option<JsonBody> {
+    package.published().then(|| JsonBody::encode(package))
+}
+
+/// A page as `ListResponse` answers it, encoded from the borrowed items.
+fn render_page<P: Package>(items: &[P], next: Option<&Slug>) -> JsonBody {
+    #[derive(Serialize)]
+    struct PageView<'a, P> {
+        items: &'a [P],
+        next_cursor: Option<String>,
+    }
+    JsonBody::encode(&PageView {
+        items,
+        next_cursor: next.map(encode_cursor),
+    })
 }

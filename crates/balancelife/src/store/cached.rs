@@ -28,13 +28,14 @@ use super::invalidator::Invalidator;
 use super::redis_cache::{Invalidation, Lookup, RedisCache};
 use super::singleflight::Flights;
 use super::{
-    ComponentHealth, DateRange, EntryStore, Optional, PackageStore, Page, PageRequest, Store,
-    StoreError, StoreKind, StoreResult, Written,
+    ComponentHealth, DateRange, EntryStore, Optional, PackageStore, Page, PageRequest, RenderOne,
+    RenderPage, Store, StoreError, StoreKind, StoreResult, Written,
 };
 use crate::domain::{
     Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
     User, WorkoutData, WorkoutPackage,
 };
+use crate::json_body::JsonBody;
 
 /// The longest entry list range that is cached (a summary's year, plus one).
 const MAX_CACHED_RANGE_DAYS: i64 = 367;
@@ -410,6 +411,18 @@ impl<P: Package> CachedPackages<P> {
     }
 }
 
+/// The cached name of one page of a catalogue.
+fn page_name(filter: &PackageFilter, page: &PageRequest<Slug>) -> String {
+    format!(
+        "page:{}:{}:{}:{}:{}",
+        filter.tag.as_ref().map_or("-", |t| t.as_str()),
+        filter.level.map_or("-".to_owned(), |l| format!("{l:?}")),
+        filter.include_unpublished,
+        page.limit.get(),
+        page.after.as_ref().map_or("-", |s| s.as_str()),
+    )
+}
+
 #[async_trait]
 impl<P: Package> PackageStore<P> for CachedPackages<P> {
     async fn list(
@@ -417,14 +430,7 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
         filter: &PackageFilter,
         page: PageRequest<Slug>,
     ) -> StoreResult<Page<P, Slug>> {
-        let name = format!(
-            "page:{}:{}:{}:{}:{}",
-            filter.tag.as_ref().map_or("-", |t| t.as_str()),
-            filter.level.map_or("-".to_owned(), |l| format!("{l:?}")),
-            filter.include_unpublished,
-            page.limit.get(),
-            page.after.as_ref().map_or("-", |s| s.as_str()),
-        );
+        let name = page_name(filter, &page);
         let load = || async {
             let page = self.inner().list(filter, page.clone()).await?;
             Ok((page.items, page.next))
@@ -445,6 +451,40 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
                 || self.inner().get(id),
             )
             .await
+    }
+
+    /// From memory, the answer encoded once beside the package, when it is held there.
+    async fn get_rendered(&self, id: Uuid, render: RenderOne<P>) -> StoreResult<JsonBody> {
+        let scope = Scope::package(&self.noun, id);
+        let held = self
+            .core
+            .cache
+            .l1_for(&scope, &[])
+            .and_then(|l1| l1.derived(&scope, PACKAGE, |package: &P| render(package)));
+        if let Some(answer) = held {
+            return answer.ok_or(StoreError::NotFound);
+        }
+        let package = self.get(id).await?;
+        render(&package).ok_or(StoreError::NotFound)
+    }
+
+    async fn list_rendered(
+        &self,
+        filter: &PackageFilter,
+        page: PageRequest<Slug>,
+        render: RenderPage<P>,
+    ) -> StoreResult<JsonBody> {
+        let (scope, name) = (self.catalogue(), page_name(filter, &page));
+        let held = self.core.cache.l1_for(&scope, &[]).and_then(|l1| {
+            l1.derived(&scope, &name, |(items, next): &(Vec<P>, Option<Slug>)| {
+                render(items, next.as_ref())
+            })
+        });
+        if let Some(answer) = held {
+            return Ok(answer);
+        }
+        let page = self.list(filter, page).await?;
+        Ok(render(&page.items, page.next.as_ref()))
     }
 
     async fn upsert(&self, package: P) -> StoreResult<Written<P>> {

@@ -17,8 +17,8 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use moka::notification::RemovalCause;
@@ -30,13 +30,18 @@ use crate::metrics::L1Metrics;
 /// What an entry costs beside its encoded size: key, map slot, `Arc` and bookkeeping.
 const ENTRY_OVERHEAD_BYTES: u32 = 160;
 
+/// How many times its encoded size an entry is counted: the value, and the answer
+/// the API may keep beside it (`derived`).
+const COPIES: u32 = 2;
+
 type Shared = Arc<dyn Any + Send + Sync>;
 
-/// A cached value with its weight in bytes.
+/// A cached value with its weight in bytes, and what was derived from it once.
 #[derive(Clone)]
 struct Held {
     value: Shared,
     weight: u32,
+    derived: Arc<OnceLock<Shared>>,
 }
 
 /// A miss's right to install what it reads, if nothing voided the key meanwhile.
@@ -107,6 +112,38 @@ impl L1 {
         found
     }
 
+    /// What `derive` makes of the value of `name` in `scope` (the API's encoded
+    /// answer), made once per value and dropped with it; `None` when the value is not
+    /// held or the tier may not serve (a miss is not counted: the caller's read is).
+    pub fn derived<T, M>(
+        &self,
+        scope: &Scope,
+        name: &str,
+        derive: impl FnOnce(&T) -> M,
+    ) -> Option<M>
+    where
+        T: 'static,
+        M: Clone + Send + Sync + 'static,
+    {
+        if !self.is_serving() {
+            return None;
+        }
+        let held = self.values.get(key(scope, name).as_str())?;
+        let value = held.value.downcast_ref::<T>()?;
+        let derived = held
+            .derived
+            .get_or_init(|| Arc::new(derive(value)) as Shared)
+            .downcast_ref::<M>()?
+            .clone();
+        self.metrics.hits.inc();
+        Some(derived)
+    }
+
+    /// Whether `name` of `scope` is held (served or not).
+    pub fn holds(&self, scope: &Scope, name: &str) -> bool {
+        self.values.contains_key(key(scope, name).as_str())
+    }
+
     /// Registers a miss of `name` in `scope`; `None` while the tier may not serve.
     /// Taken before the read of the tier below, so that anything voiding the key
     /// after that read started also voids the ticket.
@@ -134,6 +171,7 @@ impl L1 {
         }
         let weight = u32::try_from(encoded_len)
             .unwrap_or(u32::MAX)
+            .saturating_mul(COPIES)
             .saturating_add(ENTRY_OVERHEAD_BYTES);
         // Inserted under the ticket lock: an invalidation that takes the lock next
         // finds the value in place and removes it.
@@ -142,6 +180,7 @@ impl L1 {
             Held {
                 value: Arc::new(value),
                 weight,
+                derived: Arc::default(),
             },
         );
     }
@@ -312,6 +351,33 @@ mod tests {
         std::thread::sleep(Duration::from_millis(40));
         assert!(!tier.is_serving());
         assert!(tier.lease_lapsed());
+    }
+
+    #[test]
+    fn what_is_derived_is_made_once_and_goes_with_its_value() {
+        let tier = confirmed_tier();
+        let scope = Scope::package("meal-package", Uuid::nil());
+        fill(&tier, &scope, "package", "v1");
+        let mut made = 0;
+        for _ in 0..3 {
+            let derived = tier.derived(&scope, "package", |value: &String| {
+                made += 1;
+                format!("<{value}>")
+            });
+            assert_eq!(derived.as_deref(), Some("<v1>"));
+        }
+        assert_eq!(made, 1);
+        tier.invalidate(&scope, "package");
+        assert_eq!(
+            tier.derived(&scope, "package", |v: &String| v.clone()),
+            None
+        );
+        fill(&tier, &scope, "package", "v2");
+        assert_eq!(
+            tier.derived(&scope, "package", |v: &String| format!("<{v}>"))
+                .as_deref(),
+            Some("<v2>")
+        );
     }
 
     #[test]

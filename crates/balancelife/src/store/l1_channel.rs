@@ -224,8 +224,9 @@ async fn listen(
                     }
                     Some(Message::Heartbeat { .. }) => {}
                     Some(message) => {
-                        l1.metrics.invalidations_received.inc();
                         apply(l1, &message);
+                        // Counted once applied: from then on nothing it voided is served.
+                        l1.metrics.invalidations_received.inc();
                     }
                     // Not ours to read (a newer release): safer to drop everything.
                     None => l1.invalidate_all(),

@@ -21,6 +21,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::json_body::JsonBody;
+
 use crate::domain::{
     Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
     User, WorkoutData, WorkoutPackage,
@@ -259,7 +261,31 @@ pub trait PackageStore<P: Package>: Send + Sync {
     /// Inserts or replaces by id (seeding and administration); conflict when another
     /// package already has the slug.
     async fn upsert(&self, package: P) -> StoreResult<Written<P>>;
+
+    /// Package `id` as `render` answers it (`None`: not shown, so `NotFound`). A
+    /// store that keeps packages in memory keeps the answer beside the package, so
+    /// `render` must be the one function the API answers with.
+    async fn get_rendered(&self, id: Uuid, render: RenderOne<P>) -> StoreResult<JsonBody> {
+        let package = self.get(id).await?;
+        render(&package).ok_or(StoreError::NotFound)
+    }
+
+    /// A page of the catalogue as `render` answers it, kept like `get_rendered`'s.
+    async fn list_rendered(
+        &self,
+        filter: &PackageFilter,
+        page: PageRequest<Slug>,
+        render: RenderPage<P>,
+    ) -> StoreResult<JsonBody> {
+        let page = self.list(filter, page).await?;
+        Ok(render(&page.items, page.next.as_ref()))
+    }
 }
+
+/// How the API answers with one package: `None` when it is not shown.
+pub type RenderOne<P> = fn(&P) -> Option<JsonBody>;
+/// How the API answers with a page of packages and the position after it.
+pub type RenderPage<P> = fn(&[P], Option<&Slug>) -> JsonBody;
 
 /// One kind of log entry. Every read and write is scoped to the owner: another
 /// user's entry is `NotFound`, never visible.

@@ -191,3 +191,40 @@ async fn a_tag_changes_after_a_write_through_another_instance() {
         StatusCode::NOT_MODIFIED
     );
 }
+
+/// The catalogue's answers are kept encoded beside the packages held in memory: a
+/// draft stays hidden there too, and a page read from memory is byte for byte the
+/// page read afresh.
+#[tokio::test]
+async fn answers_kept_in_memory_hide_drafts_and_match_a_fresh_encoding() {
+    let cached = Cached::on(&SHARED_REDIS).await;
+    cached.l1_ready().await;
+    let draft = meal_package("kept-draft", &["quick"], false);
+    let shown = meal_package("kept-shown", &["quick"], true);
+    for package in [&draft, &shown] {
+        cached
+            .store
+            .meal_packages()
+            .upsert(package.clone())
+            .await
+            .unwrap();
+    }
+    let app = TestApp::cached(cached.store.clone());
+    let fresh = TestApp::new(cached.mongo.clone());
+    let page = "/api/v1/meal-packages?limit=1";
+    let hits = cached.cache_hits();
+
+    for _ in 0..3 {
+        let hidden = app
+            .get(&format!("/api/v1/meal-packages/{}", draft.id), None)
+            .await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+        let listed = app.get(page, None).await;
+        assert_eq!(listed.body, fresh.get(page, None).await.body);
+        assert_eq!(
+            header_of(&listed, header::ETAG),
+            header_of(&fresh.get(page, None).await, header::ETAG)
+        );
+    }
+    assert!(cached.cache_hits() > hits, "answered from a cache tier");
+}

@@ -1,0 +1,110 @@
+//! `wrk` as the HTTP load generator when it is installed: one thread of C with an
+//! event loop costs the machine far less per request than the in-process clients,
+//! so on two cores the service, not the load generator, is what gets measured.
+
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::measure::Stats;
+
+/// Whether `wrk` can be run.
+pub fn available() -> bool {
+    Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| !output.stdout.is_empty() || !output.stderr.is_empty())
+}
+
+/// One `wrk -t1 -c<connections>` run of `duration` against `url`.
+pub fn run(
+    url: &str,
+    token: &str,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<Stats> {
+    let output = Command::new("wrk")
+        .args(["-t1", &format!("-c{connections}")])
+        .arg(format!("-d{}s", duration.as_secs().max(1)))
+        .arg("--latency")
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .arg(url)
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(
+        output.status.success(),
+        "wrk failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    anyhow::ensure!(
+        !text.contains("Non-2xx"),
+        "wrk saw answers other than 2xx from {url}:\n{text}"
+    );
+    parse(&text).with_context(|| format!("reading wrk's report:\n{text}"))
+}
+
+/// Requests, rate and the p50/p99 latencies from wrk's `--latency` report.
+fn parse(report: &str) -> Option<Stats> {
+    let mut stats = Stats {
+        ops: 0,
+        ops_per_sec: 0.0,
+        p50_us: f64::NAN,
+        p99_us: f64::NAN,
+    };
+    for line in report.lines().map(str::trim) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            ["Requests/sec:", rate] => stats.ops_per_sec = rate.parse().ok()?,
+            ["50%", latency] => stats.p50_us = micros(latency)?,
+            ["99%", latency] => stats.p99_us = micros(latency)?,
+            [requests, "requests", "in", ..] => stats.ops = requests.parse().ok()?,
+            _ => {}
+        }
+    }
+    (stats.ops > 0 && stats.ops_per_sec > 0.0).then_some(stats)
+}
+
+/// `812.00us`, `1.23ms`, `2.00s` in microseconds.
+fn micros(value: &str) -> Option<f64> {
+    let split = value.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = value.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    match unit {
+        "us" => Some(number),
+        "ms" => Some(number * 1e3),
+        "s" => Some(number * 1e6),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrk_report_is_read() {
+        let report = "\
+Running 2s test @ http://127.0.0.1:8080/livez
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   365.12us  101.05us   3.94ms   89.12%
+    Req/Sec    87.10k     2.51k   90.01k    75.00%
+  Latency Distribution
+     50%  340.00us
+     75%  380.00us
+     90%  450.00us
+     99%    1.02ms
+  173330 requests in 2.00s, 22.65MB read
+Requests/sec:  86663.45
+Transfer/sec:     11.32MB
+";
+        let stats = parse(report).unwrap();
+        assert_eq!(stats.ops, 173_330);
+        assert!((stats.ops_per_sec - 86_663.45).abs() < 0.01);
+        assert!((stats.p50_us - 340.0).abs() < 1e-9);
+        assert!((stats.p99_us - 1_020.0).abs() < 1e-9);
+        assert!(parse("wrk: connection refused").is_none());
+    }
+}
