@@ -306,6 +306,9 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
         });
     }
 
+    progress.set_message("summaries: a day, a month, a year; cold and warm");
+    report.rows.extend(summaries(mongo.as_ref(), &cached).await?);
+
     progress.set_message("stampede");
     report.stampede_readers = 256;
     report.stampede_store_reads = stampede(mongo.as_ref(), &redis_cached, 256).await?;
@@ -733,6 +736,72 @@ async fn across_instances(
     })
 }
 
+/// The summary rows: (days, cold or warm, row name).
+const SUMMARY_ROWS: [(i64, bool, &str); 6] = [
+    (1, true, "summary, 1 day, cold"),
+    (1, false, "summary, 1 day, warm"),
+    (30, true, "summary, 30 days, cold"),
+    (30, false, "summary, 30 days, warm"),
+    (365, true, "summary, 365 days, cold"),
+    (365, false, "summary, 365 days, warm"),
+];
+
+/// A user with 8 meals a day for a year, summarized through the cached store over a
+/// day, a month and a year: cold (right after a whole-cache flush) and warm.
+async fn summaries(mongo: &MongoStore, cached: &Arc<CachedStore>) -> anyhow::Result<Vec<Row>> {
+    let mut user = balancelife::sample::demo_users(now()).remove(0);
+    user.id = new_id();
+    user.email = format!("summary-{}@bench.example", user.id.simple()).parse()?;
+    mongo.create_user(user.clone()).await?;
+    let last = Utc::now().date_naive();
+    let first = last - Days::days(364);
+    let meals: Vec<Entry<MealData>> = first
+        .iter_days()
+        .take(365)
+        .flat_map(|day| {
+            (0..8_u32).map(move |n| {
+                let at = Utc.from_utc_datetime(&day.and_hms_opt(7 + n, 0, 0).expect("a time"));
+                balancelife_testkit::fixtures::entry::<MealData>(user.id, n + 1, at)
+            })
+        })
+        .collect();
+    // Written straight to MongoDB, 32 at a time: only the reads are measured.
+    for chunk in meals.chunks(32) {
+        let writes = chunk
+            .iter()
+            .map(|meal| mongo.meal_entries().create(meal.clone()));
+        futures_util::future::try_join_all(writes).await?;
+    }
+    let mut rows = Vec::new();
+    for (days, cold, operation) in SUMMARY_ROWS {
+        let range = DateRange::new(last - Days::days(days - 1), last)?;
+        let mut latencies = crate::measure::histogram();
+        for _ in 0..if cold { 5 } else { 30 } {
+            if cold {
+                anyhow::ensure!(cached.cache().bump_namespace().await, "Redis refused a flush");
+            }
+            let began = std::time::Instant::now();
+            let summary = balancelife::summary::summarize(cached.as_ref(), &user, range).await?;
+            latencies.saturating_record(
+                u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1),
+            );
+            anyhow::ensure!(
+                summary.totals.meal_entries == 8 * usize::try_from(days)?,
+                "a summary counted {} meals",
+                summary.totals.meal_entries
+            );
+        }
+        rows.push(Row {
+            group: "summary",
+            tier: "cached".into(),
+            operation,
+            clients: 1,
+            stats: crate::measure::one_at_a_time(&latencies),
+        });
+    }
+    Ok(rows)
+}
+
 async fn stampede(
     mongo: &MongoStore,
     cached: &Arc<CachedStore>,
@@ -826,6 +895,31 @@ fn targets(report: &Report) -> Vec<Target> {
             0.5,
         ),
     ];
+    let summary = |operation| {
+        report
+            .row("summary", "cached", operation, 1)
+            .map_or(f64::NAN, |s| s.p50_us)
+    };
+    let (day_cold, year_cold, year_warm) = (
+        summary(SUMMARY_ROWS[0].2),
+        summary(SUMMARY_ROWS[4].2),
+        summary(SUMMARY_ROWS[5].2),
+    );
+    targets.push(Target {
+        name: "365-day summary cold <= 5 x a one-day summary cold (p50, 8 meals a day)",
+        measured: format!(
+            "{:.1} ms vs {:.1} ms = {:.1}x",
+            year_cold / 1_000.0,
+            day_cold / 1_000.0,
+            year_cold / day_cold
+        ),
+        pass: year_cold <= 5.0 * day_cold,
+    });
+    targets.push(Target {
+        name: "365-day summary warm <= 2 ms at the store (p50)",
+        measured: format!("{:.2} ms", year_warm / 1_000.0),
+        pass: year_warm <= 2_000.0,
+    });
     let coherence = |operation| report.row("coherence", "L1, two instances", operation, 1);
     if let (Some(window), Some(served)) = (coherence(STALE_WINDOW), coherence(ACROSS_INSTANCES)) {
         targets.push(Target {

@@ -1,17 +1,15 @@
 //! The daily energy and macro balance: the one function that computes it, for every
-//! caller, from the entries as the store (and so the cache) returns them.
+//! caller, from the per-day sums the store (and so the cache) returns: its cost grows
+//! with the days asked for, not with the entries logged on them.
 //!
 //! A day is the user's calendar day (`local_date`, fixed when an entry is written).
 //! Days without entries appear with zeros, so a week is always seven rows.
 
-use std::collections::BTreeMap;
-
-use chrono::NaiveDate;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::{MealData, User, WorkoutData};
-use crate::store::{DateRange, Store, StoreResult, all_entries};
+use crate::domain::User;
+use crate::store::{DateRange, Store, StoreResult};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Totals {
@@ -57,28 +55,30 @@ pub struct Summary {
 
 /// The balance of every day in `range` for `user`, and its totals.
 pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> StoreResult<Summary> {
-    let meals = all_entries::<MealData>(store.meal_entries(), user.id, range).await?;
-    let workouts = all_entries::<WorkoutData>(store.workout_entries(), user.id, range).await?;
-    // One pass over the entries, then one row per day of the range.
-    let mut by_day: BTreeMap<NaiveDate, Totals> = BTreeMap::new();
-    for meal in &meals {
-        let totals = by_day.entry(meal.local_date).or_default();
-        let n = &meal.data.nutrition;
-        totals.kcal_in += n.kcal.get();
-        totals.protein_g += n.protein_g.get();
-        totals.carbs_g += n.carbs_g.get();
-        totals.fat_g += n.fat_g.get();
-        totals.meal_entries += 1;
-    }
-    for workout in &workouts {
-        let totals = by_day.entry(workout.local_date).or_default();
-        totals.kcal_out += workout.data.kcal_burned.get();
-        totals.workout_entries += 1;
-    }
+    let (meals, workouts) = futures_util::try_join!(
+        store.meal_entries().day_sums(user.id, range),
+        store.workout_entries().day_sums(user.id, range),
+    )?;
     let days: Vec<Day> = range_days(range)
-        .map(|date| Day {
-            date,
-            totals: finish(by_day.remove(&date).unwrap_or_default(), user, 1.0),
+        .map(|date| {
+            let (meal, workout) = (
+                meals.get(&date).copied().unwrap_or_default(),
+                workouts.get(&date).copied().unwrap_or_default(),
+            );
+            let totals = Totals {
+                kcal_in: meal.kcal,
+                kcal_out: workout.kcal,
+                protein_g: meal.protein_g,
+                carbs_g: meal.carbs_g,
+                fat_g: meal.fat_g,
+                meal_entries: usize::try_from(meal.entries).unwrap_or(usize::MAX),
+                workout_entries: usize::try_from(workout.entries).unwrap_or(usize::MAX),
+                ..Totals::default()
+            };
+            Day {
+                date,
+                totals: finish(totals, user, 1.0),
+            }
         })
         .collect();
     let mut sum = Totals::default();

@@ -6,7 +6,7 @@ use chrono::Duration;
 
 use balancelife::domain::*;
 use balancelife::store::{
-    DateRange, EntryStore, PageLimit, PageRequest, Store, StoreError, Written,
+    DateRange, EntryStore, PageLimit, PageRequest, Store, StoreError, Written, all_entries,
 };
 
 use crate::fixtures::{self, EntryFixture, at, date, entry, unique_email};
@@ -757,4 +757,90 @@ pub async fn concurrent_creates_with_one_id_store_one_entry<D: EntryFixture + St
         .await
         .unwrap();
     assert_eq!(page.items, vec![original]);
+}
+
+/// What summaries are made of: per day, exactly the sum of what `list` returns, read
+/// again after each kind of write (a cache must recompute what a write touched, and
+/// keep what it did not).
+pub async fn day_sums_add_up_each_days_entries_and_follow_every_write<
+    D: EntryFixture + StoreAccess,
+>(
+    store: S,
+) {
+    let user = new_user(&store).await;
+    let other = new_user(&store).await;
+    // Three days over a month boundary, two entries on the first.
+    let days = ["2026-04-30", "2026-04-30", "2026-05-01", "2026-05-03"];
+    let mut written = Vec::new();
+    for (n, day) in (1_u32..).zip(days) {
+        let made = entry::<D>(user.id, n, at(day, &format!("{:02}:00", 7 + n)));
+        entries::<D>(&store).create(made.clone()).await.unwrap();
+        written.push(made);
+    }
+    let noise = entry::<D>(other.id, 9, at("2026-04-30", "09:00"));
+    entries::<D>(&store).create(noise).await.unwrap();
+    let range = DateRange::new(date("2026-04-29"), date("2026-05-03")).unwrap();
+    let check = |why: &'static str| {
+        let store = store.clone();
+        async move {
+            let sums = entries::<D>(&store).day_sums(user.id, range).await.unwrap();
+            let listed = all_entries(entries::<D>(&store), user.id, range)
+                .await
+                .unwrap();
+            let mut expected = std::collections::BTreeMap::<chrono::NaiveDate, DaySums>::new();
+            for entry in &listed {
+                expected
+                    .entry(entry.local_date)
+                    .or_default()
+                    .add(&entry.data.sums());
+            }
+            assert_eq!(
+                sums.keys().collect::<Vec<_>>(),
+                expected.keys().collect::<Vec<_>>(),
+                "{why}: the days with entries"
+            );
+            for (day, want) in &expected {
+                let got = sums[day];
+                assert_eq!(got.entries, want.entries, "{why}: entries on {day}");
+                for (name, got, want) in [
+                    ("kcal", got.kcal, want.kcal),
+                    ("protein_g", got.protein_g, want.protein_g),
+                    ("carbs_g", got.carbs_g, want.carbs_g),
+                    ("fat_g", got.fat_g, want.fat_g),
+                ] {
+                    assert!(
+                        (got - want).abs() < 1e-6,
+                        "{why}: {name} on {day}: {got} vs {want}"
+                    );
+                }
+            }
+            sums
+        }
+    };
+
+    let first = check("as written").await;
+    assert_eq!(first[&date("2026-04-30")].entries, 2);
+    assert_eq!(first.len(), 3, "days without entries are left out");
+    check("read again").await;
+
+    // Moved across the month boundary, changed, deleted: each one is seen.
+    let mut moved = written[0].clone();
+    let moved_at = at("2026-05-03", "20:00");
+    moved.data = D::sample(5, moved_at);
+    moved.local_date = moved_at.date_naive();
+    moved.updated_at += Duration::minutes(1);
+    entries::<D>(&store)
+        .update(moved, written[0].updated_at)
+        .await
+        .unwrap();
+    let after_move = check("after a move to another month").await;
+    assert_eq!(after_move[&date("2026-04-30")].entries, 1);
+    assert_eq!(after_move[&date("2026-05-03")].entries, 2);
+
+    entries::<D>(&store)
+        .delete(user.id, written[2].id)
+        .await
+        .unwrap();
+    let after_delete = check("after a deletion").await;
+    assert!(!after_delete.contains_key(&date("2026-05-01")));
 }

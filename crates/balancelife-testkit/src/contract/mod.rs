@@ -79,6 +79,7 @@ macro_rules! contract_tests {
             a_deleted_entry_is_gone,
             entries_for_a_missing_user_are_refused,
             concurrent_creates_with_one_id_store_one_entry,
+            day_sums_add_up_each_days_entries_and_follow_every_write,
         );
     };
     (@store $make:ident; $($case:ident),* $(,)?) => {

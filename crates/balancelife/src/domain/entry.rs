@@ -130,6 +130,9 @@ pub trait EntryData:
 
     /// The instant the entry is about; entries of a day are ordered by it.
     fn occurred_at(&self) -> DateTime<Utc>;
+
+    /// What the entry adds to its day's sums.
+    fn sums(&self) -> DaySums;
 }
 
 impl EntryData for MealData {
@@ -138,6 +141,17 @@ impl EntryData for MealData {
     fn occurred_at(&self) -> DateTime<Utc> {
         self.eaten_at
     }
+
+    fn sums(&self) -> DaySums {
+        let n = &self.nutrition;
+        DaySums {
+            entries: 1,
+            kcal: n.kcal.get(),
+            protein_g: n.protein_g.get(),
+            carbs_g: n.carbs_g.get(),
+            fat_g: n.fat_g.get(),
+        }
+    }
 }
 
 impl EntryData for WorkoutData {
@@ -145,6 +159,35 @@ impl EntryData for WorkoutData {
 
     fn occurred_at(&self) -> DateTime<Utc> {
         self.started_at
+    }
+
+    fn sums(&self) -> DaySums {
+        DaySums {
+            entries: 1,
+            kcal: self.kcal_burned.get(),
+            ..DaySums::default()
+        }
+    }
+}
+
+/// The sums of one day's entries of one kind: what summaries are made of. For
+/// workouts `kcal` is what they burned and the macros are zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct DaySums {
+    pub entries: u64,
+    pub kcal: f64,
+    pub protein_g: f64,
+    pub carbs_g: f64,
+    pub fat_g: f64,
+}
+
+impl DaySums {
+    pub fn add(&mut self, other: &Self) {
+        self.entries += other.entries;
+        self.kcal += other.kcal;
+        self.protein_g += other.protein_g;
+        self.carbs_g += other.carbs_g;
+        self.fat_g += other.fat_g;
     }
 }
 

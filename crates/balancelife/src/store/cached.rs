@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -28,8 +28,8 @@ use super::invalidator::Invalidator;
 use super::redis_cache::{Invalidation, Lookup, RedisCache};
 use super::singleflight::Flights;
 use super::{
-    ComponentHealth, DateRange, EntryStore, Optional, PackageStore, Page, PageRequest, RenderOne,
-    RenderPage, Store, StoreError, StoreKind, StoreResult, Written,
+    ComponentHealth, DateRange, DaySumsByDate, EntryStore, Optional, PackageStore, Page,
+    PageRequest, RenderOne, RenderPage, Store, StoreError, StoreKind, StoreResult, Written,
 };
 use crate::domain::{
     Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
@@ -217,6 +217,32 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<StoreResult<T>> {
         (&NOT_FOUND, []) => Some(Err(StoreError::NotFound)),
         _ => None,
     }
+}
+
+/// The days of `range`, in order.
+fn days_of(range: DateRange) -> impl Iterator<Item = NaiveDate> {
+    range
+        .from()
+        .iter_days()
+        .take_while(move |day| *day <= range.to())
+}
+
+/// The whole calendar months that `range` touches, in order.
+fn months_covering(range: DateRange) -> Vec<DateRange> {
+    let mut months = Vec::new();
+    let mut first = range
+        .from()
+        .with_day(1)
+        .expect("every month has a first day");
+    while first <= range.to() {
+        let next = first
+            .checked_add_months(chrono::Months::new(1))
+            .expect("dates far from the end of the calendar");
+        let last = next.pred_opt().expect("a day before the first of a month");
+        months.push(DateRange::new(first, last).expect("a month is a valid range"));
+        first = next;
+    }
+    months
 }
 
 /// In-process loads are keyed by scope and name, so a scope's can be detached at once.
@@ -540,6 +566,22 @@ impl<D: EntryData> CachedEntries<D> {
             .await;
     }
 
+    /// The day sums of one calendar month (`month`), cached behind the guard of each
+    /// of its days: an entry write recomputes the month it touched, and nothing else.
+    /// Named under the entry lists' prefix, so writes detach its loads like theirs.
+    async fn month_sums(&self, user_id: Uuid, month: DateRange) -> StoreResult<DaySumsByDate> {
+        let kind = D::KIND.as_str();
+        let name = format!("{}sums:{}", entries_prefix(kind), month.from());
+        let guards = days_of(month)
+            .map(|day| super::cache_keys::day_guard(kind, day))
+            .collect();
+        self.core
+            .read_through(Scope::user(user_id), name, guards, || {
+                self.inner().day_sums(user_id, month)
+            })
+            .await
+    }
+
     /// The day an existing entry of the user is on: its lists go stale too when the
     /// entry moves away or disappears.
     async fn current_day(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<NaiveDate>> {
@@ -608,6 +650,23 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
         .await
     }
 
+    /// Assembled from whole calendar months, each cached on its own: a year is a
+    /// dozen lookups, and a write anywhere recomputes one month.
+    async fn day_sums(&self, user_id: Uuid, range: DateRange) -> StoreResult<DaySumsByDate> {
+        if range.days() > MAX_CACHED_RANGE_DAYS {
+            self.core.cache.metrics.bypassed.inc();
+            return self.core.timed(self.inner().day_sums(user_id, range)).await;
+        }
+        let months = months_covering(range)
+            .into_iter()
+            .map(|month| self.month_sums(user_id, month));
+        let mut sums = DaySumsByDate::new();
+        for month in futures_util::future::try_join_all(months).await? {
+            sums.extend(month.into_iter().filter(|(day, _)| range.contains(*day)));
+        }
+        Ok(sums)
+    }
+
     async fn list(
         &self,
         user_id: Uuid,
@@ -645,10 +704,7 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
         };
         // One guard per day of the range (beside the user's generation, bumped when
         // the user goes): a write invalidates exactly the lists that cover its days.
-        let guards = range
-            .from()
-            .iter_days()
-            .take_while(|day| *day <= range.to())
+        let guards = days_of(range)
             .map(|day| super::cache_keys::day_guard(kind, day))
             .collect();
         let (items, next) = self
@@ -656,5 +712,33 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
             .read_through(Scope::user(user_id), name, guards, load)
             .await?;
         Ok(Page { items, next })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_range_is_covered_by_whole_calendar_months() {
+        let range = DateRange::new(date("2026-01-30"), date("2026-03-02")).unwrap();
+        let months: Vec<(NaiveDate, NaiveDate)> = months_covering(range)
+            .into_iter()
+            .map(|month| (month.from(), month.to()))
+            .collect();
+        assert_eq!(
+            months,
+            [
+                (date("2026-01-01"), date("2026-01-31")),
+                (date("2026-02-01"), date("2026-02-28")),
+                (date("2026-03-01"), date("2026-03-31")),
+            ]
+        );
+        assert_eq!(months_covering(DateRange::day(date("2028-02-29"))).len(), 1);
+        assert_eq!(days_of(range).count(), 32);
     }
 }

@@ -24,8 +24,8 @@ use uuid::Uuid;
 use crate::json_body::JsonBody;
 
 use crate::domain::{
-    Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
-    User, WorkoutData, WorkoutPackage,
+    DaySums, Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter,
+    Slug, User, WorkoutData, WorkoutPackage,
 };
 
 pub use cached::CachedStore;
@@ -317,7 +317,30 @@ pub trait EntryStore<D: EntryData>: Send + Sync {
         range: DateRange,
         page: PageRequest<EntryPosition>,
     ) -> StoreResult<Page<Entry<D>, EntryPosition>>;
+
+    /// The sums of each day in `range` that has entries, in date order. By default
+    /// the entries are read page by page and added up (the memory store's range
+    /// scan); MongoDB groups them on the server, and the cache keeps the result.
+    async fn day_sums(&self, user_id: Uuid, range: DateRange) -> StoreResult<DaySumsByDate> {
+        let mut sums = DaySumsByDate::new();
+        let mut page = PageRequest::first(PageLimit::LARGEST);
+        loop {
+            let next = self.list(user_id, range, page.clone()).await?;
+            for entry in &next.items {
+                sums.entry(entry.local_date)
+                    .or_default()
+                    .add(&entry.data.sums());
+            }
+            match next.next {
+                Some(after) => page.after = Some(after),
+                None => return Ok(sums),
+            }
+        }
+    }
 }
+
+/// Day sums by date, in date order.
+pub type DaySumsByDate = std::collections::BTreeMap<chrono::NaiveDate, DaySums>;
 
 /// Every entry of `user_id` in `range`, page by page (each page through whatever the
 /// store does, the cache included).

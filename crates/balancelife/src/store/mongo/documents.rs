@@ -81,6 +81,8 @@ pub fn day_start_key(date: NaiveDate) -> String {
 /// How one entry kind maps to its collection.
 pub trait EntryDocument: EntryData {
     const COLLECTION: &'static str;
+    /// The fields that `DaySums` adds up: kcal, protein, carbs, fat (`None`: zero).
+    const SUMMED: [Option<&'static str>; 4];
     type Doc: Serialize + serde::de::DeserializeOwned + Send + Sync + Unpin + 'static;
 
     fn to_doc(entry: &Entry<Self>) -> Self::Doc;
@@ -110,6 +112,12 @@ pub struct MealEntryDoc {
 
 impl EntryDocument for MealData {
     const COLLECTION: &'static str = "meal_entries";
+    const SUMMED: [Option<&'static str>; 4] = [
+        Some("nutrition.kcal"),
+        Some("nutrition.protein_g"),
+        Some("nutrition.carbs_g"),
+        Some("nutrition.fat_g"),
+    ];
     type Doc = MealEntryDoc;
 
     fn to_doc(entry: &Entry<Self>) -> MealEntryDoc {
@@ -180,6 +188,7 @@ pub struct WorkoutEntryDoc {
 
 impl EntryDocument for WorkoutData {
     const COLLECTION: &'static str = "workout_entries";
+    const SUMMED: [Option<&'static str>; 4] = [Some("kcal_burned"), None, None, None];
     type Doc = WorkoutEntryDoc;
 
     fn to_doc(entry: &Entry<Self>) -> WorkoutEntryDoc {

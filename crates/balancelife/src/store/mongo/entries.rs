@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use super::documents::{EntryDocument, day_start_key, position_key};
 use super::errors::{Rejected, bounded, insert_unless_taken};
-use crate::domain::{Entry, EntryPosition};
+use crate::domain::{DaySums, Entry, EntryPosition};
 use crate::store::{
-    DateRange, EntryStore, Page, PageRequest, StoreError, StoreResult, Written,
+    DateRange, DaySumsByDate, EntryStore, Page, PageRequest, StoreError, StoreResult, Written,
     changed_concurrently,
 };
 
@@ -232,5 +232,60 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         .await?;
         let items = docs.into_iter().map(D::from_doc).collect();
         Ok(Page::from_overfetched(items, page.limit, Entry::position))
+    }
+
+    /// One aggregation: the range on the `{user_id, position}` index, grouped by day
+    /// on the server, so one row per day crosses the network however many entries.
+    async fn day_sums(&self, user_id: Uuid, range: DateRange) -> StoreResult<DaySumsByDate> {
+        let end = range
+            .to()
+            .succ_opt()
+            .map_or_else(|| "9".to_owned(), day_start_key);
+        let mut group = doc! { "_id": "$local_date", "entries": { "$sum": 1 } };
+        for (name, field) in ["kcal", "protein_g", "carbs_g", "fat_g"]
+            .into_iter()
+            .zip(D::SUMMED)
+        {
+            let summed = field.map_or(bson::Bson::Int32(0), |field| format!("${field}").into());
+            group.insert(name, doc! { "$sum": summed });
+        }
+        let pipeline = [
+            doc! { "$match": {
+                "user_id": bson::Uuid::from(user_id),
+                "position": { "$gte": day_start_key(range.from()), "$lt": end },
+            }},
+            doc! { "$group": group },
+        ];
+        let rows: Vec<Document> = bounded(self.timeout, async {
+            self.entries.aggregate(pipeline).await?.try_collect().await
+        })
+        .await?;
+        let mut sums = DaySumsByDate::new();
+        for row in rows {
+            let date = row
+                .get_str("_id")
+                .ok()
+                .and_then(|date| date.parse().ok())
+                .ok_or_else(|| StoreError::internal("a day's sums without its date"))?;
+            sums.insert(date, day_sums_of(&row));
+        }
+        Ok(sums)
+    }
+}
+
+/// A `$group` row's sums; a sum of integers comes back as an integer.
+fn day_sums_of(row: &Document) -> DaySums {
+    let number = |name: &str| match row.get(name) {
+        Some(bson::Bson::Double(value)) => *value,
+        Some(bson::Bson::Int32(value)) => f64::from(*value),
+        Some(bson::Bson::Int64(value)) => *value as f64,
+        _ => 0.0,
+    };
+    DaySums {
+        entries: number("entries") as u64,
+        kcal: number("kcal"),
+        protein_g: number("protein_g"),
+        carbs_g: number("carbs_g"),
+        fat_g: number("fat_g"),
     }
 }
