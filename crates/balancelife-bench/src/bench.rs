@@ -307,7 +307,9 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     }
 
     progress.set_message("summaries: a day, a month, a year; cold and warm");
-    report.rows.extend(summaries(mongo.as_ref(), &cached).await?);
+    report
+        .rows
+        .extend(summaries(mongo.as_ref(), &cached).await?);
 
     progress.set_message("stampede");
     report.stampede_readers = 256;
@@ -778,12 +780,17 @@ async fn summaries(mongo: &MongoStore, cached: &Arc<CachedStore>) -> anyhow::Res
         let mut latencies = crate::measure::histogram();
         for _ in 0..if cold { 5 } else { 30 } {
             if cold {
-                anyhow::ensure!(cached.cache().bump_namespace().await, "Redis refused a flush");
+                anyhow::ensure!(
+                    cached.cache().bump_namespace().await,
+                    "Redis refused a flush"
+                );
             }
             let began = std::time::Instant::now();
             let summary = balancelife::summary::summarize(cached.as_ref(), &user, range).await?;
             latencies.saturating_record(
-                u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1),
+                u64::try_from(began.elapsed().as_nanos())
+                    .unwrap_or(u64::MAX)
+                    .max(1),
             );
             anyhow::ensure!(
                 summary.totals.meal_entries == 8 * usize::try_from(days)?,

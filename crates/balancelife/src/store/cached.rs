@@ -227,22 +227,17 @@ fn days_of(range: DateRange) -> impl Iterator<Item = NaiveDate> {
         .take_while(move |day| *day <= range.to())
 }
 
-/// The whole calendar months that `range` touches, in order.
-fn months_covering(range: DateRange) -> Vec<DateRange> {
+/// The whole calendar months that `range` touches, in order; `None` at the very
+/// end of the calendar, where a month has no next one to end before.
+fn months_covering(range: DateRange) -> Option<Vec<DateRange>> {
     let mut months = Vec::new();
-    let mut first = range
-        .from()
-        .with_day(1)
-        .expect("every month has a first day");
+    let mut first = range.from().with_day(1)?;
     while first <= range.to() {
-        let next = first
-            .checked_add_months(chrono::Months::new(1))
-            .expect("dates far from the end of the calendar");
-        let last = next.pred_opt().expect("a day before the first of a month");
-        months.push(DateRange::new(first, last).expect("a month is a valid range"));
+        let next = first.checked_add_months(chrono::Months::new(1))?;
+        months.push(DateRange::new(first, next.pred_opt()?).ok()?);
         first = next;
     }
-    months
+    Some(months)
 }
 
 /// In-process loads are keyed by scope and name, so a scope's can be detached at once.
@@ -657,7 +652,11 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
             self.core.cache.metrics.bypassed.inc();
             return self.core.timed(self.inner().day_sums(user_id, range)).await;
         }
-        let months = months_covering(range)
+        let Some(months) = months_covering(range) else {
+            // The calendar's last month: nothing to cache it by.
+            return self.inner().day_sums(user_id, range).await;
+        };
+        let months = months
             .into_iter()
             .map(|month| self.month_sums(user_id, month));
         let mut sums = DaySumsByDate::new();
@@ -727,6 +726,7 @@ mod tests {
     fn a_range_is_covered_by_whole_calendar_months() {
         let range = DateRange::new(date("2026-01-30"), date("2026-03-02")).unwrap();
         let months: Vec<(NaiveDate, NaiveDate)> = months_covering(range)
+            .unwrap()
             .into_iter()
             .map(|month| (month.from(), month.to()))
             .collect();
@@ -738,7 +738,13 @@ mod tests {
                 (date("2026-03-01"), date("2026-03-31")),
             ]
         );
-        assert_eq!(months_covering(DateRange::day(date("2028-02-29"))).len(), 1);
+        assert_eq!(
+            months_covering(DateRange::day(date("2028-02-29")))
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(months_covering(DateRange::day(NaiveDate::MAX)), None);
         assert_eq!(days_of(range).count(), 32);
     }
 }

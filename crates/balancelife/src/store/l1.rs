@@ -44,19 +44,32 @@ struct Held {
     derived: Arc<OnceLock<Shared>>,
 }
 
+type Tickets = Arc<Mutex<HashMap<Arc<str>, u64>>>;
+
 /// A miss's right to install what it reads, if nothing voided the key meanwhile.
-#[derive(Debug)]
+/// Dropped unused (the load failed, the request was cancelled), it takes itself
+/// out of the register, so abandoned misses never pile up.
 pub struct FillTicket {
     key: Arc<str>,
     token: u64,
     /// Channel losses when the miss began: a loss since voids the ticket.
     losses: u64,
+    tickets: Tickets,
+}
+
+impl Drop for FillTicket {
+    fn drop(&mut self) {
+        let mut tickets = self.tickets.lock();
+        if tickets.get(&self.key) == Some(&self.token) {
+            tickets.remove(&self.key);
+        }
+    }
 }
 
 pub struct L1 {
     values: moka::sync::Cache<Arc<str>, Held>,
     /// Misses that may install: key → ticket token.
-    tickets: Mutex<HashMap<Arc<str>, u64>>,
+    tickets: Tickets,
     next_token: AtomicU64,
     /// Channel losses so far (a flush each).
     losses: AtomicU64,
@@ -86,7 +99,7 @@ impl L1 {
             .build();
         Self {
             values,
-            tickets: Mutex::new(HashMap::new()),
+            tickets: Tickets::default(),
             next_token: AtomicU64::new(1),
             losses: AtomicU64::new(0),
             serve_until_ms: AtomicU64::new(0),
@@ -155,12 +168,18 @@ impl L1 {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let losses = self.losses.load(Ordering::Acquire);
         self.tickets.lock().insert(key.clone(), token);
-        Some(FillTicket { key, token, losses })
+        Some(FillTicket {
+            key,
+            token,
+            losses,
+            tickets: self.tickets.clone(),
+        })
     }
 
     /// Installs `value` (`encoded_len` bytes once encoded) unless its key was voided,
     /// or the channel lost, since the ticket was taken.
     pub fn fill<T: Send + Sync + 'static>(&self, ticket: FillTicket, value: T, encoded_len: usize) {
+        // The guard is a local, so it is released before the ticket's own drop runs.
         let mut tickets = self.tickets.lock();
         if tickets.get(&ticket.key) != Some(&ticket.token) {
             return;
@@ -176,7 +195,7 @@ impl L1 {
         // Inserted under the ticket lock: an invalidation that takes the lock next
         // finds the value in place and removes it.
         self.values.insert(
-            ticket.key,
+            ticket.key.clone(),
             Held {
                 value: Arc::new(value),
                 weight,
@@ -221,7 +240,10 @@ impl L1 {
             self.lose_channel();
         }
         let until = self.millis_at(sent + self.lease);
-        self.serve_until_ms.fetch_max(until, Ordering::AcqRel);
+        // A heartbeat so late that its lease is already over grants nothing.
+        if until > self.millis_at(Instant::now()) {
+            self.serve_until_ms.fetch_max(until, Ordering::AcqRel);
+        }
     }
 
     /// The channel is lost or late: stop serving and empty the tier at once. Returns
@@ -310,6 +332,22 @@ mod tests {
         tier.invalidate_scope(&scope);
         tier.fill(ticket, "old".to_owned(), 3);
         assert_eq!(tier.get::<String>(&scope, "package"), None);
+    }
+
+    #[test]
+    fn an_abandoned_miss_leaves_nothing_behind() {
+        let tier = confirmed_tier();
+        let scope = Scope::package("meal-package", Uuid::nil());
+        for _ in 0..100 {
+            drop(tier.begin_fill(&scope, "package"));
+        }
+        assert!(tier.tickets.lock().is_empty());
+        let older = tier.begin_fill(&scope, "package").unwrap();
+        let newer = tier.begin_fill(&scope, "package").unwrap();
+        drop(older);
+        tier.fill(newer, "v1".to_owned(), 2);
+        assert_eq!(tier.get::<String>(&scope, "package").as_deref(), Some("v1"));
+        assert!(tier.tickets.lock().is_empty());
     }
 
     #[test]

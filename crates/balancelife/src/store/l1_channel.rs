@@ -157,13 +157,21 @@ pub async fn run(cache: Weak<RedisCache>, l1: Arc<L1>) {
     }
 }
 
-/// Heartbeats sent and not yet back: sequence number and send time.
+/// Heartbeats sent and not yet back.
 #[derive(Default)]
 struct Heartbeats {
     next_seq: u64,
-    sent: VecDeque<(u64, Instant)>,
+    sent: VecDeque<Beat>,
     /// Some were forgotten unreturned (too many outstanding).
     forgotten: bool,
+}
+
+/// One heartbeat, published through `expected` masters.
+struct Beat {
+    seq: u64,
+    sent: Instant,
+    expected: usize,
+    back: usize,
 }
 
 /// One of this instance's heartbeats, back through the channel.
@@ -175,23 +183,45 @@ struct Echo {
 }
 
 impl Heartbeats {
-    fn send(&mut self) -> u64 {
+    /// The next heartbeat's number.
+    fn next(&mut self) -> u64 {
         self.next_seq += 1;
-        self.sent.push_back((self.next_seq, Instant::now()));
+        self.next_seq
+    }
+
+    /// Heartbeat `seq`, sent at `sent`, was taken by `expected` masters. One that no
+    /// master took is not recorded: it cannot come back, and says nothing of the
+    /// channel.
+    fn sent(&mut self, seq: u64, sent: Instant, expected: usize) {
+        self.sent.push_back(Beat {
+            seq,
+            sent,
+            expected,
+            back: 0,
+        });
         // Only the newest few matter; older ones are long past their lease.
         while self.sent.len() > 32 {
             self.sent.pop_front();
             self.forgotten = true;
         }
-        self.next_seq
     }
 
-    /// Heartbeat `seq` came back: forgets it and every older one.
+    /// A copy of heartbeat `seq` came back; once every master's has, it is complete:
+    /// it and every older one are forgotten.
     fn returned(&mut self, seq: u64) -> Option<Echo> {
-        let position = self.sent.iter().position(|&(sent, _)| sent == seq)?;
-        let after_a_gap = position > 0 || std::mem::take(&mut self.forgotten);
-        let (_, sent) = self.sent.drain(..=position).next_back()?;
-        Some(Echo { sent, after_a_gap })
+        let position = self.sent.iter().position(|beat| beat.seq == seq)?;
+        let beat = &mut self.sent[position];
+        beat.back += 1;
+        if beat.back < beat.expected {
+            return None;
+        }
+        let forgotten = std::mem::take(&mut self.forgotten);
+        let after_a_gap = position > 0 || forgotten;
+        let beat = self.sent.drain(..=position).next_back()?;
+        Some(Echo {
+            sent: beat.sent,
+            after_a_gap,
+        })
     }
 }
 
@@ -242,10 +272,12 @@ async fn listen(
                 if last_back.elapsed() > SILENT_FOR {
                     return;
                 }
-                let seq = heartbeats.send();
-                cache
-                    .publish_on_channel(Message::Heartbeat { instance, seq }.encode())
-                    .await;
+                let seq = heartbeats.next();
+                let sent = Instant::now();
+                let message = Message::Heartbeat { instance, seq }.encode();
+                if let Some(expected) = cache.publish_heartbeat(message).await {
+                    heartbeats.sent(seq, sent, expected);
+                }
                 l1.publish_sizes();
             }
         }
@@ -298,13 +330,20 @@ mod tests {
         assert!(Message::of(&Invalidation::keys(user, &["user"])).is_some());
     }
 
+    /// Sends a heartbeat taken by `masters` masters.
+    fn send(heartbeats: &mut Heartbeats, masters: usize) -> u64 {
+        let seq = heartbeats.next();
+        heartbeats.sent(seq, Instant::now(), masters);
+        seq
+    }
+
     #[test]
     fn a_heartbeat_back_in_order_confirms_and_one_after_a_lost_one_reports_the_gap() {
         let mut heartbeats = Heartbeats::default();
-        let first = heartbeats.send();
+        let first = send(&mut heartbeats, 1);
         assert!(!heartbeats.returned(first).unwrap().after_a_gap);
-        let lost = heartbeats.send();
-        let next = heartbeats.send();
+        let lost = send(&mut heartbeats, 1);
+        let next = send(&mut heartbeats, 1);
         assert!(heartbeats.returned(next).unwrap().after_a_gap);
         assert!(
             heartbeats.returned(lost).is_none(),
@@ -314,19 +353,47 @@ mod tests {
             heartbeats.returned(next).is_none(),
             "and each comes back once"
         );
-        let after = heartbeats.send();
+        let after = send(&mut heartbeats, 1);
         assert!(!heartbeats.returned(after).unwrap().after_a_gap);
     }
 
     #[test]
-    fn heartbeats_forgotten_unreturned_count_as_a_gap() {
+    fn a_heartbeat_is_back_once_every_masters_copy_is() {
+        let mut heartbeats = Heartbeats::default();
+        let first = send(&mut heartbeats, 3);
+        assert!(heartbeats.returned(first).is_none());
+        assert!(heartbeats.returned(first).is_none());
+        assert!(!heartbeats.returned(first).unwrap().after_a_gap);
+        // One master's copy never comes back; the next heartbeat completes.
+        let partial = send(&mut heartbeats, 3);
+        let next = send(&mut heartbeats, 3);
+        heartbeats.returned(partial);
+        heartbeats.returned(partial);
+        for _ in 0..2 {
+            assert!(heartbeats.returned(next).is_none());
+        }
+        assert!(heartbeats.returned(next).unwrap().after_a_gap);
+    }
+
+    #[test]
+    fn a_heartbeat_no_master_took_is_no_gap() {
+        let mut heartbeats = Heartbeats::default();
+        let _unsent = heartbeats.next();
+        let sent = send(&mut heartbeats, 1);
+        assert!(!heartbeats.returned(sent).unwrap().after_a_gap);
+    }
+
+    #[test]
+    fn heartbeats_forgotten_unreturned_count_as_a_gap_once() {
         let mut heartbeats = Heartbeats::default();
         for _ in 0..40 {
-            heartbeats.send();
+            send(&mut heartbeats, 1);
         }
-        let newest = heartbeats.send();
+        let newest = send(&mut heartbeats, 1);
         // Drop everything but the newest, as if they came back out of order.
-        heartbeats.sent.retain(|&(seq, _)| seq == newest);
+        heartbeats.sent.retain(|beat| beat.seq == newest);
         assert!(heartbeats.returned(newest).unwrap().after_a_gap);
+        let after = send(&mut heartbeats, 1);
+        assert!(!heartbeats.returned(after).unwrap().after_a_gap);
     }
 }

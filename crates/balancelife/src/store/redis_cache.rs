@@ -259,7 +259,9 @@ impl RedisCache {
         policy: &CacheSettings,
     ) -> Result<Arc<Self>, RedisConfigError> {
         let connector = Connector::new(settings)?;
-        // Never outliving what Redis holds: its values live the TTL ±10 %.
+        // A time to live below Redis' (its values live the TTL ±10 %). A value read
+        // from Redis near its end may outlive it here; what keeps it right is the
+        // invalidation channel, not the time to live.
         let l1 = (policy.l1_capacity_bytes > 0).then(|| {
             Arc::new(L1::new(
                 policy.l1_capacity_bytes,
@@ -321,7 +323,53 @@ impl RedisCache {
         self.connector.subscribe(&self.keys.channel()).await
     }
 
-    /// Publishes `message` on the invalidation channel (heartbeats, flushes).
+    /// Publishes a heartbeat through every master, each of which passes it to every
+    /// node after the invalidations it ran before it (one node's messages keep their
+    /// order; messages from different masters do not). Returns how many copies will
+    /// come back, or `None` when any master did not take it. A failure counts against
+    /// the connection like any call's (so a connection gone silent is replaced even
+    /// with no request to notice), but a success does not count for it: one
+    /// heartbeat taken must not close a breaker that requests opened.
+    pub(super) async fn publish_heartbeat(&self, message: String) -> Option<usize> {
+        let mut connection = self.connection.read().clone()?;
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(self.keys.channel()).arg(message);
+        let sent = async {
+            match &mut connection {
+                RedisConnection::Standalone(single) => {
+                    publish.query_async::<i64>(single).await.ok().map(|_| 1)
+                }
+                RedisConnection::Cluster(cluster) => {
+                    let every_master = redis::cluster_routing::RoutingInfo::MultiNode((
+                        redis::cluster_routing::MultipleNodeRoutingInfo::AllMasters,
+                        None,
+                    ));
+                    // Without a response policy the cluster client answers node by node.
+                    match cluster.route_command(publish, every_master).await {
+                        Ok(redis::Value::Map(replies)) if !replies.is_empty() => replies
+                            .iter()
+                            .all(|(_, reply)| matches!(reply, redis::Value::Int(_)))
+                            .then_some(replies.len()),
+                        _ => None,
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout(self.timeout.max(Duration::from_millis(50)), sent).await {
+            Ok(Some(copies)) => Some(copies),
+            Ok(None) => {
+                self.breaker.record_failure();
+                None
+            }
+            Err(_) => {
+                self.breaker.record_failure();
+                self.connection_suspect.store(true, Ordering::Release);
+                None
+            }
+        }
+    }
+
+    /// Publishes `message` on the invalidation channel (a whole-cache flush).
     pub(super) async fn publish_on_channel(&self, message: String) -> bool {
         let channel = self.keys.channel();
         let published: Option<i64> = self

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use balancelife::domain::{MealPackage, User, Version};
 use balancelife::store::Store;
+use uuid::Uuid;
 
 use balancelife_testkit::fixtures::{meal_package, renamed, unique_email, user};
 use balancelife_testkit::proxy::TcpProxy;
@@ -43,6 +44,15 @@ fn version_of(user: &User) -> u64 {
 
 fn package_version(package: &MealPackage) -> u64 {
     u64::from(package.version.get())
+}
+
+/// The version `instance` serves of the user or of the package.
+async fn read_version(instance: &Cached, of_user: bool, user: Uuid, package: Uuid) -> u64 {
+    if of_user {
+        version_of(&instance.store.get_user(user).await.unwrap())
+    } else {
+        package_version(&instance.store.meal_packages().get(package).await.unwrap())
+    }
 }
 
 #[tokio::test]
@@ -124,18 +134,7 @@ async fn writes_through_one_instance_reach_the_others_and_are_never_undone() {
 
         for (index, instance) in all.iter().enumerate() {
             loop {
-                let version = if writes_user {
-                    version_of(&instance.store.get_user(person.id).await.unwrap())
-                } else {
-                    package_version(
-                        &instance
-                            .store
-                            .meal_packages()
-                            .get(package.id)
-                            .await
-                            .unwrap(),
-                    )
-                };
+                let version = read_version(instance, writes_user, person.id, package.id).await;
                 let last = if writes_user {
                     &mut seen[index].0
                 } else {
@@ -160,18 +159,7 @@ async fn writes_through_one_instance_reach_the_others_and_are_never_undone() {
                 delays.push(acknowledged.elapsed());
             }
             // Once seen, it stays: the next read (from memory, as a rule) agrees.
-            let again = if writes_user {
-                version_of(&instance.store.get_user(person.id).await.unwrap())
-            } else {
-                package_version(
-                    &instance
-                        .store
-                        .meal_packages()
-                        .get(package.id)
-                        .await
-                        .unwrap(),
-                )
-            };
+            let again = read_version(instance, writes_user, person.id, package.id).await;
             assert_eq!(again, expected, "instance {index} went back");
         }
     }
@@ -261,15 +249,7 @@ async fn a_killed_subscription_empties_memory_until_the_channel_is_back() {
         .unwrap();
     assert_eq!(reader.store.get_user(v1.id).await.unwrap(), v2);
 
-    until("the channel back", Duration::from_secs(5), || {
-        l1.is_serving()
-    })
-    .await;
-    let hits = l1.metrics.hits.get();
-    for _ in 0..3 {
-        assert_eq!(reader.store.get_user(v1.id).await.unwrap(), v2);
-    }
-    assert!(l1.metrics.hits.get() > hits, "served from memory again");
+    serves_from_memory_again(reader, &v2).await;
 }
 
 /// The reader's connections to Redis go silent (a peer gone without a word, a
@@ -324,15 +304,7 @@ async fn a_silent_link_stops_memory_serving_within_the_lease() {
     assert!(l1.metrics.channel_losses.get() >= 1);
     assert_eq!(reader.store.get_user(v1.id).await.unwrap(), v2, "and kept");
 
-    until("the channel back", Duration::from_secs(10), || {
-        l1.is_serving()
-    })
-    .await;
-    let hits = l1.metrics.hits.get();
-    for _ in 0..3 {
-        assert_eq!(reader.store.get_user(v1.id).await.unwrap(), v2);
-    }
-    assert!(l1.metrics.hits.get() > hits, "served from memory again");
+    serves_from_memory_again(&reader, &v2).await;
 }
 
 #[tokio::test]
@@ -432,10 +404,24 @@ async fn with_l1_off_nothing_is_held_in_memory() {
     );
 }
 
+/// Once `instance`'s channel is back, it serves `user` as it is now, from memory.
+async fn serves_from_memory_again(instance: &Cached, user: &User) {
+    let l1 = instance.store.cache().l1().unwrap().clone();
+    until("the channel back", Duration::from_secs(10), || {
+        l1.is_serving()
+    })
+    .await;
+    let hits = l1.metrics.hits.get();
+    for _ in 0..3 {
+        assert_eq!(&instance.store.get_user(user.id).await.unwrap(), user);
+    }
+    assert!(l1.metrics.hits.get() > hits, "served from memory again");
+}
+
 /// Reads user `id` through `instance` until a read is served from its memory. The
 /// first fill may be voided by the invalidation of the user's creation arriving
 /// after the read began.
-async fn held_in_memory(instance: &Cached, id: uuid::Uuid) {
+async fn held_in_memory(instance: &Cached, id: Uuid) {
     let l1 = instance.store.cache().l1().unwrap();
     let hits = l1.metrics.hits.get();
     for _ in 0..20 {

@@ -262,10 +262,13 @@ async fn a_consumer_that_dies_is_replaced_and_the_new_one_resumes_from_its_token
     println!("seen after {seen:?}");
     assert!(seen <= WITHIN, "took {seen:?}");
     let metrics = &handover.standby.store.cache().metrics;
-    assert_eq!(metrics.stream_lease_takeovers.get(), 1);
-    assert_eq!(
-        metrics.stream_resumes.get(),
-        1,
+    // Under load the lease can lapse and be taken again: at least once each.
+    assert!(
+        metrics.stream_lease_takeovers.get() >= 1,
+        "the standby took over"
+    );
+    assert!(
+        metrics.stream_resumes.get() >= 1,
         "resumed from the saved token"
     );
     assert_eq!(metrics.namespace_bumps.get(), 0, "with nothing to flush");
@@ -380,9 +383,12 @@ async fn a_stream_that_cannot_be_resumed_flushes_the_whole_cache_first() {
     println!("seen after {seen:?}");
     assert!(seen <= WITHIN, "took {seen:?}");
     let metrics = &handover.standby.store.cache().metrics;
-    assert_eq!(metrics.stream_lease_takeovers.get(), 1);
     // At least once: under load the lease can change hands again, and the next
     // holder may find the refused token too.
+    assert!(
+        metrics.stream_lease_takeovers.get() >= 1,
+        "the standby took over"
+    );
     assert!(
         metrics.namespace_bumps.get() >= 1,
         "the stream could not vouch for what came before, so the cache was flushed"
