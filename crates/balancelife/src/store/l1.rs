@@ -237,7 +237,7 @@ impl L1 {
     /// first: a reader that fell that far behind may have been dropped messages.
     pub fn confirm(&self, sent: Instant) {
         if self.lease_lapsed() {
-            self.lose_channel();
+            self.lapse();
         }
         let until = self.millis_at(sent + self.lease);
         // A heartbeat so late that its lease is already over grants nothing.
@@ -259,9 +259,26 @@ impl L1 {
     }
 
     /// Whether the tier may serve now: the channel is confirmed and its lease holds.
+    /// The first to find the lease run out empties the tier, there and then.
     pub fn is_serving(&self) -> bool {
         let until = self.serve_until_ms.load(Ordering::Acquire);
-        until != 0 && self.millis_at(Instant::now()) < until
+        if until == 0 {
+            return false;
+        }
+        if self.millis_at(Instant::now()) < until {
+            return true;
+        }
+        self.lapse();
+        false
+    }
+
+    /// The lease ran out without a heartbeat back: the channel is late or cut.
+    pub fn lapse(&self) {
+        if self.lose_channel() {
+            tracing::warn!(
+                "the cache's invalidation channel fell behind or was cut; the in-process tier is emptied until it is confirmed again"
+            );
+        }
     }
 
     /// Whether a lease was granted and has run out (the caller should flush).
@@ -385,10 +402,15 @@ mod tests {
     fn the_lease_runs_out_without_fresh_heartbeats() {
         let tier = L1::new(1 << 20, Duration::from_secs(60), Duration::from_millis(20));
         tier.confirm(Instant::now());
-        assert!(tier.is_serving());
+        let scope = Scope::user(Uuid::nil());
+        fill(&tier, &scope, "user", "v1");
         std::thread::sleep(Duration::from_millis(40));
-        assert!(!tier.is_serving());
         assert!(tier.lease_lapsed());
+        assert!(!tier.is_serving(), "the first to look empties it");
+        assert!(!tier.lease_lapsed());
+        assert_eq!(tier.metrics.channel_losses.get(), 1);
+        tier.confirm(Instant::now());
+        assert_eq!(tier.get::<String>(&scope, "user"), None, "emptied");
     }
 
     #[test]

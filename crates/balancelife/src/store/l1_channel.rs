@@ -264,10 +264,8 @@ async fn listen(
             }
             _ = tick.tick() => {
                 let Some(cache) = cache.upgrade() else { return };
-                if l1.lease_lapsed() && l1.lose_channel() {
-                    tracing::warn!(
-                        "the cache's invalidation channel fell behind; the in-process tier is emptied until it catches up"
-                    );
+                if l1.lease_lapsed() {
+                    l1.lapse();
                 }
                 if last_back.elapsed() > SILENT_FOR {
                     return;
