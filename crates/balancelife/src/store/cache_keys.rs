@@ -82,6 +82,13 @@ pub fn day_guard(kind: &str, day: NaiveDate) -> String {
     format!("{kind}-day:{day}")
 }
 
+/// The guard of one calendar month of a user's entries of one kind, bumped with
+/// each of its days': what the month's day sums sit behind (one guard to read,
+/// not thirty-one).
+pub fn month_guard(kind: &str, day: NaiveDate) -> String {
+    format!("{kind}-month:{}", day.format("%Y-%m"))
+}
+
 /// What a write voids, written once for the writer (which invalidates before it
 /// acknowledges) and for the change-stream invalidator (which catches what a writer
 /// could not): the same keys either way, and both idempotent.
@@ -115,9 +122,13 @@ pub mod voids {
         ]
     }
 
-    /// Entries of one kind written on `days` of a user: the lists covering them.
+    /// Entries of one kind written on `days` of a user: the lists covering them, and
+    /// the day sums of their months.
     pub fn entry_days(kind: &str, user_id: Uuid, days: &[NaiveDate]) -> Invalidation {
-        let mut guards: Vec<String> = days.iter().map(|day| day_guard(kind, *day)).collect();
+        let mut guards: Vec<String> = days
+            .iter()
+            .flat_map(|day| [day_guard(kind, *day), month_guard(kind, *day)])
+            .collect();
         guards.sort();
         guards.dedup();
         Invalidation::guards(Scope::user(user_id), guards)
@@ -222,6 +233,25 @@ mod tests {
                 assert_eq!(hash_tag(&Keyspace::lease(&key)), scope.to_string());
             }
         }
+    }
+
+    #[test]
+    fn an_entry_write_bumps_its_days_and_their_months_once_each() {
+        let day = |text: &str| text.parse::<NaiveDate>().unwrap();
+        let voided = voids::entry_days(
+            "meal",
+            Uuid::nil(),
+            &[day("2026-05-31"), day("2026-06-01"), day("2026-06-01")],
+        );
+        assert_eq!(
+            voided.guards,
+            [
+                "meal-day:2026-05-31",
+                "meal-day:2026-06-01",
+                "meal-month:2026-05",
+                "meal-month:2026-06",
+            ]
+        );
     }
 
     #[test]

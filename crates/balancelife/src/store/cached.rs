@@ -561,15 +561,14 @@ impl<D: EntryData> CachedEntries<D> {
             .await;
     }
 
-    /// The day sums of one calendar month (`month`), cached behind the guard of each
-    /// of its days: an entry write recomputes the month it touched, and nothing else.
+    /// The day sums of one calendar month (`month`), cached behind the month's guard
+    /// (bumped with each of its days'): an entry write recomputes the month it
+    /// touched, and nothing else.
     /// Named under the entry lists' prefix, so writes detach its loads like theirs.
     async fn month_sums(&self, user_id: Uuid, month: DateRange) -> StoreResult<DaySumsByDate> {
         let kind = D::KIND.as_str();
         let name = format!("{}sums:{}", entries_prefix(kind), month.from());
-        let guards = days_of(month)
-            .map(|day| super::cache_keys::day_guard(kind, day))
-            .collect();
+        let guards = vec![super::cache_keys::month_guard(kind, month.from())];
         self.core
             .read_through(Scope::user(user_id), name, guards, || {
                 self.inner().day_sums(user_id, month)
