@@ -262,8 +262,8 @@ async fn write_csv(state: &SharedState, user: &User, out: &Writer) -> Result<(),
     let mut profile: [String; 27] = Default::default();
     profile[0] = "profile".into();
     profile[1] = user.id.to_string();
-    profile[5] = user.name.to_string();
-    profile[23] = user.email.to_string();
+    profile[5] = text_cell(user.name.as_str());
+    profile[23] = text_cell(user.email.as_str());
     profile[24] = user.timezone.to_string();
     profile[25] = opt(user.profile.daily_kcal_target.map(|t| t.get()));
     profile[26] = user.created_at.to_rfc3339();
@@ -289,6 +289,18 @@ async fn write_csv(state: &SharedState, user: &User, out: &Writer) -> Result<(),
     Ok(())
 }
 
+/// Text a user wrote, made safe to open in a spreadsheet (CSV injection, CWE-1236):
+/// a cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return would be
+/// read as a formula, so it gets a leading `'`, as OWASP recommends. Only the CSV,
+/// which is for people, is changed; the JSON export stays exact.
+fn text_cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 fn opt<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
@@ -309,7 +321,7 @@ fn meal_row(entry: &Entry<MealData>) -> [String; 27] {
     row[2] = entry.local_date.to_string();
     row[3] = d.eaten_at.to_rfc3339();
     row[4] = label(&d.slot);
-    row[5] = d.name.to_string();
+    row[5] = text_cell(d.name.as_str());
     row[6] = d.quantity.get().to_string();
     row[7] = label(&d.unit);
     row[8] = n.kcal.get().to_string();
@@ -322,7 +334,10 @@ fn meal_row(entry: &Entry<MealData>) -> [String; 27] {
     row[19] = label(&d.source);
     row[20] = opt(d.package.map(|p| p.package_id));
     row[21] = opt(d.package.map(|p| p.package_version.get()));
-    row[22] = opt(d.notes.as_ref());
+    row[22] = d
+        .notes
+        .as_ref()
+        .map_or_else(String::new, |n| text_cell(n.as_str()));
     row[26] = entry.created_at.to_rfc3339();
     row
 }
@@ -335,7 +350,7 @@ fn workout_row(entry: &Entry<WorkoutData>) -> [String; 27] {
     row[2] = entry.local_date.to_string();
     row[3] = d.started_at.to_rfc3339();
     row[4] = label(&d.activity);
-    row[5] = d.title.to_string();
+    row[5] = text_cell(d.title.as_str());
     row[8] = d.kcal_burned.get().to_string();
     row[15] = d.duration_s.get().to_string();
     row[16] = opt(d.effort.map(|e| e.get()));
@@ -343,7 +358,10 @@ fn workout_row(entry: &Entry<WorkoutData>) -> [String; 27] {
     row[18] = opt(d.avg_heart_rate.map(|v| v.get()));
     row[20] = opt(d.package.map(|p| p.package_id));
     row[21] = opt(d.package.map(|p| p.package_version.get()));
-    row[22] = opt(d.notes.as_ref());
+    row[22] = d
+        .notes
+        .as_ref()
+        .map_or_else(String::new, |n| text_cell(n.as_str()));
     row[26] = entry.created_at.to_rfc3339();
     row
 }
@@ -629,4 +647,19 @@ async fn write<E: EntryResource>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod csv_safety {
+    use super::text_cell;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_get_a_leading_quote() {
+        for risky in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(text_cell(risky), format!("'{risky}"));
+        }
+        for plain in ["Lentil soup", "1-2 eggs", "", "'quoted"] {
+            assert_eq!(text_cell(plain), plain);
+        }
+    }
 }

@@ -28,6 +28,7 @@ on_every_store!(
     bad_summary_ranges_name_the_field,
     applying_a_package_day_twice_creates_its_entries_once,
     an_export_imports_back_without_duplicates,
+    csv_cells_that_would_run_as_formulas_are_neutralized,
     another_users_data_never_appears,
 );
 
@@ -408,6 +409,48 @@ async fn an_export_imports_back_without_duplicates(app: TestApp) {
     let refused = import(&app, &user, &broken).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(refused.error_field(), "meal_entries[1].kcal");
+}
+
+/// CSV injection (CWE-1236): text that a spreadsheet would run as a formula gets a
+/// leading `'` in the CSV export; the JSON export keeps it exact and imports back.
+async fn csv_cells_that_would_run_as_formulas_are_neutralized(app: TestApp) {
+    let user = berlin_user(&app, "csvsafe").await;
+    let (formula, sum, negative) = (
+        "=HYPERLINK(\"http://evil.example\",\"open me\")",
+        "@SUM(1+1)",
+        "-2+3 intervals",
+    );
+    let mut body = meal("2026-03-25T08:00:00+01:00", 350.0, 20.0);
+    body["name"] = json!(formula);
+    body["notes"] = json!(sum);
+    log(&app, &user, "/api/v1/meal-entries", body).await;
+    let mut workout = TestApp::workout_body("2026-03-26T07:00:00+01:00");
+    workout["title"] = json!(negative);
+    log(&app, &user, "/api/v1/workout-entries", workout).await;
+
+    let csv = export(&app, &user, "csv").await.body;
+    let mut reader = csv::Reader::from_reader(csv.as_str().unwrap().as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let row = |kind: &str| rows.iter().find(|row| &row[0] == kind).unwrap().clone();
+    assert_eq!(&row("meal")[5], format!("'{formula}"));
+    assert_eq!(&row("meal")[22], format!("'{sum}"));
+    assert_eq!(&row("workout")[5], format!("'{negative}"));
+    assert_eq!(
+        &row("profile")[5],
+        "csvsafe tester",
+        "plain text is left alone"
+    );
+
+    let file = export(&app, &user, "json").await.body;
+    assert_eq!(file["meal_entries"][0]["name"], formula);
+    assert_eq!(file["meal_entries"][0]["notes"], sum);
+    assert_eq!(file["workout_entries"][0]["title"], negative);
+    let restored = import(&app, &user, &file).await;
+    assert_eq!(
+        restored.body,
+        json!({"created": 0, "unchanged": 2, "conflicts": 0}),
+        "the JSON export is exact: it imports back unchanged"
+    );
 }
 
 async fn another_users_data_never_appears(app: TestApp) {
