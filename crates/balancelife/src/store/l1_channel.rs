@@ -263,7 +263,9 @@ async fn listen(
                 }
             }
             _ = tick.tick() => {
-                let Some(cache) = cache.upgrade() else { return };
+                if cache.strong_count() == 0 {
+                    return;
+                }
                 if l1.lease_lapsed() {
                     l1.lapse();
                 }
@@ -273,7 +275,7 @@ async fn listen(
                 let seq = heartbeats.next();
                 let sent = Instant::now();
                 let message = Message::Heartbeat { instance, seq }.encode();
-                if let Some(expected) = cache.publish_heartbeat(message).await {
+                if let Some(expected) = RedisCache::publish_heartbeat(cache, message).await {
                     heartbeats.sent(seq, sent, expected);
                 }
                 l1.publish_sizes();

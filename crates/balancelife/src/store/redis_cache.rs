@@ -28,8 +28,8 @@
 //! Redis never fails or stalls a request.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
@@ -330,10 +330,18 @@ impl RedisCache {
     /// the connection like any call's (so a connection gone silent is replaced even
     /// with no request to notice), but a success does not count for it: one
     /// heartbeat taken must not close a breaker that requests opened.
-    pub(super) async fn publish_heartbeat(&self, message: String) -> Option<usize> {
-        let mut connection = self.connection.read().clone()?;
+    ///
+    /// Takes the cache by weak reference and holds it only around the publish: a
+    /// heartbeat in flight must not keep a dropped cache (and its recovery task,
+    /// which could still renew scopes) alive.
+    pub(super) async fn publish_heartbeat(cache: &Weak<Self>, message: String) -> Option<usize> {
+        let (mut connection, deadline) = {
+            let cache = cache.upgrade()?;
+            let connection = cache.connection.read().clone()?;
+            (connection, cache.timeout.max(Duration::from_millis(50)))
+        };
         let mut publish = redis::cmd("PUBLISH");
-        publish.arg(self.keys.channel()).arg(message);
+        publish.arg(cache.upgrade()?.keys.channel()).arg(message);
         let sent = async {
             match &mut connection {
                 RedisConnection::Standalone(single) => {
@@ -355,15 +363,17 @@ impl RedisCache {
                 }
             }
         };
-        match tokio::time::timeout(self.timeout.max(Duration::from_millis(50)), sent).await {
+        let outcome = tokio::time::timeout(deadline, sent).await;
+        let cache = cache.upgrade()?;
+        match outcome {
             Ok(Some(copies)) => Some(copies),
             Ok(None) => {
-                self.breaker.record_failure();
+                cache.breaker.record_failure();
                 None
             }
             Err(_) => {
-                self.breaker.record_failure();
-                self.connection_suspect.store(true, Ordering::Release);
+                cache.breaker.record_failure();
+                cache.connection_suspect.store(true, Ordering::Release);
                 None
             }
         }
@@ -938,7 +948,7 @@ pub async fn probe(settings: &RedisSettings) -> Result<bool, RedisConfigError> {
 
 /// Keeps probing while Redis is unreachable or the namespace needs renewing; ends
 /// when the cache is dropped.
-async fn recover(cache: std::sync::Weak<RedisCache>) {
+async fn recover(cache: Weak<RedisCache>) {
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
