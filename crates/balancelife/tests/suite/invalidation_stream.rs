@@ -182,11 +182,13 @@ async fn a_writer_cut_off_from_redis_that_dies_is_covered_by_another_instance() 
     let seen = acknowledged.elapsed();
     println!("seen {seen:?} after the acknowledgement");
     assert!(seen <= WITHIN, "took {seen:?}");
-    assert_eq!(
-        reader.store.cache().metrics.stream_lease_takeovers.get(),
-        1,
-        "the reader took the lease over"
-    );
+    // Under load a read can also reach MongoDB because Redis missed its deadline,
+    // which serves the write before the stream does; the takeover follows anyway.
+    let metrics = reader.store.cache().metrics.clone();
+    until("the reader taking the lease over", WITHIN * 5, || {
+        metrics.stream_lease_takeovers.get() >= 1
+    })
+    .await;
 }
 
 /// A consumer that has just died and a standby instance whose cache holds a user,
@@ -261,16 +263,14 @@ async fn a_consumer_that_dies_is_replaced_and_the_new_one_resumes_from_its_token
 
     println!("seen after {seen:?}");
     assert!(seen <= WITHIN, "took {seen:?}");
-    let metrics = &handover.standby.store.cache().metrics;
-    // Under load the lease can lapse and be taken again: at least once each.
-    assert!(
-        metrics.stream_lease_takeovers.get() >= 1,
-        "the standby took over"
-    );
-    assert!(
-        metrics.stream_resumes.get() >= 1,
-        "resumed from the saved token"
-    );
+    // Under load a read can also reach MongoDB because Redis missed its deadline,
+    // which serves the change before the stream does: wait for the takeover. The
+    // lease can lapse and be taken again, so at least once each.
+    let metrics = handover.standby.store.cache().metrics.clone();
+    until("the standby resuming the stream", WITHIN * 5, || {
+        metrics.stream_lease_takeovers.get() >= 1 && metrics.stream_resumes.get() >= 1
+    })
+    .await;
     assert_eq!(metrics.namespace_bumps.get(), 0, "with nothing to flush");
 }
 
@@ -382,17 +382,16 @@ async fn a_stream_that_cannot_be_resumed_flushes_the_whole_cache_first() {
 
     println!("seen after {seen:?}");
     assert!(seen <= WITHIN, "took {seen:?}");
-    let metrics = &handover.standby.store.cache().metrics;
-    // At least once: under load the lease can change hands again, and the next
-    // holder may find the refused token too.
-    assert!(
-        metrics.stream_lease_takeovers.get() >= 1,
-        "the standby took over"
-    );
-    assert!(
-        metrics.namespace_bumps.get() >= 1,
-        "the stream could not vouch for what came before, so the cache was flushed"
-    );
+    // As above, wait for the takeover; the flush comes with it (at least once:
+    // under load the lease can change hands again, and the next holder may find
+    // the refused token too).
+    let metrics = handover.standby.store.cache().metrics.clone();
+    until(
+        "the standby flushing the cache it could not vouch for",
+        WITHIN * 5,
+        || metrics.stream_lease_takeovers.get() >= 1 && metrics.namespace_bumps.get() >= 1,
+    )
+    .await;
 }
 
 /// The same as `a_writer_cut_off_from_redis_that_dies_is_covered_by_another_instance`,
