@@ -78,9 +78,10 @@ impl Core {
                 // it reads Redis: a caller joining later could postdate an
                 // invalidation the load did not see.
                 let ticket = l1.and_then(|l1| l1.begin_fill(&scope, &name));
-                let result = self.load_via_cache(&scope, &name, &guards, load).await;
+                let (result, encoded) = self.load_via_cache(&scope, &name, &guards, load).await;
                 if let (Some(l1), Some(ticket), Ok(value)) = (l1, ticket, &result) {
-                    l1.fill(ticket, value.clone(), encoded_len(value));
+                    let size = encoded.unwrap_or_else(|| encoded_len(value));
+                    l1.fill(ticket, value.clone(), size);
                 }
                 result
             })
@@ -97,12 +98,14 @@ impl Core {
         name: &str,
         guards: &[String],
         load: F,
-    ) -> StoreResult<T>
+    ) -> (StoreResult<T>, Option<usize>)
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce() -> Fut,
         Fut: Future<Output = StoreResult<T>>,
     {
+        // The encoded size comes back with the value where it is known (what Redis
+        // held, what was filled), so L1 need not encode it again to weigh it.
         // Another reader (maybe another process) holds the lease: give it a moment to
         // fill rather than piling onto the store too.
         for wait_ms in [5, 10, 20, 40] {
@@ -110,7 +113,7 @@ impl Core {
                 Lookup::Hit(bytes) => match decode(&bytes) {
                     Some(value) => {
                         self.cache.metrics.hits.inc();
-                        return value;
+                        return (value, Some(bytes.len()));
                     }
                     None => break,
                 },
@@ -118,11 +121,12 @@ impl Core {
                     self.cache.metrics.misses.inc();
                     let result = self.timed(load()).await;
                     let ttls = self.cache.ttls;
+                    let mut encoded_size = None;
                     match &result {
                         Ok(value) => {
-                            self.cache
-                                .fill(lease, encode(Some(value)), ttls.value)
-                                .await;
+                            let encoded = encode(Some(value));
+                            encoded_size = Some(encoded.len());
+                            self.cache.fill(lease, encoded, ttls.value).await;
                         }
                         Err(StoreError::NotFound) => {
                             self.cache
@@ -133,7 +137,7 @@ impl Core {
                         // go to the store now rather than wait for it to expire.
                         Err(_) => self.cache.release(lease).await,
                     }
-                    return result;
+                    return (result, encoded_size);
                 }
                 Lookup::Busy => tokio::time::sleep(Duration::from_millis(wait_ms)).await,
                 Lookup::Unavailable => {
@@ -142,7 +146,7 @@ impl Core {
                 }
             }
         }
-        self.timed(load()).await
+        (self.timed(load()).await, None)
     }
 
     async fn timed<T>(&self, call: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
@@ -482,11 +486,10 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
             .cache
             .l1_for(&scope, &[])
             .and_then(|l1| l1.derived(&scope, PACKAGE, |package: &P| render(package)));
-        if let Some(answer) = held {
-            return answer.ok_or(StoreError::NotFound);
+        match held {
+            Some(answer) => answer.ok_or(StoreError::NotFound),
+            None => super::render_fresh(self, id, render).await,
         }
-        let package = self.get(id).await?;
-        render(&package).ok_or(StoreError::NotFound)
     }
 
     async fn list_rendered(
@@ -501,11 +504,10 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
                 render(items, next.as_ref())
             })
         });
-        if let Some(answer) = held {
-            return Ok(answer);
+        match held {
+            Some(answer) => Ok(answer),
+            None => super::render_page_fresh(self, filter, page, render).await,
         }
-        let page = self.list(filter, page).await?;
-        Ok(render(&page.items, page.next.as_ref()))
     }
 
     async fn upsert(&self, package: P) -> StoreResult<Written<P>> {

@@ -266,8 +266,7 @@ pub trait PackageStore<P: Package>: Send + Sync {
     /// store that keeps packages in memory keeps the answer beside the package, so
     /// `render` must be the one function the API answers with.
     async fn get_rendered(&self, id: Uuid, render: RenderOne<P>) -> StoreResult<JsonBody> {
-        let package = self.get(id).await?;
-        render(&package).ok_or(StoreError::NotFound)
+        render_fresh(self, id, render).await
     }
 
     /// A page of the catalogue as `render` answers it, kept like `get_rendered`'s.
@@ -277,9 +276,29 @@ pub trait PackageStore<P: Package>: Send + Sync {
         page: PageRequest<Slug>,
         render: RenderPage<P>,
     ) -> StoreResult<JsonBody> {
-        let page = self.list(filter, page).await?;
-        Ok(render(&page.items, page.next.as_ref()))
+        render_page_fresh(self, filter, page, render).await
     }
+}
+
+/// `get_rendered` from a package read afresh: the default, and a cache's miss.
+async fn render_fresh<P: Package, S: PackageStore<P> + ?Sized>(
+    store: &S,
+    id: Uuid,
+    render: RenderOne<P>,
+) -> StoreResult<JsonBody> {
+    let package = store.get(id).await?;
+    render(&package).ok_or(StoreError::NotFound)
+}
+
+/// `list_rendered` from a page read afresh: the default, and a cache's miss.
+async fn render_page_fresh<P: Package, S: PackageStore<P> + ?Sized>(
+    store: &S,
+    filter: &PackageFilter,
+    page: PageRequest<Slug>,
+    render: RenderPage<P>,
+) -> StoreResult<JsonBody> {
+    let page = store.list(filter, page).await?;
+    Ok(render(&page.items, page.next.as_ref()))
 }
 
 /// How the API answers with one package: `None` when it is not shown.

@@ -335,13 +335,14 @@ impl RedisCache {
     /// heartbeat in flight must not keep a dropped cache (and its recovery task,
     /// which could still renew scopes) alive.
     pub(super) async fn publish_heartbeat(cache: &Weak<Self>, message: String) -> Option<usize> {
-        let (mut connection, deadline) = {
+        let (mut connection, channel, deadline) = {
             let cache = cache.upgrade()?;
             let connection = cache.connection.read().clone()?;
-            (connection, cache.timeout.max(Duration::from_millis(50)))
+            let deadline = cache.timeout.max(Duration::from_millis(50));
+            (connection, cache.keys.channel(), deadline)
         };
         let mut publish = redis::cmd("PUBLISH");
-        publish.arg(cache.upgrade()?.keys.channel()).arg(message);
+        publish.arg(channel).arg(message);
         let sent = async {
             match &mut connection {
                 RedisConnection::Standalone(single) => {
