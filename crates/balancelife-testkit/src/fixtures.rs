@@ -60,7 +60,11 @@ pub trait EntryFixture: EntryData {
 }
 
 impl EntryFixture for MealData {
+    /// Every third meal is logged by its calories alone and every fourth without its
+    /// fat, so each store keeps unknown macros apart from zero.
     fn sample(n: u32, at: DateTime<Utc>) -> Self {
+        let known = |grams: f64, unknown: bool| (!unknown).then(|| Grams::try_from(grams).unwrap());
+        let calories_only = n.is_multiple_of(3);
         MealData {
             eaten_at: at,
             slot: MealSlot::Lunch,
@@ -69,9 +73,9 @@ impl EntryFixture for MealData {
             unit: Unit::G,
             nutrition: Nutrition {
                 kcal: Kcal::try_from(400.0 + f64::from(n)).unwrap(),
-                protein_g: Grams::try_from(30.0).unwrap(),
-                carbs_g: Grams::try_from(45.0).unwrap(),
-                fat_g: Grams::try_from(12.0).unwrap(),
+                protein_g: known(30.0, calories_only),
+                carbs_g: known(45.0, calories_only),
+                fat_g: known(12.0, calories_only || n.is_multiple_of(4)),
                 fiber_g: Some(Grams::try_from(6.0).unwrap()),
                 sugar_g: None,
                 sodium_mg: None,

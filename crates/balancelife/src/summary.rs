@@ -23,6 +23,7 @@ pub struct Totals {
     /// `target - net`.
     #[schema(required = true)]
     pub remaining: Option<f64>,
+    /// The macros of the meals that gave them; see `meal_entries_without_macros`.
     pub protein_g: f64,
     pub carbs_g: f64,
     pub fat_g: f64,
@@ -33,6 +34,9 @@ pub struct Totals {
     #[schema(required = true)]
     pub fat_g_target: Option<f64>,
     pub meal_entries: usize,
+    /// Meals logged without one or more of protein, carbs and fat (a coffee by its
+    /// calories alone): the macro sums leave them out, so they are a lower bound.
+    pub meal_entries_without_macros: usize,
     pub workout_entries: usize,
 }
 
@@ -72,6 +76,8 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
                 carbs_g: meal.carbs_g,
                 fat_g: meal.fat_g,
                 meal_entries: usize::try_from(meal.entries).unwrap_or(usize::MAX),
+                meal_entries_without_macros: usize::try_from(meal.without_macros)
+                    .unwrap_or(usize::MAX),
                 workout_entries: usize::try_from(workout.entries).unwrap_or(usize::MAX),
                 ..Totals::default()
             };
@@ -90,6 +96,7 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
         sum.carbs_g += t.carbs_g;
         sum.fat_g += t.fat_g;
         sum.meal_entries += t.meal_entries;
+        sum.meal_entries_without_macros += t.meal_entries_without_macros;
         sum.workout_entries += t.workout_entries;
     }
     let day_count = days.len() as f64;

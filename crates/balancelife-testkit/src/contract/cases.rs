@@ -802,6 +802,10 @@ pub async fn day_sums_add_up_each_days_entries_and_follow_every_write<
             for (day, want) in &expected {
                 let got = sums[day];
                 assert_eq!(got.entries, want.entries, "{why}: entries on {day}");
+                assert_eq!(
+                    got.without_macros, want.without_macros,
+                    "{why}: entries without macros on {day}"
+                );
                 for (name, got, want) in [
                     ("kcal", got.kcal, want.kcal),
                     ("protein_g", got.protein_g, want.protein_g),

@@ -145,16 +145,16 @@ macro_rules! entry_endpoints {
                 entries::create::<$data>(state, user, input).await
             }
 
-            /// Creates or replaces the entry with this id (a UUIDv7).
+            /// Creates or replaces the entry with this id (any RFC 9562 UUID).
             #[utoipa::path(
                 put,
                 path = $item,
                 tag = $tag,
                 operation_id = concat!("put_", $singular),
                 security(("bearer" = [])),
-                params(("id" = uuid::Uuid, Path, description = "The entry's id, a UUIDv7",
+                params(("id" = uuid::Uuid, Path, description = "The entry's id, a UUID of any RFC 9562 version",
                     // `ClientId`'s; tests/suite/openapi.rs holds the two equal.
-                    pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")),
+                    pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$")),
                 request_body = $input,
                 responses(
                     (status = 201, description = "Created", body = $view,
@@ -277,9 +277,9 @@ pub async fn put<E: EntryResource>(
     PathId(id): PathId,
     ValidJson(input): ValidJson<E::Input>,
 ) -> ApiResult<Created<E::View>> {
-    if id.get_version_num() != 7 {
-        return Err(ApiError::invalid("id", "must be a UUIDv7"));
-    }
+    let id = ClientId::try_from(id)
+        .map_err(|invalid| ApiError::invalid("id", invalid.0))?
+        .get();
     let (body_id, data) = E::from_input(input)?;
     if body_id.is_some_and(|body_id| body_id.get() != id) {
         return Err(ApiError::invalid("id", "must match the id in the path"));

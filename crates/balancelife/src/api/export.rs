@@ -325,9 +325,10 @@ fn meal_row(entry: &Entry<MealData>) -> [String; 27] {
     row[6] = d.quantity.get().to_string();
     row[7] = label(&d.unit);
     row[8] = n.kcal.get().to_string();
-    row[9] = n.protein_g.get().to_string();
-    row[10] = n.carbs_g.get().to_string();
-    row[11] = n.fat_g.get().to_string();
+    // An unknown macro is an empty cell, as the optional columns are: never a 0.
+    row[9] = opt(n.protein_g.map(|v| v.get()));
+    row[10] = opt(n.carbs_g.map(|v| v.get()));
+    row[11] = opt(n.fat_g.map(|v| v.get()));
     row[12] = opt(n.fiber_g.map(|v| v.get()));
     row[13] = opt(n.sugar_g.map(|v| v.get()));
     row[14] = opt(n.sodium_mg.map(|v| v.get()));

@@ -27,9 +27,12 @@ pub struct MealEntryInput {
     quantity: Quantity,
     unit: Unit,
     kcal: Kcal,
-    protein_g: Grams,
-    carbs_g: Grams,
-    fat_g: Grams,
+    /// Optional, like every macro: leave out (or send `null`) what is not known, as
+    /// for a coffee logged by its calories alone. Unknown is not zero: summaries add
+    /// what is known and count the entries that left a macro out.
+    protein_g: Option<Grams>,
+    carbs_g: Option<Grams>,
+    fat_g: Option<Grams>,
     fiber_g: Option<Grams>,
     sugar_g: Option<Grams>,
     sodium_mg: Option<Milligrams>,
@@ -62,15 +65,13 @@ pub struct MealEntryPatch {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(nullable = false)]
     kcal: Option<Kcal>,
-    #[serde(default, deserialize_with = "non_null")]
-    #[schema(nullable = false)]
-    protein_g: Option<Grams>,
-    #[serde(default, deserialize_with = "non_null")]
-    #[schema(nullable = false)]
-    carbs_g: Option<Grams>,
-    #[serde(default, deserialize_with = "non_null")]
-    #[schema(nullable = false)]
-    fat_g: Option<Grams>,
+    /// `null` makes the macro unknown again.
+    #[serde(default, deserialize_with = "nullable")]
+    protein_g: Option<Option<Grams>>,
+    #[serde(default, deserialize_with = "nullable")]
+    carbs_g: Option<Option<Grams>>,
+    #[serde(default, deserialize_with = "nullable")]
+    fat_g: Option<Option<Grams>>,
     #[serde(default, deserialize_with = "nullable")]
     fiber_g: Option<Option<Grams>>,
     #[serde(default, deserialize_with = "nullable")]
@@ -96,9 +97,13 @@ pub struct MealEntryView {
     quantity: Quantity,
     unit: Unit,
     kcal: Kcal,
-    protein_g: Grams,
-    carbs_g: Grams,
-    fat_g: Grams,
+    /// `null` when not known.
+    #[schema(required = true)]
+    protein_g: Option<Grams>,
+    #[schema(required = true)]
+    carbs_g: Option<Grams>,
+    #[schema(required = true)]
+    fat_g: Option<Grams>,
     #[schema(required = true)]
     fiber_g: Option<Grams>,
     #[schema(required = true)]

@@ -58,19 +58,30 @@ pub enum Activity {
 }
 
 /// Nutrition of one entry, copied in when it is logged so later catalogue edits never
-/// rewrite history.
+/// rewrite history. Only energy is always known: a meal logged by hand may carry its
+/// calories alone (a coffee), and an unknown macro is `None`, never a zero.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Nutrition {
     pub kcal: Kcal,
-    pub protein_g: Grams,
-    pub carbs_g: Grams,
-    pub fat_g: Grams,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protein_g: Option<Grams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carbs_g: Option<Grams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fat_g: Option<Grams>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fiber_g: Option<Grams>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sugar_g: Option<Grams>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sodium_mg: Option<Milligrams>,
+}
+
+impl Nutrition {
+    /// Whether protein, carbs and fat are all known, so the day's macro sums are whole.
+    pub fn macros_known(&self) -> bool {
+        self.protein_g.is_some() && self.carbs_g.is_some() && self.fat_g.is_some()
+    }
 }
 
 /// Which package revision an entry came from.
@@ -144,12 +155,14 @@ impl EntryData for MealData {
 
     fn sums(&self) -> DaySums {
         let n = &self.nutrition;
+        let known = |grams: Option<Grams>| grams.map_or(0.0, Grams::get);
         DaySums {
             entries: 1,
+            without_macros: u64::from(!n.macros_known()),
             kcal: n.kcal.get(),
-            protein_g: n.protein_g.get(),
-            carbs_g: n.carbs_g.get(),
-            fat_g: n.fat_g.get(),
+            protein_g: known(n.protein_g),
+            carbs_g: known(n.carbs_g),
+            fat_g: known(n.fat_g),
         }
     }
 }
@@ -171,10 +184,12 @@ impl EntryData for WorkoutData {
 }
 
 /// The sums of one day's entries of one kind: what summaries are made of. For
-/// workouts `kcal` is what they burned and the macros are zero.
+/// workouts `kcal` is what they burned and the macros are zero. The macro sums add
+/// what is known; `without_macros` counts the entries that left one or more out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct DaySums {
     pub entries: u64,
+    pub without_macros: u64,
     pub kcal: f64,
     pub protein_g: f64,
     pub carbs_g: f64,
@@ -184,6 +199,7 @@ pub struct DaySums {
 impl DaySums {
     pub fn add(&mut self, other: &Self) {
         self.entries += other.entries;
+        self.without_macros += other.without_macros;
         self.kcal += other.kcal;
         self.protein_g += other.protein_g;
         self.carbs_g += other.carbs_g;

@@ -69,9 +69,9 @@ impl MealItem {
             unit: Unit::G,
             nutrition: Nutrition {
                 kcal: self.kcal,
-                protein_g: self.protein_g,
-                carbs_g: self.carbs_g,
-                fat_g: self.fat_g,
+                protein_g: Some(self.protein_g),
+                carbs_g: Some(self.carbs_g),
+                fat_g: Some(self.fat_g),
                 fiber_g: None,
                 sugar_g: None,
                 sodium_mg: None,

@@ -574,8 +574,10 @@ impl utoipa::PartialSchema for Timezone {
 
 impl utoipa::ToSchema for Timezone {}
 
-/// A client-supplied entity id: it must be a UUIDv7, so ids stay time-ordered no
-/// matter who made them.
+/// A client-supplied entity id: any RFC 9562 UUID, versions 1 to 8, so an offline
+/// client can use what its platform makes (`crypto.randomUUID()`, iOS `UUID()` and
+/// Android `UUID.randomUUID()` make v4). Lists are ordered by position, not by id, so
+/// nothing depends on ids being time-ordered; the service's own ids stay v7.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ClientId(uuid::Uuid);
@@ -583,6 +585,21 @@ pub struct ClientId(uuid::Uuid);
 impl ClientId {
     pub fn get(self) -> uuid::Uuid {
         self.0
+    }
+}
+
+impl TryFrom<uuid::Uuid> for ClientId {
+    type Error = InvalidValue;
+
+    /// The nil and max UUIDs, other variants (Microsoft's, NCS) and version numbers
+    /// RFC 9562 does not define are refused: they are not ids a client makes.
+    fn try_from(id: uuid::Uuid) -> Result<Self, Self::Error> {
+        let version = id.get_version_num();
+        if (1..=8).contains(&version) && id.get_variant() == uuid::Variant::RFC4122 {
+            Ok(Self(id))
+        } else {
+            Err(InvalidValue::new(CLIENT_ID_RULE))
+        }
     }
 }
 
@@ -599,15 +616,19 @@ impl FromStr for ClientId {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match uuid::Uuid::try_parse(value) {
-            Ok(id) if id.get_version_num() == 7 && value.len() == HYPHENATED_LEN => Ok(Self(id)),
-            _ => Err(InvalidValue::new("must be a UUIDv7 in its hyphenated form")),
+            Ok(id) if value.len() == HYPHENATED_LEN => id.try_into(),
+            _ => Err(InvalidValue::new(CLIENT_ID_RULE)),
         }
     }
 }
 
-/// What `ClientId` accepts, for the OpenAPI document.
-pub const UUID_V7_PATTERN: &str =
-    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+/// What a refused client id is told.
+const CLIENT_ID_RULE: &str = "must be an RFC 9562 UUID (version 1 to 8) in its hyphenated form";
+
+/// What `ClientId` accepts, for the OpenAPI document: the version digit 1–8 and the
+/// RFC 9562 variant (the first digit of the fourth group is 8, 9, a or b).
+pub const CLIENT_ID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$";
 
 /// The length of a UUID in its hyphenated form, the only form ids are accepted in.
 pub const HYPHENATED_LEN: usize = 36;
@@ -616,8 +637,9 @@ impl utoipa::PartialSchema for ClientId {
     fn schema() -> RefOr<Schema> {
         let id = schema::string(
             HYPHENATED_LEN,
-            UUID_V7_PATTERN,
-            "A UUIDv7 chosen by the client, which makes the write idempotent.",
+            CLIENT_ID_PATTERN,
+            "A UUID (RFC 9562, any version: v4 as phones make them, or v7) chosen by \
+             the client, which makes the write idempotent.",
         )
         .min_length(Some(HYPHENATED_LEN));
         schema::with_format(id, KnownFormat::Uuid).into()
@@ -753,10 +775,33 @@ mod tests {
     }
 
     #[test]
-    fn client_ids_must_be_uuid_v7() {
-        assert!(ClientId::from_str(&new_id().to_string()).is_ok());
-        assert!(ClientId::from_str(&uuid::Uuid::nil().to_string()).is_err());
-        assert!(ClientId::from_str("not-a-uuid").is_err());
+    fn client_ids_are_any_rfc_9562_uuid() {
+        let pattern = regex::Regex::new(CLIENT_ID_PATTERN).unwrap();
+        let accepted = [
+            new_id().to_string(),
+            uuid::Uuid::new_v4().to_string(),
+            // v1 and v6 (time and node), v8 (custom), upper case as some platforms print.
+            "c232ab00-9414-11ec-b3c8-9f6bdeced846".to_owned(),
+            "1ec9414c-232a-6b00-b3c8-9e6bdeced846".to_owned(),
+            "2489e9ad-2ee2-8e00-8ec9-32d5f69181c0".to_owned(),
+            uuid::Uuid::new_v4().to_string().to_uppercase(),
+        ];
+        for id in accepted {
+            assert!(ClientId::from_str(&id).is_ok(), "{id} was refused");
+            assert!(pattern.is_match(&id), "the document refuses {id}");
+        }
+        let refused = [
+            uuid::Uuid::nil().to_string(),
+            uuid::Uuid::max().to_string(),
+            // Version 9 is not defined; a v4 with the Microsoft variant (c).
+            "2f1e3d4c-5b6a-9978-8c9d-0e1f2a3b4c5d".to_owned(),
+            "2f1e3d4c-5b6a-4978-cc9d-0e1f2a3b4c5d".to_owned(),
+            "not-a-uuid".to_owned(),
+        ];
+        for id in refused {
+            assert!(ClientId::from_str(&id).is_err(), "{id} was accepted");
+            assert!(!pattern.is_match(&id), "the document accepts {id}");
+        }
         // Only the hyphenated form, as the OpenAPI pattern states.
         let id = new_id();
         for other_form in [

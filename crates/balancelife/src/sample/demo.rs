@@ -149,9 +149,9 @@ impl LoggedMeal {
             unit: self.unit,
             nutrition: Nutrition {
                 kcal: self.kcal,
-                protein_g: self.protein_g,
-                carbs_g: self.carbs_g,
-                fat_g: self.fat_g,
+                protein_g: Some(self.protein_g),
+                carbs_g: Some(self.carbs_g),
+                fat_g: Some(self.fat_g),
                 fiber_g: self.fiber_g,
                 sugar_g: self.sugar_g,
                 sodium_mg: self.sodium_mg,

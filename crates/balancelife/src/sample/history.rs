@@ -235,9 +235,9 @@ mod tests {
             assert!(
                 within_ten_percent(
                     n.kcal.get(),
-                    n.protein_g.get(),
-                    n.carbs_g.get(),
-                    n.fat_g.get()
+                    n.protein_g.unwrap().get(),
+                    n.carbs_g.unwrap().get(),
+                    n.fat_g.unwrap().get()
                 ),
                 "{}",
                 entry.data.name

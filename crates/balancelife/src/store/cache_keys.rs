@@ -145,7 +145,12 @@ pub mod voids {
     }
 }
 
-/// Builds full key names under one namespace (`<namespace>:v2:<epoch>:`).
+/// The version of what the cache holds. It changes whenever a cached value changes
+/// shape, so a new release never decodes an old one's values: v3 came with entries
+/// whose macros may be unknown and catalogue packages with drafts and authors.
+pub const KEY_VERSION: &str = "v3";
+
+/// Builds full key names under one namespace (`<namespace>:<KEY_VERSION>:<epoch>:`).
 #[derive(Debug)]
 pub struct Keyspace {
     prefix: String,
@@ -160,7 +165,7 @@ impl Keyspace {
     /// new release never decodes an old one's values.
     pub fn new(namespace: &str) -> Self {
         Self {
-            prefix: format!("{namespace}:v2:"),
+            prefix: format!("{namespace}:{KEY_VERSION}:"),
             epoch: AtomicU64::new(0),
         }
     }
@@ -265,14 +270,14 @@ mod tests {
         );
         assert_eq!(
             Keyspace::new("bl").key(&Scope::user(Uuid::nil()), "user"),
-            "bl:v2:0:{u:00000000-0000-0000-0000-000000000000}:user"
+            "bl:v3:0:{u:00000000-0000-0000-0000-000000000000}:user"
         );
         let keys = Keyspace::new("bl");
         assert!(keys.advance_to(3));
         assert!(!keys.advance_to(2), "an epoch never goes back");
         assert!(
             keys.key(&Scope::user(Uuid::nil()), "user")
-                .starts_with("bl:v2:3:{u:")
+                .starts_with("bl:v3:3:{u:")
         );
     }
 }

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::support::{TestApp, spawn_app};
+use crate::support::{TestApp, TestResponse, TestUser, spawn_app};
 
 #[tokio::test]
 async fn a_demo_user_logs_a_meal_and_finds_it_by_date() {
@@ -77,9 +77,28 @@ async fn posting_the_same_client_id_twice_creates_one_entry() {
     let app = spawn_app().await;
     let user = app.register("idem", json!({})).await;
     let id = Uuid::now_v7().to_string();
-    let mut body = TestApp::meal_body("2026-02-11T08:00:00Z");
-    body["id"] = json!(id);
+    let (first, retry, different) =
+        post_twice_then_change(&app, &user, &id, "2026-02-11T08:00:00Z").await;
 
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert_eq!(retry.status, StatusCode::OK);
+    assert_eq!(retry.body, first.body);
+    assert_eq!(different.status, StatusCode::CONFLICT);
+    let listed = app
+        .get("/api/v1/meal-entries?from=2026-02-11", Some(&user.token))
+        .await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+}
+
+/// Posts a meal under client id `id` twice, then a third time with other content.
+async fn post_twice_then_change(
+    app: &TestApp,
+    user: &TestUser,
+    id: &str,
+    eaten_at: &str,
+) -> (TestResponse, TestResponse, TestResponse) {
+    let mut body = TestApp::meal_body(eaten_at);
+    body["id"] = json!(id);
     let first = app
         .post("/api/v1/meal-entries", Some(&user.token), body.clone())
         .await;
@@ -90,15 +109,7 @@ async fn posting_the_same_client_id_twice_creates_one_entry() {
     let different = app
         .post("/api/v1/meal-entries", Some(&user.token), body)
         .await;
-
-    assert_eq!(first.status, StatusCode::CREATED);
-    assert_eq!(retry.status, StatusCode::OK);
-    assert_eq!(retry.body, first.body);
-    assert_eq!(different.status, StatusCode::CONFLICT);
-    let listed = app
-        .get("/api/v1/meal-entries?from=2026-02-11", Some(&user.token))
-        .await;
-    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    (first, retry, different)
 }
 
 #[tokio::test]
@@ -126,30 +137,64 @@ async fn put_creates_then_replaces_and_repeating_it_changes_nothing() {
 }
 
 #[tokio::test]
-async fn put_refuses_ids_that_are_not_uuid_v7_or_disagree_with_the_body() {
+async fn ids_that_phones_make_are_accepted_and_keep_writes_idempotent() {
+    let app = spawn_app().await;
+    let user = app.register("v4ids", json!({})).await;
+    // As `crypto.randomUUID()` prints it, and as iOS' `UUID().uuidString` does (upper case).
+    let posted = Uuid::new_v4().to_string();
+    let put = Uuid::new_v4().to_string().to_uppercase();
+    let (first, retry, different) =
+        post_twice_then_change(&app, &user, &posted, "2026-02-13T08:00:00Z").await;
+    let path = format!("/api/v1/workout-entries/{put}");
+    let workout = TestApp::workout_body("2026-02-13T07:00:00Z");
+    let created = app.put(&path, Some(&user.token), workout.clone()).await;
+    let repeated = app.put(&path, Some(&user.token), workout).await;
+
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.body["id"], posted);
+    assert_eq!(retry.status, StatusCode::OK);
+    assert_eq!(retry.body, first.body);
+    assert_eq!(different.status, StatusCode::CONFLICT);
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["id"], put.to_lowercase());
+    assert_eq!(repeated.status, StatusCode::OK);
+    assert_eq!(repeated.body, created.body);
+    let fetched = app
+        .get(&format!("/api/v1/meal-entries/{posted}"), Some(&user.token))
+        .await;
+    assert_eq!(fetched.body, first.body);
+}
+
+#[tokio::test]
+async fn put_refuses_ids_that_are_not_rfc_9562_uuids_or_disagree_with_the_body() {
     let app = spawn_app().await;
     let user = app.register("putids", json!({})).await;
-    let v4 = "2f1e3d4c-5b6a-4978-8c9d-0e1f2a3b4c5d";
     let mut body = TestApp::meal_body("2026-02-12T07:00:00Z");
 
-    let not_v7 = app
-        .put(
-            &format!("/api/v1/meal-entries/{v4}"),
-            Some(&user.token),
-            body.clone(),
-        )
-        .await;
+    let mut refused = Vec::new();
+    for not_an_id in [Uuid::nil(), Uuid::max()] {
+        let answer = app
+            .put(
+                &format!("/api/v1/meal-entries/{not_an_id}"),
+                Some(&user.token),
+                body.clone(),
+            )
+            .await;
+        refused.push(answer);
+    }
     body["id"] = json!(Uuid::now_v7().to_string());
     let mismatch = app
         .put(
-            &format!("/api/v1/meal-entries/{}", Uuid::now_v7()),
+            &format!("/api/v1/meal-entries/{}", Uuid::new_v4()),
             Some(&user.token),
             body,
         )
         .await;
 
-    assert_eq!(not_v7.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(not_v7.error_field(), "id");
+    for answer in refused {
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(answer.error_field(), "id");
+    }
     assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(mismatch.error_field(), "id");
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use balancelife::config::MongoSettings;
 use balancelife::domain::{Entry, MealData};
-use balancelife::store::cache_keys::Scope;
+use balancelife::store::cache_keys::{KEY_VERSION, Scope};
 use balancelife::store::{DateRange, PageLimit, PageRequest, Store};
 
 use balancelife_testkit::fixtures::{EntryFixture, at, date, entry, unique_email, user};
@@ -280,7 +280,7 @@ async fn a_lost_epoch_is_restored_and_every_process_converges_on_it() {
     let epoch = first.store.cache().epoch();
     // The key is lost (a restart without persistence, a failover that dropped it).
     let mut redis = redis_connection(&SHARED_REDIS).await;
-    let epoch_key = format!("{}:v2:epoch", first.redis_settings.namespace);
+    let epoch_key = format!("{}:{KEY_VERSION}:epoch", first.redis_settings.namespace);
     let _: () = redis::cmd("DEL")
         .arg(&epoch_key)
         .query_async(&mut redis)

@@ -29,6 +29,7 @@ on_every_store!(
     applying_a_package_day_twice_creates_its_entries_once,
     an_export_imports_back_without_duplicates,
     csv_cells_that_would_run_as_formulas_are_neutralized,
+    meals_logged_by_calories_alone_keep_their_macros_unknown,
     another_users_data_never_appears,
 );
 
@@ -326,6 +327,107 @@ async fn export(app: &TestApp, user: &TestUser, format: &str) -> crate::support:
 async fn import(app: &TestApp, user: &TestUser, file: &Value) -> crate::support::TestResponse {
     app.post("/api/v1/import", Some(&user.token), file.clone())
         .await
+}
+
+/// A meal body with kcal alone, as a quick add sends it.
+fn calories_only(at: &str, kcal: f64) -> Value {
+    let mut body = TestApp::meal_body(at);
+    let fields = body.as_object_mut().unwrap();
+    for macro_field in ["protein_g", "carbs_g", "fat_g", "fiber_g"] {
+        fields.remove(macro_field);
+    }
+    fields.insert("name".into(), json!("Coffee"));
+    fields.insert("kcal".into(), json!(kcal));
+    body
+}
+
+async fn meals_logged_by_calories_alone_keep_their_macros_unknown(app: TestApp) {
+    let user = berlin_user(&app, "quickadd").await;
+    let coffee = log(
+        &app,
+        &user,
+        "/api/v1/meal-entries",
+        calories_only("2026-03-20T08:00:00+01:00", 5.0),
+    )
+    .await;
+    let soup = log(
+        &app,
+        &user,
+        "/api/v1/meal-entries",
+        meal("2026-03-20T12:00:00+01:00", 420.0, 24.0),
+    )
+    .await;
+    let mut protein_only = calories_only("2026-03-20T16:00:00+01:00", 180.0);
+    protein_only["protein_g"] = json!(20);
+    protein_only["carbs_g"] = Value::Null;
+    log(&app, &user, "/api/v1/meal-entries", protein_only).await;
+    assert_eq!(
+        (&coffee["protein_g"], &coffee["carbs_g"], &coffee["fat_g"]),
+        (&Value::Null, &Value::Null, &Value::Null),
+        "unknown, not zero"
+    );
+    let first = day(&app, &user, "2026-03-20").await;
+    assert_eq!(first["kcal_in"], 605.0);
+    assert_eq!(first["protein_g"], 44.0, "the known protein of two meals");
+    assert_eq!(first["carbs_g"], 58.0);
+    assert_eq!(first["meal_entries"], 3);
+    assert_eq!(first["meal_entries_without_macros"], 2);
+
+    // Clearing a macro makes it unknown; giving all three makes it known.
+    let path = |entry: &Value| format!("/api/v1/meal-entries/{}", entry["id"].as_str().unwrap());
+    let cleared = app
+        .patch(&path(&soup), Some(&user.token), json!({"fat_g": null}))
+        .await;
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
+    assert_eq!(cleared.body["fat_g"], Value::Null);
+    assert_eq!(
+        day(&app, &user, "2026-03-20").await["meal_entries_without_macros"],
+        3
+    );
+    let completed = app
+        .patch(
+            &path(&coffee),
+            Some(&user.token),
+            json!({"protein_g": 0.3, "carbs_g": 0, "fat_g": 0.1}),
+        )
+        .await;
+    assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
+    let after = day(&app, &user, "2026-03-20").await;
+    assert_eq!(after["meal_entries_without_macros"], 2);
+    assert_eq!(after["protein_g"], 44.3);
+
+    // The CSV leaves an unknown macro empty; the JSON export says null and imports back.
+    let csv = export(&app, &user, "csv").await.body;
+    let mut reader = csv::Reader::from_reader(csv.as_str().unwrap().as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let fat = header.iter().position(|name| name == "fat_g").unwrap();
+    let soup_row = reader
+        .records()
+        .map(Result::unwrap)
+        .find(|row| row.get(1) == soup["id"].as_str())
+        .unwrap();
+    assert_eq!(soup_row.get(fat), Some(""));
+    let file = export(&app, &user, "json").await.body;
+    app.delete(&path(&soup), Some(&user.token)).await;
+    let imported = import(&app, &user, &file).await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
+    assert_eq!(
+        imported.body,
+        json!({"created": 1, "unchanged": 2, "conflicts": 0})
+    );
+    let restored = app.get(&path(&soup), Some(&user.token)).await;
+    assert_eq!(restored.body["fat_g"], Value::Null);
+    assert_eq!(restored.body["protein_g"], 24.0);
+    assert_eq!(day(&app, &user, "2026-03-20").await, after);
+}
+
+/// The summary of one day.
+async fn day(app: &TestApp, user: &TestUser, date: &str) -> Value {
+    let summary = app
+        .get(&format!("/api/v1/summary?date={date}"), Some(&user.token))
+        .await;
+    assert_eq!(summary.status, StatusCode::OK, "{}", summary.body);
+    summary.body["days"][0].clone()
 }
 
 async fn an_export_imports_back_without_duplicates(app: TestApp) {

@@ -78,11 +78,14 @@ pub fn day_start_key(date: NaiveDate) -> String {
     date.to_string()
 }
 
+/// The names of `DaySums`' sums in a `$group` row, in the order of `SUMMED`.
+pub const SUMMED_AS: [&str; 5] = ["kcal", "protein_g", "carbs_g", "fat_g", "without_macros"];
+
 /// How one entry kind maps to its collection.
 pub trait EntryDocument: EntryData {
     const COLLECTION: &'static str;
-    /// The fields that `DaySums` adds up: kcal, protein, carbs, fat (`None`: zero).
-    const SUMMED: [Option<&'static str>; 4];
+    /// The fields that `DaySums` adds up, in the order of `SUMMED_AS` (`None`: zero).
+    const SUMMED: [Option<&'static str>; 5];
     type Doc: Serialize + serde::de::DeserializeOwned + Send + Sync + Unpin + 'static;
 
     fn to_doc(entry: &Entry<Self>) -> Self::Doc;
@@ -102,6 +105,12 @@ pub struct MealEntryDoc {
     quantity: Quantity,
     unit: Unit,
     nutrition: Nutrition,
+    /// 1 when a macro is unknown, so the day-sums aggregation counts such entries
+    /// with one `$sum` (a server-side `$cond` on a missing field is not something every
+    /// MongoDB-compatible server agrees on). Documents written before macros could be
+    /// unknown lack it and had every macro: read as 0.
+    #[serde(default)]
+    without_macros: i32,
     source: EntrySource,
     package_id: Option<Uuid>,
     package_version: Option<Version>,
@@ -112,11 +121,12 @@ pub struct MealEntryDoc {
 
 impl EntryDocument for MealData {
     const COLLECTION: &'static str = "meal_entries";
-    const SUMMED: [Option<&'static str>; 4] = [
+    const SUMMED: [Option<&'static str>; 5] = [
         Some("nutrition.kcal"),
         Some("nutrition.protein_g"),
         Some("nutrition.carbs_g"),
         Some("nutrition.fat_g"),
+        Some("without_macros"),
     ];
     type Doc = MealEntryDoc;
 
@@ -133,6 +143,7 @@ impl EntryDocument for MealData {
             quantity: data.quantity,
             unit: data.unit,
             nutrition: data.nutrition.clone(),
+            without_macros: i32::from(!data.nutrition.macros_known()),
             source: data.source,
             package_id: data.package.map(|p| p.package_id.into()),
             package_version: data.package.map(|p| p.package_version),
@@ -188,7 +199,7 @@ pub struct WorkoutEntryDoc {
 
 impl EntryDocument for WorkoutData {
     const COLLECTION: &'static str = "workout_entries";
-    const SUMMED: [Option<&'static str>; 4] = [Some("kcal_burned"), None, None, None];
+    const SUMMED: [Option<&'static str>; 5] = [Some("kcal_burned"), None, None, None, None];
     type Doc = WorkoutEntryDoc;
 
     fn to_doc(entry: &Entry<Self>) -> WorkoutEntryDoc {

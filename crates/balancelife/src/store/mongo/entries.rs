@@ -14,7 +14,7 @@ use mongodb::Collection;
 use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
-use super::documents::{EntryDocument, day_start_key, position_key};
+use super::documents::{EntryDocument, SUMMED_AS, day_start_key, position_key};
 use super::errors::{Rejected, bounded, insert_unless_taken};
 use crate::domain::{DaySums, Entry, EntryPosition};
 use crate::store::{
@@ -242,10 +242,7 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
             .succ_opt()
             .map_or_else(|| "9".to_owned(), day_start_key);
         let mut group = doc! { "_id": "$local_date", "entries": { "$sum": 1 } };
-        for (name, field) in ["kcal", "protein_g", "carbs_g", "fat_g"]
-            .into_iter()
-            .zip(D::SUMMED)
-        {
+        for (name, field) in SUMMED_AS.into_iter().zip(D::SUMMED) {
             let summed = field.map_or(bson::Bson::Int32(0), |field| format!("${field}").into());
             group.insert(name, doc! { "$sum": summed });
         }
@@ -283,6 +280,7 @@ fn day_sums_of(row: &Document) -> DaySums {
     };
     DaySums {
         entries: number("entries") as u64,
+        without_macros: number("without_macros") as u64,
         kcal: number("kcal"),
         protein_g: number("protein_g"),
         carbs_g: number("carbs_g"),
