@@ -150,8 +150,16 @@ pub fn meal_package(slug: &str, tags: &[&str], published: bool) -> MealPackage {
         duration_days: 1,
         daily_averages: MealPackage::average_of(&items, 1),
         items,
-        published,
+        status: if published {
+            PackageStatus::Published
+        } else {
+            PackageStatus::Draft
+        },
         version: Version::try_from(1).unwrap(),
+        created_by: None,
+        updated_by: None,
+        created_at: None,
+        updated_at: None,
     }
 }
 
@@ -179,7 +187,11 @@ pub fn workout_package(slug: &str, level: Level, tags: &[&str]) -> WorkoutPackag
                 rest_s: 60,
             }],
         }],
-        published: true,
+        status: PackageStatus::Published,
         version: Version::try_from(1).unwrap(),
+        created_by: None,
+        updated_by: None,
+        created_at: None,
+        updated_at: None,
     }
 }

@@ -349,38 +349,115 @@ pub async fn packages_can_be_filtered_by_tag_and_level(store: S) {
     assert_eq!(quick.items[0].slug.as_str(), "quick-one");
 }
 
-pub async fn unpublished_packages_are_listed_only_when_asked(store: S) {
+pub async fn each_status_is_listed_only_when_asked(store: S) {
+    let mut archived = fixtures::meal_package("archived", &[], true);
+    archived.status = PackageStatus::Archived;
+    for package in [
+        fixtures::meal_package("draft", &[], false),
+        fixtures::meal_package("live", &[], true),
+        archived,
+    ] {
+        store.meal_packages().upsert(package).await.unwrap();
+    }
+
+    let mut listed = Vec::new();
+    for status in StatusFilter::EVERY {
+        let filter = PackageFilter {
+            status,
+            ..Default::default()
+        };
+        let page = store
+            .meal_packages()
+            .list(&filter, PageRequest::first(limit(10)))
+            .await
+            .unwrap();
+        let slugs: Vec<String> = page.items.iter().map(|p| p.slug.to_string()).collect();
+        listed.push((status, slugs));
+    }
+
+    assert_eq!(
+        listed,
+        [
+            (StatusFilter::Draft, vec!["draft".to_owned()]),
+            (StatusFilter::Published, vec!["live".to_owned()]),
+            (StatusFilter::Archived, vec!["archived".to_owned()]),
+            (
+                StatusFilter::All,
+                vec!["archived".to_owned(), "draft".to_owned(), "live".to_owned()]
+            ),
+        ]
+    );
+    assert_eq!(
+        PackageFilter::default().status,
+        StatusFilter::Published,
+        "the public sees published packages only"
+    );
+}
+
+/// An administrator's write: only on top of the revision read, so two editors never
+/// overwrite each other; a slug stays unique.
+pub async fn a_package_is_replaced_only_over_the_revision_read(store: S) {
+    let mut read = fixtures::meal_package("editable", &[], false);
+    read.updated_at = Some(at("2026-05-01", "10:00"));
+    store.meal_packages().upsert(read.clone()).await.unwrap();
     store
         .meal_packages()
-        .upsert(fixtures::meal_package("draft", &[], false))
+        .upsert(fixtures::meal_package("other", &[], true))
         .await
         .unwrap();
+    let revise = |from: &MealPackage, minute: u32, name: &str| {
+        let mut next = from.clone();
+        next.name = name.try_into().unwrap();
+        next.updated_at = Some(at("2026-05-01", &format!("10:{minute:02}")));
+        next
+    };
+
+    let first = revise(&read, 1, "First editor");
+    let written = store
+        .meal_packages()
+        .replace(first.clone(), &read)
+        .await
+        .unwrap();
+    let second = store
+        .meal_packages()
+        .replace(revise(&read, 2, "Second editor"), &read)
+        .await;
+    let mut clash = revise(&first, 3, "Clash");
+    clash.slug = "other".parse().unwrap();
+    let taken = store.meal_packages().replace(clash, &first).await;
+    let mut missing = fixtures::meal_package("missing", &[], true);
+    missing.updated_at = read.updated_at;
+    let absent = store
+        .meal_packages()
+        .replace(missing.clone(), &missing)
+        .await;
+
+    assert_eq!(
+        written,
+        Written::Replaced {
+            stored: first.clone(),
+            previous: read.clone()
+        }
+    );
+    assert!(
+        matches!(second, Err(StoreError::Stale)),
+        "a write over a revision that is gone: {second:?}"
+    );
+    assert_conflict_about(taken, "slug");
+    assert!(matches!(absent, Err(StoreError::NotFound)), "{absent:?}");
+    assert_eq!(store.meal_packages().get(read.id).await.unwrap(), first);
+
+    // A package stored without a revision time (the sample, an older release).
+    let mut seeded = fixtures::meal_package("seeded", &[], true);
+    seeded.updated_at = None;
+    store.meal_packages().upsert(seeded.clone()).await.unwrap();
+    let edited = revise(&seeded, 4, "Edited");
     store
         .meal_packages()
-        .upsert(fixtures::meal_package("live", &[], true))
+        .replace(edited.clone(), &seeded)
         .await
         .unwrap();
-
-    let public = store
-        .meal_packages()
-        .list(&PackageFilter::default(), PageRequest::first(limit(10)))
-        .await
-        .unwrap();
-    let all = store
-        .meal_packages()
-        .list(
-            &PackageFilter {
-                include_unpublished: true,
-                ..Default::default()
-            },
-            PageRequest::first(limit(10)),
-        )
-        .await
-        .unwrap();
-
-    assert_eq!(public.items.len(), 1);
-    assert_eq!(public.items[0].slug.as_str(), "live");
-    assert_eq!(all.items.len(), 2);
+    assert_eq!(store.meal_packages().get(seeded.id).await.unwrap(), edited);
 }
 
 pub async fn upserting_a_package_is_idempotent(store: S) {

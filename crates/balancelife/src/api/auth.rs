@@ -59,6 +59,50 @@ impl FromRequestParts<SharedState> for AuthUser {
     }
 }
 
+/// A signed-in administrator: 401 without a valid token, 403 for anyone else,
+/// before the request is looked at any further.
+pub struct AdminUser(pub User);
+
+impl FromRequestParts<SharedState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let AuthUser(user) = AuthUser::from_request_parts(parts, state).await?;
+        admin(Some(user)).map(Self)
+    }
+}
+
+/// Whoever reads the catalogue: nobody, or the user of a valid token (a token that
+/// is sent must be valid, so a client learns that it has expired).
+pub struct Reader(pub Option<User>);
+
+impl FromRequestParts<SharedState> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            return Ok(Self(None));
+        }
+        let AuthUser(user) = AuthUser::from_request_parts(parts, state).await?;
+        Ok(Self(Some(user)))
+    }
+}
+
+/// `user` if it is an administrator: 401 for nobody, 403 for anyone else.
+pub fn admin(user: Option<User>) -> ApiResult<User> {
+    match user {
+        None => Err(ApiError::unauthorized()),
+        Some(user) if user.role == Role::Admin => Ok(user),
+        Some(_) => Err(ApiError::forbidden()),
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {

@@ -20,12 +20,20 @@ use super::state::SharedState;
 /// The largest body that is tagged; larger reads are answered as they are.
 const TAGGED_UP_TO_BYTES: usize = 4 * 1024 * 1024;
 
-/// Who may keep an answer to a read of `path`, or `None` to leave it uncached.
-pub(super) fn policy(path: &str, catalogue_max_age_secs: u64) -> Option<String> {
+/// Who may keep an answer to a read of `path`, or `None` to leave it uncached. A
+/// read of the catalogue with credentials may show drafts (to an administrator), so
+/// it is private: only the anonymous catalogue is for everyone.
+pub(super) fn policy(
+    path: &str,
+    catalogue_max_age_secs: u64,
+    with_credentials: bool,
+) -> Option<String> {
     let api = path.strip_prefix("/api/v1/")?;
-    if api.starts_with("meal-packages") || api.starts_with("workout-packages") {
+    let catalogue = api.starts_with("meal-packages") || api.starts_with("workout-packages");
+    if catalogue && !with_credentials {
         Some(format!("public, max-age={catalogue_max_age_secs}"))
-    } else if api.starts_with("users/me")
+    } else if catalogue
+        || api.starts_with("users/me")
         || api.starts_with("meal-entries")
         || api.starts_with("workout-entries")
         || api.starts_with("summary")
@@ -42,8 +50,12 @@ pub async fn conditional_get(
     request: Request,
     next: Next,
 ) -> Response {
+    let with_credentials = request.headers().contains_key(header::AUTHORIZATION);
     let Some(cache_control) = (request.method() == Method::GET)
-        .then(|| policy(request.uri().path(), state.catalogue_max_age.as_secs()))
+        .then(|| {
+            let max_age = state.catalogue_max_age.as_secs();
+            policy(request.uri().path(), max_age, with_credentials)
+        })
         .flatten()
     else {
         return next.run(request).await;
@@ -138,12 +150,17 @@ mod tests {
     #[test]
     fn reads_of_the_catalogue_are_public_and_personal_reads_private() {
         assert_eq!(
-            policy("/api/v1/meal-packages/x", 60).as_deref(),
+            policy("/api/v1/meal-packages/x", 60, false).as_deref(),
             Some("public, max-age=60")
         );
         assert_eq!(
-            policy("/api/v1/workout-packages", 5).as_deref(),
+            policy("/api/v1/workout-packages", 5, false).as_deref(),
             Some("public, max-age=5")
+        );
+        assert_eq!(
+            policy("/api/v1/meal-packages/x", 60, true).as_deref(),
+            Some("private, no-cache"),
+            "an administrator's answer may show a draft"
         );
         for personal in [
             "/api/v1/users/me",
@@ -152,7 +169,7 @@ mod tests {
             "/api/v1/summary",
         ] {
             assert_eq!(
-                policy(personal, 60).as_deref(),
+                policy(personal, 60, true).as_deref(),
                 Some("private, no-cache"),
                 "{personal}"
             );
@@ -163,7 +180,7 @@ mod tests {
             "/health",
             "/openapi.json",
         ] {
-            assert_eq!(policy(uncached, 60), None, "{uncached}");
+            assert_eq!(policy(uncached, 60, false), None, "{uncached}");
         }
     }
 

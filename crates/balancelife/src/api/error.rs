@@ -98,6 +98,33 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
+    /// A conflict over one field's value (a slug another package holds).
+    pub fn conflict_about(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            message: format!("{field}: {}", message.into()),
+            field: Some(field.to_owned()),
+            ..Self::new(StatusCode::CONFLICT, "conflict", "")
+        }
+    }
+
+    /// Signed in, but not allowed. Says no more than that the operation exists.
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this operation is for administrators only",
+        )
+    }
+
+    /// `If-Match` names a revision that is no longer the current one.
+    pub fn precondition_failed() -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
+            "it was changed since the revision If-Match names; read it again",
+        )
+    }
+
     pub fn payload_too_large(limit_bytes: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -195,6 +222,7 @@ impl From<StoreError> for ApiError {
                 "validation_failed",
                 message,
             ),
+            StoreError::Stale => Self::precondition_failed(),
             error @ StoreError::Unavailable { .. } => {
                 tracing::warn!(error = %ErrorChain(&error), "store unavailable");
                 Self::unavailable()

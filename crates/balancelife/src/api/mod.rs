@@ -3,6 +3,7 @@
 
 mod apply;
 pub mod auth;
+mod catalogue_admin;
 mod conditional;
 mod entries;
 pub mod error;
@@ -12,6 +13,7 @@ mod health;
 pub mod limits;
 mod meal_entries;
 pub mod openapi;
+mod package_inputs;
 mod packages;
 mod pagination;
 mod patch;
@@ -33,6 +35,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use catalogue_admin::{meal_packages as meal_admin, workout_packages as workout_admin};
 use error::ApiError;
 use extract::BODY_LIMIT_BYTES;
 use meal_entries::endpoints as meals;
@@ -58,11 +61,28 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(auth::login))
         .routes(routes!(users::get_me, users::update_me, users::delete_me))
         .routes(routes!(users::get_user))
-        .routes(routes!(packages::list_meal_packages))
-        .routes(routes!(packages::get_meal_package))
+        .routes(routes!(packages::list_meal_packages, meal_admin::create))
+        .routes(routes!(
+            packages::get_meal_package,
+            meal_admin::replace,
+            meal_admin::update,
+            meal_admin::archive
+        ))
+        .routes(routes!(meal_admin::publish))
+        .routes(routes!(meal_admin::unpublish))
         .routes(routes!(apply::apply_meal_package))
-        .routes(routes!(packages::list_workout_packages))
-        .routes(routes!(packages::get_workout_package))
+        .routes(routes!(
+            packages::list_workout_packages,
+            workout_admin::create
+        ))
+        .routes(routes!(
+            packages::get_workout_package,
+            workout_admin::replace,
+            workout_admin::update,
+            workout_admin::archive
+        ))
+        .routes(routes!(workout_admin::publish))
+        .routes(routes!(workout_admin::unpublish))
         .routes(routes!(apply::apply_workout_package))
         .routes(routes!(summary::summary))
         .routes(routes!(export::export))

@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
@@ -34,6 +35,8 @@ use super::error::ErrorBody;
         (name = "auth", description = "Registering and signing in"),
         (name = "users", description = "The signed-in user's account and profile"),
         (name = "catalogue", description = "Meal and workout packages, and logging them"),
+        (name = "catalogue administration",
+            description = "Writing the catalogue: administrators only"),
         (name = "meal entries", description = "The signed-in user's meal log"),
         (name = "workout entries", description = "The signed-in user's workout log"),
         (name = "insights", description = "Daily energy and macro balance"),
@@ -46,8 +49,33 @@ pub struct ApiDoc;
 /// The name of the bearer-token security scheme the annotations refer to.
 pub const BEARER: &str = "bearer";
 
-static DOCUMENT: LazyLock<String> =
-    LazyLock::new(|| serde_json::to_string(&document()).expect("an OpenAPI document serializes"));
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    let mut json = serde_json::to_value(document()).expect("an OpenAPI document serializes");
+    spell_links(&mut json);
+    json.to_string()
+});
+
+/// utoipa 5.5 writes a link's `operationId` as `operation_id` (its `Link` lacks the
+/// camel-case renaming every other object has); spelled as OpenAPI has it here.
+fn spell_links(document: &mut serde_json::Value) {
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    let links = paths
+        .values_mut()
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation["responses"].as_object_mut())
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|response| response.get_mut("links")?.as_object_mut())
+        .flat_map(|links| links.values_mut())
+        .filter_map(serde_json::Value::as_object_mut);
+    for link in links {
+        if let Some(id) = link.remove("operation_id") {
+            link.insert("operationId".to_owned(), id);
+        }
+    }
+}
 
 /// This API's OpenAPI document.
 #[utoipa::path(
@@ -77,9 +105,10 @@ pub fn document() -> Document {
                     .build(),
             ),
         );
+    add_links(&mut document);
     for (path, item) in document.paths.paths.iter_mut() {
         if let Some(read) = item.get.as_mut()
-            && super::conditional::policy(path, 0).is_some()
+            && super::conditional::policy(path, 0, true).is_some()
         {
             add_conditional_get(read);
         }
@@ -88,6 +117,51 @@ pub fn document() -> Document {
         }
     }
     document
+}
+
+/// Links from each `POST` that creates (201) to every operation on the item it
+/// created (`<collection>/{id}…`), with the new `id`: what a client (and a fuzzer's
+/// stateful phase) does next with what it made.
+fn add_links(document: &mut Document) {
+    let mut next_steps: Vec<(String, Vec<String>)> = Vec::new();
+    for (collection, item) in &document.paths.paths {
+        let item_prefix = format!("{collection}/{{id}}");
+        let creates = item
+            .post
+            .as_ref()
+            .is_some_and(|post| post.responses.responses.contains_key("201"));
+        if !creates {
+            continue;
+        }
+        let operation_ids = document
+            .paths
+            .paths
+            .iter()
+            .filter(|(path, _)| path.starts_with(&item_prefix))
+            .flat_map(|(_, item)| operations_of(item))
+            .filter_map(|operation| operation.operation_id.clone())
+            .collect();
+        next_steps.push((collection.clone(), operation_ids));
+    }
+    for (collection, operation_ids) in next_steps {
+        let Some(post) = document
+            .paths
+            .paths
+            .get_mut(&collection)
+            .and_then(|item| item.post.as_mut())
+        else {
+            continue;
+        };
+        if let Some(RefOr::T(created)) = post.responses.responses.get_mut("201") {
+            for operation_id in operation_ids {
+                let link = LinkBuilder::new()
+                    .operation_id(operation_id.clone())
+                    .parameter("id", "$response.body#/id")
+                    .build();
+                created.links.insert(operation_id, RefOr::T(link));
+            }
+        }
+    }
 }
 
 /// What `conditional` adds to a read: `If-None-Match` in, `ETag` and
@@ -149,6 +223,22 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     ]
     .into_iter()
     .filter_map(Option::as_mut)
+}
+
+/// `operations`, read only.
+fn operations_of(item: &PathItem) -> impl Iterator<Item = &Operation> {
+    [
+        &item.get,
+        &item.put,
+        &item.post,
+        &item.delete,
+        &item.patch,
+        &item.head,
+        &item.options,
+        &item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_ref)
 }
 
 /// The answers that follow from what an operation takes, added where the handler's

@@ -1,16 +1,20 @@
-//! The public catalogue: `GET /meal-packages[/{id}]` and `GET /workout-packages[/{id}]`.
-//! No token is needed, and only published packages are shown.
+//! The catalogue: `GET /meal-packages[/{id}]` and `GET /workout-packages[/{id}]`.
+//! No token is needed, and only published packages are shown, except to an
+//! administrator, who sees every status (`status=` on lists, any id by id).
 
 use axum::extract::State;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
+use super::auth::{Reader, admin};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{PathId, ValidQuery};
 use super::pagination::{ListResponse, encode as encode_cursor, page_request};
 use super::state::SharedState;
-use crate::domain::{Level, MealPackage, Package, PackageFilter, Slug, Tag, WorkoutPackage};
+use crate::domain::{
+    Level, MealPackage, Package, PackageFilter, Role, Slug, StatusFilter, Tag, WorkoutPackage,
+};
 use crate::json_body::JsonBody;
 use crate::store::{Optional, PackageStore, Store};
 
@@ -22,6 +26,7 @@ pub trait CatalogResource: Package {
 }
 
 pub trait ListQuery {
+    /// What the query asks for; `status` other than `published` is for admins.
     fn filter(&self) -> PackageFilter;
     fn limit(&self) -> Option<i64>;
     fn cursor(&self) -> Option<&str>;
@@ -33,6 +38,9 @@ pub trait ListQuery {
 pub struct MealPackageQuery {
     /// Only packages with this tag or diet tag.
     tag: Option<Tag>,
+    /// Administrators only: `draft`, `archived` or `all` (default `published`).
+    #[param(inline)]
+    status: Option<StatusFilter>,
     #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -45,6 +53,9 @@ pub struct MealPackageQuery {
 #[into_params(parameter_in = Query)]
 pub struct WorkoutPackageQuery {
     level: Option<Level>,
+    /// Administrators only: `draft`, `archived` or `all` (default `published`).
+    #[param(inline)]
+    status: Option<StatusFilter>,
     /// Only packages with this tag.
     tag: Option<Tag>,
     #[param(minimum = 1, maximum = 100)]
@@ -58,7 +69,8 @@ impl ListQuery for MealPackageQuery {
     fn filter(&self) -> PackageFilter {
         PackageFilter {
             tag: self.tag.clone(),
-            ..PackageFilter::default()
+            level: None,
+            status: self.status.unwrap_or_default(),
         }
     }
     fn limit(&self) -> Option<i64> {
@@ -74,7 +86,7 @@ impl ListQuery for WorkoutPackageQuery {
         PackageFilter {
             tag: self.tag.clone(),
             level: self.level,
-            include_unpublished: false,
+            status: self.status.unwrap_or_default(),
         }
     }
     fn limit(&self) -> Option<i64> {
@@ -101,66 +113,91 @@ impl CatalogResource for WorkoutPackage {
     }
 }
 
-/// The published meal packages, in slug order.
+/// The published meal packages, in slug order (admins: of any status).
 #[utoipa::path(
     get,
     path = "/api/v1/meal-packages",
     tag = "catalogue",
     params(MealPackageQuery),
-    responses((status = 200, description = "One page of packages",
-        body = ListResponse<MealPackage>))
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of packages", body = ListResponse<MealPackage>),
+        (status = 401, description = "A token that is not valid", body = ErrorBody),
+        (status = 403, description = "`status` other than published, not as an admin",
+            body = ErrorBody),
+    )
 )]
 pub async fn list_meal_packages(
     state: State<SharedState>,
+    reader: Reader,
     query: ValidQuery<MealPackageQuery>,
 ) -> ApiResult<JsonBody> {
-    list::<MealPackage>(state, query).await
+    list::<MealPackage>(state, reader, query).await
 }
 
-/// One published meal package with its items.
+/// One published meal package with its items (admins: of any status).
 #[utoipa::path(
     get,
     path = "/api/v1/meal-packages/{id}",
     tag = "catalogue",
     params(("id" = Uuid, Path, description = "The package's id")),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The package", body = MealPackage),
+        (status = 401, description = "A token that is not valid", body = ErrorBody),
         (status = 404, description = "No such published package", body = ErrorBody),
     )
 )]
-pub async fn get_meal_package(state: State<SharedState>, id: PathId) -> ApiResult<JsonBody> {
-    get::<MealPackage>(state, id).await
+pub async fn get_meal_package(
+    state: State<SharedState>,
+    reader: Reader,
+    id: PathId,
+) -> ApiResult<JsonBody> {
+    get::<MealPackage>(state, reader, id).await
 }
 
-/// The published workout packages, in slug order.
+/// The published workout packages, in slug order (admins: of any status).
 #[utoipa::path(
     get,
     path = "/api/v1/workout-packages",
     tag = "catalogue",
     params(WorkoutPackageQuery),
-    responses((status = 200, description = "One page of packages",
-        body = ListResponse<WorkoutPackage>))
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of packages",
+            body = ListResponse<WorkoutPackage>),
+        (status = 401, description = "A token that is not valid", body = ErrorBody),
+        (status = 403, description = "`status` other than published, not as an admin",
+            body = ErrorBody),
+    )
 )]
 pub async fn list_workout_packages(
     state: State<SharedState>,
+    reader: Reader,
     query: ValidQuery<WorkoutPackageQuery>,
 ) -> ApiResult<JsonBody> {
-    list::<WorkoutPackage>(state, query).await
+    list::<WorkoutPackage>(state, reader, query).await
 }
 
-/// One published workout package with its sessions.
+/// One published workout package with its sessions (admins: of any status).
 #[utoipa::path(
     get,
     path = "/api/v1/workout-packages/{id}",
     tag = "catalogue",
     params(("id" = Uuid, Path, description = "The package's id")),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The package", body = WorkoutPackage),
+        (status = 401, description = "A token that is not valid", body = ErrorBody),
         (status = 404, description = "No such published package", body = ErrorBody),
     )
 )]
-pub async fn get_workout_package(state: State<SharedState>, id: PathId) -> ApiResult<JsonBody> {
-    get::<WorkoutPackage>(state, id).await
+pub async fn get_workout_package(
+    state: State<SharedState>,
+    reader: Reader,
+    id: PathId,
+) -> ApiResult<JsonBody> {
+    get::<WorkoutPackage>(state, reader, id).await
 }
 
 // The catalogue's answers are encoded by the store's `*_rendered` reads, which keep
@@ -168,24 +205,41 @@ pub async fn get_workout_package(state: State<SharedState>, id: PathId) -> ApiRe
 
 async fn list<P: CatalogResource>(
     State(state): State<SharedState>,
+    Reader(reader): Reader,
     ValidQuery(query): ValidQuery<P::ListQuery>,
 ) -> ApiResult<JsonBody> {
+    let filter = query.filter();
+    if filter.status != StatusFilter::Published {
+        admin(reader)?;
+    }
     let page = page_request(query.limit(), query.cursor())?;
     let body = P::catalog(state.store.as_ref())
-        .list_rendered(&query.filter(), page, render_page::<P>)
+        .list_rendered(&filter, page, render_page::<P>)
         .await?;
     Ok(body)
 }
 
 async fn get<P: CatalogResource>(
     State(state): State<SharedState>,
+    Reader(reader): Reader,
     PathId(id): PathId,
 ) -> ApiResult<JsonBody> {
-    P::catalog(state.store.as_ref())
-        .get_rendered(id, render_published::<P>)
-        .await
-        .optional()?
-        .ok_or_else(|| ApiError::not_found(P::NOUN))
+    let catalog = P::catalog(state.store.as_ref());
+    // An administrator's answer is encoded apart: the one kept in memory beside a
+    // package is the public one, which hides drafts.
+    let found = if reader.is_some_and(|user| user.role == Role::Admin) {
+        catalog
+            .get(id)
+            .await
+            .optional()?
+            .map(|p| JsonBody::encode(&p))
+    } else {
+        catalog
+            .get_rendered(id, render_published::<P>)
+            .await
+            .optional()?
+    };
+    found.ok_or_else(|| ApiError::not_found(P::NOUN))
 }
 
 /// A published package as the catalogue answers it; a draft answers as if it did

@@ -1,6 +1,7 @@
 //! The curated catalogue: meal packages and workout packages. Users read them and
-//! log from them; only seeding and administration write them.
+//! log from them; only seeding and administrators write them.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -29,6 +30,71 @@ impl std::str::FromStr for Level {
             )),
         }
     }
+}
+
+/// Where a package is in its life. Only `published` packages are in the public
+/// catalogue and can be logged from; admins see every status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PackageStatus {
+    /// Being written: visible to admins only.
+    Draft,
+    Published,
+    /// Withdrawn (what `DELETE` does): hidden like a draft, kept so the entries
+    /// logged from it still name a package, and so its slug is never reused.
+    Archived,
+}
+
+/// Which statuses a catalogue list shows: the public sees `published` only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    Draft,
+    #[default]
+    Published,
+    Archived,
+    All,
+}
+
+impl StatusFilter {
+    pub const EVERY: [Self; 4] = [Self::Draft, Self::Published, Self::Archived, Self::All];
+
+    pub fn admits(self, status: PackageStatus) -> bool {
+        match self {
+            Self::Draft => status == PackageStatus::Draft,
+            Self::Published => status == PackageStatus::Published,
+            Self::Archived => status == PackageStatus::Archived,
+            Self::All => true,
+        }
+    }
+
+    /// The filters whose lists a package in `status` appears in.
+    pub fn showing(status: PackageStatus) -> [Self; 2] {
+        let own = match status {
+            PackageStatus::Draft => Self::Draft,
+            PackageStatus::Published => Self::Published,
+            PackageStatus::Archived => Self::Archived,
+        };
+        [own, Self::All]
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Archived => "archived",
+            Self::All => "all",
+        }
+    }
+}
+
+/// Who wrote a package and when, as every package kind keeps it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Authorship {
+    pub created_by: Option<Uuid>,
+    pub updated_by: Option<Uuid>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// Energy and macronutrients of a whole day, or a day's average.
@@ -94,8 +160,24 @@ pub struct MealPackage {
     pub duration_days: u16,
     pub daily_averages: DailyNutrition,
     pub items: Vec<MealItem>,
-    pub published: bool,
+    pub status: PackageStatus,
+    /// Bumped by every change of content (not of status): entries keep the version
+    /// they were logged from.
     pub version: Version,
+    /// Who created it and who changed it last, and when; `null` for packages from
+    /// the sample catalogue and for those stored before the catalogue was editable.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub created_by: Option<Uuid>,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub updated_by: Option<Uuid>,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 impl MealPackage {
@@ -126,6 +208,13 @@ impl MealPackage {
 pub enum ExerciseDose {
     Reps(u16),
     DurationS(u32),
+}
+
+impl ExerciseDose {
+    /// No repetitions, or no time: not an exercise anyone can do.
+    pub fn is_empty(self) -> bool {
+        matches!(self, Self::Reps(0) | Self::DurationS(0))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -162,8 +251,24 @@ pub struct WorkoutPackage {
     pub minutes_per_session: u16,
     pub kcal_per_session: Kcal,
     pub sessions: Vec<WorkoutSession>,
-    pub published: bool,
+    pub status: PackageStatus,
+    /// Bumped by every change of content (not of status): entries keep the version
+    /// they were logged from.
     pub version: Version,
+    /// Who created it and who changed it last, and when; `null` for packages from
+    /// the sample catalogue and for those stored before the catalogue was editable.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub created_by: Option<Uuid>,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub updated_by: Option<Uuid>,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// Which packages a catalogue list asks for.
@@ -171,7 +276,7 @@ pub struct WorkoutPackage {
 pub struct PackageFilter {
     pub tag: Option<Tag>,
     pub level: Option<Level>,
-    pub include_unpublished: bool,
+    pub status: StatusFilter,
 }
 
 /// What the generic catalogue store needs to know about a package kind.
@@ -190,13 +295,23 @@ pub trait Package:
 
     fn id(&self) -> Uuid;
     fn slug(&self) -> &Slug;
-    fn published(&self) -> bool;
+    fn status(&self) -> PackageStatus;
+    fn version(&self) -> Version;
+    fn authorship(&self) -> Authorship;
+    /// The package in `status`, its content untouched.
+    fn set_status(&mut self, status: PackageStatus);
+    /// Stamps a revision: `version`, and who made it when.
+    fn stamp(&mut self, version: Version, authorship: Authorship);
+
+    fn published(&self) -> bool {
+        self.status() == PackageStatus::Published
+    }
     /// Every tag a `tag=` filter may match.
     fn searchable_tags(&self) -> Box<dyn Iterator<Item = &Tag> + '_>;
     fn level(&self) -> Option<Level>;
 
     fn matches(&self, filter: &PackageFilter) -> bool {
-        (filter.include_unpublished || self.published())
+        filter.status.admits(self.status())
             && filter
                 .tag
                 .as_ref()
@@ -205,18 +320,46 @@ pub trait Package:
     }
 }
 
+/// The accessors of the fields every package kind has.
+macro_rules! package_fields {
+    () => {
+        fn id(&self) -> Uuid {
+            self.id
+        }
+        fn slug(&self) -> &Slug {
+            &self.slug
+        }
+        fn status(&self) -> PackageStatus {
+            self.status
+        }
+        fn version(&self) -> Version {
+            self.version
+        }
+        fn authorship(&self) -> Authorship {
+            Authorship {
+                created_by: self.created_by,
+                updated_by: self.updated_by,
+                created_at: self.created_at,
+                updated_at: self.updated_at,
+            }
+        }
+        fn set_status(&mut self, status: PackageStatus) {
+            self.status = status;
+        }
+        fn stamp(&mut self, version: Version, authorship: Authorship) {
+            self.version = version;
+            self.created_by = authorship.created_by;
+            self.updated_by = authorship.updated_by;
+            self.created_at = authorship.created_at;
+            self.updated_at = authorship.updated_at;
+        }
+    };
+}
+
 impl Package for MealPackage {
     const NOUN: &'static str = "meal package";
 
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn slug(&self) -> &Slug {
-        &self.slug
-    }
-    fn published(&self) -> bool {
-        self.published
-    }
+    package_fields!();
     fn searchable_tags(&self) -> Box<dyn Iterator<Item = &Tag> + '_> {
         Box::new(self.tags.iter().chain(&self.diet_tags))
     }
@@ -228,15 +371,7 @@ impl Package for MealPackage {
 impl Package for WorkoutPackage {
     const NOUN: &'static str = "workout package";
 
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn slug(&self) -> &Slug {
-        &self.slug
-    }
-    fn published(&self) -> bool {
-        self.published
-    }
+    package_fields!();
     fn searchable_tags(&self) -> Box<dyn Iterator<Item = &Tag> + '_> {
         Box::new(self.tags.iter())
     }
@@ -300,11 +435,32 @@ mod tests {
     }
 
     #[test]
-    fn a_workout_package_says_whether_it_is_published() {
+    fn a_package_is_published_in_that_status_only() {
         let mut package = crate::sample::workout_packages().remove(0);
-        package.published = false;
-        assert!(!Package::published(&package));
-        package.published = true;
-        assert!(Package::published(&package));
+        for (status, published) in [
+            (PackageStatus::Draft, false),
+            (PackageStatus::Archived, false),
+            (PackageStatus::Published, true),
+        ] {
+            package.set_status(status);
+            assert_eq!(Package::published(&package), published, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn each_status_filter_admits_its_own_and_every_status_is_in_two_listings() {
+        let statuses = [
+            PackageStatus::Draft,
+            PackageStatus::Published,
+            PackageStatus::Archived,
+        ];
+        for status in statuses {
+            let admitting: Vec<StatusFilter> = StatusFilter::EVERY
+                .into_iter()
+                .filter(|filter| filter.admits(status))
+                .collect();
+            assert_eq!(admitting, StatusFilter::showing(status), "{status:?}");
+        }
+        assert_eq!(StatusFilter::default(), StatusFilter::Published);
     }
 }

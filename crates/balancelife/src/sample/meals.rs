@@ -8,7 +8,9 @@ use serde::Deserialize;
 
 use super::file::{self, embedded};
 use super::{NS_MEAL_PACKAGE, first_version, fixed_id};
-use crate::domain::{Grams, Kcal, MealItem, MealPackage, MealSlot, Name, Notes, Slug, Tag, Title};
+use crate::domain::{
+    Grams, Kcal, MealItem, MealPackage, MealSlot, Name, Notes, PackageStatus, Slug, Tag, Title,
+};
 
 const FILE: (&str, &str) = embedded!("meal-packages.toml");
 
@@ -117,8 +119,12 @@ impl MealPlan {
             duration_days: self.duration_days,
             daily_averages: MealPackage::average_of(&items, self.duration_days),
             items,
-            published: true,
+            status: PackageStatus::Published,
             version: first_version(),
+            created_by: None,
+            updated_by: None,
+            created_at: None,
+            updated_at: None,
         }
     }
 }
@@ -156,7 +162,7 @@ mod tests {
         let meal_slugs: HashSet<_> = meals.iter().map(|p| &p.slug).collect();
         assert_eq!(meal_slugs.len(), meals.len());
         for package in &meals {
-            assert!(package.published);
+            assert_eq!(package.status, PackageStatus::Published);
             assert_eq!(package.version, first_version());
             assert!(!package.tags.is_empty() && !package.diet_tags.is_empty());
         }

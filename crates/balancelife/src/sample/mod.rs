@@ -21,8 +21,8 @@ pub use history::{demo_meal_entries, demo_workout_entries};
 pub use meals::meal_packages;
 pub use workouts::workout_packages;
 
-use crate::domain::Version;
-use crate::store::{Optional, Store, StoreError, StoreResult, Written};
+use crate::domain::{Package, Version};
+use crate::store::{Optional, PackageStore, Store, StoreError, StoreResult, Written};
 
 // ---------------------------------------------------------------------------------
 // Public API
@@ -46,16 +46,15 @@ impl LoadReport {
 }
 
 /// Writes the whole sample into `store`. Safe to run at every start: what is already
-/// there is left alone, including demo users someone has since edited.
+/// there is left alone, including demo users and packages someone has since edited
+/// (the catalogue belongs to its administrators once it is seeded).
 pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<LoadReport> {
     let mut report = LoadReport::default();
     for package in meal_packages() {
-        let written = store.meal_packages().upsert(package).await?;
-        report.count(written.was_created());
+        report.count(seed_package(store.meal_packages(), package).await?);
     }
     for package in workout_packages() {
-        let written = store.workout_packages().upsert(package).await?;
-        report.count(written.was_created());
+        report.count(seed_package(store.workout_packages(), package).await?);
     }
 
     let mut owners = Vec::new();
@@ -87,6 +86,14 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<LoadRepo
         }
     }
     Ok(report)
+}
+
+/// Stores `package` unless its id is there already: whether it was stored.
+async fn seed_package<P: Package>(catalog: &dyn PackageStore<P>, package: P) -> StoreResult<bool> {
+    if catalog.get(package.id()).await.optional()?.is_some() {
+        return Ok(false);
+    }
+    Ok(catalog.upsert(package).await?.was_created())
 }
 
 /// A conflict means an earlier run, from an older version of this sample, wrote other

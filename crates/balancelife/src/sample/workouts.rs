@@ -10,7 +10,8 @@ use serde::Deserialize;
 use super::file::{self, embedded};
 use super::{NS_WORKOUT_PACKAGE, first_version, fixed_id};
 use crate::domain::{
-    Exercise, Kcal, Level, Name, Notes, Slug, Tag, Title, WorkoutPackage, WorkoutSession,
+    Exercise, Kcal, Level, Name, Notes, PackageStatus, Slug, Tag, Title, WorkoutPackage,
+    WorkoutSession,
 };
 
 const FILE: (&str, &str) = embedded!("workout-packages.toml");
@@ -93,8 +94,12 @@ impl WorkoutPlan {
             minutes_per_session: self.minutes_per_session,
             kcal_per_session: self.kcal_per_session,
             sessions,
-            published: true,
+            status: PackageStatus::Published,
             version: first_version(),
+            created_by: None,
+            updated_by: None,
+            created_at: None,
+            updated_at: None,
         }
     }
 }
@@ -127,7 +132,7 @@ mod tests {
         let workout_slugs: HashSet<_> = workouts.iter().map(|p| &p.slug).collect();
         assert_eq!(workout_slugs.len(), workouts.len());
         for package in &workouts {
-            assert!(package.published);
+            assert_eq!(package.status, PackageStatus::Published);
             assert_eq!(package.version, first_version());
             assert!(!package.tags.is_empty() && !package.equipment.is_empty());
         }

@@ -6,7 +6,7 @@
 //! | a user | `{u:<id>}` | `user`, `meal-entries:…`, `workout-entries:…`, day guards `meal-day:<date>`, `workout-day:<date>`, `gen` | the user's writes (`user`), entry writes (their days' guards), deleting the user (`gen`) |
 //! | an e-mail | `{e:<sha-256 of it>}` | `user`, `gen` | creating, changing or deleting the user with that e-mail |
 //! | a package | `{meal-package:<id>}`, `{workout-package:<id>}` | `package`, `gen` | writing that package |
-//! | a catalogue | `{meal-packages}`, `{workout-packages}` | `page:…`, `gen` | writing any package of its kind (`gen`) |
+//! | a catalogue listing | `{meal-packages:<status>}`, `{workout-packages:<status>}` (`published`, `draft`, `archived`, `all`) | `page:…`, `gen` | writing a package of its kind that was or is in that listing (`gen`) |
 //!
 //! Each lookup reads its own scope's generation and guards, never a key every
 //! operation reads, so load spreads over a cluster's masters. A scope is flushed by
@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::redis_cache::Invalidation;
-use crate::domain::Email;
+use crate::domain::{Email, StatusFilter};
 
 /// The owner of a group of keys: the content of their hash tag.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -44,9 +44,10 @@ impl Scope {
         Self(format!("{noun}:{id}"))
     }
 
-    /// Every list page of one kind of package.
-    pub fn catalogue(noun: &str) -> Self {
-        Self(format!("{noun}s"))
+    /// Every list page of one kind of package with one status filter: a draft's
+    /// edits leave the public catalogue's pages cached.
+    pub fn catalogue(noun: &str, listing: StatusFilter) -> Self {
+        Self(format!("{noun}s:{}", listing.as_str()))
     }
 }
 
@@ -114,12 +115,17 @@ pub mod voids {
         changes
     }
 
-    /// A package written: it, and every page of its catalogue.
-    pub fn package_written(noun: &str, id: Uuid) -> Vec<Invalidation> {
-        vec![
-            Invalidation::keys(Scope::package(noun, id), &[PACKAGE]),
-            Invalidation::flush(Scope::catalogue(noun)),
-        ]
+    /// A package written: it, and the pages of each listing it was or is in
+    /// (`StatusFilter::EVERY` when that is not known).
+    pub fn package_written(noun: &str, id: Uuid, listings: &[StatusFilter]) -> Vec<Invalidation> {
+        let mut listings = listings.to_vec();
+        listings.sort_by_key(|listing| listing.as_str());
+        listings.dedup();
+        let mut changes = vec![Invalidation::keys(Scope::package(noun, id), &[PACKAGE])];
+        for listing in listings {
+            changes.push(Invalidation::flush(Scope::catalogue(noun, listing)));
+        }
+        changes
     }
 
     /// Entries of one kind written on `days` of a user: the lists covering them, and
@@ -226,7 +232,7 @@ mod tests {
             Scope::user(id),
             Scope::email(&email),
             Scope::package("meal-package", id),
-            Scope::catalogue("workout-package"),
+            Scope::catalogue("workout-package", StatusFilter::Draft),
         ] {
             for name in [
                 GENERATION,

@@ -33,7 +33,7 @@ use super::{
 };
 use crate::domain::{
     Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
-    User, WorkoutData, WorkoutPackage,
+    StatusFilter, User, WorkoutData, WorkoutPackage,
 };
 use crate::json_body::JsonBody;
 
@@ -172,7 +172,10 @@ impl Core {
     ) {
         if matches!(
             result,
-            Err(StoreError::NotFound | StoreError::Conflict(_) | StoreError::Invalid(_))
+            Err(StoreError::NotFound
+                | StoreError::Conflict(_)
+                | StoreError::Invalid(_)
+                | StoreError::Stale)
         ) {
             return;
         }
@@ -431,18 +434,48 @@ impl<P: Package> CachedPackages<P> {
         (self.select)(self.core.inner.as_ref())
     }
 
-    fn catalogue(&self) -> Scope {
-        Scope::catalogue(&self.noun)
+    fn catalogue(&self, listing: StatusFilter) -> Scope {
+        Scope::catalogue(&self.noun, listing)
+    }
+
+    /// Runs `write` to the end, then voids the package and the listings it was or
+    /// is in, as the outcome tells them (every listing when it does not).
+    async fn written(
+        &self,
+        id: Uuid,
+        write: impl Future<Output = StoreResult<Written<P>>> + Send + 'static,
+    ) -> StoreResult<Written<P>> {
+        let this = self.clone();
+        detached(async move {
+            let result = write.await;
+            let listings: Vec<StatusFilter> = match &result {
+                Ok(Written::Replaced { stored, previous }) => [stored, previous]
+                    .into_iter()
+                    .flat_map(|package| StatusFilter::showing(package.status()))
+                    .collect(),
+                Ok(Written::Created(package) | Written::Unchanged(package)) => {
+                    StatusFilter::showing(package.status()).to_vec()
+                }
+                Err(_) => StatusFilter::EVERY.to_vec(),
+            };
+            let flights: Vec<String> = listings
+                .iter()
+                .map(|listing| flight_key(&this.catalogue(*listing), ""))
+                .collect();
+            let changes = voids::package_written(&this.noun, id, &listings);
+            this.core.after_write(&result, changes, &flights).await;
+            result
+        })
+        .await
     }
 }
 
-/// The cached name of one page of a catalogue.
+/// The cached name of one page of a catalogue listing (the scope holds the status).
 fn page_name(filter: &PackageFilter, page: &PageRequest<Slug>) -> String {
     format!(
-        "page:{}:{}:{}:{}:{}",
+        "page:{}:{}:{}:{}",
         filter.tag.as_ref().map_or("-", |t| t.as_str()),
         filter.level.map_or("-".to_owned(), |l| format!("{l:?}")),
-        filter.include_unpublished,
         page.limit.get(),
         page.after.as_ref().map_or("-", |s| s.as_str()),
     )
@@ -462,7 +495,7 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
         };
         let (items, next) = self
             .core
-            .read_through(self.catalogue(), name, vec![], load)
+            .read_through(self.catalogue(filter.status), name, vec![], load)
             .await?;
         Ok(Page { items, next })
     }
@@ -498,7 +531,7 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
         page: PageRequest<Slug>,
         render: RenderPage<P>,
     ) -> StoreResult<JsonBody> {
-        let (scope, name) = (self.catalogue(), page_name(filter, &page));
+        let (scope, name) = (self.catalogue(filter.status), page_name(filter, &page));
         let held = self.core.cache.l1_for(&scope, &[]).and_then(|l1| {
             l1.derived(&scope, &name, |(items, next): &(Vec<P>, Option<Slug>)| {
                 render(items, next.as_ref())
@@ -512,13 +545,18 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
 
     async fn upsert(&self, package: P) -> StoreResult<Written<P>> {
         let this = self.clone();
-        detached(async move {
-            let changes = voids::package_written(&this.noun, package.id());
-            let flights = [flight_key(&this.catalogue(), "")];
-            let result = this.inner().upsert(package).await;
-            this.core.after_write(&result, changes, &flights).await;
-            result
-        })
+        let id = package.id();
+        self.written(id, async move { this.inner().upsert(package).await })
+            .await
+    }
+
+    async fn replace(&self, package: P, read: &P) -> StoreResult<Written<P>> {
+        let (this, read) = (self.clone(), read.clone());
+        let id = package.id();
+        self.written(
+            id,
+            async move { this.inner().replace(package, &read).await },
+        )
         .await
     }
 }

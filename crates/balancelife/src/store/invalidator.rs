@@ -47,6 +47,7 @@ use super::mongo::is_duplicate_key;
 use super::redis_cache::{Invalidation, RedisCache};
 use super::{ComponentHealth, ComponentStatus};
 use crate::domain::Email;
+use crate::domain::StatusFilter;
 
 /// How long a lease lasts unless renewed.
 const LEASE: Duration = Duration::from_millis(400);
@@ -434,8 +435,17 @@ fn voided(event: &ChangeStreamEvent<Document>) -> Option<Vec<Invalidation>> {
                 voids::user_written(id, &emails)
             })
         }
-        "meal_packages" => Some(voids::package_written("meal-package", id?)),
-        "workout_packages" => Some(voids::package_written("workout-package", id?)),
+        // Every listing: the id is all an event is sure to carry.
+        "meal_packages" => Some(voids::package_written(
+            "meal-package",
+            id?,
+            &StatusFilter::EVERY,
+        )),
+        "workout_packages" => Some(voids::package_written(
+            "workout-package",
+            id?,
+            &StatusFilter::EVERY,
+        )),
         "meal_entries" | "workout_entries" => {
             let kind = collection.trim_end_matches("_entries");
             let mut by_user: Vec<(Uuid, Vec<NaiveDate>)> = Vec::new();

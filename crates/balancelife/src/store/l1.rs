@@ -371,8 +371,8 @@ mod tests {
     fn a_scope_flush_drops_its_entries_only() {
         let tier = confirmed_tier();
         let (catalogue, other) = (
-            Scope::catalogue("meal-package"),
-            Scope::catalogue("workout-package"),
+            Scope::catalogue("meal-package", crate::domain::StatusFilter::Published),
+            Scope::catalogue("workout-package", crate::domain::StatusFilter::Published),
         );
         fill(&tier, &catalogue, "page:1", "a");
         fill(&tier, &catalogue, "page:2", "b");

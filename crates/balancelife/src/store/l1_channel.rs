@@ -298,7 +298,7 @@ mod tests {
                 whole_scope: false,
             },
             Message::Invalidate {
-                scope: Scope::catalogue("meal-package"),
+                scope: Scope::catalogue("meal-package", crate::domain::StatusFilter::Published),
                 names: vec![],
                 whole_scope: true,
             },

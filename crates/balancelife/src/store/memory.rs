@@ -216,7 +216,34 @@ impl<P: Package> PackageStore<P> for PackageTable<P> {
     }
 
     async fn upsert(&self, package: P) -> StoreResult<Written<P>> {
+        self.write(package, |_| Ok(()))
+    }
+
+    async fn replace(&self, package: P, read: &P) -> StoreResult<Written<P>> {
+        self.write(package, |stored| match stored {
+            None => Err(StoreError::NotFound),
+            Some(stored) if stored.authorship().updated_at != read.authorship().updated_at => {
+                Err(StoreError::Stale)
+            }
+            Some(_) => Ok(()),
+        })
+    }
+}
+
+impl<P: Package> PackageTable<P> {
+    /// Stores `package` if `allowed` accepts what is stored under its id now, all
+    /// under one lock.
+    fn write(
+        &self,
+        package: P,
+        allowed: impl FnOnce(Option<&P>) -> StoreResult<()>,
+    ) -> StoreResult<Written<P>> {
         let mut rows = self.rows.write();
+        let stored = rows
+            .slug_by_id
+            .get(&package.id())
+            .and_then(|slug| rows.by_slug.get(slug));
+        allowed(stored)?;
         if let Some(holder) = rows.by_slug.get(package.slug())
             && holder.id() != package.id()
         {

@@ -47,6 +47,10 @@ pub enum StoreError {
     /// The request is well-formed but the store cannot accept it; safe to show.
     #[error("invalid: {0}")]
     Invalid(String),
+    /// A conditional write found another revision than the one it was based on:
+    /// someone changed the record since the caller read it. Nothing was written.
+    #[error("stale: the stored revision is not the one the write was based on")]
+    Stale,
     /// The backend cannot be reached right now; the same call may succeed later.
     #[error("store unavailable: {context}")]
     Unavailable {
@@ -258,9 +262,14 @@ pub trait PackageStore<P: Package>: Send + Sync {
         page: PageRequest<Slug>,
     ) -> StoreResult<Page<P, Slug>>;
     async fn get(&self, id: Uuid) -> StoreResult<P>;
-    /// Inserts or replaces by id (seeding and administration); conflict when another
-    /// package already has the slug.
+    /// Inserts or replaces by id, unconditionally (seeding and tests); conflict when
+    /// another package already has the slug.
     async fn upsert(&self, package: P) -> StoreResult<Written<P>>;
+    /// Replaces the stored package of `package`'s id if it is still the revision
+    /// `read` (the same `updated_at`): `Stale` otherwise, so two admins editing at
+    /// once never overwrite each other. `NotFound` if there is none; a conflict when
+    /// another package has the slug. `Replaced` carries the revision it replaced.
+    async fn replace(&self, package: P, read: &P) -> StoreResult<Written<P>>;
 
     /// Package `id` as `render` answers it (`None`: not shown, so `NotFound`). A
     /// store that keeps packages in memory keeps the answer beside the package, so

@@ -34,15 +34,24 @@ fn schemathesis() -> PathBuf {
     path
 }
 
-/// Signs up the test user and runs schemathesis against the service at `addr`;
-/// returns the user's token.
+/// Signs up the test user, signs in the demo administrator and runs schemathesis as
+/// the administrator against the service at `addr`; returns the token it used.
 fn fuzz(addr: &str, examples: u32) -> String {
     let session = http::post(
         &format!("http://{addr}/api/v1/auth/register"),
         None,
         json!({"email": "fuzz@example.com", "password": PASSWORD, "name": "Fuzz"}),
     );
-    let token = session["token"].as_str().expect("signed up").to_owned();
+    assert!(session["token"].is_string(), "signed up: {session}");
+    // Fuzzed as the demo administrator, so that the catalogue's writes are reached.
+    let coach = &balancelife::sample::DEMO_ACCOUNTS[1];
+    let admin = http::post(
+        &format!("http://{addr}/api/v1/auth/login"),
+        None,
+        json!({"email": coach.email, "password": coach.password}),
+    );
+    assert_eq!(admin["user"]["role"], "admin", "{admin}");
+    let token = admin["token"].as_str().expect("signed in").to_owned();
     // Its scratch files (Hypothesis's, schemathesis's) go to a directory of its own.
     let scratch = tempfile::tempdir().unwrap();
     let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/schemathesis.toml");
@@ -54,6 +63,14 @@ fn fuzz(addr: &str, examples: u32) -> String {
         )
         .env("BALANCELIFE_FUZZ_URL", format!("http://{addr}"))
         .env("BALANCELIFE_FUZZ_TOKEN", &token)
+        .env(
+            "BALANCELIFE_FUZZ_MEAL_PACKAGE",
+            balancelife::sample::meal_packages()[0].id.to_string(),
+        )
+        .env(
+            "BALANCELIFE_FUZZ_WORKOUT_PACKAGE",
+            balancelife::sample::workout_packages()[0].id.to_string(),
+        )
         .env("NO_COLOR", "1")
         .arg("--config-file")
         .arg(&config)

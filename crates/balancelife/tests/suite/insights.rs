@@ -6,22 +6,6 @@ use serde_json::{Value, json};
 
 use crate::support::{TestApp, TestUser};
 
-/// One test per store for each scenario.
-macro_rules! on_every_store {
-    ($($scenario:ident),* $(,)?) => {
-        $(
-            mod $scenario {
-                #[tokio::test]
-                async fn memory() { super::$scenario(crate::support::Backend::Memory.app().await).await }
-                #[tokio::test]
-                async fn mongodb() { super::$scenario(crate::support::Backend::Mongo.app().await).await }
-                #[tokio::test]
-                async fn cached() { super::$scenario(crate::support::Backend::Cached.app().await).await }
-            }
-        )*
-    };
-}
-
 on_every_store!(
     the_summary_adds_up_every_day_of_the_users_calendar,
     the_summary_follows_writes_at_once,

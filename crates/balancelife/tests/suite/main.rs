@@ -1,6 +1,23 @@
 //! The integration suite, one binary so it links once: the Store contract against
 //! every backend, the HTTP API through the real router, configuration and the CLI.
 
+/// One test per store for each scenario: an async fn taking the `TestApp` of a fresh
+/// store of each kind, loaded with the sample data.
+macro_rules! on_every_store {
+    ($($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test]
+                async fn memory() { super::$scenario(crate::support::Backend::Memory.app().await).await }
+                #[tokio::test]
+                async fn mongodb() { super::$scenario(crate::support::Backend::Mongo.app().await).await }
+                #[tokio::test]
+                async fn cached() { super::$scenario(crate::support::Backend::Cached.app().await).await }
+            }
+        )*
+    };
+}
+
 mod api_auth;
 mod api_catalogue;
 mod api_entries;
@@ -12,6 +29,7 @@ mod cache_cluster;
 mod cache_faults;
 mod cache_l1;
 mod cache_scopes;
+mod catalogue_admin;
 mod cli;
 mod config;
 mod contract;

@@ -75,6 +75,8 @@ async fn indexes_exist_with_the_intended_keys_and_uniqueness() {
         summary("workout_packages", "slug_unique",      &doc! { "slug": 1 },                   true),
         summary("workout_packages", "search_tags_slug", &doc! { "search_tags": 1, "slug": 1 }, false),
         summary("workout_packages", "level_slug",       &doc! { "level": 1, "slug": 1 },       false),
+        // Not an index of ours: the record of the migrations that ran.
+        summary("migrations",       "_id_",             &id,                                   true),
     ]);
 
     let store = connect_fresh().await;
@@ -406,4 +408,108 @@ async fn on_a_replica_set_a_user_and_their_entries_are_deleted_in_one_transactio
         store.delete_user(user.id).await,
         Err(balancelife::store::StoreError::NotFound)
     ));
+}
+
+/// A meal package as the release before catalogue editing stored it: `published`
+/// instead of `status`, no authorship.
+fn package_in_the_old_shape(slug: &str, published: bool) -> (uuid::Uuid, Document) {
+    let mut package = balancelife::sample::meal_packages().remove(0);
+    package.id = uuid::Uuid::now_v7();
+    package.slug = slug.parse().unwrap();
+    let mut document = bson::to_document(&package).unwrap();
+    for new_field in [
+        "id",
+        "status",
+        "created_by",
+        "updated_by",
+        "created_at",
+        "updated_at",
+    ] {
+        document.remove(new_field);
+    }
+    document.insert("_id", bson::Uuid::from(package.id));
+    document.insert("published", published);
+    document.insert("search_tags", vec!["vegetarian"]);
+    (package.id, document)
+}
+
+#[tokio::test]
+async fn packages_an_older_release_stored_are_migrated_once_and_read_right() {
+    use balancelife::domain::{PackageFilter, PackageStatus, StatusFilter};
+    use balancelife::store::PageRequest;
+
+    let settings = SHARED.settings(&fresh_database());
+    let client = mongodb::Client::with_uri_str(SHARED.uri()).await.unwrap();
+    let raw = client
+        .database(&settings.database)
+        .collection::<Document>("meal_packages");
+    let (live, live_document) = package_in_the_old_shape("old-live", true);
+    let (draft, draft_document) = package_in_the_old_shape("old-draft", false);
+    raw.insert_many([live_document, draft_document])
+        .await
+        .unwrap();
+
+    let store = MongoStore::connect(&settings).await.unwrap();
+    let public = store
+        .meal_packages()
+        .list(
+            &PackageFilter::default(),
+            PageRequest::first(10.try_into().unwrap()),
+        )
+        .await
+        .unwrap();
+    let drafts = store
+        .meal_packages()
+        .list(
+            &PackageFilter {
+                status: StatusFilter::Draft,
+                ..PackageFilter::default()
+            },
+            PageRequest::first(10.try_into().unwrap()),
+        )
+        .await
+        .unwrap();
+    let stored = store.meal_packages().get(live).await.unwrap();
+
+    assert_eq!(
+        public.items.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [live]
+    );
+    assert_eq!(
+        drafts.items.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [draft]
+    );
+    assert_eq!(stored.status, PackageStatus::Published);
+    assert_eq!((stored.created_by, stored.updated_at), (None, None));
+    let migrated = raw
+        .find_one(doc! { "_id": bson::Uuid::from(live) })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(migrated.get_str("status"), Ok("published"));
+    assert!(!migrated.contains_key("published"));
+
+    // Recorded: a later start does not run it again, and a document in the old shape
+    // (an older instance still writing) is read right all the same.
+    let (late, late_document) = package_in_the_old_shape("old-late", false);
+    raw.insert_one(late_document).await.unwrap();
+    let restarted = MongoStore::connect(&settings).await.unwrap();
+    let untouched = raw
+        .find_one(doc! { "_id": bson::Uuid::from(late) })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        untouched.contains_key("published"),
+        "the migration ran once"
+    );
+    let read = restarted.meal_packages().get(late).await.unwrap();
+    assert_eq!(read.status, PackageStatus::Draft);
+    let records = client
+        .database(&settings.database)
+        .collection::<Document>("migrations")
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(records, 1);
 }

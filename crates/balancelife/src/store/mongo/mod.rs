@@ -8,6 +8,7 @@ mod documents;
 mod entries;
 mod errors;
 mod indexes;
+mod migrations;
 mod packages;
 
 use std::time::Duration;
@@ -48,7 +49,8 @@ pub struct MongoStore {
 }
 
 impl MongoStore {
-    /// Connects, checks that the server answers, and creates the indexes. Fails with
+    /// Connects, checks that the server answers, creates the indexes and brings data
+    /// an older release stored up to date (`migrations`). Fails with
     /// `Unavailable` when the server cannot be reached within the timeout, `Invalid`
     /// when the settings are wrong.
     pub async fn connect(settings: &MongoSettings) -> StoreResult<Self> {
@@ -56,6 +58,7 @@ impl MongoStore {
         let (client, db, supports_transactions) = open(settings).await?;
         let store = Self::new(client, db, timeout, supports_transactions);
         indexes::ensure(&store.db, timeout).await?;
+        migrations::run(&store.db, timeout).await?;
         Ok(store)
     }
 

@@ -1,6 +1,8 @@
 //! The catalogue collections. A package is stored as its own serde shape, with `_id`
 //! holding the id and a derived `search_tags` array (tags plus diet tags) so that one
-//! indexed field answers `tag=` filters.
+//! indexed field answers `tag=` filters. Documents of older releases (`published`
+//! instead of `status`) are rewritten once at start (`migrations`) and read right
+//! even before.
 
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -11,7 +13,7 @@ use futures_util::TryStreamExt;
 use mongodb::Collection;
 
 use super::errors::{Rejected, bounded, bounded_write};
-use crate::domain::{Package, PackageFilter, Slug};
+use crate::domain::{Package, PackageFilter, Slug, StatusFilter};
 use crate::store::{
     Optional, PackageStore, Page, PageRequest, StoreError, StoreResult, Written,
     changed_concurrently,
@@ -52,6 +54,11 @@ fn from_document<P: Package>(mut document: Document) -> StoreResult<P> {
     };
     document.remove("search_tags");
     document.insert("id", uuid::Uuid::from(id).to_string());
+    if !document.contains_key("status") {
+        // Written before drafts existed, and not migrated yet.
+        let published = document.get_bool("published").unwrap_or(true);
+        document.insert("status", if published { "published" } else { "draft" });
+    }
     bson::from_document(document).map_err(|e| corrupt("fields").because(e))
 }
 
@@ -63,8 +70,8 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
         page: PageRequest<Slug>,
     ) -> StoreResult<Page<P, Slug>> {
         let mut query = Document::new();
-        if !filter.include_unpublished {
-            query.insert("published", true);
+        if filter.status != StatusFilter::All {
+            query.insert("status", filter.status.as_str());
         }
         if let Some(tag) = &filter.tag {
             query.insert("search_tags", tag.as_str());
@@ -134,11 +141,43 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
             }),
             // Two upserts of a new id at once: the loser's insert meets the winner's.
             Err(Rejected::Duplicate(Some(field))) if field == "_id" => Err(changed_concurrently()),
-            Err(Rejected::Duplicate(_)) => Err(StoreError::Conflict(format!(
-                "another {} already has this slug",
-                P::NOUN
-            ))),
-            Err(Rejected::Failed(other)) => Err(other),
+            Err(rejected) => Err(slug_or::<P>(rejected)),
         }
+    }
+
+    /// One `findOneAndReplace` on the id and the revision read, which returns what
+    /// it replaced; when it matches nothing, a read tells missing from stale.
+    async fn replace(&self, package: P, read: &P) -> StoreResult<Written<P>> {
+        let revision = bson::to_bson(&read.authorship().updated_at)
+            .map_err(|e| StoreError::internal("encoding a revision").because(e))?;
+        // `null` also matches a document without the field, as older releases wrote.
+        let filter = doc! { "_id": bson::Uuid::from(package.id()), "updated_at": revision };
+        let document = to_document(&package)?;
+        let replaced = bounded_write(
+            self.timeout,
+            self.collection.find_one_and_replace(filter, document),
+        )
+        .await
+        .map_err(slug_or::<P>)?;
+        match replaced {
+            Some(previous) => Ok(Written::Replaced {
+                stored: package,
+                previous: from_document(previous)?,
+            }),
+            None => match self.get(package.id()).await {
+                Ok(_) => Err(StoreError::Stale),
+                Err(error) => Err(error),
+            },
+        }
+    }
+}
+
+/// A refused write: a unique index other than `_id` can only be the slug's.
+fn slug_or<P: Package>(rejected: Rejected) -> StoreError {
+    match rejected {
+        Rejected::Duplicate(_) => {
+            StoreError::Conflict(format!("another {} already has this slug", P::NOUN))
+        }
+        Rejected::Failed(other) => other,
     }
 }
