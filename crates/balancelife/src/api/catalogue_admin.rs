@@ -312,7 +312,7 @@ macro_rules! admin_endpoints {
         use $crate::api::auth::AdminUser;
         use $crate::api::catalogue_admin::{self as admin, IfMatch, Written};
         use $crate::api::error::{ApiResult, ErrorBody};
-        use $crate::api::extract::{PathId, ValidJson};
+        use $crate::api::extract::{CATALOGUE_LIMIT_BYTES, PathId, ValidJson};
         use $crate::api::state::SharedState;
         use $crate::domain::PackageStatus;
 
@@ -337,7 +337,7 @@ macro_rules! admin_endpoints {
         pub async fn create(
             State(state): State<SharedState>,
             AdminUser(admin): AdminUser,
-            ValidJson(input): ValidJson<$input>,
+            ValidJson(input): ValidJson<$input, CATALOGUE_LIMIT_BYTES>,
         ) -> ApiResult<Written> {
             admin::create::<$package>(&state, &admin, input).await
         }
@@ -372,7 +372,7 @@ macro_rules! admin_endpoints {
             AdminUser(admin): AdminUser,
             PathId(id): PathId,
             if_match: IfMatch,
-            ValidJson(input): ValidJson<$input>,
+            ValidJson(input): ValidJson<$input, CATALOGUE_LIMIT_BYTES>,
         ) -> ApiResult<Written> {
             admin::replace::<$package>(&state, &admin, id, &if_match, input).await
         }
@@ -407,7 +407,7 @@ macro_rules! admin_endpoints {
             AdminUser(admin): AdminUser,
             PathId(id): PathId,
             if_match: IfMatch,
-            ValidJson(patch): ValidJson<$patch>,
+            ValidJson(patch): ValidJson<$patch, CATALOGUE_LIMIT_BYTES>,
         ) -> ApiResult<Written> {
             admin::patch::<$package>(&state, &admin, id, &if_match, patch).await
         }

@@ -30,7 +30,7 @@ pub(super) fn policy(
 ) -> Option<String> {
     let api = path.strip_prefix("/api/v1/")?;
     let catalogue = api.starts_with("meal-packages") || api.starts_with("workout-packages");
-    if catalogue && !with_credentials {
+    if api == "time-zones" || (catalogue && !with_credentials) {
         Some(format!("public, max-age={catalogue_max_age_secs}"))
     } else if catalogue
         || api.starts_with("users/me")

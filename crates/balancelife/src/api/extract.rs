@@ -14,11 +14,18 @@ use super::error::ApiError;
 /// The largest request body accepted.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
-/// A JSON body, parsed into a type whose fields validate themselves. Syntax errors are
-/// 400; a wrong type or an invalid value is 422 naming the field's path.
-pub struct ValidJson<T>(pub T);
+/// The largest body of a catalogue write: a package holds up to a few hundred meals
+/// or sessions. The routes that take one are given this limit (`api::router`).
+pub const CATALOGUE_LIMIT_BYTES: usize = 512 * 1024;
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
+/// A JSON body, parsed into a type whose fields validate themselves. Syntax errors are
+/// 400; a wrong type or an invalid value is 422 naming the field's path. `LIMIT` is
+/// the body limit of the route, for the 413's message.
+pub struct ValidJson<T, const LIMIT: usize = BODY_LIMIT_BYTES>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S>
+    for ValidJson<T, LIMIT>
+{
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -39,7 +46,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
             .await
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::payload_too_large(BODY_LIMIT_BYTES)
+                    ApiError::payload_too_large(LIMIT)
                 } else {
                     ApiError::bad_request("unreadable_body", "the request body could not be read")
                 }

@@ -20,6 +20,7 @@ mod patch;
 mod query_guard;
 pub mod state;
 mod summary;
+mod time_zones;
 mod users;
 mod workout_entries;
 
@@ -41,7 +42,7 @@ use extract::BODY_LIMIT_BYTES;
 use meal_entries::endpoints as meals;
 use state::SharedState;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 use workout_entries::endpoints as workouts;
 
@@ -61,26 +62,30 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(auth::login))
         .routes(routes!(users::get_me, users::update_me, users::delete_me))
         .routes(routes!(users::get_user))
-        .routes(routes!(packages::list_meal_packages, meal_admin::create))
-        .routes(routes!(
+        .routes(routes!(time_zones::list_time_zones))
+        .routes(catalogue(routes!(
+            packages::list_meal_packages,
+            meal_admin::create
+        )))
+        .routes(catalogue(routes!(
             packages::get_meal_package,
             meal_admin::replace,
             meal_admin::update,
             meal_admin::archive
-        ))
+        )))
         .routes(routes!(meal_admin::publish))
         .routes(routes!(meal_admin::unpublish))
         .routes(routes!(apply::apply_meal_package))
-        .routes(routes!(
+        .routes(catalogue(routes!(
             packages::list_workout_packages,
             workout_admin::create
-        ))
-        .routes(routes!(
+        )))
+        .routes(catalogue(routes!(
             packages::get_workout_package,
             workout_admin::replace,
             workout_admin::update,
             workout_admin::archive
-        ))
+        )))
         .routes(routes!(workout_admin::publish))
         .routes(routes!(workout_admin::unpublish))
         .routes(routes!(apply::apply_workout_package))
@@ -96,6 +101,16 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
             workouts::patch,
             workouts::delete
         ))
+}
+
+/// Routes that take a whole package, with the catalogue's larger body limit.
+fn catalogue(routes: UtoipaMethodRouter<SharedState>) -> UtoipaMethodRouter<SharedState> {
+    let (schemas, paths, router) = routes;
+    (
+        schemas,
+        paths,
+        router.layer(DefaultBodyLimit::max(extract::CATALOGUE_LIMIT_BYTES)),
+    )
 }
 
 /// The whole application: the documented routes, and the layers around them.

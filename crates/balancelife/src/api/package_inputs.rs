@@ -16,8 +16,8 @@ use crate::domain::{
 /// At most this many tags of each kind on a package.
 const MAX_TAGS: usize = 20;
 /// At most this many meals in a meal package (twelve weeks of four meals a day), and
-/// sessions in a workout package (a year of four a week): such a package, with
-/// names of usual length, fits the 64 KiB request body limit.
+/// sessions in a workout package (a year of four a week): such a package fits the
+/// catalogue's request body limit (`CATALOGUE_LIMIT_BYTES`).
 const MAX_ITEMS: usize = 400;
 const MAX_SESSIONS: usize = 208;
 /// At most this many exercises in one session, and sets of one exercise.
@@ -258,16 +258,13 @@ impl PackageContent for WorkoutPackage {
                     format!("must be from 1 to duration_weeks ({weeks})"),
                 ));
             }
-            if !(1..=7).contains(&session.day) {
-                return Err(ApiError::invalid(field("day"), "must be from 1 to 7"));
-            }
+            check_session(index, session)?;
             if !seen.insert((session.week, session.day)) {
                 return Err(ApiError::invalid(
                     field("day"),
                     "another session is on that day of that week",
                 ));
             }
-            check_exercises(&field("exercises"), session)?;
         }
         Ok(())
     }
@@ -284,10 +281,14 @@ impl PackageContent for WorkoutPackage {
                 "must be from 1 to 600",
             ));
         }
-        match &patch.sessions {
-            Some(sessions) => check_count("sessions", sessions.len(), MAX_SESSIONS, "sessions"),
-            None => Ok(()),
+        let Some(sessions) = &patch.sessions else {
+            return Ok(());
+        };
+        check_count("sessions", sessions.len(), MAX_SESSIONS, "sessions")?;
+        for (index, session) in sessions.iter().enumerate() {
+            check_session(index, session)?;
         }
+        Ok(())
     }
 
     fn build(id: Uuid, input: WorkoutPackageInput) -> Self {
@@ -374,6 +375,17 @@ fn check_tags(field: &str, tags: &[Tag]) -> ApiResult<()> {
         Some(repeated) => Err(ApiError::invalid(field, format!("names {repeated} twice"))),
         None => Ok(()),
     }
+}
+
+/// What one session must be wherever it is: on a day of the week, with exercises.
+fn check_session(index: usize, session: &WorkoutSession) -> ApiResult<()> {
+    if !(1..=7).contains(&session.day) {
+        return Err(ApiError::invalid(
+            format!("sessions[{index}].day"),
+            "must be from 1 to 7",
+        ));
+    }
+    check_exercises(&format!("sessions[{index}].exercises"), session)
 }
 
 fn check_exercises(field: &str, session: &WorkoutSession) -> ApiResult<()> {

@@ -203,7 +203,7 @@ impl MealPackage {
 }
 
 /// How much of an exercise one set is: a count of repetitions or a hold/interval time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExerciseDose {
     Reps(u16),
@@ -217,7 +217,7 @@ impl ExerciseDose {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Exercise {
     pub name: Title,
     pub sets: u8,
@@ -227,6 +227,44 @@ pub struct Exercise {
     pub rest_s: u16,
 }
 
+/// One object with `reps` and `duration_s` both optional, and the rule (exactly one
+/// of them) in words: what serde's flattened enum would document as an `allOf` over a
+/// `oneOf`, which code generators drop (and every workout model with it).
+impl utoipa::PartialSchema for Exercise {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use super::schema::integer;
+        use utoipa::openapi::schema::ObjectBuilder;
+        ObjectBuilder::new()
+            .property("name", <Title as utoipa::PartialSchema>::schema())
+            .property("sets", integer(1, 50, "Sets of the exercise."))
+            .property(
+                "reps",
+                integer(1, i64::from(u16::MAX), "Repetitions per set."),
+            )
+            .property(
+                "duration_s",
+                integer(
+                    1,
+                    i64::from(u32::MAX),
+                    "Seconds per set, for holds and intervals.",
+                ),
+            )
+            .property(
+                "rest_s",
+                integer(0, i64::from(u16::MAX), "Rest after each set."),
+            )
+            .required("name")
+            .required("sets")
+            .required("rest_s")
+            .description(Some(
+                "One exercise of a session: exactly one of `reps` and `duration_s`.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Exercise {}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WorkoutSession {
     /// 1-based week of the package.
@@ -234,6 +272,7 @@ pub struct WorkoutSession {
     /// 1-based session day within the week.
     pub day: u8,
     pub title: Title,
+    #[schema(max_items = 40)]
     pub exercises: Vec<Exercise>,
 }
 

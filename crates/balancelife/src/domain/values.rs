@@ -560,15 +560,33 @@ impl fmt::Display for Timezone {
     }
 }
 
+/// The characters of IANA zone names (`America/Port-au-Prince`, `Etc/GMT+1`).
+pub const TIMEZONE_PATTERN: &str = "^[A-Za-z0-9/_+-]+$";
+
+impl Timezone {
+    /// Every zone's name, as `GET /api/v1/time-zones` lists them.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    }
+
+    fn longest_name() -> usize {
+        Self::names().map(str::len).max().unwrap_or(1)
+    }
+}
+
+/// A string, not an enum of the ~600 names: code generators turn enum values into
+/// identifiers, and `GMT0`, `GMT+0` and `GMT-0` become the same one. The list is
+/// served by `GET /api/v1/time-zones`; an unknown name is a 422.
 impl utoipa::PartialSchema for Timezone {
     fn schema() -> RefOr<Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
-            .description(Some(
-                "An IANA time zone; it decides which calendar day an entry falls on.",
-            ))
-            .into()
+        schema::string(
+            Self::longest_name(),
+            TIMEZONE_PATTERN,
+            "An IANA time zone name, one of those `GET /api/v1/time-zones` lists; it \
+             decides which calendar day an entry falls on.",
+        )
+        .examples(["Europe/Berlin"])
+        .into()
     }
 }
 
@@ -772,6 +790,18 @@ mod tests {
     fn timezones_must_be_real() {
         assert!(Timezone::from_str("Europe/Berlin").is_ok());
         assert!(Timezone::from_str("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn every_time_zone_name_fits_the_documented_pattern_and_length() {
+        let pattern = regex::Regex::new(TIMEZONE_PATTERN).unwrap();
+        let longest = Timezone::longest_name();
+        for name in Timezone::names() {
+            assert!(pattern.is_match(name), "{name}");
+            assert!(name.len() <= longest);
+            assert!(Timezone::from_str(name).is_ok(), "{name}");
+        }
+        assert!(Timezone::names().any(|name| name == "Etc/GMT+1"));
     }
 
     #[test]

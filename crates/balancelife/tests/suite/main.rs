@@ -31,6 +31,7 @@ mod cache_l1;
 mod cache_scopes;
 mod catalogue_admin;
 mod cli;
+mod clients;
 mod config;
 mod contract;
 mod fuzz;

@@ -1,0 +1,50 @@
+// A small program over the types openapi-typescript generates from /openapi.json
+// (into ./schema.d.ts, beside this file, by crates/balancelife/tests/suite/clients.rs).
+// It is only type-checked: if the document stops describing what a client needs,
+// `tsc` fails.
+import type { components, paths } from "./schema";
+
+type Schemas = components["schemas"];
+type MealEntryInput = Schemas["MealEntryInput"];
+type Summary = Schemas["Summary"];
+type WorkoutPackage = Schemas["WorkoutPackage"];
+type Exercise = Schemas["Exercise"];
+
+// Only kcal is required of a meal's nutrition.
+const coffee: MealEntryInput = {
+  eaten_at: "2026-03-10T07:30:00Z",
+  slot: "breakfast",
+  name: "Coffee",
+  quantity: 250,
+  unit: "ml",
+  kcal: 5,
+};
+
+// A client id may be any UUID, as crypto.randomUUID() makes it.
+const withId: MealEntryInput = { ...coffee, id: crypto.randomUUID() };
+
+// An exercise is one object: repetitions or a duration.
+const squat: Exercise = { name: "Squat", sets: 3, reps: 10, rest_s: 60 };
+const plank: Exercise = { name: "Plank", sets: 3, duration_s: 45, rest_s: 30 };
+
+function describe(plan: WorkoutPackage): string {
+  const first = plan.sessions[0]?.exercises[0];
+  const dose = first?.reps !== undefined ? `${first.reps} reps` : `${first?.duration_s ?? 0} s`;
+  return `${plan.name} (${plan.status}, v${plan.version}): ${first?.name ?? "-"} ${dose}`;
+}
+
+function balance(summary: Summary): string {
+  const t = summary.totals;
+  const unknown = t.meal_entries_without_macros > 0 ? " (some macros unknown)" : "";
+  return `in ${t.kcal_in}, out ${t.kcal_out}, net ${t.net}, remaining ${t.remaining ?? "-"}${unknown}`;
+}
+
+// A time zone is a string; the list comes from GET /api/v1/time-zones.
+type TimeZones = paths["/api/v1/time-zones"]["get"]["responses"][200]["content"]["application/json"];
+const zones: TimeZones = { items: ["Europe/Berlin"] };
+const berlin: Schemas["RegisterRequest"]["timezone"] = zones.items[0];
+
+type Publish = paths["/api/v1/meal-packages/{id}/publish"]["post"];
+const ifMatch: Publish["parameters"]["header"] = { "If-Match": '"3"' };
+
+export const used = [withId, squat, plank, describe, balance, berlin, ifMatch];
