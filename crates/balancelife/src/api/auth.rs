@@ -3,15 +3,16 @@
 
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
-use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use super::extract::ValidJson;
 use super::limits::ClientAddress;
+use super::session;
 use super::state::SharedState;
 use super::users::UserView;
 use crate::auth::Password;
@@ -22,7 +23,10 @@ use crate::domain::{
 };
 use crate::store::Optional;
 
-/// The user a valid bearer token belongs to, loaded fresh for this request.
+/// The user a valid token belongs to, loaded fresh for this request. The token comes
+/// from `Authorization: Bearer`, or from the web app's `HttpOnly` session cookie;
+/// a write authenticated by the cookie must also prove it comes from the app
+/// (`session::check_same_origin`), since a browser sends cookies on its own.
 pub struct AuthUser(pub User);
 
 impl FromRequestParts<SharedState> for AuthUser {
@@ -32,18 +36,17 @@ impl FromRequestParts<SharedState> for AuthUser {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                let (scheme, token) = value.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .ok_or_else(ApiError::unauthorized)?;
+        let token = match bearer_token(&parts.headers) {
+            Some(token) => token.to_owned(),
+            None => {
+                let token = session::token(&parts.headers).ok_or_else(ApiError::unauthorized)?;
+                session::check_same_origin(&parts.method, &parts.headers)?;
+                token
+            }
+        };
         let claims = state
             .tokens
-            .verify(token)
+            .verify(&token)
             .map_err(|_| ApiError::unauthorized())?;
         // The user may have been deleted after the token was issued.
         let user = state
@@ -57,6 +60,18 @@ impl FromRequestParts<SharedState> for AuthUser {
         }
         Ok(Self(user))
     }
+}
+
+/// The token of `Authorization: Bearer <token>`, if the request has one.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Whether the request carries credentials of either kind.
+pub fn has_credentials(headers: &HeaderMap) -> bool {
+    headers.contains_key(AUTHORIZATION) || session::token(headers).is_some()
 }
 
 /// A signed-in administrator: 401 without a valid token, 403 for anyone else,
@@ -86,7 +101,7 @@ impl FromRequestParts<SharedState> for Reader {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
-        if !parts.headers.contains_key(AUTHORIZATION) {
+        if !has_credentials(&parts.headers) {
             return Ok(Self(None));
         }
         let AuthUser(user) = AuthUser::from_request_parts(parts, state).await?;
@@ -172,6 +187,19 @@ pub async fn register(
     ClientAddress(address): ClientAddress,
     ValidJson(request): ValidJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<SessionResponse>)> {
+    let user = sign_up(&state, address, request).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SessionResponse::new(&state, &user)),
+    ))
+}
+
+/// Creates the account `request` describes (the rate limit first).
+pub async fn sign_up(
+    state: &SharedState,
+    address: Option<std::net::IpAddr>,
+    request: RegisterRequest,
+) -> ApiResult<User> {
     state
         .auth_limits
         .check(address, &request.email)
@@ -189,7 +217,7 @@ pub async fn register(
         carbs_g_target: request.carbs_g_target,
         fat_g_target: request.fat_g_target,
     };
-    let password_hash = hash_off_thread(&state, request.password).await?;
+    let password_hash = hash_off_thread(state, request.password).await?;
     let now = crate::domain::now();
     let user = User {
         id: new_id(),
@@ -204,10 +232,7 @@ pub async fn register(
     };
     let user = state.store.create_user(user).await?;
     tracing::info!(user_id = %user.id, "user registered");
-    Ok((
-        StatusCode::CREATED,
-        Json(SessionResponse::new(&state, &user)),
-    ))
+    Ok(user)
 }
 
 /// Signs in with e-mail and password.
@@ -229,6 +254,16 @@ pub async fn login(
     ClientAddress(address): ClientAddress,
     ValidJson(request): ValidJson<LoginRequest>,
 ) -> ApiResult<Json<SessionResponse>> {
+    let user = sign_in(&state, address, request).await?;
+    Ok(Json(SessionResponse::new(&state, &user)))
+}
+
+/// The user whose e-mail and password `request` gives (the rate limit first).
+pub async fn sign_in(
+    state: &SharedState,
+    address: Option<std::net::IpAddr>,
+    request: LoginRequest,
+) -> ApiResult<User> {
     state
         .auth_limits
         .check(address, &request.email)
@@ -251,7 +286,7 @@ pub async fn login(
         .await
         .map_err(ApiError::internal)?;
     match user {
-        Some(user) if matches => Ok(Json(SessionResponse::new(&state, &user))),
+        Some(user) if matches => Ok(user),
         _ => Err(ApiError::invalid_credentials()),
     }
 }

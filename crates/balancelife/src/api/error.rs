@@ -116,6 +116,15 @@ impl ApiError {
         )
     }
 
+    /// A write the session cookie authenticates that does not come from the app.
+    pub fn cross_site() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request",
+            "a write signed in by cookie needs the X-CSRF-Token header the app sends",
+        )
+    }
+
     /// `If-Match` names a revision that is no longer the current one.
     pub fn precondition_failed() -> Self {
         Self::new(

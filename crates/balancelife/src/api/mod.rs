@@ -18,6 +18,7 @@ mod packages;
 mod pagination;
 mod patch;
 mod query_guard;
+mod session;
 pub mod state;
 mod summary;
 mod time_zones;
@@ -60,6 +61,8 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
+        .routes(routes!(session::open_session, session::close_session))
+        .routes(routes!(session::register_session))
         .routes(routes!(users::get_me, users::update_me, users::delete_me))
         .routes(routes!(users::get_user))
         .routes(routes!(time_zones::list_time_zones))
@@ -117,6 +120,7 @@ fn catalogue(routes: UtoipaMethodRouter<SharedState>) -> UtoipaMethodRouter<Shar
 pub fn router(state: SharedState) -> Router {
     let (routes, _) = documented_routes().split_for_parts();
     routes
+        .merge(crate::web::routes())
         .fallback(|| async { ApiError::not_found("route") })
         .layer(axum::middleware::from_fn(
             query_guard::refuse_unexpected_query,

@@ -1,9 +1,9 @@
-//! Registration, login and bearer tokens.
+//! Registration, login, bearer tokens and the web app's cookie session.
 
 use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::support::spawn_app;
+use crate::support::{TestApp, spawn_app};
 
 #[tokio::test]
 async fn registering_returns_the_user_and_a_working_token() {
@@ -179,4 +179,124 @@ async fn missing_malformed_and_foreign_tokens_are_refused() {
         .send(request.body(axum::body::Body::empty()).unwrap())
         .await;
     assert_eq!(wrong_scheme.status, StatusCode::UNAUTHORIZED);
+}
+
+/// A request with the given cookies and headers.
+async fn with_cookies(
+    app: &TestApp,
+    method: axum::http::Method,
+    path: &str,
+    cookies: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> crate::support::TestResponse {
+    let mut request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("cookie", cookies);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string())),
+        None => request.body(axum::body::Body::empty()),
+    };
+    app.send(request.unwrap()).await
+}
+
+#[tokio::test]
+async fn the_web_apps_session_lives_in_cookies_that_scripts_cannot_read_or_forge_from_elsewhere() {
+    let app = spawn_app().await;
+    let account = &balancelife::sample::DEMO_ACCOUNTS[0];
+    let opened = app
+        .post(
+            "/api/v1/session",
+            None,
+            json!({"email": account.email, "password": account.password}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+    assert!(
+        opened.body.get("token").is_none(),
+        "the token stays out of the body"
+    );
+    let set: Vec<String> = opened
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let session = set.iter().find(|c| c.starts_with("bl_session=")).unwrap();
+    let csrf = set.iter().find(|c| c.starts_with("bl_csrf=")).unwrap();
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
+    assert!(
+        !csrf.contains("HttpOnly") && csrf.contains("SameSite=Strict"),
+        "{csrf}"
+    );
+    let value = |cookie: &str| cookie.split(';').next().unwrap().to_owned();
+    let cookies = format!("{}; {}", value(session), value(csrf));
+    let csrf_token = value(csrf).trim_start_matches("bl_csrf=").to_owned();
+    let meal = TestApp::meal_body("2026-03-01T12:00:00Z");
+    let path = "/api/v1/meal-entries";
+    use axum::http::Method;
+
+    let me = with_cookies(&app, Method::GET, "/api/v1/users/me", &cookies, &[], None).await;
+    let forged = with_cookies(&app, Method::POST, path, &cookies, &[], Some(meal.clone())).await;
+    let elsewhere = with_cookies(
+        &app,
+        Method::POST,
+        path,
+        &cookies,
+        &[
+            ("x-csrf-token", &csrf_token),
+            ("origin", "https://elsewhere.example"),
+            ("host", "app.example"),
+        ],
+        Some(meal.clone()),
+    )
+    .await;
+    let from_the_app = with_cookies(
+        &app,
+        Method::POST,
+        path,
+        &cookies,
+        &[
+            ("x-csrf-token", &csrf_token),
+            ("origin", "http://app.example"),
+            ("host", "app.example"),
+        ],
+        Some(meal),
+    )
+    .await;
+    let closed = with_cookies(&app, Method::DELETE, "/api/v1/session", &cookies, &[], None).await;
+
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body["email"], account.email);
+    for refused in [&forged, &elsewhere] {
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        assert_eq!(refused.error_code(), "cross_site_request");
+    }
+    assert_eq!(
+        from_the_app.status,
+        StatusCode::CREATED,
+        "{}",
+        from_the_app.body
+    );
+    assert_eq!(closed.status, StatusCode::NO_CONTENT);
+    let cleared: Vec<&str> = closed
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cleared.len(), 2);
+    assert!(
+        cleared.iter().all(|c| c.contains("Max-Age=0")),
+        "{cleared:?}"
+    );
 }

@@ -45,3 +45,4 @@ mod openapi;
 mod support;
 mod time_zones;
 mod tls;
+mod web_app;

@@ -89,7 +89,7 @@ async fn every_documented_operation_is_routed_and_every_other_method_is_405() {
 async fn paths_outside_the_document_do_not_exist() {
     let app = spawn_app().await;
     for path in [
-        "/",
+        "/index.html",
         "/api/v1",
         "/api/v1/users",
         "/api/v1/auth",
@@ -103,6 +103,32 @@ async fn paths_outside_the_document_do_not_exist() {
             assert_eq!(response.body["error"]["message"], "route not found");
         }
     }
+}
+
+#[tokio::test]
+async fn the_web_app_is_served_at_the_root_under_a_policy_of_its_own() {
+    let app = spawn_app().await;
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/assets/app.js", "text/javascript"),
+        ("/assets/app.css", "text/css"),
+    ] {
+        let page = app.get(path, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        let header = |name: &str| page.headers[name].to_str().unwrap().to_owned();
+        assert!(header("content-type").starts_with(kind), "{path}");
+        let policy = header("content-security-policy");
+        assert!(policy.contains("script-src 'self'"), "{path}: {policy}");
+        assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
+    }
+    let api = app.get("/api/v1/meal-packages", None).await;
+    assert_eq!(
+        api.headers["content-security-policy"], "default-src 'none'; frame-ancestors 'none'",
+        "the API keeps its own policy"
+    );
+    // The page has no inline script or style for the policy to forbid.
+    let index = include_str!("../../web/index.html");
+    assert!(!index.contains("<script>") && !index.contains("style="));
 }
 
 #[tokio::test]

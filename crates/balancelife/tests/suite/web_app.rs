@@ -1,0 +1,362 @@
+//! The web app in a real browser: headless Chromium driven over WebDriver
+//! (`chromedriver`, from Debian's `chromium` and `chromium-driver`, which
+//! `scripts/test` installs). One chromedriver serves the whole binary; each test
+//! has its own browser session and its own service on the memory store.
+//!
+//! Screenshots of every page at phone and desktop width go to
+//! `target/screenshots/` for review.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::support::RunningServer;
+
+const PHONE: (u32, u32) = (390, 844);
+const DESKTOP: (u32, u32) = (1280, 800);
+const ADA: (&str, &str) = ("ada@balancelife.example", "demo-password-ada");
+const COACH: (&str, &str) = ("coach@balancelife.example", "demo-password-coach");
+
+/// A path given by `variable`, or `default`, which must exist.
+fn installed(variable: &str, default: &str) -> PathBuf {
+    let path = std::env::var_os(variable).map_or_else(|| PathBuf::from(default), PathBuf::from);
+    assert!(
+        path.is_file(),
+        "{} is not installed: run scripts/test, which installs it, or apt-get install \
+         chromium chromium-driver (or set {variable} to its path)",
+        path.display()
+    );
+    path
+}
+
+/// The chromedriver of this test binary, killed when the binary ends.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+static DRIVER: LazyLock<Driver> = LazyLock::new(|| {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let child = Command::new(installed("CHROMEDRIVER", "/usr/bin/chromedriver"))
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+});
+
+/// A fresh service on the memory store (sample data and demo accounts) and a browser.
+async fn browser() -> (RunningServer, Client, String) {
+    let server = RunningServer::start(balancelife::config::Settings::default()).await;
+    let chromium = installed("CHROMIUM", "/usr/bin/chromium");
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                "--disable-dev-shm-usage", "--window-size=1280,800"],
+        }),
+    );
+    // chromedriver speaks plain HTTP on loopback: no TLS client needed.
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client = ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&DRIVER.url)
+        .await
+        .expect("a browser session");
+    let base = format!("http://{}", server.addr);
+    (server, client, base)
+}
+
+async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("{css} did not appear: {error}"))
+}
+
+/// Waits until the text of `css` satisfies `check`, and returns it.
+async fn text_until(
+    client: &Client,
+    css: &str,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = match client.find(Locator::Css(css)).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if check(&text) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{what}: {css} reads {text:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn kcal_in(client: &Client) -> f64 {
+    let text = text_until(client, "#balance-in", "the day's balance", |t| {
+        t.parse::<f64>().is_ok()
+    })
+    .await;
+    text.parse().unwrap()
+}
+
+async fn wait_kcal_in(client: &Client, expected: f64, what: &str) {
+    let expected = (expected * 10.0).round() / 10.0;
+    text_until(client, "#balance-in", what, |t| {
+        t.parse::<f64>().is_ok_and(|v| (v - expected).abs() < 0.05)
+    })
+    .await;
+}
+
+async fn fill(client: &Client, css: &str, value: &str) {
+    let input = wait_for(client, css).await;
+    input.clear().await.unwrap();
+    input.send_keys(value).await.unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    wait_for(client, css).await.click().await.unwrap();
+}
+
+async fn sign_in(client: &Client, base: &str, (email, password): (&str, &str)) {
+    client.goto(&format!("{base}/#/login")).await.unwrap();
+    fill(client, "#sign-in input[name=email]", email).await;
+    fill(client, "#sign-in input[name=password]", password).await;
+    click(client, "#sign-in button[type=submit]").await;
+    wait_for(client, "#nav:not([hidden])").await;
+}
+
+async fn sign_out(client: &Client) {
+    click(client, "#sign-out").await;
+    wait_for(client, "#sign-in").await;
+}
+
+async fn go(client: &Client, base: &str, page: &str, ready: &str) {
+    client.goto(&format!("{base}/#/{page}")).await.unwrap();
+    wait_for(client, ready).await;
+}
+
+/// Chooses the option of `select` whose text starts with `text`, as a user would.
+async fn choose(client: &Client, select: &str, text: &str) {
+    let chosen = client
+        .execute(
+            "const select = document.querySelector(arguments[0]);
+             const option = [...select.options].find(o => o.text.startsWith(arguments[1]));
+             if (!option) return false;
+             select.value = option.value;
+             return true;",
+            vec![json!(select), json!(text)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(chosen, Value::Bool(true), "no option {text} in {select}");
+}
+
+/// The kcal of day `day` of the first published meal package, as the API has it.
+async fn day_kcal(base: &str, slug_or_first: Option<&str>, day: u64) -> f64 {
+    let list: Value = reqwest::get(format!("{base}/api/v1/meal-packages?limit=100"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let packages = list["items"].as_array().unwrap();
+    let package = match slug_or_first {
+        Some(slug) => packages.iter().find(|p| p["slug"] == slug).unwrap(),
+        None => &packages[0],
+    };
+    package["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["day"] == day)
+        .map(|item| item["kcal"].as_f64().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn the_demo_user_logs_a_day_and_sees_the_balance_follow() {
+    let (server, client, base) = browser().await;
+
+    // A wrong password is said in words.
+    client.goto(&format!("{base}/#/login")).await.unwrap();
+    fill(&client, "#sign-in input[name=email]", ADA.0).await;
+    fill(&client, "#sign-in input[name=password]", "not the password").await;
+    click(&client, "#sign-in button[type=submit]").await;
+    text_until(&client, "#message", "the refusal", |t| {
+        t.contains("password is wrong")
+    })
+    .await;
+
+    sign_in(&client, &base, ADA).await;
+    let before = kcal_in(&client).await;
+
+    fill(&client, "#log-meal input[name=name]", "Browser soup").await;
+    fill(&client, "#log-meal input[name=kcal]", "321").await;
+    click(&client, "#log-meal button[type=submit]").await;
+    wait_kcal_in(&client, before + 321.0, "after a meal by hand").await;
+
+    let package_day = day_kcal(&base, None, 1).await;
+    assert!(package_day > 0.0);
+    click(&client, "#apply-package button[type=submit]").await;
+    wait_kcal_in(&client, before + 321.0 + package_day, "after a package day").await;
+
+    click(&client, "button[aria-label='Delete Browser soup']").await;
+    wait_kcal_in(&client, before + package_day, "after deleting the meal").await;
+
+    // The session cookie is out of the page's reach.
+    let cookies = client
+        .execute("return document.cookie;", vec![])
+        .await
+        .unwrap();
+    let cookies = cookies.as_str().unwrap();
+    assert!(cookies.contains("bl_csrf="), "{cookies}");
+    assert!(
+        !cookies.contains("bl_session"),
+        "the session cookie is readable: {cookies}"
+    );
+
+    client.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_admin_drafts_a_package_users_see_only_once_it_is_published() {
+    let (server, client, base) = browser().await;
+    let slug = format!(
+        "browser-plan-{}",
+        &uuid::Uuid::now_v7().simple().to_string()[20..]
+    );
+    let package = json!({
+        "slug": slug, "name": "Browser plan", "description": "Made in the browser.",
+        "tags": ["browser"], "diet_tags": [], "duration_days": 1,
+        "items": [{"day": 1, "slot": "lunch", "name": "Browser bowl", "portion_g": 350,
+            "kcal": 456, "protein_g": 30, "carbs_g": 50, "fat_g": 12}],
+    });
+
+    sign_in(&client, &base, COACH).await;
+    go(&client, &base, "admin", "#package-json").await;
+    client
+        .execute(
+            "document.getElementById('package-json').value = arguments[0];",
+            vec![json!(serde_json::to_string_pretty(&package).unwrap())],
+        )
+        .await
+        .unwrap();
+    click(&client, "#package-editor button[type=submit]").await;
+    let row = format!("#admin-packages li[data-slug='{slug}']");
+    text_until(&client, &row, "the new draft", |t| t.contains("draft")).await;
+    sign_out(&client).await;
+
+    sign_in(&client, &base, ADA).await;
+    go(&client, &base, "catalogue", "#catalogue-results article").await;
+    let card = format!("article[data-slug='{slug}']");
+    assert!(
+        client.find(Locator::Css(&card)).await.is_err(),
+        "a draft is shown"
+    );
+    sign_out(&client).await;
+
+    sign_in(&client, &base, COACH).await;
+    go(&client, &base, "admin", &row).await;
+    click(&client, "button[aria-label='Publish Browser plan']").await;
+    text_until(&client, &row, "the publication", |t| {
+        t.contains("published")
+    })
+    .await;
+    sign_out(&client).await;
+
+    sign_in(&client, &base, ADA).await;
+    go(&client, &base, "catalogue", &card).await;
+    go(&client, &base, "today", "#apply-package").await;
+    let before = kcal_in(&client).await;
+    choose(
+        &client,
+        "#apply-package select[name=package]",
+        "Browser plan",
+    )
+    .await;
+    click(&client, "#apply-package button[type=submit]").await;
+    wait_kcal_in(&client, before + 456.0, "after applying the new package").await;
+
+    client.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_page_is_captured_at_phone_and_desktop_width() {
+    let (server, client, base) = browser().await;
+    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&directory).unwrap();
+    let pages = [
+        ("login", "#sign-in", None),
+        ("signup", "#sign-up", None),
+        ("today", "#balance svg", Some(ADA)),
+        ("week", "#summary-chart", Some(ADA)),
+        ("catalogue", "#catalogue-results article", Some(ADA)),
+        ("profile", "#profile-form", Some(ADA)),
+        ("admin", "#admin-packages li", Some(COACH)),
+    ];
+    let mut signed_in = None;
+    for (page, ready, account) in pages {
+        if account != signed_in {
+            if signed_in.is_some() {
+                sign_out(&client).await;
+            }
+            if let Some(account) = account {
+                sign_in(&client, &base, account).await;
+            }
+            signed_in = account;
+        }
+        for (width, height) in [PHONE, DESKTOP] {
+            client.set_window_size(width, height).await.unwrap();
+            go(&client, &base, page, ready).await;
+            let overflow = client
+                .execute(
+                    "return document.documentElement.scrollWidth - window.innerWidth;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert!(
+                overflow.as_i64().unwrap_or(1) <= 0,
+                "{page} scrolls sideways at {width}px by {overflow}"
+            );
+            let png = client.screenshot().await.unwrap();
+            assert!(png.starts_with(b"\x89PNG"), "{page}: not a PNG");
+            std::fs::write(directory.join(format!("{page}-{width}x{height}.png")), png).unwrap();
+        }
+    }
+    client.close().await.unwrap();
+    server.stop().await;
+}

@@ -1,0 +1,689 @@
+// BalanceLife web app: plain ES module, no build step, only the public JSON API.
+// The session lives in an HttpOnly cookie this script cannot read; writes repeat
+// the readable bl_csrf cookie in X-CSRF-Token. Pages are built with DOM calls, never
+// from HTML strings, so no text from the API is ever run as markup.
+
+const view = document.getElementById("view");
+const message = document.getElementById("message");
+const nav = document.getElementById("nav");
+let me = null;
+
+// ---- talking to the API -------------------------------------------------------
+
+class ApiFailure extends Error {
+  constructor(text, status) {
+    super(text);
+    this.status = status;
+  }
+}
+
+function csrfToken() {
+  const pair = document.cookie.split("; ").find((c) => c.startsWith("bl_csrf="));
+  return pair ? pair.slice("bl_csrf=".length) : "";
+}
+
+/** What went wrong, in words a person can act on. */
+function describe(status, body) {
+  if (status === 503) return "The service is unavailable right now. Please try again in a moment.";
+  if (status === 429) return "Too many attempts. Please wait a minute and try again.";
+  const code = body && body.error && body.error.code;
+  if (status === 401 && code !== "invalid_credentials") return "Please sign in (again) to go on.";
+  if (status === 403) return "You are not allowed to do that.";
+  if (status === 412) return "Someone changed this in the meantime. It has been reloaded; please check and try again.";
+  const text = body && body.error && body.error.message;
+  if (text) return text.charAt(0).toUpperCase() + text.slice(1) + ".";
+  return `The request failed (HTTP ${status}).`;
+}
+
+async function api(method, path, body, headers = {}) {
+  const request = { method, headers: { ...headers }, credentials: "same-origin" };
+  if (body !== undefined) {
+    request.headers["Content-Type"] = "application/json";
+    request.body = JSON.stringify(body);
+  }
+  if (method !== "GET") request.headers["X-CSRF-Token"] = csrfToken();
+  let response;
+  try {
+    response = await fetch("/api/v1" + path, request);
+  } catch {
+    throw new ApiFailure("The service cannot be reached. Check your connection and try again.", 0);
+  }
+  if (response.status === 204) return null;
+  const isJson = (response.headers.get("content-type") || "").includes("json");
+  const data = isJson ? await response.json() : null;
+  if (!response.ok) throw new ApiFailure(describe(response.status, data), response.status);
+  return data;
+}
+
+function say(text, ok = false) {
+  message.className = ok ? "ok" : "";
+  message.textContent = text;
+}
+
+/** Runs `action`, showing its failure in words; returns whether it succeeded. */
+async function attempt(action) {
+  try {
+    await action();
+    return true;
+  } catch (error) {
+    say(error instanceof ApiFailure ? error.message : "Something went wrong: " + error.message);
+    if (error.status === 401 && me) {
+      me = null;
+      go("#/login");
+    }
+    return false;
+  }
+}
+
+// ---- building pages ---------------------------------------------------------
+
+function h(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (value === true) node.setAttribute(name, "");
+    else node.setAttribute(name, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const svgNs = "http://www.w3.org/2000/svg";
+function s(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(svgNs, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  for (const child of children.flat()) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+function field(label, input) {
+  return h("label", {}, label, input);
+}
+
+function number(name, attributes = {}) {
+  return h("input", { type: "number", name, step: "any", min: 0, ...attributes });
+}
+
+function formValues(form) {
+  return Object.fromEntries(new FormData(form).entries());
+}
+
+function todayIn(timezone) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: timezone }).format(new Date());
+}
+
+/** The instant of a wall-clock time on `date` in `timezone`, as RFC 3339. */
+function instant(date, time, timezone) {
+  const guess = new Date(`${date}T${time}:00Z`);
+  const offset = new Intl.DateTimeFormat("en-US", { timeZone: timezone, timeZoneName: "longOffset" })
+    .formatToParts(guess)
+    .find((part) => part.type === "timeZoneName").value;
+  const match = /GMT([+-])(\d\d):(\d\d)/.exec(offset);
+  const minutes = match ? (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
+  return new Date(guess.getTime() - minutes * 60000).toISOString();
+}
+
+function round(value) {
+  return Math.round(value * 10) / 10;
+}
+
+// ---- routing ------------------------------------------------------------------
+
+const pages = {
+  "#/login": signIn,
+  "#/signup": signUp,
+  "#/today": today,
+  "#/week": weekAndMonth,
+  "#/catalogue": catalogue,
+  "#/profile": profile,
+  "#/admin": admin,
+};
+
+function go(hash) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+async function render() {
+  const hash = pages[location.hash] ? location.hash : me ? "#/today" : "#/login";
+  const open = hash === "#/login" || hash === "#/signup";
+  if (!me && !open) return go("#/login");
+  nav.hidden = !me;
+  document.getElementById("nav-admin").hidden = !(me && me.role === "admin");
+  for (const link of nav.querySelectorAll("a")) {
+    if (link.getAttribute("href") === hash) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  view.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  await attempt(() => pages[hash]());
+  view.focus();
+}
+
+window.addEventListener("hashchange", () => {
+  say("");
+  render();
+});
+
+document.getElementById("sign-out").addEventListener("click", async () => {
+  await attempt(() => api("DELETE", "/session"));
+  me = null;
+  go("#/login");
+});
+
+// ---- sign in and sign up ------------------------------------------------------
+
+function page(title, ...content) {
+  document.title = `${title} · BalanceLife`;
+  view.replaceChildren(h("h1", {}, title), ...content);
+}
+
+async function signIn() {
+  const form = h("form", { class: "stack card", id: "sign-in" },
+    field("E-mail", h("input", { type: "email", name: "email", autocomplete: "username", required: true })),
+    field("Password", h("input", { type: "password", name: "password", autocomplete: "current-password", required: true })),
+    h("button", { type: "submit" }, "Sign in"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await attempt(async () => {
+      me = (await api("POST", "/session", formValues(form))).user;
+      say("");
+      go("#/today");
+    });
+  });
+  page("Sign in", form, h("p", {}, "New here? ", h("a", { href: "#/signup" }, "Create an account"), "."));
+}
+
+async function signUp() {
+  const zones = (await api("GET", "/time-zones")).items;
+  const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const form = h("form", { class: "stack card", id: "sign-up" },
+    field("Name", h("input", { name: "name", autocomplete: "name", required: true })),
+    field("E-mail", h("input", { type: "email", name: "email", autocomplete: "email", required: true })),
+    field("Password (at least 8 characters)", h("input", { type: "password", name: "password", autocomplete: "new-password", minlength: 8, required: true })),
+    field("Time zone", h("select", { name: "timezone" }, zones.map((zone) => h("option", { value: zone, selected: zone === here }, zone)))),
+    field("Daily energy target (kcal, optional)", number("daily_kcal_target", { min: 500, max: 10000 })),
+    h("button", { type: "submit" }, "Create account"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    const body = { name: values.name, email: values.email, password: values.password, timezone: values.timezone };
+    if (values.daily_kcal_target) body.daily_kcal_target = Number(values.daily_kcal_target);
+    await attempt(async () => {
+      me = (await api("POST", "/session/register", body)).user;
+      go("#/today");
+    });
+  });
+  page("Create an account", form, h("p", {}, "Have an account? ", h("a", { href: "#/login" }, "Sign in"), "."));
+}
+
+// ---- today ----------------------------------------------------------------------
+
+let chosenDay = null;
+
+async function today() {
+  const day = chosenDay || todayIn(me.timezone);
+  const [summary, meals, workouts, packages] = await Promise.all([
+    api("GET", `/summary?date=${day}`),
+    api("GET", `/meal-entries?from=${day}&limit=100`),
+    api("GET", `/workout-entries?from=${day}&limit=100`),
+    api("GET", "/meal-packages?limit=100"),
+  ]);
+  const picker = h("input", { type: "date", name: "day", value: day, id: "day" });
+  picker.addEventListener("change", () => {
+    chosenDay = picker.value || null;
+    render();
+  });
+  page("Today",
+    field("Day", picker),
+    balance(summary.days[0]),
+    h("div", { class: "grid two" },
+      h("section", { class: "card", "aria-labelledby": "meals-title" },
+        h("h2", { id: "meals-title" }, "Meals"),
+        entryList(meals.items, "meal"),
+        mealForm(day),
+        applyForm(day, packages.items)),
+      h("section", { class: "card", "aria-labelledby": "workouts-title" },
+        h("h2", { id: "workouts-title" }, "Workouts"),
+        entryList(workouts.items, "workout"),
+        workoutForm(day))),
+  );
+}
+
+/** The day's balance: figures, and bars drawn against the targets. */
+function balance(day) {
+  const figure = (id, label, value, unit = "kcal") =>
+    h("span", {}, `${label} `, h("b", { id }, value === null ? "–" : round(value)), ` ${unit}`);
+  const rows = [
+    ["Eaten", day.kcal_in, day.target, "var(--in)"],
+    ["Burned", day.kcal_out, null, "var(--out)"],
+    ["Protein (g)", day.protein_g, day.protein_g_target, "var(--accent)"],
+    ["Carbs (g)", day.carbs_g, day.carbs_g_target, "var(--accent)"],
+    ["Fat (g)", day.fat_g, day.fat_g_target, "var(--accent)"],
+  ];
+  const width = 600;
+  const chart = s("svg", { viewBox: `0 0 ${width} ${rows.length * 34 + 8}`, role: "img",
+    "aria-label": `Eaten ${round(day.kcal_in)} kcal, burned ${round(day.kcal_out)} kcal, net ${round(day.net)} kcal` });
+  rows.forEach(([label, value, target, color], index) => {
+    const scale = Math.max(value, target || 0, 1);
+    const y = index * 34 + 8;
+    const barWidth = ((width - 190) * value) / scale;
+    chart.append(
+      s("text", { x: 0, y: y + 15 }, label),
+      s("rect", { x: 110, y, width: width - 190, height: 20, fill: "#e9eef1", rx: 4 }),
+      s("rect", { x: 110, y, width: Math.max(barWidth, 0), height: 20, fill: color, rx: 4 }),
+      s("text", { x: width - 72, y: y + 15 }, target ? `${round(value)} / ${round(target)}` : `${round(value)}`),
+    );
+    if (target) {
+      const x = 110 + (width - 190) * (target / scale);
+      chart.append(s("line", { x1: x, x2: x, y1: y - 3, y2: y + 23, stroke: "#1d2327", "stroke-width": 2 }));
+    }
+  });
+  const unknown = day.meal_entries_without_macros
+    ? h("p", { class: "muted" }, `${day.meal_entries_without_macros} meal(s) without macros: the grams are a lower bound.`)
+    : null;
+  return h("section", { class: "card", id: "balance", "aria-labelledby": "balance-title" },
+    h("h2", { id: "balance-title" }, "The day's balance"),
+    h("div", { class: "figures" },
+      figure("balance-in", "In", day.kcal_in),
+      figure("balance-out", "Out", day.kcal_out),
+      figure("balance-net", "Net", day.net),
+      figure("balance-remaining", "Remaining", day.remaining)),
+    chart, unknown);
+}
+
+function entryList(entries, kind) {
+  if (!entries.length) return h("p", { class: "muted" }, `No ${kind}s logged on this day.`);
+  return h("ul", { class: "entries" }, entries.map((entry) => entryRow(entry, kind)));
+}
+
+function entryRow(entry, kind) {
+  const name = kind === "meal" ? entry.name : entry.title;
+  const kcal = kind === "meal" ? entry.kcal : entry.kcal_burned;
+  const path = `/${kind}-entries/${entry.id}`;
+  const row = h("li", { "data-entry": entry.id },
+    h("span", {}, h("strong", {}, name), " ", h("span", { class: "muted" }, `${round(kcal)} kcal`)),
+    h("span", {},
+      h("button", { type: "button", class: "plain", "aria-label": `Edit ${name}`, onclick: () => edit() }, "Edit"), " ",
+      h("button", { type: "button", class: "danger", "aria-label": `Delete ${name}`, onclick: () => remove() }, "Delete")));
+  async function remove() {
+    if (await attempt(() => api("DELETE", path))) {
+      say(`Deleted ${name}.`, true);
+      render();
+    }
+  }
+  function edit() {
+    const nameField = kind === "meal" ? "name" : "title";
+    const kcalField = kind === "meal" ? "kcal" : "kcal_burned";
+    const form = h("form", { class: "inline" },
+      field("Name", h("input", { name: "name", value: name, required: true })),
+      field("kcal", number("kcal", { value: kcal, required: true })),
+      h("button", { type: "submit" }, "Save"),
+      h("button", { type: "button", class: "plain", onclick: () => render() }, "Cancel"));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const values = formValues(form);
+      const patch = { [nameField]: values.name, [kcalField]: Number(values.kcal) };
+      if (await attempt(() => api("PATCH", path, patch))) render();
+    });
+    row.replaceChildren(form);
+    form.querySelector("input").focus();
+  }
+  return row;
+}
+
+function nowTime() {
+  return new Intl.DateTimeFormat("en-GB", { timeZone: me.timezone, hour: "2-digit", minute: "2-digit" }).format(new Date());
+}
+
+function mealForm(day) {
+  const form = h("form", { class: "stack", id: "log-meal", "aria-label": "Log a meal by hand" },
+    h("h2", {}, "Log a meal"),
+    field("Name", h("input", { name: "name", required: true, maxlength: 120 })),
+    field("Meal", h("select", { name: "slot" }, ["breakfast", "lunch", "dinner", "snack"].map((slot) => h("option", { value: slot }, slot)))),
+    field("Time", h("input", { type: "time", name: "time", value: nowTime(), required: true })),
+    field("Energy (kcal)", number("kcal", { required: true, max: 20000 })),
+    field("Protein (g, optional)", number("protein_g")),
+    field("Carbs (g, optional)", number("carbs_g")),
+    field("Fat (g, optional)", number("fat_g")),
+    h("button", { type: "submit" }, "Log meal"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    const body = {
+      id: crypto.randomUUID(),
+      eaten_at: instant(day, values.time, me.timezone),
+      slot: values.slot,
+      name: values.name,
+      quantity: 1,
+      unit: "serving",
+      kcal: Number(values.kcal),
+    };
+    for (const macro of ["protein_g", "carbs_g", "fat_g"]) {
+      if (values[macro] !== "") body[macro] = Number(values[macro]);
+    }
+    if (await attempt(() => api("POST", "/meal-entries", body))) {
+      say(`Logged ${values.name}.`, true);
+      render();
+    }
+  });
+  return form;
+}
+
+function applyForm(day, packages) {
+  const form = h("form", { class: "inline", id: "apply-package", "aria-label": "Log a package day" },
+    field("Meal package", h("select", { name: "package", required: true },
+      packages.map((p) => h("option", { value: p.id }, `${p.name} (${p.duration_days} days)`)))),
+    field("Package day", number("day", { min: 1, value: 1, required: true, step: 1 })),
+    h("button", { type: "submit" }, "Log this day"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    await attempt(async () => {
+      const applied = await api("POST", `/meal-packages/${values.package}/apply`, { date: day, day: Number(values.day) });
+      say(applied.created ? `Logged ${applied.created} meal(s).` : "That day was logged already.", true);
+      render();
+    });
+  });
+  return form;
+}
+
+function workoutForm(day) {
+  const activities = ["running", "walking", "cycling", "swimming", "rowing", "hiking", "strength", "hiit", "yoga", "pilates", "other"];
+  const form = h("form", { class: "stack", id: "log-workout", "aria-label": "Log a workout by hand" },
+    h("h2", {}, "Log a workout"),
+    field("Title", h("input", { name: "title", required: true, maxlength: 120 })),
+    field("Activity", h("select", { name: "activity" }, activities.map((a) => h("option", { value: a }, a)))),
+    field("Time", h("input", { type: "time", name: "time", value: nowTime(), required: true })),
+    field("Minutes", number("minutes", { min: 1, max: 1440, required: true, step: 1 })),
+    field("Energy burned (kcal)", number("kcal_burned", { required: true, max: 20000 })),
+    h("button", { type: "submit" }, "Log workout"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    const body = {
+      id: crypto.randomUUID(),
+      started_at: instant(day, values.time, me.timezone),
+      activity: values.activity,
+      title: values.title,
+      duration_s: Number(values.minutes) * 60,
+      kcal_burned: Number(values.kcal_burned),
+    };
+    if (await attempt(() => api("POST", "/workout-entries", body))) {
+      say(`Logged ${values.title}.`, true);
+      render();
+    }
+  });
+  return form;
+}
+
+// ---- week and month -------------------------------------------------------------
+
+let span = 7;
+
+async function weekAndMonth() {
+  const to = todayIn(me.timezone);
+  const from = new Date(new Date(`${to}T00:00:00Z`).getTime() - (span - 1) * 86400000).toISOString().slice(0, 10);
+  const summary = await api("GET", `/summary?from=${from}&to=${to}`);
+  const choose = h("select", { name: "span", id: "span" },
+    h("option", { value: 7, selected: span === 7 }, "Last 7 days"),
+    h("option", { value: 30, selected: span === 30 }, "Last 30 days"));
+  choose.addEventListener("change", () => {
+    span = Number(choose.value);
+    render();
+  });
+  const days = summary.days;
+  const width = 640, height = 240, left = 40, bottom = 24;
+  const top = Math.max(...days.map((d) => Math.max(d.kcal_in, d.kcal_out, d.target || 0)), 1);
+  const slot = (width - left) / days.length;
+  const y = (value) => height - bottom - ((height - bottom - 10) * value) / top;
+  const chart = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", id: "summary-chart",
+    "aria-label": `Energy eaten and burned per day from ${from} to ${to}` });
+  chart.append(s("line", { x1: left, x2: width, y1: y(0), y2: y(0), stroke: "#56616b" }));
+  days.forEach((d, i) => {
+    const x = left + i * slot;
+    const bar = Math.max(slot / 2 - 2, 1);
+    chart.append(
+      s("rect", { x, y: y(d.kcal_in), width: bar, height: y(0) - y(d.kcal_in), fill: "var(--in)" }),
+      s("rect", { x: x + bar, y: y(d.kcal_out), width: bar, height: y(0) - y(d.kcal_out), fill: "var(--out)" }));
+    if (d.target) chart.append(s("line", { x1: x, x2: x + slot, y1: y(d.target), y2: y(d.target), stroke: "#1d2327", "stroke-dasharray": "4 3" }));
+    if (days.length <= 7 || i % 5 === 0) chart.append(s("text", { x, y: height - 6 }, d.date.slice(5)));
+  });
+  chart.append(s("text", { x: 0, y: 14 }, `${Math.round(top)}`), s("text", { x: 0, y: y(0) }, "0"));
+  const table = h("table", {},
+    h("caption", { class: "visually-hidden" }, "Daily figures"),
+    h("thead", {}, h("tr", {}, ["Day", "In", "Out", "Net", "Target"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, days.map((d) => h("tr", {},
+      h("th", { scope: "row" }, d.date), h("td", {}, round(d.kcal_in)), h("td", {}, round(d.kcal_out)),
+      h("td", {}, round(d.net)), h("td", {}, d.target === null ? "–" : round(d.target))))));
+  const t = summary.totals;
+  page("Week and month",
+    field("Period", choose),
+    h("section", { class: "card" },
+      h("p", { class: "figures" }, `In ${round(t.kcal_in)} kcal · Out ${round(t.kcal_out)} kcal · Net ${round(t.net)} kcal`),
+      h("p", { class: "muted" }, "Blue: eaten. Orange: burned. Dashed: the daily target."),
+      chart),
+    h("section", { class: "card" }, table));
+}
+
+// ---- catalogue ------------------------------------------------------------------
+
+let catalogueKind = "meal";
+
+async function catalogue() {
+  const form = h("form", { class: "inline", id: "catalogue-filter", "aria-label": "Filter the catalogue" },
+    field("Kind", h("select", { name: "kind" },
+      h("option", { value: "meal", selected: catalogueKind === "meal" }, "Meal packages"),
+      h("option", { value: "workout", selected: catalogueKind === "workout" }, "Workout packages"))),
+    field("Tag", h("input", { name: "tag", placeholder: "e.g. vegetarian", pattern: "[a-z0-9-]*" })),
+    field("Level", h("select", { name: "level" }, ["", "beginner", "intermediate", "advanced"].map((l) => h("option", { value: l }, l || "any")))),
+    h("button", { type: "submit" }, "Show"));
+  const results = h("div", { id: "catalogue-results" });
+  async function show() {
+    const values = formValues(form);
+    catalogueKind = values.kind;
+    const query = new URLSearchParams({ limit: "100" });
+    if (values.tag) query.set("tag", values.tag);
+    if (values.level && values.kind === "workout") query.set("level", values.level);
+    const list = await api("GET", `/${values.kind}-packages?${query}`);
+    results.replaceChildren(...(list.items.length
+      ? list.items.map((p) => packageCard(p, values.kind))
+      : [h("p", { class: "muted" }, "No package matches.")]));
+  }
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(show);
+  });
+  page("Catalogue", form, results);
+  await show();
+}
+
+function packageCard(p, kind) {
+  const days = h("div", { hidden: true });
+  const toggle = h("button", { type: "button", class: "plain", "aria-expanded": "false", "aria-label": `Show the days of ${p.name}` }, "Show days");
+  toggle.addEventListener("click", () => {
+    const open = days.hidden;
+    days.hidden = !open;
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "Hide days" : "Show days";
+    if (open && !days.childElementCount) days.append(...(kind === "meal" ? mealDays(p) : workoutDays(p)));
+  });
+  const facts = kind === "meal"
+    ? `${p.duration_days} days · about ${Math.round(p.daily_averages.kcal)} kcal a day`
+    : `${p.level} · ${p.duration_weeks} weeks · ${p.sessions_per_week} sessions a week`;
+  return h("article", { class: "card", "data-slug": p.slug },
+    h("h2", {}, p.name),
+    h("p", { class: "muted" }, facts),
+    h("p", {}, p.description),
+    h("p", {}, [...p.tags, ...(p.diet_tags || []), ...(p.equipment || [])].map((t) => h("span", { class: "tag" }, t))),
+    toggle, days);
+}
+
+function mealDays(p) {
+  const byDay = new Map();
+  for (const item of p.items) byDay.set(item.day, [...(byDay.get(item.day) || []), item]);
+  return [...byDay].map(([day, items]) => h("section", {},
+    h("h3", {}, `Day ${day}`),
+    h("ul", {}, items.map((i) => h("li", {}, `${i.slot}: ${i.name}, ${Math.round(i.kcal)} kcal`)))));
+}
+
+function workoutDays(p) {
+  return p.sessions.map((session) => h("section", {},
+    h("h3", {}, `Week ${session.week}, day ${session.day}: ${session.title}`),
+    h("ul", {}, session.exercises.map((e) => h("li", {},
+      `${e.name}: ${e.sets} × ${e.reps !== undefined && e.reps !== null ? `${e.reps} reps` : `${e.duration_s} s`}`)))));
+}
+
+// ---- profile ----------------------------------------------------------------------
+
+async function profile() {
+  const [user, zones] = await Promise.all([api("GET", "/users/me"), api("GET", "/time-zones")]);
+  const target = (name, label) => field(label, number(name, { value: user[name] ?? "" }));
+  const form = h("form", { class: "stack card", id: "profile-form", "aria-label": "Profile and targets" },
+    field("Name", h("input", { name: "name", value: user.name, required: true })),
+    field("Time zone", h("select", { name: "timezone" }, zones.items.map((z) => h("option", { value: z, selected: z === user.timezone }, z)))),
+    target("daily_kcal_target", "Daily energy target (kcal)"),
+    target("protein_g_target", "Protein target (g)"),
+    target("carbs_g_target", "Carbs target (g)"),
+    target("fat_g_target", "Fat target (g)"),
+    h("button", { type: "submit" }, "Save profile"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    const patch = { name: values.name, timezone: values.timezone };
+    for (const name of ["daily_kcal_target", "protein_g_target", "carbs_g_target", "fat_g_target"]) {
+      patch[name] = values[name] === "" ? null : Number(values[name]);
+    }
+    await attempt(async () => {
+      me = await api("PATCH", "/users/me", patch);
+      say("Profile saved.", true);
+    });
+  });
+  const file = h("input", { type: "file", name: "file", accept: "application/json" });
+  const importForm = h("form", { class: "inline", id: "import-form", "aria-label": "Import an export" },
+    field("Export file (JSON)", file), h("button", { type: "submit" }, "Import"));
+  importForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!file.files.length) return say("Choose an export file first.");
+    let document;
+    try {
+      document = JSON.parse(await file.files[0].text());
+    } catch {
+      return say("That file is not a BalanceLife export (it is not JSON).");
+    }
+    await attempt(async () => {
+      const report = await api("POST", "/import", document);
+      say(`Imported: ${report.created} new, ${report.unchanged} already there, ${report.conflicts} in conflict.`, true);
+    });
+  });
+  page("Profile", form,
+    h("section", { class: "card" },
+      h("h2", {}, "Your data"),
+      h("p", {}, h("a", { href: "/api/v1/export?format=json", download: "balancelife.json" }, "Export as JSON"),
+        " · ", h("a", { href: "/api/v1/export?format=csv", download: "balancelife.csv" }, "Export as CSV")),
+      importForm));
+}
+
+// ---- admin: the catalogue editor ------------------------------------------------------
+
+let adminKind = "meal";
+
+const examples = {
+  meal: {
+    slug: "new-plan", name: "New plan", description: "What the plan is for.", tags: ["balanced"], diet_tags: [],
+    duration_days: 1,
+    items: [{ day: 1, slot: "breakfast", name: "Oats with berries", portion_g: 300, kcal: 420, protein_g: 14, carbs_g: 68, fat_g: 9 }],
+  },
+  workout: {
+    slug: "new-program", name: "New program", description: "What the program is for.", level: "beginner",
+    tags: ["strength"], equipment: [], duration_weeks: 1, sessions_per_week: 1, minutes_per_session: 30, kcal_per_session: 200,
+    sessions: [{ week: 1, day: 1, title: "Full body", exercises: [{ name: "Squat", sets: 3, reps: 10, rest_s: 60 }] }],
+  },
+};
+
+/** A package's content, as the editor shows it: what PUT takes. */
+function content(p, kind) {
+  const fields = kind === "meal"
+    ? ["slug", "name", "description", "tags", "diet_tags", "duration_days", "items"]
+    : ["slug", "name", "description", "level", "tags", "equipment", "duration_weeks", "sessions_per_week", "minutes_per_session", "kcal_per_session", "sessions"];
+  return Object.fromEntries(fields.map((f) => [f, p[f]]));
+}
+
+async function admin() {
+  if (me.role !== "admin") {
+    page("Admin", h("p", {}, "This page is for administrators."));
+    return;
+  }
+  const list = await api("GET", `/${adminKind}-packages?status=all&limit=100`);
+  const kind = h("select", { name: "kind", id: "admin-kind" },
+    h("option", { value: "meal", selected: adminKind === "meal" }, "Meal packages"),
+    h("option", { value: "workout", selected: adminKind === "workout" }, "Workout packages"));
+  kind.addEventListener("change", () => {
+    adminKind = kind.value;
+    render();
+  });
+  const editor = h("textarea", { name: "package", id: "package-json", spellcheck: "false" });
+  editor.value = JSON.stringify(examples[adminKind], null, 2);
+  let editing = null;
+  const title = h("h2", { id: "editor-title" }, "New package (saved as a draft)");
+  const save = h("button", { type: "submit" }, "Save");
+  const form = h("form", { class: "stack card", id: "package-editor", "aria-labelledby": "editor-title" },
+    title, field("Content (JSON)", editor), save);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    let body;
+    try {
+      body = JSON.parse(editor.value);
+    } catch (error) {
+      return say("The content is not valid JSON: " + error.message);
+    }
+    await attempt(async () => {
+      if (editing) {
+        await api("PUT", `/${adminKind}-packages/${editing.id}`, body, { "If-Match": `"${editing.version}"` });
+        say(`Saved ${body.name}.`, true);
+      } else {
+        await api("POST", `/${adminKind}-packages`, body);
+        say(`Created ${body.name} as a draft.`, true);
+      }
+      render();
+    });
+  });
+  const rows = list.items.map((p) => {
+    const act = (label, method, path) => h("button", { type: "button", class: "plain", "aria-label": `${label} ${p.name}`,
+      onclick: () => attempt(async () => {
+        await api(method, `/${adminKind}-packages/${p.id}${path}`, undefined, { "If-Match": `"${p.version}"` });
+        say(`${label}: ${p.name}.`, true);
+        render();
+      }) }, label);
+    return h("li", { "data-slug": p.slug },
+      h("span", {}, h("strong", {}, p.name), " ", h("span", { class: "tag" }, p.status), h("span", { class: "muted" }, ` v${p.version} · ${p.slug}`)),
+      h("span", {},
+        h("button", { type: "button", class: "plain", "aria-label": `Edit ${p.name}`, onclick: () => {
+          editing = p;
+          editor.value = JSON.stringify(content(p, adminKind), null, 2);
+          title.textContent = `Editing ${p.name} (version ${p.version})`;
+          editor.focus();
+        } }, "Edit"), " ",
+        p.status === "published" ? act("Unpublish", "POST", "/unpublish") : act("Publish", "POST", "/publish"), " ",
+        p.status === "archived" ? null : act("Archive", "DELETE", "")));
+  });
+  page("Admin: catalogue", field("Kind", kind),
+    h("section", { class: "card" }, h("h2", {}, "Packages"), h("ul", { class: "entries", id: "admin-packages" }, rows)),
+    form);
+}
+
+// ---- start ----------------------------------------------------------------------------
+
+(async () => {
+  try {
+    me = await api("GET", "/users/me");
+  } catch {
+    me = null;
+  }
+  render();
+})();
