@@ -7,6 +7,9 @@ const view = document.getElementById("view");
 const message = document.getElementById("message");
 const nav = document.getElementById("nav");
 let me = null;
+// Each render is numbered; a page whose data arrives after a newer render began is
+// dropped, so a slow page never replaces the one the user went on to.
+let renders = 0;
 
 // ---- talking to the API -------------------------------------------------------
 
@@ -36,6 +39,15 @@ function describe(status, body) {
 }
 
 async function api(method, path, body, headers = {}) {
+  return (await exchange(method, path, body, headers)).data;
+}
+
+/** An answer and its ETag, for a write that must not overwrite someone else's. */
+async function tagged(path) {
+  return exchange("GET", path);
+}
+
+async function exchange(method, path, body, headers = {}) {
   const request = { method, headers: { ...headers }, credentials: "same-origin" };
   if (body !== undefined) {
     request.headers["Content-Type"] = "application/json";
@@ -48,11 +60,11 @@ async function api(method, path, body, headers = {}) {
   } catch {
     throw new ApiFailure("The service cannot be reached. Check your connection and try again.", 0);
   }
-  if (response.status === 204) return null;
+  if (response.status === 204) return { data: null, tag: null };
   const isJson = (response.headers.get("content-type") || "").includes("json");
   const data = isJson ? await response.json() : null;
   if (!response.ok) throw new ApiFailure(describe(response.status, data), response.status);
-  return data;
+  return { data, tag: response.headers.get("ETag") };
 }
 
 function say(text, ok = false) {
@@ -116,15 +128,22 @@ function todayIn(timezone) {
   return new Intl.DateTimeFormat("en-CA", { timeZone: timezone }).format(new Date());
 }
 
-/** The instant of a wall-clock time on `date` in `timezone`, as RFC 3339. */
-function instant(date, time, timezone) {
-  const guess = new Date(`${date}T${time}:00Z`);
-  const offset = new Intl.DateTimeFormat("en-US", { timeZone: timezone, timeZoneName: "longOffset" })
-    .formatToParts(guess)
+/** The zone's offset from UTC at `moment`, in minutes. */
+function offsetAt(moment, timezone) {
+  const name = new Intl.DateTimeFormat("en-US", { timeZone: timezone, timeZoneName: "longOffset" })
+    .formatToParts(moment)
     .find((part) => part.type === "timeZoneName").value;
-  const match = /GMT([+-])(\d\d):(\d\d)/.exec(offset);
-  const minutes = match ? (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
-  return new Date(guess.getTime() - minutes * 60000).toISOString();
+  const match = /GMT([+-])(\d\d):(\d\d)/.exec(name);
+  return match ? (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
+}
+
+/** The instant of a wall-clock time on `date` in `timezone`, as RFC 3339. The
+ *  offset is taken twice: at the wall clock read as UTC, then at the instant that
+ *  gives, so a time near a daylight-saving change lands on the right hour. */
+function instant(date, time, timezone) {
+  const wall = new Date(`${date}T${time}:00Z`).getTime();
+  const first = wall - offsetAt(new Date(wall), timezone) * 60000;
+  return new Date(wall - offsetAt(new Date(first), timezone) * 60000).toISOString();
 }
 
 function round(value) {
@@ -158,9 +177,15 @@ async function render() {
     if (link.getAttribute("href") === hash) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
+  const mine = ++renders;
+  const show = (title, ...content) => {
+    if (mine !== renders) return;
+    document.title = `${title} · BalanceLife`;
+    view.replaceChildren(h("h1", {}, title), ...content);
+  };
   view.replaceChildren(h("p", { class: "muted" }, "Loading…"));
-  await attempt(() => pages[hash]());
-  view.focus();
+  await attempt(() => pages[hash](show));
+  if (mine === renders) view.focus();
 }
 
 window.addEventListener("hashchange", () => {
@@ -176,12 +201,7 @@ document.getElementById("sign-out").addEventListener("click", async () => {
 
 // ---- sign in and sign up ------------------------------------------------------
 
-function page(title, ...content) {
-  document.title = `${title} · BalanceLife`;
-  view.replaceChildren(h("h1", {}, title), ...content);
-}
-
-async function signIn() {
+async function signIn(page) {
   const form = h("form", { class: "stack card", id: "sign-in" },
     field("E-mail", h("input", { type: "email", name: "email", autocomplete: "username", required: true })),
     field("Password", h("input", { type: "password", name: "password", autocomplete: "current-password", required: true })),
@@ -198,7 +218,7 @@ async function signIn() {
   page("Sign in", form, h("p", {}, "New here? ", h("a", { href: "#/signup" }, "Create an account"), "."));
 }
 
-async function signUp() {
+async function signUp(page) {
   const zones = (await api("GET", "/time-zones")).items;
   const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const form = h("form", { class: "stack card", id: "sign-up" },
@@ -226,7 +246,7 @@ async function signUp() {
 
 let chosenDay = null;
 
-async function today() {
+async function today(page) {
   const day = chosenDay || todayIn(me.timezone);
   const [summary, meals, workouts, packages] = await Promise.all([
     api("GET", `/summary?date=${day}`),
@@ -426,7 +446,7 @@ function workoutForm(day) {
 
 let span = 7;
 
-async function weekAndMonth() {
+async function weekAndMonth(page) {
   const to = todayIn(me.timezone);
   const from = new Date(new Date(`${to}T00:00:00Z`).getTime() - (span - 1) * 86400000).toISOString().slice(0, 10);
   const summary = await api("GET", `/summary?from=${from}&to=${to}`);
@@ -475,7 +495,7 @@ async function weekAndMonth() {
 
 let catalogueKind = "meal";
 
-async function catalogue() {
+async function catalogue(page) {
   const form = h("form", { class: "inline", id: "catalogue-filter", "aria-label": "Filter the catalogue" },
     field("Kind", h("select", { name: "kind" },
       h("option", { value: "meal", selected: catalogueKind === "meal" }, "Meal packages"),
@@ -541,7 +561,7 @@ function workoutDays(p) {
 
 // ---- profile ----------------------------------------------------------------------
 
-async function profile() {
+async function profile(page) {
   const [user, zones] = await Promise.all([api("GET", "/users/me"), api("GET", "/time-zones")]);
   const target = (name, label) => field(label, number(name, { value: user[name] ?? "" }));
   const form = h("form", { class: "stack card", id: "profile-form", "aria-label": "Profile and targets" },
@@ -614,12 +634,16 @@ function content(p, kind) {
   return Object.fromEntries(fields.map((f) => [f, p[f]]));
 }
 
-async function admin() {
+async function admin(page) {
   if (me.role !== "admin") {
     page("Admin", h("p", {}, "This page is for administrators."));
     return;
   }
   const list = await api("GET", `/${adminKind}-packages?status=all&limit=100`);
+  // Each package's ETag as read now: every write below is conditional on it, so an
+  // action on a package another admin changed meanwhile is refused, not applied.
+  const tags = new Map(await Promise.all(list.items.map(async (p) =>
+    [p.id, (await tagged(`/${adminKind}-packages/${p.id}`)).tag])));
   const kind = h("select", { name: "kind", id: "admin-kind" },
     h("option", { value: "meal", selected: adminKind === "meal" }, "Meal packages"),
     h("option", { value: "workout", selected: adminKind === "workout" }, "Workout packages"));
@@ -644,7 +668,7 @@ async function admin() {
     }
     await attempt(async () => {
       if (editing) {
-        await api("PUT", `/${adminKind}-packages/${editing.id}`, body, { "If-Match": `"${editing.version}"` });
+        await api("PUT", `/${adminKind}-packages/${editing.id}`, body, { "If-Match": tags.get(editing.id) });
         say(`Saved ${body.name}.`, true);
       } else {
         await api("POST", `/${adminKind}-packages`, body);
@@ -656,7 +680,7 @@ async function admin() {
   const rows = list.items.map((p) => {
     const act = (label, method, path) => h("button", { type: "button", class: "plain", "aria-label": `${label} ${p.name}`,
       onclick: () => attempt(async () => {
-        await api(method, `/${adminKind}-packages/${p.id}${path}`, undefined, { "If-Match": `"${p.version}"` });
+        await api(method, `/${adminKind}-packages/${p.id}${path}`, undefined, { "If-Match": tags.get(p.id) });
         say(`${label}: ${p.name}.`, true);
         render();
       }) }, label);

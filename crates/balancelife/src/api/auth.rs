@@ -40,7 +40,7 @@ impl FromRequestParts<SharedState> for AuthUser {
             Some(token) => token.to_owned(),
             None => {
                 let token = session::token(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-                session::check_same_origin(&parts.method, &parts.headers)?;
+                session::check_same_origin(&parts.method, &parts.uri, &parts.headers)?;
                 token
             }
         };

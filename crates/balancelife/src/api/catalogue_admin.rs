@@ -188,7 +188,7 @@ async fn revise<P: EditablePackage>(
     let catalog = P::catalog(state.store.as_ref());
     for _ in 0..ATTEMPTS {
         let current = catalog
-            .get(id)
+            .get_stored(id)
             .await
             .optional()?
             .ok_or_else(|| ApiError::not_found(P::NOUN))?;

@@ -84,6 +84,11 @@ pub async fn conditional_get(
         header::CACHE_CONTROL,
         HeaderValue::from_str(&cache_control).expect("an ASCII policy"),
     );
+    // The answer depends on who asks (an admin sees more of the catalogue).
+    parts.headers.insert(
+        header::VARY,
+        HeaderValue::from_static("authorization, cookie"),
+    );
     if if_none_match.is_some_and(|names| matches(&names, &tag)) {
         let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
         copy_validators(&parts.headers, not_modified.headers_mut());

@@ -13,7 +13,8 @@ use super::extract::{PathId, ValidQuery};
 use super::pagination::{ListResponse, encode as encode_cursor, page_request};
 use super::state::SharedState;
 use crate::domain::{
-    Level, MealPackage, Package, PackageFilter, Role, Slug, StatusFilter, Tag, WorkoutPackage,
+    Authorship, Level, MealPackage, Package, PackageFilter, Role, Slug, StatusFilter, Tag,
+    WorkoutPackage,
 };
 use crate::json_body::JsonBody;
 use crate::store::{Optional, PackageStore, Store};
@@ -245,7 +246,20 @@ async fn get<P: CatalogResource>(
 /// A published package as the catalogue answers it; a draft answers as if it did
 /// not exist.
 fn render_published<P: Package>(package: &P) -> Option<JsonBody> {
-    package.published().then(|| JsonBody::encode(package))
+    package
+        .published()
+        .then(|| JsonBody::encode(&public_view(package)))
+}
+
+/// A package as anyone may see it: a published one without who wrote it (admins'
+/// ids are for admins, who read them by id); an unpublished one, which only an
+/// admin's listing shows, as it is.
+fn public_view<P: Package>(package: &P) -> P {
+    let mut view = package.clone();
+    if package.published() {
+        view.stamp(package.version(), Authorship::default());
+    }
+    view
 }
 
 /// A page as `ListResponse` answers it, encoded from the borrowed items.
@@ -255,8 +269,9 @@ fn render_page<P: Package>(items: &[P], next: Option<&Slug>) -> JsonBody {
         items: &'a [P],
         next_cursor: Option<String>,
     }
+    let items: Vec<P> = items.iter().map(public_view).collect();
     JsonBody::encode(&PageView {
-        items,
+        items: &items,
         next_cursor: next.map(encode_cursor),
     })
 }

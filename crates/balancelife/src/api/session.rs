@@ -11,7 +11,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -187,7 +187,7 @@ pub fn token(headers: &HeaderMap) -> Option<String> {
 /// For a request the session cookie authenticates: a read passes; a write must come
 /// from the app's own pages (the CSRF token repeated in its header, an `Origin` of
 /// this service if any), or it is refused with 403.
-pub fn check_same_origin(method: &Method, headers: &HeaderMap) -> ApiResult<()> {
+pub fn check_same_origin(method: &Method, uri: &Uri, headers: &HeaderMap) -> ApiResult<()> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
@@ -199,17 +199,33 @@ pub fn check_same_origin(method: &Method, headers: &HeaderMap) -> ApiResult<()> 
     };
     let origin_ok = match headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
         None => true,
-        Some(origin) => {
-            let host = headers.get(HOST).and_then(|v| v.to_str().ok());
-            let authority = origin.split_once("://").map(|(_, rest)| rest);
-            host.is_some() && authority == host
-        }
+        Some(origin) => same_origin(origin, uri, headers),
     };
     if tokens_agree && origin_ok {
         Ok(())
     } else {
         Err(ApiError::cross_site())
     }
+}
+
+/// Whether `origin` names this service: its host and port as the client addressed
+/// it, which a proxy in front passes as `X-Forwarded-Host` (it may rewrite `Host`),
+/// HTTP/2 as the request's authority, HTTP/1.1 as `Host`. When none of them is
+/// there, nothing contradicts the origin and the CSRF token decides alone.
+fn same_origin(origin: &str, uri: &Uri, headers: &HeaderMap) -> bool {
+    let Some((_, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let ours: Vec<&str> = [
+        header("x-forwarded-host"),
+        uri.authority().map(|a| a.as_str()),
+        header(HOST.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    ours.is_empty() || ours.iter().any(|ours| ours.eq_ignore_ascii_case(authority))
 }
 
 /// Compares without stopping at the first difference, so timing tells nothing.
@@ -243,17 +259,31 @@ mod tests {
     #[test]
     fn a_cookie_write_needs_the_csrf_token_and_its_own_origin() {
         let cookies = ("cookie", "bl_session=t; bl_csrf=secret");
-        let post = Method::POST;
-        assert!(check_same_origin(&Method::GET, &headers(&[cookies])).is_ok());
-        assert!(check_same_origin(&post, &headers(&[cookies])).is_err());
-        assert!(check_same_origin(&post, &headers(&[cookies, ("x-csrf-token", "wrong")])).is_err());
+        let (post, path) = (Method::POST, Uri::from_static("/api/v1/meal-entries"));
+        let check = |method: &Method, pairs: &[(&str, &str)]| {
+            check_same_origin(method, &path, &headers(pairs)).is_ok()
+        };
+        assert!(check(&Method::GET, &[cookies]));
+        assert!(!check(&post, &[cookies]));
+        assert!(!check(&post, &[cookies, ("x-csrf-token", "wrong")]));
         let sent = ("x-csrf-token", "secret");
-        assert!(check_same_origin(&post, &headers(&[cookies, sent])).is_ok());
+        assert!(check(&post, &[cookies, sent]));
         let host = ("host", "app.example:8080");
-        let ours = ("origin", "https://app.example:8080");
+        let ours = ("origin", "https://App.example:8080");
         let theirs = ("origin", "https://evil.example");
-        assert!(check_same_origin(&post, &headers(&[cookies, sent, host, ours])).is_ok());
-        assert!(check_same_origin(&post, &headers(&[cookies, sent, host, theirs])).is_err());
+        assert!(check(&post, &[cookies, sent, host, ours]));
+        assert!(!check(&post, &[cookies, sent, host, theirs]));
+        // Behind a proxy that rewrites Host, and over HTTP/2 (the authority).
+        let proxied = [
+            cookies,
+            sent,
+            ("host", "10.0.0.5:8080"),
+            ("x-forwarded-host", "app.example:8080"),
+        ];
+        assert!(check(&post, &[&proxied[..], &[ours]].concat()));
+        let http2 = Uri::from_static("https://app.example:8080/api/v1/meal-entries");
+        assert!(check_same_origin(&post, &http2, &headers(&[cookies, sent, ours])).is_ok());
+        assert!(check_same_origin(&post, &http2, &headers(&[cookies, sent, theirs])).is_err());
     }
 
     #[test]

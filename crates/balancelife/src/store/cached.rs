@@ -511,6 +511,10 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
             .await
     }
 
+    async fn get_stored(&self, id: Uuid) -> StoreResult<P> {
+        self.inner().get_stored(id).await
+    }
+
     /// From memory, the answer encoded once beside the package, when it is held there.
     async fn get_rendered(&self, id: Uuid, render: RenderOne<P>) -> StoreResult<JsonBody> {
         let scope = Scope::package(&self.noun, id);

@@ -262,6 +262,11 @@ pub trait PackageStore<P: Package>: Send + Sync {
         page: PageRequest<Slug>,
     ) -> StoreResult<Page<P, Slug>>;
     async fn get(&self, id: Uuid) -> StoreResult<P>;
+    /// Package `id` as stored, past any cache: what a conditional write is compared
+    /// with (a cached copy may lag another instance's write by a moment).
+    async fn get_stored(&self, id: Uuid) -> StoreResult<P> {
+        self.get(id).await
+    }
     /// Inserts or replaces by id, unconditionally (seeding and tests); conflict when
     /// another package already has the slug.
     async fn upsert(&self, package: P) -> StoreResult<Written<P>>;

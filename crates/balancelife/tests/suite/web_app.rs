@@ -15,7 +15,13 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
+use balancelife_testkit::servers::spawn_tied;
+
 use crate::support::RunningServer;
+
+/// How long a page may take to show what a step waits for: three browsers run beside
+/// the rest of the suite on two cores.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 const PHONE: (u32, u32) = (390, 844);
 const DESKTOP: (u32, u32) = (1280, 800);
@@ -34,16 +40,11 @@ fn installed(variable: &str, default: &str) -> PathBuf {
     path
 }
 
-/// The chromedriver of this test binary, killed when the binary ends.
+/// The chromedriver of this test binary. Statics are never dropped, so it is spawned
+/// tied to this process: the kernel ends it when the test binary ends.
 struct Driver {
-    child: Child,
+    _child: Child,
     url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
 }
 
 static DRIVER: LazyLock<Driver> = LazyLock::new(|| {
@@ -51,19 +52,19 @@ static DRIVER: LazyLock<Driver> = LazyLock::new(|| {
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
         .port();
-    let child = Command::new(installed("CHROMEDRIVER", "/usr/bin/chromedriver"))
+    let mut command = Command::new(installed("CHROMEDRIVER", "/usr/bin/chromedriver"));
+    command
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
+        .stderr(Stdio::null());
+    let child = spawn_tied(command, "chromedriver").expect("chromedriver starts");
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "chromedriver did not listen");
         std::thread::sleep(Duration::from_millis(50));
     }
     Driver {
-        child,
+        _child: child,
         url: format!("http://127.0.0.1:{port}"),
     }
 });
@@ -95,7 +96,7 @@ async fn browser() -> (RunningServer, Client, String) {
 async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
     client
         .wait()
-        .at_most(Duration::from_secs(10))
+        .at_most(PATIENCE)
         .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|error| panic!("{css} did not appear: {error}"))
@@ -108,7 +109,7 @@ async fn text_until(
     what: &str,
     check: impl Fn(&str) -> bool,
 ) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let text = match client.find(Locator::Css(css)).await {
             Ok(element) => element.text().await.unwrap_or_default(),
