@@ -487,7 +487,11 @@ async fn packages_an_older_release_stored_are_migrated_once_and_read_right() {
         .unwrap()
         .unwrap();
     assert_eq!(migrated.get_str("status"), Ok("published"));
-    assert!(!migrated.contains_key("published"));
+    assert_eq!(
+        migrated.get_bool("published"),
+        Ok(true),
+        "kept for instances of the release before"
+    );
 
     // Recorded: a later start does not run it again, and a document in the old shape
     // (an older instance still writing) is read right all the same.
@@ -499,12 +503,26 @@ async fn packages_an_older_release_stored_are_migrated_once_and_read_right() {
         .await
         .unwrap()
         .unwrap();
-    assert!(
-        untouched.contains_key("published"),
-        "the migration ran once"
-    );
+    assert!(!untouched.contains_key("status"), "the migration ran once");
     let read = restarted.meal_packages().get(late).await.unwrap();
     assert_eq!(read.status, PackageStatus::Draft);
+    let listed = restarted
+        .meal_packages()
+        .list(
+            &PackageFilter {
+                status: StatusFilter::Draft,
+                ..PackageFilter::default()
+            },
+            PageRequest::first(10.try_into().unwrap()),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = listed.items.iter().map(|p| p.id).collect();
+    assert_eq!(
+        ids,
+        [draft, late],
+        "listed by its status too, in slug order"
+    );
     let records = client
         .database(&settings.database)
         .collection::<Document>("migrations")

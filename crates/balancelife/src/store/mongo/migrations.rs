@@ -1,5 +1,7 @@
 //! One-time changes to data an older release stored, run at start-up and recorded in
-//! the `migrations` collection so that each runs once per database.
+//! the `migrations` collection so that each runs once per database. Reads and lists
+//! also understand the old shape, for documents an instance of the release before
+//! writes during a rolling upgrade, after the migration ran.
 //!
 //! Every step is idempotent (it only touches documents still in the old shape), so
 //! instances that start together and both run it do no harm: the record only spares
@@ -43,13 +45,15 @@ pub async fn run(db: &Database, timeout: Duration) -> StoreResult<()> {
     Ok(())
 }
 
-/// `published: true` becomes `status: "published"`, `false` becomes `"draft"`.
+/// `published: true` gets `status: "published"`, `false` gets `"draft"`. `published`
+/// stays (and every write keeps it) for instances of the release before, which may
+/// still run during the upgrade.
 async fn package_status(db: &Database, collection: &str, timeout: Duration) -> StoreResult<u64> {
     let packages = db.collection::<Document>(collection);
     let mut changed = 0;
     for (published, status) in [(true, "published"), (false, "draft")] {
         let old_shape = doc! { "status": { "$exists": false }, "published": published };
-        let new_shape = doc! { "$set": { "status": status }, "$unset": { "published": "" } };
+        let new_shape = doc! { "$set": { "status": status } };
         let result = bounded_write(timeout, packages.update_many(old_shape, new_shape))
             .await
             .map_err(written)?;

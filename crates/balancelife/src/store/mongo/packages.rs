@@ -42,6 +42,9 @@ fn to_document<P: Package>(package: &P) -> StoreResult<Document> {
     document.insert("_id", bson::Uuid::from(package.id()));
     let tags: Vec<&str> = package.searchable_tags().map(|t| t.as_str()).collect();
     document.insert("search_tags", tags);
+    // Kept beside `status` for instances of the release before it, which may still
+    // run during an upgrade and read `published`.
+    document.insert("published", package.published());
     Ok(document)
 }
 
@@ -54,9 +57,10 @@ fn from_document<P: Package>(mut document: Document) -> StoreResult<P> {
     };
     document.remove("search_tags");
     document.insert("id", uuid::Uuid::from(id).to_string());
+    let published = document.remove("published");
     if !document.contains_key("status") {
-        // Written before drafts existed, and not migrated yet.
-        let published = document.get_bool("published").unwrap_or(true);
+        // Written by the release before drafts existed, and not migrated (yet).
+        let published = matches!(published, Some(Bson::Boolean(true)) | None);
         document.insert("status", if published { "published" } else { "draft" });
     }
     bson::from_document(document).map_err(|e| corrupt("fields").because(e))
@@ -70,8 +74,21 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
         page: PageRequest<Slug>,
     ) -> StoreResult<Page<P, Slug>> {
         let mut query = Document::new();
-        if filter.status != StatusFilter::All {
-            query.insert("status", filter.status.as_str());
+        // A document of the release before (written by one of its instances during
+        // an upgrade, after the migration ran) has `published` and no `status`.
+        let old_shape =
+            |published: bool| doc! { "status": { "$exists": false }, "published": published };
+        match filter.status {
+            StatusFilter::All => {}
+            StatusFilter::Archived => {
+                query.insert("status", "archived");
+            }
+            StatusFilter::Published => {
+                query.insert("$or", vec![doc! { "status": "published" }, old_shape(true)]);
+            }
+            StatusFilter::Draft => {
+                query.insert("$or", vec![doc! { "status": "draft" }, old_shape(false)]);
+            }
         }
         if let Some(tag) = &filter.tag {
             query.insert("search_tags", tag.as_str());
