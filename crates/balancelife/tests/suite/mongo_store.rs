@@ -433,10 +433,20 @@ fn package_in_the_old_shape(slug: &str, published: bool) -> (uuid::Uuid, Documen
     (package.id, document)
 }
 
+/// The ids of the first page of meal packages with `status`.
+async fn listed(store: &MongoStore, status: balancelife::domain::StatusFilter) -> Vec<uuid::Uuid> {
+    let filter = balancelife::domain::PackageFilter {
+        status,
+        ..Default::default()
+    };
+    let first = balancelife::store::PageRequest::first(10.try_into().unwrap());
+    let page = store.meal_packages().list(&filter, first).await.unwrap();
+    page.items.iter().map(|p| p.id).collect()
+}
+
 #[tokio::test]
 async fn packages_an_older_release_stored_are_migrated_once_and_read_right() {
-    use balancelife::domain::{PackageFilter, PackageStatus, StatusFilter};
-    use balancelife::store::PageRequest;
+    use balancelife::domain::{PackageStatus, StatusFilter};
 
     let settings = SHARED.settings(&fresh_database());
     let client = mongodb::Client::with_uri_str(SHARED.uri()).await.unwrap();
@@ -450,35 +460,11 @@ async fn packages_an_older_release_stored_are_migrated_once_and_read_right() {
         .unwrap();
 
     let store = MongoStore::connect(&settings).await.unwrap();
-    let public = store
-        .meal_packages()
-        .list(
-            &PackageFilter::default(),
-            PageRequest::first(10.try_into().unwrap()),
-        )
-        .await
-        .unwrap();
-    let drafts = store
-        .meal_packages()
-        .list(
-            &PackageFilter {
-                status: StatusFilter::Draft,
-                ..PackageFilter::default()
-            },
-            PageRequest::first(10.try_into().unwrap()),
-        )
-        .await
-        .unwrap();
+    let public = listed(&store, StatusFilter::Published).await;
+    let drafts = listed(&store, StatusFilter::Draft).await;
     let stored = store.meal_packages().get(live).await.unwrap();
 
-    assert_eq!(
-        public.items.iter().map(|p| p.id).collect::<Vec<_>>(),
-        [live]
-    );
-    assert_eq!(
-        drafts.items.iter().map(|p| p.id).collect::<Vec<_>>(),
-        [draft]
-    );
+    assert_eq!((public, drafts), (vec![live], vec![draft]));
     assert_eq!(stored.status, PackageStatus::Published);
     assert_eq!((stored.created_by, stored.updated_at), (None, None));
     let migrated = raw
@@ -506,20 +492,8 @@ async fn packages_an_older_release_stored_are_migrated_once_and_read_right() {
     assert!(!untouched.contains_key("status"), "the migration ran once");
     let read = restarted.meal_packages().get(late).await.unwrap();
     assert_eq!(read.status, PackageStatus::Draft);
-    let listed = restarted
-        .meal_packages()
-        .list(
-            &PackageFilter {
-                status: StatusFilter::Draft,
-                ..PackageFilter::default()
-            },
-            PageRequest::first(10.try_into().unwrap()),
-        )
-        .await
-        .unwrap();
-    let ids: Vec<_> = listed.items.iter().map(|p| p.id).collect();
     assert_eq!(
-        ids,
+        listed(&restarted, StatusFilter::Draft).await,
         [draft, late],
         "listed by its status too, in slug order"
     );
