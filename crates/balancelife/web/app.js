@@ -286,22 +286,23 @@ function balance(day) {
     ["Carbs (g)", day.carbs_g, day.carbs_g_target, "var(--accent)"],
     ["Fat (g)", day.fat_g, day.fat_g_target, "var(--accent)"],
   ];
-  const width = 600;
-  const chart = s("svg", { viewBox: `0 0 ${width} ${rows.length * 34 + 8}`, role: "img",
+  // Narrow enough that its labels stay readable on a phone; the style sheet caps
+  // its width on a desktop.
+  const width = 360, labels = 78, figures = 82, track = width - labels - figures;
+  const chart = s("svg", { viewBox: `0 0 ${width} ${rows.length * 30 + 6}`, role: "img", class: "bars",
     "aria-label": `Eaten ${round(day.kcal_in)} kcal, burned ${round(day.kcal_out)} kcal, net ${round(day.net)} kcal` });
   rows.forEach(([label, value, target, color], index) => {
     const scale = Math.max(value, target || 0, 1);
-    const y = index * 34 + 8;
-    const barWidth = ((width - 190) * value) / scale;
+    const y = index * 30 + 6;
     chart.append(
-      s("text", { x: 0, y: y + 15 }, label),
-      s("rect", { x: 110, y, width: width - 190, height: 20, fill: "#e9eef1", rx: 4 }),
-      s("rect", { x: 110, y, width: Math.max(barWidth, 0), height: 20, fill: color, rx: 4 }),
-      s("text", { x: width - 72, y: y + 15 }, target ? `${round(value)} / ${round(target)}` : `${round(value)}`),
+      s("text", { x: 0, y: y + 13 }, label),
+      s("rect", { x: labels, y, width: track, height: 18, fill: "#e9eef1", rx: 4 }),
+      s("rect", { x: labels, y, width: Math.max((track * value) / scale, 0), height: 18, fill: color, rx: 4 }),
+      s("text", { x: labels + track + 6, y: y + 13 }, target ? `${round(value)} / ${round(target)}` : `${round(value)}`),
     );
     if (target) {
-      const x = 110 + (width - 190) * (target / scale);
-      chart.append(s("line", { x1: x, x2: x, y1: y - 3, y2: y + 23, stroke: "#1d2327", "stroke-width": 2 }));
+      const x = labels + track * (target / scale);
+      chart.append(s("line", { x1: x, x2: x, y1: y - 3, y2: y + 21, stroke: "#1d2327", "stroke-width": 2 }));
     }
   });
   const unknown = day.meal_entries_without_macros
