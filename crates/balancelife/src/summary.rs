@@ -8,7 +8,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::User;
+use crate::domain::{DaySums, User};
 use crate::store::{DateRange, Store, StoreResult};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
@@ -63,51 +63,45 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
         store.meal_entries().day_sums(user.id, range),
         store.workout_entries().day_sums(user.id, range),
     )?;
+    // The range's totals are the sums of the same day sums, rounded once.
+    let (mut all_meals, mut all_workouts) = (DaySums::default(), DaySums::default());
     let days: Vec<Day> = range_days(range)
         .map(|date| {
-            let (meal, workout) = (
-                meals.get(&date).copied().unwrap_or_default(),
-                workouts.get(&date).copied().unwrap_or_default(),
-            );
-            let totals = Totals {
-                kcal_in: meal.kcal,
-                kcal_out: workout.kcal,
-                protein_g: meal.protein_g,
-                carbs_g: meal.carbs_g,
-                fat_g: meal.fat_g,
-                meal_entries: usize::try_from(meal.entries).unwrap_or(usize::MAX),
-                meal_entries_without_macros: usize::try_from(meal.without_macros)
-                    .unwrap_or(usize::MAX),
-                workout_entries: usize::try_from(workout.entries).unwrap_or(usize::MAX),
-                ..Totals::default()
-            };
+            let meal = meals.get(&date).copied().unwrap_or_default();
+            let workout = workouts.get(&date).copied().unwrap_or_default();
+            all_meals.add(&meal);
+            all_workouts.add(&workout);
             Day {
                 date,
-                totals: finish(totals, user, 1.0),
+                totals: finish(totals_of(&meal, &workout), user, 1.0),
             }
         })
         .collect();
-    let mut sum = Totals::default();
-    for day in &days {
-        let t = &day.totals;
-        sum.kcal_in += t.kcal_in;
-        sum.kcal_out += t.kcal_out;
-        sum.protein_g += t.protein_g;
-        sum.carbs_g += t.carbs_g;
-        sum.fat_g += t.fat_g;
-        sum.meal_entries += t.meal_entries;
-        sum.meal_entries_without_macros += t.meal_entries_without_macros;
-        sum.workout_entries += t.workout_entries;
-    }
     let day_count = days.len() as f64;
     Ok(Summary {
         user_id: user.id,
         timezone: user.timezone.to_string(),
         from: range.from(),
         to: range.to(),
-        totals: finish(sum, user, day_count),
+        totals: finish(totals_of(&all_meals, &all_workouts), user, day_count),
         days,
     })
+}
+
+/// What meals and workouts add up to, before targets and rounding.
+fn totals_of(meal: &DaySums, workout: &DaySums) -> Totals {
+    let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Totals {
+        kcal_in: meal.kcal,
+        kcal_out: workout.kcal,
+        protein_g: meal.protein_g,
+        carbs_g: meal.carbs_g,
+        fat_g: meal.fat_g,
+        meal_entries: count(meal.entries),
+        meal_entries_without_macros: count(meal.without_macros),
+        workout_entries: count(workout.entries),
+        ..Totals::default()
+    }
 }
 
 fn range_days(range: DateRange) -> impl Iterator<Item = chrono::NaiveDate> {

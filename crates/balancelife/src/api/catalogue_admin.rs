@@ -66,13 +66,13 @@ impl IfMatch {
 }
 
 /// A written package: its body, its tag, and where it lives when it is new.
-pub struct Written {
+pub struct PackageAnswer {
     status: StatusCode,
     body: JsonBody,
     location: Option<String>,
 }
 
-impl IntoResponse for Written {
+impl IntoResponse for PackageAnswer {
     fn into_response(self) -> Response {
         let mut headers = HeaderMap::new();
         if let Ok(tag) = HeaderValue::from_str(&self.body.tag) {
@@ -85,8 +85,8 @@ impl IntoResponse for Written {
     }
 }
 
-fn answer<P: Package>(status: StatusCode, package: &P) -> Written {
-    Written {
+fn answer<P: Package>(status: StatusCode, package: &P) -> PackageAnswer {
+    PackageAnswer {
         status,
         body: JsonBody::encode(package),
         location: None,
@@ -98,7 +98,7 @@ pub async fn create<P: EditablePackage>(
     state: &SharedState,
     admin: &User,
     input: P::Input,
-) -> ApiResult<Written> {
+) -> ApiResult<PackageAnswer> {
     P::check(&input)?;
     let mut package = P::build(new_id(), input);
     let at = Some(now());
@@ -117,7 +117,7 @@ pub async fn create<P: EditablePackage>(
         .await
         .map_err(slug_taken)?
         .into_inner();
-    Ok(Written {
+    Ok(PackageAnswer {
         location: Some(format!("{}/{}", P::COLLECTION_PATH, written.id())),
         ..answer(StatusCode::CREATED, &written)
     })
@@ -130,7 +130,7 @@ pub async fn replace<P: EditablePackage>(
     id: Uuid,
     if_match: &IfMatch,
     input: P::Input,
-) -> ApiResult<Written> {
+) -> ApiResult<PackageAnswer> {
     P::check(&input)?;
     revise::<P>(state, admin, id, if_match, |current| {
         Ok(with_status(P::build(id, input.clone()), current.status()))
@@ -145,7 +145,7 @@ pub async fn patch<P: EditablePackage>(
     id: Uuid,
     if_match: &IfMatch,
     patch: P::Patch,
-) -> ApiResult<Written> {
+) -> ApiResult<PackageAnswer> {
     P::check_patch(&patch)?;
     revise::<P>(state, admin, id, if_match, |current| {
         let mut input = current.content();
@@ -163,7 +163,7 @@ pub async fn set_status<P: EditablePackage>(
     id: Uuid,
     if_match: &IfMatch,
     status: PackageStatus,
-) -> ApiResult<Written> {
+) -> ApiResult<PackageAnswer> {
     revise::<P>(state, admin, id, if_match, |current| {
         Ok(with_status(current.clone(), status))
     })
@@ -184,7 +184,7 @@ async fn revise<P: EditablePackage>(
     id: Uuid,
     if_match: &IfMatch,
     change: impl Fn(&P) -> ApiResult<P>,
-) -> ApiResult<Written> {
+) -> ApiResult<PackageAnswer> {
     let catalog = P::catalog(state.store.as_ref());
     for _ in 0..ATTEMPTS {
         let current = catalog
@@ -290,7 +290,7 @@ macro_rules! status_endpoint {
             AdminUser(admin): AdminUser,
             PathId(id): PathId,
             if_match: IfMatch,
-        ) -> ApiResult<Written> {
+        ) -> ApiResult<PackageAnswer> {
             admin::set_status::<$package>(&state, &admin, id, &if_match, $status).await
         }
     };
@@ -310,7 +310,7 @@ macro_rules! admin_endpoints {
     ) => {
         use axum::extract::State;
         use $crate::api::auth::AdminUser;
-        use $crate::api::catalogue_admin::{self as admin, IfMatch, Written};
+        use $crate::api::catalogue_admin::{self as admin, IfMatch, PackageAnswer};
         use $crate::api::error::{ApiResult, ErrorBody};
         use $crate::api::extract::{CATALOGUE_LIMIT_BYTES, PathId, ValidJson};
         use $crate::api::state::SharedState;
@@ -338,7 +338,7 @@ macro_rules! admin_endpoints {
             State(state): State<SharedState>,
             AdminUser(admin): AdminUser,
             ValidJson(input): ValidJson<$input, CATALOGUE_LIMIT_BYTES>,
-        ) -> ApiResult<Written> {
+        ) -> ApiResult<PackageAnswer> {
             admin::create::<$package>(&state, &admin, input).await
         }
 
@@ -373,7 +373,7 @@ macro_rules! admin_endpoints {
             PathId(id): PathId,
             if_match: IfMatch,
             ValidJson(input): ValidJson<$input, CATALOGUE_LIMIT_BYTES>,
-        ) -> ApiResult<Written> {
+        ) -> ApiResult<PackageAnswer> {
             admin::replace::<$package>(&state, &admin, id, &if_match, input).await
         }
 
@@ -408,7 +408,7 @@ macro_rules! admin_endpoints {
             PathId(id): PathId,
             if_match: IfMatch,
             ValidJson(patch): ValidJson<$patch, CATALOGUE_LIMIT_BYTES>,
-        ) -> ApiResult<Written> {
+        ) -> ApiResult<PackageAnswer> {
             admin::patch::<$package>(&state, &admin, id, &if_match, patch).await
         }
 

@@ -2,6 +2,8 @@
 //! No token is needed, and only published packages are shown, except to an
 //! administrator, who sees every status (`status=` on lists, any id by id).
 
+use std::borrow::Cow;
+
 use axum::extract::State;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -253,23 +255,24 @@ fn render_published<P: Package>(package: &P) -> Option<JsonBody> {
 
 /// A package as anyone may see it: a published one without who wrote it (admins'
 /// ids are for admins, who read them by id); an unpublished one, which only an
-/// admin's listing shows, as it is.
-fn public_view<P: Package>(package: &P) -> P {
-    let mut view = package.clone();
-    if package.published() {
-        view.stamp(package.version(), Authorship::default());
+/// admin's listing shows, as it is. Copied only when there is something to hide.
+fn public_view<P: Package>(package: &P) -> Cow<'_, P> {
+    if !package.published() || package.authorship() == Authorship::default() {
+        return Cow::Borrowed(package);
     }
-    view
+    let mut view = package.clone();
+    view.stamp(package.version(), Authorship::default());
+    Cow::Owned(view)
 }
 
 /// A page as `ListResponse` answers it, encoded from the borrowed items.
 fn render_page<P: Package>(items: &[P], next: Option<&Slug>) -> JsonBody {
     #[derive(Serialize)]
-    struct PageView<'a, P> {
-        items: &'a [P],
+    struct PageView<'a, P: Clone> {
+        items: &'a [Cow<'a, P>],
         next_cursor: Option<String>,
     }
-    let items: Vec<P> = items.iter().map(public_view).collect();
+    let items: Vec<Cow<'_, P>> = items.iter().map(public_view).collect();
     JsonBody::encode(&PageView {
         items: &items,
         next_cursor: next.map(encode_cursor),

@@ -120,10 +120,10 @@ fn with_cookies(
 ) -> Response {
     let ttl = state.tokens.ttl().as_secs();
     let secure = is_secure(headers);
-    let csrf: String = rand::random::<[u8; 32]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let csrf = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+    };
     let body = CookieSession {
         expires_in: ttl,
         user: UserView::from(user),

@@ -69,13 +69,10 @@ impl StatusFilter {
     }
 
     /// The filters whose lists a package in `status` appears in.
-    pub fn showing(status: PackageStatus) -> [Self; 2] {
-        let own = match status {
-            PackageStatus::Draft => Self::Draft,
-            PackageStatus::Published => Self::Published,
-            PackageStatus::Archived => Self::Archived,
-        };
-        [own, Self::All]
+    pub fn showing(status: PackageStatus) -> impl Iterator<Item = Self> {
+        Self::EVERY
+            .into_iter()
+            .filter(move |filter| filter.admits(status))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -488,18 +485,19 @@ mod tests {
 
     #[test]
     fn each_status_filter_admits_its_own_and_every_status_is_in_two_listings() {
-        let statuses = [
-            PackageStatus::Draft,
-            PackageStatus::Published,
-            PackageStatus::Archived,
-        ];
-        for status in statuses {
-            let admitting: Vec<StatusFilter> = StatusFilter::EVERY
-                .into_iter()
-                .filter(|filter| filter.admits(status))
-                .collect();
-            assert_eq!(admitting, StatusFilter::showing(status), "{status:?}");
-        }
+        let showing = |status| StatusFilter::showing(status).collect::<Vec<_>>();
+        assert_eq!(
+            showing(PackageStatus::Draft),
+            [StatusFilter::Draft, StatusFilter::All]
+        );
+        assert_eq!(
+            showing(PackageStatus::Published),
+            [StatusFilter::Published, StatusFilter::All]
+        );
+        assert_eq!(
+            showing(PackageStatus::Archived),
+            [StatusFilter::Archived, StatusFilter::All]
+        );
         assert_eq!(StatusFilter::default(), StatusFilter::Published);
     }
 }

@@ -454,7 +454,7 @@ impl<P: Package> CachedPackages<P> {
                     .flat_map(|package| StatusFilter::showing(package.status()))
                     .collect(),
                 Ok(Written::Created(package) | Written::Unchanged(package)) => {
-                    StatusFilter::showing(package.status()).to_vec()
+                    StatusFilter::showing(package.status()).collect()
                 }
                 Err(_) => StatusFilter::EVERY.to_vec(),
             };

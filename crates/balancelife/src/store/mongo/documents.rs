@@ -79,13 +79,16 @@ pub fn day_start_key(date: NaiveDate) -> String {
 }
 
 /// The names of `DaySums`' sums in a `$group` row, in the order of `SUMMED`.
-pub const SUMMED_AS: [&str; 5] = ["kcal", "protein_g", "carbs_g", "fat_g", "without_macros"];
+pub const SUMMED_AS: [&str; 4] = ["kcal", "protein_g", "carbs_g", "fat_g"];
 
 /// How one entry kind maps to its collection.
 pub trait EntryDocument: EntryData {
     const COLLECTION: &'static str;
     /// The fields that `DaySums` adds up, in the order of `SUMMED_AS` (`None`: zero).
-    const SUMMED: [Option<&'static str>; 5];
+    const SUMMED: [Option<&'static str>; 4];
+    /// The fields an entry may leave out; one without any of them counts in
+    /// `DaySums::without_macros` (none: no entry counts).
+    const OPTIONAL_MACROS: &'static [&'static str];
     type Doc: Serialize + serde::de::DeserializeOwned + Send + Sync + Unpin + 'static;
 
     fn to_doc(entry: &Entry<Self>) -> Self::Doc;
@@ -105,12 +108,6 @@ pub struct MealEntryDoc {
     quantity: Quantity,
     unit: Unit,
     nutrition: Nutrition,
-    /// 1 when a macro is unknown, so the day-sums aggregation counts such entries
-    /// with one `$sum` (a server-side `$cond` on a missing field is not something every
-    /// MongoDB-compatible server agrees on). Documents written before macros could be
-    /// unknown lack it and had every macro: read as 0.
-    #[serde(default)]
-    without_macros: i32,
     source: EntrySource,
     package_id: Option<Uuid>,
     package_version: Option<Version>,
@@ -121,12 +118,16 @@ pub struct MealEntryDoc {
 
 impl EntryDocument for MealData {
     const COLLECTION: &'static str = "meal_entries";
-    const SUMMED: [Option<&'static str>; 5] = [
+    const SUMMED: [Option<&'static str>; 4] = [
         Some("nutrition.kcal"),
         Some("nutrition.protein_g"),
         Some("nutrition.carbs_g"),
         Some("nutrition.fat_g"),
-        Some("without_macros"),
+    ];
+    const OPTIONAL_MACROS: &'static [&'static str] = &[
+        "nutrition.protein_g",
+        "nutrition.carbs_g",
+        "nutrition.fat_g",
     ];
     type Doc = MealEntryDoc;
 
@@ -143,7 +144,6 @@ impl EntryDocument for MealData {
             quantity: data.quantity,
             unit: data.unit,
             nutrition: data.nutrition.clone(),
-            without_macros: i32::from(!data.nutrition.macros_known()),
             source: data.source,
             package_id: data.package.map(|p| p.package_id.into()),
             package_version: data.package.map(|p| p.package_version),
@@ -199,7 +199,8 @@ pub struct WorkoutEntryDoc {
 
 impl EntryDocument for WorkoutData {
     const COLLECTION: &'static str = "workout_entries";
-    const SUMMED: [Option<&'static str>; 5] = [Some("kcal_burned"), None, None, None, None];
+    const SUMMED: [Option<&'static str>; 4] = [Some("kcal_burned"), None, None, None];
+    const OPTIONAL_MACROS: &'static [&'static str] = &[];
     type Doc = WorkoutEntryDoc;
 
     fn to_doc(entry: &Entry<Self>) -> WorkoutEntryDoc {

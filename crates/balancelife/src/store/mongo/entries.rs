@@ -246,6 +246,10 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
             let summed = field.map_or(bson::Bson::Int32(0), |field| format!("${field}").into());
             group.insert(name, doc! { "$sum": summed });
         }
+        group.insert(
+            "without_macros",
+            doc! { "$sum": lacking_any(D::OPTIONAL_MACROS) },
+        );
         let pipeline = [
             doc! { "$match": {
                 "user_id": bson::Uuid::from(user_id),
@@ -268,6 +272,21 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         }
         Ok(sums)
     }
+}
+
+/// 1 for an entry without one or more of `fields`, else 0, as an aggregation
+/// expression. `$ifNull` makes a missing field null, which `$ne` then tells apart
+/// (a missing field alone compares unequal to null). Documents written before
+/// macros could be unknown have all of them, so they count 0.
+fn lacking_any(fields: &[&str]) -> bson::Bson {
+    if fields.is_empty() {
+        return bson::Bson::Int32(0);
+    }
+    let known: Vec<Document> = fields
+        .iter()
+        .map(|field| doc! { "$ne": [{ "$ifNull": [format!("${field}"), bson::Bson::Null] }, bson::Bson::Null] })
+        .collect();
+    doc! { "$cond": [{ "$and": known }, 0, 1] }.into()
 }
 
 /// A `$group` row's sums; a sum of integers comes back as an integer.
