@@ -300,3 +300,96 @@ async fn the_web_apps_session_lives_in_cookies_that_scripts_cannot_read_or_forge
         "{cleared:?}"
     );
 }
+
+/// The demo user's cookie session: the `Cookie` header the browser would send, and
+/// the CSRF token the app repeats in `X-CSRF-Token`.
+async fn cookie_session(app: &TestApp) -> (String, String) {
+    let account = &balancelife::sample::DEMO_ACCOUNTS[0];
+    let opened = app
+        .post(
+            "/api/v1/session",
+            None,
+            json!({"email": account.email, "password": account.password}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+    let pairs: Vec<(String, String)> = opened
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| {
+            let pair = value.to_str().ok()?.split(';').next()?;
+            let (name, value) = pair.split_once('=')?;
+            Some((name.to_owned(), value.to_owned()))
+        })
+        .collect();
+    let csrf = pairs
+        .iter()
+        .find(|(name, _)| name.ends_with("bl_csrf"))
+        .map(|(_, value)| value.clone())
+        .expect("a CSRF cookie");
+    let cookies = pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    (cookies, csrf)
+}
+
+/// Every method that writes, on a route that takes it, signed in by the cookie alone
+/// or with a CSRF token that is not the session's: each is refused before it is
+/// looked at any further, and nothing changes.
+#[tokio::test]
+async fn a_cookie_write_of_any_method_without_the_sessions_csrf_token_is_refused() {
+    use axum::http::Method;
+    let app = spawn_app().await;
+    let (cookies, _) = cookie_session(&app).await;
+    let bearer = app.demo_login(0).await;
+    let meal = TestApp::meal_body("2026-03-01T12:00:00Z");
+    let created = app
+        .post("/api/v1/meal-entries", Some(&bearer.token), meal.clone())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let entry = format!(
+        "/api/v1/meal-entries/{}",
+        created.body["id"].as_str().unwrap()
+    );
+    let fresh = format!("/api/v1/meal-entries/{}", uuid::Uuid::now_v7());
+    let writes = [
+        (Method::POST, "/api/v1/meal-entries", Some(meal.clone())),
+        (Method::PUT, fresh.as_str(), Some(meal)),
+        (
+            Method::PATCH,
+            "/api/v1/users/me",
+            Some(json!({"name": "Forged"})),
+        ),
+        (Method::PATCH, entry.as_str(), Some(json!({"kcal": 1}))),
+        (Method::DELETE, entry.as_str(), None),
+    ];
+    for (method, path, body) in writes {
+        for header in [None, Some("not-the-sessions-token")] {
+            let headers: Vec<(&str, &str)> = header
+                .map(|token| ("x-csrf-token", token))
+                .into_iter()
+                .collect();
+            let response =
+                with_cookies(&app, method.clone(), path, &cookies, &headers, body.clone()).await;
+            assert_eq!(
+                response.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path} with CSRF header {header:?}: {}",
+                response.body
+            );
+            assert_eq!(response.error_code(), "cross_site_request");
+        }
+    }
+    let me = app.get("/api/v1/users/me", Some(&bearer.token)).await;
+    assert_ne!(me.body["name"], "Forged");
+    let kept = app.get(&entry, Some(&bearer.token)).await;
+    assert_eq!(kept.status, StatusCode::OK);
+    assert_eq!(kept.body["kcal"], 420.0);
+    assert_eq!(
+        app.get(&fresh, Some(&bearer.token)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
