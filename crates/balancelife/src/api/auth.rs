@@ -12,11 +12,12 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use super::extract::ValidJson;
 use super::limits::ClientAddress;
-use super::session;
+use super::session::{self, SessionCookies};
 use super::state::SharedState;
 use super::users::UserView;
 use crate::auth::Password;
 use crate::auth::token::credentials_fingerprint;
+use crate::config::CookieSecure;
 use crate::domain::{
     ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, Profile, Role,
     Sex, Timezone, User, WeightKg, new_id,
@@ -39,9 +40,17 @@ impl FromRequestParts<SharedState> for AuthUser {
         let token = match bearer_token(&parts.headers) {
             Some(token) => token.to_owned(),
             None => {
-                let token = session::token(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-                session::check_same_origin(&parts.method, &parts.uri, &parts.headers)?;
-                token
+                let token = SessionCookies::of(&parts.headers, state.cookie_secure)
+                    .token(&parts.headers)
+                    .ok_or_else(ApiError::unauthorized)?;
+                session::check_same_origin(
+                    &parts.method,
+                    &parts.uri,
+                    &parts.headers,
+                    &state.tokens,
+                    token,
+                )?;
+                token.to_owned()
             }
         };
         let claims = state
@@ -70,8 +79,11 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Whether the request carries credentials of either kind.
-pub fn has_credentials(headers: &HeaderMap) -> bool {
-    headers.contains_key(AUTHORIZATION) || session::token(headers).is_some()
+pub fn has_credentials(headers: &HeaderMap, cookies: CookieSecure) -> bool {
+    headers.contains_key(AUTHORIZATION)
+        || SessionCookies::of(headers, cookies)
+            .token(headers)
+            .is_some()
 }
 
 /// A signed-in administrator: 401 without a valid token, 403 for anyone else,
@@ -101,7 +113,7 @@ impl FromRequestParts<SharedState> for Reader {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
-        if !has_credentials(&parts.headers) {
+        if !has_credentials(&parts.headers, state.cookie_secure) {
             return Ok(Self(None));
         }
         let AuthUser(user) = AuthUser::from_request_parts(parts, state).await?;

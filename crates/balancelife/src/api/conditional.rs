@@ -50,7 +50,7 @@ pub async fn conditional_get(
     request: Request,
     next: Next,
 ) -> Response {
-    let with_credentials = super::auth::has_credentials(request.headers());
+    let with_credentials = super::auth::has_credentials(request.headers(), state.cookie_secure);
     let Some(cache_control) = (request.method() == Method::GET)
         .then(|| {
             let max_age = state.catalogue_max_age.as_secs();

@@ -97,6 +97,8 @@ pub struct AuthSettings {
     /// Log-in and sign-up attempts allowed per e-mail and minute (three times as many
     /// per client address).
     pub attempts_per_minute: u32,
+    /// When the web app's session cookies are `Secure` (and named `__Host-…`).
+    pub cookie_secure: CookieSecure,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +126,18 @@ pub enum StoreFallback {
     Memory,
     /// Refuse to start (for production, where silent data loss is worse than downtime).
     None,
+}
+
+/// When the web app's session cookies are `Secure`, which also names them `__Host-…`
+/// (a browser then takes them only from this host, over HTTPS, for the whole site).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CookieSecure {
+    /// When the client came over HTTPS, as a proxy in front says
+    /// (`X-Forwarded-Proto: https`).
+    Auto,
+    /// Always: for a service reached only over HTTPS, whatever its proxy says.
+    Always,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

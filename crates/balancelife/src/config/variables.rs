@@ -16,8 +16,8 @@ use super::values::{
     Bounded, Checked, DatabaseName, Flag, KeyNamespace, LogFilter, Secret, SecretUri, TokenSecret,
 };
 use super::{
-    AuthSettings, CacheSettings, ConfigError, HttpSettings, LogFormat, LogSettings, MongoSettings,
-    RedisMode, RedisSettings, Settings, StoreFallback,
+    AuthSettings, CacheSettings, ConfigError, CookieSecure, HttpSettings, LogFormat, LogSettings,
+    MongoSettings, RedisMode, RedisSettings, Settings, StoreFallback,
 };
 
 /// Every setting, in the order the README's table and `balancelife config` list them.
@@ -48,6 +48,7 @@ pub struct Variables {
     pub(super) auth_token_secret: Option<TokenSecret>,
     pub(super) auth_token_ttl_secs: Bounded<1, 2_592_000>,
     pub(super) auth_attempts_per_minute: Bounded<1, 10_000>,
+    pub(super) cookie_secure: CookieSecure,
     pub(super) log_level: Checked<LogFilter>,
     pub(super) log_format: LogFormat,
 }
@@ -77,6 +78,7 @@ impl Default for Variables {
             auth_token_secret: None,
             auth_token_ttl_secs: Bounded::new(24 * 60 * 60),
             auth_attempts_per_minute: Bounded::new(10),
+            cookie_secure: CookieSecure::Auto,
             log_level: Checked::new("info"),
             log_format: LogFormat::Text,
         }
@@ -246,6 +248,7 @@ impl From<Variables> for Settings {
                 token_ttl: v.auth_token_ttl_secs.secs(),
                 attempts_per_minute: u32::try_from(v.auth_attempts_per_minute.get())
                     .expect("at most 10000"),
+                cookie_secure: v.cookie_secure,
             },
             log: LogSettings {
                 level: v.log_level.into_string(),

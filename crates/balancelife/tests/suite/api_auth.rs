@@ -209,25 +209,12 @@ async fn with_cookies(
 #[tokio::test]
 async fn the_web_apps_session_lives_in_cookies_that_scripts_cannot_read_or_forge_from_elsewhere() {
     let app = spawn_app().await;
-    let account = &balancelife::sample::DEMO_ACCOUNTS[0];
-    let opened = app
-        .post(
-            "/api/v1/session",
-            None,
-            json!({"email": account.email, "password": account.password}),
-        )
-        .await;
-    assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+    let opened = open_session(&app, &[]).await;
     assert!(
         opened.body.get("token").is_none(),
         "the token stays out of the body"
     );
-    let set: Vec<String> = opened
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let set = set_cookies(&opened);
     let session = set.iter().find(|c| c.starts_with("bl_session=")).unwrap();
     let csrf = set.iter().find(|c| c.starts_with("bl_csrf=")).unwrap();
     assert!(
@@ -276,7 +263,10 @@ async fn the_web_apps_session_lives_in_cookies_that_scripts_cannot_read_or_forge
     let closed = with_cookies(&app, Method::DELETE, "/api/v1/session", &cookies, &[], None).await;
 
     assert_eq!(me.status, StatusCode::OK);
-    assert_eq!(me.body["email"], account.email);
+    assert_eq!(
+        me.body["email"],
+        balancelife::sample::DEMO_ACCOUNTS[0].email
+    );
     for refused in [&forged, &elsewhere] {
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
         assert_eq!(refused.error_code(), "cross_site_request");
@@ -301,25 +291,41 @@ async fn the_web_apps_session_lives_in_cookies_that_scripts_cannot_read_or_forge
     );
 }
 
-/// The demo user's cookie session: the `Cookie` header the browser would send, and
-/// the CSRF token the app repeats in `X-CSRF-Token`.
-async fn cookie_session(app: &TestApp) -> (String, String) {
+/// The demo user signs in to a cookie session, the request carrying `headers`.
+async fn open_session(app: &TestApp, headers: &[(&str, &str)]) -> crate::support::TestResponse {
     let account = &balancelife::sample::DEMO_ACCOUNTS[0];
-    let opened = app
-        .post(
-            "/api/v1/session",
-            None,
-            json!({"email": account.email, "password": account.password}),
-        )
-        .await;
+    let body = json!({"email": account.email, "password": account.password});
+    let opened = with_cookies(
+        app,
+        axum::http::Method::POST,
+        "/api/v1/session",
+        "",
+        headers,
+        Some(body),
+    )
+    .await;
     assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
-    let pairs: Vec<(String, String)> = opened
+    opened
+}
+
+/// The `Set-Cookie` values of an answer.
+fn set_cookies(response: &crate::support::TestResponse) -> Vec<String> {
+    response
         .headers
         .get_all("set-cookie")
         .iter()
-        .filter_map(|value| {
-            let pair = value.to_str().ok()?.split(';').next()?;
-            let (name, value) = pair.split_once('=')?;
+        .map(|value| value.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The demo user's cookie session: the `Cookie` header the browser would send, and
+/// the CSRF token the app repeats in `X-CSRF-Token`.
+async fn cookie_session(app: &TestApp) -> (String, String) {
+    let opened = open_session(app, &[]).await;
+    let pairs: Vec<(String, String)> = set_cookies(&opened)
+        .iter()
+        .filter_map(|cookie| {
+            let (name, value) = cookie.split(';').next()?.split_once('=')?;
             Some((name.to_owned(), value.to_owned()))
         })
         .collect();
@@ -392,4 +398,93 @@ async fn a_cookie_write_of_any_method_without_the_sessions_csrf_token_is_refused
         app.get(&fresh, Some(&bearer.token)).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// A cookie planted from a sibling host or over plain HTTP (`bl_csrf=attacker`), with
+/// the same value in the header, beside a genuine session cookie: the token must be
+/// the session's own, not merely equal to a cookie.
+#[tokio::test]
+async fn a_csrf_token_the_attacker_planted_does_not_pass_for_the_sessions() {
+    use axum::http::Method;
+    let app = spawn_app().await;
+    let (cookies, csrf) = cookie_session(&app).await;
+    let session = cookies
+        .split("; ")
+        .find(|cookie| cookie.starts_with("bl_session="))
+        .expect("a session cookie");
+    let planted = format!("{session}; bl_csrf=attacker");
+    let meal = TestApp::meal_body("2026-03-01T12:00:00Z");
+    let path = "/api/v1/meal-entries";
+
+    let forged = with_cookies(
+        &app,
+        Method::POST,
+        path,
+        &planted,
+        &[("x-csrf-token", "attacker")],
+        Some(meal.clone()),
+    )
+    .await;
+    let genuine = with_cookies(
+        &app,
+        Method::POST,
+        path,
+        &planted,
+        &[("x-csrf-token", &csrf)],
+        Some(meal),
+    )
+    .await;
+
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    assert_eq!(forged.error_code(), "cross_site_request");
+    assert_eq!(genuine.status, StatusCode::CREATED, "{}", genuine.body);
+}
+
+/// Behind a proxy that ends TLS (`X-Forwarded-Proto: https`) the cookies are
+/// `Secure` and named `__Host-…`, which a browser takes only from this host over
+/// HTTPS, for the whole site; a session cookie under the plain name is then not
+/// accepted, since a sibling host or plain HTTP could have set it.
+#[tokio::test]
+async fn over_https_the_cookies_are_host_only_and_secure() {
+    let app = spawn_app().await;
+    let https = ("x-forwarded-proto", "https");
+    let set = set_cookies(&open_session(&app, &[https]).await);
+    for name in ["__Host-bl_session=", "__Host-bl_csrf="] {
+        let cookie = set
+            .iter()
+            .find(|cookie| cookie.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {set:?}"));
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        assert!(cookie.contains("; Path=/;"), "{cookie}");
+        assert!(!cookie.contains("Domain"), "{cookie}");
+    }
+    let session = set[0].split(';').next().unwrap().to_owned();
+    let token = session.split_once('=').unwrap().1;
+    let me = |cookie: String| {
+        let app = &app;
+        async move {
+            let path = "/api/v1/users/me";
+            with_cookies(app, axum::http::Method::GET, path, &cookie, &[https], None).await
+        }
+    };
+    assert_eq!(me(session.clone()).await.status, StatusCode::OK);
+    assert_eq!(
+        me(format!("bl_session={token}")).await.status,
+        StatusCode::UNAUTHORIZED,
+        "a plain-named session cookie over HTTPS"
+    );
+}
+
+/// `COOKIE_SECURE=always`: the same without a proxy that says so.
+#[tokio::test]
+async fn the_operator_can_make_the_cookies_secure_always() {
+    let mut settings = balancelife::config::Settings::default();
+    settings.auth.cookie_secure = balancelife::config::CookieSecure::Always;
+    let app = TestApp::from_settings(&settings).await;
+    let set = set_cookies(&open_session(&app, &[]).await);
+    assert_eq!(set.len(), 2, "{set:?}");
+    for cookie in &set {
+        assert!(cookie.starts_with("__Host-bl_"), "{cookie}");
+        assert!(cookie.contains("; Secure"), "{cookie}");
+    }
 }
