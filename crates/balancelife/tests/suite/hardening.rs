@@ -6,12 +6,12 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 use balancelife::config::Settings;
 
-use crate::support::{RunningServer, spawn_app};
+use crate::support::{RunningServer, TestApp, spawn_app};
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
@@ -638,4 +638,47 @@ async fn imports_may_be_larger_than_other_bodies_but_not_without_limit() {
     assert_eq!(huge.error_code(), "payload_too_large");
     assert_eq!(large_entry.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(large_entry.error_code(), "payload_too_large");
+}
+
+/// One client guessing an account's password from its own address spends that
+/// client's budget for the account, never the account's own: the owner, signing in
+/// from elsewhere meanwhile, gets in.
+async fn an_attacker_elsewhere_cannot_lock_the_owner_out(app: TestApp) {
+    let user = app.register("hammered", json!({})).await;
+    let login = "/api/v1/auth/login";
+    let (attacker, owner) = ("192.0.2.66", "2001:db8:7::1");
+    let wrong = json!({"email": user.email, "password": "a wrong guess"});
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        let response = app
+            .call_from(attacker, Method::POST, login, None, Some(wrong.clone()))
+            .await;
+        statuses.push(response.status);
+    }
+    let right = json!({"email": user.email, "password": "a long enough password"});
+    let owner_signs_in = app
+        .call_from(owner, Method::POST, login, None, Some(right))
+        .await;
+
+    assert_eq!(
+        owner_signs_in.status,
+        StatusCode::OK,
+        "{}",
+        owner_signs_in.body
+    );
+    let limited = statuses
+        .iter()
+        .position(|status| *status == StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited, Some(10), "the attacker is limited: {statuses:?}");
+}
+
+#[tokio::test]
+async fn an_attacker_elsewhere_cannot_lock_the_owner_out_on_one_instance() {
+    an_attacker_elsewhere_cannot_lock_the_owner_out(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn an_attacker_elsewhere_cannot_lock_the_owner_out_with_shared_limits() {
+    an_attacker_elsewhere_cannot_lock_the_owner_out(crate::support::Backend::Cached.app().await)
+        .await;
 }
