@@ -682,3 +682,81 @@ async fn an_attacker_elsewhere_cannot_lock_the_owner_out_with_shared_limits() {
     an_attacker_elsewhere_cannot_lock_the_owner_out(crate::support::Backend::Cached.app().await)
         .await;
 }
+
+/// A stolen token must not let its holder guess the password (and then change it):
+/// a wrong `current_password` counts as a failed log-in of the account.
+#[tokio::test]
+async fn guessing_the_current_password_is_limited_like_signing_in() {
+    let app = spawn_app().await;
+    let user = app.register("stolen-token", json!({})).await;
+    let mut statuses = Vec::new();
+    for n in 0..40 {
+        let guess =
+            json!({"password": "a brand new password", "current_password": format!("guess {n}")});
+        let response = if n % 2 == 0 {
+            app.patch("/api/v1/users/me", Some(&user.token), guess)
+                .await
+        } else {
+            let guess = json!({"current_password": format!("guess {n}")});
+            app.call(
+                Method::DELETE,
+                "/api/v1/users/me",
+                Some(&user.token),
+                Some(guess),
+            )
+            .await
+        };
+        statuses.push(response.status);
+    }
+    let login = app.log_in(&user.email, "a long enough password").await;
+
+    let first_refusal = statuses
+        .iter()
+        .position(|status| *status == StatusCode::TOO_MANY_REQUESTS);
+    // Signing up took one attempt of the ten a minute.
+    assert_eq!(first_refusal, Some(9), "{statuses:?}");
+    assert!(
+        statuses[..9]
+            .iter()
+            .all(|status| *status == StatusCode::UNPROCESSABLE_ENTITY),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[9..]
+            .iter()
+            .all(|status| *status == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        login.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guesses were the account's log-in attempts"
+    );
+}
+
+/// Changing one's own e-mail address answers 409 for a taken one: with the right
+/// password it is a way to ask whether an address has an account, so it is limited
+/// as signing up is, per address tried.
+#[tokio::test]
+async fn probing_addresses_by_changing_ones_own_is_limited_like_signing_up() {
+    let app = spawn_app().await;
+    let prober = app.register("prober", json!({})).await;
+    let mut statuses = Vec::new();
+    for n in 0..40 {
+        let taken = app.register(&format!("taken{n}"), json!({})).await;
+        let change = json!({"email": taken.email, "current_password": "a long enough password"});
+        let response = app
+            .patch("/api/v1/users/me", Some(&prober.token), change)
+            .await;
+        statuses.push(response.status);
+    }
+    let answered = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::CONFLICT)
+        .count();
+    assert!(
+        answered < 10,
+        "at most an e-mail budget of answers: {statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
+}

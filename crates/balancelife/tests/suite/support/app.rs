@@ -232,16 +232,16 @@ impl TestApp {
         TestUser::signed_in(&response.body, email)
     }
 
+    /// `POST /auth/login` with `email` and `password`.
+    pub async fn log_in(&self, email: &str, password: &str) -> TestResponse {
+        let body = json!({"email": email, "password": password});
+        self.post("/api/v1/auth/login", None, body).await
+    }
+
     /// Logs in one of the sample data's demo accounts.
     pub async fn demo_login(&self, index: usize) -> TestUser {
         let account = &balancelife::sample::DEMO_ACCOUNTS[index];
-        let response = self
-            .post(
-                "/api/v1/auth/login",
-                None,
-                json!({"email": account.email, "password": account.password}),
-            )
-            .await;
+        let response = self.log_in(account.email, account.password).await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
         TestUser::signed_in(&response.body, account.email.to_owned())
     }
