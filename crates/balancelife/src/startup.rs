@@ -29,21 +29,22 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Selects the store and loads the sample data where asked: by default into the
-/// memory store (a demo needs it), never into MongoDB unless `INIT_SAMPLE_DATA=true`.
+/// Selects the store and loads the sample data where asked (`samples_for`).
 pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, StoreChoice)> {
     let Selected {
         store,
         decision,
         cache,
     } = selection::select(settings).await?;
-    let wants_samples = settings
-        .init_sample_data
-        .unwrap_or(decision.kind == StoreKind::Memory);
-    if wants_samples {
-        let report = crate::sample::load(store.as_ref(), crate::domain::now())
-            .await
-            .context("loading the sample data")?;
+    let report = match samples_for(settings.init_sample_data, &decision) {
+        Samples::None => None,
+        Samples::Catalogue => Some(crate::sample::load_catalogue(store.as_ref()).await),
+        Samples::CatalogueAndDemoAccounts => {
+            Some(crate::sample::load(store.as_ref(), crate::domain::now()).await)
+        }
+    };
+    if let Some(report) = report {
+        let report = report.context("loading the sample data")?;
         tracing::info!(
             created = report.created,
             unchanged = report.unchanged,
@@ -57,6 +58,29 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, 
         cache,
     };
     Ok((store, choice))
+}
+
+/// Which of the sample data a start loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Samples {
+    None,
+    Catalogue,
+    CatalogueAndDemoAccounts,
+}
+
+/// `INIT_SAMPLE_DATA` when set; unset, everything for the memory store that was
+/// chosen (no `MONGODB_URI`: the README's first command, which signs in with the demo
+/// accounts), the catalogue alone for the memory store MongoDB fell back to (a
+/// production start during an outage must not let anyone in with the demo
+/// accounts' published passwords), nothing for MongoDB.
+fn samples_for(init_sample_data: Option<bool>, decision: &selection::Decision) -> Samples {
+    match (init_sample_data, decision.kind) {
+        (Some(true), _) => Samples::CatalogueAndDemoAccounts,
+        (Some(false), _) => Samples::None,
+        (None, StoreKind::Memory) if decision.degraded => Samples::Catalogue,
+        (None, StoreKind::Memory) => Samples::CatalogueAndDemoAccounts,
+        (None, _) => Samples::None,
+    }
 }
 
 /// The token keys from settings, or a random per-process secret with a warning.
@@ -244,4 +268,29 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_accounts_are_loaded_only_when_asked_for() {
+        let decision = |kind: StoreKind, degraded: bool| selection::Decision {
+            kind,
+            reason: String::new(),
+            degraded,
+        };
+        let chosen_memory = decision(StoreKind::Memory, false);
+        let fallback = decision(StoreKind::Memory, true);
+        let mongo = decision(StoreKind::Mongodb, false);
+        let all = Samples::CatalogueAndDemoAccounts;
+        assert_eq!(samples_for(None, &chosen_memory), all);
+        assert_eq!(samples_for(None, &fallback), Samples::Catalogue);
+        assert_eq!(samples_for(None, &mongo), Samples::None);
+        for asked in [&chosen_memory, &fallback, &mongo] {
+            assert_eq!(samples_for(Some(true), asked), all);
+            assert_eq!(samples_for(Some(false), asked), Samples::None);
+        }
+    }
 }
