@@ -40,8 +40,14 @@ pub struct HttpSettings {
     /// The longest a request may take; past it the client gets a 503 `timeout`.
     pub request_timeout: Duration,
     /// The longest a client may take to send a request's headers, and to start its
-    /// next request on a kept-alive connection; past it the connection is closed.
+    /// next request on a kept-alive connection (on HTTP/2: to open a stream on a
+    /// connection with none open); past it the connection is closed.
     pub header_timeout: Duration,
+    /// The longest an answer may wait on a client that takes none of it; past it the
+    /// connection is closed.
+    pub send_timeout: Duration,
+    /// How many connections are served at once; past it a new one is closed at once.
+    pub max_connections: u32,
     /// How long anyone (a CDN, a browser) may keep a read of the public catalogue.
     pub catalogue_max_age: Duration,
 }
