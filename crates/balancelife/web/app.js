@@ -710,7 +710,7 @@ async function admin(page) {
 
 (async () => {
   try {
-    me = await api("GET", "/users/me");
+    me = (await api("GET", "/session")).user;
   } catch {
     me = null;
   }

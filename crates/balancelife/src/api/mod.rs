@@ -65,7 +65,11 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
-        .routes(routes!(session::open_session, session::close_session))
+        .routes(routes!(
+            session::session_state,
+            session::open_session,
+            session::close_session
+        ))
         .routes(routes!(session::register_session))
         .routes(routes!(users::get_me, users::update_me, users::delete_me))
         .routes(routes!(users::get_user))

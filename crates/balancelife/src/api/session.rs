@@ -2,7 +2,9 @@
 //! no page script can read it, beside a readable cross-site request forgery token.
 //!
 //! `POST /api/v1/session` signs in, `POST /api/v1/session/register` signs up, both
-//! answering without the token in the body; `DELETE /api/v1/session` signs out. The
+//! answering without the token in the body; `DELETE /api/v1/session` signs out, and
+//! `GET /api/v1/session` says whether one is open (200 either way: a page asking
+//! before anyone signed in is no error). The
 //! API accepts the cookie beside the bearer header (`AuthUser`). A write the cookie
 //! authenticates must carry the session's CSRF token in `X-CSRF-Token`: a MAC of the
 //! session token that only this service can make, handed to the app in a readable
@@ -23,7 +25,7 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
-use super::auth::{LoginRequest, RegisterRequest, sign_in, sign_up};
+use super::auth::{AuthUser, LoginRequest, RegisterRequest, sign_in, sign_up};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::ValidJson;
 use super::limits::ClientAddress;
@@ -99,6 +101,38 @@ pub struct CookieSession {
     /// Seconds until the session expires.
     expires_in: u64,
     user: UserView,
+}
+
+/// Whether a session is open, and whose.
+#[derive(Serialize, ToSchema)]
+pub struct SessionState {
+    signed_in: bool,
+    /// Who is signed in; `null` when nobody is.
+    #[schema(required = true)]
+    user: Option<UserView>,
+}
+
+/// Whether the client is signed in, and as whom.
+///
+/// By the session cookie or a bearer token; the web app asks it on opening, before
+/// anyone may have signed in, so the answer is 200 either way.
+#[utoipa::path(
+    get,
+    path = "/api/v1/session",
+    tag = "auth",
+    responses((status = 200, description = "Signed in or not: a token that is missing, \
+        expired or void is `signed_in: false`", body = SessionState))
+)]
+pub async fn session_state(signed_in: Result<AuthUser, ApiError>) -> ApiResult<Json<SessionState>> {
+    let user = match signed_in {
+        Ok(AuthUser(user)) => Some(UserView::from(&user)),
+        Err(error) if error.status() == StatusCode::UNAUTHORIZED => None,
+        Err(error) => return Err(error),
+    };
+    Ok(Json(SessionState {
+        signed_in: user.is_some(),
+        user,
+    }))
 }
 
 /// Signs in and keeps the session in cookies (the web app's way).

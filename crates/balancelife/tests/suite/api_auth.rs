@@ -488,3 +488,30 @@ async fn the_operator_can_make_the_cookies_secure_always() {
         assert!(cookie.contains("; Secure"), "{cookie}");
     }
 }
+
+/// What the web app asks on opening: 200 whether or not anyone is signed in.
+#[tokio::test]
+async fn asking_whether_a_session_is_open_is_never_an_error() {
+    use axum::http::Method;
+    let app = spawn_app().await;
+    let (cookies, _) = cookie_session(&app).await;
+    let ask = |cookies: String| {
+        let app = &app;
+        async move { with_cookies(app, Method::GET, "/api/v1/session", &cookies, &[], None).await }
+    };
+
+    let nobody = ask(String::new()).await;
+    let void = ask("bl_session=not-a-token".to_owned()).await;
+    let signed_in = ask(cookies).await;
+
+    for signed_out in [&nobody, &void] {
+        assert_eq!(signed_out.status, StatusCode::OK, "{}", signed_out.body);
+        assert_eq!(signed_out.body, json!({"signed_in": false, "user": null}));
+    }
+    assert_eq!(signed_in.status, StatusCode::OK);
+    assert_eq!(signed_in.body["signed_in"], true);
+    assert_eq!(
+        signed_in.body["user"]["email"],
+        balancelife::sample::DEMO_ACCOUNTS[0].email
+    );
+}
