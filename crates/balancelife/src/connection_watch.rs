@@ -11,14 +11,15 @@
 //! - no stream has been open for the idle time (`HEADER_TIMEOUT_MS`): the loop
 //!   closes the connection gracefully (on HTTP/2 a GOAWAY);
 //! - an answer has waited on its client for the send time (`SEND_TIMEOUT_MS`):
-//!   the body handed over a piece and has not been asked for the next since. A
-//!   body that is slow to produce its next piece is not the client's doing and is
-//!   not counted. The loop then drops the connection.
+//!   the body handed over a piece, or had its next piece ready, and has not been
+//!   asked for it since. A body that is slow to produce its next piece is not the
+//!   client's doing and is not counted: the time runs from when the body wakes the
+//!   connection with something to send. The loop then drops the connection.
 
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use hyper::body::{Body, Frame, SizeHint};
@@ -105,6 +106,14 @@ impl Watch {
             *waiting = since;
         }
     }
+
+    /// A stream's body has its next piece ready: unless it already waits on its
+    /// client, it does from now.
+    fn ready(&self, id: u64) {
+        if let Some(waiting) = self.state.lock().streams.get_mut(&id) {
+            waiting.get_or_insert_with(Instant::now);
+        }
+    }
 }
 
 /// One request on a watched connection; ends when dropped.
@@ -118,7 +127,11 @@ impl Stream {
     /// stream ends with it.
     pub fn answered<B>(self, response: hyper::Response<B>) -> hyper::Response<Watched<B>> {
         self.watch.set_waiting(self.id, Some(Instant::now()));
-        response.map(|body| Watched { body, stream: self })
+        response.map(|body| Watched {
+            body,
+            stream: self,
+            wakes: None,
+        })
     }
 }
 
@@ -132,11 +145,32 @@ impl Drop for Stream {
     }
 }
 
-/// An answer's body on a watched connection: each piece handed over waits on the
-/// client until the connection asks for the next.
+/// An answer's body on a watched connection: each piece handed over, or ready to
+/// be, waits on the client until the connection asks for the next.
 pub struct Watched<B> {
     body: B,
     stream: Stream,
+    /// For a body of unknown size (a stream, such as an export): what it wakes
+    /// when its next piece is ready, so the wait on the client starts then.
+    wakes: Option<(Arc<OnReady>, Waker)>,
+}
+
+/// Tells the watch that a stream's next piece is ready, then wakes the connection.
+struct OnReady {
+    watch: Arc<Watch>,
+    id: u64,
+    connection: Mutex<Waker>,
+}
+
+impl Wake for OnReady {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.watch.ready(self.id);
+        self.connection.lock().wake_by_ref();
+    }
 }
 
 impl<B: Body + Unpin> Body for Watched<B> {
@@ -147,9 +181,16 @@ impl<B: Body + Unpin> Body for Watched<B> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        let this = &mut *self;
+        // A body of known size is in memory: it never waits for its next piece.
+        let polled = if this.body.size_hint().exact().is_some() {
+            Pin::new(&mut this.body).poll_frame(cx)
+        } else {
+            let waker = this.waker_for(cx.waker());
+            Pin::new(&mut this.body).poll_frame(&mut Context::from_waker(&waker))
+        };
         let waiting = matches!(polled, Poll::Ready(Some(Ok(_)))).then(Instant::now);
-        self.stream.watch.set_waiting(self.stream.id, waiting);
+        this.stream.watch.set_waiting(this.stream.id, waiting);
         polled
     }
 
@@ -159,6 +200,26 @@ impl<B: Body + Unpin> Body for Watched<B> {
 
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
+    }
+}
+
+impl<B> Watched<B> {
+    /// The waker to give the body: `OnReady`, waking `connection`.
+    fn waker_for(&mut self, connection: &Waker) -> Waker {
+        let (on_ready, waker) = self.wakes.get_or_insert_with(|| {
+            let on_ready = Arc::new(OnReady {
+                watch: Arc::clone(&self.stream.watch),
+                id: self.stream.id,
+                connection: Mutex::new(connection.clone()),
+            });
+            let waker = Waker::from(Arc::clone(&on_ready));
+            (on_ready, waker)
+        });
+        let mut current = on_ready.connection.lock();
+        if !current.will_wake(connection) {
+            current.clone_from(connection);
+        }
+        waker.clone()
     }
 }
 
@@ -207,5 +268,45 @@ mod tests {
         drop(body);
         tokio::time::advance(IDLE).await;
         assert_eq!(watch.next_event().now_or_never(), Some(Event::Idle));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_waits_on_its_client_from_when_its_next_piece_is_ready() {
+        let watch = Watch::new(IDLE, SEND);
+        let (pieces, receiver) =
+            tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
+        let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|piece| (piece, receiver))
+        });
+        let answer = watch
+            .open()
+            .answered(hyper::Response::new(axum::body::Body::from_stream(stream)));
+        let mut body = answer.into_body();
+        let poll = |body: &mut Watched<axum::body::Body>| {
+            let waker = futures_util::task::noop_waker();
+            Pin::new(body)
+                .poll_frame(&mut Context::from_waker(&waker))
+                .is_ready()
+        };
+        assert!(!poll(&mut body), "nothing to send yet");
+        tokio::time::advance(SEND * 2).await;
+        assert!(
+            watch.next_event().now_or_never().is_none(),
+            "a slow body is not the client's doing"
+        );
+        pieces
+            .send(Ok(bytes::Bytes::from_static(b"[]")))
+            .await
+            .unwrap();
+        tokio::time::advance(SEND - Duration::from_millis(1)).await;
+        assert!(watch.next_event().now_or_never().is_none());
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(
+            watch.next_event().now_or_never(),
+            Some(Event::Stalled),
+            "ready, and not asked for since"
+        );
+        assert!(poll(&mut body), "taken");
+        assert!(watch.next_event().now_or_never().is_none());
     }
 }

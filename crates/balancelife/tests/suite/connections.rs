@@ -111,8 +111,9 @@ async fn connections_past_the_cap_are_refused_at_once_while_open_ones_keep_worki
     assert_eq!(served_again, Some(200), "served once below the cap again");
 }
 
-/// A user with an export of several megabytes: more than the kernel's buffers and
-/// hyper's hold, so that a client reading nothing stops the server writing.
+/// A user with an export of about 9.5 MB: more than the kernel's send buffer (at
+/// most 4 MiB here, `net.ipv4.tcp_wmem`) and hyper's hold together, so that a
+/// client reading nothing stops the server writing.
 async fn user_with_a_large_export(base: &str) -> String {
     let client = reqwest::Client::new();
     let body = json!({"email": "exporter@example.com", "password": "a long enough password", "name": "Exporter"});
@@ -127,7 +128,7 @@ async fn user_with_a_large_export(base: &str) -> String {
         .unwrap();
     let token = session["token"].as_str().unwrap().to_owned();
     let start = chrono::DateTime::parse_from_rfc3339("2025-01-01T12:00:00Z").unwrap();
-    for batch in 0..2 {
+    for batch in 0..5 {
         let entries: Vec<_> = (0..4000)
             .map(|n| {
                 let at = start + chrono::Duration::minutes(i64::from(batch * 4000 + n));
@@ -184,4 +185,37 @@ async fn an_export_the_client_takes_none_of_is_cut_off() {
         "the whole export arrived ({} bytes): the server waited for the client",
         received.len()
     );
+}
+
+/// The same over HTTP/2, where a client that reads nothing stops granting the
+/// stream flow-control window rather than stopping the socket.
+#[tokio::test]
+async fn an_http2_export_the_client_takes_none_of_is_cut_off() {
+    let mut settings = Settings::default();
+    settings.http.send_timeout = Duration::from_secs(1);
+    let server = RunningServer::start(settings).await;
+    let token = user_with_a_large_export(&format!("http://{}", server.addr)).await;
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    // HTTP/2's initial window (64 KiB): far less than the export.
+    let (mut sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(65_535)
+        .initial_connection_window_size(65_535)
+        .handshake(TokioIo::new(tcp))
+        .await
+        .expect("an HTTP/2 handshake");
+    let connection = tokio::spawn(connection);
+
+    let request = hyper::Request::get(format!("http://{}/api/v1/export", server.addr))
+        .header("authorization", format!("Bearer {token}"))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    // The answer's body is never read: its window is never given back.
+    let ended = tokio::time::timeout(PATIENCE, connection).await;
+    let status = response.status();
+    drop(response);
+    server.stop().await;
+
+    assert_eq!(status, hyper::StatusCode::OK);
+    assert!(ended.is_ok(), "the connection is still open");
 }
