@@ -695,7 +695,9 @@ async function admin(page) {
           editor.focus();
         } }, "Edit"), " ",
         p.status === "published" ? act("Unpublish", "POST", "/unpublish") : act("Publish", "POST", "/publish"), " ",
-        p.status === "archived" ? null : act("Archive", "DELETE", "")));
+        p.status === "archived" ? null : act("Archive", "POST", "/archive"), " ",
+        // Only a draft that was never public may go for good; anything else is archived.
+        p.status === "draft" && !p.first_published_at ? act("Delete", "DELETE", "") : null));
   });
   page("Admin: catalogue", field("Kind", kind),
     h("section", { class: "card" }, h("h2", {}, "Packages"), h("ul", { class: "entries", id: "admin-packages" }, rows)),

@@ -439,25 +439,20 @@ impl<P: Package> CachedPackages<P> {
     }
 
     /// Runs `write` to the end, then voids the package and the listings it was or
-    /// is in, as the outcome tells them (every listing when it does not).
-    async fn written(
+    /// is in, as `listed_in` reads them from the outcome (every listing on an error,
+    /// which may hide a write that was applied).
+    async fn written<T: Send + Sync + 'static>(
         &self,
         id: Uuid,
-        write: impl Future<Output = StoreResult<Written<P>>> + Send + 'static,
-    ) -> StoreResult<Written<P>> {
+        write: impl Future<Output = StoreResult<T>> + Send + 'static,
+        listed_in: fn(&T) -> Vec<StatusFilter>,
+    ) -> StoreResult<T> {
         let this = self.clone();
         detached(async move {
             let result = write.await;
-            let listings: Vec<StatusFilter> = match &result {
-                Ok(Written::Replaced { stored, previous }) => [stored, previous]
-                    .into_iter()
-                    .flat_map(|package| StatusFilter::showing(package.status()))
-                    .collect(),
-                Ok(Written::Created(package) | Written::Unchanged(package)) => {
-                    StatusFilter::showing(package.status()).collect()
-                }
-                Err(_) => StatusFilter::EVERY.to_vec(),
-            };
+            let listings = result
+                .as_ref()
+                .map_or_else(|_| StatusFilter::EVERY.to_vec(), listed_in);
             let flights: Vec<String> = listings
                 .iter()
                 .map(|listing| flight_key(&this.catalogue(*listing), ""))
@@ -550,8 +545,12 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
     async fn upsert(&self, package: P) -> StoreResult<Written<P>> {
         let this = self.clone();
         let id = package.id();
-        self.written(id, async move { this.inner().upsert(package).await })
-            .await
+        self.written(
+            id,
+            async move { this.inner().upsert(package).await },
+            listings_of_written,
+        )
+        .await
     }
 
     async fn replace(&self, package: P, read: &P) -> StoreResult<Written<P>> {
@@ -560,8 +559,32 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
         self.written(
             id,
             async move { this.inner().replace(package, &read).await },
+            listings_of_written,
         )
         .await
+    }
+
+    async fn delete(&self, id: Uuid, read: &P) -> StoreResult<P> {
+        let (this, read) = (self.clone(), read.clone());
+        self.written(
+            id,
+            async move { this.inner().delete(id, &read).await },
+            |deleted: &P| StatusFilter::showing(deleted.status()).collect(),
+        )
+        .await
+    }
+}
+
+/// The listings a written package was or is in.
+fn listings_of_written<P: Package>(written: &Written<P>) -> Vec<StatusFilter> {
+    match written {
+        Written::Replaced { stored, previous } => [stored, previous]
+            .into_iter()
+            .flat_map(|package| StatusFilter::showing(package.status()))
+            .collect(),
+        Written::Created(package) | Written::Unchanged(package) => {
+            StatusFilter::showing(package.status()).collect()
+        }
     }
 }
 
@@ -659,6 +682,11 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
 
     async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
         self.inner().get(user_id, id).await
+    }
+
+    /// Asked before a package is deleted, which is rare: not worth a cache.
+    async fn names_package(&self, package_id: Uuid) -> StoreResult<bool> {
+        self.inner().names_package(package_id).await
     }
 
     async fn update(
