@@ -160,6 +160,7 @@ pub const KEY_VERSION: &str = "v3";
 #[derive(Debug)]
 pub struct Keyspace {
     prefix: String,
+    version: String,
     /// Changed to flush the whole cache at once: a new epoch names new keys, and the
     /// old ones expire unread. Every process reads it from Redis (`epoch_key`) now
     /// and then, never on the request path.
@@ -170,10 +171,22 @@ impl Keyspace {
     /// The version in the prefix changes whenever what is stored changes shape, so a
     /// new release never decodes an old one's values.
     pub fn new(namespace: &str) -> Self {
+        Self::versioned(namespace, KEY_VERSION)
+    }
+
+    /// Under another key version than this release's: what a release before or
+    /// after it uses (tests of a rolling upgrade run two side by side).
+    pub fn versioned(namespace: &str, version: &str) -> Self {
         Self {
-            prefix: format!("{namespace}:{KEY_VERSION}:"),
+            prefix: format!("{namespace}:{version}:"),
+            version: version.to_owned(),
             epoch: AtomicU64::new(0),
         }
+    }
+
+    /// The key version in the prefix.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// `<prefix><epoch>:{<scope>}:<name>`

@@ -8,7 +8,11 @@
 //! (`cache_keys::voids`; both are idempotent).
 //!
 //! One consumer, by lease: a document in MongoDB (`cache_invalidator`, one per cache
-//! namespace) names the holder and when its lease ends. The holder renews it every
+//! namespace and key version, `_id` `<namespace>:<version>`) names the holder and
+//! when its lease ends. Per key version because releases of different key versions
+//! (side by side during a rolling upgrade) cache apart: each must consume the stream
+//! for its own keys, and would otherwise compete for one lease, one of them getting
+//! no invalidations. The holder renews it every
 //! `RENEW`; any other process takes it once it has lapsed (`LEASE`), and resumes the
 //! stream from the token saved in the same document. A token is saved only for
 //! changes whose invalidation Redis confirmed, so a new holder replays at most what
@@ -88,14 +92,15 @@ impl Drop for Invalidator {
 }
 
 impl Invalidator {
-    /// Starts competing for the lease of `namespace` (the cache's) in `db`.
+    /// Starts competing for the lease of `namespace` (the cache's) at the cache's
+    /// key version, in `db`.
     pub fn start(db: Database, cache: Arc<RedisCache>, namespace: &str) -> Self {
         let state = Arc::new(Mutex::new(Role::Starting));
         let consumer = Consumer {
             lease: db.collection::<Document>("cache_invalidator"),
             db,
+            lease_id: lease_id(namespace, cache.key_version()),
             cache,
-            namespace: namespace.to_owned(),
             me: Uuid::now_v7().simple().to_string(),
             role: state.clone(),
         };
@@ -152,7 +157,8 @@ struct Consumer {
     db: Database,
     lease: mongodb::Collection<Document>,
     cache: Arc<RedisCache>,
-    namespace: String,
+    /// The `_id` of this namespace and key version's lease document.
+    lease_id: String,
     me: String,
     role: Arc<Mutex<Role>>,
 }
@@ -258,7 +264,7 @@ impl Consumer {
     async fn claim(&self) -> mongodb::error::Result<bool> {
         let now = now_ms();
         let filter = doc! {
-            "_id": &self.namespace,
+            "_id": &self.lease_id,
             "$or": [{ "holder": &self.me }, { "expires_at": { "$lt": now } }],
         };
         let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
@@ -273,7 +279,7 @@ impl Consumer {
 
     /// Lets the lease lapse at once, so another instance need not wait it out.
     async fn release(&self) {
-        let filter = doc! { "_id": &self.namespace, "holder": &self.me };
+        let filter = doc! { "_id": &self.lease_id, "holder": &self.me };
         let update = doc! { "$set": { "expires_at": 0_i64 } };
         if let Err(error) = self.lease.update_one(filter, update).await {
             tracing::debug!(%error, "the invalidator's lease could not be given up");
@@ -300,7 +306,7 @@ impl Consumer {
     async fn open(&self) -> mongodb::error::Result<Events> {
         let saved = self
             .lease
-            .find_one(doc! { "_id": &self.namespace })
+            .find_one(doc! { "_id": &self.lease_id })
             .await?
             .and_then(|lease| lease.get("token").cloned())
             .and_then(|token| bson::from_bson::<ResumeToken>(token).ok());
@@ -393,7 +399,7 @@ impl Consumer {
         let Some(Ok(token)) = token.map(|token| bson::to_bson(&token)) else {
             return;
         };
-        let filter = doc! { "_id": &self.namespace, "holder": &self.me };
+        let filter = doc! { "_id": &self.lease_id, "holder": &self.me };
         let update = doc! { "$set": { "token": token } };
         if let Err(error) = self.lease.update_one(filter, update).await {
             tracing::debug!(%error, "the change stream's token could not be saved");
@@ -469,6 +475,12 @@ fn voided(event: &ChangeStreamEvent<Document>) -> Option<Vec<Invalidation>> {
         }
         _ => Some(Vec::new()),
     }
+}
+
+/// The `_id` of the lease (and saved token) of the invalidator of cache namespace
+/// `namespace` at key version `key_version`.
+pub fn lease_id(namespace: &str, key_version: &str) -> String {
+    format!("{namespace}:{key_version}")
 }
 
 fn uuid_in(document: &Document, field: &str) -> Option<Uuid> {

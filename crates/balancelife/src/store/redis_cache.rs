@@ -36,7 +36,7 @@ use parking_lot::{Mutex, RwLock};
 use redis::Script;
 
 use super::breaker::{Breaker, BreakerState};
-use super::cache_keys::{GENERATION, Keyspace, Scope};
+use super::cache_keys::{GENERATION, KEY_VERSION, Keyspace, Scope};
 use super::l1::L1;
 use super::l1_channel::{self, Message};
 pub use super::redis_connection::RedisConfigError;
@@ -283,6 +283,16 @@ impl RedisCache {
         settings: &RedisSettings,
         policy: &CacheSettings,
     ) -> Result<Arc<Self>, RedisConfigError> {
+        Self::start_at_key_version(settings, policy, KEY_VERSION).await
+    }
+
+    /// `start`, with keys of another version than this release's `KEY_VERSION`
+    /// (`start` is this with it): how a test runs two releases side by side.
+    pub async fn start_at_key_version(
+        settings: &RedisSettings,
+        policy: &CacheSettings,
+        key_version: &str,
+    ) -> Result<Arc<Self>, RedisConfigError> {
         let connector = Connector::new(settings)?;
         // A time to live below Redis' (its values live the TTL ±10 %). A value read
         // from Redis near its end may outlive it here; what keeps it right is the
@@ -299,7 +309,7 @@ impl RedisCache {
             connector,
             topology: RwLock::new(None),
             masters: AtomicU32::new(0),
-            keys: Keyspace::new(&settings.namespace),
+            keys: Keyspace::versioned(&settings.namespace, key_version),
             timeout: settings.timeout,
             ttls: CacheTtls {
                 value: policy.ttl,
@@ -429,6 +439,11 @@ impl RedisCache {
 
     pub fn breaker_state(&self) -> BreakerState {
         self.breaker.state()
+    }
+
+    /// The version of the keys this cache reads and writes (`KEY_VERSION`).
+    pub fn key_version(&self) -> &str {
+        self.keys.version()
     }
 
     /// The namespace epoch this process uses now.
