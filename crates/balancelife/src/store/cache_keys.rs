@@ -108,11 +108,17 @@ pub mod voids {
     /// A user deleted: everything in their scope (record and entry lists), and each
     /// address they had.
     pub fn user_deleted(id: Uuid, emails: &[&Email]) -> Vec<Invalidation> {
-        let mut changes = vec![Invalidation::flush(Scope::user(id))];
+        let mut changes = vec![everything_of_user(id)];
         for email in dedup(emails) {
             changes.push(Invalidation::keys(Scope::email(email), &[USER]));
         }
         changes
+    }
+
+    /// Everything cached of a user (record, entry lists, day sums): for an entry
+    /// write of theirs whose days are not all known.
+    pub fn everything_of_user(id: Uuid) -> Invalidation {
+        Invalidation::flush(Scope::user(id))
     }
 
     /// A package written: it, and the pages of each listing it was or is in

@@ -89,6 +89,14 @@ impl StoreError {
         }
     }
 
+    /// Whether a write that failed so may have been applied all the same: the
+    /// backend did not answer in time (the write may have been done and only its
+    /// answer lost), or answered something unexpected. Every other error means the
+    /// write certainly did nothing.
+    pub fn leaves_write_unknown(&self) -> bool {
+        matches!(self, Self::Unavailable { .. } | Self::Internal { .. })
+    }
+
     /// The same error, caused by `cause` (kept only by `Unavailable` and `Internal`,
     /// whose details never reach a client).
     pub fn because(self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {

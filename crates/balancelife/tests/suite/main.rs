@@ -30,6 +30,7 @@ mod cache_faults;
 mod cache_l1;
 mod cache_redis_full;
 mod cache_scopes;
+mod cache_unknown_outcome;
 mod catalogue_admin;
 mod cli;
 mod clients;
