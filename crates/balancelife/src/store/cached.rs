@@ -335,13 +335,22 @@ impl Store for CachedStore {
             .await
     }
 
+    /// Served from the cache only while the user's own record (voided by every
+    /// write to it, the change stream's included) still has that address: a change
+    /// stream without pre-images cannot name the address a user had, and the entry
+    /// under it could otherwise sign a changed or deleted user in until the TTL.
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
         let inner = &self.core.inner;
-        self.core
+        let found = self
+            .core
             .read_through(Scope::email(email), USER.to_owned(), vec![], || {
                 inner.get_user_by_email(email)
             })
-            .await
+            .await?;
+        match self.get_user(found.id).await.optional()? {
+            Some(current) if current.email == *email => Ok(current),
+            _ => inner.get_user_by_email(email).await,
+        }
     }
 
     async fn update_user(

@@ -4,6 +4,8 @@
 mod breaker;
 pub mod cache_keys;
 pub mod cached;
+mod change_images;
+mod change_voids;
 pub mod invalidator;
 pub mod l1;
 mod l1_channel;

@@ -41,6 +41,7 @@ mod hardening;
 mod http_caching;
 mod insights;
 mod invalidation_stream;
+mod invalidation_without_images;
 mod mongo_faults;
 mod mongo_store;
 mod openapi;
