@@ -28,6 +28,7 @@ mod cache;
 mod cache_cluster;
 mod cache_faults;
 mod cache_l1;
+mod cache_read_concern;
 mod cache_redis_full;
 mod cache_scopes;
 mod cache_unknown_outcome;
