@@ -39,9 +39,10 @@ impl Images {
             return None;
         }
         let collections: Vec<&str> = self.missing.iter().map(String::as_str).collect();
-        let why = self.refused.as_deref().map_or_else(String::new, |why| {
-            format!(" (turning them on was refused: {why})")
-        });
+        let why = self
+            .refused
+            .as_deref()
+            .map_or_else(String::new, |why| format!(" (the server refused: {why})"));
         Some(format!(
             "MongoDB keeps no pre-images of {}{why}: a change there voids everything cached of \
              the user it names rather than exactly what it changed, and an entry deleted by an \
@@ -53,28 +54,35 @@ impl Images {
 
 /// Reads which of `collections` keep images and asks MongoDB to keep them where
 /// they do not. Fails only when MongoDB does not answer (the caller tries again); a
-/// refusal is an answer, kept in what this returns.
+/// refusal is an answer, kept in what this returns. A server that will not say
+/// which keep them is taken to keep none: the invalidator then voids more broadly,
+/// never less.
 pub async fn ensure(db: &Database, collections: &[&str]) -> mongodb::error::Result<Images> {
-    let mut missing = without_images(db, collections).await?;
+    let mut missing = match without_images(db, collections).await {
+        Err(error) if refusal(&error).is_some() => {
+            return Ok(Images {
+                missing: collections.iter().map(|name| (*name).to_owned()).collect(),
+                refused: refusal(&error),
+            });
+        }
+        found => found?,
+    };
     let mut refused = None;
     for collection in &missing {
         let command = doc! {
             "collMod": collection,
             "changeStreamPreAndPostImages": { "enabled": true },
         };
-        match db.run_command(command).await {
-            Ok(_) => {}
-            Err(error) => match error.kind.as_ref() {
-                ErrorKind::Command(refusal) => {
-                    tracing::warn!(
-                        %error,
-                        collection,
-                        "MongoDB refused to keep pre-images; changes without them void the cache of the user they name"
-                    );
-                    refused.get_or_insert_with(|| refusal.code_name.clone());
-                }
-                _ => return Err(error),
-            },
+        if let Err(error) = db.run_command(command).await {
+            let Some(why) = refusal(&error) else {
+                return Err(error);
+            };
+            tracing::warn!(
+                %error,
+                collection,
+                "MongoDB refused to keep pre-images; changes without them void the cache of the user they name"
+            );
+            refused.get_or_insert(why);
         }
     }
     if !missing.is_empty() {
@@ -82,6 +90,14 @@ pub async fn ensure(db: &Database, collections: &[&str]) -> mongodb::error::Resu
         missing = without_images(db, collections).await?;
     }
     Ok(Images { missing, refused })
+}
+
+/// The server's name for why it refused a command; `None` when it did not answer.
+fn refusal(error: &mongodb::error::Error) -> Option<String> {
+    match error.kind.as_ref() {
+        ErrorKind::Command(refused) => Some(refused.code_name.clone()),
+        _ => None,
+    }
 }
 
 /// Those of `collections` that do not keep images (a collection not created yet
