@@ -58,6 +58,13 @@ async fn with_redis_full_every_write_still_reaches_the_other_instance_and_the_st
         metrics.stream_invalidations.get() >= 3
     })
     .await;
+    // The stream's first start flushed the whole cache (a new epoch), which the
+    // reader learns within a recovery round.
+    let (flushed, following) = (writer.store.cache().clone(), reader.store.cache().clone());
+    until("the reader on the new epoch", WITHIN * 5, || {
+        following.epoch() == flushed.epoch()
+    })
+    .await;
 
     let store = reader.store.clone();
     let day = DateRange::day(date("2026-06-01"));
@@ -131,22 +138,16 @@ async fn with_redis_full_every_write_still_reaches_the_other_instance_and_the_st
         fills_before,
         "nothing is filled into a full Redis"
     );
+    // Its refusals are answers, not errors: none counts against the breaker.
     for instance in [&writer, &reader] {
-        assert!(
-            instance.store.cache().is_serving(),
-            "a full Redis is not a broken one: {:?}",
-            instance.store.cache().health()
-        );
+        assert_eq!(instance.store.cache().metrics.redis_errors.get(), 0);
     }
-    let health = reader.store.cache().health();
-    assert_eq!(health.status, ComponentStatus::Degraded, "{health:?}");
-    assert!(
-        health
-            .detail
-            .as_deref()
-            .unwrap_or_default()
-            .contains("full"),
-        "{health:?}"
-    );
-    assert!(writer.store.invalidator().unwrap().is_holder());
+    assert!(reader.store.cache().metrics.redis_full_refusals.get() > 0);
+    let cache = reader.store.cache().clone();
+    until("/health saying Redis is full", WITHIN * 5, || {
+        let health = cache.health();
+        health.status == ComponentStatus::Degraded
+            && health.detail.is_some_and(|detail| detail.contains("full"))
+    })
+    .await;
 }

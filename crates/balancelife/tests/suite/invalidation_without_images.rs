@@ -70,6 +70,13 @@ async fn without_pre_images_a_change_voids_only_the_user_it_names_and_health_say
         metrics.stream_invalidations.get() >= 4
     })
     .await;
+    // The stream's first start flushed the whole cache (a new epoch), which the
+    // reader learns within a recovery round.
+    let (flushed, following) = (consumer.store.cache().clone(), reader.store.cache().clone());
+    until("the reader on the new epoch", WITHIN * 5, || {
+        following.epoch() == flushed.epoch()
+    })
+    .await;
 
     let cached = reader.store.clone();
     let listed = |owner: &User, range: DateRange| {
