@@ -170,13 +170,10 @@ impl Core {
         changes: Vec<Invalidation>,
         flight_prefixes: &[String],
     ) {
-        if matches!(
-            result,
-            Err(StoreError::NotFound
-                | StoreError::Conflict(_)
-                | StoreError::Invalid(_)
-                | StoreError::Stale)
-        ) {
+        if result
+            .as_ref()
+            .is_err_and(|error| !error.leaves_write_unknown())
+        {
             return;
         }
         let mut detached: Vec<String> = flight_prefixes.to_vec();
@@ -338,13 +335,22 @@ impl Store for CachedStore {
             .await
     }
 
+    /// Served from the cache only while the user's own record (voided by every
+    /// write to it, the change stream's included) still has that address: a change
+    /// stream without pre-images cannot name the address a user had, and the entry
+    /// under it could otherwise sign a changed or deleted user in until the TTL.
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
         let inner = &self.core.inner;
-        self.core
+        let found = self
+            .core
             .read_through(Scope::email(email), USER.to_owned(), vec![], || {
                 inner.get_user_by_email(email)
             })
-            .await
+            .await?;
+        match self.get_user(found.id).await.optional()? {
+            Some(current) if current.email == *email => Ok(current),
+            _ => inner.get_user_by_email(email).await,
+        }
     }
 
     async fn update_user(
@@ -614,18 +620,29 @@ impl<D: EntryData> CachedEntries<D> {
     }
 
     /// A write on `days` of a user's entries voids the cached lists covering them.
+    ///
+    /// One whose outcome is unknown (MongoDB did not answer in time: it may have
+    /// done the write and only its answer was lost) voids everything cached of the
+    /// user instead: the write may have moved or removed the entry from a day only
+    /// the store knew. Chosen over reading the entry's day before every write: that
+    /// costs a round trip on every `PUT` and `DELETE` to cover a rare failure, and
+    /// still misses a move by a concurrent request between the read and the write.
     async fn written<T>(&self, user_id: Uuid, days: &[Option<NaiveDate>], result: &StoreResult<T>) {
         let kind = D::KIND.as_str();
         let scope = Scope::user(user_id);
-        let flights = [flight_key(&scope, &entries_prefix(kind))];
-        let days: Vec<NaiveDate> = days.iter().flatten().copied().collect();
-        self.core
-            .after_write(
-                result,
-                vec![voids::entry_days(kind, user_id, &days)],
-                &flights,
-            )
-            .await;
+        let (change, flights) = match result {
+            Err(error) if error.leaves_write_unknown() => {
+                (voids::everything_of_user(user_id), [flight_key(&scope, "")])
+            }
+            _ => {
+                let days: Vec<NaiveDate> = days.iter().flatten().copied().collect();
+                (
+                    voids::entry_days(kind, user_id, &days),
+                    [flight_key(&scope, &entries_prefix(kind))],
+                )
+            }
+        };
+        self.core.after_write(result, vec![change], &flights).await;
     }
 
     /// The day sums of one calendar month (`month`), cached behind the month's guard

@@ -4,6 +4,8 @@
 mod breaker;
 pub mod cache_keys;
 pub mod cached;
+mod change_images;
+mod change_voids;
 pub mod invalidator;
 pub mod l1;
 mod l1_channel;
@@ -87,6 +89,14 @@ impl StoreError {
             context: context.into(),
             source: None,
         }
+    }
+
+    /// Whether a write that failed so may have been applied all the same: the
+    /// backend did not answer in time (the write may have been done and only its
+    /// answer lost), or answered something unexpected. Every other error means the
+    /// write certainly did nothing.
+    pub fn leaves_write_unknown(&self) -> bool {
+        matches!(self, Self::Unavailable { .. } | Self::Internal { .. })
     }
 
     /// The same error, caused by `cause` (kept only by `Unavailable` and `Internal`,
