@@ -57,6 +57,8 @@ pub trait EntryFixture: EntryData {
     fn sample(n: u32, at: DateTime<Utc>) -> Self;
     /// The same entry with one visible change.
     fn altered(&self) -> Self;
+    /// The same entry, logged from `package`.
+    fn logged_from(self, package: PackageRef) -> Self;
 }
 
 impl EntryFixture for MealData {
@@ -91,6 +93,14 @@ impl EntryFixture for MealData {
         changed.nutrition.kcal = Kcal::try_from(self.nutrition.kcal.get() + 1.0).unwrap();
         changed
     }
+
+    fn logged_from(self, package: PackageRef) -> Self {
+        Self {
+            source: EntrySource::Package,
+            package: Some(package),
+            ..self
+        }
+    }
 }
 
 impl EntryFixture for WorkoutData {
@@ -113,6 +123,13 @@ impl EntryFixture for WorkoutData {
         let mut changed = self.clone();
         changed.kcal_burned = Kcal::try_from(self.kcal_burned.get() + 1.0).unwrap();
         changed
+    }
+
+    fn logged_from(self, package: PackageRef) -> Self {
+        Self {
+            package: Some(package),
+            ..self
+        }
     }
 }
 
@@ -160,6 +177,7 @@ pub fn meal_package(slug: &str, tags: &[&str], published: bool) -> MealPackage {
         updated_by: None,
         created_at: None,
         updated_at: None,
+        first_published_at: None,
     }
 }
 
@@ -193,5 +211,6 @@ pub fn workout_package(slug: &str, level: Level, tags: &[&str]) -> WorkoutPackag
         updated_by: None,
         created_at: None,
         updated_at: None,
+        first_published_at: None,
     }
 }

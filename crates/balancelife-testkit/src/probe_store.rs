@@ -1,6 +1,7 @@
 //! `ProbeStore`: a real store (MongoDB) wrapped so a test can count the reads that
 //! reach it and hold one read at a chosen point (a user read, or a meal entry read).
-//! It delegates everything; it fakes nothing.
+//! It delegates everything, provided methods included (a test below holds it so);
+//! it fakes nothing.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -151,6 +152,9 @@ impl EntryStore<MealData> for ProbeMealEntries {
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<MealData>> {
         self.inner.meal_entries().delete(user_id, id).await
     }
+    async fn names_package(&self, package_id: Uuid) -> StoreResult<bool> {
+        self.inner.meal_entries().names_package(package_id).await
+    }
     async fn list(
         &self,
         user_id: Uuid,
@@ -158,5 +162,128 @@ impl EntryStore<MealData> for ProbeMealEntries {
         page: PageRequest<EntryPosition>,
     ) -> StoreResult<Page<Entry<MealData>, EntryPosition>> {
         self.inner.meal_entries().list(user_id, range, page).await
+    }
+    async fn day_sums(&self, user_id: Uuid, range: DateRange) -> StoreResult<DaySumsByDate> {
+        self.inner.meal_entries().day_sums(user_id, range).await
+    }
+}
+
+/// The probe must pass every call through: a provided method it does not override
+/// runs the trait's default instead of the store's own (MongoDB's `day_sums`
+/// aggregation, say), and the suites on the probe would then test something
+/// production never runs. Rust cannot require an impl to override a provided
+/// method, so this reads the store traits and the probe's impls and compares
+/// their methods by name.
+#[cfg(test)]
+mod delegation {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    const STORE_TRAITS: &str = include_str!("../../balancelife/src/store/mod.rs");
+    const PROBE: &str = include_str!("probe_store.rs");
+
+    fn parse(source: &str) -> syn::File {
+        syn::parse_file(source).expect("valid Rust")
+    }
+
+    /// Each trait's name, with the names of all its methods (provided or not).
+    fn trait_methods(file: &syn::File) -> BTreeMap<String, BTreeSet<String>> {
+        file.items
+            .iter()
+            .filter_map(|item| match item {
+                syn::Item::Trait(definition) => Some((
+                    definition.ident.to_string(),
+                    definition
+                        .items
+                        .iter()
+                        .filter_map(|item| match item {
+                            syn::TraitItem::Fn(method) => Some(method.sig.ident.to_string()),
+                            _ => None,
+                        })
+                        .collect(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// For each trait impl in `file`: "<trait> for <type>", and the methods it writes.
+    fn trait_impls(file: &syn::File) -> Vec<(String, String, BTreeSet<String>)> {
+        file.items
+            .iter()
+            .filter_map(|item| match item {
+                syn::Item::Impl(block) => {
+                    let (_, path, _) = block.trait_.as_ref()?;
+                    let name = path.segments.last()?.ident.to_string();
+                    let target = match block.self_ty.as_ref() {
+                        syn::Type::Path(target) => target.path.segments.last()?.ident.to_string(),
+                        _ => return None,
+                    };
+                    let methods = block
+                        .items
+                        .iter()
+                        .filter_map(|item| match item {
+                            syn::ImplItem::Fn(method) => Some(method.sig.ident.to_string()),
+                            _ => None,
+                        })
+                        .collect();
+                    Some((name, target, methods))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// "<type>: <trait>::<method>" for every store-trait method an impl leaves to
+    /// the trait's default.
+    fn not_passed_through(traits: &syn::File, probe: &syn::File) -> Vec<String> {
+        let traits = trait_methods(traits);
+        let mut missing = Vec::new();
+        for (name, target, written) in trait_impls(probe) {
+            let Some(required) = traits.get(&name) else {
+                continue;
+            };
+            missing.extend(
+                required
+                    .difference(&written)
+                    .map(|method| format!("{target}: {name}::{method}")),
+            );
+        }
+        missing
+    }
+
+    #[test]
+    fn the_probe_passes_every_store_method_through() {
+        let (traits, probe) = (parse(STORE_TRAITS), parse(PROBE));
+        let checked: BTreeSet<String> = trait_impls(&probe)
+            .into_iter()
+            .map(|(name, _, _)| name)
+            .collect();
+        assert!(
+            checked.contains("Store") && checked.contains("EntryStore"),
+            "the probe's impls were not found: {checked:?}"
+        );
+        assert_eq!(
+            not_passed_through(&traits, &probe),
+            Vec::<String>::new(),
+            "delegate these to the inner store"
+        );
+    }
+
+    #[test]
+    fn a_method_left_to_the_traits_default_is_reported() {
+        let traits = parse(STORE_TRAITS);
+        let mut probe = parse(PROBE);
+        for item in &mut probe.items {
+            if let syn::Item::Impl(block) = item {
+                block.items.retain(
+                    |item| !matches!(item, syn::ImplItem::Fn(method) if method.sig.ident == "list"),
+                );
+            }
+        }
+        let missing = not_passed_through(&traits, &probe);
+        assert!(
+            missing.contains(&"ProbeMealEntries: EntryStore::list".to_owned()),
+            "{missing:?}"
+        );
     }
 }

@@ -4,11 +4,15 @@
 //! sent to it and the server runs it all when it thaws. Here the bytes are read and
 //! dropped, so what was sent during a partition is lost for good, and a connection
 //! can go silent for ever while new ones work (a peer that vanished without a word).
+//! A request can also reach the server and its answer be lost, so the client cannot
+//! tell whether it was done (`swallow_reply_to`).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
 use std::thread;
 use std::time::Duration;
 
@@ -18,14 +22,44 @@ struct Links {
     partitioned: AtomicBool,
     /// Connections numbered below this are silent for ever.
     silent_below: AtomicU64,
+    /// The next request holding these bytes silences its connection's answers.
+    swallow_reply_to: Mutex<Option<Vec<u8>>>,
+    /// The connection whose answers are dropped (`NO_CONNECTION` for none).
+    answers_lost_on: AtomicU64,
     next_connection: AtomicU64,
     stopped: AtomicBool,
 }
 
+const NO_CONNECTION: u64 = u64::MAX;
+
+/// Which way a pump copies.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    ToServer,
+    ToClient,
+}
+
 impl Links {
-    fn passes(&self, connection: u64) -> bool {
+    fn passes(&self, connection: u64, direction: Direction) -> bool {
         !self.partitioned.load(Ordering::Acquire)
             && connection >= self.silent_below.load(Ordering::Acquire)
+            && !(direction == Direction::ToClient
+                && self.answers_lost_on.load(Ordering::Acquire) == connection)
+    }
+
+    /// Before a request is passed on: if it is the one to lose the answer of, the
+    /// connection's answers are dropped from now on (so before the server can reply).
+    fn before_request(&self, connection: u64, request: &[u8]) {
+        let mut marker = self.swallow_reply_to.lock();
+        let matches = marker.as_ref().is_some_and(|marker| {
+            request
+                .windows(marker.len())
+                .any(|window| window == marker.as_slice())
+        });
+        if matches {
+            *marker = None;
+            self.answers_lost_on.store(connection, Ordering::Release);
+        }
     }
 }
 
@@ -42,7 +76,10 @@ impl TcpProxy {
         listener
             .set_nonblocking(true)
             .expect("a non-blocking listener");
-        let links = Arc::new(Links::default());
+        let links = Arc::new(Links {
+            answers_lost_on: AtomicU64::new(NO_CONNECTION),
+            ..Links::default()
+        });
         let accepting = links.clone();
         thread::spawn(move || accept(listener, target, accepting));
         Self { port, links }
@@ -61,6 +98,14 @@ impl TcpProxy {
     /// Forwards again; what was dropped stays lost.
     pub fn heal(&self) {
         self.links.partitioned.store(false, Ordering::Release);
+    }
+
+    /// The next request whose bytes contain `marker` reaches the server, and from
+    /// then on nothing its server answers on that connection reaches the client:
+    /// the server acts on the request and the client never learns it did. Other
+    /// connections, old and new, work.
+    pub fn swallow_reply_to(&self, marker: &str) {
+        *self.links.swallow_reply_to.lock() = Some(marker.as_bytes().to_vec());
     }
 
     /// Every connection open now goes silent for ever; new ones work.
@@ -85,15 +130,15 @@ fn accept(listener: TcpListener, target: SocketAddr, links: Arc<Links>) {
                     continue;
                 };
                 let _ = client.set_nonblocking(false);
-                for (from, to) in [
-                    (client.try_clone(), server.try_clone()),
-                    (server.try_clone(), client.try_clone()),
+                for (from, to, direction) in [
+                    (client.try_clone(), server.try_clone(), Direction::ToServer),
+                    (server.try_clone(), client.try_clone(), Direction::ToClient),
                 ] {
                     let (Ok(from), Ok(to)) = (from, to) else {
                         continue;
                     };
                     let links = links.clone();
-                    thread::spawn(move || pump(from, to, number, &links));
+                    thread::spawn(move || pump(from, to, number, direction, &links));
                 }
             }
             Err(error) if error.kind() == ErrorKind::WouldBlock => {
@@ -106,14 +151,17 @@ fn accept(listener: TcpListener, target: SocketAddr, links: Arc<Links>) {
 
 /// Copies `from` to `to` while the links let connection `number` through, and reads
 /// and drops while they do not.
-fn pump(mut from: TcpStream, mut to: TcpStream, number: u64, links: &Links) {
+fn pump(mut from: TcpStream, mut to: TcpStream, number: u64, direction: Direction, links: &Links) {
     let _ = from.set_read_timeout(Some(Duration::from_millis(100)));
     let mut buffer = [0u8; 16 * 1024];
     while !links.stopped.load(Ordering::Acquire) {
         match from.read(&mut buffer) {
             Ok(0) => break,
             Ok(n) => {
-                if links.passes(number) && to.write_all(&buffer[..n]).is_err() {
+                if direction == Direction::ToServer {
+                    links.before_request(number, &buffer[..n]);
+                }
+                if links.passes(number, direction) && to.write_all(&buffer[..n]).is_err() {
                     break;
                 }
             }
@@ -122,7 +170,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, number: u64, links: &Links) {
         }
     }
     // A connection gone silent says nothing, not even goodbye.
-    if links.passes(number) {
+    if links.passes(number, direction) {
         let _ = to.shutdown(Shutdown::Write);
     }
 }

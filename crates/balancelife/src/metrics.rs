@@ -19,6 +19,8 @@ pub struct CacheMetrics {
     pub invalidation_failures: Counter,
     pub redis_errors: Counter,
     pub redis_timeouts: Counter,
+    /// Fills, fill leases and counters Redis refused for being at `maxmemory`.
+    pub redis_full_refusals: Counter,
     pub bypassed: Counter,
     pub store_calls: Counter,
     /// 0 closed, 1 half-open, 2 open.
@@ -48,6 +50,7 @@ impl Default for CacheMetrics {
             invalidation_failures: Counter::default(),
             redis_errors: Counter::default(),
             redis_timeouts: Counter::default(),
+            redis_full_refusals: Counter::default(),
             bypassed: Counter::default(),
             store_calls: Counter::default(),
             breaker_state: Gauge::default(),
@@ -110,6 +113,11 @@ impl CacheMetrics {
                 "balancelife_redis_timeouts",
                 "Redis calls that timed out",
                 &self.redis_timeouts,
+            ),
+            (
+                "balancelife_redis_full_refusals",
+                "Fills, fill leases and counters Redis refused because it is at maxmemory",
+                &self.redis_full_refusals,
             ),
             (
                 "balancelife_store_calls",

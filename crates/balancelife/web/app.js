@@ -166,6 +166,9 @@ const pages = {
   "#/admin": admin,
 };
 
+/** The day the Today page shows; `null`: today in the user's time zone. */
+let chosenDay = null;
+
 function go(hash) {
   if (location.hash === hash) render();
   else location.hash = hash;
@@ -194,12 +197,15 @@ async function render() {
 
 window.addEventListener("hashchange", () => {
   say("");
+  // Coming to a page anew starts on today; a write on a page keeps the day it shows.
+  chosenDay = null;
   render();
 });
 
 document.getElementById("sign-out").addEventListener("click", async () => {
   await attempt(() => api("DELETE", "/session"));
   me = null;
+  chosenDay = null;
   go("#/login");
 });
 
@@ -248,10 +254,10 @@ async function signUp(page) {
 
 // ---- today ----------------------------------------------------------------------
 
-let chosenDay = null;
-
 async function today(page) {
-  const day = chosenDay || todayIn(me.timezone);
+  // Held once shown, so that a meal logged just before midnight is not followed by
+  // a page of the next, empty day.
+  const day = chosenDay = chosenDay || todayIn(me.timezone);
   const [summary, meals, workouts, packages] = await Promise.all([
     api("GET", `/summary?date=${day}`),
     api("GET", `/meal-entries?from=${day}&limit=100`),
@@ -699,7 +705,9 @@ async function admin(page) {
           editor.focus();
         } }, "Edit"), " ",
         p.status === "published" ? act("Unpublish", "POST", "/unpublish") : act("Publish", "POST", "/publish"), " ",
-        p.status === "archived" ? null : act("Archive", "DELETE", "")));
+        p.status === "archived" ? null : act("Archive", "POST", "/archive"), " ",
+        // Only a draft that was never public may go for good; anything else is archived.
+        p.status === "draft" && !p.first_published_at ? act("Delete", "DELETE", "") : null));
   });
   page("Admin: catalogue", field("Kind", kind),
     h("section", { class: "card" }, h("h2", {}, "Packages"), h("ul", { class: "entries", id: "admin-packages" }, rows)),

@@ -460,6 +460,51 @@ pub async fn a_package_is_replaced_only_over_the_revision_read(store: S) {
     assert_eq!(store.meal_packages().get(seeded.id).await.unwrap(), edited);
 }
 
+/// A deletion, like a replacement, happens only at the revision read: an edit or a
+/// publication in between makes it stale.
+pub async fn a_package_is_deleted_only_at_the_revision_read(store: S) {
+    let mut read = fixtures::meal_package("doomed", &[], false);
+    read.updated_at = Some(at("2026-05-01", "10:00"));
+    store.meal_packages().upsert(read.clone()).await.unwrap();
+    let mut edited = read.clone();
+    edited.name = "Edited meanwhile".try_into().unwrap();
+    edited.updated_at = Some(at("2026-05-01", "10:01"));
+    store
+        .meal_packages()
+        .replace(edited.clone(), &read)
+        .await
+        .unwrap();
+
+    let stale = store.meal_packages().delete(read.id, &read).await;
+    let deleted = store.meal_packages().delete(read.id, &edited).await;
+    let again = store.meal_packages().delete(read.id, &edited).await;
+
+    assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
+    assert_eq!(
+        deleted.unwrap(),
+        edited,
+        "the deletion returns what it deleted"
+    );
+    assert_not_found(again);
+    assert_not_found(store.meal_packages().get(read.id).await);
+    let everything = PackageFilter {
+        status: StatusFilter::All,
+        ..PackageFilter::default()
+    };
+    let listed = store
+        .meal_packages()
+        .list(&everything, PageRequest::first(limit(10)))
+        .await
+        .unwrap();
+    assert!(listed.items.is_empty(), "{:?}", listed.items);
+    let successor = fixtures::meal_package("doomed", &[], true);
+    let reused = store.meal_packages().upsert(successor).await;
+    assert!(
+        matches!(reused, Ok(Written::Created(_))),
+        "the slug is free: {reused:?}"
+    );
+}
+
 pub async fn upserting_a_package_is_idempotent(store: S) {
     let package = fixtures::meal_package("stable", &["quick"], true);
     let mut revised = package.clone();
@@ -794,6 +839,39 @@ pub async fn a_deleted_entry_is_gone<D: EntryFixture + StoreAccess>(store: S) {
         .await
         .unwrap();
     assert!(page.items.is_empty());
+}
+
+/// Whether a package may be deleted depends on it: any user's entry counts, and
+/// only while it exists.
+pub async fn entries_name_the_package_they_were_logged_from<D: EntryFixture + StoreAccess>(
+    store: S,
+) {
+    let (package, other_package) = (new_id(), new_id());
+    let version = Version::try_from(1).unwrap();
+    let (first, second) = (new_user(&store).await, new_user(&store).await);
+    let mine = entry::<D>(first.id, 1, at("2026-03-11", "12:00"));
+    let mut theirs = entry::<D>(second.id, 2, at("2026-03-11", "13:00"));
+    theirs.data = theirs.data.logged_from(PackageRef {
+        package_id: package,
+        package_version: version,
+    });
+    entries::<D>(&store).create(mine).await.unwrap();
+    assert!(!entries::<D>(&store).names_package(package).await.unwrap());
+
+    entries::<D>(&store).create(theirs.clone()).await.unwrap();
+
+    assert!(entries::<D>(&store).names_package(package).await.unwrap());
+    assert!(
+        !entries::<D>(&store)
+            .names_package(other_package)
+            .await
+            .unwrap()
+    );
+    entries::<D>(&store)
+        .delete(second.id, theirs.id)
+        .await
+        .unwrap();
+    assert!(!entries::<D>(&store).names_package(package).await.unwrap());
 }
 
 pub async fn entries_for_a_missing_user_are_refused<D: EntryFixture + StoreAccess>(store: S) {

@@ -67,8 +67,38 @@ pub struct MongoServer {
     tls: Option<TlsFiles>,
     /// Advertise a single-node replica set (transactions) instead of a standalone.
     replica_set: bool,
+    /// Require signing in (`--auth`).
+    auth: bool,
+    /// The one user the service signs in as, when signing in is required.
+    app_user: Option<AppUser>,
     child: Option<Child>,
 }
+
+/// A user of one database, with a password.
+#[derive(Clone)]
+struct AppUser {
+    database: String,
+    name: String,
+    password: String,
+}
+
+/// What a least-privilege user of the service's database may do: read, write,
+/// index and watch it; not change its collections' options (`collMod`), as
+/// MongoDB's own `readWrite` role cannot either.
+const LEAST_PRIVILEGES: [&str; 12] = [
+    "find",
+    "insert",
+    "update",
+    "remove",
+    "changeStream",
+    "listCollections",
+    "listIndexes",
+    "createIndex",
+    "createCollection",
+    "killCursors",
+    "collStats",
+    "dbStats",
+];
 
 impl MongoServer {
     /// A standalone server; panics with install instructions when SecantusDB is
@@ -97,12 +127,47 @@ impl MongoServer {
         Self::launched(None, true).unwrap_or_else(|error| panic!("{error}"))
     }
 
+    /// A single-node replica set that requires signing in, with one user who has
+    /// only `LEAST_PRIVILEGES` on `database`: the settings of `app_settings` sign in
+    /// as that user.
+    pub fn start_least_privilege(database: &str) -> Self {
+        let mut server = Self::start_replica_set();
+        let user = AppUser {
+            database: database.to_owned(),
+            name: "balancelife".to_owned(),
+            password: format!("pw-{}", uuid::Uuid::now_v7().simple()),
+        };
+        create_least_privileged(&server.uri(), &user)
+            .unwrap_or_else(|error| panic!("creating the least-privilege user: {error}"));
+        server.app_user = Some(user);
+        server.auth = true;
+        server.restart();
+        server
+    }
+
+    /// Settings for the service signing in as the user `start_least_privilege`
+    /// made, in its database.
+    pub fn app_settings(&self) -> MongoSettings {
+        let user = self.app_user.as_ref().expect("a server with an app user");
+        let uri = format!(
+            "mongodb://{}:{}@127.0.0.1:{}/?directConnection=true&authSource={}",
+            user.name, user.password, self.port, user.database
+        );
+        MongoSettings {
+            database: user.database.clone(),
+            timeout: Duration::from_secs(3),
+            ..MongoSettings::new(uri)
+        }
+    }
+
     fn launched(tls: Option<TlsFiles>, replica_set: bool) -> Result<Self, ServerError> {
         let mut server = Self {
             port: free_port(),
             data_dir: tempfile::tempdir_in(data_root()).map_err(ServerError::DataDirectory)?,
             tls,
             replica_set,
+            auth: false,
+            app_user: None,
             child: None,
         };
         server.launch()?;
@@ -122,6 +187,9 @@ impl MongoServer {
             .stderr(Stdio::null());
         if !self.replica_set {
             command.arg("--standalone");
+        }
+        if self.auth {
+            command.arg("--auth");
         }
         if let Some(tls) = &self.tls {
             command
@@ -242,6 +310,46 @@ impl Drop for TestDatabase {
             drop_database(&self.settings);
         }
     }
+}
+
+/// Creates `user` on the server at `uri` (which must not require signing in yet),
+/// with a role of `LEAST_PRIVILEGES` on the user's database. From a thread of its
+/// own, as the callers' runtimes cannot be blocked on.
+fn create_least_privileged(
+    uri: &str,
+    user: &AppUser,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let (uri, user) = (uri.to_owned(), user.clone());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let client = mongodb::Client::with_uri_str(&uri).await?;
+            let database = client.database(&user.database);
+            let privileges = bson::doc! {
+                "resource": { "db": &user.database, "collection": "" },
+                "actions": LEAST_PRIVILEGES.to_vec(),
+            };
+            database
+                .run_command(bson::doc! {
+                    "createRole": "least-privilege",
+                    "privileges": [privileges],
+                    "roles": [],
+                })
+                .await?;
+            database
+                .run_command(bson::doc! {
+                    "createUser": &user.name,
+                    "pwd": &user.password,
+                    "roles": ["least-privilege"],
+                })
+                .await?;
+            Ok(())
+        })
+    })
+    .join()
+    .map_err(|_| "the thread creating the user panicked")?
 }
 
 /// Drops the database from a thread of its own: `Drop` runs inside the test's runtime,

@@ -144,6 +144,54 @@ impl RedisServer {
         self.child.as_ref().expect("the server is running")
     }
 
+    /// Fills the server with keys that never expire, then lowers `maxmemory` below
+    /// what it holds, under the `noeviction` policy the cache requires: from then on
+    /// it refuses every command that could grow its memory, as a full production
+    /// Redis does. Returns once a plain `SET` is refused so.
+    pub fn fill_up(&self) {
+        let url = match &self.password {
+            Some(password) => format!("redis://:{password}@{}/", self.addr()),
+            None => format!("redis://{}/", self.addr()),
+        };
+        let mut connection = redis::Client::open(url)
+            .and_then(|client| client.get_connection())
+            .expect("a connection to the test Redis");
+        let mut filler = redis::pipe();
+        for n in 0..2_000 {
+            filler.set(format!("filler:{n}"), "x".repeat(512)).ignore();
+        }
+        filler
+            .query::<()>(&mut connection)
+            .expect("filling the test Redis");
+        let info: String = redis::cmd("INFO")
+            .arg("memory")
+            .query(&mut connection)
+            .expect("INFO memory");
+        let used: u64 = info
+            .lines()
+            .find_map(|line| line.strip_prefix("used_memory:"))
+            .and_then(|value| value.trim().parse().ok())
+            .expect("used_memory in INFO");
+        // Well below what it holds, so what an invalidation adds cannot bring it back.
+        for (setting, value) in [
+            ("maxmemory-policy", "noeviction".to_owned()),
+            ("maxmemory", (used / 2).to_string()),
+        ] {
+            redis::cmd("CONFIG")
+                .arg("SET")
+                .arg(setting)
+                .arg(value)
+                .query::<()>(&mut connection)
+                .expect("CONFIG SET");
+        }
+        let refused = redis::cmd("SET")
+            .arg("filler:probe")
+            .arg("x")
+            .query::<()>(&mut connection)
+            .expect_err("a full Redis refuses a SET");
+        assert_eq!(refused.code(), Some("OOM"), "{refused}");
+    }
+
     /// Freezes the process (SIGSTOP): connections stay open and nothing answers.
     /// Returns once it is really stopped.
     pub fn freeze(&self) {

@@ -6,7 +6,9 @@
 //! package's `version` as `"3"`) makes it conditional: two admins editing at once get
 //! 412 instead of overwriting each other. Without `If-Match` a write applies to the
 //! package as it is, and is retried when another write slips in between its read and
-//! its write. `DELETE` archives: see `PackageStatus::Archived`.
+//! its write. Archiving takes a package out of the catalogue for good but keeps it;
+//! `DELETE` removes it, which only a draft that was never published and that no
+//! entry names may be (see `delete`).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -18,9 +20,9 @@ use super::error::{ApiError, ApiResult};
 use super::package_inputs::PackageContent;
 use super::packages::CatalogResource;
 use super::state::SharedState;
-use crate::domain::{Authorship, Package, PackageStatus, User, Version, new_id, now};
+use crate::domain::{Authorship, EntryData, Package, PackageStatus, User, Version, new_id, now};
 use crate::json_body::JsonBody;
-use crate::store::{Optional, StoreError};
+use crate::store::{EntryStore, Optional, Store, StoreError};
 
 /// How often a write without `If-Match` is tried again when another write slips in
 /// between its read and its own.
@@ -30,6 +32,9 @@ const ATTEMPTS: usize = 3;
 pub trait EditablePackage: CatalogResource + PackageContent {
     /// Where the kind's packages live, for `Location`.
     const COLLECTION_PATH: &'static str;
+    /// The kind of entry logged from such a package.
+    type Logged: EntryData;
+    fn logged(store: &dyn Store) -> &dyn EntryStore<Self::Logged>;
 }
 
 /// The `If-Match` header, if the request has one.
@@ -110,6 +115,7 @@ pub async fn create<P: EditablePackage>(
             updated_by: by,
             created_at: at,
             updated_at: at,
+            first_published_at: None,
         },
     );
     let written = P::catalog(state.store.as_ref())
@@ -170,6 +176,56 @@ pub async fn set_status<P: EditablePackage>(
     .await
 }
 
+/// Deletes package `id` for good, if it may go: a draft that was never published
+/// and that no entry names (`Package::may_be_deleted`); anything else is a 409 that
+/// says to archive it instead. Published once, a package may be linked to, and its
+/// slug must not come back as another plan; logged from, its entries name it.
+pub async fn delete<P: EditablePackage>(
+    state: &SharedState,
+    id: Uuid,
+    if_match: &IfMatch,
+) -> ApiResult<StatusCode> {
+    let store = state.store.as_ref();
+    let catalog = P::catalog(store);
+    for _ in 0..ATTEMPTS {
+        let current = catalog
+            .get_stored(id)
+            .await
+            .optional()?
+            .ok_or_else(|| ApiError::not_found(P::NOUN))?;
+        if !if_match.admits(&current) {
+            return Err(ApiError::precondition_failed());
+        }
+        if !current.may_be_deleted() {
+            return Err(ApiError::conflict_about(
+                "status",
+                format!(
+                    "only a draft that was never published can be deleted; archive this {} instead",
+                    P::NOUN
+                ),
+            ));
+        }
+        if P::logged(store).names_package(id).await? {
+            return Err(ApiError::conflict(format!(
+                "entries were logged from this {}; archive it instead",
+                P::NOUN
+            )));
+        }
+        // Conditional on the revision checked: a publication that slipped in
+        // between makes it stale, and the rules are checked again.
+        match catalog.delete(id, &current).await {
+            Ok(_) => return Ok(StatusCode::NO_CONTENT),
+            Err(StoreError::Stale) if !if_match.is_given() => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(kept_changing())
+}
+
+fn kept_changing() -> ApiError {
+    ApiError::conflict("the package kept changing under this write; read it again and retry")
+}
+
 fn with_status<P: Package>(mut package: P, status: PackageStatus) -> P {
     package.set_status(status);
     package
@@ -206,11 +262,16 @@ async fn revise<P: EditablePackage>(
             current.version()
         };
         let before = current.authorship();
+        let updated_at = later_than(before.updated_at);
+        // A package public before its first publication was recorded gets the time
+        // of its first change of status instead, so it never reads as never public.
+        let public = current.published() || next.published();
         next.stamp(
             version,
             Authorship {
                 updated_by: Some(admin.id),
-                updated_at: Some(later_than(before.updated_at)),
+                updated_at: Some(updated_at),
+                first_published_at: before.first_published_at.or(public.then_some(updated_at)),
                 ..before
             },
         );
@@ -220,9 +281,7 @@ async fn revise<P: EditablePackage>(
             Err(error) => return Err(slug_taken(error)),
         }
     }
-    Err(ApiError::conflict(
-        "the package kept changing under this write; read it again and retry",
-    ))
+    Err(kept_changing())
 }
 
 /// Whether `next` says what `current` says, leaving status and revision aside.
@@ -306,6 +365,7 @@ macro_rules! admin_endpoints {
         item: $item:literal,
         publish: $publish:literal,
         unpublish: $unpublish:literal,
+        archive: $archive:literal,
         singular: $singular:literal,
     ) => {
         use axum::extract::State;
@@ -415,9 +475,45 @@ macro_rules! admin_endpoints {
         status_endpoint! {
             /// Archives a package (admins only), which publishing again restores.
             ///
-            /// It leaves the catalogue; entries logged from it keep naming it.
-            fn archive: delete $item, "archive_", $singular, $package,
+            /// It leaves the catalogue; entries logged from it keep naming it, and its
+            /// slug stays taken.
+            fn archive: post $archive, "archive_", $singular, $package,
                 PackageStatus::Archived, "Archived"
+        }
+
+        /// Deletes a draft that was never published and that no entry names (admins only).
+        ///
+        /// Anything else is archived instead (409): it may have been linked to or
+        /// logged from.
+        #[utoipa::path(
+            delete,
+            path = $item,
+            tag = "catalogue administration",
+            operation_id = concat!("delete_", $singular),
+            security(("bearer" = [])),
+            params(
+                ("id" = Uuid, Path, description = "The package's id"),
+                ("If-Match" = Option<String>, Header,
+                    description = "The ETag or the version (\"3\") the deletion is based on"),
+            ),
+            responses(
+                (status = 204, description = "Deleted"),
+                (status = 401, description = "No valid token", body = ErrorBody),
+                (status = 403, description = "Not an administrator", body = ErrorBody),
+                (status = 404, description = "No such package", body = ErrorBody),
+                (status = 409, description = "Published once, or entries name it: archive \
+                    it instead", body = ErrorBody),
+                (status = 412, description = "Changed since the If-Match revision",
+                    body = ErrorBody),
+            )
+        )]
+        pub async fn delete(
+            State(state): State<SharedState>,
+            AdminUser(_admin): AdminUser,
+            PathId(id): PathId,
+            if_match: IfMatch,
+        ) -> ApiResult<axum::http::StatusCode> {
+            admin::delete::<$package>(&state, id, &if_match).await
         }
 
         status_endpoint! {
@@ -436,10 +532,18 @@ macro_rules! admin_endpoints {
 
 impl EditablePackage for crate::domain::MealPackage {
     const COLLECTION_PATH: &'static str = "/api/v1/meal-packages";
+    type Logged = crate::domain::MealData;
+    fn logged(store: &dyn Store) -> &dyn EntryStore<Self::Logged> {
+        store.meal_entries()
+    }
 }
 
 impl EditablePackage for crate::domain::WorkoutPackage {
     const COLLECTION_PATH: &'static str = "/api/v1/workout-packages";
+    type Logged = crate::domain::WorkoutData;
+    fn logged(store: &dyn Store) -> &dyn EntryStore<Self::Logged> {
+        store.workout_entries()
+    }
 }
 
 pub mod meal_packages {
@@ -454,6 +558,7 @@ pub mod meal_packages {
         item: "/api/v1/meal-packages/{id}",
         publish: "/api/v1/meal-packages/{id}/publish",
         unpublish: "/api/v1/meal-packages/{id}/unpublish",
+        archive: "/api/v1/meal-packages/{id}/archive",
         singular: "meal_package",
     }
 }
@@ -470,6 +575,7 @@ pub mod workout_packages {
         item: "/api/v1/workout-packages/{id}",
         publish: "/api/v1/workout-packages/{id}/publish",
         unpublish: "/api/v1/workout-packages/{id}/unpublish",
+        archive: "/api/v1/workout-packages/{id}/archive",
         singular: "workout_package",
     }
 }

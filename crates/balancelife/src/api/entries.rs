@@ -44,7 +44,6 @@ pub trait EntryResource: EntryData {
     /// The client's id, if it chose one, and the validated data.
     fn from_input(input: Self::Input) -> ApiResult<(Option<ClientId>, Self)>;
     fn apply_patch(&mut self, patch: Self::Patch) -> ApiResult<()>;
-    fn package(&self) -> Option<PackageRef>;
     /// The current version of a published package of this kind, if there is one.
     async fn package_version(store: &dyn Store, id: Uuid) -> StoreResult<Option<Version>>;
     fn view(entry: Entry<Self>) -> Self::View;

@@ -197,10 +197,6 @@ impl EntryResource for MealData {
         Ok(())
     }
 
-    fn package(&self) -> Option<PackageRef> {
-        self.package
-    }
-
     async fn package_version(store: &dyn Store, id: Uuid) -> StoreResult<Option<Version>> {
         published_version(store.meal_packages().get(id).await, |p| p.version)
     }

@@ -82,10 +82,11 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
             packages::get_meal_package,
             meal_admin::replace,
             meal_admin::update,
-            meal_admin::archive
+            meal_admin::delete
         )))
         .routes(routes!(meal_admin::publish))
         .routes(routes!(meal_admin::unpublish))
+        .routes(routes!(meal_admin::archive))
         .routes(routes!(apply::apply_meal_package))
         .routes(catalogue(routes!(
             packages::list_workout_packages,
@@ -95,10 +96,11 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
             packages::get_workout_package,
             workout_admin::replace,
             workout_admin::update,
-            workout_admin::archive
+            workout_admin::delete
         )))
         .routes(routes!(workout_admin::publish))
         .routes(routes!(workout_admin::unpublish))
+        .routes(routes!(workout_admin::archive))
         .routes(routes!(apply::apply_workout_package))
         .routes(routes!(summary::summary))
         .routes(routes!(export::export))

@@ -206,6 +206,7 @@ impl PackageContent for MealPackage {
             updated_by: None,
             created_at: None,
             updated_at: None,
+            first_published_at: None,
         }
     }
 
@@ -311,6 +312,7 @@ impl PackageContent for WorkoutPackage {
             updated_by: None,
             created_at: None,
             updated_at: None,
+            first_published_at: None,
         }
     }
 

@@ -253,15 +253,21 @@ fn render_published<P: Package>(package: &P) -> Option<JsonBody> {
         .then(|| JsonBody::encode(&public_view(package)))
 }
 
-/// A package as anyone may see it: a published one without who wrote it (admins'
-/// ids are for admins, who read them by id); an unpublished one, which only an
-/// admin's listing shows, as it is. Copied only when there is something to hide.
+/// A package as anyone may see it: a published one without who wrote it and when
+/// (admins' ids are for admins, who read them by id), but with when it was first
+/// published; an unpublished one, which only an admin's listing shows, as it is.
+/// Copied only when there is something to hide.
 fn public_view<P: Package>(package: &P) -> Cow<'_, P> {
-    if !package.published() || package.authorship() == Authorship::default() {
+    let authorship = package.authorship();
+    let shown = Authorship {
+        first_published_at: authorship.first_published_at,
+        ..Authorship::default()
+    };
+    if !package.published() || authorship == shown {
         return Cow::Borrowed(package);
     }
     let mut view = package.clone();
-    view.stamp(package.version(), Authorship::default());
+    view.stamp(package.version(), shown);
     Cow::Owned(view)
 }
 

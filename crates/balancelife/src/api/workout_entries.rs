@@ -9,8 +9,8 @@ use super::entries::{EntryResource, package_ref, patched_package, published_vers
 use super::error::ApiResult;
 use super::patch::{non_null, nullable, set};
 use crate::domain::{
-    Activity, ClientId, DistanceKm, DurationSecs, Effort, Entry, HeartRate, Kcal, Notes,
-    PackageRef, Title, Version, WorkoutData, to_millis,
+    Activity, ClientId, DistanceKm, DurationSecs, Effort, Entry, HeartRate, Kcal, Notes, Title,
+    Version, WorkoutData, to_millis,
 };
 use crate::store::{EntryStore, Store, StoreResult};
 
@@ -134,10 +134,6 @@ impl EntryResource for WorkoutData {
         set(&mut self.notes, patch.notes);
         self.package = patched_package(self.package, patch.package_id, patch.package_version)?;
         Ok(())
-    }
-
-    fn package(&self) -> Option<PackageRef> {
-        self.package
     }
 
     async fn package_version(store: &dyn Store, id: Uuid) -> StoreResult<Option<Version>> {

@@ -144,6 +144,9 @@ pub trait EntryData:
 
     /// What the entry adds to its day's sums.
     fn sums(&self) -> DaySums;
+
+    /// The package it was logged from, if any.
+    fn package(&self) -> Option<PackageRef>;
 }
 
 impl EntryData for MealData {
@@ -151,6 +154,10 @@ impl EntryData for MealData {
 
     fn occurred_at(&self) -> DateTime<Utc> {
         self.eaten_at
+    }
+
+    fn package(&self) -> Option<PackageRef> {
+        self.package
     }
 
     fn sums(&self) -> DaySums {
@@ -172,6 +179,10 @@ impl EntryData for WorkoutData {
 
     fn occurred_at(&self) -> DateTime<Utc> {
         self.started_at
+    }
+
+    fn package(&self) -> Option<PackageRef> {
+        self.package
     }
 
     fn sums(&self) -> DaySums {

@@ -92,6 +92,9 @@ pub struct Authorship {
     pub updated_by: Option<Uuid>,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// When the package first joined the public catalogue; `None` while it never has
+    /// (see `Package::may_be_deleted`).
+    pub first_published_at: Option<DateTime<Utc>>,
 }
 
 /// Energy and macronutrients of a whole day, or a day's average.
@@ -175,6 +178,12 @@ pub struct MealPackage {
     #[serde(default)]
     #[schema(required = true)]
     pub updated_at: Option<DateTime<Utc>>,
+    /// When it first joined the public catalogue; `null` if it never has (then,
+    /// while a draft that no entry names, it may be deleted), and for a package
+    /// that was public before this was recorded (its status says so).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub first_published_at: Option<DateTime<Utc>>,
 }
 
 impl MealPackage {
@@ -305,6 +314,12 @@ pub struct WorkoutPackage {
     #[serde(default)]
     #[schema(required = true)]
     pub updated_at: Option<DateTime<Utc>>,
+    /// When it first joined the public catalogue; `null` if it never has (then,
+    /// while a draft that no entry names, it may be deleted), and for a package
+    /// that was public before this was recorded (its status says so).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub first_published_at: Option<DateTime<Utc>>,
 }
 
 /// Which packages a catalogue list asks for.
@@ -342,6 +357,14 @@ pub trait Package:
     fn published(&self) -> bool {
         self.status() == PackageStatus::Published
     }
+    /// Whether the package may go for good: only a draft that was never public.
+    /// Anything that was public may be linked to or logged from, so it is archived
+    /// instead and its slug stays taken. (The caller also checks that no entry
+    /// names it: a package public before `first_published_at` was recorded and
+    /// taken back to draft has `None` there.)
+    fn may_be_deleted(&self) -> bool {
+        self.status() == PackageStatus::Draft && self.authorship().first_published_at.is_none()
+    }
     /// Every tag a `tag=` filter may match.
     fn searchable_tags(&self) -> Box<dyn Iterator<Item = &Tag> + '_>;
     fn level(&self) -> Option<Level>;
@@ -377,6 +400,7 @@ macro_rules! package_fields {
                 updated_by: self.updated_by,
                 created_at: self.created_at,
                 updated_at: self.updated_at,
+                first_published_at: self.first_published_at,
             }
         }
         fn set_status(&mut self, status: PackageStatus) {
@@ -388,6 +412,7 @@ macro_rules! package_fields {
             self.updated_by = authorship.updated_by;
             self.created_at = authorship.created_at;
             self.updated_at = authorship.updated_at;
+            self.first_published_at = authorship.first_published_at;
         }
     };
 }

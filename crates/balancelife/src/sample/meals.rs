@@ -125,6 +125,7 @@ impl MealPlan {
             updated_by: None,
             created_at: None,
             updated_at: None,
+            first_published_at: None,
         }
     }
 }

@@ -100,6 +100,7 @@ impl WorkoutPlan {
             updated_by: None,
             created_at: None,
             updated_at: None,
+            first_published_at: None,
         }
     }
 }

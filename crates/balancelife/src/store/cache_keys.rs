@@ -108,11 +108,17 @@ pub mod voids {
     /// A user deleted: everything in their scope (record and entry lists), and each
     /// address they had.
     pub fn user_deleted(id: Uuid, emails: &[&Email]) -> Vec<Invalidation> {
-        let mut changes = vec![Invalidation::flush(Scope::user(id))];
+        let mut changes = vec![everything_of_user(id)];
         for email in dedup(emails) {
             changes.push(Invalidation::keys(Scope::email(email), &[USER]));
         }
         changes
+    }
+
+    /// Everything cached of a user (record, entry lists, day sums): for an entry
+    /// write of theirs whose days are not all known.
+    pub fn everything_of_user(id: Uuid) -> Invalidation {
+        Invalidation::flush(Scope::user(id))
     }
 
     /// A package written: it, and the pages of each listing it was or is in
@@ -160,6 +166,7 @@ pub const KEY_VERSION: &str = "v3";
 #[derive(Debug)]
 pub struct Keyspace {
     prefix: String,
+    version: String,
     /// Changed to flush the whole cache at once: a new epoch names new keys, and the
     /// old ones expire unread. Every process reads it from Redis (`epoch_key`) now
     /// and then, never on the request path.
@@ -170,10 +177,22 @@ impl Keyspace {
     /// The version in the prefix changes whenever what is stored changes shape, so a
     /// new release never decodes an old one's values.
     pub fn new(namespace: &str) -> Self {
+        Self::versioned(namespace, KEY_VERSION)
+    }
+
+    /// Under another key version than this release's: what a release before or
+    /// after it uses (tests of a rolling upgrade run two side by side).
+    pub fn versioned(namespace: &str, version: &str) -> Self {
         Self {
-            prefix: format!("{namespace}:{KEY_VERSION}:"),
+            prefix: format!("{namespace}:{version}:"),
+            version: version.to_owned(),
             epoch: AtomicU64::new(0),
         }
+    }
+
+    /// The key version in the prefix.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// `<prefix><epoch>:{<scope>}:<name>`

@@ -170,13 +170,10 @@ impl Core {
         changes: Vec<Invalidation>,
         flight_prefixes: &[String],
     ) {
-        if matches!(
-            result,
-            Err(StoreError::NotFound
-                | StoreError::Conflict(_)
-                | StoreError::Invalid(_)
-                | StoreError::Stale)
-        ) {
+        if result
+            .as_ref()
+            .is_err_and(|error| !error.leaves_write_unknown())
+        {
             return;
         }
         let mut detached: Vec<String> = flight_prefixes.to_vec();
@@ -338,13 +335,22 @@ impl Store for CachedStore {
             .await
     }
 
+    /// Served from the cache only while the user's own record (voided by every
+    /// write to it, the change stream's included) still has that address: a change
+    /// stream without pre-images cannot name the address a user had, and the entry
+    /// under it could otherwise sign a changed or deleted user in until the TTL.
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
         let inner = &self.core.inner;
-        self.core
+        let found = self
+            .core
             .read_through(Scope::email(email), USER.to_owned(), vec![], || {
                 inner.get_user_by_email(email)
             })
-            .await
+            .await?;
+        match self.get_user(found.id).await.optional()? {
+            Some(current) if current.email == *email => Ok(current),
+            _ => inner.get_user_by_email(email).await,
+        }
     }
 
     async fn update_user(
@@ -439,25 +445,20 @@ impl<P: Package> CachedPackages<P> {
     }
 
     /// Runs `write` to the end, then voids the package and the listings it was or
-    /// is in, as the outcome tells them (every listing when it does not).
-    async fn written(
+    /// is in, as `listed_in` reads them from the outcome (every listing on an error,
+    /// which may hide a write that was applied).
+    async fn written<T: Send + Sync + 'static>(
         &self,
         id: Uuid,
-        write: impl Future<Output = StoreResult<Written<P>>> + Send + 'static,
-    ) -> StoreResult<Written<P>> {
+        write: impl Future<Output = StoreResult<T>> + Send + 'static,
+        listed_in: fn(&T) -> Vec<StatusFilter>,
+    ) -> StoreResult<T> {
         let this = self.clone();
         detached(async move {
             let result = write.await;
-            let listings: Vec<StatusFilter> = match &result {
-                Ok(Written::Replaced { stored, previous }) => [stored, previous]
-                    .into_iter()
-                    .flat_map(|package| StatusFilter::showing(package.status()))
-                    .collect(),
-                Ok(Written::Created(package) | Written::Unchanged(package)) => {
-                    StatusFilter::showing(package.status()).collect()
-                }
-                Err(_) => StatusFilter::EVERY.to_vec(),
-            };
+            let listings = result
+                .as_ref()
+                .map_or_else(|_| StatusFilter::EVERY.to_vec(), listed_in);
             let flights: Vec<String> = listings
                 .iter()
                 .map(|listing| flight_key(&this.catalogue(*listing), ""))
@@ -550,8 +551,12 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
     async fn upsert(&self, package: P) -> StoreResult<Written<P>> {
         let this = self.clone();
         let id = package.id();
-        self.written(id, async move { this.inner().upsert(package).await })
-            .await
+        self.written(
+            id,
+            async move { this.inner().upsert(package).await },
+            listings_of_written,
+        )
+        .await
     }
 
     async fn replace(&self, package: P, read: &P) -> StoreResult<Written<P>> {
@@ -560,8 +565,32 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
         self.written(
             id,
             async move { this.inner().replace(package, &read).await },
+            listings_of_written,
         )
         .await
+    }
+
+    async fn delete(&self, id: Uuid, read: &P) -> StoreResult<P> {
+        let (this, read) = (self.clone(), read.clone());
+        self.written(
+            id,
+            async move { this.inner().delete(id, &read).await },
+            |deleted: &P| StatusFilter::showing(deleted.status()).collect(),
+        )
+        .await
+    }
+}
+
+/// The listings a written package was or is in.
+fn listings_of_written<P: Package>(written: &Written<P>) -> Vec<StatusFilter> {
+    match written {
+        Written::Replaced { stored, previous } => [stored, previous]
+            .into_iter()
+            .flat_map(|package| StatusFilter::showing(package.status()))
+            .collect(),
+        Written::Created(package) | Written::Unchanged(package) => {
+            StatusFilter::showing(package.status()).collect()
+        }
     }
 }
 
@@ -591,18 +620,29 @@ impl<D: EntryData> CachedEntries<D> {
     }
 
     /// A write on `days` of a user's entries voids the cached lists covering them.
+    ///
+    /// One whose outcome is unknown (MongoDB did not answer in time: it may have
+    /// done the write and only its answer was lost) voids everything cached of the
+    /// user instead: the write may have moved or removed the entry from a day only
+    /// the store knew. Chosen over reading the entry's day before every write: that
+    /// costs a round trip on every `PUT` and `DELETE` to cover a rare failure, and
+    /// still misses a move by a concurrent request between the read and the write.
     async fn written<T>(&self, user_id: Uuid, days: &[Option<NaiveDate>], result: &StoreResult<T>) {
         let kind = D::KIND.as_str();
         let scope = Scope::user(user_id);
-        let flights = [flight_key(&scope, &entries_prefix(kind))];
-        let days: Vec<NaiveDate> = days.iter().flatten().copied().collect();
-        self.core
-            .after_write(
-                result,
-                vec![voids::entry_days(kind, user_id, &days)],
-                &flights,
-            )
-            .await;
+        let (change, flights) = match result {
+            Err(error) if error.leaves_write_unknown() => {
+                (voids::everything_of_user(user_id), [flight_key(&scope, "")])
+            }
+            _ => {
+                let days: Vec<NaiveDate> = days.iter().flatten().copied().collect();
+                (
+                    voids::entry_days(kind, user_id, &days),
+                    [flight_key(&scope, &entries_prefix(kind))],
+                )
+            }
+        };
+        self.core.after_write(result, vec![change], &flights).await;
     }
 
     /// The day sums of one calendar month (`month`), cached behind the month's guard
@@ -659,6 +699,11 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
 
     async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
         self.inner().get(user_id, id).await
+    }
+
+    /// Asked before a package is deleted, which is rare: not worth a cache.
+    async fn names_package(&self, package_id: Uuid) -> StoreResult<bool> {
+        self.inner().names_package(package_id).await
     }
 
     async fn update(

@@ -8,7 +8,11 @@
 //! (`cache_keys::voids`; both are idempotent).
 //!
 //! One consumer, by lease: a document in MongoDB (`cache_invalidator`, one per cache
-//! namespace) names the holder and when its lease ends. The holder renews it every
+//! namespace and key version, `_id` `<namespace>:<version>`) names the holder and
+//! when its lease ends. Per key version because releases of different key versions
+//! (side by side during a rolling upgrade) cache apart: each must consume the stream
+//! for its own keys, and would otherwise compete for one lease, one of them getting
+//! no invalidations. The holder renews it every
 //! `RENEW`; any other process takes it once it has lapsed (`LEASE`), and resumes the
 //! stream from the token saved in the same document. A token is saved only for
 //! changes whose invalidation Redis confirmed, so a new holder replays at most what
@@ -19,11 +23,17 @@
 //! delay of at most `LEASE + RENEW` (500 ms) after the holder dies.
 //!
 //! What a change touched comes from its pre- and post-images (an entry's old and new
-//! day, a user's old and new e-mail), which the invalidator turns on for the five
-//! collections (`changeStreamPreAndPostImages`, MongoDB 6.0+). A change it cannot
-//! map (no pre-image), a stream it cannot resume (the oplog moved past the token),
-//! or a first start without a token, flush the whole cache (a new namespace epoch)
-//! before the stream is trusted: nothing stale survives what nobody can vouch for.
+//! day, a user's old and new e-mail), which every instance asks MongoDB to keep for
+//! the five collections at start (`change_images`). Where MongoDB keeps none (an
+//! older server, a user without the privilege to turn them on), a change names its
+//! document alone, and voids what that document's user has cached: everything of
+//! the user an entry belongs to, a user's record (their old e-mail's entry is
+//! checked against the record on every read; see `CachedStore`). An entry deleted
+//! there names nobody, and is left to its writer's own invalidation; `/health` says
+//! the invalidator is degraded, and why. A stream it cannot resume (the oplog moved
+//! past the token), a first start without a token, or a change that names no owner
+//! although images are kept, flush the whole cache (a new namespace epoch) before
+//! the stream is trusted: nothing stale survives what nobody can vouch for.
 //!
 //! Clocks: lease expiry uses each process's clock; clocks that disagree by more than
 //! the lease would let two processes consume at once, which costs double work, never
@@ -32,22 +42,20 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bson::{Bson, Document, doc};
-use chrono::NaiveDate;
+use bson::{Document, doc};
 use mongodb::Database;
 use mongodb::change_stream::ChangeStream;
-use mongodb::change_stream::event::{ChangeStreamEvent, OperationType, ResumeToken};
+use mongodb::change_stream::event::{ChangeStreamEvent, ResumeToken};
 use mongodb::error::ErrorKind;
 use mongodb::options::{FullDocumentBeforeChangeType, FullDocumentType};
 use parking_lot::Mutex;
 use uuid::Uuid;
 
-use super::cache_keys::voids;
+use super::change_images::{self, Images};
+use super::change_voids::{Voided, voided};
 use super::mongo::is_duplicate_key;
-use super::redis_cache::{Invalidation, RedisCache};
+use super::redis_cache::RedisCache;
 use super::{ComponentHealth, ComponentStatus};
-use crate::domain::Email;
-use crate::domain::StatusFilter;
 
 /// How long a lease lasts unless renewed.
 const LEASE: Duration = Duration::from_millis(400);
@@ -70,6 +78,8 @@ const COLLECTIONS: [&str; 5] = [
 pub struct Invalidator {
     task: tokio::task::JoinHandle<()>,
     state: Arc<Mutex<Role>>,
+    /// Where MongoDB keeps pre-images, once read.
+    images: Arc<Mutex<Option<Images>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,20 +98,24 @@ impl Drop for Invalidator {
 }
 
 impl Invalidator {
-    /// Starts competing for the lease of `namespace` (the cache's) in `db`.
+    /// Starts competing for the lease of `namespace` (the cache's) at the cache's
+    /// key version, in `db`.
     pub fn start(db: Database, cache: Arc<RedisCache>, namespace: &str) -> Self {
         let state = Arc::new(Mutex::new(Role::Starting));
+        let images = Arc::new(Mutex::new(None));
         let consumer = Consumer {
             lease: db.collection::<Document>("cache_invalidator"),
             db,
+            lease_id: lease_id(namespace, cache.key_version()),
             cache,
-            namespace: namespace.to_owned(),
             me: Uuid::now_v7().simple().to_string(),
             role: state.clone(),
+            images: images.clone(),
         };
         Self {
             task: tokio::spawn(consumer.run()),
             state,
+            images,
         }
     }
 
@@ -116,7 +130,7 @@ impl Invalidator {
     }
 
     pub fn health(&self) -> ComponentHealth {
-        let (status, detail) = match &*self.state.lock() {
+        let (mut status, detail) = match &*self.state.lock() {
             Role::Starting => (ComponentStatus::Up, "starting"),
             Role::Holder => (
                 ComponentStatus::Up,
@@ -131,7 +145,14 @@ impl Invalidator {
                 "MongoDB does not answer; the lease passes to an instance it answers",
             ),
         };
-        ComponentHealth::new(status, false, Some(detail.to_owned()))
+        let mut detail = detail.to_owned();
+        if let Some(shortfall) = self.images.lock().as_ref().and_then(Images::shortfall) {
+            if status == ComponentStatus::Up {
+                status = ComponentStatus::Degraded;
+            }
+            detail = format!("{detail}; {shortfall}");
+        }
+        ComponentHealth::new(status, false, Some(detail))
     }
 
     /// What `/health` says where there is no invalidator: MongoDB has no change streams.
@@ -152,9 +173,11 @@ struct Consumer {
     db: Database,
     lease: mongodb::Collection<Document>,
     cache: Arc<RedisCache>,
-    namespace: String,
+    /// The `_id` of this namespace and key version's lease document.
+    lease_id: String,
     me: String,
     role: Arc<Mutex<Role>>,
+    images: Arc<Mutex<Option<Images>>>,
 }
 
 type Events = ChangeStream<ChangeStreamEvent<Document>>;
@@ -166,8 +189,21 @@ impl Consumer {
         let mut next_claim = Instant::now();
         let mut confirmed: Option<ResumeToken> = None;
         let mut last_saved = Instant::now();
-        let mut images_tried = false;
+        // Read (and turned on where it can be) once per process, before any stream
+        // is opened: every instance's `/health` tells whether MongoDB keeps them.
+        let mut images: Option<Images> = None;
         loop {
+            if images.is_none() {
+                match change_images::ensure(&self.db, &COLLECTIONS).await {
+                    Ok(found) => {
+                        *self.images.lock() = Some(found.clone());
+                        images = Some(found);
+                    }
+                    Err(error) => {
+                        tracing::debug!(%error, "which collections keep pre-images could not be read");
+                    }
+                }
+            }
             if Instant::now() >= next_claim {
                 next_claim = Instant::now() + RENEW;
                 // Only an instance that reaches Redis may hold the lease: one that
@@ -203,17 +239,12 @@ impl Consumer {
                     }
                 }
             }
-            if !holding {
+            let (true, Some(images)) = (holding, images.as_ref()) else {
                 tokio::time::sleep(RENEW).await;
                 continue;
-            }
-            if !images_tried {
-                // Once per process: a refusal (old server, restricted user) will not change.
-                self.turn_on_images().await;
-                images_tried = true;
-            }
+            };
             let Some(events) = stream.as_mut() else {
-                match self.open().await {
+                match self.open(images).await {
                     Ok(opened) => stream = Some(opened),
                     Err(error) => {
                         tracing::warn!(%error, "the change stream could not be opened; retrying");
@@ -225,7 +256,7 @@ impl Consumer {
             match events.next_if_any().await {
                 Ok(Some(event)) => {
                     let token = event.id.clone();
-                    if self.apply(event).await {
+                    if self.apply(event, images).await {
                         confirmed = Some(token);
                     } else {
                         // Not confirmed: save what was, give the lease up (an instance
@@ -258,7 +289,7 @@ impl Consumer {
     async fn claim(&self) -> mongodb::error::Result<bool> {
         let now = now_ms();
         let filter = doc! {
-            "_id": &self.namespace,
+            "_id": &self.lease_id,
             "$or": [{ "holder": &self.me }, { "expires_at": { "$lt": now } }],
         };
         let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
@@ -273,39 +304,24 @@ impl Consumer {
 
     /// Lets the lease lapse at once, so another instance need not wait it out.
     async fn release(&self) {
-        let filter = doc! { "_id": &self.namespace, "holder": &self.me };
+        let filter = doc! { "_id": &self.lease_id, "holder": &self.me };
         let update = doc! { "$set": { "expires_at": 0_i64 } };
         if let Err(error) = self.lease.update_one(filter, update).await {
             tracing::debug!(%error, "the invalidator's lease could not be given up");
         }
     }
 
-    /// Asks MongoDB to keep pre- and post-images of the five collections, so a
-    /// change says what it replaced (MongoDB 6.0+; refused by older servers and
-    /// restricted users, and then changes without images flush the whole cache).
-    async fn turn_on_images(&self) {
-        for collection in COLLECTIONS {
-            let command = doc! {
-                "collMod": collection,
-                "changeStreamPreAndPostImages": { "enabled": true },
-            };
-            if let Err(error) = self.db.run_command(command).await {
-                tracing::warn!(%error, collection, "pre-images could not be turned on; changes without them flush the whole cache");
-            }
-        }
-    }
-
     /// Opens the stream after the saved token; without one, or when the token is too
     /// old, flushes the whole cache first and starts from now.
-    async fn open(&self) -> mongodb::error::Result<Events> {
+    async fn open(&self, images: &Images) -> mongodb::error::Result<Events> {
         let saved = self
             .lease
-            .find_one(doc! { "_id": &self.namespace })
+            .find_one(doc! { "_id": &self.lease_id })
             .await?
             .and_then(|lease| lease.get("token").cloned())
             .and_then(|token| bson::from_bson::<ResumeToken>(token).ok());
         let resuming = saved.is_some();
-        match self.watch(saved).await {
+        match self.watch(saved, images).await {
             Ok(stream) if resuming => {
                 self.cache.metrics.stream_resumes.inc();
                 Ok(stream)
@@ -321,7 +337,7 @@ impl Consumer {
                 tracing::warn!(%error, "the change stream cannot resume from its saved token; flushing the whole cache");
                 // The stream first, then the flush: a change between the two is seen
                 // by the stream, one before it is voided by the flush.
-                let stream = self.watch(None).await?;
+                let stream = self.watch(None, images).await?;
                 self.start_afresh().await;
                 self.save_token(stream.resume_token()).await;
                 Ok(stream)
@@ -330,16 +346,29 @@ impl Consumer {
         }
     }
 
-    async fn watch(&self, after: Option<ResumeToken>) -> mongodb::error::Result<Events> {
+    /// The stream after `after` (or from now). An update event carries the
+    /// document as it was written where post-images are kept; where they are not,
+    /// as it is when the event is read (`updateLookup`), which still names its
+    /// owner (an entry's and a user's never change).
+    async fn watch(
+        &self,
+        after: Option<ResumeToken>,
+        images: &Images,
+    ) -> mongodb::error::Result<Events> {
         let pipeline = [doc! { "$match": {
             "ns.coll": { "$in": COLLECTIONS.to_vec() },
             "operationType": { "$in": ["insert", "update", "replace", "delete"] },
         }}];
+        let full_document = if images.kept_everywhere() {
+            FullDocumentType::WhenAvailable
+        } else {
+            FullDocumentType::UpdateLookup
+        };
         let watch = self
             .db
             .watch()
             .pipeline(pipeline)
-            .full_document(FullDocumentType::WhenAvailable)
+            .full_document(full_document)
             .full_document_before_change(FullDocumentBeforeChangeType::WhenAvailable)
             .max_await_time(AWAIT);
         match after {
@@ -357,15 +386,23 @@ impl Consumer {
     }
 
     /// Invalidates what one change touched; true once Redis confirmed it.
-    async fn apply(&self, event: ChangeStreamEvent<Document>) -> bool {
+    async fn apply(&self, event: ChangeStreamEvent<Document>, images: &Images) -> bool {
         let lag = event
             .wall_time
             .map(|at| (chrono::Utc::now().timestamp_millis() - at.timestamp_millis()) as f64 / 1e3);
-        let changes = match voided(&event) {
-            Some(changes) => changes,
-            None => {
+        let collection = || event.ns.as_ref().and_then(|ns| ns.coll.clone());
+        let changes = match voided(&event, images) {
+            Voided::Keys(changes) => changes,
+            Voided::Nobody => {
+                tracing::debug!(
+                    collection = collection(),
+                    "a change without images names no owner; its writer's invalidation covers it"
+                );
+                return true;
+            }
+            Voided::Unknown => {
                 tracing::warn!(
-                    collection = event.ns.as_ref().and_then(|ns| ns.coll.clone()),
+                    collection = collection(),
                     "a change without its pre-image cannot be mapped to keys; flushing the whole cache"
                 );
                 return self.cache.bump_namespace().await;
@@ -393,7 +430,7 @@ impl Consumer {
         let Some(Ok(token)) = token.map(|token| bson::to_bson(&token)) else {
             return;
         };
-        let filter = doc! { "_id": &self.namespace, "holder": &self.me };
+        let filter = doc! { "_id": &self.lease_id, "holder": &self.me };
         let update = doc! { "$set": { "token": token } };
         if let Err(error) = self.lease.update_one(filter, update).await {
             tracing::debug!(%error, "the change stream's token could not be saved");
@@ -401,82 +438,10 @@ impl Consumer {
     }
 }
 
-/// What a change voids, or `None` when it cannot be told (an image is missing).
-fn voided(event: &ChangeStreamEvent<Document>) -> Option<Vec<Invalidation>> {
-    let collection = event.ns.as_ref()?.coll.as_deref()?;
-    let id = event
-        .document_key
-        .as_ref()
-        .and_then(|key| uuid_in(key, "_id"));
-    let before = event.full_document_before_change.as_ref();
-    let after = event.full_document.as_ref();
-    let deleted = event.operation_type == OperationType::Delete;
-    let inserted = event.operation_type == OperationType::Insert;
-    let is_package = collection == "meal_packages" || collection == "workout_packages";
-    // What was there before and what is there now, wherever it tells which keys go
-    // (a package's id is enough).
-    let needs_before = !inserted;
-    let needs_after = !deleted;
-    if !is_package && ((needs_before && before.is_none()) || (needs_after && after.is_none())) {
-        return None;
-    }
-    match collection {
-        "users" => {
-            let id = id?;
-            let emails: Vec<Email> = [before, after]
-                .into_iter()
-                .flatten()
-                .filter_map(|user| user.get_str("email").ok()?.parse().ok())
-                .collect();
-            let emails: Vec<&Email> = emails.iter().collect();
-            Some(if deleted {
-                voids::user_deleted(id, &emails)
-            } else {
-                voids::user_written(id, &emails)
-            })
-        }
-        // Every listing: the id is all an event is sure to carry.
-        "meal_packages" => Some(voids::package_written(
-            "meal-package",
-            id?,
-            &StatusFilter::EVERY,
-        )),
-        "workout_packages" => Some(voids::package_written(
-            "workout-package",
-            id?,
-            &StatusFilter::EVERY,
-        )),
-        "meal_entries" | "workout_entries" => {
-            let kind = collection.trim_end_matches("_entries");
-            let mut by_user: Vec<(Uuid, Vec<NaiveDate>)> = Vec::new();
-            for entry in [before, after].into_iter().flatten() {
-                let user = uuid_in(entry, "user_id")?;
-                let day: NaiveDate = entry.get_str("local_date").ok()?.parse().ok()?;
-                match by_user.iter_mut().find(|(owner, _)| *owner == user) {
-                    Some((_, days)) => days.push(day),
-                    None => by_user.push((user, vec![day])),
-                }
-            }
-            if by_user.is_empty() {
-                return None;
-            }
-            Some(
-                by_user
-                    .iter()
-                    .map(|(user, days)| voids::entry_days(kind, *user, days))
-                    .collect(),
-            )
-        }
-        _ => Some(Vec::new()),
-    }
-}
-
-fn uuid_in(document: &Document, field: &str) -> Option<Uuid> {
-    match document.get(field)? {
-        Bson::Binary(binary) => Uuid::from_slice(&binary.bytes).ok(),
-        Bson::String(text) => text.parse().ok(),
-        _ => None,
-    }
+/// The `_id` of the lease (and saved token) of the invalidator of cache namespace
+/// `namespace` at key version `key_version`.
+pub fn lease_id(namespace: &str, key_version: &str) -> String {
+    format!("{namespace}:{key_version}")
 }
 
 fn now_ms() -> i64 {

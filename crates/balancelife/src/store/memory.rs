@@ -228,6 +228,21 @@ impl<P: Package> PackageStore<P> for PackageTable<P> {
             Some(_) => Ok(()),
         })
     }
+
+    async fn delete(&self, id: Uuid, read: &P) -> StoreResult<P> {
+        let mut rows = self.rows.write();
+        let slug = rows
+            .slug_by_id
+            .get(&id)
+            .ok_or(StoreError::NotFound)?
+            .clone();
+        let stored = rows.by_slug.get(&slug).expect("indexes agree");
+        if stored.authorship().updated_at != read.authorship().updated_at {
+            return Err(StoreError::Stale);
+        }
+        rows.slug_by_id.remove(&id);
+        Ok(rows.by_slug.remove(&slug).expect("indexes agree"))
+    }
 }
 
 impl<P: Package> PackageTable<P> {
@@ -408,6 +423,15 @@ impl<D: EntryData> EntryStore<D> for EntryTable<D> {
             owner.remove(&position);
         }
         Ok(deleted)
+    }
+
+    async fn names_package(&self, package_id: Uuid) -> StoreResult<bool> {
+        Ok(self.rows.read().by_id.values().any(|entry| {
+            entry
+                .data
+                .package()
+                .is_some_and(|p| p.package_id == package_id)
+        }))
     }
 
     async fn list(

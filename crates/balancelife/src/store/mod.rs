@@ -4,6 +4,8 @@
 mod breaker;
 pub mod cache_keys;
 pub mod cached;
+mod change_images;
+mod change_voids;
 pub mod invalidator;
 pub mod l1;
 mod l1_channel;
@@ -87,6 +89,14 @@ impl StoreError {
             context: context.into(),
             source: None,
         }
+    }
+
+    /// Whether a write that failed so may have been applied all the same: the
+    /// backend did not answer in time (the write may have been done and only its
+    /// answer lost), or answered something unexpected. Every other error means the
+    /// write certainly did nothing.
+    pub fn leaves_write_unknown(&self) -> bool {
+        matches!(self, Self::Unavailable { .. } | Self::Internal { .. })
     }
 
     /// The same error, caused by `cause` (kept only by `Unavailable` and `Internal`,
@@ -275,6 +285,11 @@ pub trait PackageStore<P: Package>: Send + Sync {
     /// once never overwrite each other. `NotFound` if there is none; a conflict when
     /// another package has the slug. `Replaced` carries the revision it replaced.
     async fn replace(&self, package: P, read: &P) -> StoreResult<Written<P>>;
+    /// Deletes package `id` if it is still the revision `read` (the same
+    /// `updated_at`): `Stale` otherwise, `NotFound` if there is none. Returns the
+    /// package as the deletion found it. Whether it may go is the caller's rule
+    /// (`Package::may_be_deleted`); the store only makes the deletion conditional.
+    async fn delete(&self, id: Uuid, read: &P) -> StoreResult<P>;
 
     /// Package `id` as `render` answers it (`None`: not shown, so `NotFound`). A
     /// store that keeps packages in memory keeps the answer beside the package, so
@@ -350,6 +365,9 @@ pub trait EntryStore<D: EntryData>: Send + Sync {
         range: DateRange,
         page: PageRequest<EntryPosition>,
     ) -> StoreResult<Page<Entry<D>, EntryPosition>>;
+
+    /// Whether any entry, of any user, was logged from package `package_id`.
+    async fn names_package(&self, package_id: Uuid) -> StoreResult<bool>;
 
     /// The sums of each day in `range` that has entries, in date order. By default
     /// the entries are read page by page and added up (the memory store's range

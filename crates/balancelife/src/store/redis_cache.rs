@@ -30,13 +30,13 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use redis::Script;
 
 use super::breaker::{Breaker, BreakerState};
-use super::cache_keys::{GENERATION, Keyspace, Scope};
+use super::cache_keys::{GENERATION, KEY_VERSION, Keyspace, Scope};
 use super::l1::L1;
 use super::l1_channel::{self, Message};
 pub use super::redis_connection::RedisConfigError;
@@ -51,8 +51,11 @@ use crate::metrics::CacheMetrics;
 /// KEYS: value, lease, guards... (the scope's generation first).
 /// ARGV: lease token, lease ms.
 /// Returns the value on a hit (a plain bulk string: the hot path parses nothing
-/// more), else {2, stamp} when this reader got the lease, or {3} while another
-/// reader holds it.
+/// more), else {2, stamp} when this reader got the lease, {3} while another
+/// reader holds it, or {4} when Redis is full (at `maxmemory`): it refuses the
+/// lease, so the reader reads the store and fills nothing. Without a shebang, so a
+/// full Redis still runs it and serves hits; the lease is taken under `pcall` to
+/// hear the refusal.
 const LOOKUP: &str = r"
 local guards = {}
 for i = 3, #KEYS do
@@ -63,7 +66,9 @@ local value = redis.call('GET', KEYS[1])
 if value and string.sub(value, 1, #stamp) == stamp then
   return string.sub(value, #stamp + 1)
 end
-if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then
+local leased = redis.pcall('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX')
+if type(leased) == 'table' and leased.err then return {4} end
+if leased then
   return {2, stamp}
 end
 return {3}
@@ -71,8 +76,10 @@ return {3}
 
 /// Writes the value, stamped, only while the lease is ours and every guard holds
 /// what it held at the miss; its time to live ends before any guard's.
+/// The shebang without `allow-oom` makes a full Redis refuse it whole, before it
+/// runs: a fill never grows a Redis at `maxmemory`.
 /// KEYS: value, lease, guards...  ARGV: token, stamp, value, ttl ms.
-const FILL: &str = r"
+const FILL: &str = r"#!lua
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 local ttl = tonumber(ARGV[4])
 local guards = {}
@@ -97,9 +104,14 @@ return 1
 /// been given all of it.
 /// Then it tells every instance's in-process tier, in the same atomic step (see
 /// `l1_channel`).
+/// `allow-oom`: it runs when Redis is full (at `maxmemory`, under `noeviction`),
+/// where a lost invalidation would leave a stale value served. What it may add is a
+/// guard counter per day or scope written, which expires with its time to live.
+/// (Without the flag a full Redis refuses a script's first write that could grow
+/// memory: an `INCR` first, and nothing is bumped or published.)
 /// KEYS: values and leases to delete..., guards...
 /// ARGV: how many to delete, guard ttl ms, channel, message ('' for none).
-const INVALIDATE: &str = r"
+const INVALIDATE: &str = r"#!lua flags=allow-oom
 local n = tonumber(ARGV[1])
 if n > 0 then redis.call('DEL', unpack(KEYS, 1, n)) end
 local ttl = tonumber(ARGV[2])
@@ -116,8 +128,9 @@ return 1
 /// Reads the namespace epoch and, if Redis holds less than this process uses (the
 /// key was lost: a restart without persistence, a failover that dropped the last
 /// bump), writes this process's back, so every process converges on the highest.
+/// `allow-oom`, like every write that keeps the cache coherent.
 /// KEYS: the epoch key  ARGV: this process's epoch  Returns the epoch to use.
-const SYNC_EPOCH: &str = r"
+const SYNC_EPOCH: &str = r"#!lua flags=allow-oom
 local held = tonumber(redis.call('GET', KEYS[1]) or '0')
 local mine = tonumber(ARGV[1])
 if held < mine then
@@ -126,6 +139,9 @@ if held < mine then
 end
 return held
 ";
+
+/// How long `/health` reports Redis full after its last refusal.
+const FULL_SHOWN_FOR: Duration = Duration::from_secs(10);
 
 /// One attempt against a rate limit, by GCRA: the key holds the theoretical arrival
 /// time (ms) of the next attempt; an attempt that would push it more than a window
@@ -146,6 +162,12 @@ if next_tat - now_ms > window then
 end
 redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.ceil(next_tat - now_ms))
 return 0
+";
+
+/// Moves the namespace to a new epoch: the whole cache is flushed. `allow-oom`, as
+/// the flush must happen when Redis is full too.  KEYS: the epoch key
+const BUMP_EPOCH: &str = r"#!lua flags=allow-oom
+return redis.call('INCR', KEYS[1])
 ";
 
 /// Gives a lease back when its reader will not fill (the load failed), so readers
@@ -248,6 +270,9 @@ pub struct RedisCache {
     release: Script,
     rate_limit: Script,
     sync_epoch: Script,
+    bump_epoch: Script,
+    /// When Redis last refused something for being full (at `maxmemory`).
+    last_full: Mutex<Option<Instant>>,
     pub metrics: CacheMetrics,
 }
 
@@ -257,6 +282,16 @@ impl RedisCache {
     pub async fn start(
         settings: &RedisSettings,
         policy: &CacheSettings,
+    ) -> Result<Arc<Self>, RedisConfigError> {
+        Self::start_at_key_version(settings, policy, KEY_VERSION).await
+    }
+
+    /// `start`, with keys of another version than this release's `KEY_VERSION`
+    /// (`start` is this with it): how a test runs two releases side by side.
+    pub async fn start_at_key_version(
+        settings: &RedisSettings,
+        policy: &CacheSettings,
+        key_version: &str,
     ) -> Result<Arc<Self>, RedisConfigError> {
         let connector = Connector::new(settings)?;
         // A time to live below Redis' (its values live the TTL ±10 %). A value read
@@ -274,7 +309,7 @@ impl RedisCache {
             connector,
             topology: RwLock::new(None),
             masters: AtomicU32::new(0),
-            keys: Keyspace::new(&settings.namespace),
+            keys: Keyspace::versioned(&settings.namespace, key_version),
             timeout: settings.timeout,
             ttls: CacheTtls {
                 value: policy.ttl,
@@ -293,6 +328,8 @@ impl RedisCache {
             release: Script::new(RELEASE),
             rate_limit: Script::new(RATE_LIMIT),
             sync_epoch: Script::new(SYNC_EPOCH),
+            bump_epoch: Script::new(BUMP_EPOCH),
+            last_full: Mutex::new(None),
             metrics: CacheMetrics::default(),
         });
         if let Err(ConnectError::Misconfigured(problem)) = cache.reconnect().await {
@@ -402,6 +439,11 @@ impl RedisCache {
 
     pub fn breaker_state(&self) -> BreakerState {
         self.breaker.state()
+    }
+
+    /// The version of the keys this cache reads and writes (`KEY_VERSION`).
+    pub fn key_version(&self) -> &str {
+        self.keys.version()
     }
 
     /// The namespace epoch this process uses now.
@@ -517,6 +559,13 @@ impl RedisCache {
                 self.breaker.record_success();
                 Some(value)
             }
+            // An answer, not a failure: Redis is up and refuses to grow. Only what
+            // may grow memory is refused (fills, rate-limit counters); the breaker
+            // stays closed, so hits are served and invalidations run.
+            Ok(Err(error)) if error.code() == Some("OOM") => {
+                self.refused_for_being_full();
+                None
+            }
             Ok(Err(error)) => {
                 self.metrics.redis_errors.inc();
                 tracing::debug!(%error, "Redis call failed");
@@ -566,6 +615,10 @@ impl RedisCache {
                     scope: scope.clone(),
                 }),
                 [redis::Value::Int(3)] => Lookup::Busy,
+                [redis::Value::Int(4)] => {
+                    self.refused_for_being_full();
+                    Lookup::Unavailable
+                }
                 _ => Lookup::Unavailable,
             },
             _ => Lookup::Unavailable,
@@ -712,6 +765,26 @@ impl RedisCache {
         done.is_some()
     }
 
+    /// Redis refused to grow (it is at `maxmemory`): counted, shown on `/health`
+    /// for a while, and logged when it starts.
+    fn refused_for_being_full(&self) {
+        self.metrics.redis_full_refusals.inc();
+        let mut last = self.last_full.lock();
+        if last.is_none_or(|at| at.elapsed() > FULL_SHOWN_FOR) {
+            tracing::warn!(
+                "Redis is full (maxmemory reached): nothing new is cached until it has room; invalidations still run"
+            );
+        }
+        *last = Some(Instant::now());
+    }
+
+    /// Whether Redis refused something for being full lately.
+    fn is_full(&self) -> bool {
+        self.last_full
+            .lock()
+            .is_some_and(|at| at.elapsed() <= FULL_SHOWN_FOR)
+    }
+
     fn mark_stale(&self, scope: Scope) {
         let mut stale = self.stale_scopes.lock();
         let losses = stale.entry(scope).or_insert(0);
@@ -787,9 +860,9 @@ impl RedisCache {
         let key = self.keys.epoch_key();
         let epoch: Option<u64> = self
             .call(|mut connection| async move {
-                redis::cmd("INCR")
-                    .arg(&key)
-                    .query_async(&mut connection)
+                self.bump_epoch
+                    .key(&key)
+                    .invoke_async(&mut connection)
                     .await
             })
             .await;
@@ -875,6 +948,11 @@ impl RedisCache {
                 format!(
                     "renewing {stale} cache scope(s) after a lost invalidation; their reads go to MongoDB"
                 ),
+            )
+        } else if self.is_full() {
+            (
+                ComponentStatus::Degraded,
+                "Redis is full (maxmemory reached): reads it misses go to MongoDB and nothing new is cached; invalidations still run".to_owned(),
             )
         } else if eviction.is_unsafe() {
             (

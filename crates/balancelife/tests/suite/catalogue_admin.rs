@@ -22,6 +22,8 @@ on_every_store!(
     slugs_stay_unique,
     entries_keep_the_version_they_were_logged_from,
     an_archived_package_leaves_the_catalogue_and_can_come_back,
+    a_draft_never_published_is_deleted_for_good,
+    a_package_that_was_public_or_is_logged_from_is_archived_not_deleted,
 );
 
 const MEALS: &str = "/api/v1/meal-packages";
@@ -147,6 +149,7 @@ async fn only_admins_may_write_the_catalogue() {
             ),
             (Method::POST, format!("{item}/publish"), None),
             (Method::POST, format!("{item}/unpublish"), None),
+            (Method::POST, format!("{item}/archive"), None),
             (Method::DELETE, item.clone(), None),
             // An id that does not exist and a body that is not valid: a user learns
             // no more than that the operation exists.
@@ -194,9 +197,10 @@ async fn only_admins_may_write_the_catalogue() {
     assert_eq!(
         statuses,
         [
-            201, 200, 200, 200, 200, 200, 422, 201, 200, 200, 200, 200, 200, 422
+            201, 200, 200, 200, 200, 200, 409, 422, 201, 200, 200, 200, 200, 200, 409, 422
         ],
-        "the admin's answers, in the order of the writes"
+        "the admin's answers, in the order of the writes (published once, a package \
+         is archived, never deleted)"
     );
 }
 
@@ -496,13 +500,17 @@ async fn entries_keep_the_version_they_were_logged_from(app: TestApp) {
     );
 }
 
-async fn an_archived_package_leaves_the_catalogue_and_can_come_back(app: TestApp) {
-    let admin = admin(&app).await;
-    let user = app.register("archive-reader", json!({})).await;
-    let package = created(&app, &admin, WORKOUTS, workout_package("retired")).await;
-    let path = item(WORKOUTS, &package);
-    app.post(&format!("{path}/publish"), Some(&admin.token), json!({}))
+/// Publishes the workout package at `path` and logs its first session as `user`.
+async fn publish_and_log_from(
+    app: &TestApp,
+    admin: &TestUser,
+    user: &TestUser,
+    path: &str,
+) -> TestResponse {
+    let published = app
+        .post(&format!("{path}/publish"), Some(&admin.token), json!({}))
         .await;
+    assert_eq!(published.status, StatusCode::OK, "{}", published.body);
     let logged = app
         .post(
             &format!("{path}/apply"),
@@ -511,11 +519,30 @@ async fn an_archived_package_leaves_the_catalogue_and_can_come_back(app: TestApp
         )
         .await;
     assert_eq!(logged.status, StatusCode::CREATED, "{}", logged.body);
+    logged
+}
 
-    let archived = app.delete(&path, Some(&admin.token)).await;
+async fn an_archived_package_leaves_the_catalogue_and_can_come_back(app: TestApp) {
+    let admin = admin(&app).await;
+    let user = app.register("archive-reader", json!({})).await;
+    let package = created(&app, &admin, WORKOUTS, workout_package("retired")).await;
+    let path = item(WORKOUTS, &package);
+    let logged = publish_and_log_from(&app, &admin, &user, &path).await;
+
+    let archived = app
+        .post(&format!("{path}/archive"), Some(&admin.token), json!({}))
+        .await;
     assert_eq!(archived.status, StatusCode::OK, "{}", archived.body);
     assert_eq!(archived.body["status"], "archived");
     assert_eq!(app.get(&path, None).await.status, StatusCode::NOT_FOUND);
+    let deleted = app.delete(&path, Some(&admin.token)).await;
+    assert_eq!(deleted.status, StatusCode::CONFLICT, "{}", deleted.body);
+    assert_eq!(deleted.body["error"]["field"], "status");
+    assert_eq!(
+        app.get(&path, Some(&admin.token)).await.status,
+        StatusCode::OK,
+        "an archived package stays for admins"
+    );
     assert!(!slugs(&app.get(WORKOUTS, None).await).contains(&"retired".to_owned()));
     let archive = app
         .get(&format!("{WORKOUTS}?status=archived"), Some(&admin.token))
@@ -546,6 +573,101 @@ async fn an_archived_package_leaves_the_catalogue_and_can_come_back(app: TestApp
     assert_eq!(app.get(&path, None).await.status, StatusCode::OK);
 }
 
+async fn a_draft_never_published_is_deleted_for_good(app: TestApp) {
+    let admin = admin(&app).await;
+    let package = created(&app, &admin, MEALS, meal_package("scrapped")).await;
+    let path = item(MEALS, &package);
+    let tag = app.get(&path, Some(&admin.token)).await.headers[header::ETAG]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let renamed = app
+        .patch(&path, Some(&admin.token), json!({"name": "Scrapped plan"}))
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+
+    let stale = send_if_match(&app, Method::DELETE, &path, &admin.token, &tag, None).await;
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.body
+    );
+    let deleted = app.delete(&path, Some(&admin.token)).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+
+    assert_eq!(
+        app.get(&path, Some(&admin.token)).await.status,
+        StatusCode::NOT_FOUND,
+        "gone for admins too"
+    );
+    assert_eq!(
+        app.delete(&path, Some(&admin.token)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let all = app
+        .get(&format!("{MEALS}?status=all"), Some(&admin.token))
+        .await;
+    assert!(!slugs(&all).contains(&"scrapped".to_owned()));
+    // Never public, so nobody can have linked to its slug: it is free again.
+    created(&app, &admin, MEALS, meal_package("scrapped")).await;
+}
+
+async fn a_package_that_was_public_or_is_logged_from_is_archived_not_deleted(app: TestApp) {
+    let admin = admin(&app).await;
+    let user = app.register("logs-from-it", json!({})).await;
+    let package = created(&app, &admin, WORKOUTS, workout_package("was-public")).await;
+    let path = item(WORKOUTS, &package);
+    for step in ["publish", "unpublish"] {
+        let answer = app
+            .post(&format!("{path}/{step}"), Some(&admin.token), json!({}))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{step}: {}", answer.body);
+    }
+    let draft = app.get(&path, Some(&admin.token)).await;
+    assert_eq!(draft.body["status"], "draft");
+    assert!(
+        draft.body["first_published_at"].is_string(),
+        "{}",
+        draft.body
+    );
+    let refused = app.delete(&path, Some(&admin.token)).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("archive"),
+        "it says what to do instead: {}",
+        refused.body
+    );
+    assert_eq!(
+        app.get(&path, Some(&admin.token)).await.status,
+        StatusCode::OK
+    );
+
+    // A package public before its first publication was recorded, taken back to
+    // draft by a release that did not record it, with entries logged from it: its
+    // entries still keep it.
+    publish_and_log_from(&app, &admin, &user, &path).await;
+    let store = app.state.store.workout_packages();
+    let id = package["id"].as_str().unwrap().parse().unwrap();
+    let mut legacy = store.get(id).await.unwrap();
+    legacy.status = balancelife::domain::PackageStatus::Draft;
+    legacy.first_published_at = None;
+    store.upsert(legacy).await.unwrap();
+    let refused = app.delete(&path, Some(&admin.token)).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("entries were logged"),
+        "{}",
+        refused.body
+    );
+}
+
 /// A second administrator, made one by the store (no API grants the role).
 async fn another_admin(app: &TestApp) -> TestUser {
     let signed_up = app.register("second-admin", json!({})).await;
@@ -573,11 +695,9 @@ async fn public_slugs(app: &TestApp) -> Vec<String> {
     slugs(&app.get(MEALS, None).await)
 }
 
-/// Through the cached store, with its in-process tier: a write voids the package and
-/// the listings it was or is in, at once on the instance that made it and within a
-/// second on another; the other listings stay.
-#[tokio::test]
-async fn each_write_voids_exactly_the_package_and_the_listings_it_touches() {
+/// Two instances of the cached store on one Redis, with the sample loaded and their
+/// in-process tiers serving.
+async fn two_cached_instances() -> (Cached, Cached) {
     let cached = Cached::on(&redis::SHARED).await;
     let other = cached.second_process().await;
     balancelife::sample::load(cached.store.as_ref(), balancelife::domain::now())
@@ -585,6 +705,15 @@ async fn each_write_voids_exactly_the_package_and_the_listings_it_touches() {
         .unwrap();
     cached.l1_ready().await;
     other.l1_ready().await;
+    (cached, other)
+}
+
+/// Through the cached store, with its in-process tier: a write voids the package and
+/// the listings it was or is in, at once on the instance that made it and within a
+/// second on another; the other listings stay.
+#[tokio::test]
+async fn each_write_voids_exactly_the_package_and_the_listings_it_touches() {
+    let (cached, other) = two_cached_instances().await;
     let app = TestApp::cached(cached.store.clone());
     let reader = TestApp::cached(other.store.clone());
     let admin = admin(&app).await;
@@ -656,5 +785,44 @@ async fn each_write_voids_exactly_the_package_and_the_listings_it_touches() {
             app.get(&draft_list, Some(&admin.token)).await.body["items"],
             json!([])
         );
+    }
+}
+
+/// A deletion voids the package and its listings like any write: at once where it
+/// was made, within a second on another instance.
+#[tokio::test]
+async fn deleting_a_draft_voids_it_and_its_listings_on_every_instance() {
+    let (cached, other) = two_cached_instances().await;
+    let app = TestApp::cached(cached.store.clone());
+    let reader = TestApp::cached(other.store.clone());
+    let admin = admin(&app).await;
+    let package = created(&app, &admin, MEALS, meal_package("short-lived")).await;
+    let path = item(MEALS, &package);
+    let draft_list = format!("{MEALS}?status=draft");
+    for (app, cached) in [(&app, &cached), (&reader, &other)] {
+        let drafts = app.get(&draft_list, Some(&admin.token)).await;
+        assert_eq!(slugs(&drafts), ["short-lived"]);
+        assert_eq!(
+            app.get(&path, Some(&admin.token)).await.status,
+            StatusCode::OK
+        );
+        assert!(holds_first_page(cached, StatusFilter::Draft));
+    }
+
+    let deleted = app.delete(&path, Some(&admin.token)).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+
+    assert!(!holds_first_page(&cached, StatusFilter::Draft), "at once");
+    until("the other instance drops its draft listing", SECOND, || {
+        !holds_first_page(&other, StatusFilter::Draft)
+    })
+    .await;
+    for app in [&app, &reader] {
+        assert_eq!(
+            app.get(&path, Some(&admin.token)).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let drafts = app.get(&draft_list, Some(&admin.token)).await;
+        assert!(slugs(&drafts).is_empty(), "{}", drafts.body);
     }
 }

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use balancelife::config::{MongoSettings, RedisSettings};
 use balancelife::domain::MealData;
+use balancelife::store::cache_keys::KEY_VERSION;
+use balancelife::store::invalidator::lease_id;
 use balancelife::store::{DateRange, MongoStore, PageLimit, PageRequest, Store};
 
 use balancelife_testkit::fixtures::{at, date, entry, meal_package, renamed, unique_email, user};
@@ -191,6 +193,56 @@ async fn a_writer_cut_off_from_redis_that_dies_is_covered_by_another_instance() 
     .await;
 }
 
+/// A rolling upgrade across a change of key version: the releases' caches are apart
+/// (each reads and writes only its own version's keys), so each needs the stream
+/// for itself, and a lease of its own to consume it by.
+#[tokio::test]
+async fn two_releases_of_different_key_versions_each_consume_the_stream_for_their_own_cache() {
+    let (mongo, redis) = shared_settings();
+    let current = Cached::instance(mongo.clone(), redis.clone()).await;
+    let next = Cached::instance_at_key_version(mongo.clone(), redis.clone(), "v-next").await;
+    let releases = [current.store.clone(), next.store.clone()];
+    let stores = releases.clone();
+    until(
+        "each release holding its own lease",
+        Duration::from_secs(5),
+        || {
+            stores
+                .iter()
+                .all(|store| store.invalidator().is_some_and(|stream| stream.is_holder()))
+        },
+    )
+    .await;
+    let bare = MongoStore::connect(&mongo).await.unwrap();
+    let stored = bare
+        .create_user(user(unique_email("upgrade")))
+        .await
+        .unwrap();
+    // The stream's invalidation of the creation may void the first fills.
+    for (store, instance) in releases.iter().zip([&current, &next]) {
+        for _ in 0..50 {
+            store.get_user(stored.id).await.unwrap();
+            if instance.cache_hits() >= 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(instance.cache_hits() >= 1, "each release caches the user");
+    }
+
+    let changed = renamed(&stored, "Renamed Mid Upgrade");
+    bare.update_user(changed.clone(), stored.updated_at)
+        .await
+        .unwrap();
+    for store in &releases {
+        let seen = time_until("the change in each release's cache", || async {
+            store.get_user(stored.id).await.unwrap() == changed
+        })
+        .await;
+        assert!(seen <= WITHIN, "took {seen:?}");
+    }
+}
+
 /// A consumer that has just died and a standby instance whose cache holds a user,
 /// on a database of their own; and MongoDB bare, for writes no writer invalidates.
 struct Handover {
@@ -215,13 +267,10 @@ async fn consumer_dies_with_a_warm_standby(label: &str) -> Handover {
         .collection::<bson::Document>("cache_invalidator");
     let first_metrics = first.store.cache().metrics.clone();
     time_until("the first consumer's token saved", || {
-        let (leases, namespace) = (leases.clone(), redis.namespace.clone());
+        let (leases, id) = (leases.clone(), lease_id(&redis.namespace, KEY_VERSION));
         let consumed = first_metrics.stream_invalidations.get() >= 1;
         async move {
-            let lease = leases
-                .find_one(bson::doc! { "_id": namespace })
-                .await
-                .unwrap();
+            let lease = leases.find_one(bson::doc! { "_id": id }).await.unwrap();
             consumed && lease.is_some_and(|lease| lease.contains_key("token"))
         }
     })
@@ -373,7 +422,7 @@ async fn a_stream_that_cannot_be_resumed_flushes_the_whole_cache_first() {
         .collection::<bson::Document>("cache_invalidator");
     leases
         .update_one(
-            bson::doc! { "_id": &handover.redis.namespace },
+            bson::doc! { "_id": lease_id(&handover.redis.namespace, KEY_VERSION) },
             bson::doc! { "$set": { "token": { "_data": "8200000000000000002B0229296E04" } } },
         )
         .await

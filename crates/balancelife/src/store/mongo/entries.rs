@@ -201,6 +201,20 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         deleted.map(D::from_doc).ok_or(StoreError::NotFound)
     }
 
+    /// One lookup on the `package_id` index, across every user.
+    async fn names_package(&self, package_id: Uuid) -> StoreResult<bool> {
+        let filter = doc! { "package_id": bson::Uuid::from(package_id) };
+        let found = bounded(
+            self.timeout,
+            self.entries
+                .clone_with_type::<Document>()
+                .find_one(filter)
+                .projection(doc! { "_id": 1 }),
+        )
+        .await?;
+        Ok(found.is_some())
+    }
+
     async fn list(
         &self,
         user_id: Uuid,

@@ -28,6 +28,19 @@ fn expected_indexes() -> Vec<(&'static str, &'static str, Document, bool)> {
             doc! { "user_id": 1, "position": 1 },
             false,
         ),
+        // Whether a package may be deleted: does any entry name it?
+        (
+            "meal_entries",
+            "package_id",
+            doc! { "package_id": 1 },
+            false,
+        ),
+        (
+            "workout_entries",
+            "package_id",
+            doc! { "package_id": 1 },
+            false,
+        ),
         ("meal_packages", "slug_unique", doc! { "slug": 1 }, true),
         (
             "meal_packages",

@@ -16,7 +16,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bson::{Document, doc};
 use chrono::{DateTime, Utc};
-use mongodb::options::{ClientOptions, ReadPreference, SelectionCriteria, Tls, TlsOptions};
+use mongodb::event::EventHandler;
+use mongodb::event::command::CommandEvent;
+use mongodb::options::{
+    ClientOptions, DatabaseOptions, ReadConcern, ReadPreference, SelectionCriteria, Tls, TlsOptions,
+};
 use mongodb::{Client, Database};
 use uuid::Uuid;
 
@@ -54,8 +58,24 @@ impl MongoStore {
     /// `Unavailable` when the server cannot be reached within the timeout, `Invalid`
     /// when the settings are wrong.
     pub async fn connect(settings: &MongoSettings) -> StoreResult<Self> {
+        Self::connect_with(settings, None).await
+    }
+
+    /// `connect`, reporting every command the driver sends (and its outcome) to
+    /// `events`: how a test sees what reaches the server, and with what options.
+    pub async fn connect_reporting(
+        settings: &MongoSettings,
+        events: EventHandler<CommandEvent>,
+    ) -> StoreResult<Self> {
+        Self::connect_with(settings, Some(events)).await
+    }
+
+    async fn connect_with(
+        settings: &MongoSettings,
+        events: Option<EventHandler<CommandEvent>>,
+    ) -> StoreResult<Self> {
         let timeout = settings.timeout;
-        let (client, db, supports_transactions) = open(settings).await?;
+        let (client, db, supports_transactions) = open(settings, events).await?;
         let store = Self::new(client, db, timeout, supports_transactions);
         indexes::ensure(&store.db, timeout).await?;
         migrations::run(&store.db, timeout).await?;
@@ -64,7 +84,7 @@ impl MongoStore {
 
     /// Whether the configured server answers, without touching any data.
     pub async fn probe(settings: &MongoSettings) -> StoreResult<()> {
-        open(settings).await.map(|_| ())
+        open(settings, None).await.map(|_| ())
     }
 
     /// A refused user write, explained by the unique index it collided with as the
@@ -176,8 +196,15 @@ impl MongoStore {
 }
 
 /// A client for the configured server, after it answered `hello`; and whether it can
-/// run multi-document transactions (replica sets and sharded clusters can).
-async fn open(settings: &MongoSettings) -> StoreResult<(Client, Database, bool)> {
+/// run multi-document transactions (replica sets and sharded clusters can). There,
+/// the database reads with read concern `majority`: whatever is read may be cached
+/// for every instance, and only what a majority holds cannot be rolled back after a
+/// failover (a rolled-back write has no change event, so nothing would void its
+/// cached copy). A standalone server has nothing to roll back from.
+async fn open(
+    settings: &MongoSettings,
+    events: Option<EventHandler<CommandEvent>>,
+) -> StoreResult<(Client, Database, bool)> {
     use secrecy::ExposeSecret;
     let uri = &settings.uri;
     let timeout = settings.timeout;
@@ -193,6 +220,7 @@ async fn open(settings: &MongoSettings) -> StoreResult<(Client, Database, bool)>
     options.app_name = Some("balancelife".into());
     options.server_selection_timeout = Some(timeout);
     options.connect_timeout = Some(timeout);
+    options.command_event_handler = events;
     if let Some(ca_file) = &settings.cert_path {
         if !ca_file.is_file() {
             return Err(StoreError::Invalid(format!(
@@ -209,6 +237,14 @@ async fn open(settings: &MongoSettings) -> StoreResult<(Client, Database, bool)>
     let hello = bounded(timeout, db.run_command(doc! { "hello": 1 })).await?;
     let supports_transactions =
         hello.contains_key("setName") || hello.get_str("msg") == Ok("isdbgrid");
+    let db = if supports_transactions {
+        let majority = DatabaseOptions::builder()
+            .read_concern(ReadConcern::majority())
+            .build();
+        client.database_with_options(&settings.database, majority)
+    } else {
+        db
+    };
     Ok((client, db, supports_transactions))
 }
 

@@ -165,10 +165,8 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
     /// One `findOneAndReplace` on the id and the revision read, which returns what
     /// it replaced; when it matches nothing, a read tells missing from stale.
     async fn replace(&self, package: P, read: &P) -> StoreResult<Written<P>> {
-        let revision = bson::to_bson(&read.authorship().updated_at)
-            .map_err(|e| StoreError::internal("encoding a revision").because(e))?;
-        // `null` also matches a document without the field, as older releases wrote.
-        let filter = doc! { "_id": bson::Uuid::from(package.id()), "updated_at": revision };
+        let filter =
+            doc! { "_id": bson::Uuid::from(package.id()), "updated_at": revision_of(read)? };
         let document = to_document(&package)?;
         let replaced = bounded_write(
             self.timeout,
@@ -187,6 +185,29 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
             },
         }
     }
+
+    /// One `findOneAndDelete` on the id and the revision read; when it matches
+    /// nothing, a read tells missing from stale.
+    async fn delete(&self, id: uuid::Uuid, read: &P) -> StoreResult<P> {
+        let filter = doc! { "_id": bson::Uuid::from(id), "updated_at": revision_of(read)? };
+        let deleted = bounded_write(self.timeout, self.collection.find_one_and_delete(filter))
+            .await
+            .map_err(slug_or::<P>)?;
+        match deleted {
+            Some(deleted) => from_document(deleted),
+            None => match self.get(id).await {
+                Ok(_) => Err(StoreError::Stale),
+                Err(error) => Err(error),
+            },
+        }
+    }
+}
+
+/// The revision a conditional write compares with: `updated_at` as read. `null`
+/// also matches a document without the field, as older releases wrote.
+fn revision_of<P: Package>(read: &P) -> StoreResult<Bson> {
+    bson::to_bson(&read.authorship().updated_at)
+        .map_err(|e| StoreError::internal("encoding a revision").because(e))
 }
 
 /// A refused write: a unique index other than `_id` can only be the slug's.

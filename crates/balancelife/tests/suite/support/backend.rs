@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use balancelife::config::{CacheSettings, MongoSettings, RedisSettings, Settings};
+use balancelife::store::cache_keys::KEY_VERSION;
 use balancelife::store::invalidator::Invalidator;
 use balancelife::store::{CachedStore, MemoryStore, MongoStore, RedisCache, Store};
 use balancelife_testkit::contract::TestStore;
@@ -100,7 +101,8 @@ impl Cached {
 
     /// The stack on the given servers.
     pub async fn with(mongo_settings: MongoSettings, redis_settings: RedisSettings) -> Self {
-        Self::build(mongo_settings, redis_settings, false, cache_settings()).await
+        let cache = cache_settings();
+        Self::build(mongo_settings, redis_settings, false, KEY_VERSION, cache).await
     }
 
     /// The stack without the in-process tier (`L1_CACHE_MB=0`): every cached read
@@ -108,7 +110,7 @@ impl Cached {
     pub async fn redis_only(mongo_settings: MongoSettings, redis_settings: RedisSettings) -> Self {
         let mut cache = cache_settings();
         cache.l1_capacity_bytes = 0;
-        Self::build(mongo_settings, redis_settings, false, cache).await
+        Self::build(mongo_settings, redis_settings, false, KEY_VERSION, cache).await
     }
 
     /// Waits until the in-process tier serves (its channel confirmed).
@@ -131,13 +133,24 @@ impl Cached {
     /// The stack on the given servers with a change-stream invalidator beside it, as
     /// the service runs it on a replica set: one service instance.
     pub async fn instance(mongo_settings: MongoSettings, redis_settings: RedisSettings) -> Self {
-        Self::build(mongo_settings, redis_settings, true, cache_settings()).await
+        Self::instance_at_key_version(mongo_settings, redis_settings, KEY_VERSION).await
+    }
+
+    /// `instance`, as a release whose keys have version `key_version` runs.
+    pub async fn instance_at_key_version(
+        mongo_settings: MongoSettings,
+        redis_settings: RedisSettings,
+        key_version: &str,
+    ) -> Self {
+        let cache = cache_settings();
+        Self::build(mongo_settings, redis_settings, true, key_version, cache).await
     }
 
     async fn build(
         mongo_settings: MongoSettings,
         redis_settings: RedisSettings,
         invalidating: bool,
+        key_version: &str,
         cache_settings: CacheSettings,
     ) -> Self {
         let mongo = Arc::new(
@@ -146,7 +159,7 @@ impl Cached {
                 .expect("connecting to the test MongoDB"),
         );
         let probe = Arc::new(ProbeStore::new(mongo.clone()));
-        let cache = RedisCache::start(&redis_settings, &cache_settings)
+        let cache = RedisCache::start_at_key_version(&redis_settings, &cache_settings, key_version)
             .await
             .expect("valid Redis settings");
         let mut store = CachedStore::new(probe.clone(), cache.clone());

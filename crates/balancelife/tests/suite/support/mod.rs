@@ -28,3 +28,25 @@ pub async fn until(what: &str, within: std::time::Duration, mut check: impl FnMu
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// How long until the asynchronous `check` holds, polling every 5 ms; fails the test
+/// if it does not within `within`.
+pub async fn eventually<F, Fut>(
+    what: &str,
+    within: std::time::Duration,
+    mut check: F,
+) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < within,
+            "{what} did not happen within {within:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    started.elapsed()
+}
