@@ -1,7 +1,8 @@
 // BalanceLife web app: plain ES module, no build step, only the public JSON API.
 // The session lives in an HttpOnly cookie this script cannot read; writes repeat
-// the readable CSRF cookie (bl_csrf, or __Host-bl_csrf over HTTPS) in X-CSRF-Token. Pages are built with DOM calls, never
-// from HTML strings, so no text from the API is ever run as markup.
+// the readable CSRF cookie (bl_csrf, or __Host-bl_csrf over HTTPS) in X-CSRF-Token.
+// Pages are built with DOM calls, never from HTML strings, so no text from the API
+// is ever run as markup.
 
 const view = document.getElementById("view");
 const message = document.getElementById("message");
