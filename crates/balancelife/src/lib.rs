@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+mod connection_watch;
 pub mod domain;
 pub mod json_body;
 pub mod metrics;

@@ -15,14 +15,18 @@ use crate::api::state::SharedState;
 const INDEX: &str = include_str!("../web/index.html");
 const SCRIPT: &str = include_str!("../web/app.js");
 const STYLE: &str = include_str!("../web/app.css");
+const ICON: &str = include_str!("../web/favicon.svg");
 
 /// The policy of the pages and their assets.
 pub const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
     img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// `/` and its two assets.
+/// `/`, its two assets and its icon. The icon is an SVG, linked from the page; it
+/// answers `/favicon.ico` too, where browsers and other clients look by habit
+/// (every current browser draws an SVG icon).
 pub fn routes() -> Router<SharedState> {
+    let icon = || async { page(ICON, "image/svg+xml") };
     Router::new()
         .route(
             "/",
@@ -36,6 +40,8 @@ pub fn routes() -> Router<SharedState> {
             "/assets/app.css",
             get(|| async { page(STYLE, "text/css; charset=utf-8") }),
         )
+        .route("/favicon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
 }
 
 fn page(body: &'static str, content_type: &'static str) -> Response {

@@ -1,7 +1,8 @@
 // BalanceLife web app: plain ES module, no build step, only the public JSON API.
 // The session lives in an HttpOnly cookie this script cannot read; writes repeat
-// the readable bl_csrf cookie in X-CSRF-Token. Pages are built with DOM calls, never
-// from HTML strings, so no text from the API is ever run as markup.
+// the readable CSRF cookie (bl_csrf, or __Host-bl_csrf over HTTPS) in X-CSRF-Token.
+// Pages are built with DOM calls, never from HTML strings, so no text from the API
+// is ever run as markup.
 
 const view = document.getElementById("view");
 const message = document.getElementById("message");
@@ -21,8 +22,12 @@ class ApiFailure extends Error {
 }
 
 function csrfToken() {
-  const pair = document.cookie.split("; ").find((c) => c.startsWith("bl_csrf="));
-  return pair ? pair.slice("bl_csrf=".length) : "";
+  const cookies = document.cookie.split("; ");
+  for (const name of ["__Host-bl_csrf=", "bl_csrf="]) {
+    const pair = cookies.find((c) => c.startsWith(name));
+    if (pair) return pair.slice(name.length);
+  }
+  return "";
 }
 
 /** What went wrong, in words a person can act on. */
@@ -714,7 +719,7 @@ async function admin(page) {
 
 (async () => {
   try {
-    me = await api("GET", "/users/me");
+    me = (await api("GET", "/session")).user;
   } catch {
     me = null;
   }

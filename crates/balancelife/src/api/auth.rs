@@ -1,6 +1,9 @@
 //! `POST /auth/register` and `POST /auth/login`, and the extractor that turns a
 //! bearer token into the signed-in user.
 
+use std::net::IpAddr;
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
@@ -11,12 +14,13 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use super::extract::ValidJson;
-use super::limits::ClientAddress;
-use super::session;
+use super::limits::{ClientAddress, network_of};
+use super::session::{self, SessionCookies};
 use super::state::SharedState;
 use super::users::UserView;
-use crate::auth::Password;
 use crate::auth::token::credentials_fingerprint;
+use crate::auth::{HashError, HashRefused, Password, PasswordHasher};
+use crate::config::CookieSecure;
 use crate::domain::{
     ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, Profile, Role,
     Sex, Timezone, User, WeightKg, new_id,
@@ -39,9 +43,17 @@ impl FromRequestParts<SharedState> for AuthUser {
         let token = match bearer_token(&parts.headers) {
             Some(token) => token.to_owned(),
             None => {
-                let token = session::token(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-                session::check_same_origin(&parts.method, &parts.uri, &parts.headers)?;
-                token
+                let token = SessionCookies::of(&parts.headers, state.cookie_secure)
+                    .token(&parts.headers)
+                    .ok_or_else(ApiError::unauthorized)?;
+                session::check_same_origin(
+                    &parts.method,
+                    &parts.uri,
+                    &parts.headers,
+                    &state.tokens,
+                    token,
+                )?;
+                token.to_owned()
             }
         };
         let claims = state
@@ -70,8 +82,11 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Whether the request carries credentials of either kind.
-pub fn has_credentials(headers: &HeaderMap) -> bool {
-    headers.contains_key(AUTHORIZATION) || session::token(headers).is_some()
+pub fn has_credentials(headers: &HeaderMap, cookies: CookieSecure) -> bool {
+    headers.contains_key(AUTHORIZATION)
+        || SessionCookies::of(headers, cookies)
+            .token(headers)
+            .is_some()
 }
 
 /// A signed-in administrator: 401 without a valid token, 403 for anyone else,
@@ -101,7 +116,7 @@ impl FromRequestParts<SharedState> for Reader {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
-        if !has_credentials(&parts.headers) {
+        if !has_credentials(&parts.headers, state.cookie_secure) {
             return Ok(Self(None));
         }
         let AuthUser(user) = AuthUser::from_request_parts(parts, state).await?;
@@ -197,7 +212,7 @@ pub async fn register(
 /// Creates the account `request` describes (the rate limit first).
 pub async fn sign_up(
     state: &SharedState,
-    address: Option<std::net::IpAddr>,
+    address: Option<IpAddr>,
     request: RegisterRequest,
 ) -> ApiResult<User> {
     state
@@ -217,7 +232,7 @@ pub async fn sign_up(
         carbs_g_target: request.carbs_g_target,
         fat_g_target: request.fat_g_target,
     };
-    let password_hash = hash_off_thread(state, request.password).await?;
+    let password_hash = hash_off_thread(state, address, request.password).await?;
     let now = crate::domain::now();
     let user = User {
         id: new_id(),
@@ -261,7 +276,7 @@ pub async fn login(
 /// The user whose e-mail and password `request` gives (the rate limit first).
 pub async fn sign_in(
     state: &SharedState,
-    address: Option<std::net::IpAddr>,
+    address: Option<IpAddr>,
     request: LoginRequest,
 ) -> ApiResult<User> {
     state
@@ -280,37 +295,59 @@ pub async fn sign_in(
     // Unknown e-mails still pay for a verification, so timing reveals nothing.
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = request.password;
-    let matches = state
-        .hasher
-        .run(move |h| h.verify(&password, hash.as_ref()))
-        .await
-        .map_err(ApiError::internal)?;
+    let matches = argon2(state, address, move |h| h.verify(&password, hash.as_ref())).await?;
     match user {
         Some(user) if matches => Ok(user),
         _ => Err(ApiError::invalid_credentials()),
     }
 }
 
-pub async fn hash_off_thread(
+/// Runs Argon2 `work` in the line of the client at `address` (`auth::hash_queue`):
+/// 429 when that client has as many hashes waiting as it may, 503 when the service
+/// has.
+async fn argon2<T: Send + 'static>(
     state: &SharedState,
-    password: Password,
-) -> ApiResult<crate::domain::PasswordHash> {
+    address: Option<IpAddr>,
+    work: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
+) -> ApiResult<T> {
+    let client = address.map(network_of);
     state
         .hasher
-        .run(move |h| h.hash(&password))
+        .run(client, work)
         .await
-        .map_err(ApiError::internal)
+        .map_err(|error| match error {
+            HashError::Refused(HashRefused::ClientBusy) => {
+                ApiError::too_many_requests(Duration::ZERO)
+            }
+            HashError::Refused(HashRefused::Overloaded) => ApiError::busy(),
+            HashError::Failed(error) => ApiError::internal(error),
+        })
 }
 
-pub async fn verify_off_thread(
+pub async fn hash_off_thread(
     state: &SharedState,
+    address: Option<IpAddr>,
+    password: Password,
+) -> ApiResult<crate::domain::PasswordHash> {
+    argon2(state, address, move |h| h.hash(&password)).await
+}
+
+/// Whether `password` is `user`'s current one. Counted as a log-in attempt of the
+/// account (`AuthLimits`), so a token does not let its holder guess the password.
+pub async fn check_current_password(
+    state: &SharedState,
+    address: Option<IpAddr>,
     password: String,
     user: &User,
 ) -> ApiResult<bool> {
-    let hash = user.password_hash.clone();
     state
-        .hasher
-        .run(move |h| h.verify(&password, Some(&hash)))
+        .auth_limits
+        .check(address, &user.email)
         .await
-        .map_err(ApiError::internal)
+        .map_err(ApiError::too_many_requests)?;
+    if password.len() > 4 * Password::MAX_CHARS {
+        return Ok(false);
+    }
+    let hash = user.password_hash.clone();
+    argon2(state, address, move |h| h.verify(&password, Some(&hash))).await
 }

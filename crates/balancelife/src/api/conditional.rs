@@ -9,7 +9,7 @@
 //! 304 instead of the body. Everything else (sign-in answers with tokens, exports,
 //! health) keeps the `no-store` every response gets by default.
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -17,8 +17,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::state::SharedState;
 
-/// The largest body that is tagged; larger reads are answered as they are.
-const TAGGED_UP_TO_BYTES: usize = 4 * 1024 * 1024;
+/// The largest body that is read whole to be hashed; a larger read is answered as
+/// it is, untagged, unless it was encoded with its tag (`PrecomputedTag`).
+const HASHED_UP_TO_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Who may keep an answer to a read of `path`, or `None` to leave it uncached. A
 /// read of the catalogue with credentials may show drafts (to an administrator), so
@@ -50,7 +51,7 @@ pub async fn conditional_get(
     request: Request,
     next: Next,
 ) -> Response {
-    let with_credentials = super::auth::has_credentials(request.headers());
+    let with_credentials = super::auth::has_credentials(request.headers(), state.cookie_secure);
     let Some(cache_control) = (request.method() == Method::GET)
         .then(|| {
             let max_age = state.catalogue_max_age.as_secs();
@@ -70,14 +71,25 @@ pub async fn conditional_get(
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, TAGGED_UP_TO_BYTES).await else {
-        return super::error::ApiError::internal("a response body could not be read")
-            .into_response();
-    };
-    // A body encoded once comes with its tag (`PrecomputedTag`); others are hashed.
-    let tag = match parts.extensions.remove::<PrecomputedTag>() {
-        Some(PrecomputedTag(tag)) => tag,
-        None => entity_tag(&bytes),
+    // A body encoded once comes with its tag (`PrecomputedTag`), whatever its size;
+    // others are read whole and hashed, if their size says they may be.
+    let (tag, body) = match parts.extensions.remove::<PrecomputedTag>() {
+        Some(PrecomputedTag(tag)) => (tag, body),
+        None if body
+            .size_hint()
+            .upper()
+            .is_none_or(|size| size > HASHED_UP_TO_BYTES) =>
+        {
+            return Response::from_parts(parts, body);
+        }
+        None => {
+            let limit = usize::try_from(HASHED_UP_TO_BYTES).unwrap_or(usize::MAX);
+            let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+                return super::error::ApiError::internal("a response body could not be read")
+                    .into_response();
+            };
+            (entity_tag(&bytes), Body::from(bytes))
+        }
     };
     parts.headers.insert(header::ETAG, tag.clone());
     parts.headers.insert(
@@ -94,7 +106,7 @@ pub async fn conditional_get(
         copy_validators(&parts.headers, not_modified.headers_mut());
         return not_modified;
     }
-    Response::from_parts(parts, Body::from(bytes))
+    Response::from_parts(parts, body)
 }
 
 /// The tag of a body that was encoded with it (`JsonBody`), so it is not hashed
@@ -187,6 +199,46 @@ mod tests {
         ] {
             assert_eq!(policy(uncached, 60, false), None, "{uncached}");
         }
+    }
+
+    /// A personal read of `size` bytes through the layer, as the router wraps it.
+    async fn read_of(size: usize) -> Response {
+        use tower::ServiceExt;
+        let state = crate::startup::app_state(
+            &crate::config::Settings::default(),
+            std::sync::Arc::new(crate::store::MemoryStore::new()),
+            Default::default(),
+        );
+        let json = (
+            [(header::CONTENT_TYPE, "application/json")],
+            vec![b' '; size],
+        );
+        let router = axum::Router::new()
+            .route(
+                "/api/v1/users/me",
+                axum::routing::get(move || async move { json.clone() }),
+            )
+            .layer(axum::middleware::from_fn_with_state(state, conditional_get));
+        let request = axum::http::Request::get("/api/v1/users/me")
+            .body(Body::empty())
+            .unwrap();
+        router.oneshot(request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_read_too_large_to_hash_is_answered_whole_and_untagged() {
+        let limit = usize::try_from(HASHED_UP_TO_BYTES).unwrap();
+        let small = read_of(1024).await;
+        assert_eq!(small.status(), StatusCode::OK);
+        assert!(small.headers().contains_key(header::ETAG));
+
+        let large = read_of(limit + 1).await;
+        assert_eq!(large.status(), StatusCode::OK);
+        assert!(!large.headers().contains_key(header::ETAG));
+        let body = axum::body::to_bytes(large.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(body.len(), limit + 1);
     }
 
     #[test]

@@ -202,6 +202,19 @@ impl ApiError {
         )
     }
 
+    /// More work waiting than the service takes on (password hashes): try again in a
+    /// second.
+    pub fn busy() -> Self {
+        Self {
+            retry_after: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the service is busy; try again shortly",
+            )
+        }
+    }
+
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -15,6 +15,9 @@ pub struct HealthReport {
     status: ServiceStatus,
     store: StoreKind,
     store_reason: String,
+    /// Whether what is written is kept across restarts: `false` on the in-memory
+    /// store, whose every answer then also carries `x-store-warning`.
+    persistent: bool,
     components: BTreeMap<&'static str, ComponentHealth>,
     version: &'static str,
 }
@@ -51,6 +54,7 @@ pub async fn health(State(state): State<SharedState>) -> (StatusCode, Json<Healt
         status,
         store: state.store.kind(),
         store_reason: state.store_choice.reason.clone(),
+        persistent: state.store.kind() != StoreKind::Memory,
         components,
         version: env!("CARGO_PKG_VERSION"),
     };

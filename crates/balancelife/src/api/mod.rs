@@ -37,6 +37,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::store::StoreKind;
 use catalogue_admin::{meal_packages as meal_admin, workout_packages as workout_admin};
 use error::ApiError;
 use extract::BODY_LIMIT_BYTES;
@@ -48,6 +49,9 @@ use utoipa_axum::routes;
 use workout_entries::endpoints as workouts;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// On every answer of a store that keeps nothing across restarts (the memory store,
+/// chosen or fallen back to), so no client takes a write for kept.
+pub const STORE_WARNING: HeaderName = HeaderName::from_static("x-store-warning");
 
 /// Every documented route, with its handler: the router and the OpenAPI document
 /// are both made from this, so neither can list a route the other lacks.
@@ -61,7 +65,11 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
-        .routes(routes!(session::open_session, session::close_session))
+        .routes(routes!(
+            session::session_state,
+            session::open_session,
+            session::close_session
+        ))
         .routes(routes!(session::register_session))
         .routes(routes!(users::get_me, users::update_me, users::delete_me))
         .routes(routes!(users::get_user))
@@ -121,6 +129,9 @@ fn catalogue(routes: UtoipaMethodRouter<SharedState>) -> UtoipaMethodRouter<Shar
 /// The whole application: the documented routes, and the layers around them.
 pub fn router(state: SharedState) -> Router {
     let (routes, _) = documented_routes().split_for_parts();
+    let store_warning = (state.store.kind() == StoreKind::Memory).then(|| {
+        HeaderValue::from_static("in-memory store: nothing written is kept across restarts")
+    });
     routes
         .merge(crate::web::routes())
         .fallback(|| async { ApiError::not_found("route") })
@@ -156,6 +167,10 @@ pub fn router(state: SharedState) -> Router {
                 ))
                 .layer(always("referrer-policy", "no-referrer"))
                 .layer(always("cache-control", "no-store"))
+                .layer(SetResponseHeaderLayer::overriding(
+                    STORE_WARNING,
+                    store_warning,
+                ))
                 .layer(CatchPanicLayer::custom(panicked)),
         )
         .with_state(state)

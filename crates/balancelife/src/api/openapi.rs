@@ -284,7 +284,7 @@ fn add_shared_answers(operation: &mut Operation) {
     }
     for response in responses.values_mut() {
         if let RefOr::T(response) = response {
-            add_request_id(response);
+            add_headers_of_every_answer(response);
         }
     }
 }
@@ -302,17 +302,24 @@ fn error_response(description: &str) -> RefOr<Response> {
         .into()
 }
 
-fn add_request_id(response: &mut Response) {
-    response
-        .headers
-        .entry("x-request-id".to_owned())
-        .or_insert_with(|| {
+fn add_headers_of_every_answer(response: &mut Response) {
+    for (name, description) in [
+        (
+            "x-request-id",
+            "The request's id: the client's `x-request-id` if it sent one, else a fresh \
+             UUID. Log lines of the request carry it too.",
+        ),
+        (
+            "x-store-warning",
+            "Present when the service runs on its in-memory store, which keeps nothing \
+             across restarts (no MongoDB configured, or MongoDB unreachable at start).",
+        ),
+    ] {
+        response.headers.entry(name.to_owned()).or_insert_with(|| {
             HeaderBuilder::new()
                 .schema(String::schema())
-                .description(Some(
-                    "The request's id: the client's `x-request-id` if it sent one, else a \
-                 fresh UUID. Log lines of the request carry it too.",
-                ))
+                .description(Some(description))
                 .build()
         });
+    }
 }

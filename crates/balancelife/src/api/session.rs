@@ -2,11 +2,19 @@
 //! no page script can read it, beside a readable cross-site request forgery token.
 //!
 //! `POST /api/v1/session` signs in, `POST /api/v1/session/register` signs up, both
-//! answering without the token in the body; `DELETE /api/v1/session` signs out. The
+//! answering without the token in the body; `DELETE /api/v1/session` signs out, and
+//! `GET /api/v1/session` says whether one is open (200 either way: a page asking
+//! before anyone signed in is no error). The
 //! API accepts the cookie beside the bearer header (`AuthUser`). A write the cookie
-//! authenticates must carry the CSRF token in `X-CSRF-Token` (double submit: only a
-//! page of the app's origin can read the cookie that holds it), and an `Origin`, if
-//! the browser sends one, must be the service's own.
+//! authenticates must carry the session's CSRF token in `X-CSRF-Token`: a MAC of the
+//! session token that only this service can make, handed to the app in a readable
+//! cookie (only a page of the app's origin can read it), so a token someone planted
+//! in a cookie of their own does not pass. An `Origin`, if the browser sends one,
+//! must be the service's own.
+//!
+//! Over HTTPS the cookies are `Secure` and named `__Host-…`: a browser takes such a
+//! cookie only from this very host over HTTPS, for the whole site, so neither a
+//! sibling host nor a plain-HTTP answer can set or shadow them.
 
 use axum::Json;
 use axum::extract::State;
@@ -14,22 +22,78 @@ use axum::http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
-use super::auth::{LoginRequest, RegisterRequest, sign_in, sign_up};
+use super::auth::{AuthUser, LoginRequest, RegisterRequest, sign_in, sign_up};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::ValidJson;
 use super::limits::ClientAddress;
 use super::state::SharedState;
 use super::users::UserView;
+use crate::auth::TokenKeys;
+use crate::config::CookieSecure;
 use crate::domain::User;
 
-/// The cookie that holds the session token (`HttpOnly`).
-pub const SESSION_COOKIE: &str = "bl_session";
-/// The cookie that holds the CSRF token, readable by the app's scripts.
-pub const CSRF_COOKIE: &str = "bl_csrf";
 /// The header a cookie-authenticated write repeats the CSRF token in.
 pub const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
+
+/// The session's cookies as one request sees them: over HTTPS `Secure` and named
+/// `__Host-bl_session` (the token, `HttpOnly`) and `__Host-bl_csrf` (readable by the
+/// app's scripts); over plain HTTP (a development machine) `bl_session` and
+/// `bl_csrf`. Only the names of the request's own kind are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionCookies {
+    secure: bool,
+}
+
+impl SessionCookies {
+    /// Those of a request with `headers`: secure when the operator says always, or
+    /// when a proxy in front that ends TLS says the client came over HTTPS.
+    pub fn of(headers: &HeaderMap, policy: CookieSecure) -> Self {
+        let over_https = headers
+            .get("x-forwarded-proto")
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+        Self {
+            secure: policy == CookieSecure::Always || over_https,
+        }
+    }
+
+    fn session(self) -> &'static str {
+        if self.secure {
+            "__Host-bl_session"
+        } else {
+            "bl_session"
+        }
+    }
+
+    fn csrf(self) -> &'static str {
+        if self.secure {
+            "__Host-bl_csrf"
+        } else {
+            "bl_csrf"
+        }
+    }
+
+    /// The session token of the request's cookie, if it has one.
+    pub fn token(self, headers: &HeaderMap) -> Option<&str> {
+        cookie_value(headers, self.session())
+    }
+
+    /// One `Set-Cookie` value: the token `HttpOnly`, the CSRF token readable.
+    fn set(self, session: bool, value: &str, max_age: u64) -> String {
+        let name = if session { self.session() } else { self.csrf() };
+        let mut cookie = format!("{name}={value}; Path=/; Max-Age={max_age}; SameSite=Strict");
+        if session {
+            cookie.push_str("; HttpOnly");
+        }
+        if self.secure {
+            cookie.push_str("; Secure");
+        }
+        cookie
+    }
+}
 
 /// A session held in cookies: who it is and for how long, never the token.
 #[derive(Serialize, ToSchema)]
@@ -37,6 +101,38 @@ pub struct CookieSession {
     /// Seconds until the session expires.
     expires_in: u64,
     user: UserView,
+}
+
+/// Whether a session is open, and whose.
+#[derive(Serialize, ToSchema)]
+pub struct SessionState {
+    signed_in: bool,
+    /// Who is signed in; `null` when nobody is.
+    #[schema(required = true)]
+    user: Option<UserView>,
+}
+
+/// Whether the client is signed in, and as whom.
+///
+/// By the session cookie or a bearer token; the web app asks it on opening, before
+/// anyone may have signed in, so the answer is 200 either way.
+#[utoipa::path(
+    get,
+    path = "/api/v1/session",
+    tag = "auth",
+    responses((status = 200, description = "Signed in or not: a token that is missing, \
+        expired or void is `signed_in: false`", body = SessionState))
+)]
+pub async fn session_state(signed_in: Result<AuthUser, ApiError>) -> ApiResult<Json<SessionState>> {
+    let user = match signed_in {
+        Ok(AuthUser(user)) => Some(UserView::from(&user)),
+        Err(error) if error.status() == StatusCode::UNAUTHORIZED => None,
+        Err(error) => return Err(error),
+    };
+    Ok(Json(SessionState {
+        signed_in: user.is_some(),
+        user,
+    }))
 }
 
 /// Signs in and keeps the session in cookies (the web app's way).
@@ -48,7 +144,8 @@ pub struct CookieSession {
     responses(
         (status = 200, description = "Signed in; the session is in cookies", body = CookieSession,
             headers(("set-cookie" = String,
-                description = "`bl_session` (HttpOnly) and `bl_csrf`, both SameSite=Strict"))),
+                description = "`bl_session` (HttpOnly) and `bl_csrf`, both SameSite=Strict; \
+                    over HTTPS `__Host-bl_session` and `__Host-bl_csrf`, Secure"))),
         (status = 401, description = "Wrong e-mail address or password", body = ErrorBody),
         (status = 429, description = "Too many attempts for this address or e-mail",
             body = ErrorBody,
@@ -75,7 +172,8 @@ pub async fn open_session(
         (status = 201, description = "Registered; the session is in cookies",
             body = CookieSession,
             headers(("set-cookie" = String,
-                description = "`bl_session` (HttpOnly) and `bl_csrf`, both SameSite=Strict"))),
+                description = "`bl_session` (HttpOnly) and `bl_csrf`, both SameSite=Strict; \
+                    over HTTPS `__Host-bl_session` and `__Host-bl_csrf`, Secure"))),
         (status = 409, description = "The e-mail address is taken", body = ErrorBody),
         (status = 429, description = "Too many attempts for this address or e-mail",
             body = ErrorBody,
@@ -100,14 +198,11 @@ pub async fn register_session(
     responses((status = 204, description = "Signed out",
         headers(("set-cookie" = String, description = "Both cookies, expired"))))
 )]
-pub async fn close_session(headers: HeaderMap) -> Response {
-    let secure = is_secure(&headers);
+pub async fn close_session(State(state): State<SharedState>, headers: HeaderMap) -> Response {
+    let cookies = SessionCookies::of(&headers, state.cookie_secure);
     let mut response = StatusCode::NO_CONTENT.into_response();
-    for name in [SESSION_COOKIE, CSRF_COOKIE] {
-        append_cookie(
-            &mut response,
-            &cookie(name, "", 0, name == SESSION_COOKIE, secure),
-        );
+    for session in [true, false] {
+        append_cookie(&mut response, &cookies.set(session, "", 0));
     }
     response
 }
@@ -119,25 +214,16 @@ fn with_cookies(
     user: &User,
 ) -> Response {
     let ttl = state.tokens.ttl().as_secs();
-    let secure = is_secure(headers);
-    let csrf = {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-    };
+    let cookies = SessionCookies::of(headers, state.cookie_secure);
     let body = CookieSession {
         expires_in: ttl,
         user: UserView::from(user),
     };
     let mut response = (status, Json(body)).into_response();
     let token = state.tokens.issue(user);
-    append_cookie(
-        &mut response,
-        &cookie(SESSION_COOKIE, &token, ttl, true, secure),
-    );
-    append_cookie(
-        &mut response,
-        &cookie(CSRF_COOKIE, &csrf, ttl, false, secure),
-    );
+    let csrf = state.tokens.csrf_token(&token);
+    append_cookie(&mut response, &cookies.set(true, &token, ttl));
+    append_cookie(&mut response, &cookies.set(false, &csrf, ttl));
     response
 }
 
@@ -145,26 +231,6 @@ fn append_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(SET_COOKIE, value);
     }
-}
-
-/// One `Set-Cookie` value; `Secure` when the client reached the service over TLS.
-fn cookie(name: &str, value: &str, max_age: u64, http_only: bool, secure: bool) -> String {
-    let mut cookie = format!("{name}={value}; Path=/; Max-Age={max_age}; SameSite=Strict");
-    if http_only {
-        cookie.push_str("; HttpOnly");
-    }
-    if secure {
-        cookie.push_str("; Secure");
-    }
-    cookie
-}
-
-/// Whether the client came over TLS, as a proxy in front that ends it says.
-fn is_secure(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
 }
 
 /// The value of cookie `name`, if the request has it.
@@ -179,24 +245,23 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value)
 }
 
-/// The session token of the cookie, if the request has one.
-pub fn token(headers: &HeaderMap) -> Option<String> {
-    cookie_value(headers, SESSION_COOKIE).map(str::to_owned)
-}
-
-/// For a request the session cookie authenticates: a read passes; a write must come
-/// from the app's own pages (the CSRF token repeated in its header, an `Origin` of
-/// this service if any), or it is refused with 403.
-pub fn check_same_origin(method: &Method, uri: &Uri, headers: &HeaderMap) -> ApiResult<()> {
+/// For a request the session cookie holding `session_token` authenticates: a read
+/// passes; a write must come from the app's own pages (that session's CSRF token in
+/// its header, an `Origin` of this service if any), or it is refused with 403.
+pub fn check_same_origin(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    keys: &TokenKeys,
+    session_token: &str,
+) -> ApiResult<()> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    let expected = cookie_value(headers, CSRF_COOKIE);
-    let sent = headers.get(&CSRF_HEADER).and_then(|v| v.to_str().ok());
-    let tokens_agree = match (expected, sent) {
-        (Some(expected), Some(sent)) => constant_time_eq(expected.as_bytes(), sent.as_bytes()),
-        _ => false,
-    };
+    let expected = keys.csrf_token(session_token);
+    let sent = headers.get(&CSRF_HEADER).map(HeaderValue::as_bytes);
+    // Constant time: how far a guess matched must not show in the answer's timing.
+    let tokens_agree = sent.is_some_and(|sent| bool::from(expected.as_bytes().ct_eq(sent)));
     let origin_ok = match headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
         None => true,
         Some(origin) => same_origin(origin, uri, headers),
@@ -228,11 +293,6 @@ fn same_origin(origin: &str, uri: &Uri, headers: &HeaderMap) -> bool {
     ours.is_empty() || ours.iter().any(|ours| ours.eq_ignore_ascii_case(authority))
 }
 
-/// Compares without stopping at the first difference, so timing tells nothing.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,54 +308,70 @@ mod tests {
         map
     }
 
+    const PLAIN: SessionCookies = SessionCookies { secure: false };
+
     #[test]
     fn cookies_are_read_by_name_from_every_cookie_header() {
         let map = headers(&[("cookie", "a=1; bl_session=tok"), ("cookie", "bl_csrf=c")]);
-        assert_eq!(token(&map).as_deref(), Some("tok"));
-        assert_eq!(cookie_value(&map, CSRF_COOKIE), Some("c"));
-        assert_eq!(token(&headers(&[("cookie", "bl_session=")])), None);
+        assert_eq!(PLAIN.token(&map), Some("tok"));
+        assert_eq!(cookie_value(&map, PLAIN.csrf()), Some("c"));
+        assert_eq!(PLAIN.token(&headers(&[("cookie", "bl_session=")])), None);
     }
 
     #[test]
-    fn a_cookie_write_needs_the_csrf_token_and_its_own_origin() {
-        let cookies = ("cookie", "bl_session=t; bl_csrf=secret");
+    fn a_cookie_write_needs_the_sessions_csrf_token_and_its_own_origin() {
+        let keys = TokenKeys::new(
+            &"0123456789abcdef0123456789abcdef".to_owned().into(),
+            std::time::Duration::from_secs(60),
+        );
+        let session = "the-session-token";
+        let csrf = keys.csrf_token(session);
         let (post, path) = (Method::POST, Uri::from_static("/api/v1/meal-entries"));
-        let check = |method: &Method, pairs: &[(&str, &str)]| {
-            check_same_origin(method, &path, &headers(pairs)).is_ok()
+        let check_at = |uri: &Uri, method: &Method, pairs: &[(&str, &str)]| {
+            check_same_origin(method, uri, &headers(pairs), &keys, session).is_ok()
         };
-        assert!(check(&Method::GET, &[cookies]));
-        assert!(!check(&post, &[cookies]));
-        assert!(!check(&post, &[cookies, ("x-csrf-token", "wrong")]));
-        let sent = ("x-csrf-token", "secret");
-        assert!(check(&post, &[cookies, sent]));
+        let check = |method: &Method, pairs: &[(&str, &str)]| check_at(&path, method, pairs);
+        assert!(check(&Method::GET, &[]));
+        assert!(!check(&post, &[]));
+        assert!(!check(&post, &[("x-csrf-token", "wrong")]));
+        let other_session = keys.csrf_token("another-session-token");
+        assert!(!check(&post, &[("x-csrf-token", &other_session)]));
+        let sent = ("x-csrf-token", csrf.as_str());
+        assert!(check(&post, &[sent]));
         let host = ("host", "app.example:8080");
         let ours = ("origin", "https://App.example:8080");
         let theirs = ("origin", "https://evil.example");
-        assert!(check(&post, &[cookies, sent, host, ours]));
-        assert!(!check(&post, &[cookies, sent, host, theirs]));
+        assert!(check(&post, &[sent, host, ours]));
+        assert!(!check(&post, &[sent, host, theirs]));
         // Behind a proxy that rewrites Host, and over HTTP/2 (the authority).
         let proxied = [
-            cookies,
             sent,
             ("host", "10.0.0.5:8080"),
             ("x-forwarded-host", "app.example:8080"),
         ];
         assert!(check(&post, &[&proxied[..], &[ours]].concat()));
         let http2 = Uri::from_static("https://app.example:8080/api/v1/meal-entries");
-        assert!(check_same_origin(&post, &http2, &headers(&[cookies, sent, ours])).is_ok());
-        assert!(check_same_origin(&post, &http2, &headers(&[cookies, sent, theirs])).is_err());
+        assert!(check_at(&http2, &post, &[sent, ours]));
+        assert!(!check_at(&http2, &post, &[sent, theirs]));
     }
 
     #[test]
-    fn the_session_cookie_is_http_only_strict_and_secure_behind_tls() {
-        let session = cookie(SESSION_COOKIE, "t", 60, true, true);
-        assert_eq!(
-            session,
-            "bl_session=t; Path=/; Max-Age=60; SameSite=Strict; HttpOnly; Secure"
+    fn the_session_cookie_is_http_only_strict_and_host_only_and_secure_behind_tls() {
+        let https = SessionCookies::of(
+            &headers(&[("x-forwarded-proto", "https")]),
+            CookieSecure::Auto,
         );
-        let csrf = cookie(CSRF_COOKIE, "c", 60, false, false);
+        assert_eq!(
+            https.set(true, "t", 60),
+            "__Host-bl_session=t; Path=/; Max-Age=60; SameSite=Strict; HttpOnly; Secure"
+        );
+        let csrf = PLAIN.set(false, "c", 60);
+        assert!(csrf.starts_with("bl_csrf=c;"), "{csrf}");
         assert!(!csrf.contains("HttpOnly") && !csrf.contains("Secure"));
-        assert!(is_secure(&headers(&[("x-forwarded-proto", "https")])));
-        assert!(!is_secure(&headers(&[])));
+        assert_eq!(SessionCookies::of(&headers(&[]), CookieSecure::Auto), PLAIN);
+        assert_eq!(
+            SessionCookies::of(&headers(&[]), CookieSecure::Always),
+            https
+        );
     }
 }

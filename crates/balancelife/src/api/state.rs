@@ -27,6 +27,8 @@ pub struct AppState {
     pub request_timeout: std::time::Duration,
     /// How long anyone may keep a catalogue read (`CATALOGUE_MAX_AGE_SECS`).
     pub catalogue_max_age: std::time::Duration,
+    /// When the session cookies are `Secure` (`COOKIE_SECURE`).
+    pub cookie_secure: crate::config::CookieSecure,
 }
 
 pub type SharedState = Arc<AppState>;

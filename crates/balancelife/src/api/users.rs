@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::auth::{AuthUser, hash_off_thread, verify_off_thread};
+use super::auth::{AuthUser, check_current_password, hash_off_thread};
 use super::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use super::extract::{PathId, ValidJson};
+use super::limits::ClientAddress;
 use super::patch::{non_null, nullable, set};
 use super::state::SharedState;
 use crate::auth::Password;
@@ -141,10 +142,14 @@ pub async fn get_me(AuthUser(user): AuthUser) -> Json<UserView> {
         (status = 200, description = "The updated user", body = UserView),
         (status = 409, description = "The e-mail address is taken, or the user changed \
             concurrently", body = ErrorBody),
+        (status = 429, description = "Too many attempts with this account's password, or \
+            for the new e-mail address", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn update_me(
     State(state): State<SharedState>,
+    ClientAddress(address): ClientAddress,
     AuthUser(mut user): AuthUser,
     ValidJson(request): ValidJson<UpdateMeRequest>,
 ) -> ApiResult<Json<UserView>> {
@@ -167,14 +172,23 @@ pub async fn update_me(
             ));
         }
         (Some(current), true) => {
-            if !verify_off_thread(&state, current.clone(), &user).await? {
+            if !check_current_password(&state, address, current.clone(), &user).await? {
                 return Err(ApiError::invalid("current_password", "does not match"));
             }
         }
         (None, false) => {}
     }
+    // A taken address answers 409: asking that is what signing up with it does, and
+    // is limited the same way.
+    if let Some(email) = request.email.as_ref().filter(|email| **email != user.email) {
+        state
+            .auth_limits
+            .check(address, email)
+            .await
+            .map_err(ApiError::too_many_requests)?;
+    }
     if let Some(new_password) = request.password {
-        user.password_hash = hash_off_thread(&state, new_password).await?;
+        user.password_hash = hash_off_thread(&state, address, new_password).await?;
     }
     let p = &mut user.profile;
     set(&mut user.email, request.email);
@@ -199,18 +213,38 @@ pub async fn update_me(
     Ok(Json(UserView::from(&user)))
 }
 
+/// What deleting the account takes: its password, so that a token alone (stolen,
+/// or a session left open) cannot delete it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteMeRequest {
+    #[schema(format = Password)]
+    current_password: String,
+}
+
 /// Deletes the signed-in user with all their entries; their tokens stop working.
 #[utoipa::path(
     delete,
     path = "/api/v1/users/me",
     tag = "users",
     security(("bearer" = [])),
-    responses((status = 204, description = "Deleted"))
+    request_body = DeleteMeRequest,
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 429, description = "Too many attempts with this account's password",
+            body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+    )
 )]
 pub async fn delete_me(
     State(state): State<SharedState>,
+    ClientAddress(address): ClientAddress,
     AuthUser(user): AuthUser,
+    ValidJson(request): ValidJson<DeleteMeRequest>,
 ) -> ApiResult<StatusCode> {
+    if !check_current_password(&state, address, request.current_password, &user).await? {
+        return Err(ApiError::invalid("current_password", "does not match"));
+    }
     state
         .store
         .delete_user(user.id)

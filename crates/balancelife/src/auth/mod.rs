@@ -1,7 +1,9 @@
 //! Credentials: password hashing and bearer tokens.
 
+pub mod hash_queue;
 pub mod password;
 pub mod token;
 
-pub use password::{Password, PasswordHasher};
+pub use hash_queue::Refused as HashRefused;
+pub use password::{HashError, Password, PasswordHasher};
 pub use token::{TokenError, TokenKeys};

@@ -1,18 +1,19 @@
 //! Argon2id password hashing.
 //!
 //! Hashing costs tens of milliseconds of CPU by design, so callers run it on the
-//! blocking pool. Logins for unknown e-mails verify against a fixed dummy hash, so
+//! blocking pool, in their client's line (`hash_queue`). Logins for unknown e-mails verify against a fixed dummy hash, so
 //! the response time does not tell whether an address is registered.
 
 use argon2::password_hash::{PasswordHash as PhcHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tokio::sync::Semaphore;
 
+use super::hash_queue::{HashQueue, Refused};
 use crate::domain::{InvalidValue, PasswordHash};
 
 /// A password as a client sent it: 8 to 128 characters, not only spaces. Its `Debug`
@@ -66,14 +67,24 @@ impl utoipa::PartialSchema for Password {
 
 impl utoipa::ToSchema for Password {}
 
+/// Why a hash did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error("the hashing task failed: {0}")]
+    Failed(#[from] tokio::task::JoinError),
+}
+
 /// Hashes and verifies with one fixed set of Argon2id parameters.
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
     dummy: String,
     /// Each hash takes 19 MiB and a core for tens of milliseconds; a login flood must
-    /// queue here instead of filling the blocking pool (512 threads) and the memory.
-    slots: Arc<Semaphore>,
+    /// queue here, in its client's line, instead of filling the blocking pool (512
+    /// threads) and the memory, or making everyone else wait behind it.
+    queue: HashQueue,
     /// Argon2 verifications run so far, so tests can show that a failed login costs
     /// the same whether or not the e-mail address exists.
     verifications: Arc<AtomicU64>,
@@ -100,24 +111,22 @@ impl PasswordHasher {
         Self {
             argon2,
             dummy,
-            slots: Arc::new(Semaphore::new(cores)),
+            queue: HashQueue::new(cores),
             verifications: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// Runs `work` (hashing or verifying) on the blocking pool, at most one per core
-    /// at a time, so the async workers stay free.
+    /// Runs `work` (hashing or verifying) for `client` (its network) on the blocking
+    /// pool, in that client's line and at most one per core at a time, so the async
+    /// workers stay free; refused when the line or the wait for a core is full.
     pub async fn run<T: Send + 'static>(
         &self,
+        client: Option<IpAddr>,
         work: impl FnOnce(&Self) -> T + Send + 'static,
-    ) -> Result<T, tokio::task::JoinError> {
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
+    ) -> Result<T, HashError> {
+        let _turn = self.queue.enter(client).await?;
         let hasher = self.clone();
-        tokio::task::spawn_blocking(move || work(&hasher)).await
+        Ok(tokio::task::spawn_blocking(move || work(&hasher)).await?)
     }
 
     pub fn hash(&self, password: &Password) -> PasswordHash {

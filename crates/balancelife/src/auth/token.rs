@@ -2,11 +2,13 @@
 //!
 //! A token names its user and carries a fingerprint of the user's password hash.
 //! Every request reloads the user, so a deleted user's tokens stop working at once,
-//! and so do all tokens issued before a password change.
+//! and so do all tokens issued before a password change. The same secret makes the
+//! CSRF token of a cookie session (a MAC of its session token).
 
 use std::time::Duration;
 
 use chrono::Utc;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -56,6 +58,8 @@ pub struct TokenKeys {
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
+    /// Keyed with a key derived from the secret, apart from the signing key.
+    csrf: Hmac<sha2::Sha256>,
 }
 
 impl TokenKeys {
@@ -73,6 +77,8 @@ impl TokenKeys {
             decoding: DecodingKey::from_secret(bytes),
             validation,
             ttl,
+            csrf: Hmac::new_from_slice(&derive_key(bytes, b"balancelife: CSRF tokens"))
+                .expect("HMAC takes a key of any length"),
         }
     }
 
@@ -100,6 +106,15 @@ impl TokenKeys {
             .expect("HS256 signing with an in-memory key cannot fail")
     }
 
+    /// The CSRF token of the cookie session that holds `session_token`: only this
+    /// service can make it, and it is good for that session alone.
+    pub fn csrf_token(&self, session_token: &str) -> String {
+        use base64::Engine;
+        let mut mac = self.csrf.clone();
+        mac.update(session_token.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
     /// What the token says, if it is genuine and unexpired.
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
@@ -109,6 +124,14 @@ impl TokenKeys {
             })
             .map_err(|_| TokenError::Invalid)
     }
+}
+
+/// A key for one `purpose`, derived from the secret: the signing key itself never
+/// makes anything but signatures.
+fn derive_key(secret: &[u8], purpose: &[u8]) -> [u8; 32] {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
+    mac.update(purpose);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]
@@ -184,6 +207,17 @@ mod tests {
         let other: Vec<&str> = other.split('.').collect();
         let tampered = [genuine[0], other[1], genuine[2]].join(".");
         assert!(keys.verify(&tampered).is_err());
+    }
+
+    #[test]
+    fn a_csrf_token_belongs_to_one_session_and_one_secret() {
+        let ours = keys("0123456789abcdef0123456789abcdef", 60);
+        let elsewhere = keys("another-secret-another-secret-xx", 60);
+        let (one, other) = (ours.issue(&user("$a")), ours.issue(&user("$b")));
+        assert_eq!(ours.csrf_token(&one), ours.csrf_token(&one));
+        assert_ne!(ours.csrf_token(&one), ours.csrf_token(&other));
+        assert_ne!(ours.csrf_token(&one), elsewhere.csrf_token(&one));
+        assert_eq!(ours.csrf_token(&one).len(), 43, "256 bits, base64url");
     }
 
     #[test]

@@ -40,8 +40,14 @@ pub struct HttpSettings {
     /// The longest a request may take; past it the client gets a 503 `timeout`.
     pub request_timeout: Duration,
     /// The longest a client may take to send a request's headers, and to start its
-    /// next request on a kept-alive connection; past it the connection is closed.
+    /// next request on a kept-alive connection (on HTTP/2: to open a stream on a
+    /// connection with none open); past it the connection is closed.
     pub header_timeout: Duration,
+    /// The longest an answer may wait on a client that takes none of it; past it the
+    /// connection is closed.
+    pub send_timeout: Duration,
+    /// How many connections are served at once; past it a new one is closed at once.
+    pub max_connections: u32,
     /// How long anyone (a CDN, a browser) may keep a read of the public catalogue.
     pub catalogue_max_age: Duration,
 }
@@ -97,6 +103,8 @@ pub struct AuthSettings {
     /// Log-in and sign-up attempts allowed per e-mail and minute (three times as many
     /// per client address).
     pub attempts_per_minute: u32,
+    /// When the web app's session cookies are `Secure` (and named `__Host-…`).
+    pub cookie_secure: CookieSecure,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +132,18 @@ pub enum StoreFallback {
     Memory,
     /// Refuse to start (for production, where silent data loss is worse than downtime).
     None,
+}
+
+/// When the web app's session cookies are `Secure`, which also names them `__Host-…`
+/// (a browser then takes them only from this host, over HTTPS, for the whole site).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CookieSecure {
+    /// When the client came over HTTPS, as a proxy in front says
+    /// (`X-Forwarded-Proto: https`).
+    Auto,
+    /// Always: for a service reached only over HTTPS, whatever its proxy says.
+    Always,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -16,8 +16,8 @@ use super::values::{
     Bounded, Checked, DatabaseName, Flag, KeyNamespace, LogFilter, Secret, SecretUri, TokenSecret,
 };
 use super::{
-    AuthSettings, CacheSettings, ConfigError, HttpSettings, LogFormat, LogSettings, MongoSettings,
-    RedisMode, RedisSettings, Settings, StoreFallback,
+    AuthSettings, CacheSettings, ConfigError, CookieSecure, HttpSettings, LogFormat, LogSettings,
+    MongoSettings, RedisMode, RedisSettings, Settings, StoreFallback,
 };
 
 /// Every setting, in the order the README's table and `balancelife config` list them.
@@ -28,6 +28,8 @@ pub struct Variables {
     pub(super) http_addr: SocketAddr,
     pub(super) request_timeout_ms: Bounded<100, 600_000>,
     pub(super) header_timeout_ms: Bounded<100, 600_000>,
+    pub(super) send_timeout_ms: Bounded<100, 600_000>,
+    pub(super) max_connections: Bounded<1, 1_000_000>,
     pub(super) catalogue_max_age_secs: Bounded<0, 86_400>,
     pub(super) mongodb_uri: Option<SecretUri>,
     pub(super) mongodb_database: Checked<DatabaseName>,
@@ -48,6 +50,7 @@ pub struct Variables {
     pub(super) auth_token_secret: Option<TokenSecret>,
     pub(super) auth_token_ttl_secs: Bounded<1, 2_592_000>,
     pub(super) auth_attempts_per_minute: Bounded<1, 10_000>,
+    pub(super) cookie_secure: CookieSecure,
     pub(super) log_level: Checked<LogFilter>,
     pub(super) log_format: LogFormat,
 }
@@ -58,6 +61,8 @@ impl Default for Variables {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             request_timeout_ms: Bounded::new(20_000),
             header_timeout_ms: Bounded::new(10_000),
+            send_timeout_ms: Bounded::new(60_000),
+            max_connections: Bounded::new(768),
             catalogue_max_age_secs: Bounded::new(60),
             mongodb_uri: None,
             mongodb_database: Checked::new("balancelife"),
@@ -77,6 +82,7 @@ impl Default for Variables {
             auth_token_secret: None,
             auth_token_ttl_secs: Bounded::new(24 * 60 * 60),
             auth_attempts_per_minute: Bounded::new(10),
+            cookie_secure: CookieSecure::Auto,
             log_level: Checked::new("info"),
             log_format: LogFormat::Text,
         }
@@ -219,6 +225,8 @@ impl From<Variables> for Settings {
                 addr: v.http_addr,
                 request_timeout: v.request_timeout_ms.millis(),
                 header_timeout: v.header_timeout_ms.millis(),
+                send_timeout: v.send_timeout_ms.millis(),
+                max_connections: u32::try_from(v.max_connections.get()).expect("at most a million"),
                 catalogue_max_age: v.catalogue_max_age_secs.secs(),
             },
             mongodb: v.mongodb_uri.map(|uri| MongoSettings {
@@ -246,6 +254,7 @@ impl From<Variables> for Settings {
                 token_ttl: v.auth_token_ttl_secs.secs(),
                 attempts_per_minute: u32::try_from(v.auth_attempts_per_minute.get())
                     .expect("at most 10000"),
+                cookie_secure: v.cookie_secure,
             },
             log: LogSettings {
                 level: v.log_level.into_string(),

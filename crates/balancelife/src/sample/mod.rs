@@ -49,14 +49,7 @@ impl LoadReport {
 /// there is left alone, including demo users and packages someone has since edited
 /// (the catalogue belongs to its administrators once it is seeded).
 pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<LoadReport> {
-    let mut report = LoadReport::default();
-    for package in meal_packages() {
-        report.count(seed_package(store.meal_packages(), package).await?);
-    }
-    for package in workout_packages() {
-        report.count(seed_package(store.workout_packages(), package).await?);
-    }
-
+    let mut report = load_catalogue(store).await?;
     let mut owners = Vec::new();
     for user in demo_users(now) {
         let id = user.id;
@@ -84,6 +77,19 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<LoadRepo
         if owners.contains(&entry.user_id) {
             report.count(entry_created(store.workout_entries().create(entry).await)?);
         }
+    }
+    Ok(report)
+}
+
+/// The sample catalogue alone, without the demo accounts (whose passwords are
+/// published): for a store that is not a demo.
+pub async fn load_catalogue(store: &dyn Store) -> StoreResult<LoadReport> {
+    let mut report = LoadReport::default();
+    for package in meal_packages() {
+        report.count(seed_package(store.meal_packages(), package).await?);
+    }
+    for package in workout_packages() {
+        report.count(seed_package(store.workout_packages(), package).await?);
     }
     Ok(report)
 }

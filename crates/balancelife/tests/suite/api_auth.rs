@@ -209,25 +209,12 @@ async fn with_cookies(
 #[tokio::test]
 async fn the_web_apps_session_lives_in_cookies_that_scripts_cannot_read_or_forge_from_elsewhere() {
     let app = spawn_app().await;
-    let account = &balancelife::sample::DEMO_ACCOUNTS[0];
-    let opened = app
-        .post(
-            "/api/v1/session",
-            None,
-            json!({"email": account.email, "password": account.password}),
-        )
-        .await;
-    assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+    let opened = open_session(&app, &[]).await;
     assert!(
         opened.body.get("token").is_none(),
         "the token stays out of the body"
     );
-    let set: Vec<String> = opened
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let set = set_cookies(&opened);
     let session = set.iter().find(|c| c.starts_with("bl_session=")).unwrap();
     let csrf = set.iter().find(|c| c.starts_with("bl_csrf=")).unwrap();
     assert!(
@@ -276,7 +263,10 @@ async fn the_web_apps_session_lives_in_cookies_that_scripts_cannot_read_or_forge
     let closed = with_cookies(&app, Method::DELETE, "/api/v1/session", &cookies, &[], None).await;
 
     assert_eq!(me.status, StatusCode::OK);
-    assert_eq!(me.body["email"], account.email);
+    assert_eq!(
+        me.body["email"],
+        balancelife::sample::DEMO_ACCOUNTS[0].email
+    );
     for refused in [&forged, &elsewhere] {
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
         assert_eq!(refused.error_code(), "cross_site_request");
@@ -298,5 +288,230 @@ async fn the_web_apps_session_lives_in_cookies_that_scripts_cannot_read_or_forge
     assert!(
         cleared.iter().all(|c| c.contains("Max-Age=0")),
         "{cleared:?}"
+    );
+}
+
+/// The demo user signs in to a cookie session, the request carrying `headers`.
+async fn open_session(app: &TestApp, headers: &[(&str, &str)]) -> crate::support::TestResponse {
+    let account = &balancelife::sample::DEMO_ACCOUNTS[0];
+    let body = json!({"email": account.email, "password": account.password});
+    let opened = with_cookies(
+        app,
+        axum::http::Method::POST,
+        "/api/v1/session",
+        "",
+        headers,
+        Some(body),
+    )
+    .await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+    opened
+}
+
+/// The `Set-Cookie` values of an answer.
+fn set_cookies(response: &crate::support::TestResponse) -> Vec<String> {
+    response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The demo user's cookie session: the `Cookie` header the browser would send, and
+/// the CSRF token the app repeats in `X-CSRF-Token`.
+async fn cookie_session(app: &TestApp) -> (String, String) {
+    let opened = open_session(app, &[]).await;
+    let pairs: Vec<(String, String)> = set_cookies(&opened)
+        .iter()
+        .filter_map(|cookie| {
+            let (name, value) = cookie.split(';').next()?.split_once('=')?;
+            Some((name.to_owned(), value.to_owned()))
+        })
+        .collect();
+    let csrf = pairs
+        .iter()
+        .find(|(name, _)| name.ends_with("bl_csrf"))
+        .map(|(_, value)| value.clone())
+        .expect("a CSRF cookie");
+    let cookies = pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    (cookies, csrf)
+}
+
+/// Every method that writes, on a route that takes it, signed in by the cookie alone
+/// or with a CSRF token that is not the session's: each is refused before it is
+/// looked at any further, and nothing changes.
+#[tokio::test]
+async fn a_cookie_write_of_any_method_without_the_sessions_csrf_token_is_refused() {
+    use axum::http::Method;
+    let app = spawn_app().await;
+    let (cookies, _) = cookie_session(&app).await;
+    let bearer = app.demo_login(0).await;
+    let meal = TestApp::meal_body("2026-03-01T12:00:00Z");
+    let created = app
+        .post("/api/v1/meal-entries", Some(&bearer.token), meal.clone())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let entry = format!(
+        "/api/v1/meal-entries/{}",
+        created.body["id"].as_str().unwrap()
+    );
+    let fresh = format!("/api/v1/meal-entries/{}", uuid::Uuid::now_v7());
+    let writes = [
+        (Method::POST, "/api/v1/meal-entries", Some(meal.clone())),
+        (Method::PUT, fresh.as_str(), Some(meal)),
+        (
+            Method::PATCH,
+            "/api/v1/users/me",
+            Some(json!({"name": "Forged"})),
+        ),
+        (Method::PATCH, entry.as_str(), Some(json!({"kcal": 1}))),
+        (Method::DELETE, entry.as_str(), None),
+    ];
+    for (method, path, body) in writes {
+        for header in [None, Some("not-the-sessions-token")] {
+            let headers: Vec<(&str, &str)> = header
+                .map(|token| ("x-csrf-token", token))
+                .into_iter()
+                .collect();
+            let response =
+                with_cookies(&app, method.clone(), path, &cookies, &headers, body.clone()).await;
+            assert_eq!(
+                response.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path} with CSRF header {header:?}: {}",
+                response.body
+            );
+            assert_eq!(response.error_code(), "cross_site_request");
+        }
+    }
+    let me = app.get("/api/v1/users/me", Some(&bearer.token)).await;
+    assert_ne!(me.body["name"], "Forged");
+    let kept = app.get(&entry, Some(&bearer.token)).await;
+    assert_eq!(kept.status, StatusCode::OK);
+    assert_eq!(kept.body["kcal"], 420.0);
+    assert_eq!(
+        app.get(&fresh, Some(&bearer.token)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// A cookie planted from a sibling host or over plain HTTP (`bl_csrf=attacker`), with
+/// the same value in the header, beside a genuine session cookie: the token must be
+/// the session's own, not merely equal to a cookie.
+#[tokio::test]
+async fn a_csrf_token_the_attacker_planted_does_not_pass_for_the_sessions() {
+    use axum::http::Method;
+    let app = spawn_app().await;
+    let (cookies, csrf) = cookie_session(&app).await;
+    let session = cookies
+        .split("; ")
+        .find(|cookie| cookie.starts_with("bl_session="))
+        .expect("a session cookie");
+    let planted = format!("{session}; bl_csrf=attacker");
+    let meal = TestApp::meal_body("2026-03-01T12:00:00Z");
+    let path = "/api/v1/meal-entries";
+
+    let forged = with_cookies(
+        &app,
+        Method::POST,
+        path,
+        &planted,
+        &[("x-csrf-token", "attacker")],
+        Some(meal.clone()),
+    )
+    .await;
+    let genuine = with_cookies(
+        &app,
+        Method::POST,
+        path,
+        &planted,
+        &[("x-csrf-token", &csrf)],
+        Some(meal),
+    )
+    .await;
+
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    assert_eq!(forged.error_code(), "cross_site_request");
+    assert_eq!(genuine.status, StatusCode::CREATED, "{}", genuine.body);
+}
+
+/// Behind a proxy that ends TLS (`X-Forwarded-Proto: https`) the cookies are
+/// `Secure` and named `__Host-…`, which a browser takes only from this host over
+/// HTTPS, for the whole site; a session cookie under the plain name is then not
+/// accepted, since a sibling host or plain HTTP could have set it.
+#[tokio::test]
+async fn over_https_the_cookies_are_host_only_and_secure() {
+    let app = spawn_app().await;
+    let https = ("x-forwarded-proto", "https");
+    let set = set_cookies(&open_session(&app, &[https]).await);
+    for name in ["__Host-bl_session=", "__Host-bl_csrf="] {
+        let cookie = set
+            .iter()
+            .find(|cookie| cookie.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {set:?}"));
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        assert!(cookie.contains("; Path=/;"), "{cookie}");
+        assert!(!cookie.contains("Domain"), "{cookie}");
+    }
+    let session = set[0].split(';').next().unwrap().to_owned();
+    let token = session.split_once('=').unwrap().1;
+    let me = |cookie: String| {
+        let app = &app;
+        async move {
+            let path = "/api/v1/users/me";
+            with_cookies(app, axum::http::Method::GET, path, &cookie, &[https], None).await
+        }
+    };
+    assert_eq!(me(session.clone()).await.status, StatusCode::OK);
+    assert_eq!(
+        me(format!("bl_session={token}")).await.status,
+        StatusCode::UNAUTHORIZED,
+        "a plain-named session cookie over HTTPS"
+    );
+}
+
+/// `COOKIE_SECURE=always`: the same without a proxy that says so.
+#[tokio::test]
+async fn the_operator_can_make_the_cookies_secure_always() {
+    let mut settings = balancelife::config::Settings::default();
+    settings.auth.cookie_secure = balancelife::config::CookieSecure::Always;
+    let app = TestApp::from_settings(&settings).await;
+    let set = set_cookies(&open_session(&app, &[]).await);
+    assert_eq!(set.len(), 2, "{set:?}");
+    for cookie in &set {
+        assert!(cookie.starts_with("__Host-bl_"), "{cookie}");
+        assert!(cookie.contains("; Secure"), "{cookie}");
+    }
+}
+
+/// What the web app asks on opening: 200 whether or not anyone is signed in.
+#[tokio::test]
+async fn asking_whether_a_session_is_open_is_never_an_error() {
+    use axum::http::Method;
+    let app = spawn_app().await;
+    let (cookies, _) = cookie_session(&app).await;
+    let ask = |cookies: String| {
+        let app = &app;
+        async move { with_cookies(app, Method::GET, "/api/v1/session", &cookies, &[], None).await }
+    };
+
+    let nobody = ask(String::new()).await;
+    let void = ask("bl_session=not-a-token".to_owned()).await;
+    let signed_in = ask(cookies).await;
+
+    for signed_out in [&nobody, &void] {
+        assert_eq!(signed_out.status, StatusCode::OK, "{}", signed_out.body);
+        assert_eq!(signed_out.body, json!({"signed_in": false, "user": null}));
+    }
+    assert_eq!(signed_in.status, StatusCode::OK);
+    assert_eq!(signed_in.body["signed_in"], true);
+    assert_eq!(
+        signed_in.body["user"]["email"],
+        balancelife::sample::DEMO_ACCOUNTS[0].email
     );
 }

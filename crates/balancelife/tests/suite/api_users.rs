@@ -1,6 +1,6 @@
 //! `/users/me` and `/users/{id}`.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::support::spawn_app;
@@ -108,7 +108,14 @@ async fn deleting_me_removes_my_entries_and_voids_my_token() {
         .await;
     let entry_id: uuid::Uuid = created.body["id"].as_str().unwrap().parse().unwrap();
 
-    let deleted = app.delete("/api/v1/users/me", Some(&user.token)).await;
+    let deleted = app
+        .call(
+            Method::DELETE,
+            "/api/v1/users/me",
+            Some(&user.token),
+            Some(json!({"current_password": "a long enough password"})),
+        )
+        .await;
 
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(
@@ -258,4 +265,37 @@ async fn fields_that_cannot_be_cleared_refuse_null() {
         .await;
     assert_eq!(lonely.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(lonely.error_field(), "current_password");
+}
+
+/// A token alone (stolen, or a session left open) does not delete the account: the
+/// current password must come with it.
+#[tokio::test]
+async fn deleting_me_needs_the_current_password() {
+    let app = spawn_app().await;
+    let user = app.register("careful", json!({})).await;
+    let delete = |body: Option<serde_json::Value>| {
+        let (app, token) = (&app, user.token.clone());
+        async move {
+            app.call(Method::DELETE, "/api/v1/users/me", Some(&token), body)
+                .await
+        }
+    };
+
+    let without_body = delete(None).await;
+    let without_password = delete(Some(json!({}))).await;
+    let wrong = delete(Some(json!({"current_password": "not my password"}))).await;
+    let still_there = app.get("/api/v1/users/me", Some(&user.token)).await;
+    let right = delete(Some(json!({"current_password": "a long enough password"}))).await;
+
+    assert_eq!(without_body.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(without_password.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(without_password.error_field(), "current_password");
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong.error_field(), "current_password");
+    assert_eq!(still_there.status, StatusCode::OK);
+    assert_eq!(right.status, StatusCode::NO_CONTENT, "{}", right.body);
+    assert_eq!(
+        app.get("/api/v1/users/me", Some(&user.token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -107,7 +107,7 @@ async fn cases(app: &TestApp, owner: &TestUser) -> Vec<Case> {
     cases.push(Case {
         method: Method::DELETE,
         path: "/api/v1/users/me".into(),
-        body: None,
+        body: Some(json!({"current_password": "a long enough password"})),
         owner_status: StatusCode::NO_CONTENT,
         stranger_status: StatusCode::NO_CONTENT,
     });

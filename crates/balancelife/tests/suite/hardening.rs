@@ -6,12 +6,12 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 use balancelife::config::Settings;
 
-use crate::support::{RunningServer, spawn_app};
+use crate::support::{RunningServer, TestApp, spawn_app};
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
@@ -638,4 +638,125 @@ async fn imports_may_be_larger_than_other_bodies_but_not_without_limit() {
     assert_eq!(huge.error_code(), "payload_too_large");
     assert_eq!(large_entry.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(large_entry.error_code(), "payload_too_large");
+}
+
+/// One client guessing an account's password from its own address spends that
+/// client's budget for the account, never the account's own: the owner, signing in
+/// from elsewhere meanwhile, gets in.
+async fn an_attacker_elsewhere_cannot_lock_the_owner_out(app: TestApp) {
+    let user = app.register("hammered", json!({})).await;
+    let login = "/api/v1/auth/login";
+    let (attacker, owner) = ("192.0.2.66", "2001:db8:7::1");
+    let wrong = json!({"email": user.email, "password": "a wrong guess"});
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        let response = app
+            .call_from(attacker, Method::POST, login, None, Some(wrong.clone()))
+            .await;
+        statuses.push(response.status);
+    }
+    let right = json!({"email": user.email, "password": "a long enough password"});
+    let owner_signs_in = app
+        .call_from(owner, Method::POST, login, None, Some(right))
+        .await;
+
+    assert_eq!(
+        owner_signs_in.status,
+        StatusCode::OK,
+        "{}",
+        owner_signs_in.body
+    );
+    let limited = statuses
+        .iter()
+        .position(|status| *status == StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited, Some(10), "the attacker is limited: {statuses:?}");
+}
+
+#[tokio::test]
+async fn an_attacker_elsewhere_cannot_lock_the_owner_out_on_one_instance() {
+    an_attacker_elsewhere_cannot_lock_the_owner_out(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn an_attacker_elsewhere_cannot_lock_the_owner_out_with_shared_limits() {
+    an_attacker_elsewhere_cannot_lock_the_owner_out(crate::support::Backend::Cached.app().await)
+        .await;
+}
+
+/// A stolen token must not let its holder guess the password (and then change it):
+/// a wrong `current_password` counts as a failed log-in of the account.
+#[tokio::test]
+async fn guessing_the_current_password_is_limited_like_signing_in() {
+    let app = spawn_app().await;
+    let user = app.register("stolen-token", json!({})).await;
+    let mut statuses = Vec::new();
+    for n in 0..40 {
+        let guess =
+            json!({"password": "a brand new password", "current_password": format!("guess {n}")});
+        let response = if n % 2 == 0 {
+            app.patch("/api/v1/users/me", Some(&user.token), guess)
+                .await
+        } else {
+            let guess = json!({"current_password": format!("guess {n}")});
+            app.call(
+                Method::DELETE,
+                "/api/v1/users/me",
+                Some(&user.token),
+                Some(guess),
+            )
+            .await
+        };
+        statuses.push(response.status);
+    }
+    let login = app.log_in(&user.email, "a long enough password").await;
+
+    let first_refusal = statuses
+        .iter()
+        .position(|status| *status == StatusCode::TOO_MANY_REQUESTS);
+    // Signing up took one attempt of the ten a minute.
+    assert_eq!(first_refusal, Some(9), "{statuses:?}");
+    assert!(
+        statuses[..9]
+            .iter()
+            .all(|status| *status == StatusCode::UNPROCESSABLE_ENTITY),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[9..]
+            .iter()
+            .all(|status| *status == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        login.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guesses were the account's log-in attempts"
+    );
+}
+
+/// Changing one's own e-mail address answers 409 for a taken one: with the right
+/// password it is a way to ask whether an address has an account, so it is limited
+/// as signing up is, per address tried.
+#[tokio::test]
+async fn probing_addresses_by_changing_ones_own_is_limited_like_signing_up() {
+    let app = spawn_app().await;
+    let prober = app.register("prober", json!({})).await;
+    let mut statuses = Vec::new();
+    for n in 0..40 {
+        let taken = app.register(&format!("taken{n}"), json!({})).await;
+        let change = json!({"email": taken.email, "current_password": "a long enough password"});
+        let response = app
+            .patch("/api/v1/users/me", Some(&prober.token), change)
+            .await;
+        statuses.push(response.status);
+    }
+    let answered = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::CONFLICT)
+        .count();
+    assert!(
+        answered < 10,
+        "at most an e-mail budget of answers: {statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
 }

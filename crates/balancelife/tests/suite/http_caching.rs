@@ -3,6 +3,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::json;
+use tower::ServiceExt;
 
 use std::time::{Duration, Instant};
 
@@ -227,4 +228,58 @@ async fn answers_kept_in_memory_hide_drafts_and_match_a_fresh_encoding() {
         );
     }
     assert!(cached.cache_hits() > hits, "answered from a cache tier");
+}
+
+/// A package as large as the catalogue's input limits let it be: 400 meals with
+/// names of 120 characters and a description of 2,000.
+fn largest_meal_package(slug: &str) -> serde_json::Value {
+    let name = "n".repeat(120);
+    let items: Vec<_> = (0..400)
+        .map(|_| {
+            json!({"day": 1, "slot": "dinner", "name": name, "portion_g": 300, "kcal": 500,
+                "protein_g": 20, "carbs_g": 40, "fat_g": 10})
+        })
+        .collect();
+    json!({"slug": slug, "name": format!("Plan {slug}"), "description": "d".repeat(2000),
+        "tags": [], "diet_tags": [], "duration_days": 1, "items": items})
+}
+
+/// A page of the catalogue can be larger than the body the tagging layer reads
+/// whole (4 MiB): it is answered in full, never with a 500, and still revalidates.
+#[tokio::test]
+async fn a_catalogue_page_over_four_mebibytes_is_answered_whole() {
+    let app = Backend::Memory.app().await;
+    let admin = app.demo_login(1).await;
+    for n in 0..48 {
+        let body = largest_meal_package(&format!("large-{n:02}"));
+        let created = app
+            .post("/api/v1/meal-packages", Some(&admin.token), body)
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    }
+    let path = "/api/v1/meal-packages?status=all&limit=100";
+    let request = Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {}", admin.token))
+        .body(Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let tag = response.headers().get(header::ETAG).cloned();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&bytes[..200.min(bytes.len())])
+    );
+    assert!(bytes.len() > 4 * 1024 * 1024, "{} bytes", bytes.len());
+    let page: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(page["items"].as_array().unwrap().len() >= 48);
+    let tag = tag.expect("tagged: the page was encoded with its tag");
+    let again = revalidate(&app, path, Some(&admin.token), tag.to_str().unwrap()).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
 }

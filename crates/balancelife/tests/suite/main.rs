@@ -36,6 +36,7 @@ mod catalogue_admin;
 mod cli;
 mod clients;
 mod config;
+mod connections;
 mod contract;
 mod fuzz;
 mod hardening;

@@ -260,3 +260,76 @@ fn with_option(settings: &MongoSettings, option: &str) -> secrecy::SecretString 
     let separator = if uri.contains('?') { '&' } else { '?' };
     format!("{uri}{separator}{option}").into()
 }
+
+/// A production start during a MongoDB outage (`MONGODB_URI` set, unreachable, the
+/// default `STORE_FALLBACK=memory`), as the binary runs it: the fallback may serve
+/// the sample catalogue, but no demo account (the README publishes their passwords,
+/// one is an administrator), and every answer says that nothing written is kept.
+#[test]
+fn a_start_during_an_outage_serves_no_demo_account_and_says_nothing_is_kept() {
+    use crate::support::binary::{http, serve};
+    let (service, addr) = serve(|command| {
+        command
+            .env(
+                "MONGODB_URI",
+                format!("mongodb://127.0.0.1:{}/", free_port()),
+            )
+            .env("MONGODB_TIMEOUT_MS", "500");
+    });
+    let base = format!("http://{addr}");
+    let answers = http::run(async {
+        let client = reqwest::Client::new();
+        let mut answers = Vec::new();
+        for account in &balancelife::sample::DEMO_ACCOUNTS {
+            let body = json!({"email": account.email, "password": account.password});
+            let response = client
+                .post(format!("{base}/api/v1/auth/login"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            answers.push(response);
+        }
+        for path in [
+            "/health",
+            "/livez",
+            "/api/v1/meal-packages",
+            "/api/v1/nothing",
+        ] {
+            answers.push(client.get(format!("{base}{path}")).send().await.unwrap());
+        }
+        answers
+    });
+    let health = http::get(&format!("{base}/health"));
+    let catalogue = http::get(&format!("{base}/api/v1/meal-packages"));
+    drop(service);
+
+    for login in &answers[..2] {
+        assert_eq!(
+            login.status(),
+            reqwest::StatusCode::UNAUTHORIZED,
+            "{}",
+            login.url()
+        );
+    }
+    assert!(
+        !catalogue["items"].as_array().unwrap().is_empty(),
+        "the sample catalogue is served"
+    );
+    for answer in &answers {
+        let warning = answer
+            .headers()
+            .get("x-store-warning")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            warning.contains("nothing written is kept"),
+            "{} {}: {warning:?}",
+            answer.status(),
+            answer.url()
+        );
+    }
+    assert_eq!(health["store"], "memory");
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(health["persistent"], false, "{health}");
+}

@@ -74,6 +74,8 @@ async fn browser() -> (RunningServer, Client, String) {
     let server = RunningServer::start(balancelife::config::Settings::default()).await;
     let chromium = installed("CHROMIUM", "/usr/bin/chromium");
     let mut capabilities = serde_json::Map::new();
+    // What the page logs to the console is kept, for `console_errors`.
+    capabilities.insert("goog:loggingPrefs".to_owned(), json!({"browser": "ALL"}));
     capabilities.insert(
         "goog:chromeOptions".to_owned(),
         json!({
@@ -91,6 +93,42 @@ async fn browser() -> (RunningServer, Client, String) {
         .expect("a browser session");
     let base = format!("http://{}", server.addr);
     (server, client, base)
+}
+
+/// Chromedriver's console log of the page (`goog:loggingPrefs`), as Selenium asks
+/// for it: every entry since the last time it was asked.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(r#"{"type":"browser"}"#.to_owned()),
+        )
+    }
+}
+
+/// The errors the page has logged to the browser's console since last asked.
+async fn console_errors(client: &Client) -> Vec<Value> {
+    let log = client
+        .issue_cmd(BrowserLog)
+        .await
+        .expect("the browser's log");
+    log.as_array()
+        .expect("a list of log entries")
+        .iter()
+        .filter(|entry| entry["level"] == "SEVERE")
+        .cloned()
+        .collect()
 }
 
 async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
@@ -360,4 +398,24 @@ async fn every_page_is_captured_at_phone_and_desktop_width() {
     }
     client.close().await.unwrap();
     server.stop().await;
+}
+
+/// Opening the app and signing in logs nothing to the console: asking whether a
+/// session is open is not an error, and the page has an icon.
+#[tokio::test]
+async fn opening_the_app_and_signing_in_logs_no_console_error() {
+    let (server, client, base) = browser().await;
+    client.goto(&format!("{base}/")).await.unwrap();
+    fill(&client, "#sign-in input[name=email]", ADA.0).await;
+    fill(&client, "#sign-in input[name=password]", ADA.1).await;
+    click(&client, "#sign-in button[type=submit]").await;
+    wait_for(&client, "#nav:not([hidden])").await;
+    let errors = console_errors(&client).await;
+    let icon = reqwest::get(format!("{base}/favicon.ico")).await.unwrap();
+    client.close().await.unwrap();
+    server.stop().await;
+
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    assert_eq!(icon.status(), reqwest::StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
 }

@@ -133,6 +133,21 @@ impl TestApp {
     }
 }
 
+/// A request with an optional bearer token and JSON body.
+fn request(method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .expect("a valid request")
+}
+
 impl TestApp {
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
         let response = self.router.clone().oneshot(request).await.unwrap();
@@ -160,17 +175,24 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> TestResponse {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let request = match body {
-            Some(body) => request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        };
-        self.send(request.unwrap()).await
+        self.send(request(method, path, token, body)).await
+    }
+
+    /// `call` from a client at `address`, as the server sees its socket's peer.
+    pub async fn call_from(
+        &self,
+        address: &str,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut request = request(method, path, token, body);
+        let peer = std::net::SocketAddr::new(address.parse().expect("an IP address"), 40000);
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        self.send(request).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
@@ -210,16 +232,16 @@ impl TestApp {
         TestUser::signed_in(&response.body, email)
     }
 
+    /// `POST /auth/login` with `email` and `password`.
+    pub async fn log_in(&self, email: &str, password: &str) -> TestResponse {
+        let body = json!({"email": email, "password": password});
+        self.post("/api/v1/auth/login", None, body).await
+    }
+
     /// Logs in one of the sample data's demo accounts.
     pub async fn demo_login(&self, index: usize) -> TestUser {
         let account = &balancelife::sample::DEMO_ACCOUNTS[index];
-        let response = self
-            .post(
-                "/api/v1/auth/login",
-                None,
-                json!({"email": account.email, "password": account.password}),
-            )
-            .await;
+        let response = self.log_in(account.email, account.password).await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
         TestUser::signed_in(&response.body, account.email.to_owned())
     }
