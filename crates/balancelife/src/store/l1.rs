@@ -14,6 +14,10 @@
 //! install it must not overwrite an invalidation that arrived meanwhile. The miss
 //! registers a ticket; an invalidation of the key (or its scope, or a channel loss)
 //! takes the ticket away; the fill installs only if its ticket is still there.
+//!
+//! Locks: the ticket lock is not re-entrant, so nothing that may empty the tier
+//! (`is_serving`, `lapse`, `lose_channel`, the `invalidate*` family) is called while
+//! it is held; under it only atomics are read and the values map is written.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -179,13 +183,20 @@ impl L1 {
     /// Installs `value` (`encoded_len` bytes once encoded) unless its key was voided,
     /// or the channel lost, since the ticket was taken.
     pub fn fill<T: Send + Sync + 'static>(&self, ticket: FillTicket, value: T, encoded_len: usize) {
+        // Asked before the ticket lock is taken: the first to find the lease run out
+        // empties the tier, which takes that lock (it is not re-entrant).
+        if !self.is_serving() {
+            return;
+        }
         // The guard is a local, so it is released before the ticket's own drop runs.
         let mut tickets = self.tickets.lock();
         if tickets.get(&ticket.key) != Some(&ticket.token) {
             return;
         }
         tickets.remove(&ticket.key);
-        if self.losses.load(Ordering::Acquire) != ticket.losses || !self.is_serving() {
+        // Under the lock, only what takes no lock: a lease that ran out since the
+        // look above is left for the next reader to find (and empty the tier).
+        if self.losses.load(Ordering::Acquire) != ticket.losses || !self.lease_holds() {
             return;
         }
         let weight = u32::try_from(encoded_len)
@@ -259,17 +270,22 @@ impl L1 {
     }
 
     /// Whether the tier may serve now: the channel is confirmed and its lease holds.
-    /// The first to find the lease run out empties the tier, there and then.
+    /// The first to find the lease run out empties the tier, there and then (so it
+    /// takes the ticket lock: never call it with that lock held).
     pub fn is_serving(&self) -> bool {
-        let until = self.serve_until_ms.load(Ordering::Acquire);
-        if until == 0 {
-            return false;
-        }
-        if self.millis_at(Instant::now()) < until {
+        if self.lease_holds() {
             return true;
         }
-        self.lapse();
+        if self.serve_until_ms.load(Ordering::Acquire) != 0 {
+            self.lapse();
+        }
         false
+    }
+
+    /// Whether the channel is confirmed and its lease holds, without acting on it.
+    fn lease_holds(&self) -> bool {
+        let until = self.serve_until_ms.load(Ordering::Acquire);
+        until != 0 && self.millis_at(Instant::now()) < until
     }
 
     /// The lease ran out without a heartbeat back: the channel is late or cut.
@@ -411,6 +427,75 @@ mod tests {
         assert_eq!(tier.metrics.channel_losses.get(), 1);
         tier.confirm(Instant::now());
         assert_eq!(tier.get::<String>(&scope, "user"), None, "emptied");
+    }
+
+    /// Runs `work` on a thread of its own and returns what it returns, failing the
+    /// test if it has not ended within `limit`: a deadlock fails the suite instead of
+    /// hanging it (the stuck thread is left behind).
+    fn ends_within<T: Send + 'static>(
+        limit: Duration,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        let (done, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(work());
+        });
+        ended
+            .recv_timeout(limit)
+            .unwrap_or_else(|_| panic!("still running after {limit:?}: deadlocked"))
+    }
+
+    #[test]
+    fn a_fill_that_finds_the_lease_run_out_installs_nothing_and_returns() {
+        let tier = Arc::new(L1::new(
+            1 << 20,
+            Duration::from_secs(60),
+            Duration::from_millis(20),
+        ));
+        tier.confirm(Instant::now());
+        let scope = Scope::user(Uuid::nil());
+        let ticket = tier.begin_fill(&scope, "user").unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+
+        let filling = tier.clone();
+        let filled_scope = scope.clone();
+        ends_within(Duration::from_secs(5), move || {
+            filling.fill(ticket, "v1".to_owned(), 2);
+            // And the tier is usable afterwards: the ticket lock is free.
+            filling.invalidate(&filled_scope, "other");
+        });
+
+        assert!(!tier.is_serving(), "the lapse was noticed");
+        tier.confirm(Instant::now());
+        assert_eq!(
+            tier.get::<String>(&scope, "user"),
+            None,
+            "nothing installed"
+        );
+        assert!(tier.tickets.lock().is_empty());
+    }
+
+    #[test]
+    fn a_heartbeat_back_late_grants_the_lease_from_its_sending() {
+        let lease = Duration::from_secs(1);
+        let tier = L1::new(1 << 20, Duration::from_secs(60), lease);
+        // Sent 600 ms ago, back only now: the tier may serve for what is left of
+        // the lease, 400 ms, not for a whole lease from now.
+        let sent = Instant::now()
+            .checked_sub(Duration::from_millis(600))
+            .expect("a clock 600 ms old");
+        tier.confirm(sent);
+        assert!(tier.is_serving(), "inside the lease");
+
+        std::thread::sleep(
+            (sent + lease + Duration::from_millis(50)).saturating_duration_since(Instant::now()),
+        );
+
+        assert!(
+            !tier.is_serving(),
+            "still serving {:?} after the heartbeat was sent, past its lease of {lease:?}",
+            sent.elapsed()
+        );
     }
 
     #[test]
