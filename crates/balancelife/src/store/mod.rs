@@ -9,6 +9,7 @@ mod change_voids;
 pub mod invalidator;
 pub mod l1;
 mod l1_channel;
+mod l1_index;
 pub mod memory;
 pub mod mongo;
 mod page;
