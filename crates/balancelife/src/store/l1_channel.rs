@@ -143,7 +143,7 @@ pub async fn run(cache: Weak<RedisCache>, l1: Arc<L1>) {
         let Some(strong) = cache.upgrade() else {
             return;
         };
-        let subscription = strong.subscribe_to_channel().await;
+        let subscription = strong.subscribe_to_channel(instance).await;
         drop(strong);
         if let Some(stream) = subscription {
             listen(&cache, &l1, stream, instance, &mut heartbeats).await;
@@ -275,7 +275,7 @@ async fn listen(
                 let seq = heartbeats.next();
                 let sent = Instant::now();
                 let message = Message::Heartbeat { instance, seq }.encode();
-                if let Some(expected) = RedisCache::publish_heartbeat(cache, message).await {
+                if let Some(expected) = RedisCache::publish_heartbeat(cache, instance, message).await {
                     heartbeats.sent(seq, sent, expected);
                 }
                 l1.publish_sizes();

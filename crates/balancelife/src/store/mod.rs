@@ -6,16 +6,20 @@ pub mod cache_keys;
 pub mod cached;
 mod change_images;
 mod change_voids;
+mod cluster_view;
+mod cluster_watch;
 pub mod invalidator;
 pub mod l1;
 mod l1_channel;
 mod l1_index;
 pub mod memory;
 pub mod mongo;
+mod node_links;
 mod page;
 pub mod redis_cache;
 mod redis_connection;
 mod singleflight;
+mod stale_scopes;
 
 use std::sync::Arc;
 
@@ -36,6 +40,7 @@ pub use memory::MemoryStore;
 pub use mongo::MongoStore;
 pub use page::{DateRange, Page, PageLimit, PageRequest};
 pub use redis_cache::RedisCache;
+pub use stale_scopes::RENEW_AT_MOST;
 
 /// Why a store operation failed. The API maps each variant to one status code. The
 /// messages of `Conflict` and `Invalid` are written for clients; `Unavailable` and
