@@ -248,6 +248,11 @@ pub trait Store: Send + Sync {
     /// Conflict when the id or the e-mail is taken.
     async fn create_user(&self, user: User) -> StoreResult<User>;
     async fn get_user(&self, id: Uuid) -> StoreResult<User>;
+    /// User `id` as stored, past any cache: what a conditional write is compared
+    /// with (as `PackageStore::get_stored`).
+    async fn get_user_stored(&self, id: Uuid) -> StoreResult<User> {
+        self.get_user(id).await
+    }
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User>;
     /// Replaces the stored user with the same id, if it is still the version the
     /// caller read (`expected_updated_at`); otherwise a conflict, so concurrent edits
