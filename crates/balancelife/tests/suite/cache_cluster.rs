@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use serde_json::json;
 
-use balancelife::config::{RedisMode, Settings};
+use balancelife::config::{RedisMode, RedisSettings, Settings};
 use balancelife::store::cache_keys::KEY_VERSION;
 use balancelife::store::{RedisCache, Store};
 
@@ -326,9 +326,14 @@ async fn after_a_master_fails_over_every_instance_serves_hits_again_within_three
     const PROMISE: Duration = Duration::from_secs(3);
     const MARGIN: Duration = Duration::from_secs(1);
     let mut cluster = RedisCluster::start();
+    // The service's default deadline for a Redis call.
+    let redis_settings = RedisSettings {
+        timeout: RedisSettings::new("").timeout,
+        ..cluster.settings()
+    };
     let first = Cached::with(
         mongo::SHARED.settings(&mongo::fresh_database()),
-        cluster.settings(),
+        redis_settings,
     )
     .await;
     let second = first.second_process().await;
@@ -453,4 +458,67 @@ fn dials_of(port: u16) -> Arc<AtomicUsize> {
         }
     });
     dials
+}
+
+/// One master's trouble sends only the reads of its own slots to MongoDB: in the
+/// second after a master dies (before the cluster agrees it failed), a user whose
+/// scope another master serves is still read from Redis every time.
+#[tokio::test]
+async fn a_dead_master_leaves_the_other_masters_slots_cached() {
+    let mut cluster = RedisCluster::start();
+    let redis_settings = RedisSettings {
+        timeout: RedisSettings::new("").timeout,
+        ..cluster.settings()
+    };
+    let cached = Cached::redis_only(
+        mongo::SHARED.settings(&mongo::fresh_database()),
+        redis_settings,
+    )
+    .await;
+    let store = cached.store.clone();
+    let on_victim = store
+        .create_user(user(unique_email("victim")))
+        .await
+        .unwrap();
+    let victim = cluster.master_serving(&format!("{{u:{}}}", on_victim.id));
+    let mut elsewhere = store
+        .create_user(user(unique_email("elsewhere")))
+        .await
+        .unwrap();
+    while cluster.master_serving(&format!("{{u:{}}}", elsewhere.id)) == victim {
+        elsewhere = store
+            .create_user(user(unique_email("elsewhere")))
+            .await
+            .unwrap();
+    }
+    for reader in [&on_victim, &elsewhere] {
+        store.get_user(reader.id).await.unwrap();
+    }
+
+    cluster.kill_node(victim);
+    let killed = Instant::now();
+    let metrics = &store.cache().metrics;
+    let mut missed = Vec::new();
+    // Well inside the node timeout (1 s): the other masters still serve.
+    while killed.elapsed() < Duration::from_millis(600) {
+        // Reads of the dead master's slots fail (or time out) in a row, as a third
+        // of the reads do on a cluster of three.
+        for _ in 0..3 {
+            assert_eq!(store.get_user(on_victim.id).await.unwrap(), on_victim);
+        }
+        let hits = metrics.hits.get();
+        assert_eq!(store.get_user(elsewhere.id).await.unwrap(), elsewhere);
+        if metrics.hits.get() == hits {
+            missed.push(killed.elapsed());
+        }
+    }
+
+    assert!(
+        metrics.redis_errors.get() + metrics.redis_timeouts.get() > 0,
+        "the dead master's reads failed"
+    );
+    assert!(
+        missed.is_empty(),
+        "reads of a healthy master's slot went to MongoDB at {missed:?}"
+    );
 }
