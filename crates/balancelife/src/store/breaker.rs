@@ -130,11 +130,13 @@ impl Breakers {
     /// The breaker of master `id` (`UNSERVED` for slots no master serves), closed
     /// when first asked for.
     pub fn of_master(&self, id: &str) -> Arc<Breaker> {
-        self.by_master
-            .lock()
-            .entry(id.to_owned())
-            .or_insert_with(|| Arc::new(Breaker::new(self.failure_threshold, self.cool_down)))
-            .clone()
+        let mut by_master = self.by_master.lock();
+        if let Some(breaker) = by_master.get(id) {
+            return breaker.clone();
+        }
+        let breaker = Arc::new(Breaker::new(self.failure_threshold, self.cool_down));
+        by_master.insert(id.to_owned(), breaker.clone());
+        breaker
     }
 
     /// The state of master `id`'s breaker (closed if it never had one).

@@ -50,8 +50,12 @@ impl ClusterView {
                 }
                 let flags: Vec<&str> = fields[2].split(',').collect();
                 let has = |flag: &str| flags.contains(&flag);
-                let address = fields[1].split(['@', ',']).next()?;
+                // `ip:port@cport[,hostname]`: the hostname where the node announces
+                // one (what a TLS certificate names), else the address.
+                let (endpoint, hostname) = fields[1].split_once(',').unwrap_or((fields[1], ""));
+                let address = endpoint.split('@').next()?;
                 let addr = match address.rsplit_once(':') {
+                    Some((_, port)) if !hostname.is_empty() => format!("{hostname}:{port}"),
                     Some(("", _)) if has("myself") => told_by.to_owned(),
                     Some((_, _)) => address.to_owned(),
                     None => return None,
@@ -210,6 +214,15 @@ f6 127.0.0.1:7006@17006 slave,fail? c3 0 1 3 connected
             "10.0.0.5:7001",
         );
         assert_eq!(view.nodes[0].addr, "10.0.0.5:7001");
+    }
+
+    #[test]
+    fn a_node_that_announces_a_hostname_is_named_by_it() {
+        let view = ClusterView::parse(
+            "a1 10.0.0.5:7001@17001,redis-a.example myself,master - 0 0 1 connected 0-16383",
+            "10.0.0.5:7001",
+        );
+        assert_eq!(view.nodes[0].addr, "redis-a.example:7001");
     }
 
     #[test]
