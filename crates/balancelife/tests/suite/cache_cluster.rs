@@ -326,14 +326,9 @@ async fn after_a_master_fails_over_every_instance_serves_hits_again_within_three
     const PROMISE: Duration = Duration::from_secs(3);
     const MARGIN: Duration = Duration::from_secs(1);
     let mut cluster = RedisCluster::start();
-    // The service's default deadline for a Redis call.
-    let redis_settings = RedisSettings {
-        timeout: RedisSettings::new("").timeout,
-        ..cluster.settings()
-    };
     let first = Cached::with(
         mongo::SHARED.settings(&mongo::fresh_database()),
-        redis_settings,
+        at_default_deadline(&cluster),
     )
     .await;
     let second = first.second_process().await;
@@ -467,13 +462,9 @@ fn dials_of(port: u16) -> Arc<AtomicUsize> {
 #[tokio::test]
 async fn a_dead_master_leaves_the_other_masters_slots_cached() {
     let mut cluster = RedisCluster::start();
-    let redis_settings = RedisSettings {
-        timeout: RedisSettings::new("").timeout,
-        ..cluster.settings()
-    };
     let cached = Cached::redis_only(
         mongo::SHARED.settings(&mongo::fresh_database()),
-        redis_settings,
+        at_default_deadline(&cluster),
     )
     .await;
     let store = cached.store.clone();
@@ -522,4 +513,13 @@ async fn a_dead_master_leaves_the_other_masters_slots_cached() {
         missed.is_empty(),
         "reads of a healthy master's slot went to MongoDB at {missed:?}"
     );
+}
+
+/// Settings for a cache on `cluster` with the service's default deadline for a
+/// Redis call (the testkit's is longer, for loaded machines).
+fn at_default_deadline(cluster: &RedisCluster) -> RedisSettings {
+    RedisSettings {
+        timeout: RedisSettings::new("").timeout,
+        ..cluster.settings()
+    }
 }
