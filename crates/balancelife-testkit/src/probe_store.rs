@@ -81,6 +81,9 @@ impl Store for ProbeStore {
         self.user_reads.fetch_add(1, Ordering::SeqCst);
         held(&self.hold, self.inner.get_user(id)).await
     }
+    async fn get_user_stored(&self, id: Uuid) -> StoreResult<User> {
+        self.inner.get_user_stored(id).await
+    }
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
         self.inner.get_user_by_email(email).await
     }

@@ -34,6 +34,10 @@ pub struct CacheMetrics {
     pub stream_resumes: Counter,
     /// Whole-cache flushes (a change of namespace), for changes nobody could vouch for.
     pub namespace_bumps: Counter,
+    /// Scopes renewed (their generation bumped) after a lost invalidation.
+    pub scope_renewals: Counter,
+    /// Round trips those renewals took (a batch each).
+    pub renewal_round_trips: Counter,
     /// Seconds from a change in MongoDB to its invalidation by the stream.
     pub stream_lag_seconds: Histogram,
 }
@@ -60,6 +64,8 @@ impl Default for CacheMetrics {
             stream_lease_takeovers: Counter::default(),
             stream_resumes: Counter::default(),
             namespace_bumps: Counter::default(),
+            scope_renewals: Counter::default(),
+            renewal_round_trips: Counter::default(),
             // 1 ms to ~16 s.
             stream_lag_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
         }
@@ -148,6 +154,16 @@ impl CacheMetrics {
                 "balancelife_cache_namespace_bumps",
                 "Whole-cache flushes for changes no invalidation could vouch for",
                 &self.namespace_bumps,
+            ),
+            (
+                "balancelife_cache_scope_renewals",
+                "Scopes renewed after an invalidation Redis did not confirm",
+                &self.scope_renewals,
+            ),
+            (
+                "balancelife_cache_renewal_round_trips",
+                "Round trips to Redis those renewals took (a batch each)",
+                &self.renewal_round_trips,
             ),
         ];
         for (name, help, counter) in counters {

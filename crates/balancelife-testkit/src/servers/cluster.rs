@@ -126,6 +126,23 @@ impl RedisCluster {
         self.ports_by_role(Role::Replica)
     }
 
+    /// The port of the running master that serves `key`'s hash slot.
+    pub fn master_serving(&self, key: &str) -> u16 {
+        let port = *self
+            .live_ports()
+            .first()
+            .expect("no running, unfrozen node of the Redis Cluster");
+        let slot: u32 = query_int(port, &["CLUSTER", "KEYSLOT", key]);
+        let view =
+            parse_nodes(&query(port, &["CLUSTER", "NODES"]).unwrap_or_else(|why| panic!("{why}")));
+        let masters = self.masters();
+        view.iter()
+            .filter(|entry| masters.contains(&entry.port) && entry.serves(slot))
+            .map(|entry| entry.port)
+            .next()
+            .unwrap_or_else(|| panic!("no running master serves slot {slot}"))
+    }
+
     /// Kills the node at once, as a crash would. Like every fault here it takes
     /// `&mut`, which keeps faults off `SHARED`.
     pub fn kill_node(&mut self, port: u16) {
@@ -429,6 +446,19 @@ fn query(port: u16, command: &[&str]) -> Result<String, String> {
         .map_err(failed)
 }
 
+/// One command to one node whose reply is a number.
+fn query_int(port: u16, command: &[&str]) -> u32 {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).expect("a node's URL");
+    let mut connection = client
+        .get_connection_with_timeout(QUERY_TIMEOUT)
+        .unwrap_or_else(|error| panic!("127.0.0.1:{port}: {error}"));
+    let (name, args) = command.split_first().expect("a command");
+    redis::cmd(name)
+        .arg(args)
+        .query(&mut connection)
+        .unwrap_or_else(|error| panic!("127.0.0.1:{port}: {}: {error}", command.join(" ")))
+}
+
 /// The value of `name:value` in a CLUSTER INFO or INFO reply.
 fn info_field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     text.lines()
@@ -453,6 +483,8 @@ struct NodeEntry {
     master_id: Option<String>,
     /// How many slots it serves (as a master).
     slots: u32,
+    /// Which: first and last slot of each range.
+    ranges: Vec<(u32, u32)>,
 }
 
 impl NodeEntry {
@@ -468,6 +500,12 @@ impl NodeEntry {
         } else {
             None
         }
+    }
+
+    fn serves(&self, slot: u32) -> bool {
+        self.ranges
+            .iter()
+            .any(|&(first, last)| first <= slot && slot <= last)
     }
 
     /// Suspected (`fail?`) or agreed (`fail`) failure, or not properly joined yet.
@@ -531,7 +569,12 @@ fn parse_nodes(text: &str) -> Vec<NodeEntry> {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let address = fields.get(1)?.split(['@', ',']).next()?;
             let port = address.rsplit_once(':')?.1.parse().ok()?;
-            let slots = fields.iter().skip(8).map(|range| slot_count(range)).sum();
+            let ranges: Vec<(u32, u32)> = fields
+                .iter()
+                .skip(8)
+                .filter_map(|range| slot_range(range))
+                .collect();
+            let slots = ranges.iter().map(|(first, last)| last - first + 1).sum();
             let master_id = fields.get(3).filter(|id| **id != "-");
             Some(NodeEntry {
                 id: (*fields.first()?).to_owned(),
@@ -539,20 +582,21 @@ fn parse_nodes(text: &str) -> Vec<NodeEntry> {
                 flags: (*fields.get(2)?).to_owned(),
                 master_id: master_id.map(|id| (*id).to_owned()),
                 slots,
+                ranges,
             })
         })
         .collect()
 }
 
 /// `5461-10922` or `5460`; `[slot->-id]` (a slot being migrated) counts for nothing.
-fn slot_count(range: &str) -> u32 {
+fn slot_range(range: &str) -> Option<(u32, u32)> {
     if range.starts_with('[') {
-        return 0;
+        return None;
     }
     let bounds = range.split_once('-').unwrap_or((range, range));
     match (bounds.0.parse::<u32>(), bounds.1.parse::<u32>()) {
-        (Ok(first), Ok(last)) if last >= first => last - first + 1,
-        _ => 0,
+        (Ok(first), Ok(last)) if last >= first => Some((first, last)),
+        _ => None,
     }
 }
 

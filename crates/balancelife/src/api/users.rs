@@ -16,9 +16,10 @@ use super::patch::{non_null, nullable, set};
 use super::state::SharedState;
 use crate::auth::Password;
 use crate::domain::{
-    ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, Role, Sex,
-    Timezone, User, WeightKg,
+    ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, PasswordHash,
+    Role, Sex, Timezone, User, WeightKg,
 };
+use crate::store::StoreError;
 
 /// A user as clients see it: everything but the password hash.
 #[derive(Debug, Serialize, ToSchema)]
@@ -150,10 +151,21 @@ pub async fn get_me(AuthUser(user): AuthUser) -> Json<UserView> {
 pub async fn update_me(
     State(state): State<SharedState>,
     ClientAddress(address): ClientAddress,
-    AuthUser(mut user): AuthUser,
-    ValidJson(request): ValidJson<UpdateMeRequest>,
+    AuthUser(signed_in): AuthUser,
+    ValidJson(mut request): ValidJson<UpdateMeRequest>,
 ) -> ApiResult<Json<UserView>> {
-    let read_version = user.updated_at;
+    // The user as stored, past every cache: the write is conditional on its
+    // revision, and a cached copy may be a moment old (another instance's write
+    // not yet voided here, a cache master failing over), which must never make a
+    // client that writes alone see a conflict.
+    let stored = || async {
+        state
+            .store
+            .get_user_stored(signed_in.id)
+            .await
+            .or_if_gone(ApiError::unauthorized)
+    };
+    let mut user = stored().await?;
     // The credentials (password and e-mail) change only with proof of the current
     // password, so a stolen token cannot take the account over.
     let changes_credentials =
@@ -187,30 +199,58 @@ pub async fn update_me(
             .await
             .map_err(ApiError::too_many_requests)?;
     }
-    if let Some(new_password) = request.password {
-        user.password_hash = hash_off_thread(&state, address, new_password).await?;
+    let new_password_hash = match request.password.take() {
+        Some(new_password) => Some(hash_off_thread(&state, address, new_password).await?),
+        None => None,
+    };
+    // Another request may write the user between the read and the write: the
+    // change is then made again on what it wrote, as a PATCH of these fields. Not
+    // when it changed the password: what was proven was the old one.
+    for _ in 0..ATTEMPTS {
+        let read = user.clone();
+        let next = request.applied_to(user, new_password_hash.clone());
+        match state.store.update_user(next, read.updated_at).await {
+            Ok(written) => return Ok(Json(UserView::from(&written))),
+            Err(StoreError::Conflict(message)) => {
+                user = stored().await?;
+                if user.updated_at == read.updated_at || user.password_hash != read.password_hash {
+                    // Not a change meanwhile (the e-mail address is taken), or one
+                    // this request cannot be made again on.
+                    return Err(StoreError::Conflict(message).into());
+                }
+            }
+            Err(other) => return Err(other).or_if_gone(ApiError::unauthorized),
+        }
     }
-    let p = &mut user.profile;
-    set(&mut user.email, request.email);
-    set(&mut user.name, request.name);
-    set(&mut user.timezone, request.timezone);
-    set(&mut p.birth_date, request.birth_date);
-    set(&mut p.sex, request.sex);
-    set(&mut p.height_cm, request.height_cm);
-    set(&mut p.weight_kg, request.weight_kg);
-    set(&mut p.activity_level, request.activity_level);
-    set(&mut p.goal, request.goal);
-    set(&mut p.daily_kcal_target, request.daily_kcal_target);
-    set(&mut p.protein_g_target, request.protein_g_target);
-    set(&mut p.carbs_g_target, request.carbs_g_target);
-    set(&mut p.fat_g_target, request.fat_g_target);
-    user.updated_at = crate::domain::now();
-    let user = state
-        .store
-        .update_user(user, read_version)
-        .await
-        .or_if_gone(ApiError::unauthorized)?;
-    Ok(Json(UserView::from(&user)))
+    Err(ApiError::conflict(
+        "the user kept changing under this write; read it again and retry",
+    ))
+}
+
+/// How many times a change of the user is made again on another request's write.
+const ATTEMPTS: usize = 3;
+
+impl UpdateMeRequest {
+    /// `user` with the fields this request sets, the password as `password_hash`.
+    fn applied_to(&self, mut user: User, password_hash: Option<PasswordHash>) -> User {
+        set(&mut user.password_hash, password_hash);
+        let p = &mut user.profile;
+        set(&mut user.email, self.email.clone());
+        set(&mut user.name, self.name.clone());
+        set(&mut user.timezone, self.timezone);
+        set(&mut p.birth_date, self.birth_date);
+        set(&mut p.sex, self.sex);
+        set(&mut p.height_cm, self.height_cm);
+        set(&mut p.weight_kg, self.weight_kg);
+        set(&mut p.activity_level, self.activity_level);
+        set(&mut p.goal, self.goal);
+        set(&mut p.daily_kcal_target, self.daily_kcal_target);
+        set(&mut p.protein_g_target, self.protein_g_target);
+        set(&mut p.carbs_g_target, self.carbs_g_target);
+        set(&mut p.fat_g_target, self.fat_g_target);
+        user.updated_at = crate::domain::now();
+        user
+    }
 }
 
 /// What deleting the account takes: its password, so that a token alone (stolen,

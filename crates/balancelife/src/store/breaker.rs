@@ -1,9 +1,17 @@
 //! A circuit breaker for the cache: after repeated Redis failures it stops calling
 //! Redis for a cool-down, so a dead or frozen Redis costs requests nothing, then lets
 //! one probe through and closes again when Redis answers.
+//!
+//! On a Redis Cluster there is one per master (`Breakers`), so that one master's
+//! trouble (a crash, the seconds until its replica is promoted) sends only the
+//! reads of its own slots to the store, and the other masters' slots stay cached.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
@@ -92,9 +100,111 @@ impl Breaker {
     }
 }
 
+/// Who a breaker stands for where no master serves a slot (between a master's
+/// failure and its replica's promotion).
+pub const UNSERVED: &str = "";
+
+/// The breakers of one cache: a general one (a single server, and calls about no
+/// slot in particular) and one per cluster master, by node id.
+pub struct Breakers {
+    general: Arc<Breaker>,
+    by_master: Mutex<HashMap<String, Arc<Breaker>>>,
+    failure_threshold: u32,
+    cool_down: Duration,
+}
+
+impl Breakers {
+    pub fn new(failure_threshold: u32, cool_down: Duration) -> Self {
+        Self {
+            general: Arc::new(Breaker::new(failure_threshold, cool_down)),
+            by_master: Mutex::new(HashMap::new()),
+            failure_threshold,
+            cool_down,
+        }
+    }
+
+    pub fn general(&self) -> &Arc<Breaker> {
+        &self.general
+    }
+
+    /// The breaker of master `id` (`UNSERVED` for slots no master serves), closed
+    /// when first asked for.
+    pub fn of_master(&self, id: &str) -> Arc<Breaker> {
+        let mut by_master = self.by_master.lock();
+        if let Some(breaker) = by_master.get(id) {
+            return breaker.clone();
+        }
+        let breaker = Arc::new(Breaker::new(self.failure_threshold, self.cool_down));
+        by_master.insert(id.to_owned(), breaker.clone());
+        breaker
+    }
+
+    /// The state of master `id`'s breaker (closed if it never had one).
+    pub fn state_of(&self, id: &str) -> BreakerState {
+        self.by_master
+            .lock()
+            .get(id)
+            .map_or(BreakerState::Closed, |breaker| breaker.state())
+    }
+
+    /// Masters whose breaker is not closed.
+    pub fn not_closed(&self) -> Vec<String> {
+        self.by_master
+            .lock()
+            .iter()
+            .filter(|(id, breaker)| {
+                id.as_str() != UNSERVED && breaker.state() != BreakerState::Closed
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Forgets the breakers of nodes that are no longer masters.
+    pub fn keep_only(&self, masters: &[&str]) {
+        self.by_master
+            .lock()
+            .retain(|id, _| id.as_str() == UNSERVED || masters.contains(&id.as_str()));
+    }
+
+    /// The least open state among them all, for the metrics.
+    pub fn worst(&self) -> BreakerState {
+        let rank = |state: BreakerState| match state {
+            BreakerState::Closed => 0,
+            BreakerState::HalfOpen => 1,
+            BreakerState::Open => 2,
+        };
+        let by_master = self.by_master.lock();
+        by_master
+            .values()
+            .map(|breaker| breaker.state())
+            .chain([self.general.state()])
+            .max_by_key(|state| rank(*state))
+            .unwrap_or(BreakerState::Closed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_masters_breaker_opens_alone() {
+        let breakers = Breakers::new(1, Duration::from_secs(60));
+        breakers.of_master("m1").record_failure();
+
+        assert_eq!(breakers.state_of("m1"), BreakerState::Open);
+        assert_eq!(breakers.state_of("m2"), BreakerState::Closed);
+        assert_eq!(breakers.general().state(), BreakerState::Closed);
+        assert_eq!(breakers.not_closed(), ["m1"]);
+        assert_eq!(breakers.worst(), BreakerState::Open);
+
+        breakers.keep_only(&["m2"]);
+        assert!(
+            breakers.not_closed().is_empty(),
+            "a master gone takes its breaker"
+        );
+        assert_eq!(breakers.worst(), BreakerState::Closed);
+    }
 
     #[test]
     fn states_have_the_names_health_and_metrics_show() {

@@ -211,6 +211,13 @@ impl Keyspace {
         format!("{}l1", self.prefix)
     }
 
+    /// The Pub/Sub channel of one instance's heartbeats: only that instance listens
+    /// to it, so a heartbeat costs one delivery per node it is sent through, however
+    /// many instances there are.
+    pub fn heartbeat_channel(&self, instance: u64) -> String {
+        format!("{}l1:heartbeat:{instance:016x}", self.prefix)
+    }
+
     /// Where the current epoch is kept: a key of its own, outside every scope.
     pub fn epoch_key(&self) -> String {
         format!("{}epoch", self.prefix)

@@ -335,6 +335,10 @@ impl Store for CachedStore {
             .await
     }
 
+    async fn get_user_stored(&self, id: Uuid) -> StoreResult<User> {
+        self.core.inner.get_user_stored(id).await
+    }
+
     /// Served from the cache only while the user's own record (voided by every
     /// write to it, the change stream's included) still has that address: a change
     /// stream without pre-images cannot name the address a user had, and the entry

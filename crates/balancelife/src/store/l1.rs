@@ -14,6 +14,12 @@
 //! install it must not overwrite an invalidation that arrived meanwhile. The miss
 //! registers a ticket; an invalidation of the key (or its scope, or a channel loss)
 //! takes the ticket away; the fill installs only if its ticket is still there.
+//!
+//! Locks: the ticket lock is not re-entrant, so nothing that may empty the tier
+//! (`is_serving`, `lapse`, `lose_channel`, the `invalidate*` family) is called while
+//! it is held; under it only atomics are read, and the scope index and the values
+//! map written. The scope index's lock is taken last and alone (the values map's
+//! removal listener takes it, so the map is never called with it held).
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -25,6 +31,7 @@ use moka::notification::RemovalCause;
 use parking_lot::Mutex;
 
 use super::cache_keys::Scope;
+use super::l1_index::ScopeIndex;
 use crate::metrics::L1Metrics;
 
 /// What an entry costs beside its encoded size: key, map slot, `Arc` and bookkeeping.
@@ -42,6 +49,9 @@ struct Held {
     value: Shared,
     weight: u32,
     derived: Arc<OnceLock<Shared>>,
+    /// Its scope, and the token of the fill that installed it (see `l1_index`).
+    scope: Arc<str>,
+    token: u64,
 }
 
 type Tickets = Arc<Mutex<HashMap<Arc<str>, u64>>>;
@@ -50,6 +60,7 @@ type Tickets = Arc<Mutex<HashMap<Arc<str>, u64>>>;
 /// Dropped unused (the load failed, the request was cancelled), it takes itself
 /// out of the register, so abandoned misses never pile up.
 pub struct FillTicket {
+    scope: Arc<str>,
     key: Arc<str>,
     token: u64,
     /// Channel losses when the miss began: a loss since voids the ticket.
@@ -70,6 +81,8 @@ pub struct L1 {
     values: moka::sync::Cache<Arc<str>, Held>,
     /// Misses that may install: key → ticket token.
     tickets: Tickets,
+    /// The keys each scope holds, so a scope flush costs what the scope holds.
+    index: Arc<ScopeIndex>,
     next_token: AtomicU64,
     /// Channel losses so far (a flush each).
     losses: AtomicU64,
@@ -87,19 +100,23 @@ impl L1 {
     pub fn new(capacity_bytes: u64, ttl: Duration, lease: Duration) -> Self {
         let metrics = L1Metrics::default();
         let evictions = metrics.evictions.clone();
+        let index = Arc::new(ScopeIndex::default());
+        let unlist = index.clone();
         let values = moka::sync::Cache::builder()
             .max_capacity(capacity_bytes)
             .weigher(|_key: &Arc<str>, held: &Held| held.weight)
             .time_to_live(ttl)
-            .eviction_listener(move |_key, _value, cause| {
+            .eviction_listener(move |key: Arc<Arc<str>>, held: Held, cause| {
                 if cause == RemovalCause::Size {
                     evictions.inc();
                 }
+                unlist.forget(&held.scope, &key, held.token);
             })
             .build();
         Self {
             values,
             tickets: Tickets::default(),
+            index,
             next_token: AtomicU64::new(1),
             losses: AtomicU64::new(0),
             serve_until_ms: AtomicU64::new(0),
@@ -169,6 +186,7 @@ impl L1 {
         let losses = self.losses.load(Ordering::Acquire);
         self.tickets.lock().insert(key.clone(), token);
         Some(FillTicket {
+            scope: scope.to_string().into(),
             key,
             token,
             losses,
@@ -179,27 +197,37 @@ impl L1 {
     /// Installs `value` (`encoded_len` bytes once encoded) unless its key was voided,
     /// or the channel lost, since the ticket was taken.
     pub fn fill<T: Send + Sync + 'static>(&self, ticket: FillTicket, value: T, encoded_len: usize) {
+        // Asked before the ticket lock is taken: the first to find the lease run out
+        // empties the tier, which takes that lock (it is not re-entrant).
+        if !self.is_serving() {
+            return;
+        }
         // The guard is a local, so it is released before the ticket's own drop runs.
         let mut tickets = self.tickets.lock();
         if tickets.get(&ticket.key) != Some(&ticket.token) {
             return;
         }
         tickets.remove(&ticket.key);
-        if self.losses.load(Ordering::Acquire) != ticket.losses || !self.is_serving() {
+        // Under the lock, only what takes no lock: a lease that ran out since the
+        // look above is left for the next reader to find (and empty the tier).
+        if self.losses.load(Ordering::Acquire) != ticket.losses || !self.lease_holds() {
             return;
         }
         let weight = u32::try_from(encoded_len)
             .unwrap_or(u32::MAX)
             .saturating_mul(COPIES)
             .saturating_add(ENTRY_OVERHEAD_BYTES);
-        // Inserted under the ticket lock: an invalidation that takes the lock next
-        // finds the value in place and removes it.
+        // Listed and inserted under the ticket lock: an invalidation that takes the
+        // lock next finds the value in place (and listed) and removes it.
+        self.index.add(&ticket.scope, &ticket.key, ticket.token);
         self.values.insert(
             ticket.key.clone(),
             Held {
                 value: Arc::new(value),
                 weight,
                 derived: Arc::default(),
+                scope: ticket.scope.clone(),
+                token: ticket.token,
             },
         );
     }
@@ -211,24 +239,34 @@ impl L1 {
         self.values.invalidate(key.as_str());
     }
 
-    /// Drops everything held of `scope` and voids its tickets.
-    pub fn invalidate_scope(&self, scope: &Scope) {
+    /// Drops everything held of `scope` and voids its tickets; returns how many
+    /// entries it dropped. It touches the scope's own entries, found in the index,
+    /// and the misses under way (a handful), never the rest of the tier: scopes are
+    /// flushed on every package write, user deletion and renewal after an outage.
+    pub fn invalidate_scope(&self, scope: &Scope) -> usize {
         let prefix = key(scope, "");
-        self.tickets
-            .lock()
-            .retain(|key, _| !key.starts_with(&prefix));
-        // Scopes are flushed on package writes and user deletions: rare enough to
-        // walk the entries rather than keep an index per scope.
-        for (key, _) in self.values.iter() {
-            if key.starts_with(&prefix) {
-                self.values.invalidate(key.as_ref());
-            }
+        // Tickets and listing under one hold of the ticket lock, under which fills
+        // list and install: a fill done before is listed and taken here, a fill
+        // after finds its ticket gone.
+        let keys = {
+            let mut tickets = self.tickets.lock();
+            tickets.retain(|key, _| !key.starts_with(&prefix));
+            self.index.take(&scope.to_string())
+        };
+        for key in &keys {
+            self.values.invalidate(key.as_ref());
         }
+        keys.len()
     }
 
     /// Drops everything (a new namespace epoch, a flush ordered by another instance).
     pub fn invalidate_all(&self) {
-        self.tickets.lock().clear();
+        // Under one hold of the ticket lock, as in `invalidate_scope`.
+        {
+            let mut tickets = self.tickets.lock();
+            tickets.clear();
+            self.index.clear();
+        }
         self.values.invalidate_all();
     }
 
@@ -259,17 +297,22 @@ impl L1 {
     }
 
     /// Whether the tier may serve now: the channel is confirmed and its lease holds.
-    /// The first to find the lease run out empties the tier, there and then.
+    /// The first to find the lease run out empties the tier, there and then (so it
+    /// takes the ticket lock: never call it with that lock held).
     pub fn is_serving(&self) -> bool {
-        let until = self.serve_until_ms.load(Ordering::Acquire);
-        if until == 0 {
-            return false;
-        }
-        if self.millis_at(Instant::now()) < until {
+        if self.lease_holds() {
             return true;
         }
-        self.lapse();
+        if self.serve_until_ms.load(Ordering::Acquire) != 0 {
+            self.lapse();
+        }
         false
+    }
+
+    /// Whether the channel is confirmed and its lease holds, without acting on it.
+    fn lease_holds(&self) -> bool {
+        let until = self.serve_until_ms.load(Ordering::Acquire);
+        until != 0 && self.millis_at(Instant::now()) < until
     }
 
     /// The lease ran out without a heartbeat back: the channel is late or cut.
@@ -315,7 +358,12 @@ mod tests {
     use uuid::Uuid;
 
     fn confirmed_tier() -> L1 {
-        let tier = L1::new(1 << 20, Duration::from_secs(60), Duration::from_secs(60));
+        confirmed(1 << 20, Duration::from_secs(60), Duration::from_secs(60))
+    }
+
+    /// A tier of `capacity` bytes whose entries live `ttl`, confirmed now for `lease`.
+    fn confirmed(capacity: u64, ttl: Duration, lease: Duration) -> L1 {
+        let tier = L1::new(capacity, ttl, lease);
         tier.confirm(Instant::now());
         tier
     }
@@ -384,6 +432,58 @@ mod tests {
     }
 
     #[test]
+    fn a_scope_flush_touches_only_what_the_scope_holds() {
+        let tier = confirmed_tier();
+        let (flushed, other) = (
+            Scope::user(Uuid::from_u128(1)),
+            Scope::user(Uuid::from_u128(2)),
+        );
+        for n in 0..1000 {
+            fill(&tier, &other, &format!("page:{n}"), "x");
+        }
+        fill(&tier, &flushed, "user", "v1");
+        // Filled again: the older value's removal is reported, and must not unlist
+        // the newer one.
+        fill(&tier, &flushed, "user", "v2");
+        fill(&tier, &flushed, "page:1", "p");
+        tier.invalidate(&flushed, "page:1");
+        fill(&tier, &flushed, "page:2", "p");
+
+        let dropped = tier.invalidate_scope(&flushed);
+
+        assert_eq!(
+            dropped, 2,
+            "the scope's two entries, nothing else looked at"
+        );
+        assert_eq!(tier.get::<String>(&flushed, "user"), None);
+        assert_eq!(tier.get::<String>(&flushed, "page:2"), None);
+        assert_eq!(tier.get::<String>(&other, "page:999").as_deref(), Some("x"));
+        assert_eq!(tier.index.len(), 1000);
+    }
+
+    #[test]
+    fn entries_that_expire_or_are_evicted_leave_the_index() {
+        let tier = confirmed(1 << 20, Duration::from_millis(20), Duration::from_secs(60));
+        let scope = Scope::user(Uuid::nil());
+        fill(&tier, &scope, "user", "v1");
+        std::thread::sleep(Duration::from_millis(40));
+        tier.values.run_pending_tasks();
+        assert_eq!(tier.index.len(), 0, "expired");
+
+        // Room for a few entries only: the rest are evicted as they come.
+        let small = confirmed(4096, Duration::from_secs(60), Duration::from_secs(60));
+        for n in 0..200 {
+            fill(&small, &scope, &format!("page:{n}"), "x");
+        }
+        small.values.run_pending_tasks();
+        assert!(small.index.len() < 50, "{} listed", small.index.len());
+        assert_eq!(
+            small.index.len(),
+            usize::try_from(small.values.entry_count()).unwrap()
+        );
+    }
+
+    #[test]
     fn a_lost_channel_empties_the_tier_and_voids_fills_under_way() {
         let tier = confirmed_tier();
         let scope = Scope::user(Uuid::nil());
@@ -400,8 +500,7 @@ mod tests {
 
     #[test]
     fn the_lease_runs_out_without_fresh_heartbeats() {
-        let tier = L1::new(1 << 20, Duration::from_secs(60), Duration::from_millis(20));
-        tier.confirm(Instant::now());
+        let tier = confirmed(1 << 20, Duration::from_secs(60), Duration::from_millis(20));
         let scope = Scope::user(Uuid::nil());
         fill(&tier, &scope, "user", "v1");
         std::thread::sleep(Duration::from_millis(40));
@@ -411,6 +510,74 @@ mod tests {
         assert_eq!(tier.metrics.channel_losses.get(), 1);
         tier.confirm(Instant::now());
         assert_eq!(tier.get::<String>(&scope, "user"), None, "emptied");
+    }
+
+    /// Runs `work` on a thread of its own and returns what it returns, failing the
+    /// test if it has not ended within `limit`: a deadlock fails the suite instead of
+    /// hanging it (the stuck thread is left behind).
+    fn ends_within<T: Send + 'static>(
+        limit: Duration,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        let (done, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(work());
+        });
+        ended
+            .recv_timeout(limit)
+            .unwrap_or_else(|_| panic!("still running after {limit:?}: deadlocked"))
+    }
+
+    #[test]
+    fn a_fill_that_finds_the_lease_run_out_installs_nothing_and_returns() {
+        let tier = Arc::new(confirmed(
+            1 << 20,
+            Duration::from_secs(60),
+            Duration::from_millis(20),
+        ));
+        let scope = Scope::user(Uuid::nil());
+        let ticket = tier.begin_fill(&scope, "user").unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+
+        let filling = tier.clone();
+        let filled_scope = scope.clone();
+        ends_within(Duration::from_secs(5), move || {
+            filling.fill(ticket, "v1".to_owned(), 2);
+            // And the tier is usable afterwards: the ticket lock is free.
+            filling.invalidate(&filled_scope, "other");
+        });
+
+        assert!(!tier.is_serving(), "the lapse was noticed");
+        tier.confirm(Instant::now());
+        assert_eq!(
+            tier.get::<String>(&scope, "user"),
+            None,
+            "nothing installed"
+        );
+        assert!(tier.tickets.lock().is_empty());
+    }
+
+    #[test]
+    fn a_heartbeat_back_late_grants_the_lease_from_its_sending() {
+        let lease = Duration::from_secs(1);
+        let tier = L1::new(1 << 20, Duration::from_secs(60), lease);
+        // Sent 600 ms ago, back only now: the tier may serve for what is left of
+        // the lease, 400 ms, not for a whole lease from now.
+        let sent = Instant::now()
+            .checked_sub(Duration::from_millis(600))
+            .expect("a clock 600 ms old");
+        tier.confirm(sent);
+        assert!(tier.is_serving(), "inside the lease");
+
+        std::thread::sleep(
+            (sent + lease + Duration::from_millis(50)).saturating_duration_since(Instant::now()),
+        );
+
+        assert!(
+            !tier.is_serving(),
+            "still serving {:?} after the heartbeat was sent, past its lease of {lease:?}",
+            sent.elapsed()
+        );
     }
 
     #[test]

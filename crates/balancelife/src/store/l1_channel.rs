@@ -18,6 +18,16 @@
 //! the lease runs out and the tier stops serving. And since whatever swallowed a
 //! heartbeat may have swallowed invalidations with it, a heartbeat that comes back
 //! after an earlier one did not empties the tier before it confirms anything.
+//!
+//! Each instance's heartbeats go on a channel of its own, subscribed on the same
+//! connection (so through the same node) as the invalidations: only that instance
+//! hears them, so they cost each instance what it sends, not what every instance
+//! sends. On a cluster a heartbeat is published through every node not agreed
+//! failed, and is back once every node's copy is: a node passes on what it
+//! publishes in order, so its copy arrives after every invalidation it published
+//! before it, and every node that can publish one (a master, or a replica about to
+//! be promoted) sends a copy. The README's "Why nothing stale survives a lost
+//! message" has the whole argument.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
@@ -143,7 +153,7 @@ pub async fn run(cache: Weak<RedisCache>, l1: Arc<L1>) {
         let Some(strong) = cache.upgrade() else {
             return;
         };
-        let subscription = strong.subscribe_to_channel().await;
+        let subscription = strong.subscribe_to_channel(instance).await;
         drop(strong);
         if let Some(stream) = subscription {
             listen(&cache, &l1, stream, instance, &mut heartbeats).await;
@@ -166,7 +176,7 @@ struct Heartbeats {
     forgotten: bool,
 }
 
-/// One heartbeat, published through `expected` masters.
+/// One heartbeat, published through `expected` nodes.
 struct Beat {
     seq: u64,
     sent: Instant,
@@ -189,9 +199,9 @@ impl Heartbeats {
         self.next_seq
     }
 
-    /// Heartbeat `seq`, sent at `sent`, was taken by `expected` masters. One that no
-    /// master took is not recorded: it cannot come back, and says nothing of the
-    /// channel.
+    /// Heartbeat `seq`, sent at `sent`, was sent through `expected` nodes (a node
+    /// that did not take it leaves it incomplete: a gap). One that no node took is
+    /// not recorded: it cannot come back, and says nothing of the channel.
     fn sent(&mut self, seq: u64, sent: Instant, expected: usize) {
         self.sent.push_back(Beat {
             seq,
@@ -206,7 +216,7 @@ impl Heartbeats {
         }
     }
 
-    /// A copy of heartbeat `seq` came back; once every master's has, it is complete:
+    /// A copy of heartbeat `seq` came back; once every node's has, it is complete:
     /// it and every older one are forgotten.
     fn returned(&mut self, seq: u64) -> Option<Echo> {
         let position = self.sent.iter().position(|beat| beat.seq == seq)?;
@@ -275,7 +285,7 @@ async fn listen(
                 let seq = heartbeats.next();
                 let sent = Instant::now();
                 let message = Message::Heartbeat { instance, seq }.encode();
-                if let Some(expected) = RedisCache::publish_heartbeat(cache, message).await {
+                if let Some(expected) = RedisCache::publish_heartbeat(cache, instance, message).await {
                     heartbeats.sent(seq, sent, expected);
                 }
                 l1.publish_sizes();
@@ -330,10 +340,10 @@ mod tests {
         assert!(Message::of(&Invalidation::keys(user, &["user"])).is_some());
     }
 
-    /// Sends a heartbeat taken by `masters` masters.
-    fn send(heartbeats: &mut Heartbeats, masters: usize) -> u64 {
+    /// Sends a heartbeat through `nodes` nodes.
+    fn send(heartbeats: &mut Heartbeats, nodes: usize) -> u64 {
         let seq = heartbeats.next();
-        heartbeats.sent(seq, Instant::now(), masters);
+        heartbeats.sent(seq, Instant::now(), nodes);
         seq
     }
 
@@ -358,13 +368,13 @@ mod tests {
     }
 
     #[test]
-    fn a_heartbeat_is_back_once_every_masters_copy_is() {
+    fn a_heartbeat_is_back_once_every_nodes_copy_is() {
         let mut heartbeats = Heartbeats::default();
         let first = send(&mut heartbeats, 3);
         assert!(heartbeats.returned(first).is_none());
         assert!(heartbeats.returned(first).is_none());
         assert!(!heartbeats.returned(first).unwrap().after_a_gap);
-        // One master's copy never comes back; the next heartbeat completes.
+        // One node's copy never comes back; the next heartbeat completes.
         let partial = send(&mut heartbeats, 3);
         let next = send(&mut heartbeats, 3);
         heartbeats.returned(partial);
@@ -376,7 +386,7 @@ mod tests {
     }
 
     #[test]
-    fn a_heartbeat_no_master_took_is_no_gap() {
+    fn a_heartbeat_no_node_took_is_no_gap() {
         let mut heartbeats = Heartbeats::default();
         let _unsent = heartbeats.next();
         let sent = send(&mut heartbeats, 1);

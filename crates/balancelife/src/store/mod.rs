@@ -6,15 +6,20 @@ pub mod cache_keys;
 pub mod cached;
 mod change_images;
 mod change_voids;
+mod cluster_view;
+mod cluster_watch;
 pub mod invalidator;
 pub mod l1;
 mod l1_channel;
+mod l1_index;
 pub mod memory;
 pub mod mongo;
+mod node_links;
 mod page;
 pub mod redis_cache;
 mod redis_connection;
 mod singleflight;
+mod stale_scopes;
 
 use std::sync::Arc;
 
@@ -35,6 +40,7 @@ pub use memory::MemoryStore;
 pub use mongo::MongoStore;
 pub use page::{DateRange, Page, PageLimit, PageRequest};
 pub use redis_cache::RedisCache;
+pub use stale_scopes::RENEW_AT_MOST;
 
 /// Why a store operation failed. The API maps each variant to one status code. The
 /// messages of `Conflict` and `Invalid` are written for clients; `Unavailable` and
@@ -242,6 +248,11 @@ pub trait Store: Send + Sync {
     /// Conflict when the id or the e-mail is taken.
     async fn create_user(&self, user: User) -> StoreResult<User>;
     async fn get_user(&self, id: Uuid) -> StoreResult<User>;
+    /// User `id` as stored, past any cache: what a conditional write is compared
+    /// with (as `PackageStore::get_stored`).
+    async fn get_user_stored(&self, id: Uuid) -> StoreResult<User> {
+        self.get_user(id).await
+    }
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User>;
     /// Replaces the stored user with the same id, if it is still the version the
     /// caller read (`expected_updated_at`); otherwise a conflict, so concurrent edits

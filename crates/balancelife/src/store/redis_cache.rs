@@ -24,25 +24,26 @@
 //!
 //! Every script touches the keys of one scope only, all passed in `KEYS`, so each
 //! runs on one Redis Cluster slot. Every call has a short deadline
-//! (`REDIS_TIMEOUT_MS`) and goes through a circuit breaker, so a slow, frozen or dead
-//! Redis never fails or stalls a request.
+//! (`REDIS_TIMEOUT_MS`) and goes through a circuit breaker (on a cluster, the one of
+//! the master serving the call's slot), so a slow, frozen or dead Redis never fails
+//! or stalls a request.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use redis::Script;
 
-use super::breaker::{Breaker, BreakerState};
+use super::breaker::{Breaker, BreakerState, Breakers, UNSERVED};
 use super::cache_keys::{GENERATION, KEY_VERSION, Keyspace, Scope};
+use super::cluster_view::{ClusterView, slot_of};
+use super::cluster_watch::ClusterWatch;
 use super::l1::L1;
 use super::l1_channel::{self, Message};
 pub use super::redis_connection::RedisConfigError;
-use super::redis_connection::{
-    ConnectError, Connector, RedisConnection, Topology, masters_answering,
-};
+use super::redis_connection::{ConnectError, Connector, RedisConnection, Topology};
+use super::stale_scopes::{Renewal, StaleScopes};
 use super::{ComponentHealth, ComponentStatus};
 use crate::config::{CacheSettings, RedisSettings};
 use crate::metrics::CacheMetrics;
@@ -143,6 +144,9 @@ return held
 /// How long `/health` reports Redis full after its last refusal.
 const FULL_SHOWN_FOR: Duration = Duration::from_secs(10);
 
+/// Scope renewals sent to one node in one round trip (a pipeline).
+const RENEWALS_PER_ROUND_TRIP: usize = 500;
+
 /// One attempt against a rate limit, by GCRA: the key holds the theoretical arrival
 /// time (ms) of the next attempt; an attempt that would push it more than a window
 /// ahead of now is refused, with how long to wait. Redis' clock, so every instance
@@ -231,6 +235,17 @@ pub enum Lookup {
     Unavailable,
 }
 
+/// One call of the invalidation script, as it takes it.
+struct InvalidationCall {
+    /// The values and leases to delete (`deleted` of them), then the guards to bump.
+    keys: Vec<String>,
+    deleted: usize,
+    guard_ttl_ms: u64,
+    channel: String,
+    /// What it publishes for the in-process tiers ('' for nothing).
+    message: String,
+}
+
 /// How long things live in Redis.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheTtls {
@@ -244,18 +259,19 @@ pub struct RedisCache {
     connector: Connector,
     /// What the server turned out to be, once it answered.
     topology: RwLock<Option<Topology>>,
-    /// For a cluster: masters serving slots and not marked failed, as last seen.
-    masters: AtomicU32,
+    /// For a cluster: its nodes as last read, and a link to each.
+    cluster: Arc<ClusterWatch>,
+    /// For a cluster: the view the connection was made for. When the masters move
+    /// on (a failover) the connection is made afresh, for the new slot map, and the
+    /// old one (still dialing the dead master) is dropped.
+    connected_to: Mutex<Option<Arc<ClusterView>>>,
     keys: Keyspace,
     timeout: Duration,
     pub ttls: CacheTtls,
-    breaker: Breaker,
-    /// Scopes an invalidation may not have reached: nothing cached in them may be
-    /// served until their generation has been bumped.
-    /// Each with how many losses it has had, so a renewal clears it only if no new
-    /// loss came while the renewal ran.
-    stale_scopes: Mutex<HashMap<Scope, u64>>,
-    /// How many there are, so the hot path checks a number, not a lock.
+    breakers: Breakers,
+    /// Scopes an invalidation may not have reached (see `stale_scopes`).
+    stale_scopes: Mutex<StaleScopes>,
+    /// Whether any are, so the hot path checks a number, not a lock.
     stale_count: AtomicUsize,
     /// Set when the connection stopped answering: the recovery task replaces it
     /// (a connection whose peer vanished without a word never fails by itself).
@@ -306,9 +322,9 @@ impl RedisCache {
         });
         let cache = Arc::new(Self {
             connection: RwLock::new(None),
-            connector,
             topology: RwLock::new(None),
-            masters: AtomicU32::new(0),
+            cluster: Arc::new(ClusterWatch::new(connector.node_template())),
+            connected_to: Mutex::new(None),
             keys: Keyspace::versioned(&settings.namespace, key_version),
             timeout: settings.timeout,
             ttls: CacheTtls {
@@ -316,8 +332,9 @@ impl RedisCache {
                 not_found: Duration::from_secs(5),
                 lease: Duration::from_secs(3),
             },
-            breaker: Breaker::new(3, Duration::from_millis(500)),
-            stale_scopes: Mutex::new(HashMap::new()),
+            connector,
+            breakers: Breakers::new(3, Duration::from_millis(500)),
+            stale_scopes: Mutex::new(StaleScopes::default()),
             stale_count: AtomicUsize::new(0),
             connection_suspect: AtomicBool::new(false),
             eviction_policy: RwLock::new(EvictionPolicy::Unread),
@@ -355,62 +372,69 @@ impl RedisCache {
         (guards.is_empty() && !self.is_stale(scope)).then_some(l1)
     }
 
-    /// A fresh subscription to the invalidation channel.
-    pub(super) async fn subscribe_to_channel(&self) -> Option<redis::aio::PubSubStream> {
-        self.connector.subscribe(&self.keys.channel()).await
+    /// A fresh subscription to the invalidation channel and to `instance`'s own
+    /// heartbeat channel, on one connection (so on one node, which passes on what
+    /// each node published in the order that node published it).
+    pub(super) async fn subscribe_to_channel(
+        &self,
+        instance: u64,
+    ) -> Option<redis::aio::PubSubStream> {
+        let channels = [self.keys.channel(), self.keys.heartbeat_channel(instance)];
+        self.connector.subscribe(&channels).await
     }
 
-    /// Publishes a heartbeat through every master, each of which passes it to every
-    /// node after the invalidations it ran before it (one node's messages keep their
-    /// order; messages from different masters do not). Returns how many copies will
-    /// come back, or `None` when any master did not take it. A failure counts against
-    /// the connection like any call's (so a connection gone silent is replaced even
-    /// with no request to notice), but a success does not count for it: one
-    /// heartbeat taken must not close a breaker that requests opened.
+    /// Publishes one of `instance`'s heartbeats on its own channel: on a single
+    /// server once, on a cluster through every node in it (see `l1_channel` for why
+    /// every node). Returns how many copies must come back for it to vouch for the
+    /// channel, or `None` when no node took it (it cannot come back, and says
+    /// nothing of the channel).
+    ///
+    /// A failure counts against the breaker of what failed (so a connection gone
+    /// silent is replaced, and a dead master's slots skip Redis, even with no
+    /// request to notice), but a success does not count for it: one heartbeat
+    /// taken must not close a breaker that requests opened.
     ///
     /// Takes the cache by weak reference and holds it only around the publish: a
     /// heartbeat in flight must not keep a dropped cache (and its recovery task,
     /// which could still renew scopes) alive.
-    pub(super) async fn publish_heartbeat(cache: &Weak<Self>, message: String) -> Option<usize> {
-        let (mut connection, channel, deadline) = {
+    pub(super) async fn publish_heartbeat(
+        cache: &Weak<Self>,
+        instance: u64,
+        message: String,
+    ) -> Option<usize> {
+        let (connection, cluster, channel, deadline) = {
             let cache = cache.upgrade()?;
             let connection = cache.connection.read().clone()?;
             let deadline = cache.timeout.max(Duration::from_millis(50));
-            (connection, cache.keys.channel(), deadline)
+            let channel = cache.keys.heartbeat_channel(instance);
+            (connection, cache.cluster.clone(), channel, deadline)
+        };
+        let mut single = match connection {
+            RedisConnection::Standalone(single) => single,
+            RedisConnection::Cluster(_) => {
+                let published = cluster
+                    .publish_through_every_node(&channel, &message, deadline)
+                    .await?;
+                let cache = cache.upgrade()?;
+                for master in &published.refused_by_masters {
+                    cache.breakers.of_master(master).record_failure();
+                }
+                return (published.took > 0).then_some(published.targets);
+            }
         };
         let mut publish = redis::cmd("PUBLISH");
         publish.arg(channel).arg(message);
-        let sent = async {
-            match &mut connection {
-                RedisConnection::Standalone(single) => {
-                    publish.query_async::<i64>(single).await.ok().map(|_| 1)
-                }
-                RedisConnection::Cluster(cluster) => {
-                    let every_master = redis::cluster_routing::RoutingInfo::MultiNode((
-                        redis::cluster_routing::MultipleNodeRoutingInfo::AllMasters,
-                        None,
-                    ));
-                    // Without a response policy the cluster client answers node by node.
-                    match cluster.route_command(publish, every_master).await {
-                        Ok(redis::Value::Map(replies)) if !replies.is_empty() => replies
-                            .iter()
-                            .all(|(_, reply)| matches!(reply, redis::Value::Int(_)))
-                            .then_some(replies.len()),
-                        _ => None,
-                    }
-                }
-            }
-        };
-        let outcome = tokio::time::timeout(deadline, sent).await;
+        let outcome = tokio::time::timeout(deadline, publish.query_async::<i64>(&mut single)).await;
         let cache = cache.upgrade()?;
+        let general = cache.breakers.general();
         match outcome {
-            Ok(Some(copies)) => Some(copies),
-            Ok(None) => {
-                cache.breaker.record_failure();
+            Ok(Ok(_)) => Some(1),
+            Ok(Err(_)) => {
+                general.record_failure();
                 None
             }
             Err(_) => {
-                cache.breaker.record_failure();
+                general.record_failure();
                 cache.connection_suspect.store(true, Ordering::Release);
                 None
             }
@@ -421,7 +445,7 @@ impl RedisCache {
     pub(super) async fn publish_on_channel(&self, message: String) -> bool {
         let channel = self.keys.channel();
         let published: Option<i64> = self
-            .call(|mut connection| async move {
+            .call(None, |mut connection| async move {
                 redis::cmd("PUBLISH")
                     .arg(&channel)
                     .arg(&message)
@@ -432,13 +456,52 @@ impl RedisCache {
         published.is_some()
     }
 
-    /// Whether reads are served from Redis right now (scopes awaiting renewal aside).
+    /// Whether reads are served from Redis right now (scopes awaiting renewal, and
+    /// the slots of a cluster master whose breaker is open, aside).
     pub fn is_serving(&self) -> bool {
-        self.connection.read().is_some() && self.breaker.state() == BreakerState::Closed
+        let (open, masters) = self.masters_open();
+        self.connection.read().is_some()
+            && self.breakers.general().state() == BreakerState::Closed
+            && (masters == 0 || open < masters)
     }
 
+    /// The least open of the breakers.
     pub fn breaker_state(&self) -> BreakerState {
-        self.breaker.state()
+        self.breakers.worst()
+    }
+
+    /// For a cluster: how many of its masters have a breaker that is not closed, and
+    /// how many masters there are (0 and 0 for a single server).
+    fn masters_open(&self) -> (usize, usize) {
+        let Some(view) = self.cluster.view() else {
+            return (0, 0);
+        };
+        let masters: Vec<&str> = view
+            .masters()
+            .filter(|node| !node.slots.is_empty())
+            .map(|node| node.id.as_str())
+            .collect();
+        let open = masters
+            .iter()
+            .filter(|id| self.breakers.state_of(id) != BreakerState::Closed)
+            .count();
+        (open, masters.len())
+    }
+
+    /// The breaker a call about `key` goes through: on a cluster the one of the
+    /// master serving its slot, else the general one.
+    fn breaker_for(&self, key: Option<&str>) -> Arc<Breaker> {
+        let view = if self.topology() == Some(Topology::Cluster) {
+            self.cluster.view()
+        } else {
+            None
+        };
+        match (key, view) {
+            (Some(key), Some(view)) => self
+                .breakers
+                .of_master(view.owner_of_key(key).map_or(UNSERVED, |node| &node.id)),
+            _ => self.breakers.general().clone(),
+        }
     }
 
     /// The version of the keys this cache reads and writes (`KEY_VERSION`).
@@ -457,7 +520,7 @@ impl RedisCache {
     }
 
     fn is_stale(&self, scope: &Scope) -> bool {
-        self.stale_count.load(Ordering::Acquire) > 0 && self.stale_scopes.lock().contains_key(scope)
+        self.stale_count.load(Ordering::Acquire) > 0 && self.stale_scopes.lock().contains(scope)
     }
 
     /// The server's topology, once known: `standalone` or `cluster`.
@@ -472,11 +535,18 @@ impl RedisCache {
                 if !self.refresh_epoch(connection.clone()).await {
                     return Err(ConnectError::Unreachable);
                 }
+                if topology == Topology::Cluster {
+                    // The view the new connection is for: a failover after it makes
+                    // the next one.
+                    self.cluster
+                        .refresh(self.connector.seed_addrs(), Duration::from_secs(1))
+                        .await;
+                    *self.connected_to.lock() = self.cluster.view();
+                }
                 *self.connection.write() = Some(connection.clone());
                 *self.topology.write() = Some(topology);
                 self.connection_suspect.store(false, Ordering::Release);
-                self.read_eviction_policy(connection.clone()).await;
-                self.count_masters(connection).await;
+                self.read_eviction_policy(connection).await;
                 Ok(())
             }
             Err(ConnectError::Misconfigured(problem)) => {
@@ -484,21 +554,6 @@ impl RedisCache {
                 Err(ConnectError::Misconfigured(problem))
             }
             Err(ConnectError::Unreachable) => Err(ConnectError::Unreachable),
-        }
-    }
-
-    /// For a cluster, counts the masters that serve slots and answer, for `/health`.
-    async fn count_masters(&self, mut connection: RedisConnection) {
-        if !matches!(connection, RedisConnection::Cluster(_)) {
-            return;
-        }
-        let query = redis::cmd("CLUSTER");
-        let mut query = query;
-        query.arg("NODES");
-        let nodes = query.query_async::<String>(&mut connection);
-        if let Ok(Ok(nodes)) = tokio::time::timeout(Duration::from_secs(1), nodes).await {
-            let masters = u32::try_from(masters_answering(&nodes)).unwrap_or(u32::MAX);
-            self.masters.store(masters, Ordering::Release);
         }
     }
 
@@ -541,22 +596,38 @@ impl RedisCache {
         *known = policy;
     }
 
-    /// Runs one Redis call through the breaker and the deadline.
-    async fn call<T, F, Fut>(&self, work: F) -> Option<T>
+    /// Runs one Redis call about `key` (the first it touches, which decides its
+    /// cluster slot) through its breaker and the deadline.
+    async fn call<T, F, Fut>(&self, key: Option<&str>, work: F) -> Option<T>
     where
         F: FnOnce(RedisConnection) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        if !self.breaker.allow() {
+        self.call_within(key, self.timeout, work).await
+    }
+
+    /// `call` with a deadline of its own (a batch in the background).
+    async fn call_within<T, F, Fut>(
+        &self,
+        key: Option<&str>,
+        deadline: Duration,
+        work: F,
+    ) -> Option<T>
+    where
+        F: FnOnce(RedisConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let breaker = self.breaker_for(key);
+        if !breaker.allow() {
             return None;
         }
         let Some(connection) = self.connection.read().clone() else {
-            self.breaker.record_failure();
+            breaker.record_failure();
             return None;
         };
-        match tokio::time::timeout(self.timeout, work(connection)).await {
+        match tokio::time::timeout(deadline, work(connection)).await {
             Ok(Ok(value)) => {
-                self.breaker.record_success();
+                breaker.record_success();
                 Some(value)
             }
             // An answer, not a failure: Redis is up and refuses to grow. Only what
@@ -569,12 +640,12 @@ impl RedisCache {
             Ok(Err(error)) => {
                 self.metrics.redis_errors.inc();
                 tracing::debug!(%error, "Redis call failed");
-                self.breaker.record_failure();
+                breaker.record_failure();
                 None
             }
             Err(_) => {
                 self.metrics.redis_timeouts.inc();
-                self.breaker.record_failure();
+                breaker.record_failure();
                 self.connection_suspect.store(true, Ordering::Release);
                 None
             }
@@ -596,7 +667,7 @@ impl RedisCache {
         let lease_ms = millis(self.ttls.lease);
         let (keys_arg, token_arg) = (&keys, token.as_str());
         let reply: Option<redis::Value> = self
-            .call(|mut connection| async move {
+            .call(Some(&keys[0]), |mut connection| async move {
                 let mut invocation = self.lookup.prepare_invoke();
                 for key in keys_arg {
                     invocation.key(key);
@@ -632,8 +703,9 @@ impl RedisCache {
             return false;
         }
         let ttl_ms = millis(jittered(ttl));
+        let route = lease.keys[0].clone();
         let stored: Option<i64> = self
-            .call(|mut connection| async move {
+            .call(Some(&route), |mut connection| async move {
                 let mut invocation = self.fill.prepare_invoke();
                 for key in &lease.keys {
                     invocation.key(key);
@@ -665,8 +737,9 @@ impl RedisCache {
     /// namespace epoch: flushing the cache does not reset them.
     pub async fn rate_limit(&self, subject: &str, per_minute: u32) -> Option<Result<(), Duration>> {
         let key = self.keys.counter(subject);
+        let route = key.clone();
         let wait_ms: Option<u64> = self
-            .call(|mut connection| async move {
+            .call(Some(&route), |mut connection| async move {
                 self.rate_limit
                     .key(&key)
                     .arg(60_000)
@@ -683,8 +756,9 @@ impl RedisCache {
 
     /// Gives the lease back: its reader will not fill.
     pub async fn release(&self, lease: Lease) {
+        let route = lease.keys[0].clone();
         let _: Option<i64> = self
-            .call(|mut connection| async move {
+            .call(Some(&route), |mut connection| async move {
                 self.release
                     .key(&lease.keys[1])
                     .arg(&lease.token)
@@ -725,40 +799,19 @@ impl RedisCache {
     }
 
     async fn invalidate_scope(&self, change: &Invalidation) -> bool {
-        let guard_ttl_ms = millis(self.ttls.value * 3);
-        // The values and their leases first (the script deletes the first `count`),
-        // then the guards it bumps.
-        let mut keys = Vec::with_capacity(change.keys.len() * 2 + change.guards.len());
-        for name in &change.keys {
-            let key = self.keys.key(&change.scope, name);
-            keys.push(Keyspace::lease(&key));
-            keys.push(key);
-        }
-        let count = keys.len();
-        keys.extend(
-            change
-                .guards
-                .iter()
-                .map(|guard| self.keys.key(&change.scope, guard)),
-        );
-        let keys = &keys;
-        let channel = self.keys.channel();
-        // Published whether or not this process has a tier: others may.
-        let message = Message::of(change)
-            .map(|message| message.encode())
-            .unwrap_or_default();
-        let (channel, message) = (&channel, &message);
+        let call = self.invalidation_call(change);
+        let call = &call;
         let done: Option<i64> = self
-            .call(|mut connection| async move {
+            .call(Some(&call.keys[0]), |mut connection| async move {
                 let mut invocation = self.invalidate.prepare_invoke();
-                for key in keys {
+                for key in &call.keys {
                     invocation.key(key);
                 }
                 invocation
-                    .arg(count)
-                    .arg(guard_ttl_ms)
-                    .arg(channel)
-                    .arg(message);
+                    .arg(call.deleted)
+                    .arg(call.guard_ttl_ms)
+                    .arg(&call.channel)
+                    .arg(&call.message);
                 invocation.invoke_async(&mut connection).await
             })
             .await;
@@ -785,48 +838,181 @@ impl RedisCache {
             .is_some_and(|at| at.elapsed() <= FULL_SHOWN_FOR)
     }
 
-    fn mark_stale(&self, scope: Scope) {
-        let mut stale = self.stale_scopes.lock();
-        let losses = stale.entry(scope).or_insert(0);
-        *losses += 1;
-        if *losses == 1 {
-            self.stale_count.store(stale.len(), Ordering::Release);
-            if stale.len() == 1 {
-                tracing::warn!(
-                    "a cache invalidation did not reach Redis; the scopes it touched are read from the store until their generation is renewed"
-                );
-            }
+    /// What the invalidation script takes for `change`.
+    fn invalidation_call(&self, change: &Invalidation) -> InvalidationCall {
+        // The values and their leases first (the script deletes the first
+        // `deleted`), then the guards it bumps.
+        let mut keys = Vec::with_capacity(change.keys.len() * 2 + change.guards.len());
+        for name in &change.keys {
+            let key = self.keys.key(&change.scope, name);
+            keys.push(Keyspace::lease(&key));
+            keys.push(key);
+        }
+        let deleted = keys.len();
+        keys.extend(
+            change
+                .guards
+                .iter()
+                .map(|guard| self.keys.key(&change.scope, guard)),
+        );
+        InvalidationCall {
+            keys,
+            deleted,
+            guard_ttl_ms: millis(self.ttls.value * 3),
+            channel: self.keys.channel(),
+            // Published whether or not this process has a tier: others may.
+            message: Message::of(change)
+                .map(|message| message.encode())
+                .unwrap_or_default(),
         }
     }
 
-    /// Bumps the generation of every scope an invalidation may have missed; each
-    /// confirmed one is served again.
+    fn mark_stale(&self, scope: Scope) {
+        let mut stale = self.stale_scopes.lock();
+        if stale.mark(scope) {
+            tracing::warn!(
+                "a cache invalidation did not reach Redis; the scopes it touched are read from the store until their generation is renewed"
+            );
+        }
+        self.stale_count
+            .store(usize::from(!stale.is_empty()), Ordering::Release);
+    }
+
+    /// Bumps the generation of every scope an invalidation may have missed, in
+    /// batches (a pipeline per master, `RENEWALS_PER_ROUND_TRIP` scopes a round
+    /// trip), or past `RENEW_AT_MOST` scopes flushes the whole cache instead; each
+    /// confirmed scope is served again.
     async fn renew_stale_scopes(&self) {
-        let scopes: Vec<(Scope, u64)> = self
-            .stale_scopes
-            .lock()
-            .iter()
-            .map(|(scope, losses)| (scope.clone(), *losses))
-            .collect();
-        for (scope, losses) in scopes {
-            if !self
-                .invalidate_scope(&Invalidation::flush(scope.clone()))
-                .await
-            {
-                return;
+        let renewal = self.stale_scopes.lock().renewal();
+        match &renewal {
+            Renewal::Everything { .. } => {
+                if self.bump_namespace().await {
+                    self.stale_scopes.lock().flushed(&renewal);
+                }
             }
-            let mut stale = self.stale_scopes.lock();
-            // A loss during the renewal may postdate the bump: renew again.
-            if stale.get(&scope) == Some(&losses) {
-                stale.remove(&scope);
-            }
-            self.stale_count.store(stale.len(), Ordering::Release);
-            if stale.is_empty() {
-                tracing::info!(
-                    "cache scopes renewed after a lost invalidation; the cache serves them again"
-                );
+            Renewal::Scopes(scopes) => {
+                let batches = self.renewal_batches(scopes);
+                let rounds = batches.into_iter().map(|batches| async move {
+                    for batch in batches {
+                        let renewed = self.renew_batch(batch).await;
+                        let mut stale = self.stale_scopes.lock();
+                        for (scope, losses) in renewed {
+                            stale.renewed(scope, *losses);
+                        }
+                    }
+                });
+                futures_util::future::join_all(rounds).await;
             }
         }
+        let stale = self.stale_scopes.lock();
+        self.stale_count
+            .store(usize::from(!stale.is_empty()), Ordering::Release);
+        if stale.is_empty() {
+            tracing::info!(
+                "cache scopes renewed after a lost invalidation; the cache serves them again"
+            );
+        }
+        drop(stale);
+    }
+
+    /// `scopes` in batches of at most `RENEWALS_PER_ROUND_TRIP`, grouped by the
+    /// master serving them (one group on a single server), each group's batches to
+    /// be sent one after another.
+    fn renewal_batches<'a>(&self, scopes: &'a [(Scope, u64)]) -> Vec<Vec<Vec<&'a (Scope, u64)>>> {
+        let view = self
+            .cluster
+            .view()
+            .filter(|_| self.topology() == Some(Topology::Cluster));
+        let mut groups: std::collections::HashMap<Option<String>, Vec<&(Scope, u64)>> =
+            std::collections::HashMap::new();
+        for entry in scopes {
+            let owner = view.as_ref().and_then(|view| {
+                view.owner_of_key(&self.keys.key(&entry.0, GENERATION))
+                    .map(|node| node.id.clone())
+            });
+            groups.entry(owner).or_default().push(entry);
+        }
+        groups
+            .into_values()
+            .map(|group| {
+                group
+                    .chunks(RENEWALS_PER_ROUND_TRIP)
+                    .map(<[_]>::to_vec)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Bumps the generation of each scope of `batch` in one round trip to the node
+    /// serving the first of them (all of them, as far as this process knows: a
+    /// scope that moved meanwhile is refused there, and renewed next round).
+    /// Returns the scopes renewed.
+    async fn renew_batch<'a>(&self, batch: Vec<&'a (Scope, u64)>) -> Vec<&'a (Scope, u64)> {
+        let calls: Vec<InvalidationCall> = batch
+            .iter()
+            .map(|(scope, _)| self.invalidation_call(&Invalidation::flush(scope.clone())))
+            .collect();
+        let mut pipeline = redis::pipe();
+        // Loaded first in the same round trip: EVALSHA needs the script on that node.
+        pipeline.cmd("SCRIPT").arg("LOAD").arg(INVALIDATE).ignore();
+        for call in &calls {
+            pipeline
+                .cmd("EVALSHA")
+                .arg(self.invalidate.get_hash())
+                .arg(call.keys.len())
+                .arg(&call.keys)
+                .arg(call.deleted)
+                .arg(call.guard_ttl_ms)
+                .arg(&call.channel)
+                .arg(&call.message);
+        }
+        pipeline.ignore_errors();
+        let route = calls[0].keys[0].clone();
+        // Not as a half-open breaker's probe: the recovery round probes first.
+        if self.breaker_for(Some(&route)).state() != BreakerState::Closed {
+            return Vec::new();
+        }
+        let slot = slot_of(&route);
+        let pipeline = &pipeline;
+        let deadline = self.timeout.max(Duration::from_secs(1));
+        self.metrics.renewal_round_trips.inc();
+        let renewed: Option<Vec<bool>> = self
+            .call_within(Some(&route), deadline, |connection| async move {
+                match connection {
+                    RedisConnection::Standalone(mut single) => {
+                        let replies: Vec<redis::RedisResult<i64>> =
+                            pipeline.query_async(&mut single).await?;
+                        Ok(replies.iter().map(Result::is_ok).collect())
+                    }
+                    RedisConnection::Cluster(mut cluster) => {
+                        let to = redis::cluster_routing::SingleNodeRoutingInfo::SpecificNode(
+                            redis::cluster_routing::Route::new(
+                                slot,
+                                redis::cluster_routing::SlotAddr::Master,
+                            ),
+                        );
+                        let replies = cluster
+                            .route_pipeline(pipeline.clone(), 0, calls.len() + 1, to)
+                            .await?;
+                        // The first reply is the script's loading.
+                        Ok(replies
+                            .iter()
+                            .skip(1)
+                            .map(|reply| matches!(reply, redis::Value::Int(_)))
+                            .collect())
+                    }
+                }
+            })
+            .await;
+        let renewed: Vec<&(Scope, u64)> = batch
+            .into_iter()
+            .zip(renewed.unwrap_or_default())
+            .filter_map(|(entry, renewed)| renewed.then_some(entry))
+            .collect();
+        self.metrics
+            .scope_renewals
+            .inc_by(u64::try_from(renewed.len()).unwrap_or(u64::MAX));
+        renewed
     }
 
     /// Reads the namespace epoch other processes may have moved on (and restores it
@@ -858,8 +1044,9 @@ impl RedisCache {
     /// confirmed it.
     pub async fn bump_namespace(&self) -> bool {
         let key = self.keys.epoch_key();
+        let route = key.clone();
         let epoch: Option<u64> = self
-            .call(|mut connection| async move {
+            .call(Some(&route), |mut connection| async move {
                 self.bump_epoch
                     .key(&key)
                     .invoke_async(&mut connection)
@@ -887,23 +1074,27 @@ impl RedisCache {
     }
 
     /// One round of recovery: replace a connection that stopped answering, connect if
-    /// needed, probe, renew scopes an invalidation may have missed. Returns whether
-    /// the cache is serving afterwards.
+    /// needed, follow a cluster's failovers, probe, renew scopes an invalidation may
+    /// have missed. Returns whether the cache is serving afterwards.
     async fn recover_once(&self) -> bool {
+        let general = self.breakers.general();
         if self.connection.read().is_none() && self.reconnect().await.is_err() {
-            self.breaker.trip();
+            general.trip();
             return false;
         }
-        if self.breaker.state() != BreakerState::Closed {
+        if self.topology() == Some(Topology::Cluster) {
+            self.follow_cluster().await;
+        }
+        if general.state() != BreakerState::Closed {
             let Some(mut connection) = self.connection.read().clone() else {
                 return false;
             };
             let ping = redis::cmd("PING");
             let ping = ping.query_async::<String>(&mut connection);
-            match tokio::time::timeout(self.timeout.max(Duration::from_millis(200)), ping).await {
-                Ok(Ok(_)) => self.breaker.record_success(),
+            match tokio::time::timeout(self.probe_deadline(), ping).await {
+                Ok(Ok(_)) => general.record_success(),
                 Ok(Err(_)) => {
-                    self.breaker.trip();
+                    general.trip();
                     return false;
                 }
                 Err(_) => {
@@ -914,7 +1105,7 @@ impl RedisCache {
                         self.connection.write().take();
                     }
                     self.connection_suspect.store(true, Ordering::Release);
-                    self.breaker.trip();
+                    general.trip();
                     return false;
                 }
             }
@@ -927,26 +1118,92 @@ impl RedisCache {
         if self.stale_count.load(Ordering::Acquire) > 0 {
             self.renew_stale_scopes().await;
         }
-        self.breaker.state() == BreakerState::Closed
+        self.is_serving()
+    }
+
+    /// Reads the cluster afresh; connects anew when its masters changed since the
+    /// connection was made (a failover: the cluster client would otherwise keep the
+    /// old slot map and keep dialing the dead master); keeps a breaker for each
+    /// master, and probes the open ones, each on its own node.
+    async fn follow_cluster(&self) {
+        let deadline = self.probe_deadline();
+        if !self
+            .cluster
+            .refresh(self.connector.seed_addrs(), deadline)
+            .await
+        {
+            return;
+        }
+        let Some(view) = self.cluster.view() else {
+            return;
+        };
+        // Once the failover is over: until every slot is served again, a fresh
+        // connection would find the same gap.
+        let moved_on = view.serves_every_slot()
+            && self
+                .connected_to
+                .lock()
+                .as_ref()
+                .is_some_and(|connected_to| !connected_to.same_masters(&view));
+        if moved_on {
+            tracing::info!(
+                "the Redis Cluster has other masters (a failover); connecting afresh for its new slot map"
+            );
+            if let Err(ConnectError::Misconfigured(problem)) = self.reconnect().await {
+                tracing::error!(%problem, "the Redis Cluster cannot be used any longer");
+            }
+        }
+        let masters: Vec<&str> = view.masters().map(|node| node.id.as_str()).collect();
+        self.breakers.keep_only(&masters);
+        for id in self.breakers.not_closed() {
+            let Some(node) = view.masters().find(|node| node.id == id) else {
+                continue;
+            };
+            let breaker = self.breakers.of_master(&id);
+            if self.cluster.ping(&node.addr, deadline).await {
+                breaker.record_success();
+            } else {
+                breaker.trip();
+            }
+        }
+    }
+
+    /// How long a probe of Redis may take (not on the request path).
+    fn probe_deadline(&self) -> Duration {
+        self.timeout.max(Duration::from_millis(200))
     }
 
     pub fn health(&self) -> ComponentHealth {
         let connected = self.connection.read().is_some();
-        let breaker = self.breaker.state();
-        let stale = self.stale_count.load(Ordering::Acquire);
+        let general = self.breakers.general().state();
+        let (open, masters) = self.masters_open();
+        let stale = self.stale_scopes.lock().count();
         let eviction = self.eviction_policy.read().clone();
         let (status, detail) = if !connected {
             (ComponentStatus::Down, "not connected; reads and writes go to MongoDB, the cache reconnects in the background".to_owned())
-        } else if breaker != BreakerState::Closed {
+        } else if general != BreakerState::Closed || (masters > 0 && open == masters) {
+            let state = if general == BreakerState::Closed {
+                BreakerState::Open
+            } else {
+                general
+            };
             (
                 ComponentStatus::Down,
-                format!("circuit breaker {}; reads go to MongoDB", breaker.as_str()),
+                format!("circuit breaker {}; reads go to MongoDB", state.as_str()),
             )
-        } else if stale > 0 {
+        } else if open > 0 {
             (
                 ComponentStatus::Degraded,
                 format!(
-                    "renewing {stale} cache scope(s) after a lost invalidation; their reads go to MongoDB"
+                    "circuit breaker open for {open} of {masters} masters; reads of their slots go to MongoDB"
+                ),
+            )
+        } else if stale != Some(0) {
+            let scopes = stale.map_or("every".to_owned(), |count| count.to_string());
+            (
+                ComponentStatus::Degraded,
+                format!(
+                    "renewing {scopes} cache scope(s) after a lost invalidation; their reads go to MongoDB"
                 ),
             )
         } else if self.is_full() {
@@ -969,13 +1226,16 @@ impl RedisCache {
             detail: Some(detail),
             eviction_policy: eviction.name(),
             mode: topology.map(|topology| topology.as_str().to_owned()),
-            masters: (topology == Some(Topology::Cluster))
-                .then(|| self.masters.load(Ordering::Acquire)),
+            masters: (topology == Some(Topology::Cluster)).then(|| {
+                self.cluster.view().map_or(0, |view| {
+                    u32::try_from(view.masters_answering()).unwrap_or(u32::MAX)
+                })
+            }),
         }
     }
 
     fn publish_breaker_state(&self) {
-        let value = match self.breaker.state() {
+        let value = match self.breakers.worst() {
             BreakerState::Closed => 0,
             BreakerState::HalfOpen => 1,
             BreakerState::Open => 2,

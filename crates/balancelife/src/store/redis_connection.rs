@@ -1,6 +1,7 @@
 //! Connections to Redis as configured: one server, or a Redis Cluster through the
 //! `redis` crate's cluster client (which follows MOVED and ASK redirections and
-//! reloads the slot map itself). Unless `REDIS_MODE` says which, the first seed that
+//! reloads the slot map itself; the cache makes it afresh after a failover, see
+//! `redis_cache`). Unless `REDIS_MODE` says which, the first seed that
 //! answers is asked (`cluster_enabled` in `INFO cluster`).
 
 use std::time::Duration;
@@ -11,6 +12,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ConnectionInfo, IntoConnectionInfo, Pipeline, RedisFuture, Value};
 use secrecy::ExposeSecret;
 
+use super::node_links::NodeTemplate;
 use crate::config::{RedisMode, RedisSettings};
 
 /// What the server turned out to be.
@@ -88,6 +90,10 @@ pub struct Connector {
     /// The first seed with the password and database number applied.
     standalone: redis::Client,
     cluster: ClusterClient,
+    /// `host:port` of each seed.
+    seed_addrs: Vec<String>,
+    /// How to reach one cluster node by its address.
+    node_template: NodeTemplate,
 }
 
 impl Connector {
@@ -135,19 +141,44 @@ impl Connector {
         let mut cluster = ClusterClientBuilder::new(seeds.clone())
             .connection_timeout(Duration::from_secs(1))
             .retries(3);
-        if let Some(root_cert) = root_cert {
+        if let Some(root_cert) = &root_cert {
             cluster = cluster.certs(redis::TlsCertificates {
                 client_tls: None,
-                root_cert: Some(root_cert),
+                root_cert: Some(root_cert.clone()),
             });
         }
+        let seed_addrs = seeds
+            .iter()
+            .filter_map(|seed| match seed.addr() {
+                redis::ConnectionAddr::Tcp(host, port)
+                | redis::ConnectionAddr::TcpTls { host, port, .. } => {
+                    Some(format!("{host}:{port}"))
+                }
+                _ => None,
+            })
+            .collect();
         Ok(Self {
             mode: settings.mode,
             db: settings.db,
             seeds: seed_clients,
             standalone,
             cluster: cluster.build().map_err(unusable)?,
+            seed_addrs,
+            node_template: NodeTemplate {
+                info: seeds[0].clone(),
+                root_cert,
+            },
         })
+    }
+
+    /// `host:port` of each seed node, as configured.
+    pub fn seed_addrs(&self) -> &[String] {
+        &self.seed_addrs
+    }
+
+    /// How to reach any one node of a cluster by its address.
+    pub fn node_template(&self) -> NodeTemplate {
+        self.node_template.clone()
     }
 
     /// Finds out what the server is (unless configured) and connects to it.
@@ -216,13 +247,13 @@ impl Connector {
         Err(ConnectError::Unreachable)
     }
 
-    /// A subscription to `channel` on the first seed that answers. Any node will do:
-    /// a cluster passes every `PUBLISH` on to every node.
-    pub async fn subscribe(&self, channel: &str) -> Option<redis::aio::PubSubStream> {
+    /// A subscription to `channels`, on one connection, on the first seed that
+    /// answers. Any node will do: a cluster passes every `PUBLISH` on to every node.
+    pub async fn subscribe(&self, channels: &[String]) -> Option<redis::aio::PubSubStream> {
         for client in &self.seeds {
             let attempt = async {
                 let mut pubsub = client.get_async_pubsub().await?;
-                pubsub.subscribe(channel).await?;
+                pubsub.subscribe(channels).await?;
                 Ok::<_, redis::RedisError>(pubsub.into_on_message())
             };
             match tokio::time::timeout(Duration::from_secs(1), attempt).await {
@@ -286,37 +317,9 @@ fn seeds(settings: &RedisSettings) -> Result<Vec<ConnectionInfo>, RedisConfigErr
     Ok(seeds)
 }
 
-/// Masters that serve slots and are not marked failed, from `CLUSTER NODES`.
-pub fn masters_answering(cluster_nodes: &str) -> usize {
-    cluster_nodes
-        .lines()
-        .filter(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            fields.len() > 8
-                && fields[2].split(',').any(|flag| flag == "master")
-                && !fields[2]
-                    .split(',')
-                    .any(|flag| flag == "fail" || flag == "fail?")
-                && fields[7] == "connected"
-        })
-        .count()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn masters_that_serve_slots_and_did_not_fail_are_counted() {
-        let nodes = "\
-a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460
-b2 127.0.0.1:7002@17002 master - 0 1 2 connected 5461-10922
-c3 127.0.0.1:7003@17003 master,fail - 1 1 3 disconnected 10923-16383
-d4 127.0.0.1:7004@17004 slave a1 0 1 1 connected
-e5 127.0.0.1:7005@17005 master - 0 1 5 connected
-";
-        assert_eq!(masters_answering(nodes), 2);
-    }
 
     #[test]
     fn several_seeds_are_read_and_a_password_applies_to_each() {

@@ -530,3 +530,47 @@ async fn health_shows_the_eviction_policy_and_is_degraded_unless_it_is_noevictio
         "and the cache works without it"
     );
 }
+
+/// A client that is the only writer of its user must never be told it changed
+/// meanwhile, even where the cache holds an older copy than MongoDB (another
+/// instance's write whose invalidation has not arrived, a cache master failing
+/// over): the update is conditional on the stored revision, not the cached one.
+#[tokio::test]
+async fn a_user_cached_older_than_the_store_fails_no_patch_of_its_only_writer() {
+    use axum::http::StatusCode;
+    use serde_json::json;
+
+    let cached = Cached::on(&redis::SHARED).await;
+    cached.l1_ready().await;
+    let app = crate::support::TestApp::cached(cached.store.clone());
+    let signed_up = app.register("only-writer", json!({})).await;
+    for _ in 0..2 {
+        app.get("/api/v1/users/me", Some(&signed_up.token)).await;
+    }
+    // The store moves on behind the cache's back.
+    let stored = cached.mongo.get_user(signed_up.id).await.unwrap();
+    let moved_on = renamed(&stored, "Written Elsewhere");
+    cached
+        .mongo
+        .update_user(moved_on, stored.updated_at)
+        .await
+        .unwrap();
+    let cached_copy = app.get("/api/v1/users/me", Some(&signed_up.token)).await;
+    assert_ne!(
+        cached_copy.body["name"], "Written Elsewhere",
+        "the cache is behind"
+    );
+
+    let patched = app
+        .patch(
+            "/api/v1/users/me",
+            Some(&signed_up.token),
+            json!({"name": "Written Here"}),
+        )
+        .await;
+
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body["name"], "Written Here");
+    let read_back = app.get("/api/v1/users/me", Some(&signed_up.token)).await;
+    assert_eq!(read_back.body["name"], "Written Here");
+}

@@ -347,3 +347,115 @@ async fn a_guard_absent_at_a_fill_outlives_the_value_filled_under_it() {
         "the guard ({guard_ttl} ms) lives at least as long as the value ({value_ttl} ms)"
     );
 }
+
+/// What one Redis server counts: read events it processed (a pipeline of many
+/// commands is a few, a command per round trip is one each) and calls of EVALSHA
+/// (every script the cache runs).
+async fn server_counters(server: &RedisServer) -> (u64, u64) {
+    let mut redis = redis_connection(server).await;
+    let stats: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let commands: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let number = |text: &str, start: &str, end: char| -> u64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(start))
+            .map_or(0, |rest| {
+                rest.split(end).next().unwrap().trim().parse().unwrap()
+            })
+    };
+    (
+        number(&stats, "total_reads_processed:", '\r'),
+        number(&commands, "cmdstat_evalsha:calls=", ','),
+    )
+}
+
+/// A cache on a server of its own, serving, and `lost` invalidations of as many
+/// users' scopes lost while the server was frozen (a Redis outage under many
+/// writers); returns the server's counters from before the outage.
+async fn scopes_lost_in_an_outage(server: &RedisServer, lost: usize) -> (Cached, (u64, u64)) {
+    use balancelife::store::redis_cache::Invalidation;
+    let mut settings = server.settings();
+    settings.timeout = Duration::from_millis(50);
+    let cached = Cached::with(mongo::SHARED.settings(&mongo::fresh_database()), settings).await;
+    let cache = cached.store.cache().clone();
+    until("the cache serving", Duration::from_secs(5), || {
+        cache.is_serving()
+    })
+    .await;
+    let before = server_counters(server).await;
+    server.freeze();
+    for _ in 0..lost {
+        let write = Invalidation::keys(Scope::user(uuid::Uuid::now_v7()), &["user"]);
+        assert!(!cache.invalidate(&[write]).await, "lost");
+    }
+    assert_eq!(cache.metrics.invalidation_failures.get(), lost as u64);
+    // Out a little longer, as an outage is: the recovery rounds find it so.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    (cached, before)
+}
+
+#[tokio::test]
+async fn thousands_of_scopes_lost_in_an_outage_are_renewed_in_a_few_round_trips() {
+    const LOST: usize = 3000;
+    let server = RedisServer::start();
+    let (cached, before) = scopes_lost_in_an_outage(&server, LOST).await;
+    let cache = cached.store.cache().clone();
+
+    server.thaw();
+    until("every scope renewed", Duration::from_secs(20), || {
+        cache.health().status == balancelife::store::ComponentStatus::Up
+    })
+    .await;
+
+    let (reads, scripts) = server_counters(&server).await;
+    assert!(
+        scripts - before.1 >= LOST as u64,
+        "every scope's generation bumped"
+    );
+    assert_eq!(cache.metrics.scope_renewals.get(), LOST as u64);
+    // Batches of 500: six round trips (twelve if every batch had to be sent
+    // twice), where one a scope took three thousand.
+    let round_trips = cache.metrics.renewal_round_trips.get();
+    assert!((6..=12).contains(&round_trips), "{round_trips} round trips");
+    assert!(
+        reads - before.0 < (LOST / 5) as u64,
+        "Redis read {} times for {LOST} renewals",
+        reads - before.0
+    );
+}
+
+#[tokio::test]
+async fn scopes_lost_past_the_bound_are_renewed_by_one_whole_cache_flush() {
+    let lost = balancelife::store::RENEW_AT_MOST + 1;
+    let server = RedisServer::start();
+    let (cached, before) = scopes_lost_in_an_outage(&server, lost).await;
+    let cache = cached.store.cache().clone();
+    let epoch = cache.epoch();
+
+    server.thaw();
+    until("the whole cache flushed", Duration::from_secs(20), || {
+        cache.health().status == balancelife::store::ComponentStatus::Up
+    })
+    .await;
+
+    assert_eq!(cache.epoch(), epoch + 1, "one new namespace epoch");
+    assert_eq!(cache.metrics.namespace_bumps.get(), 1);
+    assert_eq!(
+        cache.metrics.renewal_round_trips.get(),
+        0,
+        "no scope renewed one by one"
+    );
+    let (_, scripts) = server_counters(&server).await;
+    assert!(
+        scripts - before.1 < 100,
+        "{} scripts ran",
+        scripts - before.1
+    );
+}
