@@ -19,7 +19,8 @@ use chrono::{DateTime, Utc};
 use mongodb::event::EventHandler;
 use mongodb::event::command::CommandEvent;
 use mongodb::options::{
-    ClientOptions, DatabaseOptions, ReadConcern, ReadPreference, SelectionCriteria, Tls, TlsOptions,
+    Acknowledgment, ClientOptions, DatabaseOptions, ReadConcern, ReadPreference, SelectionCriteria,
+    Tls, TlsOptions, TransactionOptions, WriteConcern,
 };
 use mongodb::{Client, Database};
 use uuid::Uuid;
@@ -148,7 +149,17 @@ impl MongoStore {
         let user_filter = doc! { "_id": bson::Uuid::from(id) };
         let entry_filter = doc! { "user_id": bson::Uuid::from(id) };
         let mut session = bounded(self.timeout, self.client.start_session()).await?;
-        bounded(self.timeout, session.start_transaction()).await?;
+        // The database's write concern does not reach a transaction's commit; the
+        // commit's time limit bounds when the deletion can still take effect.
+        let options = TransactionOptions::builder()
+            .write_concern(self.db.write_concern().cloned())
+            .max_commit_time(self.timeout)
+            .build();
+        bounded(
+            self.timeout,
+            session.start_transaction().with_options(options),
+        )
+        .await?;
         let deleted = bounded(
             self.timeout,
             self.users
@@ -200,7 +211,10 @@ impl MongoStore {
 /// the database reads with read concern `majority`: whatever is read may be cached
 /// for every instance, and only what a majority holds cannot be rolled back after a
 /// failover (a rolled-back write has no change event, so nothing would void its
-/// cached copy). A standalone server has nothing to roll back from.
+/// cached copy). It writes with write concern `majority` to match: a write
+/// acknowledged by the primary alone would not be in the majority snapshot the
+/// writer reads next, which could then refill the cache with the value the write
+/// just voided. A standalone server has nothing to roll back from.
 async fn open(
     settings: &MongoSettings,
     events: Option<EventHandler<CommandEvent>>,
@@ -217,6 +231,7 @@ async fn open(
             StoreError::Invalid("MONGODB_URI is not a valid MongoDB connection string".into())
         })?;
     refuse_secondary_reads(&options)?;
+    let write_concern = majority_write_concern(&options)?;
     options.app_name = Some("balancelife".into());
     options.server_selection_timeout = Some(timeout);
     options.connect_timeout = Some(timeout);
@@ -240,6 +255,7 @@ async fn open(
     let db = if supports_transactions {
         let majority = DatabaseOptions::builder()
             .read_concern(ReadConcern::majority())
+            .write_concern(write_concern)
             .build();
         client.database_with_options(&settings.database, majority)
     } else {
@@ -259,6 +275,28 @@ fn refuse_secondary_reads(options: &ClientOptions) -> StoreResult<()> {
             "MONGODB_URI asks for a readPreference other than primary; BalanceLife reads \
              from the primary only (a read from a secondary could miss an acknowledged \
              write and cache it), so remove readPreference from MONGODB_URI"
+                .into(),
+        )),
+    }
+}
+
+/// The write concern of a replica set's writes: `majority`, keeping what else
+/// `MONGODB_URI` says of it (`wtimeoutMS`, `journal`). A `w` other than `majority`
+/// is refused, as a `readPreference` is, rather than silently overridden: fewer
+/// acknowledgements would let a read just after a write miss it (above), and a tag
+/// set's may or may not include a majority.
+fn majority_write_concern(options: &ClientOptions) -> StoreResult<WriteConcern> {
+    let mut concern = options.write_concern.clone().unwrap_or_default();
+    match &concern.w {
+        None | Some(Acknowledgment::Majority) => {
+            concern.w = Some(Acknowledgment::Majority);
+            Ok(concern)
+        }
+        Some(_) => Err(StoreError::Invalid(
+            "MONGODB_URI asks for a write concern other than w=majority; BalanceLife waits \
+             for a majority to acknowledge each write (reads see majority-committed data \
+             only, so a write acknowledged by fewer could be missed by the read after it \
+             and cached), so remove w from MONGODB_URI"
                 .into(),
         )),
     }
