@@ -1,8 +1,11 @@
 //! What every write the MongoDB store makes asks of the server, seen through the
 //! driver's command monitoring on a real connection to a replica set:
-//! acknowledgement by a majority, as reads see only majority-committed data (a
-//! write acknowledged by the primary alone could be missed by the read after it,
-//! which would cache the old value again).
+//! - acknowledgement by a majority, as reads see only majority-committed data (a
+//!   write acknowledged by the primary alone could be missed by the read after it,
+//!   which would cache the old value again);
+//! - a time limit on the server within `MONGODB_TIMEOUT_MS`, so a write the client
+//!   gave up on takes effect within a known bound of reaching the server, or never,
+//!   and the cache can void again once that bound has passed.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -102,6 +105,46 @@ async fn on_a_replica_set_every_write_waits_for_a_majority_to_acknowledge_it() {
         assert_eq!(
             w.and_then(bson::Bson::as_str),
             Some("majority"),
+            "{command}"
+        );
+    }
+}
+
+/// Whether `command` inserts a document unless its id is taken (an upsert that
+/// only sets fields on insert): the driver can give it no time limit, and the
+/// `findAndModify` that could carry one does not tell an insert from a match on
+/// every server (see `insert_unless_taken` in the store's `errors`).
+fn inserts_unless_taken(command: &Document) -> bool {
+    let updates = command.get_array("updates").into_iter().flatten();
+    command.keys().next().is_some_and(|name| name == "update")
+        && updates.into_iter().all(|update| {
+            update.as_document().is_some_and(|update| {
+                update.get_bool("upsert") == Ok(true)
+                    && update
+                        .get_document("u")
+                        .is_ok_and(|u| u.keys().eq(["$setOnInsert"]))
+            })
+        })
+}
+
+#[tokio::test]
+async fn every_write_that_changes_or_deletes_is_bounded_on_the_server_by_the_mongodb_timeout() {
+    let timeout = Duration::from_millis(4_321);
+    let sent = every_write_sent(timeout).await;
+
+    let bounded: Vec<&Document> = sent
+        .iter()
+        .filter(|command| !in_transaction(command) && !inserts_unless_taken(command))
+        .collect();
+    // A user's update, a meal's replacement, update and deletion, a package's
+    // upsert, replacement and deletion, a user's deletion's commit.
+    assert!(bounded.len() >= 8, "{bounded:?}");
+    for command in bounded {
+        let limit = command
+            .get("maxTimeMS")
+            .and_then(|limit| limit.as_i64().or(limit.as_i32().map(i64::from)));
+        assert!(
+            limit.is_some_and(|limit| limit > 0 && limit <= 4_321),
             "{command}"
         );
     }

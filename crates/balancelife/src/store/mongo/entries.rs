@@ -61,6 +61,9 @@ impl<D: EntryDocument> MongoEntries<D> {
         Ok(found.map(D::from_doc))
     }
 
+    /// A `deleteMany`, which the driver cannot give a server-side time limit: in a
+    /// transaction the commit carries it; on a standalone server (a user deleted in
+    /// steps) the user's own deletion, which follows, voids everything of theirs.
     pub async fn delete_owned_by(&self, user_id: Uuid) -> StoreResult<u64> {
         let filter = doc! { "user_id": bson::Uuid::from(user_id) };
         Ok(bounded(self.timeout, self.entries.delete_many(filter))
@@ -135,7 +138,9 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
                     let filter = owned(entry.user_id, entry.id);
                     let replaced = bounded(
                         self.timeout,
-                        self.entries.find_one_and_replace(filter, D::to_doc(&entry)),
+                        self.entries
+                            .find_one_and_replace(filter, D::to_doc(&entry))
+                            .max_time(self.timeout),
                     )
                     .await?;
                     if let Some(previous) = replaced {
@@ -179,7 +184,8 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
                     },
                     doc! { "$set": fields },
                 )
-                .return_document(ReturnDocument::After),
+                .return_document(ReturnDocument::After)
+                .max_time(self.timeout),
         )
         .await?;
         match updated {
@@ -195,7 +201,9 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
         let deleted = bounded(
             self.timeout,
-            self.entries.find_one_and_delete(owned(user_id, id)),
+            self.entries
+                .find_one_and_delete(owned(user_id, id))
+                .max_time(self.timeout),
         )
         .await?;
         deleted.map(D::from_doc).ok_or(StoreError::NotFound)

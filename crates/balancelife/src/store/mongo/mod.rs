@@ -197,7 +197,8 @@ impl MongoStore {
         let deleted = bounded(
             self.timeout,
             self.users
-                .find_one_and_delete(doc! { "_id": bson::Uuid::from(id) }),
+                .find_one_and_delete(doc! { "_id": bson::Uuid::from(id) })
+                .max_time(self.timeout),
         )
         .await?;
         self.meal_entries.delete_owned_by(id).await?;
@@ -316,6 +317,14 @@ impl Store for MongoStore {
         StoreKind::Mongodb
     }
 
+    /// Every write carries `maxTimeMS` of the timeout (see `errors::bounded`): one
+    /// the server had in hand when its caller gave up is done within the timeout
+    /// or abandoned. (One held up on the way to the server for longer still, which
+    /// no time limit of MongoDB's can bound, is left to the change stream.)
+    fn late_write_bound(&self) -> Option<Duration> {
+        Some(self.timeout)
+    }
+
     async fn health(&self) -> Vec<(&'static str, ComponentHealth)> {
         let ping = bounded(self.timeout, self.db.run_command(doc! { "ping": 1 })).await;
         let health = match ping {
@@ -367,15 +376,15 @@ impl Store for MongoStore {
             "_id": bson::Uuid::from(user.id),
             "updated_at": bson::DateTime::from_chrono(expected_updated_at),
         };
-        let replaced = bounded_write(
-            self.timeout,
-            self.users.replace_one(filter, UserDoc::from(&user)),
-        );
-        let result = match replaced.await {
-            Ok(result) => result,
+        let replace = self
+            .users
+            .find_one_and_replace(filter, UserDoc::from(&user))
+            .max_time(self.timeout);
+        let replaced = match bounded_write(self.timeout, replace).await {
+            Ok(replaced) => replaced,
             Err(rejected) => return Err(self.explain_user_clash(&user, rejected).await),
         };
-        if result.matched_count == 0 {
+        if replaced.is_none() {
             // Gone, or changed since the caller read it.
             self.get_user(user.id).await?;
             return Err(changed_concurrently());
