@@ -4,6 +4,7 @@
 //! never read, changed or deleted; lists are one range over the `{user_id, position}`
 //! index (see `documents::position_key`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,6 +15,8 @@ use mongodb::Collection;
 use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
+use super::Transactions;
+use super::deletion_notes::DeletionNotes;
 use super::documents::{EntryDocument, SUMMED_AS, day_start_key, position_key};
 use super::errors::{Rejected, bounded, insert_unless_taken};
 use crate::domain::{DaySums, Entry, EntryPosition};
@@ -26,6 +29,8 @@ pub struct MongoEntries<D: EntryDocument> {
     entries: Collection<D::Doc>,
     users: Collection<Document>,
     timeout: Duration,
+    transactions: Transactions,
+    deletion_notes: Arc<DeletionNotes>,
 }
 
 impl<D: EntryDocument> MongoEntries<D> {
@@ -33,12 +38,34 @@ impl<D: EntryDocument> MongoEntries<D> {
         entries: Collection<D::Doc>,
         users: Collection<Document>,
         timeout: Duration,
+        (transactions, deletion_notes): (Transactions, Arc<DeletionNotes>),
     ) -> Self {
         Self {
             entries,
             users,
             timeout,
+            transactions,
+            deletion_notes,
         }
+    }
+
+    /// Deletes the entry and notes whose it was, in one transaction (see
+    /// `DeletionNotes`).
+    async fn delete_noted(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
+        let mut session = self.transactions.begin().await?;
+        let delete = self
+            .entries
+            .find_one_and_delete(owned(user_id, id))
+            .session(&mut session);
+        let Some(deleted) = bounded(self.timeout, delete).await?.map(D::from_doc) else {
+            let _ = session.abort_transaction().await;
+            return Err(StoreError::NotFound);
+        };
+        self.deletion_notes
+            .note(&deleted, &mut session, self.timeout)
+            .await?;
+        bounded(self.timeout, session.commit_transaction()).await?;
+        Ok(deleted)
     }
 
     /// Entries are only written for users that exist (`NotFound` otherwise).
@@ -199,6 +226,9 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
     }
 
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
+        if self.deletion_notes.are_on() {
+            return self.delete_noted(user_id, id).await;
+        }
         let deleted = bounded(
             self.timeout,
             self.entries

@@ -4,6 +4,7 @@
 //! `StoreError::Unavailable` (a 503), never a write to somewhere else. The driver
 //! reconnects by itself when the server returns.
 
+mod deletion_notes;
 mod documents;
 mod entries;
 mod errors;
@@ -11,6 +12,7 @@ mod indexes;
 mod migrations;
 mod packages;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,9 +24,11 @@ use mongodb::options::{
     Acknowledgment, ClientOptions, DatabaseOptions, ReadConcern, ReadPreference, SelectionCriteria,
     Tls, TlsOptions, TransactionOptions, WriteConcern,
 };
-use mongodb::{Client, Database};
+use mongodb::{Client, ClientSession, Database};
 use uuid::Uuid;
 
+pub(super) use self::deletion_notes::COLLECTION as ENTRY_DELETIONS;
+pub use self::deletion_notes::DeletionNotes;
 use self::documents::{EntryDocument, UserDoc};
 use self::entries::MongoEntries;
 pub(super) use self::errors::is_duplicate_key;
@@ -40,7 +44,6 @@ use crate::store::changed_concurrently;
 use crate::telemetry::ErrorChain;
 
 pub struct MongoStore {
-    client: Client,
     db: Database,
     users: mongodb::Collection<UserDoc>,
     meal_packages: MongoPackages<MealPackage>,
@@ -51,6 +54,9 @@ pub struct MongoStore {
     /// Replica sets and sharded clusters can delete a user and their entries in one
     /// transaction; a standalone server cannot.
     supports_transactions: bool,
+    transactions: Transactions,
+    /// Shared by both kinds of entries.
+    deletion_notes: Arc<DeletionNotes>,
 }
 
 impl MongoStore {
@@ -106,6 +112,15 @@ impl MongoStore {
 
     fn new(client: Client, db: Database, timeout: Duration, supports_transactions: bool) -> Self {
         let raw_users = db.collection::<Document>("users");
+        let deletion_notes = Arc::new(DeletionNotes::new(
+            db.collection(deletion_notes::COLLECTION),
+        ));
+        let transactions = Transactions {
+            client: client.clone(),
+            db: db.clone(),
+            timeout,
+        };
+        let shared = || (transactions.clone(), deletion_notes.clone());
         Self {
             users: db.collection("users"),
             meal_packages: MongoPackages::new(db.collection("meal_packages"), timeout),
@@ -114,17 +129,26 @@ impl MongoStore {
                 db.collection(MealData::COLLECTION),
                 raw_users.clone(),
                 timeout,
+                shared(),
             ),
             workout_entries: MongoEntries::new(
                 db.collection(WorkoutData::COLLECTION),
                 raw_users,
                 timeout,
+                shared(),
             ),
-            client,
             db,
             timeout,
             supports_transactions,
+            transactions,
+            deletion_notes,
         }
+    }
+
+    /// Whether entry deletions are noted for a change stream without pre-images
+    /// (see `DeletionNotes`); the invalidator turns them on and off.
+    pub fn deletion_notes(&self) -> Arc<DeletionNotes> {
+        self.deletion_notes.clone()
     }
 
     pub fn database(&self) -> &Database {
@@ -148,18 +172,7 @@ impl MongoStore {
     async fn delete_user_in_transaction(&self, id: Uuid) -> StoreResult<User> {
         let user_filter = doc! { "_id": bson::Uuid::from(id) };
         let entry_filter = doc! { "user_id": bson::Uuid::from(id) };
-        let mut session = bounded(self.timeout, self.client.start_session()).await?;
-        // The database's write concern does not reach a transaction's commit; the
-        // commit's time limit bounds when the deletion can still take effect.
-        let options = TransactionOptions::builder()
-            .write_concern(self.db.write_concern().cloned())
-            .max_commit_time(self.timeout)
-            .build();
-        bounded(
-            self.timeout,
-            session.start_transaction().with_options(options),
-        )
-        .await?;
+        let mut session = self.transactions.begin().await?;
         let deleted = bounded(
             self.timeout,
             self.users
@@ -204,6 +217,33 @@ impl MongoStore {
         self.meal_entries.delete_owned_by(id).await?;
         self.workout_entries.delete_owned_by(id).await?;
         deleted.map(User::from).ok_or(StoreError::NotFound)
+    }
+}
+
+/// Where multi-document transactions are begun.
+#[derive(Clone)]
+pub(super) struct Transactions {
+    client: Client,
+    db: Database,
+    timeout: Duration,
+}
+
+impl Transactions {
+    /// A session with a transaction begun. It commits with the database's write
+    /// concern, which does not reach a transaction's commit by itself, and within
+    /// the timeout, which bounds when what it wrote can still take effect.
+    pub(super) async fn begin(&self) -> StoreResult<ClientSession> {
+        let mut session = bounded(self.timeout, self.client.start_session()).await?;
+        let options = TransactionOptions::builder()
+            .write_concern(self.db.write_concern().cloned())
+            .max_commit_time(self.timeout)
+            .build();
+        bounded(
+            self.timeout,
+            session.start_transaction().with_options(options),
+        )
+        .await?;
+        Ok(session)
     }
 }
 
