@@ -18,6 +18,7 @@ mod node_links;
 mod page;
 pub mod redis_cache;
 mod redis_connection;
+mod redis_version;
 mod singleflight;
 mod stale_scopes;
 
