@@ -622,7 +622,7 @@ async fn stream_lag(
     // cache's namespace and saved its token there; resuming from it would replay
     // every entry the history step wrote since, and time that instead.
     let lease = format!("{namespace}:stream-lag");
-    let invalidator = Invalidator::start(mongo.database().clone(), cache.clone(), &lease);
+    let invalidator = Invalidator::start(mongo, cache.clone(), &lease);
     let started = std::time::Instant::now();
     while !invalidator.is_holder() {
         anyhow::ensure!(

@@ -71,6 +71,9 @@ impl Store for ProbeStore {
     fn kind(&self) -> StoreKind {
         self.inner.kind()
     }
+    fn late_write_bound(&self) -> Option<std::time::Duration> {
+        self.inner.late_write_bound()
+    }
     async fn health(&self) -> Vec<(&'static str, ComponentHealth)> {
         self.inner.health().await
     }

@@ -5,7 +5,8 @@
 //! dropped, so what was sent during a partition is lost for good, and a connection
 //! can go silent for ever while new ones work (a peer that vanished without a word).
 //! A request can also reach the server and its answer be lost, so the client cannot
-//! tell whether it was done (`swallow_reply_to`).
+//! tell whether it was done (`swallow_reply_to`), or be held up on its way and reach
+//! the server after the client gave up on it (`delay_request`).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -24,6 +25,8 @@ struct Links {
     silent_below: AtomicU64,
     /// The next request holding these bytes silences its connection's answers.
     swallow_reply_to: Mutex<Option<Vec<u8>>>,
+    /// The next request holding these bytes is held this long before it is passed on.
+    delay_request: Mutex<Option<(Vec<u8>, Duration)>>,
     /// The connection whose answers are dropped (`NO_CONNECTION` for none).
     answers_lost_on: AtomicU64,
     next_connection: AtomicU64,
@@ -48,19 +51,31 @@ impl Links {
     }
 
     /// Before a request is passed on: if it is the one to lose the answer of, the
-    /// connection's answers are dropped from now on (so before the server can reply).
-    fn before_request(&self, connection: u64, request: &[u8]) {
+    /// connection's answers are dropped from now on (so before the server can reply);
+    /// if it is the one to hold up, how long.
+    fn before_request(&self, connection: u64, request: &[u8]) -> Option<Duration> {
         let mut marker = self.swallow_reply_to.lock();
-        let matches = marker.as_ref().is_some_and(|marker| {
-            request
-                .windows(marker.len())
-                .any(|window| window == marker.as_slice())
-        });
-        if matches {
+        if marker
+            .as_ref()
+            .is_some_and(|marker| contains(request, marker))
+        {
             *marker = None;
             self.answers_lost_on.store(connection, Ordering::Release);
         }
+        let mut delay = self.delay_request.lock();
+        match delay.as_ref() {
+            Some((marker, by)) if contains(request, marker) => {
+                let by = *by;
+                *delay = None;
+                Some(by)
+            }
+            _ => None,
+        }
     }
+}
+
+fn contains(bytes: &[u8], marker: &[u8]) -> bool {
+    bytes.windows(marker.len()).any(|window| window == marker)
 }
 
 /// Forwards connections on a free loopback port to `target` until dropped.
@@ -106,6 +121,14 @@ impl TcpProxy {
     /// connections, old and new, work.
     pub fn swallow_reply_to(&self, marker: &str) {
         *self.links.swallow_reply_to.lock() = Some(marker.as_bytes().to_vec());
+    }
+
+    /// The next request whose bytes contain `marker` is held for `by` before it
+    /// reaches the server, and what follows it on its connection behind it: a
+    /// request slowed on its way, which a client with a shorter timeout gives up on
+    /// and the server then does all the same. Other connections are not held.
+    pub fn delay_request(&self, marker: &str, by: Duration) {
+        *self.links.delay_request.lock() = Some((marker.as_bytes().to_vec(), by));
     }
 
     /// Every connection open now goes silent for ever; new ones work.
@@ -158,8 +181,10 @@ fn pump(mut from: TcpStream, mut to: TcpStream, number: u64, direction: Directio
         match from.read(&mut buffer) {
             Ok(0) => break,
             Ok(n) => {
-                if direction == Direction::ToServer {
-                    links.before_request(number, &buffer[..n]);
+                if direction == Direction::ToServer
+                    && let Some(delay) = links.before_request(number, &buffer[..n])
+                {
+                    thread::sleep(delay);
                 }
                 if links.passes(number, direction) && to.write_all(&buffer[..n]).is_err() {
                     break;

@@ -81,7 +81,7 @@ pub async fn select(settings: &Settings) -> Result<Selected, SelectionError> {
     // a standalone server has neither.
     if mongo.supports_transactions() {
         store = store.with_invalidator(Invalidator::start(
-            mongo.database().clone(),
+            &mongo,
             cache.clone(),
             &redis_settings.namespace,
         ));

@@ -264,7 +264,8 @@ async fn revise<P: EditablePackage>(
         let before = current.authorship();
         let updated_at = later_than(before.updated_at);
         // A package public before its first publication was recorded gets the time
-        // of its first change of status instead, so it never reads as never public.
+        // of its first revision while public (of content or status) instead, so it
+        // never reads as never public.
         let public = current.published() || next.published();
         next.stamp(
             version,

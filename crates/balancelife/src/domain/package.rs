@@ -93,7 +93,8 @@ pub struct Authorship {
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     /// When the package first joined the public catalogue; `None` while it never has
-    /// (see `Package::may_be_deleted`).
+    /// (see `Package::may_be_deleted`). One public before this was recorded gets
+    /// the time of its first revision while public, of content or status.
     pub first_published_at: Option<DateTime<Utc>>,
 }
 
@@ -180,7 +181,8 @@ pub struct MealPackage {
     pub updated_at: Option<DateTime<Utc>>,
     /// When it first joined the public catalogue; `null` if it never has (then,
     /// while a draft that no entry names, it may be deleted), and for a package
-    /// that was public before this was recorded (its status says so).
+    /// that was public before this was recorded until its first revision while
+    /// public, of content or status, which sets it (its status says it is public).
     #[serde(default)]
     #[schema(required = true)]
     pub first_published_at: Option<DateTime<Utc>>,
@@ -316,7 +318,8 @@ pub struct WorkoutPackage {
     pub updated_at: Option<DateTime<Utc>>,
     /// When it first joined the public catalogue; `null` if it never has (then,
     /// while a draft that no entry names, it may be deleted), and for a package
-    /// that was public before this was recorded (its status says so).
+    /// that was public before this was recorded until its first revision while
+    /// public, of content or status, which sets it (its status says it is public).
     #[serde(default)]
     #[schema(required = true)]
     pub first_published_at: Option<DateTime<Utc>>,

@@ -164,27 +164,49 @@ impl Core {
     /// it changed in Redis and detach the in-process loads of those keys (and of
     /// `flight_prefixes`), before and after the invalidation: a read that starts
     /// while the invalidation is under way must not join a load from before it.
+    ///
+    /// A write whose outcome is unknown (the store did not answer in time) may
+    /// still be under way: a slow server can apply it after this invalidation, and
+    /// a read in between would cache what it replaced. So the same invalidation
+    /// runs again once the store's bound on such a write has passed
+    /// (`Store::late_write_bound`), plus `LATE_WRITE_MARGIN`.
     async fn after_write<T>(
-        &self,
+        self: &Arc<Self>,
         result: &StoreResult<T>,
         changes: Vec<Invalidation>,
         flight_prefixes: &[String],
     ) {
-        if result
-            .as_ref()
-            .is_err_and(|error| !error.leaves_write_unknown())
-        {
+        let unknown = match result {
+            Ok(_) => false,
+            Err(error) if error.leaves_write_unknown() => true,
+            Err(_) => return,
+        };
+        self.void(&changes, flight_prefixes).await;
+        let Some(bound) = self.inner.late_write_bound().filter(|_| unknown) else {
             return;
-        }
+        };
+        let (core, flight_prefixes) = (self.clone(), flight_prefixes.to_vec());
+        tokio::spawn(async move {
+            tokio::time::sleep(bound + LATE_WRITE_MARGIN).await;
+            core.void(&changes, &flight_prefixes).await;
+        });
+    }
+
+    async fn void(&self, changes: &[Invalidation], flight_prefixes: &[String]) {
         let mut detached: Vec<String> = flight_prefixes.to_vec();
-        for change in &changes {
+        for change in changes {
             detached.extend(change.keys.iter().map(|key| flight_key(&change.scope, key)));
         }
         self.flights
-            .detached_around(&detached, self.cache.invalidate(&changes))
+            .detached_around(&detached, self.cache.invalidate(changes))
             .await;
     }
 }
+
+/// How long past the store's own bound a write left unknown is voided again: for
+/// a server's time limit, checked between units of work (as MongoDB's is), to be
+/// noticed, and for a commit that made it in time to be readable.
+const LATE_WRITE_MARGIN: Duration = Duration::from_secs(1);
 
 /// Runs a write and its invalidation to the end even when the request that started it
 /// is dropped (the client left, the deadline passed): a write that reached the store
@@ -301,6 +323,10 @@ impl Store for CachedStore {
         } else {
             self.core.inner.kind()
         }
+    }
+
+    fn late_write_bound(&self) -> Option<Duration> {
+        self.core.inner.late_write_bound()
     }
 
     async fn health(&self) -> Vec<(&'static str, ComponentHealth)> {

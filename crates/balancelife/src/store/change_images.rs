@@ -45,8 +45,8 @@ impl Images {
             .map_or_else(String::new, |why| format!(" (the server refused: {why})"));
         Some(format!(
             "MongoDB keeps no pre-images of {}{why}: a change there voids everything cached of \
-             the user it names rather than exactly what it changed, and an entry deleted by an \
-             instance that dies before invalidating it can be served until the cache TTL",
+             the user it names rather than exactly what it changed, and deleting an entry \
+             takes a transaction (the deletion and a note of whose it was)",
             collections.join(", ")
         ))
     }

@@ -7,7 +7,8 @@
 //! not the day it left, so everything the owner has cached goes; a user's change
 //! names the user but not an e-mail they had (a read by e-mail checks the record it
 //! finds against the user's own, which goes); an entry's deletion names only its id,
-//! so nobody, and is left to its writer's own invalidation.
+//! so nobody: the note its writer inserted in the same transaction
+//! (`entry_deletions`, see `mongo::DeletionNotes`) names its owner and day.
 
 use bson::{Bson, Document};
 use chrono::NaiveDate;
@@ -16,6 +17,7 @@ use uuid::Uuid;
 
 use super::cache_keys::voids;
 use super::change_images::Images;
+use super::mongo::ENTRY_DELETIONS;
 use super::redis_cache::Invalidation;
 use crate::domain::{Email, StatusFilter};
 
@@ -25,7 +27,8 @@ pub enum Voided {
     /// These keys: exactly what the change touched, or all its owner has cached.
     Keys(Vec<Invalidation>),
     /// Nothing the change names: an entry deleted where MongoDB keeps no
-    /// pre-images, whose event carries its id alone.
+    /// pre-images, whose event carries its id alone (its writer's note of the
+    /// deletion, a change of its own, names its owner and day).
     Nobody,
     /// What it touched cannot be told, although images are kept (one expired, or
     /// was turned on after the change): the whole cache must go.
@@ -65,6 +68,11 @@ pub fn voided(event: &ChangeStreamEvent<Document>, images: &Images) -> Voided {
                 voids::user_written(id, &emails)
             })
         }
+        ENTRY_DELETIONS => match (&event.operation_type, after) {
+            (OperationType::Insert, Some(note)) => noted_deletion(note),
+            // A note expiring changes nothing cached.
+            _ => Voided::Keys(Vec::new()),
+        },
         "meal_packages" => package("meal-package"),
         "workout_packages" => package("workout-package"),
         "meal_entries" | "workout_entries" => {
@@ -90,6 +98,18 @@ pub fn voided(event: &ChangeStreamEvent<Document>, images: &Images) -> Voided {
         }
         _ => Voided::Keys(Vec::new()),
     }
+}
+
+/// What a note of an entry's deletion voids: the lists and sums of the day the
+/// entry was on, of its owner. A note that does not say (not one this service
+/// wrote) voids the whole cache.
+fn noted_deletion(note: &Document) -> Voided {
+    let kind = note
+        .get_str("kind")
+        .ok()
+        .filter(|kind| ["meal", "workout"].contains(kind));
+    kind.and_then(|kind| entry_days(kind, [Some(note)]))
+        .map_or(Voided::Unknown, Voided::Keys)
 }
 
 /// The lists and sums of the days `entries` are on, by owner; `None` when one of
@@ -186,6 +206,47 @@ mod tests {
         assert_eq!(
             voided(&event("delete", None, None, owner), &images),
             Voided::Nobody
+        );
+    }
+
+    #[test]
+    fn a_note_of_an_entry_deletion_voids_the_day_it_was_on_of_its_owner() {
+        let owner = Uuid::now_v7();
+        let note = doc! {
+            "_id": bson::oid::ObjectId::new(),
+            "kind": "workout",
+            "user_id": bson::Uuid::from(owner),
+            "local_date": "2026-06-01",
+            "deleted_at": bson::DateTime::now(),
+        };
+        let event = |operation: &str, note: Option<Document>| {
+            let mut event = doc! {
+                "_id": { "_data": "00" },
+                "operationType": operation,
+                "ns": { "db": "balancelife", "coll": ENTRY_DELETIONS },
+                "documentKey": { "_id": bson::oid::ObjectId::new() },
+            };
+            if let Some(note) = note {
+                event.insert("fullDocument", note);
+            }
+            bson::from_document::<ChangeStreamEvent<Document>>(event).expect("a change event")
+        };
+        let images = Images::kept_except(&[ENTRIES, "workout_entries"]);
+        let day = [date("2026-06-01")];
+
+        assert_eq!(
+            voided(&event("insert", Some(note.clone())), &images),
+            Voided::Keys(vec![voids::entry_days("workout", owner, &day)])
+        );
+        assert_eq!(
+            voided(&event("delete", None), &images),
+            Voided::Keys(vec![])
+        );
+        let mut foreign = note;
+        foreign.insert("kind", "sleep");
+        assert_eq!(
+            voided(&event("insert", Some(foreign)), &images),
+            Voided::Unknown
         );
     }
 

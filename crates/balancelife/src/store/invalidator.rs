@@ -28,9 +28,11 @@
 //! older server, a user without the privilege to turn them on), a change names its
 //! document alone, and voids what that document's user has cached: everything of
 //! the user an entry belongs to, a user's record (their old e-mail's entry is
-//! checked against the record on every read; see `CachedStore`). An entry deleted
-//! there names nobody, and is left to its writer's own invalidation; `/health` says
-//! the invalidator is degraded, and why. A stream it cannot resume (the oplog moved
+//! checked against the record on every read; see `CachedStore`). An entry's
+//! deletion there names only its id, so while MongoDB is not known to keep images
+//! of both entry collections this process's store deletes entries in a transaction
+//! with a note naming the owner and day (`mongo::DeletionNotes`), whose insert the
+//! stream voids; `/health` says the invalidator is degraded, and why. A stream it cannot resume (the oplog moved
 //! past the token), a first start without a token, or a change that names no owner
 //! although images are kept, flush the whole cache (a new namespace epoch) before
 //! the stream is trusted: nothing stale survives what nobody can vouch for.
@@ -53,7 +55,7 @@ use uuid::Uuid;
 
 use super::change_images::{self, Images};
 use super::change_voids::{Voided, voided};
-use super::mongo::is_duplicate_key;
+use super::mongo::{DeletionNotes, ENTRY_DELETIONS, MongoStore, is_duplicate_key};
 use super::redis_cache::RedisCache;
 use super::{ComponentHealth, ComponentStatus};
 
@@ -73,6 +75,8 @@ const COLLECTIONS: [&str; 5] = [
     "meal_entries",
     "workout_entries",
 ];
+
+const ENTRY_COLLECTIONS: [&str; 2] = ["meal_entries", "workout_entries"];
 
 /// The running invalidator; it stops when dropped.
 pub struct Invalidator {
@@ -99,10 +103,14 @@ impl Drop for Invalidator {
 
 impl Invalidator {
     /// Starts competing for the lease of `namespace` (the cache's) at the cache's
-    /// key version, in `db`.
-    pub fn start(db: Database, cache: Arc<RedisCache>, namespace: &str) -> Self {
+    /// key version, in `mongo`'s database. Until it knows MongoDB keeps pre-images
+    /// of both entry collections, `mongo` notes its entry deletions for the stream.
+    pub fn start(mongo: &MongoStore, cache: Arc<RedisCache>, namespace: &str) -> Self {
         let state = Arc::new(Mutex::new(Role::Starting));
         let images = Arc::new(Mutex::new(None));
+        let deletion_notes = mongo.deletion_notes();
+        deletion_notes.turn(true);
+        let db = mongo.database().clone();
         let consumer = Consumer {
             lease: db.collection::<Document>("cache_invalidator"),
             db,
@@ -111,6 +119,7 @@ impl Invalidator {
             me: Uuid::now_v7().simple().to_string(),
             role: state.clone(),
             images: images.clone(),
+            deletion_notes,
         };
         Self {
             task: tokio::spawn(consumer.run()),
@@ -178,6 +187,8 @@ struct Consumer {
     me: String,
     role: Arc<Mutex<Role>>,
     images: Arc<Mutex<Option<Images>>>,
+    /// This process's store's, turned off once entries are known to keep images.
+    deletion_notes: Arc<DeletionNotes>,
 }
 
 type Events = ChangeStream<ChangeStreamEvent<Document>>;
@@ -196,6 +207,10 @@ impl Consumer {
             if images.is_none() {
                 match change_images::ensure(&self.db, &COLLECTIONS).await {
                     Ok(found) => {
+                        let entries_kept = ENTRY_COLLECTIONS
+                            .iter()
+                            .all(|collection| found.kept_for(collection));
+                        self.deletion_notes.turn(!entries_kept);
                         *self.images.lock() = Some(found.clone());
                         images = Some(found);
                     }
@@ -355,10 +370,14 @@ impl Consumer {
         after: Option<ResumeToken>,
         images: &Images,
     ) -> mongodb::error::Result<Events> {
-        let pipeline = [doc! { "$match": {
-            "ns.coll": { "$in": COLLECTIONS.to_vec() },
-            "operationType": { "$in": ["insert", "update", "replace", "delete"] },
-        }}];
+        let pipeline = [doc! { "$match": { "$or": [
+            {
+                "ns.coll": { "$in": COLLECTIONS.to_vec() },
+                "operationType": { "$in": ["insert", "update", "replace", "delete"] },
+            },
+            // Notes of entry deletions, when they are written (not when they expire).
+            { "ns.coll": ENTRY_DELETIONS, "operationType": "insert" },
+        ]}}];
         let full_document = if images.kept_everywhere() {
             FullDocumentType::WhenAvailable
         } else {

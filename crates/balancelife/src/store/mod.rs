@@ -18,10 +18,12 @@ mod node_links;
 mod page;
 pub mod redis_cache;
 mod redis_connection;
+mod redis_version;
 mod singleflight;
 mod stale_scopes;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -244,6 +246,14 @@ pub trait Store: Send + Sync {
 
     /// The state of each component, keyed by name (`store`, later `mongodb`, `redis`).
     async fn health(&self) -> Vec<(&'static str, ComponentHealth)>;
+
+    /// How long after its caller gave up on a write (a timeout) the backend may
+    /// still apply it: past that, a write whose outcome was left unknown has been
+    /// done or never will be, and a cache voids what it could have touched again.
+    /// `None` where no write is left unknown.
+    fn late_write_bound(&self) -> Option<Duration> {
+        None
+    }
 
     /// Conflict when the id or the e-mail is taken.
     async fn create_user(&self, user: User) -> StoreResult<User>;

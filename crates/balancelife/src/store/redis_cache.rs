@@ -43,6 +43,7 @@ use super::l1::L1;
 use super::l1_channel::{self, Message};
 pub use super::redis_connection::RedisConfigError;
 use super::redis_connection::{ConnectError, Connector, RedisConnection, Topology};
+use super::redis_version::{self, ServerVersion};
 use super::stale_scopes::{Renewal, StaleScopes};
 use super::{ComponentHealth, ComponentStatus};
 use crate::config::{CacheSettings, RedisSettings};
@@ -143,6 +144,10 @@ return held
 
 /// How long `/health` reports Redis full after its last refusal.
 const FULL_SHOWN_FOR: Duration = Duration::from_secs(10);
+
+/// How long a server found too old for the scripts is left alone before it is
+/// asked again (it may have been upgraded meanwhile).
+const RECHECK_OLD_SERVER: Duration = Duration::from_secs(30);
 
 /// Scope renewals sent to one node in one round trip (a pipeline).
 const RENEWALS_PER_ROUND_TRIP: usize = 500;
@@ -278,6 +283,8 @@ pub struct RedisCache {
     connection_suspect: AtomicBool,
     /// The server's `maxmemory-policy`, read after each connection.
     eviction_policy: RwLock<EvictionPolicy>,
+    /// A server too old for the scripts, as last found, and when.
+    too_old: Mutex<Option<(ServerVersion, Instant)>>,
     /// The in-process tier in front of Redis, unless `L1_CACHE_MB` is 0.
     l1: Option<Arc<L1>>,
     lookup: Script,
@@ -338,6 +345,7 @@ impl RedisCache {
             stale_count: AtomicUsize::new(0),
             connection_suspect: AtomicBool::new(false),
             eviction_policy: RwLock::new(EvictionPolicy::Unread),
+            too_old: Mutex::new(None),
             l1: l1.clone(),
             lookup: Script::new(LOOKUP),
             fill: Script::new(FILL),
@@ -531,6 +539,10 @@ impl RedisCache {
     async fn reconnect(&self) -> Result<(), ConnectError> {
         match self.connector.connect().await {
             Ok((connection, topology)) => {
+                // A server that cannot run the scripts is not used at all.
+                if !self.runs_the_scripts(connection.clone()).await {
+                    return Err(ConnectError::Unreachable);
+                }
                 // The epoch first: nothing may be read or filled under an old one.
                 if !self.refresh_epoch(connection.clone()).await {
                     return Err(ConnectError::Unreachable);
@@ -555,6 +567,55 @@ impl RedisCache {
             }
             Err(ConnectError::Unreachable) => Err(ConnectError::Unreachable),
         }
+    }
+
+    /// Whether the server is recent enough for the cache's scripts (see
+    /// `redis_version`), as `INFO server` says; one that does not answer it is
+    /// given the benefit of the doubt (its first script will tell).
+    async fn runs_the_scripts(&self, mut connection: RedisConnection) -> bool {
+        let mut command = redis::cmd("INFO");
+        command.arg("server");
+        let query = command.query_async::<redis::Value>(&mut connection);
+        let version = match tokio::time::timeout(Duration::from_secs(1), query).await {
+            Ok(Ok(reply)) => {
+                let mut replies = Vec::new();
+                strings_in(&reply, &mut replies);
+                redis_version::oldest(replies.iter().map(String::as_str))
+            }
+            _ => None,
+        };
+        match version {
+            Some(version) if !version.runs_the_scripts() => {
+                self.refuse_old_server(version);
+                false
+            }
+            _ => {
+                self.too_old.lock().take();
+                true
+            }
+        }
+    }
+
+    /// Stops using a server too old for the scripts, saying so once per version.
+    fn refuse_old_server(&self, version: ServerVersion) {
+        let mut too_old = self.too_old.lock();
+        if too_old.as_ref().is_none_or(|(known, _)| *known != version) {
+            tracing::error!(
+                redis_version = version.as_str(),
+                "REDIS IS TOO OLD FOR THE CACHE: its scripts need Redis {} or later; every read and write goes to MongoDB until Redis is upgraded",
+                redis_version::OLDEST_RUNNING_THE_SCRIPTS
+            );
+        }
+        *too_old = Some((version, Instant::now()));
+    }
+
+    /// Whether the server was found too old for the scripts less than
+    /// `RECHECK_OLD_SERVER` ago: it is not asked again before then.
+    fn waiting_out_old_server(&self) -> bool {
+        self.too_old
+            .lock()
+            .as_ref()
+            .is_some_and(|(_, found)| found.elapsed() < RECHECK_OLD_SERVER)
     }
 
     /// Reads `maxmemory-policy` and warns unless it is `noeviction`: guards and
@@ -1078,7 +1139,9 @@ impl RedisCache {
     /// have missed. Returns whether the cache is serving afterwards.
     async fn recover_once(&self) -> bool {
         let general = self.breakers.general();
-        if self.connection.read().is_none() && self.reconnect().await.is_err() {
+        if self.connection.read().is_none()
+            && (self.waiting_out_old_server() || self.reconnect().await.is_err())
+        {
             general.trip();
             return false;
         }
@@ -1179,7 +1242,21 @@ impl RedisCache {
         let (open, masters) = self.masters_open();
         let stale = self.stale_scopes.lock().count();
         let eviction = self.eviction_policy.read().clone();
-        let (status, detail) = if !connected {
+        let too_old = self
+            .too_old
+            .lock()
+            .as_ref()
+            .map(|(version, _)| version.clone());
+        let (status, detail) = if let Some(version) = too_old.filter(|_| !connected) {
+            (
+                ComponentStatus::Degraded,
+                format!(
+                    "Redis {} is too old for the cache, whose scripts need Redis {} or later: every read and write goes to MongoDB until Redis is upgraded",
+                    version.as_str(),
+                    redis_version::OLDEST_RUNNING_THE_SCRIPTS
+                ),
+            )
+        } else if !connected {
             (ComponentStatus::Down, "not connected; reads and writes go to MongoDB, the cache reconnects in the background".to_owned())
         } else if general != BreakerState::Closed || (masters > 0 && open == masters) {
             let state = if general == BreakerState::Closed {
@@ -1306,4 +1383,34 @@ fn millis(duration: Duration) -> u64 {
 fn jittered(ttl: Duration) -> Duration {
     let factor = 0.9 + rand::random::<f64>() * 0.2;
     ttl.mul_f64(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `INFO server` of a Redis before 7.0 leads to (no such server is at hand
+    /// to run): the cache stays off, `/health` says why, and the server is not
+    /// dialed again at every recovery round.
+    #[tokio::test]
+    async fn a_server_too_old_for_the_scripts_is_reported_and_left_alone() {
+        let nowhere = RedisSettings::new("127.0.0.1:1");
+        let cache = RedisCache::start(&nowhere, &crate::config::Settings::default().cache)
+            .await
+            .unwrap();
+        let old = redis_version::oldest(["redis_version:6.2.14"]).unwrap();
+
+        cache.refuse_old_server(old);
+
+        let health = cache.health();
+        assert_eq!(health.status, ComponentStatus::Degraded, "{health:?}");
+        let detail = health.detail.unwrap_or_default();
+        assert!(
+            detail.contains("Redis 6.2.14 is too old") && detail.contains("7.0 or later"),
+            "{detail}"
+        );
+        assert!(!cache.is_serving());
+        assert!(cache.waiting_out_old_server());
+        assert!(!cache.recover_once().await);
+    }
 }

@@ -1,4 +1,4 @@
-//! The cache's scopes and the races a review found: a lost invalidation voids only
+//! The cache's scopes and the races they close: a lost invalidation voids only
 //! the scopes its write touched, list guards are compared one by one, a failed load
 //! gives its fill lease back, and a deleted user's current e-mail is voided.
 

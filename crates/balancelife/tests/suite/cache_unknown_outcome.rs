@@ -1,9 +1,10 @@
 //! Writes whose outcome is unknown: MongoDB applied the write, but its answer never
-//! came back, so the writer reports the store unavailable. On a standalone server no
-//! change stream covers such a write, so the writer itself must void whatever it
-//! could have touched: an entry it may have moved or removed from a day nobody
-//! named. The answer is lost by a proxy between the writer and MongoDB, which passes
-//! the write on and drops what the server says back.
+//! came back, or the write reached MongoDB only after the writer gave up on it, so
+//! the writer reports the store unavailable. On a standalone server no change
+//! stream covers such a write, so the writer itself must void whatever it could
+//! have touched: an entry it may have moved or removed from a day nobody named,
+//! and again once the write can no longer take effect. A proxy between the writer
+//! and MongoDB drops what the server says back, or holds the write up on its way.
 
 use std::time::Duration;
 
@@ -100,22 +101,35 @@ impl Instances {
         sums.unwrap().values().map(|sums| sums.entries).sum()
     }
 
+    /// Moves the meal to `NEW_DAY` by a `PUT` through the writer, which the proxy
+    /// keeps from being answered in time: the writer reports MongoDB unavailable.
+    async fn move_the_meal_unanswered(&self) -> MealEntry {
+        let mut moved = self.meal.clone();
+        moved.local_date = date(NEW_DAY);
+        moved.data.eaten_at = at(NEW_DAY, "08:00");
+        let put = self.writer.store.meal_entries().put(moved.clone()).await;
+        assert!(
+            matches!(put, Err(StoreError::Unavailable { .. })),
+            "{put:?}"
+        );
+        moved
+    }
+
+    /// Whether `instance` serves `meals` on `day` and in its month.
+    async fn serves(&self, instance: &Cached, day: &str, meals: usize) -> bool {
+        self.meals_on(instance, day).await == meals
+            && self.meals_in_month_of(instance, day).await == meals as u64
+    }
+
     /// Each instance serves `meals` on `day` and in its month: the writer at once,
     /// the reader within the promise.
     async fn both_serve(&self, day: &str, meals: usize) {
-        assert_eq!(
-            self.meals_on(&self.writer, day).await,
-            meals,
+        assert!(
+            self.serves(&self.writer, day, meals).await,
             "the writer, {day}"
         );
-        assert_eq!(
-            self.meals_in_month_of(&self.writer, day).await,
-            meals as u64,
-            "the writer, the month of {day}"
-        );
         eventually(&format!("the reader serving {day}"), WITHIN, || async {
-            self.meals_on(&self.reader, day).await == meals
-                && self.meals_in_month_of(&self.reader, day).await == meals as u64
+            self.serves(&self.reader, day, meals).await
         })
         .await;
     }
@@ -124,22 +138,10 @@ impl Instances {
 #[tokio::test]
 async fn an_entry_moved_by_a_put_whose_answer_was_lost_is_not_served_on_its_old_day() {
     let instances = both_caching_a_meal().await;
-    let mut moved = instances.meal.clone();
-    moved.local_date = date(NEW_DAY);
-    moved.data.eaten_at = at(NEW_DAY, "08:00");
 
     instances.proxy.swallow_reply_to("findAndModify");
-    let put = instances
-        .writer
-        .store
-        .meal_entries()
-        .put(moved.clone())
-        .await;
+    let moved = instances.move_the_meal_unanswered().await;
 
-    assert!(
-        matches!(put, Err(StoreError::Unavailable { .. })),
-        "{put:?}"
-    );
     let stored = instances
         .bare
         .meal_entries()
@@ -181,4 +183,52 @@ async fn an_entry_removed_by_a_delete_whose_answer_was_lost_is_not_served() {
         "the deletion was done"
     );
     instances.both_serve(OLD_DAY, 0).await;
+}
+
+/// How long the proxy holds a write up: past the writer's timeout (1 s), so the
+/// writer voids before MongoDB has it and reads cache the day as it was; within
+/// the timeout again plus a second, when the writer voids a second time.
+const HELD: Duration = Duration::from_millis(2_200);
+
+/// From the writer giving up until it voids again: MongoDB's bound on a write it
+/// had in hand (the timeout) and the service's margin on it (a second).
+const VOIDED_AGAIN: Duration = Duration::from_secs(2);
+
+#[tokio::test]
+async fn an_entry_moved_by_a_put_that_reached_mongodb_after_the_writer_gave_up_is_not_served_on_its_old_day()
+ {
+    let instances = both_caching_a_meal().await;
+
+    instances.proxy.delay_request("findAndModify", HELD);
+    let moved = instances.move_the_meal_unanswered().await;
+
+    let stored = || async {
+        let stored = instances.bare.meal_entries().get(moved.user_id, moved.id);
+        stored.await.unwrap().local_date
+    };
+    // While the write is on its way, both read the days: each caches them as they
+    // are, after the writer's first invalidation.
+    for instance in [&instances.writer, &instances.reader] {
+        instances.serves(instance, OLD_DAY, 1).await;
+        instances.serves(instance, NEW_DAY, 0).await;
+    }
+    eventually("MongoDB doing the held-up move", HELD * 2, || async {
+        stored().await == date(NEW_DAY)
+    })
+    .await;
+    for (instance, name) in [(&instances.writer, "writer"), (&instances.reader, "reader")] {
+        for (day, meals) in [(OLD_DAY, 0), (NEW_DAY, 1)] {
+            eventually(
+                &format!("the {name} serving {day} as MongoDB has it"),
+                VOIDED_AGAIN + WITHIN,
+                || instances.serves(instance, day, meals),
+            )
+            .await;
+        }
+    }
+    // And from then on: nothing brings the old day back.
+    for instance in [&instances.writer, &instances.reader] {
+        assert!(instances.serves(instance, OLD_DAY, 0).await);
+        assert!(instances.serves(instance, NEW_DAY, 1).await);
+    }
 }

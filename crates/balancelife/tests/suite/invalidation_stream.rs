@@ -66,6 +66,10 @@ where
 async fn changes_no_writer_invalidated_reach_every_instance_within_a_second() {
     let (mongo, redis) = shared_settings();
     let reader = consuming_instance(&mongo, &redis).await;
+    assert!(
+        !reader.mongo.deletion_notes().are_on(),
+        "MongoDB keeps pre-images: an entry's deletion needs no note"
+    );
     // Writes straight to MongoDB: writers that died before invalidating.
     let bare = MongoStore::connect(&mongo).await.unwrap();
     let stored = bare

@@ -3,17 +3,20 @@
 //! pre- and post-images on (`collMod` is refused). A change then names its document
 //! but not always what it replaced, so the stream voids the scope of the user the
 //! document names, never the whole cache for a routine write, and `/health` says
-//! the invalidator is degraded, and why.
+//! the invalidator is degraded, and why. An entry's deletion names only its id, so
+//! the deleting instance notes whose it was in the same transaction.
 
 use std::time::Duration;
 
+use balancelife::config::RedisSettings;
 use balancelife::domain::{MealData, User};
 use balancelife::store::{
     ComponentStatus, DateRange, MongoStore, PageLimit, PageRequest, Store, StoreError,
 };
 use balancelife_testkit::fixtures::{at, date, entry, renamed, unique_email, user};
+use balancelife_testkit::proxy::TcpProxy;
 use balancelife_testkit::servers::mongo::{MongoServer, fresh_database};
-use balancelife_testkit::servers::redis::SHARED as SHARED_REDIS;
+use balancelife_testkit::servers::redis::{RedisServer, SHARED as SHARED_REDIS};
 
 use crate::support::{Cached, TestApp, eventually, until};
 
@@ -165,4 +168,72 @@ async fn without_pre_images_a_change_voids_only_the_user_it_names_and_health_say
         "Bob's record is cached"
     );
     assert!(reader.cache_hits() >= hits + 3, "Bob's list is cached too");
+}
+
+/// The writer is cut off from Redis when it deletes a meal, so its own
+/// invalidation is lost, and it is gone before it could renew it: only the stream
+/// can void the day's list another instance cached, and the deletion's own event
+/// names the meal's id alone.
+#[tokio::test]
+async fn without_pre_images_an_entry_deleted_by_a_writer_cut_off_from_redis_is_not_served() {
+    let server = MongoServer::start_least_privilege(&fresh_database());
+    let mongo = server.app_settings();
+    let redis_server = RedisServer::start();
+    let redis = redis_server.settings();
+    let reader = Cached::instance(mongo.clone(), redis.clone()).await;
+    let store = reader.store.clone();
+    until("the reader holding the lease", WITHIN * 5, || {
+        store.invalidator().is_some_and(|stream| stream.is_holder())
+    })
+    .await;
+    let proxy = TcpProxy::start(redis_server.addr().parse().unwrap());
+    let writer_redis = RedisSettings {
+        addr: proxy.addr().into(),
+        timeout: Duration::from_millis(100),
+        ..redis.clone()
+    };
+    let writer = Cached::instance(mongo.clone(), writer_redis).await;
+    assert!(writer.mongo.deletion_notes().are_on());
+    let owner = writer
+        .store
+        .create_user(user(unique_email("deleted-meal")))
+        .await
+        .unwrap();
+    let meal = entry::<MealData>(owner.id, 1, at("2026-06-01", "08:00"));
+    let meals = writer.store.meal_entries();
+    meals.create(meal.clone()).await.unwrap();
+    let day = DateRange::day(date("2026-06-01"));
+    let listed = || async {
+        let page = PageRequest::first(PageLimit::DEFAULT);
+        let listed = reader.store.meal_entries().list(owner.id, day, page).await;
+        listed.unwrap().items.len()
+    };
+    // The stream's own invalidation of the creation may void a first fill.
+    eventually(
+        "the reader serving the meal from its cache",
+        WITHIN * 5,
+        || async {
+            let hits = reader.cache_hits();
+            listed().await == 1 && reader.cache_hits() > hits
+        },
+    )
+    .await;
+    let flushes = reader.store.cache().metrics.namespace_bumps.get();
+
+    proxy.partition();
+    meals
+        .delete(owner.id, meal.id)
+        .await
+        .expect("the deletion is acknowledged though its invalidation was lost");
+    drop(writer);
+
+    eventually("the reader no longer serving the meal", WITHIN, || async {
+        listed().await == 0
+    })
+    .await;
+    assert_eq!(
+        reader.store.cache().metrics.namespace_bumps.get(),
+        flushes,
+        "no whole-cache flush"
+    );
 }

@@ -46,6 +46,7 @@ mod invalidation_stream;
 mod invalidation_without_images;
 mod mongo_faults;
 mod mongo_store;
+mod mongo_writes;
 mod openapi;
 mod support;
 mod time_zones;

@@ -234,24 +234,40 @@ async fn a_read_preference_other_than_primary_is_refused_at_start() {
         "primaryPreferred",
         "nearest",
     ] {
-        let mut mongodb = balancelife_testkit::servers::mongo::SHARED.settings(&fresh_database());
-        mongodb.uri = with_option(&mongodb, &format!("readPreference={preference}"));
-
-        let refused = selection::select(&on(mongodb)).await;
-
-        match refused {
-            Err(SelectionError::Misconfigured(message)) => {
-                assert!(message.contains("readPreference"), "{message}")
-            }
-            Err(other) => panic!("{preference}: refused for another reason: {other}"),
-            Ok(selected) => panic!("{preference}: started on {:?}", selected.decision.kind),
-        }
+        let message = refused_at_start(&format!("readPreference={preference}")).await;
+        assert!(message.contains("readPreference"), "{message}");
     }
-    let primary = balancelife_testkit::servers::mongo::SHARED.settings(&fresh_database());
-    let mut explicit = primary.clone();
-    explicit.uri = with_option(&primary, "readPreference=primary");
-    let selected = selection::select(&on(explicit)).await.unwrap();
-    assert_eq!(selected.decision.kind, StoreKind::Mongodb);
+    assert_started_with("readPreference=primary").await;
+}
+
+/// Reads see majority-committed data only, so a write acknowledged by fewer could
+/// be missed by the read after it: a weaker `w` is refused rather than overridden.
+#[tokio::test]
+async fn a_write_concern_other_than_majority_is_refused_at_start() {
+    for concern in ["w=0", "w=1", "w=2", "w=datacenters"] {
+        let message = refused_at_start(concern).await;
+        assert!(message.contains("w=majority"), "{message}");
+    }
+    assert_started_with("w=majority&wtimeoutMS=2000").await;
+}
+
+/// Why the service refuses to start with `option` added to `MONGODB_URI`.
+async fn refused_at_start(option: &str) -> String {
+    let mut mongodb = balancelife_testkit::servers::mongo::SHARED.settings(&fresh_database());
+    mongodb.uri = with_option(&mongodb, option);
+    match selection::select(&on(mongodb)).await {
+        Err(SelectionError::Misconfigured(message)) => message,
+        Err(other) => panic!("{option}: refused for another reason: {other}"),
+        Ok(selected) => panic!("{option}: started on {:?}", selected.decision.kind),
+    }
+}
+
+/// The service starts on MongoDB with `option` added to `MONGODB_URI`.
+async fn assert_started_with(option: &str) {
+    let mut mongodb = balancelife_testkit::servers::mongo::SHARED.settings(&fresh_database());
+    mongodb.uri = with_option(&mongodb, option);
+    let selected = selection::select(&on(mongodb)).await.unwrap();
+    assert_eq!(selected.decision.kind, StoreKind::Mongodb, "{option}");
 }
 
 /// The settings' connection string with one more option.

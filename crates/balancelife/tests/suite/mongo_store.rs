@@ -77,6 +77,8 @@ async fn indexes_exist_with_the_intended_keys_and_uniqueness() {
         summary("workout_packages", "slug_unique",      &doc! { "slug": 1 },                   true),
         summary("workout_packages", "search_tags_slug", &doc! { "search_tags": 1, "slug": 1 }, false),
         summary("workout_packages", "level_slug",       &doc! { "level": 1, "slug": 1 },       false),
+        summary("entry_deletions",  "_id_",             &id,                                   true),
+        summary("entry_deletions",  "deleted_at_ttl",   &doc! { "deleted_at": 1 },             false),
         // Not an index of ours: the record of the migrations that ran.
         summary("migrations",       "_id_",             &id,                                   true),
     ]);

@@ -4,6 +4,7 @@
 //! never read, changed or deleted; lists are one range over the `{user_id, position}`
 //! index (see `documents::position_key`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,6 +15,8 @@ use mongodb::Collection;
 use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
+use super::Transactions;
+use super::deletion_notes::DeletionNotes;
 use super::documents::{EntryDocument, SUMMED_AS, day_start_key, position_key};
 use super::errors::{Rejected, bounded, insert_unless_taken};
 use crate::domain::{DaySums, Entry, EntryPosition};
@@ -26,6 +29,8 @@ pub struct MongoEntries<D: EntryDocument> {
     entries: Collection<D::Doc>,
     users: Collection<Document>,
     timeout: Duration,
+    transactions: Transactions,
+    deletion_notes: Arc<DeletionNotes>,
 }
 
 impl<D: EntryDocument> MongoEntries<D> {
@@ -33,12 +38,34 @@ impl<D: EntryDocument> MongoEntries<D> {
         entries: Collection<D::Doc>,
         users: Collection<Document>,
         timeout: Duration,
+        (transactions, deletion_notes): (Transactions, Arc<DeletionNotes>),
     ) -> Self {
         Self {
             entries,
             users,
             timeout,
+            transactions,
+            deletion_notes,
         }
+    }
+
+    /// Deletes the entry and notes whose it was, in one transaction (see
+    /// `DeletionNotes`).
+    async fn delete_noted(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
+        let mut session = self.transactions.begin().await?;
+        let delete = self
+            .entries
+            .find_one_and_delete(owned(user_id, id))
+            .session(&mut session);
+        let Some(deleted) = bounded(self.timeout, delete).await?.map(D::from_doc) else {
+            let _ = session.abort_transaction().await;
+            return Err(StoreError::NotFound);
+        };
+        self.deletion_notes
+            .note(&deleted, &mut session, self.timeout)
+            .await?;
+        bounded(self.timeout, session.commit_transaction()).await?;
+        Ok(deleted)
     }
 
     /// Entries are only written for users that exist (`NotFound` otherwise).
@@ -61,6 +88,9 @@ impl<D: EntryDocument> MongoEntries<D> {
         Ok(found.map(D::from_doc))
     }
 
+    /// A `deleteMany`, which the driver cannot give a server-side time limit: in a
+    /// transaction the commit carries it; on a standalone server (a user deleted in
+    /// steps) the user's own deletion, which follows, voids everything of theirs.
     pub async fn delete_owned_by(&self, user_id: Uuid) -> StoreResult<u64> {
         let filter = doc! { "user_id": bson::Uuid::from(user_id) };
         Ok(bounded(self.timeout, self.entries.delete_many(filter))
@@ -135,7 +165,9 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
                     let filter = owned(entry.user_id, entry.id);
                     let replaced = bounded(
                         self.timeout,
-                        self.entries.find_one_and_replace(filter, D::to_doc(&entry)),
+                        self.entries
+                            .find_one_and_replace(filter, D::to_doc(&entry))
+                            .max_time(self.timeout),
                     )
                     .await?;
                     if let Some(previous) = replaced {
@@ -179,7 +211,8 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
                     },
                     doc! { "$set": fields },
                 )
-                .return_document(ReturnDocument::After),
+                .return_document(ReturnDocument::After)
+                .max_time(self.timeout),
         )
         .await?;
         match updated {
@@ -193,9 +226,14 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
     }
 
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
+        if self.deletion_notes.are_on() {
+            return self.delete_noted(user_id, id).await;
+        }
         let deleted = bounded(
             self.timeout,
-            self.entries.find_one_and_delete(owned(user_id, id)),
+            self.entries
+                .find_one_and_delete(owned(user_id, id))
+                .max_time(self.timeout),
         )
         .await?;
         deleted.map(D::from_doc).ok_or(StoreError::NotFound)

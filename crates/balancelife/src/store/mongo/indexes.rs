@@ -7,6 +7,7 @@ use bson::{Document, doc};
 use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
+use super::deletion_notes;
 use super::errors::bounded;
 use crate::store::StoreResult;
 
@@ -77,5 +78,16 @@ pub async fn ensure(db: &Database, timeout: Duration) -> StoreResult<()> {
         )
         .await?;
     }
+    // Notes of entry deletions expire (see `deletion_notes`).
+    let options = IndexOptions::builder()
+        .name("deleted_at_ttl".to_owned())
+        .expire_after(deletion_notes::KEPT_FOR)
+        .build();
+    let expiry = IndexModel::builder()
+        .keys(doc! { "deleted_at": 1 })
+        .options(options)
+        .build();
+    let notes = db.collection::<Document>(deletion_notes::COLLECTION);
+    bounded(timeout, notes.create_index(expiry)).await?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! `StoreError::Unavailable` (a 503), never a write to somewhere else. The driver
 //! reconnects by itself when the server returns.
 
+mod deletion_notes;
 mod documents;
 mod entries;
 mod errors;
@@ -11,6 +12,7 @@ mod indexes;
 mod migrations;
 mod packages;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,11 +21,14 @@ use chrono::{DateTime, Utc};
 use mongodb::event::EventHandler;
 use mongodb::event::command::CommandEvent;
 use mongodb::options::{
-    ClientOptions, DatabaseOptions, ReadConcern, ReadPreference, SelectionCriteria, Tls, TlsOptions,
+    Acknowledgment, ClientOptions, DatabaseOptions, ReadConcern, ReadPreference, SelectionCriteria,
+    Tls, TlsOptions, TransactionOptions, WriteConcern,
 };
-use mongodb::{Client, Database};
+use mongodb::{Client, ClientSession, Database};
 use uuid::Uuid;
 
+pub(super) use self::deletion_notes::COLLECTION as ENTRY_DELETIONS;
+pub use self::deletion_notes::DeletionNotes;
 use self::documents::{EntryDocument, UserDoc};
 use self::entries::MongoEntries;
 pub(super) use self::errors::is_duplicate_key;
@@ -39,7 +44,6 @@ use crate::store::changed_concurrently;
 use crate::telemetry::ErrorChain;
 
 pub struct MongoStore {
-    client: Client,
     db: Database,
     users: mongodb::Collection<UserDoc>,
     meal_packages: MongoPackages<MealPackage>,
@@ -50,6 +54,9 @@ pub struct MongoStore {
     /// Replica sets and sharded clusters can delete a user and their entries in one
     /// transaction; a standalone server cannot.
     supports_transactions: bool,
+    transactions: Transactions,
+    /// Shared by both kinds of entries.
+    deletion_notes: Arc<DeletionNotes>,
 }
 
 impl MongoStore {
@@ -105,6 +112,15 @@ impl MongoStore {
 
     fn new(client: Client, db: Database, timeout: Duration, supports_transactions: bool) -> Self {
         let raw_users = db.collection::<Document>("users");
+        let deletion_notes = Arc::new(DeletionNotes::new(
+            db.collection(deletion_notes::COLLECTION),
+        ));
+        let transactions = Transactions {
+            client: client.clone(),
+            db: db.clone(),
+            timeout,
+        };
+        let shared = || (transactions.clone(), deletion_notes.clone());
         Self {
             users: db.collection("users"),
             meal_packages: MongoPackages::new(db.collection("meal_packages"), timeout),
@@ -113,17 +129,26 @@ impl MongoStore {
                 db.collection(MealData::COLLECTION),
                 raw_users.clone(),
                 timeout,
+                shared(),
             ),
             workout_entries: MongoEntries::new(
                 db.collection(WorkoutData::COLLECTION),
                 raw_users,
                 timeout,
+                shared(),
             ),
-            client,
             db,
             timeout,
             supports_transactions,
+            transactions,
+            deletion_notes,
         }
+    }
+
+    /// Whether entry deletions are noted for a change stream without pre-images
+    /// (see `DeletionNotes`); the invalidator turns them on and off.
+    pub fn deletion_notes(&self) -> Arc<DeletionNotes> {
+        self.deletion_notes.clone()
     }
 
     pub fn database(&self) -> &Database {
@@ -147,8 +172,7 @@ impl MongoStore {
     async fn delete_user_in_transaction(&self, id: Uuid) -> StoreResult<User> {
         let user_filter = doc! { "_id": bson::Uuid::from(id) };
         let entry_filter = doc! { "user_id": bson::Uuid::from(id) };
-        let mut session = bounded(self.timeout, self.client.start_session()).await?;
-        bounded(self.timeout, session.start_transaction()).await?;
+        let mut session = self.transactions.begin().await?;
         let deleted = bounded(
             self.timeout,
             self.users
@@ -186,7 +210,8 @@ impl MongoStore {
         let deleted = bounded(
             self.timeout,
             self.users
-                .find_one_and_delete(doc! { "_id": bson::Uuid::from(id) }),
+                .find_one_and_delete(doc! { "_id": bson::Uuid::from(id) })
+                .max_time(self.timeout),
         )
         .await?;
         self.meal_entries.delete_owned_by(id).await?;
@@ -195,12 +220,42 @@ impl MongoStore {
     }
 }
 
+/// Where multi-document transactions are begun.
+#[derive(Clone)]
+pub(super) struct Transactions {
+    client: Client,
+    db: Database,
+    timeout: Duration,
+}
+
+impl Transactions {
+    /// A session with a transaction begun. It commits with the database's write
+    /// concern, which does not reach a transaction's commit by itself, and within
+    /// the timeout, which bounds when what it wrote can still take effect.
+    pub(super) async fn begin(&self) -> StoreResult<ClientSession> {
+        let mut session = bounded(self.timeout, self.client.start_session()).await?;
+        let options = TransactionOptions::builder()
+            .write_concern(self.db.write_concern().cloned())
+            .max_commit_time(self.timeout)
+            .build();
+        bounded(
+            self.timeout,
+            session.start_transaction().with_options(options),
+        )
+        .await?;
+        Ok(session)
+    }
+}
+
 /// A client for the configured server, after it answered `hello`; and whether it can
 /// run multi-document transactions (replica sets and sharded clusters can). There,
 /// the database reads with read concern `majority`: whatever is read may be cached
 /// for every instance, and only what a majority holds cannot be rolled back after a
 /// failover (a rolled-back write has no change event, so nothing would void its
-/// cached copy). A standalone server has nothing to roll back from.
+/// cached copy). It writes with write concern `majority` to match: a write
+/// acknowledged by the primary alone would not be in the majority snapshot the
+/// writer reads next, which could then refill the cache with the value the write
+/// just voided. A standalone server has nothing to roll back from.
 async fn open(
     settings: &MongoSettings,
     events: Option<EventHandler<CommandEvent>>,
@@ -217,6 +272,7 @@ async fn open(
             StoreError::Invalid("MONGODB_URI is not a valid MongoDB connection string".into())
         })?;
     refuse_secondary_reads(&options)?;
+    let write_concern = majority_write_concern(&options)?;
     options.app_name = Some("balancelife".into());
     options.server_selection_timeout = Some(timeout);
     options.connect_timeout = Some(timeout);
@@ -240,6 +296,7 @@ async fn open(
     let db = if supports_transactions {
         let majority = DatabaseOptions::builder()
             .read_concern(ReadConcern::majority())
+            .write_concern(write_concern)
             .build();
         client.database_with_options(&settings.database, majority)
     } else {
@@ -264,6 +321,28 @@ fn refuse_secondary_reads(options: &ClientOptions) -> StoreResult<()> {
     }
 }
 
+/// The write concern of a replica set's writes: `majority`, keeping what else
+/// `MONGODB_URI` says of it (`wtimeoutMS`, `journal`). A `w` other than `majority`
+/// is refused, as a `readPreference` is, rather than silently overridden: fewer
+/// acknowledgements would let a read just after a write miss it (above), and a tag
+/// set's may or may not include a majority.
+fn majority_write_concern(options: &ClientOptions) -> StoreResult<WriteConcern> {
+    let mut concern = options.write_concern.clone().unwrap_or_default();
+    match &concern.w {
+        None | Some(Acknowledgment::Majority) => {
+            concern.w = Some(Acknowledgment::Majority);
+            Ok(concern)
+        }
+        Some(_) => Err(StoreError::Invalid(
+            "MONGODB_URI asks for a write concern other than w=majority; BalanceLife waits \
+             for a majority to acknowledge each write (reads see majority-committed data \
+             only, so a write acknowledged by fewer could be missed by the read after it \
+             and cached), so remove w from MONGODB_URI"
+                .into(),
+        )),
+    }
+}
+
 fn id_taken() -> StoreError {
     StoreError::Conflict("a user with this id already exists".into())
 }
@@ -276,6 +355,14 @@ fn email_taken() -> StoreError {
 impl Store for MongoStore {
     fn kind(&self) -> StoreKind {
         StoreKind::Mongodb
+    }
+
+    /// Every write carries `maxTimeMS` of the timeout (see `errors::bounded`): one
+    /// the server had in hand when its caller gave up is done within the timeout
+    /// or abandoned. (One held up on the way to the server for longer still, which
+    /// no time limit of MongoDB's can bound, is left to the change stream.)
+    fn late_write_bound(&self) -> Option<Duration> {
+        Some(self.timeout)
     }
 
     async fn health(&self) -> Vec<(&'static str, ComponentHealth)> {
@@ -329,15 +416,15 @@ impl Store for MongoStore {
             "_id": bson::Uuid::from(user.id),
             "updated_at": bson::DateTime::from_chrono(expected_updated_at),
         };
-        let replaced = bounded_write(
-            self.timeout,
-            self.users.replace_one(filter, UserDoc::from(&user)),
-        );
-        let result = match replaced.await {
-            Ok(result) => result,
+        let replace = self
+            .users
+            .find_one_and_replace(filter, UserDoc::from(&user))
+            .max_time(self.timeout);
+        let replaced = match bounded_write(self.timeout, replace).await {
+            Ok(replaced) => replaced,
             Err(rejected) => return Err(self.explain_user_clash(&user, rejected).await),
         };
-        if result.matched_count == 0 {
+        if replaced.is_none() {
             // Gone, or changed since the caller read it.
             self.get_user(user.id).await?;
             return Err(changed_concurrently());

@@ -143,12 +143,13 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
         }
         let document = to_document(&package)?;
         let filter = doc! { "_id": bson::Uuid::from(package.id()) };
-        match bounded_write(
-            self.timeout,
-            self.collection.replace_one(filter, document).upsert(true),
-        )
-        .await
-        {
+        let upsert = self
+            .collection
+            .find_one_and_replace(filter, document)
+            .upsert(true)
+            .projection(doc! { "_id": 1 })
+            .max_time(self.timeout);
+        match bounded_write(self.timeout, upsert).await {
             Ok(_) => Ok(match previous {
                 Some(previous) => Written::Replaced {
                     stored: package,
@@ -170,7 +171,9 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
         let document = to_document(&package)?;
         let replaced = bounded_write(
             self.timeout,
-            self.collection.find_one_and_replace(filter, document),
+            self.collection
+                .find_one_and_replace(filter, document)
+                .max_time(self.timeout),
         )
         .await
         .map_err(slug_or::<P>)?;
@@ -190,7 +193,11 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
     /// nothing, a read tells missing from stale.
     async fn delete(&self, id: uuid::Uuid, read: &P) -> StoreResult<P> {
         let filter = doc! { "_id": bson::Uuid::from(id), "updated_at": revision_of(read)? };
-        let deleted = bounded_write(self.timeout, self.collection.find_one_and_delete(filter))
+        let delete = self
+            .collection
+            .find_one_and_delete(filter)
+            .max_time(self.timeout);
+        let deleted = bounded_write(self.timeout, delete)
             .await
             .map_err(slug_or::<P>)?;
         match deleted {

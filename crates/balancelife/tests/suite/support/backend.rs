@@ -165,7 +165,7 @@ impl Cached {
         let mut store = CachedStore::new(probe.clone(), cache.clone());
         if invalidating {
             store = store.with_invalidator(Invalidator::start(
-                mongo.database().clone(),
+                &mongo,
                 cache,
                 &redis_settings.namespace,
             ));

@@ -17,16 +17,10 @@ pub use app::{TestApp, TestResponse, TestUser, spawn_app};
 pub use backend::{Backend, Cached};
 pub use server::RunningServer;
 
-/// Waits until `check` holds, failing the test if it does not within `within`.
+/// Waits until `check` holds, failing the test if it does not within `within`:
+/// `eventually`, for a check that need not wait for anything itself.
 pub async fn until(what: &str, within: std::time::Duration, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + within;
-    while !check() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what} did not happen within {within:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually(what, within, || std::future::ready(check())).await;
 }
 
 /// How long until the asynchronous `check` holds, polling every 5 ms; fails the test
