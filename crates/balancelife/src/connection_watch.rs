@@ -182,6 +182,11 @@ impl<B: Body + Unpin> Body for Watched<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = &mut *self;
+        // Asked for its next piece: not waiting on the client. This is cleared
+        // before the poll, never after: the body's producer may wake `OnReady`
+        // on another thread while the poll is under way, and clearing after it
+        // would lose that the next piece is ready.
+        this.stream.watch.set_waiting(this.stream.id, None);
         // A body of known size is in memory: it never waits for its next piece.
         let polled = if this.body.size_hint().exact().is_some() {
             Pin::new(&mut this.body).poll_frame(cx)
@@ -189,8 +194,11 @@ impl<B: Body + Unpin> Body for Watched<B> {
             let waker = this.waker_for(cx.waker());
             Pin::new(&mut this.body).poll_frame(&mut Context::from_waker(&waker))
         };
-        let waiting = matches!(polled, Poll::Ready(Some(Ok(_)))).then(Instant::now);
-        this.stream.watch.set_waiting(this.stream.id, waiting);
+        if let Poll::Ready(Some(Ok(_))) = polled {
+            this.stream
+                .watch
+                .set_waiting(this.stream.id, Some(Instant::now()));
+        }
         polled
     }
 
@@ -308,5 +316,49 @@ mod tests {
         );
         assert!(poll(&mut body), "taken");
         assert!(watch.next_event().now_or_never().is_none());
+    }
+
+    /// A streamed body whose next piece becomes ready while it is being polled,
+    /// as when an export's producer sends on another thread: the poll answers
+    /// `Pending`, and the wake it raised meanwhile must not be lost.
+    struct ReadyDuringThePoll {
+        polls: u32,
+    }
+
+    impl Body for ReadyDuringThePoll {
+        type Data = bytes::Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+            self.polls += 1;
+            if self.polls == 1 {
+                return Poll::Ready(Some(Ok(Frame::data(bytes::Bytes::from_static(b"[")))));
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_piece_made_ready_during_a_poll_still_waits_on_the_client() {
+        let watch = Watch::new(IDLE, SEND);
+        let answer = watch
+            .open()
+            .answered(hyper::Response::new(ReadyDuringThePoll { polls: 0 }));
+        let mut body = answer.into_body();
+        let waker = futures_util::task::noop_waker();
+        let mut poll = || Pin::new(&mut body).poll_frame(&mut Context::from_waker(&waker));
+        assert!(poll().is_ready(), "the first piece is taken");
+        assert!(poll().is_pending(), "the next was readied during the poll");
+        // The connection, its socket full, asks for nothing more.
+        tokio::time::advance(SEND).await;
+        assert_eq!(
+            watch.next_event().now_or_never(),
+            Some(Event::Stalled),
+            "the ready piece waited on the client for the send time"
+        );
     }
 }
