@@ -13,11 +13,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use balancelife::config::{CacheSettings, MongoSettings, RedisSettings, Settings};
 use balancelife::domain::*;
-use balancelife::store::cache_keys::{Scope, USER};
-use balancelife::store::invalidator::Invalidator;
-use balancelife::store::{
-    CachedStore, DateRange, MemoryStore, MongoStore, PageLimit, PageRequest, RedisCache, Store,
-};
+use balancelife::store::cache::invalidator::Invalidator;
+use balancelife::store::cache::keys::{Scope, USER};
+use balancelife::store::cache::{CachedStore, RedisCache};
+use balancelife::store::memory::MemoryStore;
+use balancelife::store::mongo::MongoStore;
+use balancelife::store::{DateRange, PageLimit, PageRequest, Store};
 use balancelife_testkit::servers::{cluster::RedisCluster, mongo::MongoServer, redis::RedisServer};
 
 use crate::http;

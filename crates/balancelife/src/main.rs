@@ -9,7 +9,7 @@ use balancelife::config::{Settings, Variables};
 use balancelife::sample;
 use balancelife::selection;
 use balancelife::startup;
-use balancelife::store::MongoStore;
+use balancelife::store::mongo::MongoStore;
 use balancelife::telemetry::{self, ErrorChain};
 
 #[tokio::main]

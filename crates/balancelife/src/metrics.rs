@@ -248,16 +248,29 @@ impl L1Metrics {
     }
 }
 
-/// The text exposition of `metrics`, or an empty document when there is no cache.
-pub fn render(metrics: Option<&CacheMetrics>, l1: Option<&L1Metrics>) -> String {
-    let mut registry = Registry::default();
-    if let Some(metrics) = metrics {
-        metrics.register(&mut registry);
+/// What `GET /metrics` answers with: the metrics registered once, when the store
+/// is chosen, and encoded on each scrape. Empty when there is no cache.
+#[derive(Debug, Default)]
+pub struct Exposition {
+    registry: Registry,
+}
+
+impl Exposition {
+    pub fn new(metrics: Option<&CacheMetrics>, l1: Option<&L1Metrics>) -> Self {
+        let mut registry = Registry::default();
+        if let Some(metrics) = metrics {
+            metrics.register(&mut registry);
+        }
+        if let Some(l1) = l1 {
+            l1.register(&mut registry);
+        }
+        Self { registry }
     }
-    if let Some(l1) = l1 {
-        l1.register(&mut registry);
+
+    /// The text exposition of every metric's current value.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        text
     }
-    let mut text = String::new();
-    encode(&mut text, &registry).expect("writing to a String cannot fail");
-    text
 }

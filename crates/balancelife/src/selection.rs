@@ -8,10 +8,11 @@
 use std::sync::Arc;
 
 use crate::config::{MongoSettings, Settings, StoreFallback};
-use crate::store::invalidator::Invalidator;
-use crate::store::{
-    CachedStore, MemoryStore, MongoStore, RedisCache, Store, StoreError, StoreKind,
-};
+use crate::store::cache::invalidator::Invalidator;
+use crate::store::cache::{CachedStore, RedisCache};
+use crate::store::memory::MemoryStore;
+use crate::store::mongo::MongoStore;
+use crate::store::{Store, StoreError, StoreKind};
 use crate::telemetry::ErrorChain;
 
 /// The outcome of selection, before any data is loaded.
@@ -130,7 +131,7 @@ pub async fn decide(settings: &Settings) -> Result<Decision, SelectionError> {
             degraded: false,
         });
     };
-    let redis_answers = crate::store::redis_cache::probe(redis_settings)
+    let redis_answers = crate::store::cache::redis::probe(redis_settings)
         .await
         .map_err(|e| SelectionError::Misconfigured(e.to_string()))?;
     Ok(cached_decision(redis_answers))

@@ -15,11 +15,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::{Service, ServiceExt};
 
-use crate::api::state::{AppState, SharedState, StoreChoice};
+use crate::api::http::state::{AppState, SharedState, StoreChoice};
 use crate::auth::{PasswordHasher, TokenKeys};
 use crate::config::{AuthSettings, Settings};
 use crate::connection_watch::{Event, Watch};
+use crate::metrics::Exposition;
+use crate::rate_limit::AttemptCounter;
 use crate::selection::{self, Selected};
+use crate::store::cache::RedisCache;
 use crate::store::{Store, StoreKind};
 
 /// Builds the service from `settings` and serves until Ctrl-C or SIGTERM, then
@@ -56,9 +59,23 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, 
     let choice = StoreChoice {
         reason: decision.reason,
         degraded: decision.degraded,
-        cache,
+        ..StoreChoice::default()
     };
-    Ok((store, choice))
+    Ok((store, with_cache(choice, cache.as_ref())))
+}
+
+/// `choice`, with what a Redis cache brings to the handlers: its metrics and the
+/// log-in counters shared across instances.
+pub fn with_cache(choice: StoreChoice, cache: Option<&Arc<RedisCache>>) -> StoreChoice {
+    let Some(cache) = cache else {
+        return choice;
+    };
+    let l1 = cache.l1().map(|l1| &l1.metrics);
+    StoreChoice {
+        metrics: Arc::new(Exposition::new(Some(&cache.metrics), l1)),
+        shared_attempts: Some(Arc::clone(cache) as Arc<dyn AttemptCounter>),
+        ..choice
+    }
 }
 
 /// Which of the sample data a start loads.
@@ -102,13 +119,13 @@ pub fn app_state(
     store: Arc<dyn Store>,
     store_choice: StoreChoice,
 ) -> SharedState {
-    let shared_counters = store_choice.cache.clone();
+    let shared_counters = store_choice.shared_attempts.clone();
     Arc::new(AppState {
         store,
         store_choice,
         tokens: token_keys(&settings.auth),
         hasher: PasswordHasher::new(),
-        auth_limits: crate::api::limits::AuthLimits::new(
+        auth_limits: crate::api::http::limits::AuthLimits::new(
             settings.auth.attempts_per_minute,
             shared_counters,
         ),

@@ -1,6 +1,7 @@
 //! The web app, served by the binary itself at `/`: three files embedded at build
 //! time (`web/`), no build step and nothing fetched from elsewhere. The pages use only
-//! the public JSON API, signed in by the session cookie (`api::session`).
+//! the public JSON API, signed in by the session cookie (`api::account::session`).
+//! It takes nothing from the API's code: the routes work on any router state.
 //!
 //! The pages get a Content-Security-Policy of their own: everything from this origin
 //! only, no inline script or style, no frames. The API keeps its stricter one.
@@ -9,8 +10,6 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-
-use crate::api::state::SharedState;
 
 const INDEX: &str = include_str!("../web/index.html");
 const SCRIPT: &str = include_str!("../web/app.js");
@@ -25,7 +24,7 @@ pub const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 
 /// `/`, its two assets and its icon. The icon is an SVG, linked from the page; it
 /// answers `/favicon.ico` too, where browsers and other clients look by habit
 /// (every current browser draws an SVG icon).
-pub fn routes() -> Router<SharedState> {
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let icon = || async { page(ICON, "image/svg+xml") };
     Router::new()
         .route(

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 
-use super::state::SharedState;
+use super::http::state::SharedState;
 use crate::store::{ComponentHealth, ComponentStatus, StoreKind};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -71,11 +71,7 @@ pub async fn health(State(state): State<SharedState>) -> (StatusCode, Json<Healt
         content_type = "application/openmetrics-text"))
 )]
 pub async fn metrics(State(state): State<SharedState>) -> impl axum::response::IntoResponse {
-    let cache = state.store_choice.cache.as_ref();
-    let body = crate::metrics::render(
-        cache.map(|cache| &cache.metrics),
-        cache.and_then(|cache| cache.l1()).map(|l1| &l1.metrics),
-    );
+    let body = state.store_choice.metrics.render();
     (
         [(
             axum::http::header::CONTENT_TYPE,

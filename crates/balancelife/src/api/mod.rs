@@ -1,29 +1,14 @@
 //! The JSON HTTP API: routes, extractors, errors and middleware. Handlers talk to the
 //! storage layer only through `Arc<dyn Store>`.
 
-mod apply;
-pub mod auth;
-mod catalogue_admin;
-mod conditional;
-mod entries;
-pub mod error;
-mod export;
-pub mod extract;
+pub mod account;
+pub mod catalogue;
+pub mod entries;
 mod health;
-pub mod limits;
-mod meal_entries;
-pub mod openapi;
-mod package_inputs;
-mod packages;
-mod pagination;
-mod patch;
-mod query_guard;
-mod session;
-pub mod state;
+pub mod http;
+mod import_export;
 mod summary;
 mod time_zones;
-mod users;
-mod workout_entries;
 
 use std::time::Duration;
 
@@ -37,16 +22,21 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::store::StoreKind;
-use catalogue_admin::{meal_packages as meal_admin, workout_packages as workout_admin};
-use error::ApiError;
-use extract::BODY_LIMIT_BYTES;
-use meal_entries::endpoints as meals;
-use state::SharedState;
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
-use workout_entries::endpoints as workouts;
+
+use self::http::error::ApiError;
+use self::http::extract::{self, BODY_LIMIT_BYTES};
+use self::http::state::SharedState;
+use self::http::{conditional, openapi, query_guard};
+use crate::store::StoreKind;
+use account::{auth, session, users};
+use catalogue::admin::{meal_packages as meal_admin, workout_packages as workout_admin};
+use catalogue::{apply, packages};
+use entries::meals::endpoints as meals;
+use entries::workouts::endpoints as workouts;
+use import_export as export;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// On every answer of a store that keeps nothing across restarts (the memory store,
@@ -133,7 +123,7 @@ pub fn router(state: SharedState) -> Router {
         HeaderValue::from_static("in-memory store: nothing written is kept across restarts")
     });
     routes
-        .merge(crate::web::routes())
+        .merge(crate::web::routes::<SharedState>())
         .fallback(|| async { ApiError::not_found("route") })
         .layer(axum::middleware::from_fn(
             query_guard::refuse_unexpected_query,

@@ -6,11 +6,11 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::auth::AuthUser;
+use super::account::auth::AuthUser;
 use super::entries::MAX_RANGE_DAYS;
-use super::error::{ApiError, ApiResult};
-use super::extract::ValidQuery;
-use super::state::SharedState;
+use super::http::error::{ApiError, ApiResult};
+use super::http::extract::ValidQuery;
+use super::http::state::SharedState;
 use crate::store::DateRange;
 use crate::summary::{Summary, summarize};
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::Timezone;
-use crate::json_body::JsonBody;
+use crate::store::Encoded;
 
 #[derive(Serialize, ToSchema)]
 pub struct TimeZones {
@@ -17,8 +17,8 @@ pub struct TimeZones {
 }
 
 /// Encoded once: the list only changes with the binary.
-static ANSWER: LazyLock<JsonBody> = LazyLock::new(|| {
-    JsonBody::encode(&TimeZones {
+static ANSWER: LazyLock<Encoded> = LazyLock::new(|| {
+    Encoded::encode(&TimeZones {
         items: Timezone::names().collect(),
     })
 });
@@ -30,6 +30,6 @@ static ANSWER: LazyLock<JsonBody> = LazyLock::new(|| {
     tag = "users",
     responses((status = 200, description = "Every IANA zone name", body = TimeZones))
 )]
-pub async fn list_time_zones() -> JsonBody {
+pub async fn list_time_zones() -> Encoded {
     ANSWER.clone()
 }

@@ -428,6 +428,13 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A name for the address that does not reveal it, for key names: the first
+    /// 128 bits of its SHA-256, in hex.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(&Sha256::digest(self.0.as_bytes())[..16])
+    }
 }
 
 impl TryFrom<String> for Email {

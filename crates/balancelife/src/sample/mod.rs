@@ -153,7 +153,7 @@ mod tests {
 
     use super::*;
     use crate::domain::Package;
-    use crate::store::MemoryStore;
+    use crate::store::memory::MemoryStore;
 
     /// Shared with the tests of `meals` and `demo`.
     pub(super) fn within_ten_percent(kcal: f64, protein: f64, carbs: f64, fat: f64) -> bool {

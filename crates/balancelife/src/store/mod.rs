@@ -1,26 +1,11 @@
 //! The storage contract: what every backend (memory, MongoDB, the Redis-cached
 //! decorator) promises, and the error it reports. Nothing here knows a driver.
 
-mod breaker;
-pub mod cache_keys;
-pub mod cached;
-mod change_images;
-mod change_voids;
-mod cluster_view;
-mod cluster_watch;
-pub mod invalidator;
-pub mod l1;
-mod l1_channel;
-mod l1_index;
+pub mod cache;
+mod encoded;
 pub mod memory;
 pub mod mongo;
-mod node_links;
 mod page;
-pub mod redis_cache;
-mod redis_connection;
-mod redis_version;
-mod singleflight;
-mod stale_scopes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,19 +15,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::json_body::JsonBody;
-
 use crate::domain::{
     DaySums, Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter,
     Slug, User, WorkoutData, WorkoutPackage,
 };
 
-pub use cached::CachedStore;
-pub use memory::MemoryStore;
-pub use mongo::MongoStore;
+pub use encoded::{Encoded, tag_of};
 pub use page::{DateRange, Page, PageLimit, PageRequest};
-pub use redis_cache::RedisCache;
-pub use stale_scopes::RENEW_AT_MOST;
 
 /// Why a store operation failed. The API maps each variant to one status code. The
 /// messages of `Conflict` and `Invalid` are written for clients; `Unavailable` and
@@ -315,7 +294,7 @@ pub trait PackageStore<P: Package>: Send + Sync {
     /// Package `id` as `render` answers it (`None`: not shown, so `NotFound`). A
     /// store that keeps packages in memory keeps the answer beside the package, so
     /// `render` must be the one function the API answers with.
-    async fn get_rendered(&self, id: Uuid, render: RenderOne<P>) -> StoreResult<JsonBody> {
+    async fn get_rendered(&self, id: Uuid, render: RenderOne<P>) -> StoreResult<Encoded> {
         render_fresh(self, id, render).await
     }
 
@@ -325,7 +304,7 @@ pub trait PackageStore<P: Package>: Send + Sync {
         filter: &PackageFilter,
         page: PageRequest<Slug>,
         render: RenderPage<P>,
-    ) -> StoreResult<JsonBody> {
+    ) -> StoreResult<Encoded> {
         render_page_fresh(self, filter, page, render).await
     }
 }
@@ -335,7 +314,7 @@ async fn render_fresh<P: Package, S: PackageStore<P> + ?Sized>(
     store: &S,
     id: Uuid,
     render: RenderOne<P>,
-) -> StoreResult<JsonBody> {
+) -> StoreResult<Encoded> {
     let package = store.get(id).await?;
     render(&package).ok_or(StoreError::NotFound)
 }
@@ -346,15 +325,15 @@ async fn render_page_fresh<P: Package, S: PackageStore<P> + ?Sized>(
     filter: &PackageFilter,
     page: PageRequest<Slug>,
     render: RenderPage<P>,
-) -> StoreResult<JsonBody> {
+) -> StoreResult<Encoded> {
     let page = store.list(filter, page).await?;
     Ok(render(&page.items, page.next.as_ref()))
 }
 
 /// How the API answers with one package: `None` when it is not shown.
-pub type RenderOne<P> = fn(&P) -> Option<JsonBody>;
+pub type RenderOne<P> = fn(&P) -> Option<Encoded>;
 /// How the API answers with a page of packages and the position after it.
-pub type RenderPage<P> = fn(&[P], Option<&Slug>) -> JsonBody;
+pub type RenderPage<P> = fn(&[P], Option<&Slug>) -> Encoded;
 
 /// One kind of log entry. Every read and write is scoped to the owner: another
 /// user's entry is `NotFound`, never visible.

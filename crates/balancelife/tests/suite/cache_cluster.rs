@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use balancelife::config::{RedisMode, RedisSettings, Settings};
-use balancelife::store::cache_keys::KEY_VERSION;
-use balancelife::store::{RedisCache, Store};
+use balancelife::store::Store;
+use balancelife::store::cache::RedisCache;
+use balancelife::store::cache::keys::KEY_VERSION;
 
 use balancelife_testkit::fixtures::{at, date, entry, meal_package, unique_email, user};
 use balancelife_testkit::servers::cluster::{self, RedisCluster};

@@ -11,9 +11,9 @@ use mongodb::event::command::CommandEvent;
 
 use balancelife::config::Settings;
 use balancelife::domain::{MealData, PackageFilter};
-use balancelife::store::{
-    CachedStore, DateRange, MongoStore, PageLimit, PageRequest, RedisCache, Store,
-};
+use balancelife::store::cache::{CachedStore, RedisCache};
+use balancelife::store::mongo::MongoStore;
+use balancelife::store::{DateRange, PageLimit, PageRequest, Store};
 use balancelife_testkit::fixtures::{at, date, entry, meal_package, unique_email, user};
 use balancelife_testkit::servers::mongo::{SHARED_REPLICA_SET, fresh_database};
 use balancelife_testkit::servers::redis::SHARED as SHARED_REDIS;

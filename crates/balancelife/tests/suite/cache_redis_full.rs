@@ -6,9 +6,8 @@
 use std::time::Duration;
 
 use balancelife::domain::{MealData, PackageFilter, StatusFilter};
-use balancelife::store::{
-    ComponentStatus, DateRange, MongoStore, PageLimit, PageRequest, Store, StoreError,
-};
+use balancelife::store::mongo::MongoStore;
+use balancelife::store::{ComponentStatus, DateRange, PageLimit, PageRequest, Store, StoreError};
 use balancelife_testkit::fixtures::{at, date, entry, meal_package, unique_email, user};
 use balancelife_testkit::servers::mongo::{SHARED_REPLICA_SET, fresh_database};
 use balancelife_testkit::servers::redis::RedisServer;

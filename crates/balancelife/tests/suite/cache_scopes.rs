@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use balancelife::config::MongoSettings;
 use balancelife::domain::{Entry, MealData};
-use balancelife::store::cache_keys::{KEY_VERSION, Scope};
+use balancelife::store::cache::keys::{KEY_VERSION, Scope};
 use balancelife::store::{DateRange, PageLimit, PageRequest, Store};
 
 use balancelife_testkit::fixtures::{EntryFixture, at, date, entry, unique_email, user};
@@ -380,7 +380,7 @@ async fn server_counters(server: &RedisServer) -> (u64, u64) {
 /// users' scopes lost while the server was frozen (a Redis outage under many
 /// writers); returns the server's counters from before the outage.
 async fn scopes_lost_in_an_outage(server: &RedisServer, lost: usize) -> (Cached, (u64, u64)) {
-    use balancelife::store::redis_cache::Invalidation;
+    use balancelife::store::cache::keys::Invalidation;
     let mut settings = server.settings();
     settings.timeout = Duration::from_millis(50);
     let cached = Cached::with(mongo::SHARED.settings(&mongo::fresh_database()), settings).await;
@@ -433,7 +433,7 @@ async fn thousands_of_scopes_lost_in_an_outage_are_renewed_in_a_few_round_trips(
 
 #[tokio::test]
 async fn scopes_lost_past_the_bound_are_renewed_by_one_whole_cache_flush() {
-    let lost = balancelife::store::RENEW_AT_MOST + 1;
+    let lost = balancelife::store::cache::RENEW_AT_MOST + 1;
     let server = RedisServer::start();
     let (cached, before) = scopes_lost_in_an_outage(&server, lost).await;
     let cache = cached.store.cache().clone();

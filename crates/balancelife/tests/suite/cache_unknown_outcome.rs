@@ -12,7 +12,8 @@ use chrono::Datelike;
 
 use balancelife::config::MongoSettings;
 use balancelife::domain::{MealData, MealEntry};
-use balancelife::store::{DateRange, MongoStore, PageLimit, PageRequest, Store, StoreError};
+use balancelife::store::mongo::MongoStore;
+use balancelife::store::{DateRange, PageLimit, PageRequest, Store, StoreError};
 use balancelife_testkit::fixtures::{at, date, entry, unique_email, user};
 use balancelife_testkit::proxy::TcpProxy;
 use balancelife_testkit::servers::mongo::{SHARED, fresh_database};

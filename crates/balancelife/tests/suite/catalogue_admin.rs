@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use balancelife::domain::StatusFilter;
-use balancelife::store::cache_keys::Scope;
+use balancelife::store::cache::keys::Scope;
 use balancelife_testkit::servers::redis;
 
 use crate::support::{Backend, Cached, TestApp, TestResponse, TestUser, until};

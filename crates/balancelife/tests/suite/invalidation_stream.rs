@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use balancelife::config::{MongoSettings, RedisSettings};
 use balancelife::domain::MealData;
-use balancelife::store::cache_keys::KEY_VERSION;
-use balancelife::store::invalidator::lease_id;
-use balancelife::store::{DateRange, MongoStore, PageLimit, PageRequest, Store};
+use balancelife::store::cache::invalidator::lease_id;
+use balancelife::store::cache::keys::KEY_VERSION;
+use balancelife::store::mongo::MongoStore;
+use balancelife::store::{DateRange, PageLimit, PageRequest, Store};
 
 use balancelife_testkit::fixtures::{at, date, entry, meal_package, renamed, unique_email, user};
 use balancelife_testkit::proxy::TcpProxy;

@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use balancelife::config::RedisSettings;
 use balancelife::domain::{MealData, User};
-use balancelife::store::{
-    ComponentStatus, DateRange, MongoStore, PageLimit, PageRequest, Store, StoreError,
-};
+use balancelife::store::mongo::MongoStore;
+use balancelife::store::{ComponentStatus, DateRange, PageLimit, PageRequest, Store, StoreError};
 use balancelife_testkit::fixtures::{at, date, entry, renamed, unique_email, user};
 use balancelife_testkit::proxy::TcpProxy;
 use balancelife_testkit::servers::mongo::{MongoServer, fresh_database};

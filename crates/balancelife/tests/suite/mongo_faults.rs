@@ -9,7 +9,8 @@ use serde_json::json;
 
 use balancelife::config::{MongoSettings, Settings, StoreFallback};
 use balancelife::selection::{self, SelectionError};
-use balancelife::store::{MongoStore, StoreKind};
+use balancelife::store::StoreKind;
+use balancelife::store::mongo::MongoStore;
 
 use crate::support::TestApp;
 use balancelife_testkit::servers::free_port;

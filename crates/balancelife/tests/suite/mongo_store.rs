@@ -5,7 +5,8 @@ use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
 use serde_json::json;
 
-use balancelife::store::{MongoStore, Store};
+use balancelife::store::Store;
+use balancelife::store::mongo::MongoStore;
 
 use crate::support::TestApp;
 use balancelife_testkit::servers::mongo::{MongoServer, SHARED, fresh_database};
@@ -57,7 +58,7 @@ async fn live_indexes(store: &MongoStore) -> Vec<IndexSummary> {
 
 #[tokio::test]
 async fn indexes_exist_with_the_intended_keys_and_uniqueness() {
-    // The README's index table, written out here rather than read from the table
+    // The index table of docs/operations.md, written out here rather than read from the table
     // `ensure` builds from, so that a wrong entry there fails this test.
     let id = doc! { "_id": 1 };
     #[rustfmt::skip]

@@ -15,7 +15,8 @@ use mongodb::event::EventHandler;
 use mongodb::event::command::CommandEvent;
 
 use balancelife::domain::{MealData, PackageStatus};
-use balancelife::store::{MongoStore, Store};
+use balancelife::store::Store;
+use balancelife::store::mongo::MongoStore;
 use balancelife_testkit::fixtures::{at, entry, meal_package, renamed, unique_email, user};
 use balancelife_testkit::servers::mongo::{SHARED_REPLICA_SET, fresh_database};
 

@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::support::spawn_app;
-use balancelife::api::openapi::BEARER;
+use balancelife::api::http::openapi::BEARER;
 
 const METHODS: [Method; 5] = [
     Method::GET,

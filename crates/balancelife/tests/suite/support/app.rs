@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use balancelife::api::state::{SharedState, StoreChoice};
+use balancelife::api::http::state::{SharedState, StoreChoice};
 use balancelife::config::Settings;
-use balancelife::store::{CachedStore, Store};
+use balancelife::store::Store;
+use balancelife::store::cache::CachedStore;
 
 use super::Backend;
 
@@ -94,10 +95,7 @@ impl TestApp {
 
     /// The app over a cached store, with the cache's metrics at `/metrics`.
     pub fn cached(store: Arc<CachedStore>) -> Self {
-        let choice = StoreChoice {
-            cache: Some(store.cache().clone()),
-            ..StoreChoice::default()
-        };
+        let choice = balancelife::startup::with_cache(StoreChoice::default(), Some(store.cache()));
         Self::with_choice(store, choice)
     }
 

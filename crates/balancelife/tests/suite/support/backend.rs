@@ -6,9 +6,12 @@
 use std::sync::Arc;
 
 use balancelife::config::{CacheSettings, MongoSettings, RedisSettings, Settings};
-use balancelife::store::cache_keys::KEY_VERSION;
-use balancelife::store::invalidator::Invalidator;
-use balancelife::store::{CachedStore, MemoryStore, MongoStore, RedisCache, Store};
+use balancelife::store::Store;
+use balancelife::store::cache::invalidator::Invalidator;
+use balancelife::store::cache::keys::KEY_VERSION;
+use balancelife::store::cache::{CachedStore, RedisCache};
+use balancelife::store::memory::MemoryStore;
+use balancelife::store::mongo::MongoStore;
 use balancelife_testkit::contract::TestStore;
 use balancelife_testkit::probe_store::ProbeStore;
 use balancelife_testkit::servers::cluster::{self, RedisCluster};

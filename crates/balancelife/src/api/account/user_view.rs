@@ -1,0 +1,69 @@
+//! A user as every account endpoint answers it: below the sign-in, session and
+//! profile handlers, which all answer with one.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::{
+    ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, Role, Sex,
+    Timezone, User, WeightKg,
+};
+
+/// A user as clients see it: everything but the password hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    id: Uuid,
+    email: Email,
+    name: Name,
+    role: Role,
+    timezone: Timezone,
+    #[schema(required = true)]
+    birth_date: Option<BirthDate>,
+    #[schema(required = true)]
+    sex: Option<Sex>,
+    #[schema(required = true)]
+    height_cm: Option<HeightCm>,
+    #[schema(required = true)]
+    weight_kg: Option<WeightKg>,
+    #[schema(required = true)]
+    activity_level: Option<ActivityLevel>,
+    #[schema(required = true)]
+    goal: Option<Goal>,
+    #[schema(required = true)]
+    daily_kcal_target: Option<KcalTarget>,
+    #[schema(required = true)]
+    protein_g_target: Option<GramsTarget>,
+    #[schema(required = true)]
+    carbs_g_target: Option<GramsTarget>,
+    #[schema(required = true)]
+    fat_g_target: Option<GramsTarget>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        let p = &user.profile;
+        Self {
+            id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role,
+            timezone: user.timezone,
+            birth_date: p.birth_date,
+            sex: p.sex,
+            height_cm: p.height_cm,
+            weight_kg: p.weight_kg,
+            activity_level: p.activity_level,
+            goal: p.goal,
+            daily_kcal_target: p.daily_kcal_target,
+            protein_g_target: p.protein_g_target,
+            carbs_g_target: p.carbs_g_target,
+            fat_g_target: p.fat_g_target,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}

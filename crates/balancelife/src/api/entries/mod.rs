@@ -1,0 +1,482 @@
+//! Meal and workout entry endpoints, written once over `EntryResource`.
+//!
+//! Every route is scoped to the signed-in user: another user's entry id answers 404
+//! exactly like an id that does not exist.
+
+pub mod meals;
+pub mod workouts;
+
+use async_trait::async_trait;
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::api::account::auth::AuthUser;
+use crate::api::http::error::{ApiError, ApiResult, NotFoundAs};
+use crate::api::http::extract::{PathId, ValidJson, ValidQuery};
+use crate::api::http::pagination::{ListResponse, page_request};
+use crate::api::http::state::SharedState;
+use crate::domain::{ClientId, Entry, EntryData, PackageRef, User, Version, new_id};
+use crate::store::{DateRange, EntryStore, Optional, Store, StoreResult, Written};
+
+/// The longest date range one list request may span.
+pub const MAX_RANGE_DAYS: i64 = 366;
+
+/// What the generic routes need from one kind of entry.
+#[async_trait]
+pub trait EntryResource: EntryData {
+    /// E.g. "meal entry", for error messages.
+    const NOUN: &'static str;
+    /// E.g. "/api/v1/meal-entries", for `Location` headers.
+    const COLLECTION_PATH: &'static str;
+    /// The name of the field `occurred_at` comes from, e.g. "eaten_at".
+    const OCCURRED_AT_FIELD: &'static str;
+    /// The body of POST and PUT.
+    type Input: DeserializeOwned + Send + 'static;
+    /// The body of PATCH.
+    type Patch: DeserializeOwned + Send + 'static;
+    type View: Serialize + Send;
+
+    fn entries(store: &dyn Store) -> &dyn EntryStore<Self>;
+    /// The client's id, if it chose one, and the validated data.
+    fn from_input(input: Self::Input) -> ApiResult<(Option<ClientId>, Self)>;
+    fn apply_patch(&mut self, patch: Self::Patch) -> ApiResult<()>;
+    /// The current version of a published package of this kind, if there is one.
+    async fn package_version(store: &dyn Store, id: Uuid) -> StoreResult<Option<Version>>;
+    fn view(entry: Entry<Self>) -> Self::View;
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EntryListQuery {
+    /// The first calendar day, in the user's time zone.
+    #[param(required = true, example = "2026-11-20")]
+    from: Option<NaiveDate>,
+    /// The last calendar day, at most 366 days after `from`; defaults to `from`.
+    to: Option<NaiveDate>,
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 512)]
+    cursor: Option<String>,
+}
+
+/// The documented handlers of one entry kind, as thin wrappers around the generic
+/// ones in this module: `#[utoipa::path]`, and the router built from it, need
+/// concrete functions.
+macro_rules! entry_endpoints {
+    (
+        data: $data:ty,
+        input: $input:ty,
+        patch: $patch:ty,
+        view: $view:ty,
+        collection: $collection:literal,
+        item: $item:literal,
+        tag: $tag:literal,
+        singular: $singular:literal,
+        plural: $plural:literal $(,)?
+    ) => {
+        pub mod endpoints {
+            // The types named in the invocation live in the invoking module.
+            #[allow(unused_imports)]
+            use super::*;
+            use axum::Json;
+            use axum::extract::State;
+            use axum::http::StatusCode;
+
+            use crate::api::account::auth::AuthUser;
+            use crate::api::entries::{self, EntryListQuery};
+            use crate::api::http::error::{ApiResult, ErrorBody};
+            use crate::api::http::extract::{PathId, ValidJson, ValidQuery};
+            use crate::api::http::pagination::ListResponse;
+            use crate::api::http::state::SharedState;
+
+            /// The entries on the days from `from` to `to`, oldest first.
+            #[utoipa::path(
+                get,
+                path = $collection,
+                tag = $tag,
+                operation_id = concat!("list_", $plural),
+                security(("bearer" = [])),
+                params(EntryListQuery),
+                responses(
+                    (status = 200, description = "One page of entries",
+                        body = ListResponse<$view>),
+                )
+            )]
+            pub async fn list(
+                state: State<SharedState>,
+                user: AuthUser,
+                query: ValidQuery<EntryListQuery>,
+            ) -> ApiResult<Json<ListResponse<$view>>> {
+                entries::list::<$data>(state, user, query).await
+            }
+
+            /// Logs an entry. With a client-chosen `id`, sending it again is harmless.
+            #[utoipa::path(
+                post,
+                path = $collection,
+                tag = $tag,
+                operation_id = concat!("create_", $singular),
+                security(("bearer" = [])),
+                request_body = $input,
+                responses(
+                    (status = 201, description = "Created", body = $view,
+                        headers(("location" = String, description = "The entry's URL"))),
+                    (status = 200, description = "The same entry was already there",
+                        body = $view,
+                        headers(("location" = String, description = "The entry's URL"))),
+                    (status = 404, description = "The id belongs to someone else",
+                        body = ErrorBody),
+                    (status = 409, description = "The id is taken by a different entry",
+                        body = ErrorBody),
+                )
+            )]
+            pub async fn create(
+                state: State<SharedState>,
+                user: AuthUser,
+                input: ValidJson<$input>,
+            ) -> ApiResult<entries::Created<$view>> {
+                entries::create::<$data>(state, user, input).await
+            }
+
+            /// Creates or replaces the entry with this id (any RFC 9562 UUID).
+            #[utoipa::path(
+                put,
+                path = $item,
+                tag = $tag,
+                operation_id = concat!("put_", $singular),
+                security(("bearer" = [])),
+                params(("id" = uuid::Uuid, Path, description = "The entry's id, a UUID of any RFC 9562 version",
+                    // `ClientId`'s; tests/suite/openapi.rs holds the two equal.
+                    pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$")),
+                request_body = $input,
+                responses(
+                    (status = 201, description = "Created", body = $view,
+                        headers(("location" = String, description = "The entry's URL"))),
+                    (status = 200, description = "Replaced, or already equal", body = $view,
+                        headers(("location" = String, description = "The entry's URL"))),
+                    (status = 404, description = "The id belongs to someone else",
+                        body = ErrorBody),
+                    (status = 409, description = "The entry changed concurrently; try again",
+                        body = ErrorBody),
+                )
+            )]
+            pub async fn put(
+                state: State<SharedState>,
+                user: AuthUser,
+                id: PathId,
+                input: ValidJson<$input>,
+            ) -> ApiResult<entries::Created<$view>> {
+                entries::put::<$data>(state, user, id, input).await
+            }
+
+            /// One of the caller's entries.
+            #[utoipa::path(
+                get,
+                path = $item,
+                tag = $tag,
+                operation_id = concat!("get_", $singular),
+                security(("bearer" = [])),
+                params(("id" = uuid::Uuid, Path, description = "The entry's id")),
+                responses(
+                    (status = 200, description = "The entry", body = $view),
+                    (status = 404, description = "No such entry of the caller's",
+                        body = ErrorBody),
+                )
+            )]
+            pub async fn get(
+                state: State<SharedState>,
+                user: AuthUser,
+                id: PathId,
+            ) -> ApiResult<Json<$view>> {
+                entries::get::<$data>(state, user, id).await
+            }
+
+            /// Changes some fields: absent ones stay, `null` clears an optional one.
+            #[utoipa::path(
+                patch,
+                path = $item,
+                tag = $tag,
+                operation_id = concat!("patch_", $singular),
+                security(("bearer" = [])),
+                params(("id" = uuid::Uuid, Path, description = "The entry's id")),
+                request_body = $patch,
+                responses(
+                    (status = 200, description = "The updated entry", body = $view),
+                    (status = 404, description = "No such entry of the caller's",
+                        body = ErrorBody),
+                    (status = 409, description = "The entry changed concurrently; read it \
+                        again", body = ErrorBody),
+                )
+            )]
+            pub async fn patch(
+                state: State<SharedState>,
+                user: AuthUser,
+                id: PathId,
+                patch: ValidJson<$patch>,
+            ) -> ApiResult<Json<$view>> {
+                entries::patch::<$data>(state, user, id, patch).await
+            }
+
+            /// Deletes one of the caller's entries.
+            #[utoipa::path(
+                delete,
+                path = $item,
+                tag = $tag,
+                operation_id = concat!("delete_", $singular),
+                security(("bearer" = [])),
+                params(("id" = uuid::Uuid, Path, description = "The entry's id")),
+                responses(
+                    (status = 204, description = "Deleted"),
+                    (status = 404, description = "No such entry of the caller's",
+                        body = ErrorBody),
+                )
+            )]
+            pub async fn delete(
+                state: State<SharedState>,
+                user: AuthUser,
+                id: PathId,
+            ) -> ApiResult<StatusCode> {
+                entries::delete::<$data>(state, user, id).await
+            }
+        }
+    };
+}
+
+pub(crate) use entry_endpoints;
+
+pub type Created<V> = (StatusCode, HeaderMap, Json<V>);
+
+pub async fn create<E: EntryResource>(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    ValidJson(input): ValidJson<E::Input>,
+) -> ApiResult<Created<E::View>> {
+    let (client_id, data) = E::from_input(input)?;
+    let entry = new_entry(
+        &state,
+        &user,
+        client_id.map_or_else(new_id, ClientId::get),
+        data,
+    )
+    .await?;
+    // Another user's id: the same answer as for any id the caller cannot see.
+    let written = E::entries(state.store.as_ref()).create(entry).await;
+    Ok(respond::<E>(written.or_not_found(E::NOUN)?))
+}
+
+pub async fn put<E: EntryResource>(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    PathId(id): PathId,
+    ValidJson(input): ValidJson<E::Input>,
+) -> ApiResult<Created<E::View>> {
+    let id = ClientId::try_from(id)
+        .map_err(|invalid| ApiError::invalid("id", invalid.0))?
+        .get();
+    let (body_id, data) = E::from_input(input)?;
+    if body_id.is_some_and(|body_id| body_id.get() != id) {
+        return Err(ApiError::invalid("id", "must match the id in the path"));
+    }
+    let entry = new_entry(&state, &user, id, data).await?;
+    let written = E::entries(state.store.as_ref()).put(entry).await;
+    Ok(respond::<E>(written.or_not_found(E::NOUN)?))
+}
+
+pub async fn get<E: EntryResource>(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<Json<E::View>> {
+    let entry = fetch::<E>(&state, &user, id).await?;
+    Ok(Json(E::view(entry)))
+}
+
+pub async fn patch<E: EntryResource>(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    PathId(id): PathId,
+    ValidJson(patch): ValidJson<E::Patch>,
+) -> ApiResult<Json<E::View>> {
+    let mut entry = fetch::<E>(&state, &user, id).await?;
+    let read_version = entry.updated_at;
+    let before = entry.data.clone();
+    entry.data.apply_patch(patch)?;
+    if entry.data == before {
+        return Ok(Json(E::view(entry)));
+    }
+    if entry.data.package() != before.package() {
+        check_package::<E>(&state, &entry.data).await?;
+    }
+    // The day moves only with the time: an edit of the notes must not re-file an
+    // entry under the user's current time zone.
+    if entry.data.occurred_at() != before.occurred_at() {
+        check_occurred_at::<E>(entry.data.occurred_at())?;
+        entry.local_date = user.timezone.local_date(entry.data.occurred_at());
+    }
+    entry.updated_at = crate::domain::now();
+    let updated = E::entries(state.store.as_ref())
+        .update(entry, read_version)
+        .await;
+    Ok(Json(E::view(updated.or_not_found(E::NOUN)?)))
+}
+
+pub async fn delete<E: EntryResource>(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<StatusCode> {
+    let deleted = E::entries(state.store.as_ref()).delete(user.id, id).await;
+    deleted.or_not_found(E::NOUN)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list<E: EntryResource>(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    ValidQuery(query): ValidQuery<EntryListQuery>,
+) -> ApiResult<Json<ListResponse<E::View>>> {
+    let from = query
+        .from
+        .ok_or_else(|| ApiError::invalid("from", "is required (YYYY-MM-DD)"))?;
+    let to = query.to.unwrap_or(from);
+    let range = DateRange::new(from, to).map_err(|e| ApiError::invalid("to", e.0))?;
+    if range.days() > MAX_RANGE_DAYS {
+        return Err(ApiError::invalid(
+            "to",
+            format!("the range must span at most {MAX_RANGE_DAYS} days"),
+        ));
+    }
+    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = E::entries(state.store.as_ref())
+        .list(user.id, range, page)
+        .await?;
+    Ok(Json(ListResponse::from_page(page, E::view)))
+}
+
+async fn fetch<E: EntryResource>(
+    state: &SharedState,
+    user: &User,
+    id: Uuid,
+) -> ApiResult<Entry<E>> {
+    let found = E::entries(state.store.as_ref()).get(user.id, id).await;
+    found.or_not_found(E::NOUN)
+}
+
+async fn new_entry<E: EntryResource>(
+    state: &SharedState,
+    user: &User,
+    id: Uuid,
+    data: E,
+) -> ApiResult<Entry<E>> {
+    check_occurred_at::<E>(data.occurred_at())?;
+    check_package::<E>(state, &data).await?;
+    let now = crate::domain::now();
+    Ok(Entry {
+        id,
+        user_id: user.id,
+        local_date: user.timezone.local_date(data.occurred_at()),
+        data,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// A referenced package must exist, so an entry never points at nothing.
+pub async fn check_package<E: EntryResource>(state: &SharedState, data: &E) -> ApiResult<()> {
+    let Some(package) = data.package() else {
+        return Ok(());
+    };
+    match E::package_version(state.store.as_ref(), package.package_id).await? {
+        None => Err(ApiError::invalid("package_id", "no such package")),
+        Some(current) if package.package_version > current => Err(ApiError::invalid(
+            "package_version",
+            format!("the package's current version is {}", current.get()),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Entries are about the past or the near present: a day ahead allows for clocks and
+/// time zones, the lower bound catches swapped or garbled dates.
+pub fn check_occurred_at<E: EntryResource>(at: DateTime<Utc>) -> ApiResult<()> {
+    let earliest = Utc
+        .with_ymd_and_hms(2000, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid constant");
+    let latest = Utc::now() + chrono::Duration::days(1);
+    if at < earliest || at > latest {
+        return Err(ApiError::invalid(
+            E::OCCURRED_AT_FIELD,
+            "must be between 2000-01-01 and one day from now",
+        ));
+    }
+    Ok(())
+}
+
+fn respond<E: EntryResource>(written: Written<Entry<E>>) -> Created<E::View> {
+    let status = if written.was_created() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let entry = written.into_inner();
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("{}/{}", E::COLLECTION_PATH, entry.id)) {
+        headers.insert(LOCATION, location);
+    }
+    (status, headers, Json(E::view(entry)))
+}
+
+/// Both or neither of `package_id` and `package_version`.
+pub fn package_ref(
+    package_id: Option<Uuid>,
+    package_version: Option<Version>,
+) -> ApiResult<Option<PackageRef>> {
+    match (package_id, package_version) {
+        (None, None) => Ok(None),
+        (Some(package_id), Some(package_version)) => Ok(Some(PackageRef {
+            package_id,
+            package_version,
+        })),
+        (Some(_), None) => Err(ApiError::invalid(
+            "package_version",
+            "is required with package_id",
+        )),
+        (None, Some(_)) => Err(ApiError::invalid(
+            "package_id",
+            "is required with package_version",
+        )),
+    }
+}
+
+/// Applies PATCH's `package_id`/`package_version` (each absent, null or a value) to
+/// the current reference; the result must still name both or neither.
+pub fn patched_package(
+    current: Option<PackageRef>,
+    package_id: Option<Option<Uuid>>,
+    package_version: Option<Option<Version>>,
+) -> ApiResult<Option<PackageRef>> {
+    let id = package_id.unwrap_or(current.map(|p| p.package_id));
+    let version = package_version.unwrap_or(current.map(|p| p.package_version));
+    package_ref(id, version)
+}
+
+/// The version of a package lookup's result, if it is published.
+pub fn published_version<P: crate::domain::Package>(
+    result: StoreResult<P>,
+    version: impl Fn(&P) -> Version,
+) -> StoreResult<Option<Version>> {
+    let package = result.optional()?;
+    Ok(package
+        .filter(|package| package.published())
+        .map(|package| version(&package)))
+}

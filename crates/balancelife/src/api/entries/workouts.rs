@@ -1,0 +1,183 @@
+//! The workout entry's request and response shapes; the routes are in `entries`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::api::entries::{EntryResource, package_ref, patched_package, published_version};
+use crate::api::http::error::ApiResult;
+use crate::api::http::patch::{non_null, nullable, set};
+use crate::domain::{
+    Activity, ClientId, DistanceKm, DurationSecs, Effort, Entry, HeartRate, Kcal, Notes, Title,
+    Version, WorkoutData, to_millis,
+};
+use crate::store::{EntryStore, Store, StoreResult};
+
+/// The body of `POST /workout-entries` and `PUT /workout-entries/{id}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkoutEntryInput {
+    id: Option<ClientId>,
+    /// When it started: from 2000-01-01 to one day from now.
+    #[schema(example = "2026-11-20T07:00:00Z")]
+    started_at: DateTime<Utc>,
+    activity: Activity,
+    title: Title,
+    duration_s: DurationSecs,
+    kcal_burned: Kcal,
+    effort: Option<Effort>,
+    distance_km: Option<DistanceKm>,
+    avg_heart_rate: Option<HeartRate>,
+    package_id: Option<Uuid>,
+    package_version: Option<Version>,
+    notes: Option<Notes>,
+}
+
+/// The body of `PATCH /workout-entries/{id}`: absent fields stay, `null` clears.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkoutEntryPatch {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
+    started_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
+    activity: Option<Activity>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
+    title: Option<Title>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
+    duration_s: Option<DurationSecs>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
+    kcal_burned: Option<Kcal>,
+    #[serde(default, deserialize_with = "nullable")]
+    effort: Option<Option<Effort>>,
+    #[serde(default, deserialize_with = "nullable")]
+    distance_km: Option<Option<DistanceKm>>,
+    #[serde(default, deserialize_with = "nullable")]
+    avg_heart_rate: Option<Option<HeartRate>>,
+    #[serde(default, deserialize_with = "nullable")]
+    package_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "nullable")]
+    package_version: Option<Option<Version>>,
+    #[serde(default, deserialize_with = "nullable")]
+    notes: Option<Option<Notes>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WorkoutEntryView {
+    id: Uuid,
+    user_id: Uuid,
+    started_at: DateTime<Utc>,
+    local_date: NaiveDate,
+    activity: Activity,
+    title: Title,
+    duration_s: DurationSecs,
+    kcal_burned: Kcal,
+    #[schema(required = true)]
+    effort: Option<Effort>,
+    #[schema(required = true)]
+    distance_km: Option<DistanceKm>,
+    #[schema(required = true)]
+    avg_heart_rate: Option<HeartRate>,
+    #[schema(required = true)]
+    package_id: Option<Uuid>,
+    #[schema(required = true)]
+    package_version: Option<Version>,
+    #[schema(required = true)]
+    notes: Option<Notes>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[async_trait]
+impl EntryResource for WorkoutData {
+    const NOUN: &'static str = "workout entry";
+    const COLLECTION_PATH: &'static str = "/api/v1/workout-entries";
+    const OCCURRED_AT_FIELD: &'static str = "started_at";
+    type Input = WorkoutEntryInput;
+    type Patch = WorkoutEntryPatch;
+    type View = WorkoutEntryView;
+
+    fn entries(store: &dyn Store) -> &dyn EntryStore<Self> {
+        store.workout_entries()
+    }
+
+    fn from_input(input: WorkoutEntryInput) -> ApiResult<(Option<ClientId>, Self)> {
+        let data = WorkoutData {
+            started_at: to_millis(input.started_at),
+            activity: input.activity,
+            title: input.title,
+            duration_s: input.duration_s,
+            kcal_burned: input.kcal_burned,
+            effort: input.effort,
+            distance_km: input.distance_km,
+            avg_heart_rate: input.avg_heart_rate,
+            package: package_ref(input.package_id, input.package_version)?,
+            notes: input.notes,
+        };
+        Ok((input.id, data))
+    }
+
+    fn apply_patch(&mut self, patch: WorkoutEntryPatch) -> ApiResult<()> {
+        set(&mut self.started_at, patch.started_at.map(to_millis));
+        set(&mut self.activity, patch.activity);
+        set(&mut self.title, patch.title);
+        set(&mut self.duration_s, patch.duration_s);
+        set(&mut self.kcal_burned, patch.kcal_burned);
+        set(&mut self.effort, patch.effort);
+        set(&mut self.distance_km, patch.distance_km);
+        set(&mut self.avg_heart_rate, patch.avg_heart_rate);
+        set(&mut self.notes, patch.notes);
+        self.package = patched_package(self.package, patch.package_id, patch.package_version)?;
+        Ok(())
+    }
+
+    async fn package_version(store: &dyn Store, id: Uuid) -> StoreResult<Option<Version>> {
+        published_version(store.workout_packages().get(id).await, |p| p.version)
+    }
+
+    fn view(entry: Entry<Self>) -> WorkoutEntryView {
+        let Entry {
+            id,
+            user_id,
+            local_date,
+            data,
+            created_at,
+            updated_at,
+        } = entry;
+        WorkoutEntryView {
+            id,
+            user_id,
+            started_at: data.started_at,
+            local_date,
+            activity: data.activity,
+            title: data.title,
+            duration_s: data.duration_s,
+            kcal_burned: data.kcal_burned,
+            effort: data.effort,
+            distance_km: data.distance_km,
+            avg_heart_rate: data.avg_heart_rate,
+            package_id: data.package.map(|p| p.package_id),
+            package_version: data.package.map(|p| p.package_version),
+            notes: data.notes,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
+crate::api::entries::entry_endpoints! {
+    data: WorkoutData,
+    input: WorkoutEntryInput,
+    patch: WorkoutEntryPatch,
+    view: WorkoutEntryView,
+    collection: "/api/v1/workout-entries",
+    item: "/api/v1/workout-entries/{id}",
+    tag: "workout entries",
+    singular: "workout_entry",
+    plural: "workout_entries",
+}

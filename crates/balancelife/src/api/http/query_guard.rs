@@ -1,0 +1,62 @@
+//! Operations that take no query parameters refuse a query string, so nothing sent in
+//! one (`?$where=…`) is ever silently passed over. Which operations take parameters
+//! is read from the OpenAPI document; those parse theirs with `ValidQuery`, which
+//! refuses unknown ones itself.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::path::ParameterIn;
+
+use crate::api::http::error::ApiError;
+
+/// Whether each operation, by `(route template, method)`, takes query parameters.
+static TAKES_QUERY: LazyLock<HashMap<(String, Method), bool>> = LazyLock::new(|| {
+    let document = crate::api::http::openapi::document();
+    let mut found = HashMap::new();
+    for (path, item) in &document.paths.paths {
+        for (method, operation) in [
+            (Method::GET, &item.get),
+            (Method::PUT, &item.put),
+            (Method::POST, &item.post),
+            (Method::DELETE, &item.delete),
+            (Method::PATCH, &item.patch),
+        ] {
+            if let Some(operation) = operation {
+                let takes_query = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+                found.insert((path.clone(), method), takes_query);
+            }
+        }
+    }
+    found
+});
+
+pub async fn refuse_unexpected_query(request: Request, next: Next) -> Response {
+    let query = request.uri().query().unwrap_or_default();
+    if !query.is_empty()
+        && let Some(route) = request.extensions().get::<MatchedPath>()
+    {
+        // HEAD is answered by the GET handler.
+        let method = match request.method() {
+            &Method::HEAD => Method::GET,
+            other => other.clone(),
+        };
+        // Not an operation at all: the router answers 405 for it.
+        let takes_query = TAKES_QUERY.get(&(route.as_str().to_owned(), method));
+        if takes_query == Some(&false) {
+            let name = form_urlencoded::parse(query.as_bytes())
+                .next()
+                .map_or_else(|| "query".to_owned(), |(name, _)| name.into_owned());
+            return ApiError::invalid(name, "is not a known query parameter").into_response();
+        }
+    }
+    next.run(request).await
+}

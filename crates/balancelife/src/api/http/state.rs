@@ -1,0 +1,37 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use crate::auth::{PasswordHasher, TokenKeys};
+use crate::metrics::Exposition;
+use crate::rate_limit::AttemptCounter;
+use crate::store::Store;
+
+/// Why the running store was chosen (`/health` reports it), and what comes with
+/// it: built by the wiring (`startup`), which alone knows the concrete store.
+#[derive(Clone, Default)]
+pub struct StoreChoice {
+    pub reason: String,
+    /// Set when the service runs on a fallback rather than what was configured.
+    pub degraded: bool,
+    /// The cache's metrics, for `/metrics`; empty without a cache.
+    pub metrics: Arc<Exposition>,
+    /// The counters the log-in limits share across instances, when there are any.
+    pub shared_attempts: Option<Arc<dyn AttemptCounter>>,
+}
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub store_choice: StoreChoice,
+    pub tokens: TokenKeys,
+    pub hasher: PasswordHasher,
+    pub auth_limits: crate::api::http::limits::AuthLimits,
+    /// The longest a request may take (`REQUEST_TIMEOUT_MS`).
+    pub request_timeout: std::time::Duration,
+    /// How long anyone may keep a catalogue read (`CATALOGUE_MAX_AGE_SECS`).
+    pub catalogue_max_age: std::time::Duration,
+    /// When the session cookies are `Secure` (`COOKIE_SECURE`).
+    pub cookie_secure: crate::config::CookieSecure,
+}
+
+pub type SharedState = Arc<AppState>;
