@@ -652,10 +652,16 @@ async function admin(page) {
     return;
   }
   const list = await api("GET", `/${adminKind}-packages?status=all&limit=100`);
-  // Each package's ETag as read now: every write below is conditional on it, so an
-  // action on a package another admin changed meanwhile is refused, not applied.
-  const tags = new Map(await Promise.all(list.items.map(async (p) =>
-    [p.id, (await tagged(`/${adminKind}-packages/${p.id}`)).tag])));
+  // Every write below is conditional on the package as this page shows it: its
+  // ETag is read when an action is taken (one request, not one per package on every
+  // visit) and used only if the package is still the revision listed, so an action
+  // on a package another admin changed meanwhile is refused, not applied.
+  const tagOf = async (p) => {
+    const { data, tag } = await tagged(`/${adminKind}-packages/${p.id}`);
+    const same = ["version", "status", "updated_at"].every((field) => data[field] === p[field]);
+    if (!same) throw new ApiFailure(`${p.name} was changed meanwhile: reload the page to see it as it is.`, 412);
+    return tag;
+  };
   const kind = h("select", { name: "kind", id: "admin-kind" },
     h("option", { value: "meal", selected: adminKind === "meal" }, "Meal packages"),
     h("option", { value: "workout", selected: adminKind === "workout" }, "Workout packages"));
@@ -680,7 +686,7 @@ async function admin(page) {
     }
     await attempt(async () => {
       if (editing) {
-        await api("PUT", `/${adminKind}-packages/${editing.id}`, body, { "If-Match": tags.get(editing.id) });
+        await api("PUT", `/${adminKind}-packages/${editing.id}`, body, { "If-Match": await tagOf(editing) });
         say(`Saved ${body.name}.`, true);
       } else {
         await api("POST", `/${adminKind}-packages`, body);
@@ -692,7 +698,7 @@ async function admin(page) {
   const rows = list.items.map((p) => {
     const act = (label, method, path) => h("button", { type: "button", class: "plain", "aria-label": `${label} ${p.name}`,
       onclick: () => attempt(async () => {
-        await api(method, `/${adminKind}-packages/${p.id}${path}`, undefined, { "If-Match": tags.get(p.id) });
+        await api(method, `/${adminKind}-packages/${p.id}${path}`, undefined, { "If-Match": await tagOf(p) });
         say(`${label}: ${p.name}.`, true);
         render();
       }) }, label);

@@ -28,7 +28,7 @@ use crate::api::entries::meals::{MealEntryInput, MealEntryView};
 use crate::api::entries::workouts::{WorkoutEntryInput, WorkoutEntryView};
 use crate::api::entries::{EntryResource, check_occurred_at, check_package};
 use crate::api::http::error::{ApiError, ApiResult};
-use crate::api::http::extract::{ValidQuery, parse_json};
+use crate::api::http::extract::{ValidQuery, from_json_value, is_json, parse_json};
 use crate::api::http::state::SharedState;
 use crate::domain::{ClientId, Entry, EntryData, EntryPosition, MealData, User, WorkoutData, now};
 use crate::store::{DateRange, PageLimit, PageRequest, Written};
@@ -180,12 +180,32 @@ async fn page_of<E: EntryResource>(
     Ok((found.items, next))
 }
 
+/// Sends every page of the user's entries of kind `E`, each as `encode` makes it.
+async fn send_pages<E: EntryResource>(
+    state: &SharedState,
+    user: &User,
+    out: &Writer,
+    mut encode: impl FnMut(Vec<Entry<E>>) -> Result<Vec<u8>, ExportError>,
+) -> Result<(), ExportError> {
+    let mut page = first_page();
+    while let Some(request) = page.take() {
+        let (entries, next) = page_of::<E>(state, user, request).await?;
+        out.send(encode(entries)?).await?;
+        page = next;
+    }
+    Ok(())
+}
+
 async fn write_json(state: &SharedState, user: &User, out: &Writer) -> Result<(), ExportError> {
-    let head = serde_json::json!({"format": FORMAT, "version": VERSION, "exported_at": now()});
-    let head = serde_json::to_string(&head)?;
-    let profile = serde_json::to_string(&UserView::from(user))?;
-    out.send(format!("{},\"profile\":{profile}", &head[..head.len() - 1]).into_bytes())
-        .await?;
+    // The document's first members; its two arrays follow page by page.
+    let head = format!(
+        "{{\"format\":{},\"version\":{},\"exported_at\":{},\"profile\":{}",
+        serde_json::to_string(FORMAT)?,
+        serde_json::to_string(&VERSION)?,
+        serde_json::to_string(&now())?,
+        serde_json::to_string(&UserView::from(user))?,
+    );
+    out.send(head.into_bytes()).await?;
     json_array::<MealData>(state, user, out, "meal_entries").await?;
     json_array::<WorkoutData>(state, user, out, "workout_entries").await?;
     out.send(b"}\n".to_vec()).await
@@ -199,9 +219,7 @@ async fn json_array<E: EntryResource>(
 ) -> Result<(), ExportError> {
     out.send(format!(",\"{name}\":[").into_bytes()).await?;
     let mut first = true;
-    let mut page = first_page();
-    while let Some(request) = page.take() {
-        let (entries, next) = page_of::<E>(state, user, request).await?;
+    send_pages::<E>(state, user, out, |entries| {
         let mut chunk = Vec::new();
         for entry in entries {
             if !std::mem::take(&mut first) {
@@ -209,48 +227,52 @@ async fn json_array<E: EntryResource>(
             }
             serde_json::to_writer(&mut chunk, &E::view(entry))?;
         }
-        out.send(chunk).await?;
-        page = next;
-    }
+        Ok(chunk)
+    })
+    .await?;
     out.send(b"]".to_vec()).await
 }
 
-const CSV_COLUMNS: [&str; 27] = [
-    "kind",
-    "id",
-    "local_date",
-    "at",
-    "slot_or_activity",
-    "name",
-    "quantity",
-    "unit",
-    "kcal",
-    "protein_g",
-    "carbs_g",
-    "fat_g",
-    "fiber_g",
-    "sugar_g",
-    "sodium_mg",
-    "duration_s",
-    "effort",
-    "distance_km",
-    "avg_heart_rate",
-    "source",
-    "package_id",
-    "package_version",
-    "notes",
-    "email",
-    "timezone",
-    "daily_kcal_target",
-    "created_at",
-];
+/// One line of the CSV export: the profile, a meal or a workout. The field names
+/// are the header; a field a line has no value for is an empty cell.
+#[derive(Serialize, Default)]
+struct CsvRow {
+    kind: &'static str,
+    id: String,
+    local_date: String,
+    at: String,
+    slot_or_activity: String,
+    name: String,
+    quantity: String,
+    unit: String,
+    kcal: String,
+    protein_g: String,
+    carbs_g: String,
+    fat_g: String,
+    fiber_g: String,
+    sugar_g: String,
+    sodium_mg: String,
+    duration_s: String,
+    effort: String,
+    distance_km: String,
+    avg_heart_rate: String,
+    source: String,
+    package_id: String,
+    package_version: String,
+    notes: String,
+    email: String,
+    timezone: String,
+    daily_kcal_target: String,
+    created_at: String,
+}
 
-fn csv_chunk(rows: &[[String; 27]]) -> Result<Vec<u8>, ExportError> {
+/// `rows` as CSV, under the header when `with_header`.
+fn csv_chunk(rows: &[CsvRow], with_header: bool) -> Result<Vec<u8>, ExportError> {
     let mut writer = csv::WriterBuilder::new()
-        .has_headers(false)
+        .has_headers(with_header)
         .from_writer(Vec::new());
     for row in rows {
-        writer.write_record(row)?;
+        writer.serialize(row)?;
     }
     writer
         .into_inner()
@@ -258,35 +280,25 @@ fn csv_chunk(rows: &[[String; 27]]) -> Result<Vec<u8>, ExportError> {
 }
 
 async fn write_csv(state: &SharedState, user: &User, out: &Writer) -> Result<(), ExportError> {
-    let header: [String; 27] = CSV_COLUMNS.map(str::to_owned);
-    let mut profile: [String; 27] = Default::default();
-    profile[0] = "profile".into();
-    profile[1] = user.id.to_string();
-    profile[5] = text_cell(user.name.as_str());
-    profile[23] = text_cell(user.email.as_str());
-    profile[24] = user.timezone.to_string();
-    profile[25] = opt(user.profile.daily_kcal_target.map(|t| t.get()));
-    profile[26] = user.created_at.to_rfc3339();
-    out.send(csv_chunk(&[header, profile])?).await?;
-    let mut page = first_page();
-    while let Some(request) = page.take() {
-        let (entries, next) = page_of::<MealData>(state, user, request).await?;
-        out.send(csv_chunk(
-            &entries.iter().map(meal_row).collect::<Vec<_>>(),
-        )?)
-        .await?;
-        page = next;
-    }
-    let mut page = first_page();
-    while let Some(request) = page.take() {
-        let (entries, next) = page_of::<WorkoutData>(state, user, request).await?;
-        out.send(csv_chunk(
-            &entries.iter().map(workout_row).collect::<Vec<_>>(),
-        )?)
-        .await?;
-        page = next;
-    }
-    Ok(())
+    let profile = CsvRow {
+        kind: "profile",
+        id: user.id.to_string(),
+        name: text_cell(user.name.as_str()),
+        email: text_cell(user.email.as_str()),
+        timezone: user.timezone.to_string(),
+        daily_kcal_target: opt(user.profile.daily_kcal_target.map(|t| t.get())),
+        created_at: user.created_at.to_rfc3339(),
+        ..CsvRow::default()
+    };
+    out.send(csv_chunk(&[profile], true)?).await?;
+    send_pages::<MealData>(state, user, out, |entries| {
+        csv_chunk(&entries.iter().map(meal_row).collect::<Vec<_>>(), false)
+    })
+    .await?;
+    send_pages::<WorkoutData>(state, user, out, |entries| {
+        csv_chunk(&entries.iter().map(workout_row).collect::<Vec<_>>(), false)
+    })
+    .await
 }
 
 /// Text a user wrote, made safe to open in a spreadsheet (CSV injection, CWE-1236):
@@ -312,59 +324,61 @@ fn label<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-fn meal_row(entry: &Entry<MealData>) -> [String; 27] {
+fn meal_row(entry: &Entry<MealData>) -> CsvRow {
     let d = &entry.data;
     let n = &d.nutrition;
-    let mut row: [String; 27] = Default::default();
-    row[0] = "meal".into();
-    row[1] = entry.id.to_string();
-    row[2] = entry.local_date.to_string();
-    row[3] = d.eaten_at.to_rfc3339();
-    row[4] = label(&d.slot);
-    row[5] = text_cell(d.name.as_str());
-    row[6] = d.quantity.get().to_string();
-    row[7] = label(&d.unit);
-    row[8] = n.kcal.get().to_string();
-    // An unknown macro is an empty cell, as the optional columns are: never a 0.
-    row[9] = opt(n.protein_g.map(|v| v.get()));
-    row[10] = opt(n.carbs_g.map(|v| v.get()));
-    row[11] = opt(n.fat_g.map(|v| v.get()));
-    row[12] = opt(n.fiber_g.map(|v| v.get()));
-    row[13] = opt(n.sugar_g.map(|v| v.get()));
-    row[14] = opt(n.sodium_mg.map(|v| v.get()));
-    row[19] = label(&d.source);
-    row[20] = opt(d.package.map(|p| p.package_id));
-    row[21] = opt(d.package.map(|p| p.package_version.get()));
-    row[22] = d
-        .notes
-        .as_ref()
-        .map_or_else(String::new, |n| text_cell(n.as_str()));
-    row[26] = entry.created_at.to_rfc3339();
-    row
+    CsvRow {
+        kind: "meal",
+        id: entry.id.to_string(),
+        local_date: entry.local_date.to_string(),
+        at: d.eaten_at.to_rfc3339(),
+        slot_or_activity: label(&d.slot),
+        name: text_cell(d.name.as_str()),
+        quantity: d.quantity.get().to_string(),
+        unit: label(&d.unit),
+        kcal: n.kcal.get().to_string(),
+        // An unknown macro is an empty cell, as the optional columns are: never a 0.
+        protein_g: opt(n.protein_g.map(|v| v.get())),
+        carbs_g: opt(n.carbs_g.map(|v| v.get())),
+        fat_g: opt(n.fat_g.map(|v| v.get())),
+        fiber_g: opt(n.fiber_g.map(|v| v.get())),
+        sugar_g: opt(n.sugar_g.map(|v| v.get())),
+        sodium_mg: opt(n.sodium_mg.map(|v| v.get())),
+        source: label(&d.source),
+        package_id: opt(d.package.map(|p| p.package_id)),
+        package_version: opt(d.package.map(|p| p.package_version.get())),
+        notes: d
+            .notes
+            .as_ref()
+            .map_or_else(String::new, |n| text_cell(n.as_str())),
+        created_at: entry.created_at.to_rfc3339(),
+        ..CsvRow::default()
+    }
 }
 
-fn workout_row(entry: &Entry<WorkoutData>) -> [String; 27] {
+fn workout_row(entry: &Entry<WorkoutData>) -> CsvRow {
     let d = &entry.data;
-    let mut row: [String; 27] = Default::default();
-    row[0] = "workout".into();
-    row[1] = entry.id.to_string();
-    row[2] = entry.local_date.to_string();
-    row[3] = d.started_at.to_rfc3339();
-    row[4] = label(&d.activity);
-    row[5] = text_cell(d.title.as_str());
-    row[8] = d.kcal_burned.get().to_string();
-    row[15] = d.duration_s.get().to_string();
-    row[16] = opt(d.effort.map(|e| e.get()));
-    row[17] = opt(d.distance_km.map(|v| v.get()));
-    row[18] = opt(d.avg_heart_rate.map(|v| v.get()));
-    row[20] = opt(d.package.map(|p| p.package_id));
-    row[21] = opt(d.package.map(|p| p.package_version.get()));
-    row[22] = d
-        .notes
-        .as_ref()
-        .map_or_else(String::new, |n| text_cell(n.as_str()));
-    row[26] = entry.created_at.to_rfc3339();
-    row
+    CsvRow {
+        kind: "workout",
+        id: entry.id.to_string(),
+        local_date: entry.local_date.to_string(),
+        at: d.started_at.to_rfc3339(),
+        slot_or_activity: label(&d.activity),
+        name: text_cell(d.title.as_str()),
+        kcal: d.kcal_burned.get().to_string(),
+        duration_s: d.duration_s.get().to_string(),
+        effort: opt(d.effort.map(|e| e.get())),
+        distance_km: opt(d.distance_km.map(|v| v.get())),
+        avg_heart_rate: opt(d.avg_heart_rate.map(|v| v.get())),
+        package_id: opt(d.package.map(|p| p.package_id)),
+        package_version: opt(d.package.map(|p| p.package_version.get())),
+        notes: d
+            .notes
+            .as_ref()
+            .map_or_else(String::new, |n| text_cell(n.as_str())),
+        created_at: entry.created_at.to_rfc3339(),
+        ..CsvRow::default()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -501,15 +515,7 @@ pub async fn import(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<ImportReport>> {
-    let is_json = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !is_json {
+    if !is_json(&headers) {
         return Err(ApiError::unsupported_media_type());
     }
     let body = body.map_err(|_| ApiError::payload_too_large(IMPORT_LIMIT_BYTES))?;
@@ -540,6 +546,7 @@ async fn prepare<E: EntryResource>(
     name: &str,
 ) -> ApiResult<Vec<Entry<E>>> {
     let mut entries = Vec::with_capacity(values.len());
+    let mut packages_found = std::collections::HashSet::new();
     for (index, value) in values.iter().enumerate() {
         let at = format!("{name}[{index}]");
         let mut object = value
@@ -552,18 +559,22 @@ async fn prepare<E: EntryResource>(
             .iter()
             .filter_map(|&field| Some((field.to_owned(), object.remove(field)?)))
             .collect();
-        let managed: StoreManaged =
-            parse_json(&serde_json::to_vec(&managed).map_err(ApiError::internal)?)
-                .map_err(|e| e.within(&at))?;
-        let bytes = serde_json::to_vec(&object).map_err(ApiError::internal)?;
-        let input: E::Input = parse_json(&bytes).map_err(|e| e.within(&at))?;
+        let managed: StoreManaged = from_json_value(managed.into()).map_err(|e| e.within(&at))?;
+        let input: E::Input = from_json_value(object.into()).map_err(|e| e.within(&at))?;
         let (id, data) = E::from_input(input).map_err(|e| e.within(&at))?;
         let id =
             id.ok_or_else(|| ApiError::invalid(format!("{at}.id"), "is required in an import"))?;
         check_occurred_at::<E>(data.occurred_at()).map_err(|e| e.within(&at))?;
-        check_package::<E>(state, &data)
-            .await
-            .map_err(|e| e.within(&at))?;
+        // Each package once, however many entries name it.
+        let package = data
+            .package()
+            .map(|p| (p.package_id, p.package_version.get()));
+        if let Some(package) = package.filter(|p| !packages_found.contains(p)) {
+            check_package::<E>(state, &data)
+                .await
+                .map_err(|e| e.within(&at))?;
+            packages_found.insert(package);
+        }
         let local_date = kept_local_date(managed.local_date, &data)
             .unwrap_or_else(|| user.timezone.local_date(data.occurred_at()));
         let stamp = now();

@@ -17,6 +17,17 @@ pub enum Level {
     Advanced,
 }
 
+impl Level {
+    /// The name clients use (and the cache's keys).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Beginner => "beginner",
+            Self::Intermediate => "intermediate",
+            Self::Advanced => "advanced",
+        }
+    }
+}
+
 impl std::str::FromStr for Level {
     type Err = super::values::InvalidValue;
 

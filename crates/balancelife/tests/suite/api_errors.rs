@@ -66,6 +66,38 @@ async fn a_body_that_is_not_json_is_a_415() {
     assert_eq!(response.error_code(), "unsupported_media_type");
 }
 
+/// A JSON-based media type (`application/…+json`) is JSON to every endpoint that
+/// takes a body, the import of an export file included.
+#[tokio::test]
+async fn a_json_based_media_type_is_taken_as_json_everywhere() {
+    let app = spawn_app().await;
+    let user = app.register("jsonbased", json!({})).await;
+    let entry = TestApp::meal_body(&chrono::Utc::now().to_rfc3339()).to_string();
+    let file = json!({"format": "balancelife-export", "version": 1}).to_string();
+
+    let logged = app
+        .send(raw(
+            "POST",
+            "/api/v1/meal-entries",
+            &user.token,
+            "application/vnd.example+json",
+            entry,
+        ))
+        .await;
+    let imported = app
+        .send(raw(
+            "POST",
+            "/api/v1/import",
+            &user.token,
+            "application/vnd.example+json; charset=utf-8",
+            file,
+        ))
+        .await;
+
+    assert_eq!(logged.status, StatusCode::CREATED, "{}", logged.body);
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
+}
+
 #[tokio::test]
 async fn an_oversized_body_is_a_413() {
     let app = spawn_app().await;

@@ -23,17 +23,14 @@
 //! limits on its own, with the same quotas.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::domain::Email;
-use crate::rate_limit::AttemptCounter;
+use crate::rate_limit::{AttemptCounter, LocalCounter};
 
 /// The address budget, in e-mail budgets: a household or an office shares one.
 const ADDRESS_SHARE: u32 = 3;
@@ -41,31 +38,21 @@ const ADDRESS_SHARE: u32 = 3;
 const EMAIL_CEILING: u32 = 10;
 
 pub struct AuthLimits {
-    per_address: DefaultKeyedRateLimiter<IpAddr>,
-    per_site_and_email: DefaultKeyedRateLimiter<(Option<IpAddr>, String)>,
-    per_email: DefaultKeyedRateLimiter<String>,
-    clock: DefaultClock,
     per_minute: u32,
     /// Counters shared by every instance, when there are any.
     shared: Option<Arc<dyn AttemptCounter>>,
+    /// This instance's own, for when there are none or they do not answer.
+    local: LocalCounter,
 }
 
 impl AuthLimits {
     /// `per_minute` attempts per client site and e-mail; see the module for the
     /// others.
     pub fn new(per_minute: u32, shared: Option<Arc<dyn AttemptCounter>>) -> Self {
-        let per_minute = per_minute.max(1);
-        let quota = |times: u32| {
-            let burst = NonZeroU32::new(per_minute.saturating_mul(times)).expect("at least one");
-            Quota::per_minute(burst)
-        };
         Self {
-            per_address: RateLimiter::keyed(quota(ADDRESS_SHARE)),
-            per_site_and_email: RateLimiter::keyed(quota(1)),
-            per_email: RateLimiter::keyed(quota(EMAIL_CEILING)),
-            clock: DefaultClock::default(),
-            per_minute,
+            per_minute: per_minute.max(1),
             shared,
+            local: LocalCounter::default(),
         }
     }
 
@@ -73,17 +60,19 @@ impl AuthLimits {
     /// this instance's own while they do not answer.
     pub async fn check(&self, address: Option<IpAddr>, email: &Email) -> Result<(), Duration> {
         if let Some(shared) = &self.shared
-            && let Some(answer) = self.check_shared(shared.as_ref(), address, email).await
+            && let Some(answer) = self.check_on(shared.as_ref(), address, email).await
         {
             return answer;
         }
-        self.check_here(address, email)
+        self.check_on(&self.local, address, email)
+            .await
+            .unwrap_or(Ok(()))
     }
 
-    /// The shared counters' answer, or `None` when they did not give one.
-    async fn check_shared(
+    /// The budgets' answer on `counter`, or `None` when it did not give one.
+    async fn check_on(
         &self,
-        shared: &dyn AttemptCounter,
+        counter: &dyn AttemptCounter,
         address: Option<IpAddr>,
         email: &Email,
     ) -> Option<Result<(), Duration>> {
@@ -97,34 +86,12 @@ impl AuthLimits {
         ]);
         for (subject, times) in budgets {
             let limit = self.per_minute.saturating_mul(times);
-            match shared.count(&subject, limit).await? {
+            match counter.count(&subject, limit).await? {
                 Ok(()) => {}
                 refused @ Err(_) => return Some(refused),
             }
         }
         Some(Ok(()))
-    }
-
-    /// This instance's own counters.
-    fn check_here(&self, address: Option<IpAddr>, email: &Email) -> Result<(), Duration> {
-        let wait = |not_until: governor::NotUntil<_>| not_until.wait_time_from(self.clock.now());
-        if let Some(address) = address {
-            self.per_address
-                .check_key(&network_of(address))
-                .map_err(wait)?;
-        }
-        let email = email.as_str().to_owned();
-        self.per_site_and_email
-            .check_key(&(address.map(site_of), email.clone()))
-            .map_err(wait)?;
-        self.per_email.check_key(&email).map_err(wait)?;
-        // Forget keys whose limit has fully recovered, so the maps stay small.
-        if rand::random::<u8>() == 0 {
-            self.per_address.retain_recent();
-            self.per_site_and_email.retain_recent();
-            self.per_email.retain_recent();
-        }
-        Ok(())
     }
 }
 
@@ -209,55 +176,55 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_address_budget_is_three_times_the_e_mail_budget() {
+    #[tokio::test]
+    async fn the_address_budget_is_three_times_the_e_mail_budget() {
         let limits = AuthLimits::new(2, None);
         let address = Some("2001:db8::1".parse().unwrap());
         let same_network = Some("2001:db8::2".parse().unwrap());
         let email = |n: u8| Email::try_from(format!("user{n}@example.com")).unwrap();
         for n in 0..6 {
             let from = if n % 2 == 0 { address } else { same_network };
-            assert!(limits.check_here(from, &email(n)).is_ok(), "attempt {n}");
+            assert!(limits.check(from, &email(n)).await.is_ok(), "attempt {n}");
         }
-        assert!(limits.check_here(address, &email(7)).is_err());
+        assert!(limits.check(address, &email(7)).await.is_err());
         // Without an address, only the e-mail's own budget counts.
-        assert!(limits.check_here(None, &email(8)).is_ok());
-        assert!(limits.check_here(None, &email(8)).is_ok());
-        assert!(limits.check_here(None, &email(8)).is_err());
+        assert!(limits.check(None, &email(8)).await.is_ok());
+        assert!(limits.check(None, &email(8)).await.is_ok());
+        assert!(limits.check(None, &email(8)).await.is_err());
     }
 
-    #[test]
-    fn an_address_over_its_limit_spends_no_e_mails_budget() {
+    #[tokio::test]
+    async fn an_address_over_its_limit_spends_no_e_mails_budget() {
         let limits = AuthLimits::new(2, None);
         let attacker = Some("192.0.2.66".parse().unwrap());
         let owner = Some("198.51.100.7".parse().unwrap());
         let victim = Email::try_from("victim@example.com".to_owned()).unwrap();
         let other = |n: u8| Email::try_from(format!("other{n}@example.com")).unwrap();
         for n in 0..6 {
-            assert!(limits.check_here(attacker, &other(n)).is_ok());
+            assert!(limits.check(attacker, &other(n)).await.is_ok());
         }
         for _ in 0..10 {
-            assert!(limits.check_here(attacker, &victim).is_err());
+            assert!(limits.check(attacker, &victim).await.is_err());
         }
-        assert!(limits.check_here(owner, &victim).is_ok());
-        assert!(limits.check_here(owner, &victim).is_ok());
+        assert!(limits.check(owner, &victim).await.is_ok());
+        assert!(limits.check(owner, &victim).await.is_ok());
         assert!(
-            limits.check_here(owner, &victim).is_err(),
+            limits.check(owner, &victim).await.is_err(),
             "the owner's own budget"
         );
     }
 
-    #[test]
-    fn ten_sites_together_reach_an_e_mails_ceiling() {
+    #[tokio::test]
+    async fn ten_sites_together_reach_an_e_mails_ceiling() {
         let limits = AuthLimits::new(2, None);
         let email = Email::try_from("popular@example.com".to_owned()).unwrap();
         let site = |n: u8| Some(IpAddr::from([192, 0, 2, n]));
         for n in 0..10 {
             for _ in 0..2 {
-                assert!(limits.check_here(site(n), &email).is_ok(), "site {n}");
+                assert!(limits.check(site(n), &email).await.is_ok(), "site {n}");
             }
-            assert!(limits.check_here(site(n), &email).is_err(), "site {n}");
+            assert!(limits.check(site(n), &email).await.is_err(), "site {n}");
         }
-        assert!(limits.check_here(site(10), &email).is_err(), "the ceiling");
+        assert!(limits.check(site(10), &email).await.is_err(), "the ceiling");
     }
 }

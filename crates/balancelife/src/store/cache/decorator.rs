@@ -24,8 +24,8 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::domain::{
-    Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
-    StatusFilter, User, WorkoutData, WorkoutPackage,
+    Email, Entry, EntryData, EntryPosition, Level, MealData, MealPackage, Package, PackageFilter,
+    Slug, StatusFilter, User, WorkoutData, WorkoutPackage,
 };
 use crate::store::Encoded;
 use crate::store::cache::invalidator::Invalidator;
@@ -463,7 +463,7 @@ impl<P: Package> CachedPackages<P> {
         Self {
             core,
             select,
-            noun: P::NOUN.replace(' ', "-"),
+            noun: crate::store::cache::keys::package_noun::<P>(),
         }
     }
 
@@ -507,7 +507,7 @@ fn page_name(filter: &PackageFilter, page: &PageRequest<Slug>) -> String {
     format!(
         "page:{}:{}:{}:{}",
         filter.tag.as_ref().map_or("-", |t| t.as_str()),
-        filter.level.map_or("-".to_owned(), |l| format!("{l:?}")),
+        filter.level.map_or("-", Level::as_str),
         page.limit.get(),
         page.after.as_ref().map_or("-", |s| s.as_str()),
     )

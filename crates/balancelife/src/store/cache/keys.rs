@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use crate::domain::{Email, StatusFilter};
+use crate::domain::{Email, Package, StatusFilter};
 
 /// What one write voids in one scope: values to delete (with their leases) and guards
 /// to bump. A flush of the scope bumps its generation.
@@ -50,6 +50,11 @@ impl Invalidation {
     pub fn flush(scope: Scope) -> Self {
         Self::guards(scope, vec![GENERATION.to_owned()])
     }
+}
+
+/// The noun a package's keys are named by: `meal-package` or `workout-package`.
+pub fn package_noun<P: Package>() -> String {
+    P::NOUN.replace(' ', "-")
 }
 
 /// The owner of a group of keys: the content of their hash tag.

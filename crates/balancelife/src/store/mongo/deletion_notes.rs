@@ -31,7 +31,7 @@ use crate::domain::{Entry, EntryData};
 use crate::store::StoreResult;
 
 /// The collection the notes go to.
-pub const COLLECTION: &str = "entry_deletions";
+pub const COLLECTION: &str = super::collections::ENTRY_DELETIONS;
 
 /// How long a note is kept: its insert event is what matters, and the stream reads
 /// it within moments.

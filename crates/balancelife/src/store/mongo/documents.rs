@@ -117,7 +117,7 @@ pub struct MealEntryDoc {
 }
 
 impl EntryDocument for MealData {
-    const COLLECTION: &'static str = "meal_entries";
+    const COLLECTION: &'static str = super::collections::MEAL_ENTRIES;
     const SUMMED: [Option<&'static str>; 4] = [
         Some("nutrition.kcal"),
         Some("nutrition.protein_g"),
@@ -198,7 +198,7 @@ pub struct WorkoutEntryDoc {
 }
 
 impl EntryDocument for WorkoutData {
-    const COLLECTION: &'static str = "workout_entries";
+    const COLLECTION: &'static str = super::collections::WORKOUT_ENTRIES;
     const SUMMED: [Option<&'static str>; 4] = [Some("kcal_burned"), None, None, None];
     const OPTIONAL_MACROS: &'static [&'static str] = &[];
     type Doc = WorkoutEntryDoc;

@@ -7,6 +7,7 @@ use bson::{Document, doc};
 use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
+use super::collections::{MEAL_ENTRIES, MEAL_PACKAGES, USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES};
 use super::deletion_notes;
 use super::errors::bounded;
 use crate::store::StoreResult;
@@ -15,49 +16,44 @@ use crate::store::StoreResult;
 fn expected_indexes() -> Vec<(&'static str, &'static str, Document, bool)> {
     vec![
         // Case-insensitive uniqueness: `Email` is stored lower-cased.
-        ("users", "email_unique", doc! { "email": 1 }, true),
+        (USERS, "email_unique", doc! { "email": 1 }, true),
         // One range per date range and cursor (see `documents::position_key`).
         (
-            "meal_entries",
+            MEAL_ENTRIES,
             "user_position",
             doc! { "user_id": 1, "position": 1 },
             false,
         ),
         (
-            "workout_entries",
+            WORKOUT_ENTRIES,
             "user_position",
             doc! { "user_id": 1, "position": 1 },
             false,
         ),
         // Whether a package may be deleted: does any entry name it?
+        (MEAL_ENTRIES, "package_id", doc! { "package_id": 1 }, false),
         (
-            "meal_entries",
+            WORKOUT_ENTRIES,
             "package_id",
             doc! { "package_id": 1 },
             false,
         ),
+        (MEAL_PACKAGES, "slug_unique", doc! { "slug": 1 }, true),
         (
-            "workout_entries",
-            "package_id",
-            doc! { "package_id": 1 },
-            false,
-        ),
-        ("meal_packages", "slug_unique", doc! { "slug": 1 }, true),
-        (
-            "meal_packages",
+            MEAL_PACKAGES,
             "search_tags_slug",
             doc! { "search_tags": 1, "slug": 1 },
             false,
         ),
-        ("workout_packages", "slug_unique", doc! { "slug": 1 }, true),
+        (WORKOUT_PACKAGES, "slug_unique", doc! { "slug": 1 }, true),
         (
-            "workout_packages",
+            WORKOUT_PACKAGES,
             "search_tags_slug",
             doc! { "search_tags": 1, "slug": 1 },
             false,
         ),
         (
-            "workout_packages",
+            WORKOUT_PACKAGES,
             "level_slug",
             doc! { "level": 1, "slug": 1 },
             false,

@@ -9,6 +9,7 @@
 //! catalogue is queried by the new fields: a list of published packages must find
 //! the documents an older release wrote.
 
+use super::collections::{MEAL_PACKAGES, WORKOUT_PACKAGES};
 use std::time::Duration;
 
 use bson::{Document, doc};
@@ -28,7 +29,7 @@ pub async fn run(db: &Database, timeout: Duration) -> StoreResult<()> {
     let done = bounded(timeout, records.find_one(doc! { "_id": PACKAGE_STATUS })).await?;
     if done.is_none() {
         let mut changed = 0;
-        for collection in ["meal_packages", "workout_packages"] {
+        for collection in [MEAL_PACKAGES, WORKOUT_PACKAGES] {
             changed += package_status(db, collection, timeout).await?;
         }
         tracing::info!(

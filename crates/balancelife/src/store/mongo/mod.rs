@@ -4,6 +4,7 @@
 //! `StoreError::Unavailable` (a 503), never a write to somewhere else. The driver
 //! reconnects by itself when the server returns.
 
+pub mod collections;
 mod deletion_notes;
 mod documents;
 mod entries;
@@ -27,7 +28,8 @@ use mongodb::options::{
 use mongodb::{Client, ClientSession, Database};
 use uuid::Uuid;
 
-pub(super) use self::deletion_notes::COLLECTION as ENTRY_DELETIONS;
+pub(super) use self::collections::ENTRY_DELETIONS;
+use self::collections::{MEAL_PACKAGES, USERS, WORKOUT_PACKAGES};
 pub use self::deletion_notes::DeletionNotes;
 use self::documents::{EntryDocument, UserDoc};
 use self::entries::MongoEntries;
@@ -111,7 +113,7 @@ impl MongoStore {
     }
 
     fn new(client: Client, db: Database, timeout: Duration, supports_transactions: bool) -> Self {
-        let raw_users = db.collection::<Document>("users");
+        let raw_users = db.collection::<Document>(USERS);
         let deletion_notes = Arc::new(DeletionNotes::new(
             db.collection(deletion_notes::COLLECTION),
         ));
@@ -122,9 +124,9 @@ impl MongoStore {
         };
         let shared = || (transactions.clone(), deletion_notes.clone());
         Self {
-            users: db.collection("users"),
-            meal_packages: MongoPackages::new(db.collection("meal_packages"), timeout),
-            workout_packages: MongoPackages::new(db.collection("workout_packages"), timeout),
+            users: db.collection(USERS),
+            meal_packages: MongoPackages::new(db.collection(MEAL_PACKAGES), timeout),
+            workout_packages: MongoPackages::new(db.collection(WORKOUT_PACKAGES), timeout),
             meal_entries: MongoEntries::new(
                 db.collection(MealData::COLLECTION),
                 raw_users.clone(),

@@ -57,6 +57,7 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use crate::store::cache::redis::RedisCache;
+use crate::store::mongo::collections;
 use crate::store::mongo::{DeletionNotes, ENTRY_DELETIONS, MongoStore, is_duplicate_key};
 use crate::store::{ComponentHealth, ComponentStatus};
 use images::Images;
@@ -71,15 +72,8 @@ const AWAIT: Duration = Duration::from_millis(100);
 /// How often the confirmed resume token is saved at most.
 const SAVE_EVERY: Duration = Duration::from_millis(100);
 
-const COLLECTIONS: [&str; 5] = [
-    "users",
-    "meal_packages",
-    "workout_packages",
-    "meal_entries",
-    "workout_entries",
-];
-
-const ENTRY_COLLECTIONS: [&str; 2] = ["meal_entries", "workout_entries"];
+const COLLECTIONS: [&str; 5] = collections::DATA;
+const ENTRY_COLLECTIONS: [&str; 2] = collections::ENTRIES;
 
 /// The running invalidator; it stops when dropped.
 pub struct Invalidator {
@@ -196,111 +190,147 @@ struct Consumer {
 
 type Events = ChangeStream<ChangeStreamEvent<Document>>;
 
+/// Where this instance stands with the invalidator's lease.
+enum Lease {
+    /// Another instance holds it, or none could be taken: nothing to read.
+    Standby,
+    /// This instance holds it and reads the stream.
+    Holding(Tail),
+}
+
+/// What a holder keeps: the stream once it is open, and the position of the last
+/// change it confirmed and has not saved yet. Stepping down drops both.
+#[derive(Default)]
+struct Tail {
+    stream: Option<Events>,
+    confirmed: Option<ResumeToken>,
+}
+
 impl Consumer {
     async fn run(self) {
-        let mut stream: Option<Events> = None;
-        let mut holding = false;
+        let mut lease = Lease::Standby;
         let mut next_claim = Instant::now();
-        let mut confirmed: Option<ResumeToken> = None;
         let mut last_saved = Instant::now();
         // Read (and turned on where it can be) once per process, before any stream
         // is opened: every instance's `/health` tells whether MongoDB keeps them.
         let mut images: Option<Images> = None;
         loop {
             if images.is_none() {
-                match images::ensure(&self.db, &COLLECTIONS).await {
-                    Ok(found) => {
-                        let entries_kept = ENTRY_COLLECTIONS
-                            .iter()
-                            .all(|collection| found.kept_for(collection));
-                        self.deletion_notes.turn(!entries_kept);
-                        *self.images.lock() = Some(found.clone());
-                        images = Some(found);
-                    }
-                    Err(error) => {
-                        tracing::debug!(%error, "which collections keep pre-images could not be read");
-                    }
-                }
+                images = self.read_images().await;
             }
             if Instant::now() >= next_claim {
                 next_claim = Instant::now() + RENEW;
-                // Only an instance that reaches Redis may hold the lease: one that
-                // cannot would keep it while invalidating nothing.
-                let claimed = if self.cache.is_serving() {
-                    self.claim().await
-                } else {
-                    Ok(false)
-                };
-                match claimed {
-                    Ok(true) if !holding => {
-                        holding = true;
-                        self.cache.metrics.stream_lease_takeovers.inc();
-                        tracing::info!("this instance now invalidates from the change stream");
-                        *self.role.lock() = Role::Holder;
-                    }
-                    Ok(true) => {}
-                    Ok(false) => {
-                        if holding {
-                            self.release().await;
-                        }
-                        holding = false;
-                        stream = None;
-                        confirmed = None;
-                        *self.role.lock() = Role::Standby;
-                    }
-                    Err(error) => {
-                        tracing::debug!(%error, "the invalidator's lease could not be renewed");
-                        holding = false;
-                        stream = None;
-                        confirmed = None;
-                        *self.role.lock() = Role::Unreachable;
-                    }
-                }
+                lease = self.renew(lease).await;
             }
-            let (true, Some(images)) = (holding, images.as_ref()) else {
+            let (Lease::Holding(tail), Some(images)) = (&mut lease, images.as_ref()) else {
                 tokio::time::sleep(RENEW).await;
                 continue;
             };
-            let Some(events) = stream.as_mut() else {
-                match self.open(images).await {
-                    Ok(opened) => stream = Some(opened),
-                    Err(error) => {
-                        tracing::warn!(%error, "the change stream could not be opened; retrying");
-                        tokio::time::sleep(RENEW).await;
-                    }
+            if self.tail(tail, images, &mut last_saved).await.is_err() {
+                // Not confirmed: what was is saved; give the lease up (an instance
+                // that reaches Redis takes over from the saved token, so the change
+                // comes round again) and stand by for a while.
+                self.release().await;
+                lease = self.step_down(Role::Standby);
+                next_claim = Instant::now() + LEASE * 2;
+            }
+        }
+    }
+
+    /// Which collections keep pre-images, with the deletion notes turned on where
+    /// entries keep none; `None` while that cannot be read.
+    async fn read_images(&self) -> Option<Images> {
+        match images::ensure(&self.db, &COLLECTIONS).await {
+            Ok(found) => {
+                let entries_kept = ENTRY_COLLECTIONS
+                    .iter()
+                    .all(|collection| found.kept_for(collection));
+                self.deletion_notes.turn(!entries_kept);
+                *self.images.lock() = Some(found.clone());
+                Some(found)
+            }
+            Err(error) => {
+                tracing::debug!(%error, "which collections keep pre-images could not be read");
+                None
+            }
+        }
+    }
+
+    /// One lease round: takes or keeps the lease, or steps down.
+    async fn renew(&self, lease: Lease) -> Lease {
+        // Only an instance that reaches Redis may hold the lease: one that cannot
+        // would keep it while invalidating nothing.
+        let claimed = if self.cache.is_serving() {
+            self.claim().await
+        } else {
+            Ok(false)
+        };
+        match (claimed, lease) {
+            (Ok(true), Lease::Standby) => {
+                self.cache.metrics.stream_lease_takeovers.inc();
+                tracing::info!("this instance now invalidates from the change stream");
+                *self.role.lock() = Role::Holder;
+                Lease::Holding(Tail::default())
+            }
+            (Ok(true), holding @ Lease::Holding(_)) => holding,
+            (Ok(false), lease) => {
+                if let Lease::Holding(_) = lease {
+                    self.release().await;
                 }
-                continue;
-            };
-            match events.next_if_any().await {
-                Ok(Some(event)) => {
-                    let token = event.id.clone();
-                    if self.apply(event, images).await {
-                        confirmed = Some(token);
-                    } else {
-                        // Not confirmed: save what was, give the lease up (an instance
-                        // that reaches Redis takes over from the saved token, so the
-                        // change comes round again) and stand by for a while.
-                        self.save(&mut confirmed, &mut last_saved, true).await;
-                        self.release().await;
-                        holding = false;
-                        stream = None;
-                        *self.role.lock() = Role::Standby;
-                        next_claim = Instant::now() + LEASE * 2;
-                    }
-                }
-                // Nothing new: every change so far was confirmed, so the stream's own
-                // position can be saved, and a quiet stream's token keeps up with the oplog.
-                Ok(None) => confirmed = events.resume_token().or(confirmed.take()),
+                self.step_down(Role::Standby)
+            }
+            (Err(error), _) => {
+                tracing::debug!(%error, "the invalidator's lease could not be renewed");
+                self.step_down(Role::Unreachable)
+            }
+        }
+    }
+
+    fn step_down(&self, role: Role) -> Lease {
+        *self.role.lock() = role;
+        Lease::Standby
+    }
+
+    /// Reads the next change, if any, and invalidates it; saves the position now
+    /// and then. `Err` when a change could not be confirmed: the holder steps down.
+    async fn tail(
+        &self,
+        tail: &mut Tail,
+        images: &Images,
+        last_saved: &mut Instant,
+    ) -> Result<(), ()> {
+        let Some(events) = tail.stream.as_mut() else {
+            match self.open(images).await {
+                Ok(opened) => tail.stream = Some(opened),
                 Err(error) => {
-                    // Reopened from the saved token; one the server refuses is handled
-                    // there (`open`).
-                    tracing::warn!(%error, "the change stream failed; resuming");
-                    self.save(&mut confirmed, &mut last_saved, true).await;
-                    stream = None;
+                    tracing::warn!(%error, "the change stream could not be opened; retrying");
+                    tokio::time::sleep(RENEW).await;
                 }
             }
-            self.save(&mut confirmed, &mut last_saved, false).await;
+            return Ok(());
+        };
+        match events.next_if_any().await {
+            Ok(Some(event)) => {
+                let token = event.id.clone();
+                if !self.apply(event, images).await {
+                    self.save(&mut tail.confirmed, last_saved, true).await;
+                    return Err(());
+                }
+                tail.confirmed = Some(token);
+            }
+            // Nothing new: every change so far was confirmed, so the stream's own
+            // position can be saved, and a quiet stream's token keeps up with the oplog.
+            Ok(None) => tail.confirmed = events.resume_token().or(tail.confirmed.take()),
+            Err(error) => {
+                // Reopened from the saved token; one the server refuses is handled
+                // there (`open`).
+                tracing::warn!(%error, "the change stream failed; resuming");
+                self.save(&mut tail.confirmed, last_saved, true).await;
+                tail.stream = None;
+            }
         }
+        self.save(&mut tail.confirmed, last_saved, false).await;
+        Ok(())
     }
 
     /// Takes or renews the lease; false while another holds it.

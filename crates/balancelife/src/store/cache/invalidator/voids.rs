@@ -15,11 +15,13 @@ use chrono::NaiveDate;
 use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
 use uuid::Uuid;
 
-use crate::domain::{Email, StatusFilter};
+use crate::domain::{Email, EntryKind, MealPackage, StatusFilter, WorkoutPackage};
 use crate::store::cache::invalidator::images::Images;
 use crate::store::cache::keys::Invalidation;
-use crate::store::cache::keys::voids;
-use crate::store::mongo::ENTRY_DELETIONS;
+use crate::store::cache::keys::{package_noun, voids};
+use crate::store::mongo::collections::{
+    ENTRY_DELETIONS, MEAL_ENTRIES, MEAL_PACKAGES, USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES,
+};
 
 /// What one change voids.
 #[derive(Debug, PartialEq, Eq)]
@@ -52,7 +54,7 @@ pub fn voided(event: &ChangeStreamEvent<Document>, images: &Images) -> Voided {
         None => Voided::Unknown,
     };
     match collection {
-        "users" => {
+        USERS => {
             let Some(id) = id else {
                 return Voided::Unknown;
             };
@@ -73,10 +75,15 @@ pub fn voided(event: &ChangeStreamEvent<Document>, images: &Images) -> Voided {
             // A note expiring changes nothing cached.
             _ => Voided::Keys(Vec::new()),
         },
-        "meal_packages" => package("meal-package"),
-        "workout_packages" => package("workout-package"),
-        "meal_entries" | "workout_entries" => {
-            let kind = collection.trim_end_matches("_entries");
+        MEAL_PACKAGES => package(&package_noun::<MealPackage>()),
+        WORKOUT_PACKAGES => package(&package_noun::<WorkoutPackage>()),
+        MEAL_ENTRIES | WORKOUT_ENTRIES => {
+            let kind = if collection == MEAL_ENTRIES {
+                EntryKind::Meal
+            } else {
+                EntryKind::Workout
+            }
+            .as_str();
             // The day it was on and the day it is on, where the change tells both.
             let complete = (event.operation_type == OperationType::Insert || before.is_some())
                 && (deleted || after.is_some());
@@ -104,10 +111,11 @@ pub fn voided(event: &ChangeStreamEvent<Document>, images: &Images) -> Voided {
 /// entry was on, of its owner. A note that does not say (not one this service
 /// wrote) voids the whole cache.
 fn noted_deletion(note: &Document) -> Voided {
-    let kind = note
-        .get_str("kind")
-        .ok()
-        .filter(|kind| ["meal", "workout"].contains(kind));
+    let kind = note.get_str("kind").ok().filter(|kind| {
+        [EntryKind::Meal, EntryKind::Workout]
+            .map(EntryKind::as_str)
+            .contains(kind)
+    });
     kind.and_then(|kind| entry_days(kind, [Some(note)]))
         .map_or(Voided::Unknown, Voided::Keys)
 }

@@ -1,0 +1,23 @@
+//! The names of the collections the store keeps, in one place: the store, its
+//! indexes and migrations, and the cache's change-stream invalidator (which tells
+//! what a change voids from the collection it happened in) all read them here.
+
+pub const USERS: &str = "users";
+pub const MEAL_PACKAGES: &str = "meal_packages";
+pub const WORKOUT_PACKAGES: &str = "workout_packages";
+pub const MEAL_ENTRIES: &str = "meal_entries";
+pub const WORKOUT_ENTRIES: &str = "workout_entries";
+/// Notes of entry deletions, for the invalidator where MongoDB keeps no pre-images.
+pub const ENTRY_DELETIONS: &str = "entry_deletions";
+
+/// The collections whose changes the cache must follow.
+pub const DATA: [&str; 5] = [
+    USERS,
+    MEAL_PACKAGES,
+    WORKOUT_PACKAGES,
+    MEAL_ENTRIES,
+    WORKOUT_ENTRIES,
+];
+
+/// The collections of entries.
+pub const ENTRIES: [&str; 2] = [MEAL_ENTRIES, WORKOUT_ENTRIES];
