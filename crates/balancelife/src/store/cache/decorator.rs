@@ -211,11 +211,16 @@ const LATE_WRITE_MARGIN: Duration = Duration::from_secs(1);
 
 /// Runs a write and its invalidation to the end even when the request that started it
 /// is dropped (the client left, the deadline passed): a write that reached the store
-/// must invalidate the cache, or a stale value would outlive it.
-async fn detached<T: Send + 'static>(
-    write: impl Future<Output = StoreResult<T>> + Send + 'static,
-) -> StoreResult<T> {
-    tokio::spawn(write)
+/// must invalidate the cache, or a stale value would outlive it. The write gets its
+/// own handle on `owner`, since it may outlive the borrow it was started from.
+async fn detached<S: Clone, T: Send + 'static, W>(
+    owner: &S,
+    write: impl FnOnce(S) -> W,
+) -> StoreResult<T>
+where
+    W: Future<Output = StoreResult<T>> + Send + 'static,
+{
+    tokio::spawn(write(owner.clone()))
         .await
         .unwrap_or_else(|error| Err(StoreError::internal("a detached write failed").because(error)))
 }
@@ -343,8 +348,7 @@ impl Store for CachedStore {
     }
 
     async fn create_user(&self, user: User) -> StoreResult<User> {
-        let core = self.core.clone();
-        detached(async move {
+        detached(&self.core, |core| async move {
             let changes = voids::user_written(user.id, &[&user.email]);
             let result = core.inner.create_user(user).await;
             core.after_write(&result, changes, &[]).await;
@@ -389,8 +393,7 @@ impl Store for CachedStore {
         user: User,
         expected_updated_at: DateTime<Utc>,
     ) -> StoreResult<User> {
-        let core = self.core.clone();
-        detached(async move {
+        detached(&self.core, |core| async move {
             // The old e-mail's key must go too; only the store knows it for sure.
             let previous = core.inner.get_user(user.id).await?;
             let changes = voids::user_written(user.id, &[&user.email, &previous.email]);
@@ -402,8 +405,7 @@ impl Store for CachedStore {
     }
 
     async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
-        let core = self.core.clone();
-        detached(async move {
+        detached(&self.core, |core| async move {
             // Read first too, for the address to void should the deletion's answer
             // be lost (a timeout after the server did it).
             let before = core.inner.get_user(id).await?;
@@ -484,8 +486,7 @@ impl<P: Package> CachedPackages<P> {
         write: impl Future<Output = StoreResult<T>> + Send + 'static,
         listed_in: fn(&T) -> Vec<StatusFilter>,
     ) -> StoreResult<T> {
-        let this = self.clone();
-        detached(async move {
+        detached(self, |this| async move {
             let result = write.await;
             let listings = result
                 .as_ref()
@@ -702,8 +703,7 @@ impl<D: EntryData> CachedEntries<D> {
 #[async_trait]
 impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
     async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
-        let this = self.clone();
-        detached(async move {
+        detached(self, |this| async move {
             let (user_id, day) = (entry.user_id, entry.local_date);
             let result = this.inner().create(entry).await;
             this.written(user_id, &[Some(day)], &result).await;
@@ -713,8 +713,7 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
     }
 
     async fn put(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
-        let this = self.clone();
-        detached(async move {
+        detached(self, |this| async move {
             let (user_id, day) = (entry.user_id, entry.local_date);
             let result = this.inner().put(entry).await;
             // The day the replaced entry was on, as the write found it.
@@ -742,8 +741,7 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
         entry: Entry<D>,
         expected_updated_at: DateTime<Utc>,
     ) -> StoreResult<Entry<D>> {
-        let this = self.clone();
-        detached(async move {
+        detached(self, |this| async move {
             let (user_id, day) = (entry.user_id, entry.local_date);
             let before = this.current_day(user_id, entry.id).await?;
             let result = this.inner().update(entry, expected_updated_at).await;
@@ -754,8 +752,7 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
     }
 
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
-        let this = self.clone();
-        detached(async move {
+        detached(self, |this| async move {
             let result = this.inner().delete(user_id, id).await;
             let day = result.as_ref().ok().map(|deleted| deleted.local_date);
             this.written(user_id, &[day], &result).await;

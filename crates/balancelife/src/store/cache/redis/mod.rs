@@ -154,6 +154,23 @@ const FULL_SHOWN_FOR: Duration = Duration::from_secs(10);
 /// How long a server found too old for the scripts is left alone before it is
 /// asked again (it may have been upgraded meanwhile).
 const RECHECK_OLD_SERVER: Duration = Duration::from_secs(30);
+/// How long "not found" is remembered: short, since something may be created.
+const NOT_FOUND_TTL: Duration = Duration::from_secs(5);
+/// How long a reader may take to fill a key before another may try.
+const FILL_LEASE: Duration = Duration::from_secs(3);
+/// Failures in a row that open a breaker, and how long it stays open.
+const BREAKER_TRIPS_AFTER: u32 = 3;
+const BREAKER_OPEN_FOR: Duration = Duration::from_millis(500);
+/// The least time a heartbeat is given, however short `REDIS_TIMEOUT_MS`.
+const HEARTBEAT_DEADLINE: Duration = Duration::from_millis(50);
+/// How long a check off the request path may take at least: the cluster's
+/// layout, the server's version and eviction policy, a batch of renewals.
+const CHECK_DEADLINE: Duration = Duration::from_secs(1);
+/// The least time a probe of an unreachable Redis is given, and how often one runs.
+const PROBE_DEADLINE: Duration = Duration::from_millis(200);
+const PROBE_EVERY: Duration = Duration::from_millis(200);
+/// The window of the log-in counters, in the script's milliseconds.
+const ATTEMPT_WINDOW_MS: u64 = 60_000;
 
 /// Scope renewals sent to one node in one round trip (a pipeline).
 const RENEWALS_PER_ROUND_TRIP: usize = 500;
@@ -310,11 +327,11 @@ impl RedisCache {
             timeout: settings.timeout,
             ttls: CacheTtls {
                 value: policy.ttl,
-                not_found: Duration::from_secs(5),
-                lease: Duration::from_secs(3),
+                not_found: NOT_FOUND_TTL,
+                lease: FILL_LEASE,
             },
             connector,
-            breakers: Breakers::new(3, Duration::from_millis(500)),
+            breakers: Breakers::new(BREAKER_TRIPS_AFTER, BREAKER_OPEN_FOR),
             stale_scopes: Mutex::new(StaleScopes::default()),
             stale_count: AtomicUsize::new(0),
             connection_suspect: AtomicBool::new(false),
@@ -384,7 +401,7 @@ impl RedisCache {
         let (connection, cluster, channel, deadline) = {
             let cache = cache.upgrade()?;
             let connection = cache.connection.read().clone()?;
-            let deadline = cache.timeout.max(Duration::from_millis(50));
+            let deadline = cache.timeout.max(HEARTBEAT_DEADLINE);
             let channel = cache.keys.heartbeat_channel(instance);
             (connection, cache.cluster.clone(), channel, deadline)
         };
@@ -522,7 +539,7 @@ impl RedisCache {
                     // The view the new connection is for: a failover after it makes
                     // the next one.
                     self.cluster
-                        .refresh(self.connector.seed_addrs(), Duration::from_secs(1))
+                        .refresh(self.connector.seed_addrs(), CHECK_DEADLINE)
                         .await;
                     *self.connected_to.lock() = self.cluster.view();
                 }
@@ -547,7 +564,7 @@ impl RedisCache {
         let mut command = redis::cmd("INFO");
         command.arg("server");
         let query = command.query_async::<redis::Value>(&mut connection);
-        let version = match tokio::time::timeout(Duration::from_secs(1), query).await {
+        let version = match tokio::time::timeout(CHECK_DEADLINE, query).await {
             Ok(Ok(reply)) => {
                 let mut replies = Vec::new();
                 strings_in(&reply, &mut replies);
@@ -596,7 +613,7 @@ impl RedisCache {
         let mut command = redis::cmd("CONFIG");
         command.arg("GET").arg("maxmemory-policy");
         let query = command.query_async::<redis::Value>(&mut connection);
-        let policy = match tokio::time::timeout(Duration::from_secs(1), query).await {
+        let policy = match tokio::time::timeout(CHECK_DEADLINE, query).await {
             // A cluster answers for each node: the least safe answer counts.
             Ok(Ok(reply)) => {
                 let mut policies = Vec::new();
@@ -774,7 +791,7 @@ impl RedisCache {
             .call(Some(&route), |mut connection| async move {
                 self.rate_limit
                     .key(&key)
-                    .arg(60_000)
+                    .arg(ATTEMPT_WINDOW_MS)
                     .arg(per_minute.max(1))
                     .invoke_async(&mut connection)
                     .await
@@ -1006,7 +1023,7 @@ impl RedisCache {
         }
         let slot = slot_of(&route);
         let pipeline = &pipeline;
-        let deadline = self.timeout.max(Duration::from_secs(1));
+        let deadline = self.timeout.max(CHECK_DEADLINE);
         self.metrics.renewal_round_trips.inc();
         let renewed: Option<Vec<bool>> = self
             .call_within(Some(&route), deadline, |connection| async move {
@@ -1054,7 +1071,7 @@ impl RedisCache {
         let mut invocation = invocation;
         invocation.arg(self.keys.epoch());
         let synced = invocation.invoke_async::<u64>(&mut connection);
-        match tokio::time::timeout(self.timeout.max(Duration::from_millis(200)), synced).await {
+        match tokio::time::timeout(self.probe_deadline(), synced).await {
             Ok(Ok(epoch)) => {
                 if self.keys.advance_to(epoch) {
                     if let Some(l1) = &self.l1 {
@@ -1204,7 +1221,7 @@ impl RedisCache {
 
     /// How long a probe of Redis may take (not on the request path).
     fn probe_deadline(&self) -> Duration {
-        self.timeout.max(Duration::from_millis(200))
+        self.timeout.max(PROBE_DEADLINE)
     }
 
     pub fn health(&self) -> ComponentHealth {
@@ -1336,7 +1353,7 @@ pub async fn probe(settings: &RedisSettings) -> Result<bool, RedisConfigError> {
 /// Keeps probing while Redis is unreachable or the namespace needs renewing; ends
 /// when the cache is dropped.
 async fn recover(cache: Weak<RedisCache>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let mut tick = tokio::time::interval(PROBE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
