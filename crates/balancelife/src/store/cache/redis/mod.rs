@@ -718,9 +718,8 @@ impl RedisCache {
         let reply: Option<redis::Value> = self
             .call(Some(&keys[0]), |mut connection| async move {
                 let mut invocation = self.lookup.prepare_invoke();
-                for key in keys_arg {
-                    invocation.key(key);
-                }
+                // Every key at once: a list of keys writes one argument each.
+                invocation.key(keys_arg);
                 invocation.arg(token_arg).arg(lease_ms);
                 invocation.invoke_async(&mut connection).await
             })
@@ -756,9 +755,8 @@ impl RedisCache {
         let stored: Option<i64> = self
             .call(Some(&route), |mut connection| async move {
                 let mut invocation = self.fill.prepare_invoke();
-                for key in &lease.keys {
-                    invocation.key(key);
-                }
+                // Every key at once: a list of keys writes one argument each.
+                invocation.key(&lease.keys);
                 invocation
                     .arg(&lease.token)
                     .arg(&lease.stamp)
@@ -853,9 +851,8 @@ impl RedisCache {
         let done: Option<i64> = self
             .call(Some(&call.keys[0]), |mut connection| async move {
                 let mut invocation = self.invalidate.prepare_invoke();
-                for key in &call.keys {
-                    invocation.key(key);
-                }
+                // Every key at once: a list of keys writes one argument each.
+                invocation.key(&call.keys);
                 invocation
                     .arg(call.deleted)
                     .arg(call.guard_ttl_ms)
