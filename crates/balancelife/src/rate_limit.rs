@@ -13,7 +13,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use parking_lot::Mutex;
 
-/// Counters shared by every instance of the service.
+/// Counts attempts of a subject in a minute: the log-in limits' one question.
 #[async_trait]
 pub trait AttemptCounter: Send + Sync {
     /// Counts one attempt of `subject` against `per_minute` attempts in any minute:

@@ -658,7 +658,9 @@ async function admin(page) {
   // on a package another admin changed meanwhile is refused, not applied.
   const tagOf = async (p) => {
     const { data, tag } = await tagged(`/${adminKind}-packages/${p.id}`);
-    const same = ["version", "status", "updated_at"].every((field) => data[field] === p[field]);
+    // The list shows every package's version and status (not its authorship, which
+    // the public view of a published package leaves out).
+    const same = ["version", "status"].every((field) => data[field] === p[field]);
     if (!same) throw new ApiFailure(`${p.name} was changed meanwhile: reload the page to see it as it is.`, 412);
     return tag;
   };

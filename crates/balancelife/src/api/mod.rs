@@ -1,9 +1,9 @@
 //! The JSON HTTP API: routes, extractors, errors and middleware. Handlers talk to the
 //! storage layer only through `Arc<dyn Store>`.
 
-pub mod account;
-pub mod catalogue;
-pub mod entries;
+mod account;
+mod catalogue;
+mod entries;
 mod health;
 pub mod http;
 mod import_export;
@@ -36,7 +36,6 @@ use catalogue::admin::{meal_packages as meal_admin, workout_packages as workout_
 use catalogue::{apply, packages};
 use entries::meals::endpoints as meals;
 use entries::workouts::endpoints as workouts;
-use import_export as export;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// On every answer of a store that keeps nothing across restarts (the memory store,
@@ -46,8 +45,8 @@ pub const STORE_WARNING: HeaderName = HeaderName::from_static("x-store-warning")
 /// Every documented route, with its handler: the router and the OpenAPI document
 /// are both made from this, so neither can list a route the other lacks.
 pub fn documented_routes() -> OpenApiRouter<SharedState> {
-    let (schemas, paths, import) = routes!(export::import);
-    let import = import.layer(DefaultBodyLimit::max(export::IMPORT_LIMIT_BYTES));
+    let (schemas, paths, import) = routes!(import_export::import);
+    let import = import.layer(DefaultBodyLimit::max(import_export::IMPORT_LIMIT_BYTES));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(health::metrics))
@@ -93,7 +92,7 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(workout_admin::archive))
         .routes(routes!(apply::apply_workout_package))
         .routes(routes!(summary::summary))
-        .routes(routes!(export::export))
+        .routes(routes!(import_export::export))
         .routes((schemas, paths, import))
         .routes(routes!(meals::list, meals::create))
         .routes(routes!(meals::get, meals::put, meals::patch, meals::delete))

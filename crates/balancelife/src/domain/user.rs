@@ -44,7 +44,7 @@ pub enum Goal {
 
 /// An Argon2id hash in PHC string form. It is kept with the user so every store can
 /// persist it, but its `Debug` never shows it and the API never serializes a `User`
-/// directly (see `api::users::UserView`).
+/// directly (see `api::account::user_view::UserView`).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PasswordHash(String);

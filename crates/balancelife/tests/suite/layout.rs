@@ -69,6 +69,20 @@ fn the_api_knows_no_driver_and_no_concrete_store() {
     );
 }
 
+/// The HTTP machinery sits below the resources' handlers: it names none of them.
+#[test]
+fn the_http_machinery_knows_no_resource() {
+    let http = sources(&src().join("api/http"));
+    let found = mentions(
+        &http,
+        r"api::(account|catalogue|entries|summary|import_export|health|time_zones)\b",
+    );
+    assert!(
+        found.is_empty(),
+        "the HTTP machinery reaches up: {found:#?}"
+    );
+}
+
 #[test]
 fn the_storage_contract_names_no_backend() {
     let store = src().join("store");

@@ -347,6 +347,14 @@ async fn an_admin_drafts_a_package_users_see_only_once_it_is_published() {
     .await;
     click(&client, "#apply-package button[type=submit]").await;
     wait_kcal_in(&client, before + 456.0, "after applying the new package").await;
+    sign_out(&client).await;
+
+    // Once public, the package is listed as the public sees it (no authorship), and
+    // an admin's action on it is still conditional on the revision listed.
+    sign_in(&client, &base, COACH).await;
+    go(&client, &base, "admin", &row).await;
+    click(&client, "button[aria-label='Archive Browser plan']").await;
+    text_until(&client, &row, "the archiving", |t| t.contains("archived")).await;
 
     client.close().await.unwrap();
     server.stop().await;

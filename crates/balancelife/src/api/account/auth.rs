@@ -12,15 +12,14 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::account::cookies::{self, SessionCookies};
 use crate::api::account::user_view::UserView;
+use crate::api::http::cookies::{self, SessionCookies, has_credentials};
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::api::http::extract::ValidJson;
 use crate::api::http::limits::{ClientAddress, network_of};
 use crate::api::http::state::SharedState;
 use crate::auth::token::credentials_fingerprint;
 use crate::auth::{HashError, HashRefused, Password, PasswordHasher};
-use crate::config::CookieSecure;
 use crate::domain::{
     ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, Profile, Role,
     Sex, Timezone, User, WeightKg, new_id,
@@ -79,14 +78,6 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-/// Whether the request carries credentials of either kind.
-pub fn has_credentials(headers: &HeaderMap, cookies: CookieSecure) -> bool {
-    headers.contains_key(AUTHORIZATION)
-        || SessionCookies::of(headers, cookies)
-            .token(headers)
-            .is_some()
 }
 
 /// A signed-in administrator: 401 without a valid token, 403 for anyone else,

@@ -1,10 +1,10 @@
 //! Accounts: signing up and in (`auth`, bearer tokens), the web app's cookie
-//! session (`session`, `cookies`), and the profile (`users`). `cookies` and
-//! `user_view` sit below the other three, which use them and not each other,
-//! except that sessions and profiles both rest on `auth`.
+//! session (`session`; its cookies are HTTP machinery, `http::cookies`), and the
+//! profile (`users`). `user_view`, a user as all of them answer it, sits below the
+//! other three, which do not import each other but for `auth`, which sessions and
+//! profiles both rest on.
 
-pub mod auth;
-pub mod cookies;
-pub mod session;
-pub mod user_view;
-pub mod users;
+pub(crate) mod auth;
+pub(crate) mod session;
+pub(crate) mod user_view;
+pub(crate) mod users;

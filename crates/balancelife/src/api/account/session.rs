@@ -25,8 +25,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api::account::auth::{AuthUser, LoginRequest, RegisterRequest, sign_in, sign_up};
-use crate::api::account::cookies::SessionCookies;
 use crate::api::account::user_view::UserView;
+use crate::api::http::cookies::SessionCookies;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::ValidJson;
 use crate::api::http::limits::ClientAddress;

@@ -2,7 +2,7 @@
 //! as an admin (`admin`, with the inputs it validates in `inputs`), and logging a
 //! package's day in one action (`apply`).
 
-pub mod admin;
-pub mod apply;
-pub mod inputs;
-pub mod packages;
+pub(crate) mod admin;
+pub(crate) mod apply;
+pub(crate) mod inputs;
+pub(crate) mod packages;

@@ -3,8 +3,8 @@
 //! Every route is scoped to the signed-in user: another user's entry id answers 404
 //! exactly like an id that does not exist.
 
-pub mod meals;
-pub mod workouts;
+pub(crate) mod meals;
+pub(crate) mod workouts;
 
 use async_trait::async_trait;
 use axum::Json;

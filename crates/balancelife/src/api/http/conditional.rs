@@ -52,7 +52,7 @@ pub async fn conditional_get(
     next: Next,
 ) -> Response {
     let with_credentials =
-        crate::api::account::auth::has_credentials(request.headers(), state.cookie_secure);
+        crate::api::http::cookies::has_credentials(request.headers(), state.cookie_secure);
     let Some(cache_control) = (request.method() == Method::GET)
         .then(|| {
             let max_age = state.catalogue_max_age.as_secs();

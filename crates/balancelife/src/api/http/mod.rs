@@ -1,13 +1,15 @@
 //! The HTTP machinery every resource's handlers share: errors and their JSON body,
-//! extractors that validate, conditional requests, pagination, the query guard,
+//! extractors that validate, conditional requests, the session's cookies,
+//! pagination, the query guard,
 //! JSON merge patches, the OpenAPI document, rate limits and the handlers' state.
 
-pub mod conditional;
+pub(crate) mod conditional;
+pub(crate) mod cookies;
 pub mod error;
-pub mod extract;
-pub mod limits;
+pub(crate) mod extract;
+pub(crate) mod limits;
 pub mod openapi;
-pub mod pagination;
-pub mod patch;
-pub mod query_guard;
+pub(crate) mod pagination;
+pub(crate) mod patch;
+pub(crate) mod query_guard;
 pub mod state;

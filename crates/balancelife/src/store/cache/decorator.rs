@@ -3,11 +3,11 @@
 //! Reads check Redis, else load from the store and fill Redis, with concurrent
 //! identical reads coalesced into one load. Writes go to the store first and then
 //! invalidate every key they affect, before they are acknowledged. Any Redis trouble
-//! makes reads fall through to the store; see `redis_cache` for why a fill can never
+//! makes reads fall through to the store; see `redis` for why a fill can never
 //! overwrite a later invalidation.
 //!
 //! What is cached: users by id and by e-mail, packages by id, package list pages, and
-//! each user's entry list pages, each in the scope that owns it (see `cache_keys`).
+//! each user's entry list pages, each in the scope that owns it (see `keys`).
 //! An entry list sits behind one guard counter per day it covers (and its user's
 //! generation, bumped when the user goes), so an entry write invalidates exactly the
 //! cached lists, and so the summaries, of the days it touched: the old day and the

@@ -10,6 +10,11 @@ pub const WORKOUT_ENTRIES: &str = "workout_entries";
 /// Notes of entry deletions, for the invalidator where MongoDB keeps no pre-images.
 pub const ENTRY_DELETIONS: &str = "entry_deletions";
 
+/// The lease (and saved resume token) of the cache's change-stream invalidator.
+pub const CACHE_INVALIDATOR: &str = "cache_invalidator";
+/// The record of the migrations that have run.
+pub const MIGRATIONS: &str = "migrations";
+
 /// The collections whose changes the cache must follow.
 pub const DATA: [&str; 5] = [
     USERS,

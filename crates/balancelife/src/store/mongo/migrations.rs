@@ -9,16 +9,16 @@
 //! catalogue is queried by the new fields: a list of published packages must find
 //! the documents an older release wrote.
 
-use super::collections::{MEAL_PACKAGES, WORKOUT_PACKAGES};
 use std::time::Duration;
 
 use bson::{Document, doc};
 use mongodb::Database;
 
+use super::collections::{MEAL_PACKAGES, WORKOUT_PACKAGES};
 use super::errors::{Rejected, bounded, bounded_write, insert_unless_taken};
 use crate::store::{StoreError, StoreResult};
 
-const RECORDS: &str = "migrations";
+const RECORDS: &str = super::collections::MIGRATIONS;
 
 /// Packages stored with `published: true|false` get `status`.
 const PACKAGE_STATUS: &str = "2026-12-package-status";

@@ -28,7 +28,6 @@ use mongodb::options::{
 use mongodb::{Client, ClientSession, Database};
 use uuid::Uuid;
 
-pub(super) use self::collections::ENTRY_DELETIONS;
 use self::collections::{MEAL_PACKAGES, USERS, WORKOUT_PACKAGES};
 pub use self::deletion_notes::DeletionNotes;
 use self::documents::{EntryDocument, UserDoc};

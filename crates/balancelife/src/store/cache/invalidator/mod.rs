@@ -5,7 +5,7 @@
 //! can be lost after a client-side timeout of a write the server still applied. So
 //! one process at a time tails MongoDB's change stream over the five collections and
 //! invalidates what each change touched, with the same keys as the writer
-//! (`cache_keys::voids`; both are idempotent).
+//! (`keys::voids`; both are idempotent).
 //!
 //! One consumer, by lease: a document in MongoDB (`cache_invalidator`, one per cache
 //! namespace and key version, `_id` `<namespace>:<version>`) names the holder and
@@ -58,7 +58,8 @@ use uuid::Uuid;
 
 use crate::store::cache::redis::RedisCache;
 use crate::store::mongo::collections;
-use crate::store::mongo::{DeletionNotes, ENTRY_DELETIONS, MongoStore, is_duplicate_key};
+use crate::store::mongo::collections::ENTRY_DELETIONS;
+use crate::store::mongo::{DeletionNotes, MongoStore, is_duplicate_key};
 use crate::store::{ComponentHealth, ComponentStatus};
 use images::Images;
 use voids::{Voided, voided};
@@ -71,9 +72,6 @@ const RENEW: Duration = Duration::from_millis(100);
 const AWAIT: Duration = Duration::from_millis(100);
 /// How often the confirmed resume token is saved at most.
 const SAVE_EVERY: Duration = Duration::from_millis(100);
-
-const COLLECTIONS: [&str; 5] = collections::DATA;
-const ENTRY_COLLECTIONS: [&str; 2] = collections::ENTRIES;
 
 /// The running invalidator; it stops when dropped.
 pub struct Invalidator {
@@ -109,7 +107,7 @@ impl Invalidator {
         deletion_notes.turn(true);
         let db = mongo.database().clone();
         let consumer = Consumer {
-            lease: db.collection::<Document>("cache_invalidator"),
+            lease: db.collection::<Document>(collections::CACHE_INVALIDATOR),
             db,
             lease_id: lease_id(namespace, cache.key_version()),
             cache,
@@ -198,6 +196,14 @@ enum Lease {
     Holding(Tail),
 }
 
+/// What one step of reading the stream leaves the holder to do.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    Continue,
+    /// A change was not confirmed: give the lease up.
+    StepDown,
+}
+
 /// What a holder keeps: the stream once it is open, and the position of the last
 /// change it confirmed and has not saved yet. Stepping down drops both.
 #[derive(Default)]
@@ -226,7 +232,7 @@ impl Consumer {
                 tokio::time::sleep(RENEW).await;
                 continue;
             };
-            if self.tail(tail, images, &mut last_saved).await.is_err() {
+            if self.tail(tail, images, &mut last_saved).await == Step::StepDown {
                 // Not confirmed: what was is saved; give the lease up (an instance
                 // that reaches Redis takes over from the saved token, so the change
                 // comes round again) and stand by for a while.
@@ -240,9 +246,9 @@ impl Consumer {
     /// Which collections keep pre-images, with the deletion notes turned on where
     /// entries keep none; `None` while that cannot be read.
     async fn read_images(&self) -> Option<Images> {
-        match images::ensure(&self.db, &COLLECTIONS).await {
+        match images::ensure(&self.db, &collections::DATA).await {
             Ok(found) => {
-                let entries_kept = ENTRY_COLLECTIONS
+                let entries_kept = collections::ENTRIES
                     .iter()
                     .all(|collection| found.kept_for(collection));
                 self.deletion_notes.turn(!entries_kept);
@@ -292,13 +298,8 @@ impl Consumer {
     }
 
     /// Reads the next change, if any, and invalidates it; saves the position now
-    /// and then. `Err` when a change could not be confirmed: the holder steps down.
-    async fn tail(
-        &self,
-        tail: &mut Tail,
-        images: &Images,
-        last_saved: &mut Instant,
-    ) -> Result<(), ()> {
+    /// and then. `StepDown` when a change could not be confirmed.
+    async fn tail(&self, tail: &mut Tail, images: &Images, last_saved: &mut Instant) -> Step {
         let Some(events) = tail.stream.as_mut() else {
             match self.open(images).await {
                 Ok(opened) => tail.stream = Some(opened),
@@ -307,14 +308,14 @@ impl Consumer {
                     tokio::time::sleep(RENEW).await;
                 }
             }
-            return Ok(());
+            return Step::Continue;
         };
         match events.next_if_any().await {
             Ok(Some(event)) => {
                 let token = event.id.clone();
                 if !self.apply(event, images).await {
                     self.save(&mut tail.confirmed, last_saved, true).await;
-                    return Err(());
+                    return Step::StepDown;
                 }
                 tail.confirmed = Some(token);
             }
@@ -330,7 +331,7 @@ impl Consumer {
             }
         }
         self.save(&mut tail.confirmed, last_saved, false).await;
-        Ok(())
+        Step::Continue
     }
 
     /// Takes or renews the lease; false while another holds it.
@@ -405,7 +406,7 @@ impl Consumer {
     ) -> mongodb::error::Result<Events> {
         let pipeline = [doc! { "$match": { "$or": [
             {
-                "ns.coll": { "$in": COLLECTIONS.to_vec() },
+                "ns.coll": { "$in": collections::DATA.to_vec() },
                 "operationType": { "$in": ["insert", "update", "replace", "delete"] },
             },
             // Notes of entry deletions, when they are written (not when they expire).

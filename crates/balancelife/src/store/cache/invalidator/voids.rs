@@ -1,5 +1,5 @@
 //! What one MongoDB change voids in the cache, for the change-stream invalidator:
-//! the same keys its writer voids (`cache_keys::voids`), told from the change's
+//! the same keys its writer voids (`keys::voids`), told from the change's
 //! document and, where MongoDB keeps them, its pre- and post-images.
 //!
 //! Without images a change names its document alone: an entry's replacement or

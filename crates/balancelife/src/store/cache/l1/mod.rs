@@ -2,7 +2,7 @@
 //! (users by id, packages by id, catalogue pages), served from this process's memory.
 //!
 //! It may serve only while the invalidation channel is confirmed (see
-//! `l1_channel`): every write anywhere publishes what it voided, in the same Redis
+//! `channel`): every write anywhere publishes what it voided, in the same Redis
 //! script that voids it, and this tier drops those entries as the messages arrive.
 //! The channel is confirmed by this process's own heartbeats coming back through it;
 //! a heartbeat sent at `t` that came back means every invalidation published before
@@ -52,7 +52,7 @@ struct Held {
     value: Shared,
     weight: u32,
     derived: Arc<OnceLock<Shared>>,
-    /// Its scope, and the token of the fill that installed it (see `l1_index`).
+    /// Its scope, and the token of the fill that installed it (see `index`).
     scope: Arc<str>,
     token: u64,
 }

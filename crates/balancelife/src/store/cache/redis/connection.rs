@@ -1,7 +1,7 @@
 //! Connections to Redis as configured: one server, or a Redis Cluster through the
 //! `redis` crate's cluster client (which follows MOVED and ASK redirections and
 //! reloads the slot map itself; the cache makes it afresh after a failover, see
-//! `redis_cache`). Unless `REDIS_MODE` says which, the first seed that
+//! `redis`). Unless `REDIS_MODE` says which, the first seed that
 //! answers is asked (`cluster_enabled` in `INFO cluster`).
 
 use std::time::Duration;

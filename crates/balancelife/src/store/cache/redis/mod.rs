@@ -9,7 +9,7 @@
 //!
 //! Why guards: a list cannot be deleted by name (nobody knows every page and range
 //! cached), so it sits behind guard counters instead, one per day it covers, and
-//! behind its scope's generation (see `cache_keys`). A value is stored with the
+//! behind its scope's generation (see `keys`). A value is stored with the
 //! guards it was read under (its stamp); a lookup serves it only if every guard
 //! still holds exactly that value, and a fill lands only if they did not move since
 //! the miss. Guards are compared one by one: two moving in opposite ways (one
@@ -111,7 +111,7 @@ return 1
 /// guard's time to live is only ever lengthened: a value stamped with it may have
 /// been given all of it.
 /// Then it tells every instance's in-process tier, in the same atomic step (see
-/// `l1_channel`).
+/// `l1::channel`).
 /// `allow-oom`: it runs when Redis is full (at `maxmemory`, under `noeviction`),
 /// where a lost invalidation would leave a stale value served. What it may add is a
 /// guard counter per day or scope written, which expires with its time to live.
@@ -380,7 +380,7 @@ impl RedisCache {
     }
 
     /// Publishes one of `instance`'s heartbeats on its own channel: on a single
-    /// server once, on a cluster through every node in it (see `l1_channel` for why
+    /// server once, on a cluster through every node in it (see `l1::channel` for why
     /// every node). Returns how many copies must come back for it to vouch for the
     /// channel, or `None` when no node took it (it cannot come back, and says
     /// nothing of the channel).
@@ -393,7 +393,7 @@ impl RedisCache {
     /// Takes the cache by weak reference and holds it only around the publish: a
     /// heartbeat in flight must not keep a dropped cache (and its recovery task,
     /// which could still renew scopes) alive.
-    async fn publish_heartbeat(
+    async fn publish_heartbeat_through(
         cache: &Weak<Self>,
         instance: u64,
         message: String,
@@ -782,7 +782,7 @@ impl RedisCache {
     /// `per_minute`: `Some(Ok)` allowed, `Some(Err(wait))` refused, `None` when Redis
     /// did not answer (the caller limits on its own then). Counters live outside the
     /// namespace epoch: flushing the cache does not reset them.
-    pub async fn rate_limit(&self, subject: &str, per_minute: u32) -> Option<Result<(), Duration>> {
+    async fn rate_limit(&self, subject: &str, per_minute: u32) -> Option<Result<(), Duration>> {
         let key = self.keys.counter(subject);
         let route = key.clone();
         let wait_ms: Option<u64> = self
@@ -1384,7 +1384,7 @@ impl l1_channel::ChannelLink for RedisCache {
     }
 
     async fn publish_heartbeat(link: &Weak<Self>, instance: u64, message: String) -> Option<usize> {
-        Self::publish_heartbeat(link, instance, message).await
+        Self::publish_heartbeat_through(link, instance, message).await
     }
 }
 

@@ -1,8 +1,10 @@
 //! The session's cookies and the check that a write they authenticate comes from
-//! the app's own pages: what both the sign-in extractor (`auth`) and the session
-//! endpoints (`session`) need, below both.
+//! the app's own pages: HTTP machinery that the sign-in extractor
+//! (`account::auth`), the session endpoints (`account::session`) and conditional
+//! requests (`conditional`, which must know whether a request carries credentials)
+//! all need, below them all.
 
-use axum::http::header::{COOKIE, HOST, ORIGIN};
+use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use subtle::ConstantTimeEq;
 
@@ -57,7 +59,7 @@ impl SessionCookies {
     }
 
     /// One `Set-Cookie` value: the token `HttpOnly`, the CSRF token readable.
-    pub(super) fn set(self, session: bool, value: &str, max_age: u64) -> String {
+    pub(crate) fn set(self, session: bool, value: &str, max_age: u64) -> String {
         let name = if session { self.session() } else { self.csrf() };
         let mut cookie = format!("{name}={value}; Path=/; Max-Age={max_age}; SameSite=Strict");
         if session {
@@ -68,6 +70,15 @@ impl SessionCookies {
         }
         cookie
     }
+}
+
+/// Whether the request carries credentials of either kind: a bearer token or the
+/// session cookie.
+pub fn has_credentials(headers: &HeaderMap, cookies: CookieSecure) -> bool {
+    headers.contains_key(AUTHORIZATION)
+        || SessionCookies::of(headers, cookies)
+            .token(headers)
+            .is_some()
 }
 
 /// The value of cookie `name`, if the request has it.
