@@ -3,7 +3,7 @@
 //! pings, connections past `MAX_CONNECTIONS` are refused at once while the open ones
 //! keep working, and an answer the client takes none of is cut off.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
@@ -156,6 +156,22 @@ async fn an_export_the_client_takes_none_of_is_cut_off() {
     settings.http.send_timeout = Duration::from_secs(1);
     let server = RunningServer::start(settings).await;
     let token = user_with_a_large_export(&format!("http://{}", server.addr)).await;
+    // How long the server takes to write the whole export to a client that reads
+    // at once. The client below reads nothing for longer than that plus the send
+    // time: on a loaded machine the export is produced slowly, and a client that
+    // waited less could find the server still producing, never stalled.
+    let started = Instant::now();
+    let whole = reqwest::Client::new()
+        .get(format!("http://{}/api/v1/export", server.addr))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let producing = started.elapsed();
+    assert!(whole.len() > 9_000_000, "{} bytes", whole.len());
 
     // A small receive buffer, so the kernel takes little on the client's behalf.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
@@ -166,8 +182,9 @@ async fn an_export_the_client_takes_none_of_is_cut_off() {
          Connection: close\r\n\r\n"
     );
     connection.write_all(request.as_bytes()).await.unwrap();
-    // Reading nothing for longer than the send timeout...
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Reading nothing for longer than it takes to fill the buffers, and the send
+    // timeout on top...
+    tokio::time::sleep(producing * 2 + Duration::from_secs(3)).await;
     // ... then everything there is: the server hung up, so this ends.
     let mut received = Vec::new();
     let read = tokio::time::timeout(PATIENCE, connection.read_to_end(&mut received)).await;
@@ -181,9 +198,11 @@ async fn an_export_the_client_takes_none_of_is_cut_off() {
         &text[..80.min(text.len())]
     );
     assert!(
-        !text.ends_with("\r\n0\r\n\r\n"),
-        "the whole export arrived ({} bytes): the server waited for the client",
-        received.len()
+        received.len() < whole.len() && !text.ends_with("\r\n0\r\n\r\n"),
+        "the whole export arrived ({} bytes, after {:?} without reading; a reading \
+         client took {producing:?} for it): the server waited for the client",
+        received.len(),
+        producing * 2 + Duration::from_secs(3),
     );
 }
 
