@@ -3,22 +3,27 @@
 //!
 //! Entries are indexed per user in a `BTreeMap` keyed by their list position, so a
 //! one-day query is a range scan whose cost does not grow with the user's history.
+//!
+//! The catalogue keeps its answers encoded, as the cached store's in-process tier
+//! does: it is read far more often than it is edited, and encoding a package is
+//! most of what a read costs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use uuid::Uuid;
 
 use super::{
-    ComponentHealth, ComponentStatus, DateRange, EntryStore, PackageStore, Page, PageRequest,
-    Store, StoreError, StoreKind, StoreResult, Written, changed_concurrently,
+    ComponentHealth, ComponentStatus, DateRange, Encoded, EntryStore, PackageStore, Page,
+    PageRequest, RenderOne, RenderPage, Store, StoreError, StoreKind, StoreResult, Written,
+    changed_concurrently,
 };
 use crate::domain::{
-    Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
-    User, WorkoutData, WorkoutPackage,
+    Email, Entry, EntryData, EntryPosition, Level, MealData, MealPackage, Package, PackageFilter,
+    Slug, StatusFilter, User, WorkoutData, WorkoutPackage,
 };
 
 #[derive(Default)]
@@ -162,10 +167,36 @@ fn email_taken() -> StoreError {
     StoreError::Conflict("this e-mail address is already registered".into())
 }
 
-/// Packages by slug (the list order), with an id index for lookups.
+/// Packages by slug (the list order), with an id index for lookups, and the answers
+/// already encoded from them.
 struct PackageTable<P> {
     rows: RwLock<PackageRows<P>>,
+    /// Filled while `rows` is held for reading and emptied while it is held for
+    /// writing, so no answer outlives the write after it.
+    rendered: Mutex<Rendered>,
 }
+
+/// Answers encoded by the API's render functions (told apart by address), kept
+/// until the table is next written.
+#[derive(Default)]
+struct Rendered {
+    /// By package id; `None` where the function shows nothing (a draft, to the public).
+    one: HashMap<(Uuid, usize), Option<Encoded>>,
+    /// By everything a page depends on. Bounded: the cursors and tags asked for are
+    /// the clients' choice.
+    pages: HashMap<(PageKey, usize), Encoded>,
+}
+
+type PageKey = (
+    StatusFilter,
+    Option<String>,
+    Option<Level>,
+    usize,
+    Option<Slug>,
+);
+
+/// The most pages kept; past it they are all dropped and encoded again as asked.
+const RENDERED_PAGES_AT_MOST: usize = 1024;
 
 struct PackageRows<P> {
     by_slug: BTreeMap<Slug, P>,
@@ -179,6 +210,7 @@ impl<P> Default for PackageTable<P> {
                 by_slug: BTreeMap::new(),
                 slug_by_id: HashMap::new(),
             }),
+            rendered: Mutex::default(),
         }
     }
 }
@@ -190,29 +222,60 @@ impl<P: Package> PackageStore<P> for PackageTable<P> {
         filter: &PackageFilter,
         page: PageRequest<Slug>,
     ) -> StoreResult<Page<P, Slug>> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        let rows = self.rows.read();
-        let start = page.after.map_or(Unbounded, Excluded);
-        let items = rows
-            .by_slug
-            .range((start, Unbounded))
-            .map(|(_, package)| package)
-            .filter(|package| package.matches(filter))
-            .take(page.limit.get() + 1)
-            .cloned()
-            .collect();
-        Ok(Page::from_overfetched(items, page.limit, |p: &P| {
-            p.slug().clone()
-        }))
+        Ok(self.rows.read().page(filter, page))
     }
 
     async fn get(&self, id: Uuid) -> StoreResult<P> {
-        let rows = self.rows.read();
-        rows.slug_by_id
-            .get(&id)
-            .and_then(|slug| rows.by_slug.get(slug))
+        self.rows
+            .read()
+            .by_id(id)
             .cloned()
             .ok_or(StoreError::NotFound)
+    }
+
+    async fn get_rendered(&self, id: Uuid, render: RenderOne<P>) -> StoreResult<Encoded> {
+        let rows = self.rows.read();
+        let key = (id, render as usize);
+        let kept = self.rendered.lock().one.get(&key).cloned();
+        let answer = match kept {
+            Some(answer) => answer,
+            None => {
+                let answer = render(rows.by_id(id).ok_or(StoreError::NotFound)?);
+                self.rendered.lock().one.insert(key, answer.clone());
+                answer
+            }
+        };
+        answer.ok_or(StoreError::NotFound)
+    }
+
+    async fn list_rendered(
+        &self,
+        filter: &PackageFilter,
+        page: PageRequest<Slug>,
+        render: RenderPage<P>,
+    ) -> StoreResult<Encoded> {
+        let rows = self.rows.read();
+        let key = (
+            (
+                filter.status,
+                filter.tag.as_ref().map(|tag| tag.as_str().to_owned()),
+                filter.level,
+                page.limit.get(),
+                page.after.clone(),
+            ),
+            render as usize,
+        );
+        if let Some(answer) = self.rendered.lock().pages.get(&key) {
+            return Ok(answer.clone());
+        }
+        let found = rows.page(filter, page);
+        let answer = render(&found.items, found.next.as_ref());
+        let mut rendered = self.rendered.lock();
+        if rendered.pages.len() >= RENDERED_PAGES_AT_MOST {
+            rendered.pages.clear();
+        }
+        rendered.pages.insert(key, answer.clone());
+        Ok(answer)
     }
 
     async fn upsert(&self, package: P) -> StoreResult<Written<P>> {
@@ -231,6 +294,7 @@ impl<P: Package> PackageStore<P> for PackageTable<P> {
 
     async fn delete(&self, id: Uuid, read: &P) -> StoreResult<P> {
         let mut rows = self.rows.write();
+        *self.rendered.lock() = Rendered::default();
         let slug = rows
             .slug_by_id
             .get(&id)
@@ -245,6 +309,28 @@ impl<P: Package> PackageStore<P> for PackageTable<P> {
     }
 }
 
+impl<P: Package> PackageRows<P> {
+    fn by_id(&self, id: Uuid) -> Option<&P> {
+        self.slug_by_id
+            .get(&id)
+            .and_then(|slug| self.by_slug.get(slug))
+    }
+
+    fn page(&self, filter: &PackageFilter, page: PageRequest<Slug>) -> Page<P, Slug> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let start = page.after.map_or(Unbounded, Excluded);
+        let items = self
+            .by_slug
+            .range((start, Unbounded))
+            .map(|(_, package)| package)
+            .filter(|package| package.matches(filter))
+            .take(page.limit.get() + 1)
+            .cloned()
+            .collect();
+        Page::from_overfetched(items, page.limit, |p: &P| p.slug().clone())
+    }
+}
+
 impl<P: Package> PackageTable<P> {
     /// Stores `package` if `allowed` accepts what is stored under its id now, all
     /// under one lock.
@@ -254,6 +340,7 @@ impl<P: Package> PackageTable<P> {
         allowed: impl FnOnce(Option<&P>) -> StoreResult<()>,
     ) -> StoreResult<Written<P>> {
         let mut rows = self.rows.write();
+        *self.rendered.lock() = Rendered::default();
         let stored = rows
             .slug_by_id
             .get(&package.id())
@@ -464,5 +551,57 @@ impl<D: EntryData> EntryStore<D> for EntryTable<D> {
             .map(|position| rows.by_id[&position.id].clone())
             .collect();
         Ok(Page::from_overfetched(items, page.limit, Entry::position))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::store::PageLimit;
+
+    static RENDERS: AtomicUsize = AtomicUsize::new(0);
+
+    fn counted(package: &MealPackage) -> Option<Encoded> {
+        RENDERS.fetch_add(1, Ordering::SeqCst);
+        Some(Encoded::encode(package))
+    }
+
+    #[tokio::test]
+    async fn a_package_is_encoded_once_until_the_catalogue_is_written() {
+        let store = MemoryStore::new();
+        crate::sample::load_catalogue(&store).await.unwrap();
+        let packages = store.meal_packages();
+        let every = PackageFilter {
+            status: StatusFilter::All,
+            ..PackageFilter::default()
+        };
+        let listed = packages
+            .list(&every, PageRequest::first(PageLimit::LARGEST))
+            .await
+            .unwrap();
+        let first = listed.items[0].clone();
+
+        let once = packages.get_rendered(first.id, counted).await.unwrap();
+        let again = packages.get_rendered(first.id, counted).await.unwrap();
+        assert_eq!(once, again);
+        assert_eq!(RENDERS.load(Ordering::SeqCst), 1, "encoded once");
+
+        let mut changed = first.clone();
+        changed.duration_days += 1;
+        packages.replace(changed, &first).await.unwrap();
+        let stored = packages.get(first.id).await.unwrap();
+        let after = packages.get_rendered(first.id, counted).await.unwrap();
+        assert_eq!(
+            after,
+            Encoded::encode(&stored),
+            "the write is served at once"
+        );
+        assert_eq!(RENDERS.load(Ordering::SeqCst), 2);
+        assert!(matches!(
+            packages.get_rendered(Uuid::nil(), counted).await,
+            Err(StoreError::NotFound)
+        ));
     }
 }
