@@ -907,6 +907,40 @@ fn targets(report: &Report) -> Vec<Target> {
             0.5,
         ),
     ];
+    let cpu = |operation| {
+        report
+            .row("http", "service", operation, 32)
+            .and_then(|s| s.cpu_us_per_op)
+            .unwrap_or(f64::NAN)
+    };
+    let floor_cpu = cpu(http::FLOOR);
+    for (name, operation, most) in [
+        (
+            "HTTP cached package by id CPU per request <= 1.25 x the floor's",
+            http::PACKAGE,
+            1.25,
+        ),
+        (
+            "HTTP /livez CPU per request <= 1.15 x the floor's",
+            http::LIVEZ,
+            1.15,
+        ),
+        (
+            "HTTP authenticated one-day entry list CPU per request <= 2 x the floor's",
+            http::ONE_DAY,
+            2.0,
+        ),
+    ] {
+        let spent = cpu(operation);
+        targets.push(Target {
+            name,
+            measured: format!(
+                "{spent:.1} vs {floor_cpu:.1} µs = {:.2}x",
+                spent / floor_cpu
+            ),
+            pass: spent <= most * floor_cpu,
+        });
+    }
     let summary = |operation| {
         report
             .row("summary", "cached", operation, 1)

@@ -21,6 +21,8 @@ pub struct HttpResults {
     pub load_generator: &'static str,
 }
 
+/// The floor: a bare axum server answering the package row's bytes.
+pub const FLOOR: &str = "GET / (bare axum, the package's bytes)";
 pub const LIVEZ: &str = "GET /livez";
 pub const PACKAGE: &str = "GET /api/v1/meal-packages/{id}";
 pub const CATALOGUE_PAGE: &str = "GET /api/v1/meal-packages?limit=20";
@@ -73,6 +75,24 @@ pub async fn run(
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+    // The floor serves the very bytes the package row answers with.
+    let package = client
+        .get(&endpoints[1].1)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    let (floor, floor_url) = start_floor(&package)?;
+    let service_pid = service.0.id();
+    let endpoints: Vec<(&'static str, String, u32)> =
+        std::iter::once((FLOOR, floor_url, floor.0.id()))
+            .chain(
+                endpoints
+                    .into_iter()
+                    .map(|(name, url)| (name, url, service_pid)),
+            )
+            .collect();
     let (mut rows, load_generator) = if crate::wrk::available() {
         (with_wrk(&endpoints, &token, requests)?, "wrk -t1 -c32")
     } else {
@@ -94,26 +114,27 @@ pub async fn run(
 /// Rounds of one `wrk` run per endpoint in turn (so drift weighs on all alike); the
 /// row of each endpoint is its median round by rate.
 fn with_wrk(
-    endpoints: &[(&'static str, String)],
+    endpoints: &[(&'static str, String, u32)],
     token: &str,
     requests: usize,
 ) -> anyhow::Result<Vec<Row>> {
     let (rounds, seconds) = if requests >= 10_000 { (5, 3) } else { (3, 1) };
     let mut runs: Vec<Vec<crate::measure::Stats>> = vec![Vec::new(); endpoints.len()];
     for _ in 0..rounds {
-        for ((_, url), runs) in endpoints.iter().zip(&mut runs) {
+        for ((_, url, server), runs) in endpoints.iter().zip(&mut runs) {
             runs.push(crate::wrk::run(
                 url,
                 token,
                 32,
                 Duration::from_secs(seconds),
+                *server,
             )?);
         }
     }
     Ok(endpoints
         .iter()
         .zip(runs)
-        .map(|((operation, _), mut runs)| {
+        .map(|((operation, _, _), mut runs)| {
             runs.sort_by(|a, b| a.ops_per_sec.total_cmp(&b.ops_per_sec));
             Row {
                 group: "http",
@@ -129,12 +150,12 @@ fn with_wrk(
 /// The endpoints in turn from 32 in-process clients.
 async fn with_clients(
     client: &reqwest::Client,
-    endpoints: &[(&'static str, String)],
+    endpoints: &[(&'static str, String, u32)],
     token: &str,
     requests: usize,
 ) -> Vec<Row> {
     let mut ops = Vec::new();
-    for (_, url) in endpoints {
+    for (_, url, _) in endpoints {
         let (client, token, url) = (client.clone(), token.to_owned(), url.clone());
         ops.push(op(move |_| {
             let request = client.get(&url).bearer_auth(&token).send();
@@ -150,7 +171,7 @@ async fn with_clients(
     endpoints
         .iter()
         .zip(results)
-        .map(|((operation, _), stats)| Row {
+        .map(|((operation, _, _), stats)| Row {
             group: "http",
             tier: "service".into(),
             operation,
@@ -237,17 +258,45 @@ fn start_service(servers: &Servers) -> anyhow::Result<(Service, String)> {
         command.env("REDIS_PASSWORD", password.expose_secret());
     }
     let mut service = Service(command.spawn().context("starting the service")?);
-    let stderr = service.0.stderr.take().context("the service's stderr")?;
+    let addr = listening_addr(&mut service.0)?;
+    Ok((service, format!("http://{addr}")))
+}
+
+/// The floor (this binary with `--floor`) on a free port, serving `body`.
+fn start_floor(body: &[u8]) -> anyhow::Result<(Service, String)> {
+    let file = std::env::temp_dir().join(format!(
+        "balancelife-bench-floor-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&file, body)?;
+    let mut floor = Service(
+        Command::new(std::env::current_exe()?)
+            .arg("--floor")
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting the floor server")?,
+    );
+    let addr = listening_addr(&mut floor.0)?;
+    Ok((floor, format!("http://{addr}/")))
+}
+
+/// The address `child` says it listens on (a JSON log line with the message
+/// `listening`); its later output is read and dropped, so it never blocks on a full
+/// pipe.
+fn listening_addr(child: &mut Child) -> anyhow::Result<String> {
+    let stderr = child.stderr.take().context("the child's stderr")?;
     let mut lines = BufReader::new(stderr).lines();
     let deadline = Instant::now() + Duration::from_secs(60);
     let addr = loop {
         anyhow::ensure!(
             Instant::now() < deadline,
-            "the service did not start within 60 s"
+            "the server did not start within 60 s"
         );
         let line = lines
             .next()
-            .context("the service exited during start-up")??;
+            .context("the server exited during start-up")??;
         let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
         if event["message"] == "listening" {
             break event["addr"]
@@ -256,9 +305,8 @@ fn start_service(servers: &Servers) -> anyhow::Result<(Service, String)> {
                 .to_owned();
         }
     };
-    // Keep reading its logs so it never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    Ok((service, format!("http://{addr}")))
+    Ok(addr)
 }
 
 async fn login(client: &reqwest::Client, base: &str, fixture: &Fixture) -> anyhow::Result<String> {

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod floor;
 mod http;
 mod measure;
 mod report;
@@ -38,6 +39,10 @@ struct Cli {
     /// Run the service instead of measuring it (how the HTTP tier starts it).
     #[arg(long, hide = true)]
     serve: bool,
+
+    /// Serve this file's bytes from a bare axum server instead (the HTTP floor).
+    #[arg(long, hide = true, value_name = "FILE")]
+    floor: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -53,6 +58,8 @@ async fn main() -> ExitCode {
     telemetry::init(&settings.log);
     let outcome = if cli.serve {
         startup::serve(&settings).await
+    } else if let Some(body) = &cli.floor {
+        floor::serve(body).await
     } else {
         bench::run(&settings, &cli.bench).await
     };

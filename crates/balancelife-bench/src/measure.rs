@@ -18,6 +18,10 @@ pub struct Stats {
     pub ops_per_sec: f64,
     pub p50_us: f64,
     pub p99_us: f64,
+    /// The serving process's CPU time (user + system) per operation, where it runs
+    /// in a process of its own (the HTTP rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_us_per_op: Option<f64>,
 }
 
 /// `total` calls of `op`, shared out among `clients` tasks that each run one call at
@@ -111,6 +115,7 @@ fn stats(latencies: &Histogram<u64>, seconds: f64) -> Stats {
         ops_per_sec: ops as f64 / seconds,
         p50_us: latencies.value_at_quantile(0.5) as f64 / 1_000.0,
         p99_us: latencies.value_at_quantile(0.99) as f64 / 1_000.0,
+        cpu_us_per_op: None,
     }
 }
 

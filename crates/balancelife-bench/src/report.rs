@@ -66,19 +66,34 @@ impl Report {
     pub fn print(&self) {
         println!("\nMachine: {}\n", self.machine);
         println!(
-            "{:<12} {:<22} {:<42} {:>7} {:>12} {:>10} {:>10}",
-            "group", "tier", "operation", "clients", "ops/s", "p50 µs", "p99 µs"
+            "{:<12} {:<22} {:<42} {:>7} {:>12} {:>10} {:>10} {:>10} {:>8}",
+            "group",
+            "tier",
+            "operation",
+            "clients",
+            "ops/s",
+            "p50 µs",
+            "p99 µs",
+            "CPU µs/op",
+            "x floor"
         );
+        let floor = self
+            .row("http", "service", crate::http::FLOOR, 32)
+            .and_then(|s| s.cpu_us_per_op);
         for row in &self.rows {
+            let cpu = row.stats.cpu_us_per_op;
+            let times_floor = cpu.zip(floor).map(|(cpu, floor)| cpu / floor);
             println!(
-                "{:<12} {:<22} {:<42} {:>7} {:>12.0} {:>10.1} {:>10.1}",
+                "{:<12} {:<22} {:<42} {:>7} {:>12.0} {:>10.1} {:>10.1} {:>10} {:>8}",
                 row.group,
                 row.tier,
                 row.operation,
                 row.clients,
                 row.stats.ops_per_sec,
                 row.stats.p50_us,
-                row.stats.p99_us
+                row.stats.p99_us,
+                cpu.map_or_else(String::new, |cpu| format!("{cpu:.1}")),
+                times_floor.map_or_else(String::new, |times| format!("{times:.2}"))
             );
         }
         println!("\nOne-day query as the history grows (p50, one client):");
@@ -290,6 +305,7 @@ mod tests {
                 ops_per_sec: 1e6 / p50_us,
                 p50_us,
                 p99_us,
+                cpu_us_per_op: None,
             },
         }
     }
