@@ -279,6 +279,8 @@ fn start_floor(body: &[u8]) -> anyhow::Result<(Service, String)> {
             .context("starting the floor server")?,
     );
     let addr = listening_addr(&mut floor.0)?;
+    // Read before it listens: the file has served its turn.
+    let _ = std::fs::remove_file(&file);
     Ok((floor, format!("http://{addr}/")))
 }
 

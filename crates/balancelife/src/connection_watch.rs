@@ -182,15 +182,21 @@ impl<B: Body + Unpin> Body for Watched<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = &mut *self;
-        // Asked for its next piece: not waiting on the client. This is cleared
-        // before the poll, never after: the body's producer may wake `OnReady`
-        // on another thread while the poll is under way, and clearing after it
-        // would lose that the next piece is ready.
-        this.stream.watch.set_waiting(this.stream.id, None);
-        // A body of known size is in memory: it never waits for its next piece.
+        let (watch, id) = (&this.stream.watch, this.stream.id);
+        // A body of known size is in memory: it never waits for its next piece, and
+        // nothing wakes it from another thread, so one mark per piece will do.
         let polled = if this.body.size_hint().exact().is_some() {
-            Pin::new(&mut this.body).poll_frame(cx)
+            let polled = Pin::new(&mut this.body).poll_frame(cx);
+            if !matches!(polled, Poll::Ready(Some(Ok(_)))) {
+                watch.set_waiting(id, None);
+            }
+            polled
         } else {
+            // Asked for its next piece: not waiting on the client. Cleared before the
+            // poll, never after: the producer may wake `OnReady` on another thread
+            // while the poll is under way, and clearing after it would lose that the
+            // next piece is ready.
+            watch.set_waiting(id, None);
             let waker = this.waker_for(cx.waker());
             Pin::new(&mut this.body).poll_frame(&mut Context::from_waker(&waker))
         };
