@@ -1,5 +1,5 @@
-//! Prometheus metrics for the cache and the store behind it, rendered as text at
-//! `GET /metrics`.
+//! Prometheus metrics for the connections, the cache and the store behind it,
+//! rendered as text at `GET /metrics`.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -248,23 +248,77 @@ impl L1Metrics {
     }
 }
 
+/// What the server loop does to connections on its own, beyond serving them.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionMetrics {
+    /// Closed as soon as accepted: `MAX_CONNECTIONS` were open.
+    pub refused: Counter,
+    /// Closed gracefully: no request open for `HEADER_TIMEOUT_MS`.
+    pub closed_idle: Counter,
+    /// Dropped: an answer waited on its client for `SEND_TIMEOUT_MS`.
+    pub dropped_stalled: Counter,
+}
+
+impl ConnectionMetrics {
+    fn register(&self, registry: &mut Registry) {
+        let counters = [
+            (
+                "balancelife_connections_refused",
+                "Connections closed as soon as accepted because MAX_CONNECTIONS were open",
+                &self.refused,
+            ),
+            (
+                "balancelife_connections_closed_idle",
+                "Connections closed because no request was open on them for HEADER_TIMEOUT_MS",
+                &self.closed_idle,
+            ),
+            (
+                "balancelife_connections_dropped_stalled",
+                "Connections dropped because an answer waited on its client for SEND_TIMEOUT_MS",
+                &self.dropped_stalled,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
+    }
+}
+
 /// What `GET /metrics` answers with: the metrics registered once, when the store
-/// is chosen, and encoded on each scrape. Empty when there is no cache.
-#[derive(Debug, Default)]
+/// is chosen, and encoded on each scrape. The connections' always; the cache's
+/// when there is one.
+#[derive(Debug)]
 pub struct Exposition {
     registry: Registry,
+    connections: ConnectionMetrics,
+}
+
+impl Default for Exposition {
+    fn default() -> Self {
+        Self::new(None, None)
+    }
 }
 
 impl Exposition {
     pub fn new(metrics: Option<&CacheMetrics>, l1: Option<&L1Metrics>) -> Self {
         let mut registry = Registry::default();
+        let connections = ConnectionMetrics::default();
+        connections.register(&mut registry);
         if let Some(metrics) = metrics {
             metrics.register(&mut registry);
         }
         if let Some(l1) = l1 {
             l1.register(&mut registry);
         }
-        Self { registry }
+        Self {
+            registry,
+            connections,
+        }
+    }
+
+    /// The counters the server loop keeps.
+    pub fn connections(&self) -> &ConnectionMetrics {
+        &self.connections
     }
 
     /// The text exposition of every metric's current value.

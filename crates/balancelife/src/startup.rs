@@ -19,7 +19,7 @@ use crate::api::http::state::{AppState, SharedState, StoreChoice};
 use crate::auth::{PasswordHasher, TokenKeys};
 use crate::config::{AuthSettings, Settings};
 use crate::connection_watch::{Event, Watch};
-use crate::metrics::Exposition;
+use crate::metrics::{ConnectionMetrics, Exposition};
 use crate::rate_limit::AttemptCounter;
 use crate::selection::{self, Selected};
 use crate::store::cache::RedisCache;
@@ -142,6 +142,7 @@ pub struct Application {
     header_timeout: Duration,
     send_timeout: Duration,
     max_connections: u32,
+    connection_metrics: ConnectionMetrics,
     /// How long shutting down waits for open requests before it gives up on them.
     grace: Duration,
 }
@@ -165,9 +166,11 @@ impl Application {
         let listener = TcpListener::bind(settings.http.addr)
             .await
             .with_context(|| format!("binding HTTP_ADDR {}", settings.http.addr))?;
+        let connection_metrics = store_choice.metrics.connections().clone();
         Ok(Self {
             listener,
             router: crate::api::router(app_state(settings, store, store_choice)),
+            connection_metrics,
             header_timeout: settings.http.header_timeout,
             send_timeout: settings.http.send_timeout,
             max_connections: settings.http.max_connections,
@@ -213,6 +216,7 @@ impl Application {
             idle: self.header_timeout,
             send: self.send_timeout,
         };
+        let metrics = self.connection_metrics;
         let open = Arc::new(Semaphore::new(self.max_connections as usize));
         let (phase, _) = watch::channel(Phase::Serving);
         let mut make_service = self
@@ -232,6 +236,7 @@ impl Application {
                 () = &mut shutdown => break,
             };
             let Ok(place) = Arc::clone(&open).try_acquire_owned() else {
+                metrics.refused.inc();
                 refusals.refused(self.max_connections);
                 continue;
             };
@@ -241,6 +246,7 @@ impl Application {
                 stream,
                 router,
                 limits,
+                metrics.clone(),
                 phase.subscribe(),
             );
             tokio::spawn(async move {
@@ -294,6 +300,7 @@ async fn serve_connection(
     stream: TcpStream,
     router: PeerRouter,
     limits: ConnectionLimits,
+    metrics: ConnectionMetrics,
     mut phase: watch::Receiver<Phase>,
 ) {
     // hyper's header timer starts with the first byte, and telling HTTP/1 from
@@ -332,11 +339,13 @@ async fn serve_connection(
             event = watch.next_event(), if give_up_at.is_none() => match event {
                 Event::Idle => {
                     if !std::mem::replace(&mut closing, true) {
+                        metrics.closed_idle.inc();
                         connection.as_mut().graceful_shutdown();
                     }
                     give_up_at = Some(tokio::time::Instant::now() + limits.idle);
                 }
                 Event::Stalled => {
+                    metrics.dropped_stalled.inc();
                     tracing::debug!("an answer waited on its client for SEND_TIMEOUT_MS");
                     return;
                 }

@@ -62,7 +62,7 @@ pub async fn health(State(state): State<SharedState>) -> (StatusCode, Json<Healt
     (StatusCode::OK, Json(report))
 }
 
-/// Prometheus (OpenMetrics) text exposition of the cache and store metrics.
+/// Prometheus (OpenMetrics) text exposition of the connection, cache and store metrics.
 #[utoipa::path(
     get,
     path = "/metrics",

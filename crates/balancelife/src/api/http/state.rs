@@ -14,7 +14,7 @@ pub struct StoreChoice {
     pub reason: String,
     /// Set when the service runs on a fallback rather than what was configured.
     pub degraded: bool,
-    /// The cache's metrics, for `/metrics`; empty without a cache.
+    /// What `/metrics` shows: the connections', and the cache's when there is one.
     pub metrics: Arc<Exposition>,
     /// The counters the log-in limits share across instances, when there are any.
     pub shared_attempts: Option<Arc<dyn AttemptCounter>>,

@@ -27,6 +27,22 @@ impl RunningServer {
         Self { addr, stop, task }
     }
 
+    /// The value of the counter `name` (without `_total`) at `GET /metrics`.
+    pub async fn counter(&self, name: &str) -> u64 {
+        let text = reqwest::get(format!("http://{}/metrics", self.addr))
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("the metrics' text");
+        let line = format!("{name}_total ");
+        text.lines()
+            .find_map(|row| row.strip_prefix(&line))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no counter {name} in:\n{text}"))
+    }
+
     /// Shuts down gracefully, as on SIGTERM, and waits for it.
     pub async fn stop(self) {
         let _ = self.stop.send(());
