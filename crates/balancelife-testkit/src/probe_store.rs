@@ -21,10 +21,12 @@ pub struct ProbeStore {
     meal_entries: ProbeMealEntries,
 }
 
-/// The inner store's meal entries, with a hold on the next `get`.
+/// The inner store's meal entries, with a hold on the next `get`, and the ranges
+/// of the day sums read.
 struct ProbeMealEntries {
     inner: Arc<dyn Store>,
     hold: parking_lot::Mutex<Option<Hold>>,
+    day_sums_read: parking_lot::Mutex<Vec<DateRange>>,
 }
 
 /// Holds the next `get_user` after it has read the store and before it returns.
@@ -45,6 +47,7 @@ impl ProbeStore {
             meal_entries: ProbeMealEntries {
                 inner: inner.clone(),
                 hold: parking_lot::Mutex::new(None),
+                day_sums_read: parking_lot::Mutex::new(Vec::new()),
             },
             inner,
             user_reads: AtomicUsize::new(0),
@@ -63,6 +66,11 @@ impl ProbeStore {
 
     pub fn user_reads(&self) -> usize {
         self.user_reads.load(Ordering::SeqCst)
+    }
+
+    /// The ranges of meal day sums read from the store since last asked.
+    pub fn take_meal_day_sums_read(&self) -> Vec<DateRange> {
+        std::mem::take(&mut self.meal_entries.day_sums_read.lock())
     }
 }
 
@@ -170,6 +178,7 @@ impl EntryStore<MealData> for ProbeMealEntries {
         self.inner.meal_entries().list(user_id, range, page).await
     }
     async fn day_sums(&self, user_id: Uuid, range: DateRange) -> StoreResult<DaySumsByDate> {
+        self.day_sums_read.lock().push(range);
         self.inner.meal_entries().day_sums(user_id, range).await
     }
 }

@@ -6,8 +6,11 @@ use chrono::Duration;
 
 use balancelife::domain::*;
 use balancelife::store::{
-    DateRange, EntryStore, PageLimit, PageRequest, Store, StoreError, Written, all_entries,
+    DateRange, DaySumsByDate, EntryStore, PageLimit, PageRequest, Store, StoreError, Written,
+    all_entries,
 };
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use crate::fixtures::{self, EntryFixture, at, date, entry, unique_email};
 
@@ -938,42 +941,10 @@ pub async fn day_sums_add_up_each_days_entries_and_follow_every_write<
     let check = |why: &'static str| {
         let store = store.clone();
         async move {
-            let sums = entries::<D>(&store).day_sums(user.id, range).await.unwrap();
             let listed = all_entries(entries::<D>(&store), user.id, range)
                 .await
                 .unwrap();
-            let mut expected = std::collections::BTreeMap::<chrono::NaiveDate, DaySums>::new();
-            for entry in &listed {
-                expected
-                    .entry(entry.local_date)
-                    .or_default()
-                    .add(&entry.data.sums());
-            }
-            assert_eq!(
-                sums.keys().collect::<Vec<_>>(),
-                expected.keys().collect::<Vec<_>>(),
-                "{why}: the days with entries"
-            );
-            for (day, want) in &expected {
-                let got = sums[day];
-                assert_eq!(got.entries, want.entries, "{why}: entries on {day}");
-                assert_eq!(
-                    got.without_macros, want.without_macros,
-                    "{why}: entries without macros on {day}"
-                );
-                for (name, got, want) in [
-                    ("kcal", got.kcal, want.kcal),
-                    ("protein_g", got.protein_g, want.protein_g),
-                    ("carbs_g", got.carbs_g, want.carbs_g),
-                    ("fat_g", got.fat_g, want.fat_g),
-                ] {
-                    assert!(
-                        (got - want).abs() < 1e-6,
-                        "{why}: {name} on {day}: {got} vs {want}"
-                    );
-                }
-            }
-            sums
+            sums_match_a_recount::<D>(&store, user.id, range, &listed, why).await
         }
     };
 
@@ -1002,4 +973,197 @@ pub async fn day_sums_add_up_each_days_entries_and_follow_every_write<
         .unwrap();
     let after_delete = check("after a deletion").await;
     assert!(!after_delete.contains_key(&date("2026-05-01")));
+}
+
+/// The store's day sums of `range` for `user_id`, checked against a recount of
+/// `entries` (the user's entries in `range`): the same days, the same counts, the
+/// same sums.
+async fn sums_match_a_recount<D: EntryFixture + StoreAccess>(
+    store: &S,
+    user_id: uuid::Uuid,
+    range: DateRange,
+    entries_in_range: &[Entry<D>],
+    why: &str,
+) -> DaySumsByDate {
+    let sums = entries::<D>(store).day_sums(user_id, range).await.unwrap();
+    let mut expected = DaySumsByDate::new();
+    for entry in entries_in_range {
+        expected
+            .entry(entry.local_date)
+            .or_default()
+            .add(&entry.data.sums());
+    }
+    assert_eq!(
+        sums.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "{why}: the days with entries"
+    );
+    for (day, want) in &expected {
+        let got = sums[day];
+        assert_eq!(got.entries, want.entries, "{why}: entries on {day}");
+        assert_eq!(
+            got.without_macros, want.without_macros,
+            "{why}: entries without macros on {day}"
+        );
+        for (name, got, want) in [
+            ("kcal", got.kcal, want.kcal),
+            ("protein_g", got.protein_g, want.protein_g),
+            ("carbs_g", got.carbs_g, want.carbs_g),
+            ("fat_g", got.fat_g, want.fat_g),
+        ] {
+            assert!(
+                (got - want).abs() < 1e-6,
+                "{why}: {name} on {day}: {got} vs {want}"
+            );
+        }
+    }
+    sums
+}
+
+/// Rounds of random writes by concurrent writers, each on entries of its own over
+/// forty days and three months, while a reader keeps reading (and so caching) the
+/// sums: creates (some retried, which changes nothing), puts that create or replace,
+/// updates that move an entry to another day or month, deletes; a third of the meals
+/// without their macros. After each round, the day sums of the whole span and of a
+/// 28-day summary within it equal a recount of what the writers know they left.
+pub async fn day_sums_equal_a_recount_after_concurrent_random_writes<
+    D: EntryFixture + StoreAccess,
+>(
+    store: S,
+) {
+    const WRITERS: usize = 3;
+    const ROUNDS: usize = 3;
+    const WRITES_PER_ROUND: usize = 8;
+    let user = new_user(&store).await;
+    let span = DateRange::new(date("2026-01-20"), date("2026-02-28")).unwrap();
+    let summary = DateRange::new(date("2026-01-29"), date("2026-02-25")).unwrap();
+    // Fixed: a failure replays the same writes.
+    let mut seeds = StdRng::seed_from_u64(0x5eed_da15);
+    let mut writers: Vec<RandomWriter<D>> = (0..WRITERS)
+        .map(|_| RandomWriter::new(seeds.random()))
+        .collect();
+
+    for round in 1..=ROUNDS {
+        let writing = std::sync::atomic::AtomicBool::new(true);
+        let writes = futures_util::future::join_all(
+            writers
+                .iter_mut()
+                .map(|writer| writer.write(&store, user.id, span, WRITES_PER_ROUND)),
+        );
+        let reads = async {
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                for range in [span, summary] {
+                    entries::<D>(&store).day_sums(user.id, range).await.unwrap();
+                }
+                tokio::task::yield_now().await;
+            }
+        };
+        let writes = async {
+            writes.await;
+            writing.store(false, std::sync::atomic::Ordering::Relaxed);
+        };
+        tokio::join!(writes, reads);
+
+        let left: Vec<Entry<D>> = writers
+            .iter()
+            .flat_map(|writer| writer.live.iter().cloned())
+            .collect();
+        for (range, name) in [(span, "the span"), (summary, "the summary")] {
+            let in_range: Vec<Entry<D>> = left
+                .iter()
+                .filter(|entry| range.contains(entry.local_date))
+                .cloned()
+                .collect();
+            let why = format!("round {round}, {name}");
+            sums_match_a_recount::<D>(&store, user.id, range, &in_range, &why).await;
+            let mut listed = all_entries(entries::<D>(&store), user.id, range)
+                .await
+                .unwrap();
+            let mut expected = in_range;
+            listed.sort_by_key(|entry| entry.id);
+            expected.sort_by_key(|entry| entry.id);
+            assert_eq!(listed, expected, "{why}: the entries listed");
+        }
+    }
+}
+
+/// One writer of `day_sums_equal_a_recount_after_concurrent_random_writes`: its
+/// random choices, and the entries it has left in the store.
+struct RandomWriter<D> {
+    random: StdRng,
+    live: Vec<Entry<D>>,
+    next_n: u32,
+}
+
+impl<D: EntryFixture + StoreAccess> RandomWriter<D> {
+    fn new(seed: u64) -> Self {
+        Self {
+            random: StdRng::seed_from_u64(seed),
+            live: Vec::new(),
+            next_n: 1,
+        }
+    }
+
+    /// A random instant in `span`, and a new sample number.
+    fn next_sample(&mut self, span: DateRange) -> (u32, chrono::DateTime<chrono::Utc>) {
+        let days = self.random.random_range(0..span.days());
+        let minute = self.random.random_range(0..24 * 60);
+        let day = span.from() + Duration::days(days);
+        let instant = day.and_hms_opt(0, 0, 0).unwrap().and_utc() + Duration::minutes(minute);
+        self.next_n += 1;
+        (self.next_n, instant)
+    }
+
+    /// `previous` moved to a random instant in `span`, with new data, a moment later.
+    fn moved(&mut self, previous: &Entry<D>, span: DateRange) -> Entry<D> {
+        let (n, instant) = self.next_sample(span);
+        let mut moved = previous.clone();
+        moved.data = D::sample(n, instant);
+        moved.local_date = instant.date_naive();
+        moved.updated_at = previous.updated_at + Duration::milliseconds(1);
+        moved
+    }
+
+    async fn write(&mut self, store: &S, user_id: uuid::Uuid, span: DateRange, writes: usize) {
+        let entries = entries::<D>(store);
+        for _ in 0..writes {
+            let pick = self.random.random_range(0..self.live.len().max(1));
+            let choices = if self.live.is_empty() { 2 } else { 6 };
+            match self.random.random_range(0..choices) {
+                choice @ (0 | 1) => {
+                    let (n, instant) = self.next_sample(span);
+                    let made = entry::<D>(user_id, n, instant);
+                    let written = if choice == 0 {
+                        entries.create(made.clone()).await.unwrap()
+                    } else {
+                        entries.put(made.clone()).await.unwrap()
+                    };
+                    assert_eq!(written, Written::Created(made.clone()));
+                    if self.random.random_bool(0.3) {
+                        let retried = entries.create(made.clone()).await.unwrap();
+                        assert_eq!(retried, Written::Unchanged(made.clone()), "a retry");
+                    }
+                    self.live.push(made);
+                }
+                2 => {
+                    let replacement = self.moved(&self.live[pick].clone(), span);
+                    entries.put(replacement.clone()).await.unwrap();
+                    self.live[pick] = replacement;
+                }
+                3 | 4 => {
+                    let previous = self.live[pick].clone();
+                    let moved = self.moved(&previous, span);
+                    let stored = entries
+                        .update(moved.clone(), previous.updated_at)
+                        .await
+                        .unwrap();
+                    self.live[pick] = stored;
+                }
+                _ => {
+                    let gone = self.live.swap_remove(pick);
+                    entries.delete(user_id, gone.id).await.unwrap();
+                }
+            }
+        }
+    }
 }

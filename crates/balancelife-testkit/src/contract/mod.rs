@@ -83,6 +83,7 @@ macro_rules! contract_tests {
             entries_for_a_missing_user_are_refused,
             concurrent_creates_with_one_id_store_one_entry,
             day_sums_add_up_each_days_entries_and_follow_every_write,
+            day_sums_equal_a_recount_after_concurrent_random_writes,
         );
     };
     (@store $make:ident; $($case:ident),* $(,)?) => {

@@ -429,6 +429,65 @@ async fn an_entry_write_invalidates_exactly_the_lists_of_its_days() {
     assert_eq!(hits(), before + 1, "Monday still cached");
 }
 
+/// A write costs the next summary the day it touched: the month it voided is put
+/// together again from its days' own cached sums, and that day alone is read from
+/// the store, whatever else the month holds.
+#[tokio::test]
+async fn after_a_write_a_summary_reads_only_the_day_it_touched() {
+    use balancelife::domain::MealData;
+    use balancelife::store::DateRange;
+    use balancelife_testkit::fixtures::{at, date, entry};
+    let cached = Cached::on(&redis::SHARED).await;
+    let owner = cached
+        .store
+        .create_user(user(unique_email("sums")))
+        .await
+        .unwrap();
+    let meals = cached.store.meal_entries();
+    for (n, day) in (1..).zip(["2026-01-28", "2026-02-03", "2026-02-10", "2026-02-20"]) {
+        let made = entry::<MealData>(owner.id, n, at(day, "12:00"));
+        meals.create(made).await.unwrap();
+    }
+    let summary = DateRange::new(date("2026-01-29"), date("2026-02-25")).unwrap();
+    let read_from_store = || {
+        let mut ranges: Vec<(String, String)> = cached
+            .probe
+            .take_meal_day_sums_read()
+            .into_iter()
+            .map(|range| (range.from().to_string(), range.to().to_string()))
+            .collect();
+        ranges.sort();
+        ranges
+    };
+    let day = |day: &str| (day.to_owned(), day.to_owned());
+
+    meals.day_sums(owner.id, summary).await.unwrap();
+    let cold = read_from_store();
+    meals.day_sums(owner.id, summary).await.unwrap();
+    let warm = read_from_store();
+    let late = entry::<MealData>(owner.id, 9, at("2026-02-10", "19:00"));
+    meals.create(late).await.unwrap();
+    let after_write = meals.day_sums(owner.id, summary).await.unwrap();
+    let read_after_write = read_from_store();
+
+    assert_eq!(
+        cold,
+        vec![
+            ("2026-01-01".to_owned(), "2026-01-31".to_owned()),
+            ("2026-02-01".to_owned(), "2026-02-28".to_owned()),
+        ],
+        "a cold month is one read over its days"
+    );
+    assert!(warm.is_empty(), "read again from the store: {warm:?}");
+    assert_eq!(
+        read_after_write,
+        vec![day("2026-02-10")],
+        "after a write, only its day is read again"
+    );
+    assert_eq!(after_write[&date("2026-02-10")].entries, 2);
+    assert_eq!(after_write.len(), 3, "{after_write:?}");
+}
+
 #[tokio::test]
 async fn reading_a_whole_history_bypasses_the_cache_and_keeps_it_healthy() {
     use balancelife::domain::MealData;

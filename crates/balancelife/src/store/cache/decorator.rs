@@ -28,6 +28,8 @@ use crate::domain::{
     Slug, StatusFilter, User, WorkoutData, WorkoutPackage,
 };
 use crate::store::Encoded;
+use crate::store::cache::codec::{decode, encode, encoded_len};
+use crate::store::cache::day_sums;
 use crate::store::cache::invalidator::Invalidator;
 use crate::store::cache::keys::Invalidation;
 use crate::store::cache::keys::{PACKAGE, Scope, USER, entries_prefix, voids};
@@ -40,10 +42,6 @@ use crate::store::{
 
 /// The longest entry list range that is cached (a summary's year, plus one).
 const MAX_CACHED_RANGE_DAYS: i64 = 367;
-
-/// The first byte of a cached value: the store's answer was a value, or "not found".
-const FOUND: u8 = 1;
-const NOT_FOUND: u8 = 0;
 
 struct Core {
     inner: Arc<dyn Store>,
@@ -223,32 +221,6 @@ where
     tokio::spawn(write(owner.clone()))
         .await
         .unwrap_or_else(|error| Err(StoreError::internal("a detached write failed").because(error)))
-}
-
-fn encode<T: Serialize>(value: Option<&T>) -> Vec<u8> {
-    match value {
-        Some(value) => {
-            let mut bytes = vec![FOUND];
-            // Named fields: robust to optional fields that are skipped when empty.
-            bytes.extend(rmp_serde::to_vec_named(value).expect("domain values serialize"));
-            bytes
-        }
-        None => vec![NOT_FOUND],
-    }
-}
-
-/// What `value` weighs in L1: its encoded size, as in Redis.
-fn encoded_len<T: Serialize>(value: &T) -> usize {
-    rmp_serde::to_vec_named(value).map_or(0, |bytes| bytes.len())
-}
-
-/// `None` for bytes this version cannot read (then the store is asked).
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<StoreResult<T>> {
-    match bytes.split_first()? {
-        (&FOUND, rest) => rmp_serde::from_slice(rest).ok().map(Ok),
-        (&NOT_FOUND, []) => Some(Err(StoreError::NotFound)),
-        _ => None,
-    }
 }
 
 /// The days of `range`, in order.
@@ -678,17 +650,21 @@ impl<D: EntryData> CachedEntries<D> {
     }
 
     /// The day sums of one calendar month (`month`), cached behind the month's guard
-    /// (bumped with each of its days'): an entry write recomputes the month it
-    /// touched, and nothing else.
+    /// (bumped with each of its days'), and assembled on a miss from each day's
+    /// own (`day_sums`): an entry write costs the next summary the days it touched.
     /// Named under the entry lists' prefix, so writes detach its loads like theirs.
     async fn month_sums(&self, user_id: Uuid, month: DateRange) -> StoreResult<DaySumsByDate> {
         let kind = D::KIND.as_str();
+        let scope = Scope::user(user_id);
         let name = format!("{}sums:{}", entries_prefix(kind), month.from());
         let guards = vec![crate::store::cache::keys::month_guard(kind, month.from())];
-        self.core
-            .read_through(Scope::user(user_id), name, guards, || {
-                self.inner().day_sums(user_id, month)
+        let from_days = || {
+            day_sums::month_from_days(&self.core.cache, &scope, kind, month, |days| {
+                self.core.timed(self.inner().day_sums(user_id, days))
             })
+        };
+        self.core
+            .read_through(scope.clone(), name, guards, from_days)
             .await
     }
 

@@ -7,10 +7,14 @@
 //! - `redis`: `RedisCache`, the Redis protocol and scripts (standalone or cluster);
 //! - `l1`: the in-process tier and the channel that keeps it coherent;
 //! - `invalidator`: voids what MongoDB's change stream says another writer changed;
+//! - `day_sums`: a month's day sums, assembled from each day's own;
+//! - `codec`: how values are kept in Redis and weighed in L1;
 //! - `singleflight`, `breaker`, `stale_scopes`: one read per miss, a circuit
 //!   breaker around Redis, and the scopes left to renew after a lost invalidation.
 
 mod breaker;
+mod codec;
+mod day_sums;
 pub mod decorator;
 pub mod invalidator;
 pub mod keys;
