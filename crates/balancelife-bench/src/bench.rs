@@ -23,6 +23,7 @@ use balancelife_testkit::servers::{cluster::RedisCluster, mongo::MongoServer, re
 
 use crate::http;
 use crate::measure::{Op, interleaved, measure, op};
+use crate::mixed;
 use crate::report::{self, GrowthRow, Report, Row, Target};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -941,6 +942,7 @@ fn targets(report: &Report) -> Vec<Target> {
             pass: spent <= most * floor_cpu,
         });
     }
+    targets.extend(mixed_targets(report));
     let summary = |operation| {
         report
             .row("summary", "cached", operation, 1)
@@ -1053,4 +1055,41 @@ fn targets(report: &Report) -> Vec<Target> {
         pass: report.http_peak_rss_mib <= 64.0 + report.l1_cache_mib,
     });
     targets
+}
+
+/// The mixed workload's: the third round keeps 80 % of the first's rate, and every
+/// round's p99 stays within 50 ms.
+fn mixed_targets(report: &Report) -> Vec<Target> {
+    let round = |tier| report.row("mixed", tier, mixed::OPERATION, 16);
+    let [first, second, third] = mixed::ROUNDS.map(round);
+    let (Some(first), Some(second), Some(third)) = (first, second, third) else {
+        return Vec::new();
+    };
+    let worst_p99 = [first, second, third]
+        .iter()
+        .map(|round| round.p99_us)
+        .fold(0.0, f64::max);
+    vec![
+        Target {
+            name: "mixed workload: the third round's rate >= 0.8 x the first's",
+            measured: format!(
+                "{:.0} -> {:.0} -> {:.0} req/s = {:.2}x",
+                first.ops_per_sec,
+                second.ops_per_sec,
+                third.ops_per_sec,
+                third.ops_per_sec / first.ops_per_sec
+            ),
+            pass: third.ops_per_sec >= 0.8 * first.ops_per_sec,
+        },
+        Target {
+            name: "mixed workload: p99 <= 50 ms in every round",
+            measured: format!(
+                "p99 {:.1} / {:.1} / {:.1} ms",
+                first.p99_us / 1_000.0,
+                second.p99_us / 1_000.0,
+                third.p99_us / 1_000.0
+            ),
+            pass: worst_p99 <= 50_000.0,
+        },
+    ]
 }

@@ -94,8 +94,12 @@ pub async fn run(
             )
             .collect();
     let (mut rows, load_generator) = if crate::wrk::available() {
-        (with_wrk(&endpoints, &token, requests)?, "wrk -t1 -c32")
+        let mut rows = with_wrk(&endpoints, &token, requests)?;
+        let round = Duration::from_secs(if requests >= 10_000 { 40 } else { 8 });
+        rows.extend(crate::mixed::run(&client, &base, service_pid, round).await?);
+        (rows, "wrk -t1 -c32 (the mixed workload: -c16)")
     } else {
+        println!("(no mixed-workload figures: they need wrk)");
         (
             with_clients(&client, &endpoints, &token, requests).await,
             "32 in-process reqwest clients (install wrk for a lighter load generator)",
@@ -122,13 +126,14 @@ fn with_wrk(
     let mut runs: Vec<Vec<crate::measure::Stats>> = vec![Vec::new(); endpoints.len()];
     for _ in 0..rounds {
         for ((_, url, server), runs) in endpoints.iter().zip(&mut runs) {
-            runs.push(crate::wrk::run(
+            runs.push(crate::wrk::run(&crate::wrk::Load {
                 url,
                 token,
-                32,
-                Duration::from_secs(seconds),
-                *server,
-            )?);
+                connections: 32,
+                duration: Duration::from_secs(seconds),
+                script: None,
+                server: *server,
+            })?);
         }
     }
     Ok(endpoints

@@ -11,6 +11,7 @@ mod bench;
 mod floor;
 mod http;
 mod measure;
+mod mixed;
 mod report;
 mod wrk;
 

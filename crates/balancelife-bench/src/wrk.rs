@@ -2,6 +2,7 @@
 //! event loop costs the machine far less per request than the in-process clients,
 //! so on two cores the service, not the load generator, is what gets measured.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -17,24 +18,34 @@ pub fn available() -> bool {
         .is_ok_and(|output| !output.stdout.is_empty() || !output.stderr.is_empty())
 }
 
-/// One `wrk -t1 -c<connections>` run of `duration` against `url`, served by process
-/// `server`, whose CPU time per request it reports beside the rate.
-pub fn run(
-    url: &str,
-    token: &str,
-    connections: usize,
-    duration: Duration,
-    server: u32,
-) -> anyhow::Result<Stats> {
-    let cpu_before = cpu_time(server)?;
-    let output = Command::new("wrk")
-        .args(["-t1", &format!("-c{connections}")])
-        .arg(format!("-d{}s", duration.as_secs().max(1)))
+/// What one `wrk` run sends, to which server process.
+pub struct Load<'a> {
+    /// The URL of every request, or with `script` the server's address.
+    pub url: &'a str,
+    /// Sent as a bearer token on every request `wrk` makes itself.
+    pub token: &'a str,
+    pub connections: usize,
+    pub duration: Duration,
+    /// A Lua script that makes each request (`wrk -s`).
+    pub script: Option<&'a Path>,
+    /// The process serving, whose CPU time per request is reported.
+    pub server: u32,
+}
+
+/// One `wrk -t1` run of `load`: its rate and latencies, with the server's CPU time
+/// per request beside them.
+pub fn run(load: &Load<'_>) -> anyhow::Result<Stats> {
+    let cpu_before = cpu_time(load.server)?;
+    let mut command = Command::new("wrk");
+    command
+        .args(["-t1", &format!("-c{}", load.connections)])
+        .arg(format!("-d{}s", load.duration.as_secs().max(1)))
         .arg("--latency")
-        .args(["-H", &format!("Authorization: Bearer {token}")])
-        .arg(url)
-        .output()
-        .context("running wrk")?;
+        .args(["-H", &format!("Authorization: Bearer {}", load.token)]);
+    if let Some(script) = load.script {
+        command.arg("-s").arg(script);
+    }
+    let output = command.arg(load.url).output().context("running wrk")?;
     let text = String::from_utf8_lossy(&output.stdout);
     anyhow::ensure!(
         output.status.success(),
@@ -43,9 +54,10 @@ pub fn run(
     );
     anyhow::ensure!(
         !text.contains("Non-2xx"),
-        "wrk saw answers other than 2xx from {url}:\n{text}"
+        "wrk saw answers other than 2xx from {}:\n{text}",
+        load.url
     );
-    let cpu = cpu_time(server)? - cpu_before;
+    let cpu = cpu_time(load.server)? - cpu_before;
     let mut stats = parse(&text).with_context(|| format!("reading wrk's report:\n{text}"))?;
     stats.cpu_us_per_op = Some(cpu.as_secs_f64() * 1e6 / stats.ops as f64);
     Ok(stats)
