@@ -318,9 +318,19 @@ fn listening_addr(child: &mut Child) -> anyhow::Result<String> {
 
 async fn login(client: &reqwest::Client, base: &str, fixture: &Fixture) -> anyhow::Result<String> {
     let body = serde_json::json!({"email": fixture.demo_email, "password": fixture.demo_password});
+    session_token(client, &format!("{base}/api/v1/auth/login"), &body).await
+}
+
+/// The token of the session that posting `body` to `url` (log-in, registration)
+/// opens.
+pub async fn session_token(
+    client: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<String> {
     let session: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&body)
+        .post(url)
+        .json(body)
         .send()
         .await?
         .error_for_status()?

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::{Days, NaiveDate};
 
 use crate::measure::Stats;
@@ -71,15 +70,7 @@ async fn register(client: &reqwest::Client, base: &str) -> anyhow::Result<String
         "timezone": "UTC",
         "daily_kcal_target": 2200,
     });
-    let session: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/register"))
-        .json(&body)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(session["token"].as_str().context("a token")?.to_owned())
+    crate::http::session_token(client, &format!("{base}/api/v1/auth/register"), &body).await
 }
 
 /// The `wrk` script that makes each request: a fixed seed, so every run makes the
