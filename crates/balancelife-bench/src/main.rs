@@ -46,6 +46,10 @@ struct Cli {
     floor: Option<PathBuf>,
 }
 
+/// mimalloc rather than glibc's malloc: see the workspace's `Cargo.toml`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

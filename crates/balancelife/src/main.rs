@@ -12,6 +12,10 @@ use balancelife::startup;
 use balancelife::store::mongo::MongoStore;
 use balancelife::telemetry::{self, ErrorChain};
 
+/// mimalloc rather than glibc's malloc: see the workspace's `Cargo.toml`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
