@@ -931,6 +931,11 @@ fn targets(report: &Report) -> Vec<Target> {
             http::ONE_DAY,
             2.0,
         ),
+        (
+            "HTTP memory-store package by id CPU per request <= 1.5 x the floor's",
+            http::MEMORY_PACKAGE,
+            1.5,
+        ),
     ] {
         let spent = cpu(operation);
         targets.push(Target {
@@ -1060,7 +1065,7 @@ fn targets(report: &Report) -> Vec<Target> {
 /// The mixed workload's: the third round keeps 80 % of the first's rate, and every
 /// round's p99 stays within 50 ms.
 fn mixed_targets(report: &Report) -> Vec<Target> {
-    let round = |tier| report.row("mixed", tier, mixed::OPERATION, 16);
+    let round = |tier| report.row("mixed", tier, mixed::OPERATION, mixed::CONNECTIONS);
     let [first, second, third] = mixed::ROUNDS.map(round);
     let (Some(first), Some(second), Some(third)) = (first, second, third) else {
         return Vec::new();

@@ -27,6 +27,8 @@ pub const LIVEZ: &str = "GET /livez";
 pub const PACKAGE: &str = "GET /api/v1/meal-packages/{id}";
 pub const CATALOGUE_PAGE: &str = "GET /api/v1/meal-packages?limit=20";
 pub const ONE_DAY: &str = "GET /api/v1/meal-entries?from=&to= (one day)";
+/// The package read on the embedded default a newcomer runs: the memory store.
+pub const MEMORY_PACKAGE: &str = "GET /api/v1/meal-packages/{id} (memory)";
 
 struct Service(Child);
 
@@ -84,6 +86,16 @@ pub async fn run(
         .bytes()
         .await?;
     let (floor, floor_url) = start_floor(&package)?;
+    // The same sample catalogue, so the same package id, on the memory store.
+    let (memory, memory_base) = start_memory_service()?;
+    let memory_package = format!("{memory_base}/api/v1/meal-packages/{}", fixture.package_id);
+    for _ in 0..5 {
+        client
+            .get(&memory_package)
+            .send()
+            .await?
+            .error_for_status()?;
+    }
     let service_pid = service.0.id();
     let endpoints: Vec<(&'static str, String, u32)> =
         std::iter::once((FLOOR, floor_url, floor.0.id()))
@@ -92,6 +104,11 @@ pub async fn run(
                     .into_iter()
                     .map(|(name, url)| (name, url, service_pid)),
             )
+            .chain(std::iter::once((
+                MEMORY_PACKAGE,
+                memory_package,
+                memory.0.id(),
+            )))
             .collect();
     let (mut rows, load_generator) = if crate::wrk::available() {
         let mut rows = with_wrk(&endpoints, &token, requests)?;
@@ -263,6 +280,34 @@ fn start_service(servers: &Servers) -> anyhow::Result<(Service, String)> {
         command.env("REDIS_PASSWORD", password.expose_secret());
     }
     let mut service = Service(command.spawn().context("starting the service")?);
+    let addr = listening_addr(&mut service.0)?;
+    Ok((service, format!("http://{addr}")))
+}
+
+/// The service on the embedded default (no MongoDB, no Redis: the memory store with
+/// the sample data), on a free port.
+fn start_memory_service() -> anyhow::Result<(Service, String)> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .arg("--serve")
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("LOG_FORMAT", "json")
+        .env("LOG_LEVEL", "info")
+        .env_remove("MONGODB_URI")
+        .env_remove("REDIS_ADDR")
+        .env_remove("BALANCELIFE_CONFIG")
+        .env("INIT_SAMPLE_DATA", "true")
+        .env(
+            "AUTH_TOKEN_SECRET",
+            balancelife::auth::TokenKeys::random_secret().expose_secret(),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut service = Service(
+        command
+            .spawn()
+            .context("starting the memory-store service")?,
+    );
     let addr = listening_addr(&mut service.0)?;
     Ok((service, format!("http://{addr}")))
 }

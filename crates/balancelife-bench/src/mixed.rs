@@ -14,7 +14,7 @@ use crate::report::Row;
 
 pub const OPERATION: &str = "10% meal writes over 28 days, 90% reads";
 pub const ROUNDS: [&str; 3] = ["mixed, round 1", "mixed, round 2", "mixed, round 3"];
-const CONNECTIONS: usize = 16;
+pub const CONNECTIONS: usize = 16;
 
 /// The three rounds, each `round` long, against the service at `base` (process
 /// `service`), as a user registered for the purpose.

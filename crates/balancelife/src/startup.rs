@@ -308,7 +308,12 @@ async fn serve_connection(
     let mut first_byte = [0_u8; 1];
     match tokio::time::timeout(limits.idle, stream.peek(&mut first_byte)).await {
         Ok(Ok(read)) if read > 0 => {}
-        _ => return,
+        Err(_) => {
+            metrics.closed_idle.inc();
+            return;
+        }
+        // The client hung up, or the socket failed: nothing to count.
+        Ok(_) => return,
     }
     let watch = Watch::new(limits.idle, limits.send);
     let requests = Arc::clone(&watch);

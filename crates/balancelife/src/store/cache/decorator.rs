@@ -659,8 +659,10 @@ impl<D: EntryData> CachedEntries<D> {
         let name = format!("{}sums:{}", entries_prefix(kind), month.from());
         let guards = vec![crate::store::cache::keys::month_guard(kind, month.from())];
         let from_days = || {
+            // Timed once, as the month's load: its day lookups and the reads of the
+            // days Redis lacked count as one store call.
             day_sums::month_from_days(&self.core.cache, &scope, kind, month, |days| {
-                self.core.timed(self.inner().day_sums(user_id, days))
+                self.inner().day_sums(user_id, days)
             })
         };
         self.core
@@ -738,7 +740,7 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
     }
 
     /// Assembled from whole calendar months, each cached on its own: a year is a
-    /// dozen lookups, and a write anywhere recomputes one month.
+    /// dozen lookups, and a write recomputes the days it touched (see `day_sums`).
     async fn day_sums(&self, user_id: Uuid, range: DateRange) -> StoreResult<DaySumsByDate> {
         if range.days() > MAX_CACHED_RANGE_DAYS {
             self.core.cache.metrics.bypassed.inc();

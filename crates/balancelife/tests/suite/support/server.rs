@@ -27,15 +27,22 @@ impl RunningServer {
         Self { addr, stop, task }
     }
 
-    /// The value of the counter `name` (without `_total`) at `GET /metrics`.
+    /// The value of the counter `name` (without `_total`) at `GET /metrics`. Asked
+    /// again for a while if the connection is refused: a test may have just held
+    /// every connection the server allows.
     pub async fn counter(&self, name: &str) -> u64 {
-        let text = reqwest::get(format!("http://{}/metrics", self.addr))
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .expect("GET /metrics")
-            .text()
-            .await
-            .expect("the metrics' text");
+        let url = format!("http://{}/metrics", self.addr);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        let text = loop {
+            let answer = async { reqwest::get(&url).await?.error_for_status()?.text().await };
+            match answer.await {
+                Ok(text) => break text,
+                Err(error) if tokio::time::Instant::now() >= deadline => {
+                    panic!("GET /metrics: {error}")
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        };
         let line = format!("{name}_total ");
         text.lines()
             .find_map(|row| row.strip_prefix(&line))
