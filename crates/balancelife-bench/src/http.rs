@@ -253,12 +253,8 @@ pub const FAILED_LOGIN_UNKNOWN: &str = "POST /api/v1/auth/login (unknown e-mail)
 /// The service (this binary with `--serve`) on a free port against the benchmark's
 /// MongoDB and Redis.
 fn start_service(servers: &Servers) -> anyhow::Result<(Service, String)> {
-    let mut command = Command::new(std::env::current_exe()?);
+    let mut command = serve_command()?;
     command
-        .arg("--serve")
-        .env("HTTP_ADDR", "127.0.0.1:0")
-        .env("LOG_FORMAT", "json")
-        .env("LOG_LEVEL", "info")
         .env("MONGODB_URI", servers.mongodb.uri.expose_secret())
         .env("MONGODB_DATABASE", &servers.mongodb.database)
         .env("REDIS_ADDR", servers.redis.addr.expose_secret())
@@ -269,44 +265,49 @@ fn start_service(servers: &Servers) -> anyhow::Result<(Service, String)> {
         )
         .env("INIT_SAMPLE_DATA", "false")
         // The failed log-ins are timed, not limited.
-        .env("AUTH_ATTEMPTS_PER_MINUTE", "10000")
-        .env(
-            "AUTH_TOKEN_SECRET",
-            balancelife::auth::TokenKeys::random_secret().expose_secret(),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .env("AUTH_ATTEMPTS_PER_MINUTE", "10000");
     if let Some(password) = &servers.redis.password {
         command.env("REDIS_PASSWORD", password.expose_secret());
     }
-    let mut service = Service(command.spawn().context("starting the service")?);
-    let addr = listening_addr(&mut service.0)?;
-    Ok((service, format!("http://{addr}")))
+    spawn_listening(command, "the service")
 }
 
 /// The service on the embedded default (no MongoDB, no Redis: the memory store with
 /// the sample data), on a free port.
 fn start_memory_service() -> anyhow::Result<(Service, String)> {
+    let mut command = serve_command()?;
+    command
+        .env_remove("MONGODB_URI")
+        .env_remove("REDIS_ADDR")
+        .env_remove("BALANCELIFE_CONFIG")
+        .env("INIT_SAMPLE_DATA", "true");
+    spawn_listening(command, "the memory-store service")
+}
+
+/// This binary as the service (`--serve`) on a free port, logging JSON (which
+/// `listening_addr` reads) with a token secret of its own.
+fn serve_command() -> anyhow::Result<Command> {
     let mut command = Command::new(std::env::current_exe()?);
     command
         .arg("--serve")
         .env("HTTP_ADDR", "127.0.0.1:0")
         .env("LOG_FORMAT", "json")
         .env("LOG_LEVEL", "info")
-        .env_remove("MONGODB_URI")
-        .env_remove("REDIS_ADDR")
-        .env_remove("BALANCELIFE_CONFIG")
-        .env("INIT_SAMPLE_DATA", "true")
         .env(
             "AUTH_TOKEN_SECRET",
             balancelife::auth::TokenKeys::random_secret().expose_secret(),
         )
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    Ok(command)
+}
+
+/// Starts `command` and waits until it says where it listens.
+fn spawn_listening(mut command: Command, what: &str) -> anyhow::Result<(Service, String)> {
     let mut service = Service(
         command
             .spawn()
-            .context("starting the memory-store service")?,
+            .with_context(|| format!("starting {what}"))?,
     );
     let addr = listening_addr(&mut service.0)?;
     Ok((service, format!("http://{addr}")))
