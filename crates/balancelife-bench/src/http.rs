@@ -32,6 +32,26 @@ pub const MEMORY_PACKAGE: &str = "GET /api/v1/meal-packages/{id} (memory)";
 
 struct Service(Child);
 
+/// One row's requests: where they go, as whom, and which process serves them.
+struct Endpoint {
+    name: &'static str,
+    url: String,
+    /// The bearer token sent, if any.
+    token: Option<String>,
+    server: u32,
+}
+
+impl Endpoint {
+    fn new(name: &'static str, url: String, server: &Service, token: Option<&str>) -> Self {
+        Self {
+            name,
+            url,
+            token: token.map(str::to_owned),
+            server: server.0.id(),
+        }
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -97,28 +117,30 @@ pub async fn run(
             .error_for_status()?;
     }
     let service_pid = service.0.id();
-    let endpoints: Vec<(&'static str, String, u32)> =
-        std::iter::once((FLOOR, floor_url, floor.0.id()))
-            .chain(
-                endpoints
-                    .into_iter()
-                    .map(|(name, url)| (name, url, service_pid)),
-            )
-            .chain(std::iter::once((
-                MEMORY_PACKAGE,
-                memory_package,
-                memory.0.id(),
-            )))
-            .collect();
+    // The memory-store service has accounts of its own: its row reads the public
+    // catalogue, without a token.
+    let endpoints: Vec<Endpoint> = std::iter::once(Endpoint::new(FLOOR, floor_url, &floor, None))
+        .chain(
+            endpoints
+                .into_iter()
+                .map(|(name, url)| Endpoint::new(name, url, &service, Some(&token))),
+        )
+        .chain(std::iter::once(Endpoint::new(
+            MEMORY_PACKAGE,
+            memory_package,
+            &memory,
+            None,
+        )))
+        .collect();
     let (mut rows, load_generator) = if crate::wrk::available() {
-        let mut rows = with_wrk(&endpoints, &token, requests)?;
+        let mut rows = with_wrk(&endpoints, requests)?;
         let round = Duration::from_secs(if requests >= 10_000 { 40 } else { 8 });
         rows.extend(crate::mixed::run(&client, &base, service_pid, round).await?);
         (rows, "wrk -t1 -c32 (the mixed workload: -c16)")
     } else {
         println!("(no mixed-workload figures: they need wrk)");
         (
-            with_clients(&client, &endpoints, &token, requests).await,
+            with_clients(&client, &endpoints, requests).await,
             "32 in-process reqwest clients (install wrk for a lighter load generator)",
         )
     };
@@ -134,34 +156,30 @@ pub async fn run(
 
 /// Rounds of one `wrk` run per endpoint in turn (so drift weighs on all alike); the
 /// row of each endpoint is its median round by rate.
-fn with_wrk(
-    endpoints: &[(&'static str, String, u32)],
-    token: &str,
-    requests: usize,
-) -> anyhow::Result<Vec<Row>> {
+fn with_wrk(endpoints: &[Endpoint], requests: usize) -> anyhow::Result<Vec<Row>> {
     let (rounds, seconds) = if requests >= 10_000 { (5, 3) } else { (3, 1) };
     let mut runs: Vec<Vec<crate::measure::Stats>> = vec![Vec::new(); endpoints.len()];
     for _ in 0..rounds {
-        for ((_, url, server), runs) in endpoints.iter().zip(&mut runs) {
+        for (endpoint, runs) in endpoints.iter().zip(&mut runs) {
             runs.push(crate::wrk::run(&crate::wrk::Load {
-                url,
-                token,
+                url: &endpoint.url,
+                token: endpoint.token.as_deref(),
                 connections: 32,
                 duration: Duration::from_secs(seconds),
                 script: None,
-                server: *server,
+                server: endpoint.server,
             })?);
         }
     }
     Ok(endpoints
         .iter()
         .zip(runs)
-        .map(|((operation, _, _), mut runs)| {
+        .map(|(endpoint, mut runs)| {
             runs.sort_by(|a, b| a.ops_per_sec.total_cmp(&b.ops_per_sec));
             Row {
                 group: "http",
                 tier: "service".into(),
-                operation,
+                operation: endpoint.name,
                 clients: 32,
                 stats: runs[runs.len() / 2],
             }
@@ -172,15 +190,18 @@ fn with_wrk(
 /// The endpoints in turn from 32 in-process clients.
 async fn with_clients(
     client: &reqwest::Client,
-    endpoints: &[(&'static str, String, u32)],
-    token: &str,
+    endpoints: &[Endpoint],
     requests: usize,
 ) -> Vec<Row> {
     let mut ops = Vec::new();
-    for (_, url, _) in endpoints {
-        let (client, token, url) = (client.clone(), token.to_owned(), url.clone());
+    for endpoint in endpoints {
+        let (client, token, url) = (client.clone(), endpoint.token.clone(), endpoint.url.clone());
         ops.push(op(move |_| {
-            let request = client.get(&url).bearer_auth(&token).send();
+            let mut request = client.get(&url);
+            if let Some(token) = &token {
+                request = request.bearer_auth(token);
+            }
+            let request = request.send();
             async move {
                 let response = request.await.expect("the service answers");
                 assert!(response.status().is_success(), "{}", response.status());
@@ -193,10 +214,10 @@ async fn with_clients(
     endpoints
         .iter()
         .zip(results)
-        .map(|((operation, _, _), stats)| Row {
+        .map(|(endpoint, stats)| Row {
             group: "http",
             tier: "service".into(),
-            operation,
+            operation: endpoint.name,
             clients: 32,
             stats,
         })

@@ -35,7 +35,7 @@ pub async fn run(
     for tier in ROUNDS {
         let stats: anyhow::Result<Stats> = crate::wrk::run(&crate::wrk::Load {
             url: base,
-            token: &token,
+            token: Some(&token),
             connections: CONNECTIONS,
             duration: round,
             script: Some(&script),

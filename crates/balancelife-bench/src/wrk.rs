@@ -22,8 +22,8 @@ pub fn available() -> bool {
 pub struct Load<'a> {
     /// The URL of every request, or with `script` the server's address.
     pub url: &'a str,
-    /// Sent as a bearer token on every request `wrk` makes itself.
-    pub token: &'a str,
+    /// Sent as a bearer token on every request `wrk` makes itself, if given.
+    pub token: Option<&'a str>,
     pub connections: usize,
     pub duration: Duration,
     /// A Lua script that makes each request (`wrk -s`).
@@ -40,8 +40,10 @@ pub fn run(load: &Load<'_>) -> anyhow::Result<Stats> {
     command
         .args(["-t1", &format!("-c{}", load.connections)])
         .arg(format!("-d{}s", load.duration.as_secs().max(1)))
-        .arg("--latency")
-        .args(["-H", &format!("Authorization: Bearer {}", load.token)]);
+        .arg("--latency");
+    if let Some(token) = load.token {
+        command.args(["-H", &format!("Authorization: Bearer {token}")]);
+    }
     if let Some(script) = load.script {
         command.arg("-s").arg(script);
     }
