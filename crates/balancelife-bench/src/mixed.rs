@@ -31,33 +31,32 @@ pub async fn run(
         std::process::id()
     ));
     std::fs::write(&script, lua_script(&token, today))?;
-    let mut rows = Vec::new();
-    for tier in ROUNDS {
-        let stats: anyhow::Result<Stats> = crate::wrk::run(&crate::wrk::Load {
-            url: base,
-            token: Some(&token),
-            connections: CONNECTIONS,
-            duration: round,
-            script: Some(&script),
-            server: service,
-        });
-        let stats = match stats {
-            Ok(stats) => stats,
-            Err(error) => {
-                let _ = std::fs::remove_file(&script);
-                return Err(error);
-            }
-        };
-        rows.push(Row {
+    let rounds: anyhow::Result<Vec<Stats>> = ROUNDS
+        .iter()
+        .map(|_| {
+            crate::wrk::run(&crate::wrk::Load {
+                url: base,
+                // The script sends it with each request it makes.
+                token: None,
+                connections: CONNECTIONS,
+                duration: round,
+                script: Some(&script),
+                server: service,
+            })
+        })
+        .collect();
+    let _ = std::fs::remove_file(&script);
+    Ok(ROUNDS
+        .iter()
+        .zip(rounds?)
+        .map(|(tier, stats)| Row {
             group: "mixed",
-            tier: tier.to_owned(),
+            tier: (*tier).to_owned(),
             operation: OPERATION,
             clients: CONNECTIONS,
             stats,
-        });
-    }
-    let _ = std::fs::remove_file(&script);
-    Ok(rows)
+        })
+        .collect())
 }
 
 /// A new account in UTC, so that its days are the script's days.

@@ -166,9 +166,7 @@ impl CacheMetrics {
                 &self.renewal_round_trips,
             ),
         ];
-        for (name, help, counter) in counters {
-            registry.register(name, help, counter.clone());
-        }
+        register_counters(registry, &counters);
         registry.register(
             "balancelife_cache_breaker_state",
             "Redis circuit breaker: 0 closed, 1 half-open, 2 open",
@@ -232,9 +230,7 @@ impl L1Metrics {
                 &self.channel_losses,
             ),
         ];
-        for (name, help, counter) in counters {
-            registry.register(name, help, counter.clone());
-        }
+        register_counters(registry, &counters);
         registry.register(
             "balancelife_l1_entries",
             "Entries held in this process's memory",
@@ -245,6 +241,13 @@ impl L1Metrics {
             "Bytes held in this process's memory (encoded size plus overhead)",
             self.bytes.clone(),
         );
+    }
+}
+
+/// Registers each `(name, help, counter)`.
+fn register_counters(registry: &mut Registry, counters: &[(&str, &str, &Counter)]) {
+    for (name, help, counter) in counters {
+        registry.register(*name, *help, (*counter).clone());
     }
 }
 
@@ -278,9 +281,7 @@ impl ConnectionMetrics {
                 &self.dropped_stalled,
             ),
         ];
-        for (name, help, counter) in counters {
-            registry.register(name, help, counter.clone());
-        }
+        register_counters(registry, &counters);
     }
 }
 

@@ -65,7 +65,8 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
     )?;
     // The range's totals are the sums of the same day sums, rounded once.
     let (mut all_meals, mut all_workouts) = (DaySums::default(), DaySums::default());
-    let days: Vec<Day> = range_days(range)
+    let days: Vec<Day> = range
+        .dates()
         .map(|date| {
             let meal = meals.get(&date).copied().unwrap_or_default();
             let workout = workouts.get(&date).copied().unwrap_or_default();
@@ -102,13 +103,6 @@ fn totals_of(meal: &DaySums, workout: &DaySums) -> Totals {
         workout_entries: count(workout.entries),
         ..Totals::default()
     }
-}
-
-fn range_days(range: DateRange) -> impl Iterator<Item = chrono::NaiveDate> {
-    range
-        .from()
-        .iter_days()
-        .take_while(move |d| *d <= range.to())
 }
 
 /// Derives net, targets and remaining for `days` days, rounded to 0.1 so sums of

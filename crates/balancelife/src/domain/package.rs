@@ -337,7 +337,7 @@ pub struct WorkoutPackage {
 }
 
 /// Which packages a catalogue list asks for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PackageFilter {
     pub tag: Option<Tag>,
     pub level: Option<Level>,

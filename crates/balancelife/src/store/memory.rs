@@ -22,8 +22,8 @@ use super::{
     changed_concurrently,
 };
 use crate::domain::{
-    Email, Entry, EntryData, EntryPosition, Level, MealData, MealPackage, Package, PackageFilter,
-    Slug, StatusFilter, User, WorkoutData, WorkoutPackage,
+    Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
+    User, WorkoutData, WorkoutPackage,
 };
 
 #[derive(Default)]
@@ -187,13 +187,8 @@ struct Rendered {
     pages: HashMap<(PageKey, usize), Encoded>,
 }
 
-type PageKey = (
-    StatusFilter,
-    Option<String>,
-    Option<Level>,
-    usize,
-    Option<Slug>,
-);
+/// A page's filter, its size and where it starts.
+type PageKey = (PackageFilter, usize, Option<Slug>);
 
 /// The most pages kept; past it they are all dropped and encoded again as asked.
 const RENDERED_PAGES_AT_MOST: usize = 1024;
@@ -256,13 +251,7 @@ impl<P: Package> PackageStore<P> for PackageTable<P> {
     ) -> StoreResult<Encoded> {
         let rows = self.rows.read();
         let key = (
-            (
-                filter.status,
-                filter.tag.as_ref().map(|tag| tag.as_str().to_owned()),
-                filter.level,
-                page.limit.get(),
-                page.after.clone(),
-            ),
+            (filter.clone(), page.limit.get(), page.after.clone()),
             render as usize,
         );
         if let Some(answer) = self.rendered.lock().pages.get(&key) {
@@ -559,6 +548,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::domain::StatusFilter;
     use crate::store::PageLimit;
 
     static RENDERS: AtomicUsize = AtomicUsize::new(0);

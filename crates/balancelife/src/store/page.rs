@@ -113,6 +113,11 @@ impl DateRange {
     pub fn days(self) -> i64 {
         (self.to - self.from).num_days() + 1
     }
+
+    /// Each day of the range, in order.
+    pub fn dates(self) -> impl Iterator<Item = NaiveDate> {
+        self.from.iter_days().take_while(move |day| *day <= self.to)
+    }
 }
 
 #[cfg(test)]

@@ -52,11 +52,7 @@ where
     F: Fn(DateRange) -> Fut,
     Fut: Future<Output = StoreResult<DaySumsByDate>>,
 {
-    let days: Vec<NaiveDate> = month
-        .from()
-        .iter_days()
-        .take_while(|day| *day <= month.to())
-        .collect();
+    let days: Vec<NaiveDate> = month.dates().collect();
     // Concurrently: on one connection they travel as one pipeline.
     let lookups = futures_util::future::join_all(days.iter().map(|day| {
         let guards = [day_guard(kind, *day)];

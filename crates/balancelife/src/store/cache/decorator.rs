@@ -223,14 +223,6 @@ where
         .unwrap_or_else(|error| Err(StoreError::internal("a detached write failed").because(error)))
 }
 
-/// The days of `range`, in order.
-fn days_of(range: DateRange) -> impl Iterator<Item = NaiveDate> {
-    range
-        .from()
-        .iter_days()
-        .take_while(move |day| *day <= range.to())
-}
-
 /// The whole calendar months that `range` touches, in order; `None` at the very
 /// end of the calendar, where a month has no next one to end before.
 fn months_covering(range: DateRange) -> Option<Vec<DateRange>> {
@@ -797,7 +789,8 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
         };
         // One guard per day of the range (beside the user's generation, bumped when
         // the user goes): a write invalidates exactly the lists that cover its days.
-        let guards = days_of(range)
+        let guards = range
+            .dates()
             .map(|day| crate::store::cache::keys::day_guard(kind, day))
             .collect();
         let (items, next) = self
@@ -839,6 +832,6 @@ mod tests {
             1
         );
         assert_eq!(months_covering(DateRange::day(NaiveDate::MAX)), None);
-        assert_eq!(days_of(range).count(), 32);
+        assert_eq!(range.dates().count(), 32);
     }
 }
