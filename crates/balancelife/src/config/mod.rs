@@ -109,7 +109,7 @@ pub struct AuthSettings {
 
 #[derive(Debug, Clone)]
 pub struct LogSettings {
-    /// A `tracing` filter such as `info` or `balancelife=debug,tower_http=info`.
+    /// A `tracing` filter such as `info` or `balancelife=debug,mongodb=info`.
     pub level: String,
     pub format: LogFormat,
 }

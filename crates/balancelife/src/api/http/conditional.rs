@@ -10,12 +10,11 @@
 //! health) keeps the `no-store` every response gets by default.
 
 use axum::body::{Body, HttpBody};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::http::state::SharedState;
+use crate::api::http::state::AppState;
 
 /// The largest body that is read whole to be hashed; a larger read is answered as
 /// it is, untagged, unless it was encoded with its tag (`PrecomputedTag`).
@@ -45,71 +44,81 @@ pub(super) fn policy(
     }
 }
 
-/// Tags successful JSON reads and answers 304 to a matching `If-None-Match`.
-pub async fn conditional_get(
-    State(state): State<SharedState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let with_credentials =
-        crate::api::http::cookies::has_credentials(request.headers(), state.cookie_secure);
-    let Some(cache_control) = (request.method() == Method::GET)
-        .then(|| {
-            let max_age = state.catalogue_max_age.as_secs();
-            policy(request.uri().path(), max_age, with_credentials)
+/// A read that HTTP caching applies to: who may keep its answer, and the tags the
+/// client already holds. Taken from the request before it is handled.
+pub struct ConditionalRead {
+    cache_control: HeaderValue,
+    if_none_match: Option<HeaderValue>,
+}
+
+impl ConditionalRead {
+    /// `None` unless `request` is a `GET` of something with a caching policy.
+    pub fn of(request: &Request, state: &AppState) -> Option<Self> {
+        if request.method() != Method::GET {
+            return None;
+        }
+        let with_credentials =
+            crate::api::http::cookies::has_credentials(request.headers(), state.cookie_secure);
+        let max_age = state.catalogue_max_age.as_secs();
+        let cache_control = policy(request.uri().path(), max_age, with_credentials)?;
+        Some(Self {
+            cache_control: HeaderValue::from_str(&cache_control).expect("an ASCII policy"),
+            if_none_match: request.headers().get(header::IF_NONE_MATCH).cloned(),
         })
-        .flatten()
-    else {
-        return next.run(request).await;
-    };
-    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
-    let response = next.run(request).await;
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|kind| kind.as_bytes().starts_with(b"application/json"));
-    if response.status() != StatusCode::OK || !is_json {
-        return response;
     }
-    let (mut parts, body) = response.into_parts();
-    // A body encoded once comes with its tag (`PrecomputedTag`), whatever its size;
-    // others are read whole and hashed, if their size says they may be.
-    let (tag, body) = match parts.extensions.remove::<PrecomputedTag>() {
-        Some(PrecomputedTag(tag)) => (tag, body),
-        None if body
-            .size_hint()
-            .upper()
-            .is_none_or(|size| size > HASHED_UP_TO_BYTES) =>
+
+    /// Tags a successful JSON answer, or turns it into a 304 when the client's
+    /// `If-None-Match` names its tag.
+    pub async fn answer(self, response: Response) -> Response {
+        let is_json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|kind| kind.as_bytes().starts_with(b"application/json"));
+        if response.status() != StatusCode::OK || !is_json {
+            return response;
+        }
+        let (mut parts, body) = response.into_parts();
+        // A body encoded once comes with its tag (`PrecomputedTag`), whatever its size;
+        // others are read whole and hashed, if their size says they may be.
+        let (tag, body) = match parts.extensions.remove::<PrecomputedTag>() {
+            Some(PrecomputedTag(tag)) => (tag, body),
+            None if body
+                .size_hint()
+                .upper()
+                .is_none_or(|size| size > HASHED_UP_TO_BYTES) =>
+            {
+                return Response::from_parts(parts, body);
+            }
+            None => {
+                let limit = usize::try_from(HASHED_UP_TO_BYTES).unwrap_or(usize::MAX);
+                let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+                    return crate::api::http::error::ApiError::internal(
+                        "a response body could not be read",
+                    )
+                    .into_response();
+                };
+                (entity_tag(&bytes), Body::from(bytes))
+            }
+        };
+        parts.headers.insert(header::ETAG, tag.clone());
+        parts
+            .headers
+            .insert(header::CACHE_CONTROL, self.cache_control);
+        // The answer depends on who asks (an admin sees more of the catalogue).
+        parts.headers.insert(
+            header::VARY,
+            HeaderValue::from_static("authorization, cookie"),
+        );
+        if self
+            .if_none_match
+            .is_some_and(|names| matches(&names, &tag))
         {
-            return Response::from_parts(parts, body);
+            let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+            copy_validators(&parts.headers, not_modified.headers_mut());
+            return not_modified;
         }
-        None => {
-            let limit = usize::try_from(HASHED_UP_TO_BYTES).unwrap_or(usize::MAX);
-            let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-                return crate::api::http::error::ApiError::internal(
-                    "a response body could not be read",
-                )
-                .into_response();
-            };
-            (entity_tag(&bytes), Body::from(bytes))
-        }
-    };
-    parts.headers.insert(header::ETAG, tag.clone());
-    parts.headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_str(&cache_control).expect("an ASCII policy"),
-    );
-    // The answer depends on who asks (an admin sees more of the catalogue).
-    parts.headers.insert(
-        header::VARY,
-        HeaderValue::from_static("authorization, cookie"),
-    );
-    if if_none_match.is_some_and(|names| matches(&names, &tag)) {
-        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
-        copy_validators(&parts.headers, not_modified.headers_mut());
-        return not_modified;
+        Response::from_parts(parts, body)
     }
-    Response::from_parts(parts, body)
 }
 
 /// The tag of a body that was encoded with it (`Encoded`), so it is not hashed
@@ -221,7 +230,7 @@ mod tests {
                 "/api/v1/users/me",
                 axum::routing::get(move || async move { json.clone() }),
             )
-            .layer(axum::middleware::from_fn_with_state(state, conditional_get));
+            .layer(crate::api::http::envelope::EnvelopeLayer::new(state));
         let request = axum::http::Request::get("/api/v1/users/me")
             .body(Body::empty())
             .unwrap();

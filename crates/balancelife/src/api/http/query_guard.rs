@@ -8,8 +8,6 @@ use std::sync::LazyLock;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use utoipa::openapi::path::ParameterIn;
 
 use crate::api::http::error::ApiError;
@@ -39,24 +37,21 @@ static TAKES_QUERY: LazyLock<HashMap<(String, Method), bool>> = LazyLock::new(||
     found
 });
 
-pub async fn refuse_unexpected_query(request: Request, next: Next) -> Response {
-    let query = request.uri().query().unwrap_or_default();
-    if !query.is_empty()
-        && let Some(route) = request.extensions().get::<MatchedPath>()
-    {
-        // HEAD is answered by the GET handler.
-        let method = match request.method() {
-            &Method::HEAD => Method::GET,
-            other => other.clone(),
-        };
-        // Not an operation at all: the router answers 405 for it.
-        let takes_query = TAKES_QUERY.get(&(route.as_str().to_owned(), method));
-        if takes_query == Some(&false) {
-            let name = form_urlencoded::parse(query.as_bytes())
-                .next()
-                .map_or_else(|| "query".to_owned(), |(name, _)| name.into_owned());
-            return ApiError::invalid(name, "is not a known query parameter").into_response();
-        }
-    }
-    next.run(request).await
+/// The refusal of a query string that `request`'s operation does not take, if it does not.
+pub fn refusal(request: &Request) -> Option<ApiError> {
+    let query = request.uri().query().filter(|query| !query.is_empty())?;
+    let route = request.extensions().get::<MatchedPath>()?;
+    // HEAD is answered by the GET handler.
+    let method = match request.method() {
+        &Method::HEAD => Method::GET,
+        other => other.clone(),
+    };
+    // Not an operation at all: the router answers 405 for it.
+    let takes_query = TAKES_QUERY.get(&(route.as_str().to_owned(), method));
+    (takes_query == Some(&false)).then(|| {
+        let name = form_urlencoded::parse(query.as_bytes())
+            .next()
+            .map_or_else(|| "query".to_owned(), |(name, _)| name.into_owned());
+        ApiError::invalid(name, "is not a known query parameter")
+    })
 }
