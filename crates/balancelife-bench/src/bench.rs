@@ -927,6 +927,11 @@ fn targets(report: &Report) -> Vec<Target> {
             1.15,
         ),
         (
+            "HTTP unknown route (404) CPU per request <= 1.15 x the floor's",
+            http::NOT_FOUND,
+            1.15,
+        ),
+        (
             "HTTP authenticated one-day entry list CPU per request <= 2 x the floor's",
             http::ONE_DAY,
             2.0,

@@ -3,7 +3,7 @@
 //! else from in-process clients (which cost the machine more per request than the
 //! service does, so they understate the service's rate; the report says which).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,9 @@ pub struct HttpResults {
 /// The floor: a bare axum server answering the package row's bytes.
 pub const FLOOR: &str = "GET / (bare axum, the package's bytes)";
 pub const LIVEZ: &str = "GET /livez";
+pub const NOT_FOUND: &str = "GET /api/v1/nothing-here (404)";
 pub const PACKAGE: &str = "GET /api/v1/meal-packages/{id}";
+pub const PACKAGE_SIGNED_IN: &str = "GET /api/v1/meal-packages/{id} (signed in)";
 pub const CATALOGUE_PAGE: &str = "GET /api/v1/meal-packages?limit=20";
 pub const ONE_DAY: &str = "GET /api/v1/meal-entries?from=&to= (one day)";
 /// The package read on the embedded default a newcomer runs: the memory store.
@@ -39,6 +41,7 @@ struct Endpoint {
     /// The bearer token sent, if any.
     token: Option<String>,
     server: u32,
+    expect: crate::wrk::Expect,
 }
 
 impl Endpoint {
@@ -48,7 +51,17 @@ impl Endpoint {
             url,
             token: token.map(str::to_owned),
             server: server.0.id(),
+            expect: expected_answer(name),
         }
+    }
+}
+
+/// What every answer of row `name` must be.
+fn expected_answer(name: &str) -> crate::wrk::Expect {
+    if name == NOT_FOUND {
+        crate::wrk::Expect::NotFound
+    } else {
+        crate::wrk::Expect::Success
     }
 }
 
@@ -69,37 +82,52 @@ pub async fn run(
         .pool_max_idle_per_host(64)
         .build()?;
     let token = login(&client, &base, fixture).await?;
+    let package = format!("{base}/api/v1/meal-packages/{}", fixture.package_id);
+    // The public catalogue is read as an app reads it before sign-in (and a CDN
+    // would): without credentials. The signed-in read is a row of its own: with a
+    // token the service checks it and loads the user, who may be an administrator
+    // allowed to see drafts.
     let endpoints = [
-        (LIVEZ, format!("{base}/livez")),
-        (
-            PACKAGE,
-            format!("{base}/api/v1/meal-packages/{}", fixture.package_id),
-        ),
+        (LIVEZ, format!("{base}/livez"), None),
+        (NOT_FOUND, format!("{base}/api/v1/nothing-here"), None),
+        (PACKAGE, package.clone(), None),
+        (PACKAGE_SIGNED_IN, package, Some(token.as_str())),
         (
             CATALOGUE_PAGE,
             format!("{base}/api/v1/meal-packages?limit=20"),
+            None,
         ),
         (
             ONE_DAY,
             format!("{base}/api/v1/meal-entries?from={0}&to={0}", fixture.day),
+            Some(token.as_str()),
         ),
     ];
-    for (_, url) in &endpoints {
-        // Warm the cache tiers: the in-process one serves once its channel is
-        // confirmed, a few heartbeats after start.
+    for (name, url, token) in &endpoints {
+        // Warm the cache tiers as each row reads them: the in-process one serves
+        // once its channel is confirmed, a few heartbeats after start.
         for _ in 0..5 {
-            client
-                .get(url)
-                .bearer_auth(&token)
-                .send()
-                .await?
-                .error_for_status()?;
+            let request = client.get(url);
+            let request = match token {
+                Some(token) => request.bearer_auth(token),
+                None => request,
+            };
+            let status = request.send().await?.status();
+            let expected = match expected_answer(name) {
+                crate::wrk::Expect::Success => status.is_success(),
+                crate::wrk::Expect::NotFound => status == reqwest::StatusCode::NOT_FOUND,
+            };
+            anyhow::ensure!(expected, "{name} answered {status}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
     // The floor serves the very bytes the package row answers with.
+    let (_, package_url, _) = endpoints
+        .iter()
+        .find(|(name, _, _)| *name == PACKAGE)
+        .context("the package row")?;
     let package = client
-        .get(&endpoints[1].1)
+        .get(package_url)
         .send()
         .await?
         .error_for_status()?
@@ -123,7 +151,7 @@ pub async fn run(
         .chain(
             endpoints
                 .into_iter()
-                .map(|(name, url)| Endpoint::new(name, url, &service, Some(&token))),
+                .map(|(name, url, token)| Endpoint::new(name, url, &service, token)),
         )
         .chain(std::iter::once(Endpoint::new(
             MEMORY_PACKAGE,
@@ -168,6 +196,7 @@ fn with_wrk(endpoints: &[Endpoint], requests: usize) -> anyhow::Result<Vec<Row>>
                 duration: Duration::from_secs(seconds),
                 script: None,
                 server: endpoint.server,
+                expect: endpoint.expect,
             })?);
         }
     }
@@ -290,7 +319,7 @@ fn start_service(servers: &Servers) -> anyhow::Result<(Service, String)> {
     if let Some(password) = &servers.redis.password {
         command.env("REDIS_PASSWORD", password.expose_secret());
     }
-    spawn_listening(command, "the service")
+    spawn_listening(command, "the service", "service")
 }
 
 /// The service on the embedded default (no MongoDB, no Redis: the memory store with
@@ -302,7 +331,7 @@ fn start_memory_service() -> anyhow::Result<(Service, String)> {
         .env_remove("REDIS_ADDR")
         .env_remove("BALANCELIFE_CONFIG")
         .env("INIT_SAMPLE_DATA", "true");
-    spawn_listening(command, "the memory-store service")
+    spawn_listening(command, "the memory-store service", "memory-service")
 }
 
 /// This binary as the service (`--serve`) on a free port, logging JSON (which
@@ -323,14 +352,19 @@ fn serve_command() -> anyhow::Result<Command> {
     Ok(command)
 }
 
-/// Starts `command` and waits until it says where it listens.
-fn spawn_listening(mut command: Command, what: &str) -> anyhow::Result<(Service, String)> {
+/// Starts `command` and waits until it says where it listens; its log goes on to
+/// `target/bench/<log>.log`.
+fn spawn_listening(
+    mut command: Command,
+    what: &str,
+    log: &str,
+) -> anyhow::Result<(Service, String)> {
     let mut service = Service(
         command
             .spawn()
             .with_context(|| format!("starting {what}"))?,
     );
-    let addr = listening_addr(&mut service.0)?;
+    let addr = listening_addr(&mut service.0, log)?;
     Ok((service, format!("http://{addr}")))
 }
 
@@ -350,16 +384,19 @@ fn start_floor(body: &[u8]) -> anyhow::Result<(Service, String)> {
             .spawn()
             .context("starting the floor server")?,
     );
-    let addr = listening_addr(&mut floor.0)?;
+    let addr = listening_addr(&mut floor.0, "floor")?;
     // Read before it listens: the file has served its turn.
     let _ = std::fs::remove_file(&file);
     Ok((floor, format!("http://{addr}/")))
 }
 
+/// Where the children's logs are kept, beside the report.
+const LOG_DIR: &str = "target/bench";
+
 /// The address `child` says it listens on (a JSON log line with the message
-/// `listening`); its later output is read and dropped, so it never blocks on a full
-/// pipe.
-fn listening_addr(child: &mut Child) -> anyhow::Result<String> {
+/// `listening`). Its later output is read on and written to `target/bench/<log>.log`
+/// (for a run that went wrong), so it never blocks on a full pipe.
+fn listening_addr(child: &mut Child, log: &str) -> anyhow::Result<String> {
     let stderr = child.stderr.take().context("the child's stderr")?;
     let mut lines = BufReader::new(stderr).lines();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -379,7 +416,15 @@ fn listening_addr(child: &mut Child) -> anyhow::Result<String> {
                 .to_owned();
         }
     };
-    std::thread::spawn(move || lines.for_each(drop));
+    let path = std::path::Path::new(LOG_DIR).join(format!("{log}.log"));
+    std::fs::create_dir_all(LOG_DIR)?;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            // A log that cannot be written is no reason to stop reading the pipe.
+            let _ = writeln!(file, "{line}").and_then(|()| file.flush());
+        }
+    });
     Ok(addr)
 }
 

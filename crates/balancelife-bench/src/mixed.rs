@@ -42,6 +42,7 @@ pub async fn run(
                 duration: round,
                 script: Some(&script),
                 server: service,
+                expect: crate::wrk::Expect::Success,
             })
         })
         .collect();

@@ -30,6 +30,17 @@ pub struct Load<'a> {
     pub script: Option<&'a Path>,
     /// The process serving, whose CPU time per request is reported.
     pub server: u32,
+    /// What every answer must be.
+    pub expect: Expect,
+}
+
+/// What a run's answers must all be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// 2xx.
+    Success,
+    /// 404 Not Found (a row for the cost of a route that does not exist).
+    NotFound,
 }
 
 /// One `wrk -t1` run of `load`: its rate and latencies, with the server's CPU time
@@ -54,13 +65,24 @@ pub fn run(load: &Load<'_>) -> anyhow::Result<Stats> {
         "wrk failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    anyhow::ensure!(
-        !text.contains("Non-2xx"),
-        "wrk saw answers other than 2xx from {}:\n{text}",
-        load.url
-    );
     let cpu = cpu_time(load.server)? - cpu_before;
     let mut stats = parse(&text).with_context(|| format!("reading wrk's report:\n{text}"))?;
+    // wrk counts every answer but 2xx and 3xx as one: the run that expects 404s
+    // (checked beforehand) needs all of them to be such.
+    let unsuccessful = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .and_then(|count| count.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let expected = match load.expect {
+        Expect::Success => 0,
+        Expect::NotFound => stats.ops,
+    };
+    anyhow::ensure!(
+        unsuccessful == expected,
+        "wrk saw {unsuccessful} answers other than 2xx from {} ({expected} expected):\n{text}",
+        load.url
+    );
     stats.cpu_us_per_op = Some(cpu.as_secs_f64() * 1e6 / stats.ops as f64);
     Ok(stats)
 }
