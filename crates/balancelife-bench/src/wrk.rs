@@ -43,6 +43,16 @@ pub enum Expect {
     NotFound,
 }
 
+impl Expect {
+    /// Whether an answer with `status` is what the run expects.
+    pub fn accepts(self, status: u16) -> bool {
+        match self {
+            Self::Success => (200..300).contains(&status),
+            Self::NotFound => status == 404,
+        }
+    }
+}
+
 /// One `wrk -t1` run of `load`: its rate and latencies, with the server's CPU time
 /// per request beside them.
 pub fn run(load: &Load<'_>) -> anyhow::Result<Stats> {
@@ -68,12 +78,18 @@ pub fn run(load: &Load<'_>) -> anyhow::Result<Stats> {
     let cpu = cpu_time(load.server)? - cpu_before;
     let mut stats = parse(&text).with_context(|| format!("reading wrk's report:\n{text}"))?;
     // wrk counts every answer but 2xx and 3xx as one: the run that expects 404s
-    // (checked beforehand) needs all of them to be such.
-    let unsuccessful = text
+    // needs all of them to be such (that they are 404s, not other errors, the
+    // warm-up checks before the run).
+    let unsuccessful = match text
         .lines()
         .find_map(|line| line.trim().strip_prefix("Non-2xx or 3xx responses:"))
-        .and_then(|count| count.trim().parse::<usize>().ok())
-        .unwrap_or(0);
+    {
+        Some(count) => count
+            .trim()
+            .parse::<usize>()
+            .with_context(|| format!("reading wrk's count of unsuccessful answers:\n{text}"))?,
+        None => 0,
+    };
     let expected = match load.expect {
         Expect::Success => 0,
         Expect::NotFound => stats.ops,

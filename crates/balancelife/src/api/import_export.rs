@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
@@ -102,19 +103,23 @@ pub async fn export(
     // A few chunks in flight at most: the writer waits for the client.
     let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let writer = Writer { sender };
-    tokio::spawn(async move {
-        let result = match format {
-            ExportFormat::Json => write_json(&state, &user, &writer).await,
-            ExportFormat::Csv => write_csv(&state, &user, &writer).await,
-        };
-        if let Err(error) = result {
-            tracing::warn!(error = %ErrorChain(&error), "export stopped early");
-            let _ = writer
-                .sender
-                .send(Err(std::io::Error::other("export failed")))
-                .await;
+    tokio::spawn(
+        async move {
+            let result = match format {
+                ExportFormat::Json => write_json(&state, &user, &writer).await,
+                ExportFormat::Csv => write_csv(&state, &user, &writer).await,
+            };
+            if let Err(error) = result {
+                tracing::warn!(error = %ErrorChain(&error), "export stopped early");
+                let _ = writer
+                    .sender
+                    .send(Err(std::io::Error::other("export failed")))
+                    .await;
+            }
         }
-    });
+        // In the request's span, so that what it logs carries the request id.
+        .instrument(tracing::Span::current()),
+    );
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|chunk| (chunk, receiver))
     });

@@ -8,7 +8,7 @@
 //! boxed clone of the routed service per `from_fn`, a future per layer, the id
 //! formatted twice. On `GET /livez` that stack was about a third of the server's CPU
 //! per request (a profile with `perf`, 2026-12-07). Here a request costs one boxed
-//! future, and the inner service is called without being cloned.
+//! future, and the inner service is called without a further clone.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -22,6 +22,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
+use futures_util::future::Either;
 use tower::{Layer, Service};
 use tracing::Instrument;
 
@@ -127,34 +128,55 @@ where
         let request_id = request_id_of(&mut request);
         let span = request_span(&request, &request_id);
         let settings = Arc::clone(&self.settings);
-        let conditional = ConditionalRead::of(&request, &settings.state);
-        let answer = match query_guard::refusal(&request) {
-            Some(refusal) => {
-                futures_util::future::Either::Left(std::future::ready(Ok(refusal.into_response())))
-            }
-            None => futures_util::future::Either::Right(self.inner.call(request)),
+        let deadline = settings.deadline;
+        // A panic anywhere past this point, before or while the handler runs or
+        // while its answer is tagged, is answered with the generic 500.
+        let prepared = {
+            let _entered = span.enter();
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let conditional = ConditionalRead::of(&request, &settings.state);
+                let answer = match query_guard::refusal(&request) {
+                    Some(refusal) => Either::Left(std::future::ready(Ok(refusal.into_response()))),
+                    None => Either::Right(self.inner.call(request)),
+                };
+                (conditional, answer)
+            }))
         };
         let work = async move {
-            let answered = AssertUnwindSafe(tokio::time::timeout(settings.deadline, answer))
-                .catch_unwind()
-                .await;
-            let response = match answered {
-                Ok(Ok(Ok(response))) => response,
-                Ok(Ok(Err(never))) => match never {},
-                // Past the deadline the work is dropped. A write may have been applied
-                // by then; those with a client-chosen id can be retried safely.
-                Ok(Err(_elapsed)) => ApiError::timeout().into_response(),
-                Err(panic) => panicked(panic),
+            let answered = match prepared {
+                Ok((conditional, answer)) => {
+                    AssertUnwindSafe(answer_within(deadline, answer, conditional))
+                        .catch_unwind()
+                        .await
+                }
+                Err(panic) => Err(panic),
             };
-            let mut response = match conditional {
-                Some(read) => read.answer(response).await,
-                None => response,
-            };
+            let mut response = answered.unwrap_or_else(panicked);
             finish_headers(response.headers_mut(), &settings, request_id);
             log_response(response.status(), started.elapsed());
             Ok(response)
         };
         Box::pin(work.instrument(span))
+    }
+}
+
+/// The handler's answer, or a 503 past the deadline, tagged for HTTP caching when
+/// it is a read that takes part in it.
+async fn answer_within(
+    deadline: Duration,
+    answer: impl Future<Output = Result<Response, Infallible>>,
+    conditional: Option<ConditionalRead>,
+) -> Response {
+    let response = match tokio::time::timeout(deadline, answer).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(never)) => match never {},
+        // Past the deadline the work is dropped. A write may have been applied by
+        // then; those with a client-chosen id can be retried safely.
+        Err(_elapsed) => ApiError::timeout().into_response(),
+    };
+    match conditional {
+        Some(read) => read.answer(response).await,
+        None => response,
     }
 }
 
@@ -210,8 +232,9 @@ fn panicked(panic: Box<dyn std::any::Any + Send>) -> Response {
     ApiError::internal(format!("a handler panicked: {message}")).into_response()
 }
 
-/// One line per answer, in the request's span: server errors as errors, client
-/// errors (but 404) at `info`, the rest at `debug`.
+/// One line per answer, in the request's span: server errors as errors (once: the
+/// trace layer this replaces added a second, "response failed"), client errors
+/// (but 404) at `info`, the rest at `debug`.
 fn log_response(status: StatusCode, latency: Duration) {
     let latency_ms = latency.as_secs_f64() * 1000.0;
     let status = status.as_u16();
