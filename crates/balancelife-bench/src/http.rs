@@ -104,21 +104,7 @@ pub async fn run(
         ),
     ];
     for (name, url, token) in &endpoints {
-        // Warm the cache tiers as each row reads them: the in-process one serves
-        // once its channel is confirmed, a few heartbeats after start.
-        for _ in 0..5 {
-            let request = client.get(url);
-            let request = match token {
-                Some(token) => request.bearer_auth(token),
-                None => request,
-            };
-            let status = request.send().await?.status();
-            anyhow::ensure!(
-                expected_answer(name).accepts(status.as_u16()),
-                "{name} answered {status}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        warm_up(&client, name, url, *token).await?;
     }
     // The floor serves the very bytes the package row answers with.
     let (_, package_url, _) = endpoints
@@ -136,13 +122,7 @@ pub async fn run(
     // The same sample catalogue, so the same package id, on the memory store.
     let (memory, memory_base) = start_memory_service()?;
     let memory_package = format!("{memory_base}/api/v1/meal-packages/{}", fixture.package_id);
-    for _ in 0..5 {
-        client
-            .get(&memory_package)
-            .send()
-            .await?
-            .error_for_status()?;
-    }
+    warm_up(&client, MEMORY_PACKAGE, &memory_package, None).await?;
     let service_pid = service.0.id();
     // The memory-store service has accounts of its own: its row reads the public
     // catalogue, without a token.
@@ -226,11 +206,7 @@ async fn with_clients(
         let (client, token, url) = (client.clone(), endpoint.token.clone(), endpoint.url.clone());
         let expect = endpoint.expect;
         ops.push(op(move |_| {
-            let mut request = client.get(&url);
-            if let Some(token) = &token {
-                request = request.bearer_auth(token);
-            }
-            let request = request.send();
+            let request = get_as(&client, &url, token.as_deref()).send();
             async move {
                 let response = request.await.expect("the service answers");
                 let status = response.status();
@@ -427,6 +403,35 @@ fn listening_addr(child: &mut Child, log: &str) -> anyhow::Result<String> {
         }
     });
     Ok(addr)
+}
+
+/// A `GET` of `url`, with `token` as its bearer token if there is one.
+fn get_as(client: &reqwest::Client, url: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+    let request = client.get(url);
+    match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
+}
+
+/// Reads row `name`'s `url` a few times as the row will, checking each answer: the
+/// cache tiers fill, and the in-process one serves once its channel is confirmed, a
+/// few heartbeats after start.
+async fn warm_up(
+    client: &reqwest::Client,
+    name: &str,
+    url: &str,
+    token: Option<&str>,
+) -> anyhow::Result<()> {
+    for _ in 0..5 {
+        let status = get_as(client, url, token).send().await?.status();
+        anyhow::ensure!(
+            expected_answer(name).accepts(status.as_u16()),
+            "{name} answered {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
 
 async fn login(client: &reqwest::Client, base: &str, fixture: &Fixture) -> anyhow::Result<String> {

@@ -216,11 +216,7 @@ mod tests {
     /// A personal read of `size` bytes through the layer, as the router wraps it.
     async fn read_of(size: usize) -> Response {
         use tower::ServiceExt;
-        let state = crate::startup::app_state(
-            &crate::config::Settings::default(),
-            std::sync::Arc::new(crate::store::memory::MemoryStore::new()),
-            Default::default(),
-        );
+        let state = crate::api::http::state::for_tests();
         let json = (
             [(header::CONTENT_TYPE, "application/json")],
             vec![b' '; size],

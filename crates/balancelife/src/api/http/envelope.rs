@@ -65,8 +65,6 @@ const ALWAYS: [(HeaderName, HeaderValue); 5] = [
 /// What the envelope needs of the application, read once when the router is built.
 struct Settings {
     state: SharedState,
-    /// `REQUEST_TIMEOUT_MS`.
-    deadline: Duration,
     store_warning: Option<HeaderValue>,
 }
 
@@ -83,7 +81,6 @@ impl EnvelopeLayer {
         });
         Self {
             settings: Arc::new(Settings {
-                deadline: state.request_timeout,
                 state,
                 store_warning,
             }),
@@ -128,7 +125,7 @@ where
         let request_id = request_id_of(&mut request);
         let span = request_span(&request, &request_id);
         let settings = Arc::clone(&self.settings);
-        let deadline = settings.deadline;
+        let deadline = settings.state.request_timeout;
         // A panic anywhere past this point, before or while the handler runs or
         // while its answer is tagged, is answered with the generic 500.
         let prepared = {
@@ -257,11 +254,7 @@ mod tests {
 
     /// A router with one route, `/boom`, whose handler panics, in the envelope.
     fn panicking_app() -> axum::Router {
-        let state = crate::startup::app_state(
-            &crate::config::Settings::default(),
-            Arc::new(crate::store::memory::MemoryStore::new()),
-            Default::default(),
-        );
+        let state = crate::api::http::state::for_tests();
         axum::Router::new()
             .route(
                 "/boom",

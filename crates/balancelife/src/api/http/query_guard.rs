@@ -12,10 +12,11 @@ use utoipa::openapi::path::ParameterIn;
 
 use crate::api::http::error::ApiError;
 
-/// Whether each operation, by `(route template, method)`, takes query parameters.
-static TAKES_QUERY: LazyLock<HashMap<(String, Method), bool>> = LazyLock::new(|| {
+/// Whether each operation takes query parameters, by route template and then
+/// method: looked up by the template's `&str`, so a request allocates nothing.
+static TAKES_QUERY: LazyLock<HashMap<String, HashMap<Method, bool>>> = LazyLock::new(|| {
     let document = crate::api::http::openapi::document();
-    let mut found = HashMap::new();
+    let mut found: HashMap<String, HashMap<Method, bool>> = HashMap::new();
     for (path, item) in &document.paths.paths {
         for (method, operation) in [
             (Method::GET, &item.get),
@@ -30,7 +31,10 @@ static TAKES_QUERY: LazyLock<HashMap<(String, Method), bool>> = LazyLock::new(||
                     .iter()
                     .flatten()
                     .any(|p| matches!(p.parameter_in, ParameterIn::Query));
-                found.insert((path.clone(), method), takes_query);
+                found
+                    .entry(path.clone())
+                    .or_default()
+                    .insert(method, takes_query);
             }
         }
     }
@@ -47,7 +51,9 @@ pub fn refusal(request: &Request) -> Option<ApiError> {
         other => other.clone(),
     };
     // Not an operation at all: the router answers 405 for it.
-    let takes_query = TAKES_QUERY.get(&(route.as_str().to_owned(), method));
+    let takes_query = TAKES_QUERY
+        .get(route.as_str())
+        .and_then(|methods| methods.get(&method));
     (takes_query == Some(&false)).then(|| {
         let name = form_urlencoded::parse(query.as_bytes())
             .next()

@@ -35,3 +35,14 @@ pub struct AppState {
 }
 
 pub type SharedState = Arc<AppState>;
+
+/// The state of default settings on an empty memory store, for unit tests of the
+/// HTTP machinery.
+#[cfg(test)]
+pub fn for_tests() -> SharedState {
+    crate::startup::app_state(
+        &crate::config::Settings::default(),
+        Arc::new(crate::store::memory::MemoryStore::new()),
+        Default::default(),
+    )
+}
