@@ -6,11 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use balancelife::domain::{MealPackage, User, Version};
-use balancelife::store::Store;
+use balancelife::domain::{Entry, MealData, MealPackage, User, Version};
+use balancelife::store::{DateRange, PageLimit, PageRequest, Store};
 use uuid::Uuid;
 
-use balancelife_testkit::fixtures::{meal_package, renamed, unique_email, user};
+use balancelife_testkit::fixtures::{
+    EntryFixture, at, date, entry, meal_package, renamed, unique_email, user,
+};
 use balancelife_testkit::proxy::TcpProxy;
 use balancelife_testkit::servers::redis::{RedisServer, SHARED as SHARED_REDIS};
 use balancelife_testkit::servers::{cluster, mongo};
@@ -33,6 +35,18 @@ async fn instances(redis: &RedisServer, count: usize) -> Vec<Cached> {
         instance.l1_ready().await;
     }
     all
+}
+
+/// A seed for a randomized test, printed so that a failure can be replayed.
+fn seed() -> u64 {
+    let seed = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos(),
+    );
+    println!("seed {seed}");
+    seed
 }
 
 fn version_of(user: &User) -> u64 {
@@ -97,15 +111,8 @@ async fn writes_through_one_instance_reach_the_others_and_are_never_undone() {
         .await
         .unwrap();
     let mut seen = vec![(0_u64, 1_u64); all.len()];
-    let seed = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos(),
-    );
-    let mut random = seed;
+    let mut random = seed();
     let mut delays = Vec::new();
-    println!("seed {seed}");
 
     for round in 1..=12_u64 {
         random = random
@@ -174,6 +181,139 @@ async fn writes_through_one_instance_reach_the_others_and_are_never_undone() {
         .map(|instance| instance.store.cache().l1().unwrap().metrics.hits.get())
         .sum();
     assert!(hits > 0, "the instances served from memory");
+}
+
+/// What one instance reads of the user's days: each day's entry ids (in list
+/// order) and each day's entry count and calories from the day sums.
+type DaysRead = Vec<(Vec<Uuid>, u64, f64)>;
+
+async fn read_days(instance: &Cached, owner: Uuid, days: &[&str]) -> DaysRead {
+    let meals = instance.store.meal_entries();
+    let range = DateRange::new(date(days[0]), date(days[days.len() - 1])).unwrap();
+    let sums = meals.day_sums(owner, range).await.unwrap();
+    let mut read = Vec::new();
+    for day in days {
+        let listed = meals
+            .list(
+                owner,
+                DateRange::day(date(day)),
+                PageRequest::first(PageLimit::DEFAULT),
+            )
+            .await
+            .unwrap()
+            .items;
+        let sum = sums.get(&date(day)).copied().unwrap_or_default();
+        read.push((
+            listed.iter().map(|entry| entry.id).collect(),
+            sum.entries,
+            sum.kcal,
+        ));
+    }
+    read
+}
+
+/// What the days hold, from the test's own record of the entries.
+fn expected_days(entries: &[Entry<MealData>], days: &[&str]) -> DaysRead {
+    days.iter()
+        .map(|day| {
+            let mut on_day: Vec<&Entry<MealData>> = entries
+                .iter()
+                .filter(|entry| entry.local_date == date(day))
+                .collect();
+            on_day.sort_by_key(|entry| (entry.data.eaten_at, entry.id));
+            let kcal = on_day
+                .iter()
+                .map(|entry| entry.data.nutrition.kcal.get())
+                .sum();
+            let count = u64::try_from(on_day.len()).unwrap();
+            (on_day.iter().map(|entry| entry.id).collect(), count, kcal)
+        })
+        .collect()
+}
+
+/// Randomized entry writes through one instance (new entries, moves between days
+/// and across a month's end, deletions), one-day lists and day sums read through
+/// all: the writer reads its write at once and every other instance within the
+/// bound, though lists and sums are served from memory between writes.
+#[tokio::test]
+async fn entry_writes_through_one_instance_void_lists_and_sums_everywhere() {
+    let all = instances(&SHARED_REDIS, 3).await;
+    let owner = all[0]
+        .store
+        .create_user(user(unique_email("l1-entries")))
+        .await
+        .unwrap();
+    let days = ["2026-01-30", "2026-01-31", "2026-02-01", "2026-02-02"];
+    let mut entries: Vec<Entry<MealData>> = Vec::new();
+    let mut random = seed();
+    let mut next = move |below: usize| {
+        random = random
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        usize::try_from(random >> 33).unwrap() % below
+    };
+    let memory_hits = || -> u64 {
+        all.iter()
+            .map(|instance| instance.store.cache().l1().unwrap().metrics.hits.get())
+            .sum()
+    };
+    for instance in &all {
+        read_days(instance, owner.id, &days).await;
+    }
+
+    for round in 1..=14_u32 {
+        let writer = &all[next(all.len())];
+        let meals = writer.store.meal_entries();
+        let day = days[next(days.len())];
+        let when = at(day, &format!("{:02}:00", 6 + round));
+        match (entries.is_empty(), next(3)) {
+            (true, _) | (false, 0) => {
+                let made = entry::<MealData>(owner.id, round, when);
+                entries.push(meals.create(made).await.unwrap().into_inner());
+            }
+            (false, 1) => {
+                let index = next(entries.len());
+                let mut moved = entries[index].clone();
+                moved.data = MealData::sample(round, when);
+                moved.local_date = date(day);
+                let updated_at = entries[index].updated_at;
+                entries[index] = meals.update(moved, updated_at).await.unwrap();
+            }
+            _ => {
+                let gone = entries.swap_remove(next(entries.len()));
+                meals.delete(owner.id, gone.id).await.unwrap();
+            }
+        }
+        let acknowledged = Instant::now();
+        let expected = expected_days(&entries, &days);
+
+        assert_eq!(
+            read_days(writer, owner.id, &days).await,
+            expected,
+            "round {round}: the writer reads its own write at once"
+        );
+        for (index, instance) in all.iter().enumerate() {
+            loop {
+                let read = read_days(instance, owner.id, &days).await;
+                if read == expected {
+                    break;
+                }
+                assert!(
+                    acknowledged.elapsed() < BOUND,
+                    "round {round}: instance {index} still reads {read:?} after {BOUND:?}, not {expected:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+    }
+    let hits = memory_hits();
+    for instance in &all {
+        read_days(instance, owner.id, &days).await;
+    }
+    assert!(
+        memory_hits() >= hits + 3 * 5,
+        "lists and sums were served from memory between writes"
+    );
 }
 
 #[tokio::test]

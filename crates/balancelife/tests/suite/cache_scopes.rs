@@ -78,7 +78,13 @@ async fn a_lost_invalidation_voids_only_the_scopes_its_write_touched() {
 
 #[tokio::test]
 async fn list_guards_are_compared_one_by_one_not_by_their_sum() {
-    let cached = Cached::on(&SHARED_REDIS).await;
+    // Without the in-process tier: the guards are moved in Redis behind the cache's
+    // back, where no invalidation message tells the tier.
+    let cached = Cached::redis_only(
+        mongo::SHARED.settings(&mongo::fresh_database()),
+        SHARED_REDIS.settings(),
+    )
+    .await;
     let owner = cached
         .store
         .create_user(user(unique_email("guards")))

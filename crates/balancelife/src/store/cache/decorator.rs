@@ -65,7 +65,7 @@ impl Core {
         F: FnOnce() -> Fut,
         Fut: Future<Output = StoreResult<T>>,
     {
-        let l1 = self.cache.l1_for(&scope, &guards);
+        let l1 = self.cache.l1_for(&scope);
         if let Some(value) = l1.and_then(|l1| l1.get::<T>(&scope, &name)) {
             return Ok(value);
         }
@@ -76,7 +76,7 @@ impl Core {
                 // Only the load's own caller fills L1, under a ticket taken before
                 // it reads Redis: a caller joining later could postdate an
                 // invalidation the load did not see.
-                let ticket = l1.and_then(|l1| l1.begin_fill(&scope, &name));
+                let ticket = l1.and_then(|l1| l1.begin_fill(&scope, &name, &guards));
                 let (result, encoded) = self.load_via_cache(&scope, &name, &guards, load).await;
                 if let (Some(l1), Some(ticket), Ok(value)) = (l1, ticket, &result) {
                     let size = encoded.unwrap_or_else(|| encoded_len(value));
@@ -518,7 +518,7 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
         let held = self
             .core
             .cache
-            .l1_for(&scope, &[])
+            .l1_for(&scope)
             .and_then(|l1| l1.derived(&scope, PACKAGE, |package: &P| render(package)));
         match held {
             Some(answer) => answer.ok_or(StoreError::NotFound),
@@ -533,7 +533,7 @@ impl<P: Package> PackageStore<P> for CachedPackages<P> {
         render: RenderPage<P>,
     ) -> StoreResult<Encoded> {
         let (scope, name) = (self.catalogue(filter.status), page_name(filter, &page));
-        let held = self.core.cache.l1_for(&scope, &[]).and_then(|l1| {
+        let held = self.core.cache.l1_for(&scope).and_then(|l1| {
             l1.derived(&scope, &name, |(items, next): &(Vec<P>, Option<Slug>)| {
                 render(items, next.as_ref())
             })

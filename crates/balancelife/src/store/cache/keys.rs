@@ -191,9 +191,12 @@ pub mod voids {
 }
 
 /// The version of what the cache holds. It changes whenever a cached value changes
-/// shape, so a new release never decodes an old one's values: v3 came with entries
-/// whose macros may be unknown and catalogue packages with drafts and authors.
-pub const KEY_VERSION: &str = "v3";
+/// shape, or what the invalidation channel says does, so a new release never
+/// decodes an old one's values, and the two never share a channel: v3 came with
+/// entries whose macros may be unknown and catalogue packages with drafts and
+/// authors; v4 with entry lists and day sums in the in-process tier, so with the
+/// guards a write bumps named on the channel.
+pub const KEY_VERSION: &str = "v4";
 
 /// Builds full key names under one namespace (`<namespace>:<KEY_VERSION>:<epoch>:`).
 #[derive(Debug)]
@@ -335,14 +338,14 @@ mod tests {
         );
         assert_eq!(
             Keyspace::new("bl").key(&Scope::user(Uuid::nil()), "user"),
-            "bl:v3:0:{u:00000000-0000-0000-0000-000000000000}:user"
+            "bl:v4:0:{u:00000000-0000-0000-0000-000000000000}:user"
         );
         let keys = Keyspace::new("bl");
         assert!(keys.advance_to(3));
         assert!(!keys.advance_to(2), "an epoch never goes back");
         assert!(
             keys.key(&Scope::user(Uuid::nil()), "user")
-                .starts_with("bl:v3:3:{u:")
+                .starts_with("bl:v4:3:{u:")
         );
     }
 }

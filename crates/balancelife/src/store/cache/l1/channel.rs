@@ -49,6 +49,9 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(100);
 /// five heartbeats long, so a busy process does not flush for one late beat.
 pub const LEASE: Duration = Duration::from_millis(500);
 
+/// What a guard's line in a message starts with.
+const GUARD_MARK: char = '+';
+
 /// Without any heartbeat back for this long, the subscription is presumed dead (a
 /// peer gone without a word) and made afresh.
 const SILENT_FOR: Duration = Duration::from_secs(2);
@@ -56,10 +59,12 @@ const SILENT_FOR: Duration = Duration::from_secs(2);
 /// What travels on the channel.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Message {
-    /// Keys of one scope voided, or the whole scope (its generation was bumped).
+    /// Keys of one scope voided, guards of it bumped (what sits behind them
+    /// voided), or the whole scope (its generation was bumped).
     Invalidate {
         scope: Scope,
         names: Vec<String>,
+        guards: Vec<String>,
         whole_scope: bool,
     },
     /// Everything voided (a new namespace epoch).
@@ -71,31 +76,46 @@ pub enum Message {
 }
 
 impl Message {
-    /// The message an invalidation publishes, if it voids anything an L1 may hold.
-    /// Guards other than the generation are left out: they stand in front of entry
-    /// lists, which L1 never holds, and entry writes are the most frequent.
+    /// The message an invalidation publishes, if it voids anything: what it
+    /// deletes by name, and the guards it bumps (the generation stands for the
+    /// whole scope).
     pub fn of(change: &Invalidation) -> Option<Self> {
         let whole_scope = change.guards.iter().any(|guard| guard == GENERATION);
-        (whole_scope || !change.keys.is_empty()).then(|| Self::Invalidate {
+        let guards: Vec<String> = change
+            .guards
+            .iter()
+            .filter(|guard| *guard != GENERATION)
+            .cloned()
+            .collect();
+        (whole_scope || !change.keys.is_empty() || !guards.is_empty()).then(|| Self::Invalidate {
             scope: change.scope.clone(),
             names: change.keys.clone(),
+            guards,
             whole_scope,
         })
     }
 
-    /// One line per field: scope and key names cannot hold a newline.
+    /// One line per field: scope, key and guard names cannot hold a newline, and a
+    /// guard's line starts with `GUARD_MARK`, which no key name does.
     pub fn encode(&self) -> String {
         match self {
             Self::Invalidate {
                 scope,
                 names,
+                guards,
                 whole_scope,
             } => {
                 let kind = if *whole_scope { "s" } else { "k" };
                 let mut text = format!("{kind}\n{scope}");
                 for name in names {
+                    debug_assert!(!name.starts_with(GUARD_MARK), "{name}");
                     text.push('\n');
                     text.push_str(name);
+                }
+                for guard in guards {
+                    text.push('\n');
+                    text.push(GUARD_MARK);
+                    text.push_str(guard);
                 }
                 text
             }
@@ -108,11 +128,22 @@ impl Message {
         let text = std::str::from_utf8(payload).ok()?;
         let mut lines = text.split('\n');
         match lines.next()? {
-            kind @ ("k" | "s") => Some(Self::Invalidate {
-                scope: Scope::from_wire(lines.next()?),
-                names: lines.map(str::to_owned).collect(),
-                whole_scope: kind == "s",
-            }),
+            kind @ ("k" | "s") => {
+                let scope = Scope::from_wire(lines.next()?);
+                let (mut names, mut guards) = (Vec::new(), Vec::new());
+                for line in lines {
+                    match line.strip_prefix(GUARD_MARK) {
+                        Some(guard) => guards.push(guard.to_owned()),
+                        None => names.push(line.to_owned()),
+                    }
+                }
+                Some(Self::Invalidate {
+                    scope,
+                    names,
+                    guards,
+                    whole_scope: kind == "s",
+                })
+            }
             "f" => Some(Self::FlushAll),
             "h" => Some(Self::Heartbeat {
                 instance: lines.next()?.parse().ok()?,
@@ -130,6 +161,7 @@ pub fn apply(l1: &L1, message: &Message) {
         Message::Invalidate {
             scope,
             names,
+            guards,
             whole_scope,
         } => {
             if *whole_scope {
@@ -137,6 +169,9 @@ pub fn apply(l1: &L1, message: &Message) {
             }
             for name in names {
                 l1.invalidate(scope, name);
+            }
+            if !guards.is_empty() {
+                l1.invalidate_guards(scope, guards);
             }
         }
         Message::FlushAll => l1.invalidate_all(),
@@ -322,11 +357,22 @@ mod tests {
             Message::Invalidate {
                 scope: Scope::user(Uuid::nil()),
                 names: vec!["user".to_owned()],
+                guards: vec![],
+                whole_scope: false,
+            },
+            Message::Invalidate {
+                scope: Scope::user(Uuid::nil()),
+                names: vec!["meal-entries:2026-01-01:2026-01-01:50:-".to_owned()],
+                guards: vec![
+                    "meal-day:2026-01-01".to_owned(),
+                    "meal-month:2026-01-01".to_owned(),
+                ],
                 whole_scope: false,
             },
             Message::Invalidate {
                 scope: Scope::catalogue("meal-package", crate::domain::StatusFilter::Published),
                 names: vec![],
+                guards: vec![],
                 whole_scope: true,
             },
             Message::FlushAll,
@@ -342,19 +388,32 @@ mod tests {
     }
 
     #[test]
-    fn only_what_an_l1_may_hold_is_published() {
+    fn an_invalidation_publishes_its_keys_and_guards() {
         let user = Scope::user(Uuid::nil());
-        let day_guards = Invalidation::guards(user.clone(), vec!["meal-day:2026-01-01".into()]);
-        assert_eq!(Message::of(&day_guards), None, "entry lists are not in L1");
+        let day_guards = Invalidation::guards(
+            user.clone(),
+            vec!["meal-day:2026-01-01".into(), "meal-month:2026-01-01".into()],
+        );
+        assert_eq!(
+            Message::of(&day_guards),
+            Some(Message::Invalidate {
+                scope: user.clone(),
+                names: vec![],
+                guards: vec!["meal-day:2026-01-01".into(), "meal-month:2026-01-01".into()],
+                whole_scope: false
+            })
+        );
         assert_eq!(
             Message::of(&Invalidation::flush(user.clone())),
             Some(Message::Invalidate {
                 scope: user.clone(),
                 names: vec![],
+                guards: vec![],
                 whole_scope: true
             })
         );
-        assert!(Message::of(&Invalidation::keys(user, &["user"])).is_some());
+        assert!(Message::of(&Invalidation::keys(user.clone(), &["user"])).is_some());
+        assert_eq!(Message::of(&Invalidation::keys(user, &[])), None);
     }
 
     /// Sends a heartbeat through `nodes` nodes.

@@ -1,6 +1,8 @@
 //! Which keys each scope holds in the in-process tier, so that flushing a scope
 //! (a package written, a user deleted, a scope renewed after an outage) touches
-//! what that scope holds instead of walking the whole tier.
+//! what that scope holds instead of walking the whole tier. Values behind guards are
+//! listed under each guard as well (a listing named after the scope and the guard),
+//! so that bumping a guard touches what sits behind it.
 //!
 //! The tier reports removals (expiry, eviction, invalidation) after the fact, and a
 //! key can be filled again in between. So each key is listed with the token of the

@@ -1,5 +1,6 @@
 //! The in-process tier in front of Redis (L1): what is read on almost every request
-//! (users by id, packages by id, catalogue pages), served from this process's memory.
+//! (users by id, packages by id, catalogue pages, a user's entry lists and day sums),
+//! served from this process's memory.
 //!
 //! It may serve only while the invalidation channel is confirmed (see
 //! `channel`): every write anywhere publishes what it voided, in the same Redis
@@ -9,6 +10,11 @@
 //! `t` has been applied, so the tier may serve until `t + lease`. Past that (a cut,
 //! a lagging receiver, a frozen Redis) it empties itself at once and reads go to
 //! Redis until a fresh heartbeat comes back.
+//!
+//! Entry lists and day sums sit behind guards (one per day, or month, they cover;
+//! see `redis`): a write bumps its days' guards rather than naming every list it
+//! voids, and its message names the guards. So a value behind guards is listed
+//! under each of them too, and a bumped guard drops what is listed under it.
 //!
 //! Why fills carry a ticket: a read that missed, fetched v1 from Redis and is slow to
 //! install it must not overwrite an invalidation that arrived meanwhile. The miss
@@ -55,6 +61,8 @@ struct Held {
     /// Its scope, and the token of the fill that installed it (see `index`).
     scope: Arc<str>,
     token: u64,
+    /// The listings of the guards it sits behind (see `guard_listing`).
+    guards: Arc<[Arc<str>]>,
 }
 
 type Tickets = Arc<Mutex<HashMap<Arc<str>, u64>>>;
@@ -65,6 +73,8 @@ type Tickets = Arc<Mutex<HashMap<Arc<str>, u64>>>;
 pub struct FillTicket {
     scope: Arc<str>,
     key: Arc<str>,
+    /// The listings of the guards the value read sits behind.
+    guards: Arc<[Arc<str>]>,
     token: u64,
     /// Channel losses when the miss began: a loss since voids the ticket.
     losses: u64,
@@ -114,6 +124,9 @@ impl L1 {
                     evictions.inc();
                 }
                 unlist.forget(&held.scope, &key, held.token);
+                for guard in held.guards.iter() {
+                    unlist.forget(guard, &key, held.token);
+                }
             })
             .build();
         Self {
@@ -177,20 +190,27 @@ impl L1 {
         self.values.contains_key(key(scope, name).as_str())
     }
 
-    /// Registers a miss of `name` in `scope`; `None` while the tier may not serve.
-    /// Taken before the read of the tier below, so that anything voiding the key
+    /// Registers a miss of `name` in `scope`, behind `guards` (besides its scope's
+    /// generation); `None` while the tier may not serve. Taken before the read of the
+    /// tier below, so that anything voiding the key (or bumping one of its guards)
     /// after that read started also voids the ticket.
-    pub fn begin_fill(&self, scope: &Scope, name: &str) -> Option<FillTicket> {
+    pub fn begin_fill(&self, scope: &Scope, name: &str, guards: &[String]) -> Option<FillTicket> {
         if !self.is_serving() {
             return None;
         }
+        let scope_text = scope.to_string();
+        let guards: Arc<[Arc<str>]> = guards
+            .iter()
+            .map(|guard| guard_listing(&scope_text, guard).into())
+            .collect();
         let key: Arc<str> = key(scope, name).into();
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let losses = self.losses.load(Ordering::Acquire);
         self.tickets.lock().insert(key.clone(), token);
         Some(FillTicket {
-            scope: scope.to_string().into(),
+            scope: scope_text.into(),
             key,
+            guards,
             token,
             losses,
             tickets: self.tickets.clone(),
@@ -223,6 +243,9 @@ impl L1 {
         // Listed and inserted under the ticket lock: an invalidation that takes the
         // lock next finds the value in place (and listed) and removes it.
         self.index.add(&ticket.scope, &ticket.key, ticket.token);
+        for guard in ticket.guards.iter() {
+            self.index.add(guard, &ticket.key, ticket.token);
+        }
         self.values.insert(
             ticket.key.clone(),
             Held {
@@ -231,6 +254,7 @@ impl L1 {
                 derived: Arc::default(),
                 scope: ticket.scope.clone(),
                 token: ticket.token,
+                guards: ticket.guards.clone(),
             },
         );
     }
@@ -255,6 +279,28 @@ impl L1 {
             let mut tickets = self.tickets.lock();
             tickets.retain(|key, _| !key.starts_with(&prefix));
             self.index.take(&scope.to_string())
+        };
+        for key in &keys {
+            self.values.invalidate(key.as_ref());
+        }
+        keys.len()
+    }
+
+    /// Drops what sits behind any of `guards` of `scope` (a write bumped them), and
+    /// voids every fill of the scope under way: a ticket does not say which guards
+    /// its read sits behind, and a miss that loses its fill only costs a later miss.
+    /// Returns how many entries it dropped.
+    pub fn invalidate_guards(&self, scope: &Scope, guards: &[String]) -> usize {
+        let scope_text = scope.to_string();
+        let prefix = key(scope, "");
+        // Under one hold of the ticket lock, as in `invalidate_scope`.
+        let keys: Vec<Arc<str>> = {
+            let mut tickets = self.tickets.lock();
+            tickets.retain(|key, _| !key.starts_with(&prefix));
+            guards
+                .iter()
+                .flat_map(|guard| self.index.take(&guard_listing(&scope_text, guard)))
+                .collect()
         };
         for key in &keys {
             self.values.invalidate(key.as_ref());
@@ -355,6 +401,12 @@ fn key(scope: &Scope, name: &str) -> String {
     format!("{scope}|{name}")
 }
 
+/// What the index lists the values behind `guard` of `scope` under: beside the
+/// scopes, under a name no scope has (a scope holds no `#`).
+fn guard_listing(scope: &str, guard: &str) -> String {
+    format!("{scope}#{guard}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,7 +424,7 @@ mod tests {
     }
 
     fn fill(tier: &L1, scope: &Scope, name: &str, value: &str) {
-        let ticket = tier.begin_fill(scope, name).expect("a serving tier");
+        let ticket = tier.begin_fill(scope, name, &[]).expect("a serving tier");
         tier.fill(ticket, value.to_owned(), value.len());
     }
 
@@ -380,7 +432,7 @@ mod tests {
     fn nothing_is_served_before_the_channel_is_confirmed() {
         let tier = L1::new(1 << 20, Duration::from_secs(60), Duration::from_secs(60));
         let scope = Scope::user(Uuid::nil());
-        assert!(tier.begin_fill(&scope, "user").is_none());
+        assert!(tier.begin_fill(&scope, "user", &[]).is_none());
         assert_eq!(tier.get::<String>(&scope, "user"), None);
         tier.confirm(Instant::now());
         fill(&tier, &scope, "user", "v1");
@@ -391,12 +443,12 @@ mod tests {
     fn an_invalidation_during_a_fill_wins() {
         let tier = confirmed_tier();
         let scope = Scope::package("meal-package", Uuid::nil());
-        let ticket = tier.begin_fill(&scope, "package").unwrap();
+        let ticket = tier.begin_fill(&scope, "package", &[]).unwrap();
         tier.invalidate(&scope, "package");
         tier.fill(ticket, "old".to_owned(), 3);
         assert_eq!(tier.get::<String>(&scope, "package"), None);
 
-        let ticket = tier.begin_fill(&scope, "package").unwrap();
+        let ticket = tier.begin_fill(&scope, "package", &[]).unwrap();
         tier.invalidate_scope(&scope);
         tier.fill(ticket, "old".to_owned(), 3);
         assert_eq!(tier.get::<String>(&scope, "package"), None);
@@ -407,11 +459,11 @@ mod tests {
         let tier = confirmed_tier();
         let scope = Scope::package("meal-package", Uuid::nil());
         for _ in 0..100 {
-            drop(tier.begin_fill(&scope, "package"));
+            drop(tier.begin_fill(&scope, "package", &[]));
         }
         assert!(tier.tickets.lock().is_empty());
-        let older = tier.begin_fill(&scope, "package").unwrap();
-        let newer = tier.begin_fill(&scope, "package").unwrap();
+        let older = tier.begin_fill(&scope, "package", &[]).unwrap();
+        let newer = tier.begin_fill(&scope, "package", &[]).unwrap();
         drop(older);
         tier.fill(newer, "v1".to_owned(), 2);
         assert_eq!(tier.get::<String>(&scope, "package").as_deref(), Some("v1"));
@@ -464,6 +516,82 @@ mod tests {
         assert_eq!(tier.index.len(), 1000);
     }
 
+    fn fill_behind(tier: &L1, scope: &Scope, name: &str, guards: &[&str]) {
+        let guards: Vec<String> = guards.iter().map(|&guard| guard.to_owned()).collect();
+        let ticket = tier.begin_fill(scope, name, &guards).unwrap();
+        tier.fill(ticket, name.to_owned(), name.len());
+    }
+
+    #[test]
+    fn a_bumped_guard_drops_what_sits_behind_it_and_nothing_else() {
+        let tier = confirmed_tier();
+        let (scope, other) = (
+            Scope::user(Uuid::from_u128(1)),
+            Scope::user(Uuid::from_u128(2)),
+        );
+        fill_behind(&tier, &scope, "monday", &["day:1"]);
+        fill_behind(&tier, &scope, "week", &["day:1", "day:2"]);
+        fill_behind(&tier, &scope, "wednesday", &["day:3"]);
+        fill_behind(&tier, &other, "tuesday", &["day:2"]);
+        fill(&tier, &scope, "user", "v1");
+
+        assert_eq!(tier.invalidate_guards(&scope, &["day:2".to_owned()]), 1);
+        assert_eq!(tier.get::<String>(&scope, "week"), None);
+        assert_eq!(
+            tier.get::<String>(&scope, "monday").as_deref(),
+            Some("monday")
+        );
+        assert_eq!(
+            tier.get::<String>(&other, "tuesday").as_deref(),
+            Some("tuesday")
+        );
+        assert_eq!(tier.get::<String>(&scope, "user").as_deref(), Some("v1"));
+
+        assert_eq!(
+            tier.invalidate_guards(&scope, &["day:1".to_owned(), "day:9".to_owned()]),
+            1
+        );
+        assert_eq!(tier.get::<String>(&scope, "monday"), None);
+        assert_eq!(
+            tier.get::<String>(&scope, "wednesday").as_deref(),
+            Some("wednesday")
+        );
+
+        // A scope flush takes what sits behind guards too, with its listings.
+        tier.invalidate_scope(&scope);
+        tier.values.run_pending_tasks();
+        assert_eq!(tier.get::<String>(&scope, "wednesday"), None);
+        assert_eq!(
+            tier.index.len(),
+            2,
+            "only the other user's value, listed twice"
+        );
+    }
+
+    #[test]
+    fn a_guard_bumped_during_a_fill_wins() {
+        let tier = confirmed_tier();
+        let scope = Scope::user(Uuid::nil());
+        let ticket = tier
+            .begin_fill(&scope, "monday", &["day:1".to_owned()])
+            .unwrap();
+        tier.invalidate_guards(&scope, &["day:1".to_owned()]);
+        tier.fill(ticket, "old".to_owned(), 3);
+        assert_eq!(tier.get::<String>(&scope, "monday"), None);
+        assert!(tier.tickets.lock().is_empty());
+    }
+
+    #[test]
+    fn a_value_behind_guards_leaves_every_listing_when_it_expires() {
+        let tier = confirmed(1 << 20, Duration::from_millis(20), Duration::from_secs(60));
+        let scope = Scope::user(Uuid::nil());
+        fill_behind(&tier, &scope, "week", &["day:1", "day:2", "day:3"]);
+        assert_eq!(tier.index.len(), 4);
+        std::thread::sleep(Duration::from_millis(40));
+        tier.values.run_pending_tasks();
+        assert_eq!(tier.index.len(), 0);
+    }
+
     #[test]
     fn entries_that_expire_or_are_evicted_leave_the_index() {
         let tier = confirmed(1 << 20, Duration::from_millis(20), Duration::from_secs(60));
@@ -491,7 +619,7 @@ mod tests {
         let tier = confirmed_tier();
         let scope = Scope::user(Uuid::nil());
         fill(&tier, &scope, "user", "v1");
-        let ticket = tier.begin_fill(&scope, "other").unwrap();
+        let ticket = tier.begin_fill(&scope, "other", &[]).unwrap();
         assert!(tier.lose_channel());
         assert!(!tier.is_serving());
         tier.confirm(Instant::now());
@@ -539,7 +667,7 @@ mod tests {
             Duration::from_millis(20),
         ));
         let scope = Scope::user(Uuid::nil());
-        let ticket = tier.begin_fill(&scope, "user").unwrap();
+        let ticket = tier.begin_fill(&scope, "user", &[]).unwrap();
         std::thread::sleep(Duration::from_millis(60));
 
         let filling = tier.clone();

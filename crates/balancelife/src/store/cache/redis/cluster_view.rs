@@ -185,7 +185,7 @@ f6 127.0.0.1:7006@17006 slave,fail? c3 0 1 3 connected
         );
         // The same slot as Redis gives (`CLUSTER KEYSLOT`): the hash tag decides.
         assert_eq!(slot_of("foo"), 12182);
-        assert_eq!(slot_of("ns:v3:1:{u:1}:user"), slot_of("{u:1}"));
+        assert_eq!(slot_of("ns:v4:1:{u:1}:user"), slot_of("{u:1}"));
         assert_eq!(
             slot_of("a{}b"),
             slot_of("a{}b"),

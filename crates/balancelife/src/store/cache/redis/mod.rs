@@ -363,12 +363,11 @@ impl RedisCache {
         self.l1.as_ref()
     }
 
-    /// The in-process tier for a read of `scope` behind `guards`, if it may take
-    /// part: only reads behind no guard but their scope's generation (lists behind
-    /// day guards stay in Redis), and not while the scope awaits renewal.
-    pub fn l1_for(&self, scope: &Scope, guards: &[String]) -> Option<&L1> {
+    /// The in-process tier for a read of `scope`, if it may take part: not while
+    /// the scope awaits renewal.
+    pub fn l1_for(&self, scope: &Scope) -> Option<&L1> {
         let l1 = self.l1.as_deref()?;
-        (guards.is_empty() && !self.is_stale(scope)).then_some(l1)
+        (!self.is_stale(scope)).then_some(l1)
     }
 
     /// A fresh subscription to the invalidation channel and to `instance`'s own
