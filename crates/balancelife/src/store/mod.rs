@@ -330,10 +330,26 @@ async fn render_page_fresh<P: Package, S: PackageStore<P> + ?Sized>(
     Ok(render(&page.items, page.next.as_ref()))
 }
 
+/// `list_rendered` of entries from a page read afresh: the default, and a cache's
+/// miss.
+async fn render_entries_fresh<D: EntryData, S: EntryStore<D> + ?Sized>(
+    store: &S,
+    user_id: Uuid,
+    range: DateRange,
+    page: PageRequest<EntryPosition>,
+    render: RenderEntries<D>,
+) -> StoreResult<Encoded> {
+    let page = store.list(user_id, range, page).await?;
+    Ok(render(&page.items, page.next.as_ref()))
+}
+
 /// How the API answers with one package: `None` when it is not shown.
 pub type RenderOne<P> = fn(&P) -> Option<Encoded>;
 /// How the API answers with a page of packages and the position after it.
 pub type RenderPage<P> = fn(&[P], Option<&Slug>) -> Encoded;
+
+/// How the API answers with a page of entries and the position after it.
+pub type RenderEntries<D> = fn(&[Entry<D>], Option<&EntryPosition>) -> Encoded;
 
 /// One kind of log entry. Every read and write is scoped to the owner: another
 /// user's entry is `NotFound`, never visible.
@@ -365,6 +381,19 @@ pub trait EntryStore<D: EntryData>: Send + Sync {
         range: DateRange,
         page: PageRequest<EntryPosition>,
     ) -> StoreResult<Page<Entry<D>, EntryPosition>>;
+
+    /// A page of the owner's entries as `render` answers it. A store that keeps
+    /// lists in memory keeps the answer beside the list, so `render` must be the one
+    /// function the API answers with.
+    async fn list_rendered(
+        &self,
+        user_id: Uuid,
+        range: DateRange,
+        page: PageRequest<EntryPosition>,
+        render: RenderEntries<D>,
+    ) -> StoreResult<Encoded> {
+        render_entries_fresh(self, user_id, range, page, render).await
+    }
 
     /// Whether any entry, of any user, was logged from package `package_id`.
     async fn names_package(&self, package_id: Uuid) -> StoreResult<bool>;

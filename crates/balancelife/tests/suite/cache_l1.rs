@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use balancelife::domain::{Entry, MealData, MealPackage, User, Version};
-use balancelife::store::{DateRange, PageLimit, PageRequest, Store};
+use balancelife::domain::{Entry, EntryPosition, MealData, MealPackage, User, Version};
+use balancelife::store::{DateRange, Encoded, PageLimit, PageRequest, Store};
 use uuid::Uuid;
 
 use balancelife_testkit::fixtures::{
@@ -313,6 +313,56 @@ async fn entry_writes_through_one_instance_void_lists_and_sums_everywhere() {
     assert!(
         memory_hits() >= hits + 3 * 5,
         "lists and sums were served from memory between writes"
+    );
+}
+
+/// How many times `count_entries` answered.
+static RENDERED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A list answered with its length, counting how often it is encoded.
+fn count_entries(items: &[Entry<MealData>], _next: Option<&EntryPosition>) -> Encoded {
+    RENDERED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Encoded::encode(&items.len())
+}
+
+/// A list held in memory is answered with the answer encoded once beside it, until
+/// a write on its day drops both.
+#[tokio::test]
+async fn a_held_list_is_answered_with_what_was_encoded_beside_it() {
+    let cached = Cached::on(&SHARED_REDIS).await;
+    cached.l1_ready().await;
+    let owner = cached
+        .store
+        .create_user(user(unique_email("l1-rendered")))
+        .await
+        .unwrap();
+    let meals = cached.store.meal_entries();
+    let day = DateRange::day(date("2026-05-04"));
+    let answer = || async {
+        let page = PageRequest::first(PageLimit::DEFAULT);
+        let body = meals
+            .list_rendered(owner.id, day, page, count_entries)
+            .await
+            .unwrap();
+        String::from_utf8(body.bytes.to_vec()).unwrap()
+    };
+    let first = entry::<MealData>(owner.id, 1, at("2026-05-04", "08:00"));
+    meals.create(first).await.unwrap();
+
+    assert_eq!(answer().await, "1");
+    let encoded = RENDERED.load(std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..5 {
+        assert_eq!(answer().await, "1");
+    }
+    let again = RENDERED.load(std::sync::atomic::Ordering::SeqCst) - encoded;
+    assert!(again <= 1, "encoded {again} more times for five reads");
+
+    let second = entry::<MealData>(owner.id, 2, at("2026-05-04", "12:00"));
+    meals.create(second).await.unwrap();
+    assert_eq!(
+        answer().await,
+        "2",
+        "the write on its day dropped the answer"
     );
 }
 

@@ -20,10 +20,10 @@ use uuid::Uuid;
 use crate::api::account::auth::AuthUser;
 use crate::api::http::error::{ApiError, ApiResult, NotFoundAs};
 use crate::api::http::extract::{PathId, ValidJson, ValidQuery};
-use crate::api::http::pagination::{ListResponse, page_request};
+use crate::api::http::pagination::{self, ListResponse, page_request};
 use crate::api::http::state::SharedState;
-use crate::domain::{ClientId, Entry, EntryData, PackageRef, User, Version, new_id};
-use crate::store::{DateRange, EntryStore, Optional, Store, StoreResult, Written};
+use crate::domain::{ClientId, Entry, EntryData, EntryPosition, PackageRef, User, Version, new_id};
+use crate::store::{DateRange, Encoded, EntryStore, Optional, Store, StoreResult, Written};
 
 /// The longest date range one list request may span.
 pub const MAX_RANGE_DAYS: i64 = 366;
@@ -115,7 +115,7 @@ macro_rules! entry_endpoints {
                 state: State<SharedState>,
                 user: AuthUser,
                 query: ValidQuery<EntryListQuery>,
-            ) -> ApiResult<Json<ListResponse<$view>>> {
+            ) -> ApiResult<crate::store::Encoded> {
                 entries::list::<$data>(state, user, query).await
             }
 
@@ -343,7 +343,7 @@ pub async fn list<E: EntryResource>(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
     ValidQuery(query): ValidQuery<EntryListQuery>,
-) -> ApiResult<Json<ListResponse<E::View>>> {
+) -> ApiResult<Encoded> {
     let from = query
         .from
         .ok_or_else(|| ApiError::invalid("from", "is required (YYYY-MM-DD)"))?;
@@ -356,10 +356,19 @@ pub async fn list<E: EntryResource>(
         ));
     }
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let page = E::entries(state.store.as_ref())
-        .list(user.id, range, page)
+    // Encoded by the store, which keeps the answer beside a list it holds in memory.
+    let body = E::entries(state.store.as_ref())
+        .list_rendered(user.id, range, page, render_list::<E>)
         .await?;
-    Ok(Json(ListResponse::from_page(page, E::view)))
+    Ok(body)
+}
+
+/// A page of entries as the list endpoint answers it.
+fn render_list<E: EntryResource>(items: &[Entry<E>], next: Option<&EntryPosition>) -> Encoded {
+    Encoded::encode(&ListResponse {
+        items: items.iter().cloned().map(E::view).collect(),
+        next_cursor: next.map(pagination::encode),
+    })
 }
 
 async fn fetch<E: EntryResource>(

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::api::http::error::{ApiError, ApiResult};
-use crate::store::{Page, PageLimit, PageRequest};
+use crate::store::{PageLimit, PageRequest};
 
 const MAX_CURSOR_LEN: usize = 512;
 
@@ -21,15 +21,6 @@ pub struct ListResponse<T> {
     /// Pass as `cursor` for the next page; `null` on the last page.
     #[schema(required = true)]
     pub next_cursor: Option<String>,
-}
-
-impl<T> ListResponse<T> {
-    pub fn from_page<I, P: Serialize>(page: Page<I, P>, view: impl Fn(I) -> T) -> Self {
-        Self {
-            next_cursor: page.next.as_ref().map(encode),
-            items: page.items.into_iter().map(view).collect(),
-        }
-    }
 }
 
 pub fn encode<P: Serialize>(position: &P) -> String {

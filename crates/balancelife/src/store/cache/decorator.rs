@@ -37,7 +37,8 @@ use crate::store::cache::redis::{Lookup, RedisCache};
 use crate::store::cache::singleflight::Flights;
 use crate::store::{
     ComponentHealth, DateRange, DaySumsByDate, EntryStore, Optional, PackageStore, Page,
-    PageRequest, RenderOne, RenderPage, Store, StoreError, StoreKind, StoreResult, Written,
+    PageRequest, RenderEntries, RenderOne, RenderPage, Store, StoreError, StoreKind, StoreResult,
+    Written,
 };
 
 /// The longest entry list range that is cached (a summary's year, plus one).
@@ -768,21 +769,7 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
                 .await;
         }
         let kind = D::KIND.as_str();
-        let after = page.after.map_or("-".to_owned(), |p| {
-            format!(
-                "{}|{}|{}",
-                p.local_date,
-                p.occurred_at.timestamp_millis(),
-                p.id
-            )
-        });
-        let name = format!(
-            "{}{}:{}:{}:{after}",
-            entries_prefix(kind),
-            range.from(),
-            range.to(),
-            page.limit.get()
-        );
+        let name = list_name(kind, range, &page);
         let load = || async {
             let page = self.inner().list(user_id, range, page.clone()).await?;
             Ok((page.items, page.next))
@@ -799,6 +786,51 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
             .await?;
         Ok(Page { items, next })
     }
+
+    /// From memory, the answer encoded once beside the list, when it is held there.
+    async fn list_rendered(
+        &self,
+        user_id: Uuid,
+        range: DateRange,
+        page: PageRequest<EntryPosition>,
+        render: RenderEntries<D>,
+    ) -> StoreResult<Encoded> {
+        let scope = Scope::user(user_id);
+        let name = list_name(D::KIND.as_str(), range, &page);
+        let held = self.core.cache.l1_for(&scope).and_then(|l1| {
+            l1.derived(
+                &scope,
+                &name,
+                |(items, next): &(Vec<Entry<D>>, Option<EntryPosition>)| {
+                    render(items, next.as_ref())
+                },
+            )
+        });
+        match held {
+            Some(answer) => Ok(answer),
+            None => crate::store::render_entries_fresh(self, user_id, range, page, render).await,
+        }
+    }
+}
+
+/// The key name of a page of a user's entry list of `kind` (lists longer than
+/// `MAX_CACHED_RANGE_DAYS` have one too, and are never held).
+fn list_name(kind: &str, range: DateRange, page: &PageRequest<EntryPosition>) -> String {
+    let after = page.after.as_ref().map_or("-".to_owned(), |p| {
+        format!(
+            "{}|{}|{}",
+            p.local_date,
+            p.occurred_at.timestamp_millis(),
+            p.id
+        )
+    });
+    format!(
+        "{}{}:{}:{}:{after}",
+        entries_prefix(kind),
+        range.from(),
+        range.to(),
+        page.limit.get()
+    )
 }
 
 #[cfg(test)]
