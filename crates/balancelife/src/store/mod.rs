@@ -330,6 +330,24 @@ async fn render_page_fresh<P: Package, S: PackageStore<P> + ?Sized>(
     Ok(render(&page.items, page.next.as_ref()))
 }
 
+/// Runs `call` as a task of its own, to its end even if the caller is dropped (its
+/// client hung up, its deadline passed), and returns what it returns. Its panic goes
+/// on in the caller, where the request's panic handling catches it; a task the
+/// runtime dropped (it is shutting down) is an outage.
+pub(crate) async fn spawned<T, E>(
+    call: impl Future<Output = Result<T, E>> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    match tokio::spawn(call).await {
+        Ok(result) => result,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => Err(StoreError::unavailable("the service is shutting down").into()),
+    }
+}
+
 /// `list_rendered` of entries from a page read afresh: the default, and a cache's
 /// miss.
 async fn render_entries_fresh<D: EntryData, S: EntryStore<D> + ?Sized>(

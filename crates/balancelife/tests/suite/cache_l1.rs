@@ -347,7 +347,15 @@ async fn a_held_list_is_answered_with_what_was_encoded_beside_it() {
         String::from_utf8(body.bytes.to_vec()).unwrap()
     };
     let first = entry::<MealData>(owner.id, 1, at("2026-05-04", "08:00"));
+    let l1 = cached.store.cache().l1().unwrap().clone();
+    let received = l1.metrics.invalidations_received.get();
     meals.create(first).await.unwrap();
+    // The write's own message comes back through the channel too, and would drop
+    // a list filled before it arrived.
+    until("the write's message back", BOUND, || {
+        l1.metrics.invalidations_received.get() > received
+    })
+    .await;
 
     assert_eq!(answer().await, "1");
     let encoded = RENDERED.load(std::sync::atomic::Ordering::SeqCst);

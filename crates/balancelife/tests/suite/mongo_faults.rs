@@ -9,8 +9,8 @@ use serde_json::json;
 
 use balancelife::config::{MongoSettings, Settings, StoreFallback};
 use balancelife::selection::{self, SelectionError};
-use balancelife::store::StoreKind;
 use balancelife::store::mongo::MongoStore;
+use balancelife::store::{Store, StoreKind};
 
 use crate::support::TestApp;
 use balancelife_testkit::servers::free_port;
@@ -349,4 +349,42 @@ fn a_start_during_an_outage_serves_no_demo_account_and_says_nothing_is_kept() {
     assert_eq!(health["store"], "memory");
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["persistent"], false, "{health}");
+}
+
+/// Clients that hang up while their reads wait for a MongoDB connection leave
+/// nothing behind that holds up the reads after them. The driver hands a connection
+/// to one queued request per pool event (or per 500 ms tick), abandoned requests
+/// included, so with its own default pool of 10 a burst of them used to keep the
+/// next read waiting past the store's deadline.
+#[tokio::test]
+async fn reads_abandoned_in_a_burst_do_not_hold_up_the_next_one() {
+    let settings = balancelife_testkit::servers::mongo::SHARED.settings(&fresh_database());
+    let store = std::sync::Arc::new(MongoStore::connect(&settings).await.unwrap());
+    let stored = store
+        .create_user(balancelife_testkit::fixtures::user(
+            balancelife_testkit::fixtures::unique_email("burst"),
+        ))
+        .await
+        .unwrap();
+
+    for burst in 1..=3 {
+        let reads: Vec<_> = (0..40)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.get_user(stored.id).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        for read in &reads {
+            read.abort();
+        }
+
+        let started = Instant::now();
+        let next = store.get_user(stored.id).await;
+        assert!(
+            next.is_ok(),
+            "burst {burst}: the next read failed after {:?}: {next:?}",
+            started.elapsed()
+        );
+    }
 }

@@ -219,9 +219,7 @@ async fn detached<S: Clone, T: Send + 'static, W>(
 where
     W: Future<Output = StoreResult<T>> + Send + 'static,
 {
-    tokio::spawn(write(owner.clone()))
-        .await
-        .unwrap_or_else(|error| Err(StoreError::internal("a detached write failed").because(error)))
+    crate::store::spawned(write(owner.clone())).await
 }
 
 /// The whole calendar months that `range` touches, in order; `None` at the very

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::Transactions;
 use super::deletion_notes::DeletionNotes;
 use super::documents::{EntryDocument, SUMMED_AS, day_start_key, position_key};
-use super::errors::{Rejected, bounded, insert_unless_taken};
+use super::errors::{Rejected, bounded, detached, insert_unless_taken};
 use crate::domain::{DaySums, Entry, EntryPosition};
 use crate::store::{
     DateRange, DaySumsByDate, EntryStore, Page, PageRequest, StoreError, StoreResult, Written,
@@ -71,19 +71,18 @@ impl<D: EntryDocument> MongoEntries<D> {
     /// Entries are only written for users that exist (`NotFound` otherwise).
     async fn ensure_owner(&self, user_id: Uuid) -> StoreResult<()> {
         let filter = doc! { "_id": bson::Uuid::from(user_id) };
-        let owner = bounded(
-            self.timeout,
-            self.users.find_one(filter).projection(doc! { "_id": 1 }),
-        )
+        let owner = detached(self.timeout, &self.users, move |users| async move {
+            users.find_one(filter).projection(doc! { "_id": 1 }).await
+        })
         .await?;
         owner.map(|_| ()).ok_or(StoreError::NotFound)
     }
 
     async fn find_by_id(&self, id: Uuid) -> StoreResult<Option<Entry<D>>> {
-        let found = bounded(
-            self.timeout,
-            self.entries.find_one(doc! { "_id": bson::Uuid::from(id) }),
-        )
+        let filter = doc! { "_id": bson::Uuid::from(id) };
+        let found = detached(self.timeout, &self.entries, move |entries| async move {
+            entries.find_one(filter).await
+        })
         .await?;
         Ok(found.map(D::from_doc))
     }
@@ -162,13 +161,14 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
                     entry.created_at = existing.created_at;
                     // The replacement returns what it replaced: the entry may have
                     // moved to another day since it was read.
-                    let filter = owned(entry.user_id, entry.id);
-                    let replaced = bounded(
-                        self.timeout,
-                        self.entries
-                            .find_one_and_replace(filter, D::to_doc(&entry))
-                            .max_time(self.timeout),
-                    )
+                    let (filter, document) = (owned(entry.user_id, entry.id), D::to_doc(&entry));
+                    let timeout = self.timeout;
+                    let replaced = detached(timeout, &self.entries, move |entries| async move {
+                        entries
+                            .find_one_and_replace(filter, document)
+                            .max_time(timeout)
+                            .await
+                    })
                     .await?;
                     if let Some(previous) = replaced {
                         return Ok(Written::Replaced {
@@ -185,7 +185,11 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
     }
 
     async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
-        let found = bounded(self.timeout, self.entries.find_one(owned(user_id, id))).await?;
+        let filter = owned(user_id, id);
+        let found = detached(self.timeout, &self.entries, move |entries| async move {
+            entries.find_one(filter).await
+        })
+        .await?;
         found.map(D::from_doc).ok_or(StoreError::NotFound)
     }
 
@@ -200,20 +204,19 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         fields.remove("_id");
         fields.remove("user_id");
         fields.remove("created_at");
-        let updated = bounded(
-            self.timeout,
-            self.entries
-                .find_one_and_update(
-                    doc! {
-                        "_id": bson::Uuid::from(entry.id),
-                        "user_id": bson::Uuid::from(entry.user_id),
-                        "updated_at": bson::DateTime::from_chrono(expected_updated_at),
-                    },
-                    doc! { "$set": fields },
-                )
+        let filter = doc! {
+            "_id": bson::Uuid::from(entry.id),
+            "user_id": bson::Uuid::from(entry.user_id),
+            "updated_at": bson::DateTime::from_chrono(expected_updated_at),
+        };
+        let timeout = self.timeout;
+        let updated = detached(timeout, &self.entries, move |entries| async move {
+            entries
+                .find_one_and_update(filter, doc! { "$set": fields })
                 .return_document(ReturnDocument::After)
-                .max_time(self.timeout),
-        )
+                .max_time(timeout)
+                .await
+        })
         .await?;
         match updated {
             Some(doc) => Ok(D::from_doc(doc)),
@@ -229,12 +232,10 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         if self.deletion_notes.are_on() {
             return self.delete_noted(user_id, id).await;
         }
-        let deleted = bounded(
-            self.timeout,
-            self.entries
-                .find_one_and_delete(owned(user_id, id))
-                .max_time(self.timeout),
-        )
+        let (filter, timeout) = (owned(user_id, id), self.timeout);
+        let deleted = detached(timeout, &self.entries, move |entries| async move {
+            entries.find_one_and_delete(filter).max_time(timeout).await
+        })
         .await?;
         deleted.map(D::from_doc).ok_or(StoreError::NotFound)
     }
@@ -242,13 +243,10 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
     /// One lookup on the `package_id` index, across every user.
     async fn names_package(&self, package_id: Uuid) -> StoreResult<bool> {
         let filter = doc! { "package_id": bson::Uuid::from(package_id) };
-        let found = bounded(
-            self.timeout,
-            self.entries
-                .clone_with_type::<Document>()
-                .find_one(filter)
-                .projection(doc! { "_id": 1 }),
-        )
+        let entries = self.entries.clone_with_type::<Document>();
+        let found = detached(self.timeout, &entries, move |entries| async move {
+            entries.find_one(filter).projection(doc! { "_id": 1 }).await
+        })
         .await?;
         Ok(found.is_some())
     }
@@ -272,8 +270,8 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         bounds.insert("$lt", end);
         let filter = doc! { "user_id": bson::Uuid::from(user_id), "position": bounds };
         let limit = i64::try_from(page.limit.get() + 1).expect("small page size");
-        let docs: Vec<D::Doc> = bounded(self.timeout, async {
-            self.entries
+        let docs: Vec<D::Doc> = detached(self.timeout, &self.entries, move |entries| async move {
+            entries
                 .find(filter)
                 .sort(doc! { "position": 1 })
                 .limit(limit)
@@ -309,10 +307,11 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
             }},
             doc! { "$group": group },
         ];
-        let rows: Vec<Document> = bounded(self.timeout, async {
-            self.entries.aggregate(pipeline).await?.try_collect().await
-        })
-        .await?;
+        let rows: Vec<Document> =
+            detached(self.timeout, &self.entries, move |entries| async move {
+                entries.aggregate(pipeline).await?.try_collect().await
+            })
+            .await?;
         let mut sums = DaySumsByDate::new();
         for row in rows {
             let date = row

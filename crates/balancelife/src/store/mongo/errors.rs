@@ -1,7 +1,7 @@
 //! Driver errors, sorted into the contract's `StoreError` kinds, and the unique index
 //! a refused write collided with.
 
-use std::future::IntoFuture;
+use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
 use mongodb::error::{ErrorKind, WriteFailure};
@@ -39,20 +39,23 @@ pub async fn insert_unless_taken<T>(
     document: &T,
 ) -> Result<bool, Rejected>
 where
-    T: serde::Serialize + Send + Sync,
+    T: serde::Serialize + Send + Sync + 'static,
 {
     let mut fields = bson::to_document(document)
         .map_err(|e| StoreError::internal("encoding a document").because(e))?;
     let id = fields
         .remove("_id")
         .ok_or_else(|| StoreError::internal("a document without an _id"))?;
-    let upsert = collection
-        .update_one(
-            bson::doc! { "_id": id },
-            bson::doc! { "$setOnInsert": fields },
-        )
-        .upsert(true);
-    let result = bounded_write(timeout, upsert).await?;
+    let result = detached_write(timeout, collection, move |collection| async move {
+        collection
+            .update_one(
+                bson::doc! { "_id": id },
+                bson::doc! { "$setOnInsert": fields },
+            )
+            .upsert(true)
+            .await
+    })
+    .await?;
     match (result.upserted_id, result.matched_count) {
         (Some(_), _) => Ok(true),
         (None, 1..) => Ok(false),
@@ -110,6 +113,42 @@ pub async fn bounded<T>(
             timeout.as_millis()
         ))),
     }
+}
+
+/// `bounded`, run as a task of its own on a handle of its own (`op` gets a clone of
+/// `handle`, a collection or the client), so that a caller that gives up (its
+/// client hung up) does not cancel the call.
+///
+/// Why: the driver keeps a request that was cancelled while it waited for a pooled
+/// connection in the pool's queue, and hands connections to one queued request per
+/// pool event, or per 500 ms tick when nothing else happens. Forty reads abandoned
+/// at once held the next read up past the store's deadline (2026-12-07). Detached,
+/// every call runs to its end (or to its deadline) and returns its connection.
+pub async fn detached<C, T, Fut>(
+    timeout: Duration,
+    handle: &C,
+    op: impl FnOnce(C) -> Fut,
+) -> Result<T, StoreError>
+where
+    C: Clone,
+    Fut: Future<Output = mongodb::error::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    crate::store::spawned(bounded(timeout, op(handle.clone()))).await
+}
+
+/// `bounded_write`, detached as `detached` is.
+pub async fn detached_write<C, T, Fut>(
+    timeout: Duration,
+    handle: &C,
+    op: impl FnOnce(C) -> Fut,
+) -> Result<T, Rejected>
+where
+    C: Clone,
+    Fut: Future<Output = mongodb::error::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    crate::store::spawned(bounded_write(timeout, op(handle.clone()))).await
 }
 
 /// Why a write that can collide with a unique index failed.

@@ -33,7 +33,7 @@ pub use self::deletion_notes::DeletionNotes;
 use self::documents::{EntryDocument, UserDoc};
 use self::entries::MongoEntries;
 pub(super) use self::errors::is_duplicate_key;
-use self::errors::{Rejected, bounded, bounded_write, insert_unless_taken};
+use self::errors::{Rejected, bounded, detached, detached_write, insert_unless_taken};
 use self::packages::MongoPackages;
 use super::{
     ComponentHealth, ComponentStatus, EntryStore, Optional, PackageStore, Store, StoreError,
@@ -257,6 +257,10 @@ impl Transactions {
 /// acknowledged by the primary alone would not be in the majority snapshot the
 /// writer reads next, which could then refill the cache with the value the write
 /// just voided. A standalone server has nothing to roll back from.
+/// Connections per MongoDB server unless `MONGODB_URI` says `maxPoolSize`: the
+/// connection pooling specification's default, which most drivers keep.
+pub const DEFAULT_MAX_POOL_SIZE: u32 = 100;
+
 async fn open(
     settings: &MongoSettings,
     events: Option<EventHandler<CommandEvent>>,
@@ -275,6 +279,11 @@ async fn open(
     refuse_secondary_reads(&options)?;
     let write_concern = majority_write_concern(&options)?;
     options.app_name = Some("balancelife".into());
+    // The Rust driver's default pool is 10 connections, where the other drivers'
+    // is 100: sixteen clients each reading a summary (two months at once) already
+    // queue for connections, and a queued request is served only when the pool
+    // hears of a freed or new connection (see `errors::detached`).
+    options.max_pool_size = options.max_pool_size.or(Some(DEFAULT_MAX_POOL_SIZE));
     options.server_selection_timeout = Some(timeout);
     options.connect_timeout = Some(timeout);
     options.command_event_handler = events;
@@ -391,19 +400,19 @@ impl Store for MongoStore {
     }
 
     async fn get_user(&self, id: Uuid) -> StoreResult<User> {
-        let found = bounded(
-            self.timeout,
-            self.users.find_one(doc! { "_id": bson::Uuid::from(id) }),
-        )
+        let filter = doc! { "_id": bson::Uuid::from(id) };
+        let found = detached(self.timeout, &self.users, move |users| async move {
+            users.find_one(filter).await
+        })
         .await?;
         found.map(User::from).ok_or(StoreError::NotFound)
     }
 
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
-        let found = bounded(
-            self.timeout,
-            self.users.find_one(doc! { "email": email.as_str() }),
-        )
+        let filter = doc! { "email": email.as_str() };
+        let found = detached(self.timeout, &self.users, move |users| async move {
+            users.find_one(filter).await
+        })
         .await?;
         found.map(User::from).ok_or(StoreError::NotFound)
     }
@@ -417,11 +426,14 @@ impl Store for MongoStore {
             "_id": bson::Uuid::from(user.id),
             "updated_at": bson::DateTime::from_chrono(expected_updated_at),
         };
-        let replace = self
-            .users
-            .find_one_and_replace(filter, UserDoc::from(&user))
-            .max_time(self.timeout);
-        let replaced = match bounded_write(self.timeout, replace).await {
+        let (document, timeout) = (UserDoc::from(&user), self.timeout);
+        let replace = detached_write(timeout, &self.users, move |users| async move {
+            users
+                .find_one_and_replace(filter, document)
+                .max_time(timeout)
+                .await
+        });
+        let replaced = match replace.await {
             Ok(replaced) => replaced,
             Err(rejected) => return Err(self.explain_user_clash(&user, rejected).await),
         };

@@ -12,7 +12,7 @@ use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::Collection;
 
-use super::errors::{Rejected, bounded, bounded_write};
+use super::errors::{Rejected, detached, detached_write};
 use crate::domain::{Package, PackageFilter, Slug, StatusFilter};
 use crate::store::{
     Optional, PackageStore, Page, PageRequest, StoreError, StoreResult, Written,
@@ -104,16 +104,17 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
             query.insert("slug", doc! { "$gt": after.as_str() });
         }
         let limit = i64::try_from(page.limit.get() + 1).expect("small page size");
-        let documents: Vec<Document> = bounded(self.timeout, async {
-            self.collection
-                .find(query)
-                .sort(doc! { "slug": 1 })
-                .limit(limit)
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
+        let documents: Vec<Document> =
+            detached(self.timeout, &self.collection, move |packages| async move {
+                packages
+                    .find(query)
+                    .sort(doc! { "slug": 1 })
+                    .limit(limit)
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
         let items = documents
             .into_iter()
             .map(from_document)
@@ -124,11 +125,10 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
     }
 
     async fn get(&self, id: uuid::Uuid) -> StoreResult<P> {
-        let found = bounded(
-            self.timeout,
-            self.collection
-                .find_one(doc! { "_id": bson::Uuid::from(id) }),
-        )
+        let filter = doc! { "_id": bson::Uuid::from(id) };
+        let found = detached(self.timeout, &self.collection, move |packages| async move {
+            packages.find_one(filter).await
+        })
         .await?;
         found
             .map(from_document)
@@ -143,13 +143,16 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
         }
         let document = to_document(&package)?;
         let filter = doc! { "_id": bson::Uuid::from(package.id()) };
-        let upsert = self
-            .collection
-            .find_one_and_replace(filter, document)
-            .upsert(true)
-            .projection(doc! { "_id": 1 })
-            .max_time(self.timeout);
-        match bounded_write(self.timeout, upsert).await {
+        let timeout = self.timeout;
+        let upsert = detached_write(timeout, &self.collection, move |packages| async move {
+            packages
+                .find_one_and_replace(filter, document)
+                .upsert(true)
+                .projection(doc! { "_id": 1 })
+                .max_time(timeout)
+                .await
+        });
+        match upsert.await {
             Ok(_) => Ok(match previous {
                 Some(previous) => Written::Replaced {
                     stored: package,
@@ -169,12 +172,13 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
         let filter =
             doc! { "_id": bson::Uuid::from(package.id()), "updated_at": revision_of(read)? };
         let document = to_document(&package)?;
-        let replaced = bounded_write(
-            self.timeout,
-            self.collection
+        let timeout = self.timeout;
+        let replaced = detached_write(timeout, &self.collection, move |packages| async move {
+            packages
                 .find_one_and_replace(filter, document)
-                .max_time(self.timeout),
-        )
+                .max_time(timeout)
+                .await
+        })
         .await
         .map_err(slug_or::<P>)?;
         match replaced {
@@ -193,13 +197,12 @@ impl<P: Package> PackageStore<P> for MongoPackages<P> {
     /// nothing, a read tells missing from stale.
     async fn delete(&self, id: uuid::Uuid, read: &P) -> StoreResult<P> {
         let filter = doc! { "_id": bson::Uuid::from(id), "updated_at": revision_of(read)? };
-        let delete = self
-            .collection
-            .find_one_and_delete(filter)
-            .max_time(self.timeout);
-        let deleted = bounded_write(self.timeout, delete)
-            .await
-            .map_err(slug_or::<P>)?;
+        let timeout = self.timeout;
+        let deleted = detached_write(timeout, &self.collection, move |packages| async move {
+            packages.find_one_and_delete(filter).max_time(timeout).await
+        })
+        .await
+        .map_err(slug_or::<P>)?;
         match deleted {
             Some(deleted) => from_document(deleted),
             None => match self.get(id).await {
