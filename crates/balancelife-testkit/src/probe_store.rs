@@ -177,6 +177,18 @@ impl EntryStore<MealData> for ProbeMealEntries {
     ) -> StoreResult<Page<Entry<MealData>, EntryPosition>> {
         self.inner.meal_entries().list(user_id, range, page).await
     }
+    async fn list_rendered(
+        &self,
+        user_id: Uuid,
+        range: DateRange,
+        page: PageRequest<EntryPosition>,
+        render: RenderEntries<MealData>,
+    ) -> StoreResult<Encoded> {
+        self.inner
+            .meal_entries()
+            .list_rendered(user_id, range, page, render)
+            .await
+    }
     async fn day_sums(&self, user_id: Uuid, range: DateRange) -> StoreResult<DaySumsByDate> {
         self.day_sums_read.lock().push(range);
         self.inner.meal_entries().day_sums(user_id, range).await

@@ -5,7 +5,7 @@
 //! and so do all tokens issued before a password change. The same secret makes the
 //! CSRF token of a cookie session (a MAC of its session token).
 //!
-//! A signature once checked is remembered until its token expires (`Verified`):
+//! A signature once checked is remembered until its token expires (`Checked`):
 //! decoding and checking an HS256 token took 8 % of the CPU of an authenticated
 //! read (perf, 2026-12-07), and a client sends the same token with every request.
 //! What it says cannot change, so remembering it changes no answer: the user is

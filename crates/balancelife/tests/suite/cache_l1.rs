@@ -306,6 +306,11 @@ async fn entry_writes_through_one_instance_void_lists_and_sums_everywhere() {
             }
         }
     }
+    for instance in &all {
+        instance.l1_ready().await;
+        messages_settled(instance).await;
+        read_days(instance, owner.id, &days).await;
+    }
     let hits = memory_hits();
     for instance in &all {
         read_days(instance, owner.id, &days).await;
@@ -347,15 +352,10 @@ async fn a_held_list_is_answered_with_what_was_encoded_beside_it() {
         String::from_utf8(body.bytes.to_vec()).unwrap()
     };
     let first = entry::<MealData>(owner.id, 1, at("2026-05-04", "08:00"));
-    let l1 = cached.store.cache().l1().unwrap().clone();
-    let received = l1.metrics.invalidations_received.get();
     meals.create(first).await.unwrap();
-    // The write's own message comes back through the channel too, and would drop
-    // a list filled before it arrived.
-    until("the write's message back", BOUND, || {
-        l1.metrics.invalidations_received.get() > received
-    })
-    .await;
+    // The writes' own messages come back through the channel too, and would drop a
+    // list filled before they arrived.
+    messages_settled(&cached).await;
 
     assert_eq!(answer().await, "1");
     let encoded = RENDERED.load(std::sync::atomic::Ordering::SeqCst);
@@ -600,6 +600,26 @@ async fn with_l1_off_nothing_is_held_in_memory() {
         2,
         "every hit from Redis"
     );
+}
+
+/// Waits until no invalidation message has reached `instance` for 300 ms: the
+/// messages of the writes before have all been applied.
+async fn messages_settled(instance: &Cached) {
+    let l1 = instance.store.cache().l1().unwrap();
+    let mut last = l1.metrics.invalidations_received.get();
+    let mut quiet_since = Instant::now();
+    let started = Instant::now();
+    while quiet_since.elapsed() < Duration::from_millis(300) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "messages never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = l1.metrics.invalidations_received.get();
+        if now != last {
+            (last, quiet_since) = (now, Instant::now());
+        }
+    }
 }
 
 /// Once `instance`'s channel is back, it serves `user` as it is now, from memory.

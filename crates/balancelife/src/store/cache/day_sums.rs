@@ -8,12 +8,14 @@
 //! aggregation per run of consecutive missing days. A write bumps its day's guard
 //! and its month's together, so a month and its days are voided as one.
 //!
-//! Each day is looked up in this process's tier (L1) first, and only the days it
-//! lacks in Redis; what Redis or the store answers fills both.
+//! The days are looked up in Redis, never in this process's tier (L1), though the
+//! month they make up is kept there: the month is written to Redis too, under the
+//! guards as they stood at its miss, and a day this process still held from before
+//! another instance's write (whose message had not arrived yet) would put a stale
+//! month in Redis, for every instance, until it expired.
 //!
 //! Each missing day's lease is taken before the store is read, as every fill's is: a
-//! write that lands meanwhile voids the lease, and the stale sum is not kept. So is
-//! its L1 ticket, before the Redis lookup. The
+//! write that lands meanwhile voids the lease, and the stale sum is not kept. The
 //! day keys bypass the in-process load coalescing on purpose: the month above them
 //! is already coalesced, and a month load that waited on another month load's day
 //! could wait on a load that waits on it.
@@ -25,7 +27,6 @@ use chrono::NaiveDate;
 use crate::domain::DaySums;
 use crate::store::cache::codec::{decode, encode};
 use crate::store::cache::keys::{Scope, day_guard, entries_prefix};
-use crate::store::cache::l1::{FillTicket, L1};
 use crate::store::cache::redis::{Lease, Lookup, RedisCache};
 use crate::store::{DateRange, DaySumsByDate, StoreResult};
 
@@ -40,7 +41,6 @@ fn day_sums_name(kind: &str, day: NaiveDate) -> String {
 struct Missing {
     day: NaiveDate,
     lease: Option<Lease>,
-    ticket: Option<FillTicket>,
 }
 
 /// The day sums of `month` for the user of `scope`, from each day's cached sums,
@@ -58,34 +58,25 @@ where
     F: Fn(DateRange) -> Fut,
     Fut: Future<Output = StoreResult<DaySumsByDate>>,
 {
-    let l1 = cache.l1_for(scope);
-    let mut sums = DaySumsByDate::new();
-    let mut not_held = Vec::new();
-    for day in month.dates() {
-        let name = day_sums_name(kind, day);
-        match l1.and_then(|l1| l1.get::<DaySums>(scope, &name)) {
-            Some(day_sums) => keep(&mut sums, day, day_sums),
-            None => not_held.push((day, name)),
-        }
-    }
+    let days: Vec<NaiveDate> = month.dates().collect();
     // Concurrently: on one connection they travel as one pipeline.
-    let lookups = futures_util::future::join_all(not_held.into_iter().map(|(day, name)| {
-        let guards = [day_guard(kind, day)];
+    let lookups = futures_util::future::join_all(days.iter().map(|day| {
+        let guards = [day_guard(kind, *day)];
         async move {
-            let ticket = l1.and_then(|l1| l1.begin_fill(scope, &name, &guards));
-            let lookup = cache.lookup(scope, &name, &guards).await;
-            (day, ticket, lookup)
+            cache
+                .lookup(scope, &day_sums_name(kind, *day), &guards)
+                .await
         }
     }))
     .await;
 
+    let mut sums = DaySumsByDate::new();
     let mut missing = Vec::new();
-    for (day, ticket, lookup) in lookups {
+    for (day, lookup) in days.into_iter().zip(lookups) {
         let lease = match lookup {
             Lookup::Hit(bytes) => match decode::<DaySums>(&bytes) {
                 Some(Ok(day_sums)) => {
                     keep(&mut sums, day, day_sums);
-                    fill_l1(l1, ticket, day_sums);
                     continue;
                 }
                 // Unreadable (another version's): read it, and leave it be.
@@ -96,10 +87,7 @@ where
             // leave the filling to others.
             Lookup::Busy | Lookup::Unavailable => None,
         };
-        missing.push(Missing { day, lease, ticket });
-    }
-    if missing.is_empty() {
-        return Ok(sums);
+        missing.push(Missing { day, lease });
     }
     // One read per run of consecutive missing days, concurrently: the days cached
     // between two runs are not read again.
@@ -116,11 +104,10 @@ where
     let ttl = cache.ttls.value;
     let fills: Vec<_> = missing
         .into_iter()
-        .map(|Missing { day, lease, ticket }| {
+        .map(|Missing { day, lease }| {
             // A day without entries is cached too, as zeros: it is what most days are.
             let day_sums = loaded.get(&day).copied().unwrap_or_default();
             keep(&mut sums, day, day_sums);
-            fill_l1(l1, ticket, day_sums);
             async move {
                 if let Some(lease) = lease {
                     cache.fill(lease, encode(Some(&day_sums)), ttl).await;
@@ -146,13 +133,6 @@ fn runs_of(missing: &[Missing]) -> Vec<DateRange> {
     runs
 }
 
-/// Keeps a day's sums in L1, unless its key or guard was voided since the ticket.
-fn fill_l1(l1: Option<&L1>, ticket: Option<FillTicket>, day_sums: DaySums) {
-    if let (Some(l1), Some(ticket)) = (l1, ticket) {
-        l1.fill(ticket, day_sums, std::mem::size_of::<DaySums>());
-    }
-}
-
 /// Adds a day to the month's sums when it has entries: days without are left out,
 /// as the store leaves them out.
 fn keep(sums: &mut DaySumsByDate, day: NaiveDate, day_sums: DaySums) {
@@ -170,7 +150,6 @@ mod tests {
             .map(|day| Missing {
                 day: NaiveDate::from_ymd_opt(2026, 2, *day).unwrap(),
                 lease: None,
-                ticket: None,
             })
             .collect()
     }

@@ -248,6 +248,10 @@ impl Transactions {
     }
 }
 
+/// Connections per MongoDB server unless `MONGODB_URI` says `maxPoolSize`: the
+/// connection pooling specification's default, which most drivers keep.
+pub const DEFAULT_MAX_POOL_SIZE: u32 = 100;
+
 /// A client for the configured server, after it answered `hello`; and whether it can
 /// run multi-document transactions (replica sets and sharded clusters can). There,
 /// the database reads with read concern `majority`: whatever is read may be cached
@@ -257,10 +261,6 @@ impl Transactions {
 /// acknowledged by the primary alone would not be in the majority snapshot the
 /// writer reads next, which could then refill the cache with the value the write
 /// just voided. A standalone server has nothing to roll back from.
-/// Connections per MongoDB server unless `MONGODB_URI` says `maxPoolSize`: the
-/// connection pooling specification's default, which most drivers keep.
-pub const DEFAULT_MAX_POOL_SIZE: u32 = 100;
-
 async fn open(
     settings: &MongoSettings,
     events: Option<EventHandler<CommandEvent>>,

@@ -50,6 +50,15 @@ const ENTRY_OVERHEAD_BYTES: u32 = 160;
 /// the API may keep beside it (`derived`).
 const COPIES: u32 = 2;
 
+/// What each guard a value sits behind costs beside it: its listing's name and
+/// slot in the index.
+const GUARD_OVERHEAD_BYTES: u32 = 160;
+
+/// The most guards a value held here may sit behind: a list over two months (a
+/// day guard each). Longer lists stay in Redis: each guard is an index listing to
+/// add and forget, under the ticket lock.
+pub const MAX_GUARDS: usize = 62;
+
 type Shared = Arc<dyn Any + Send + Sync>;
 
 /// A cached value with its weight in bytes, and what was derived from it once.
@@ -195,7 +204,7 @@ impl L1 {
     /// tier below, so that anything voiding the key (or bumping one of its guards)
     /// after that read started also voids the ticket.
     pub fn begin_fill(&self, scope: &Scope, name: &str, guards: &[String]) -> Option<FillTicket> {
-        if !self.is_serving() {
+        if guards.len() > MAX_GUARDS || !self.is_serving() {
             return None;
         }
         let scope_text = scope.to_string();
@@ -236,10 +245,12 @@ impl L1 {
         if self.losses.load(Ordering::Acquire) != ticket.losses || !self.lease_holds() {
             return;
         }
+        let guards = u32::try_from(ticket.guards.len()).unwrap_or(u32::MAX);
         let weight = u32::try_from(encoded_len)
             .unwrap_or(u32::MAX)
             .saturating_mul(COPIES)
-            .saturating_add(ENTRY_OVERHEAD_BYTES);
+            .saturating_add(ENTRY_OVERHEAD_BYTES)
+            .saturating_add(guards.saturating_mul(GUARD_OVERHEAD_BYTES));
         // Listed and inserted under the ticket lock: an invalidation that takes the
         // lock next finds the value in place (and listed) and removes it.
         self.index.add(&ticket.scope, &ticket.key, ticket.token);
@@ -565,6 +576,18 @@ mod tests {
             tier.index.len(),
             2,
             "only the other user's value, listed twice"
+        );
+    }
+
+    #[test]
+    fn a_value_behind_too_many_guards_is_not_held() {
+        let tier = confirmed_tier();
+        let scope = Scope::user(Uuid::nil());
+        let guards: Vec<String> = (0..=MAX_GUARDS).map(|day| format!("day:{day}")).collect();
+        assert!(tier.begin_fill(&scope, "a long list", &guards).is_none());
+        assert!(
+            tier.begin_fill(&scope, "two months", &guards[..MAX_GUARDS])
+                .is_some()
         );
     }
 
