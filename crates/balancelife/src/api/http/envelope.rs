@@ -199,7 +199,10 @@ fn request_span(request: &Request, request_id: &HeaderValue) -> tracing::Span {
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
     let request_id = request_id.to_str().unwrap_or_default();
-    tracing::info_span!("request", method = %request.method(), route, request_id)
+    // Each field as a `&str`: the subscriber records a string as it is, where a
+    // `Display` value is formatted through `fmt` first.
+    let method = request.method().as_str();
+    tracing::info_span!("request", method, route, request_id)
 }
 
 /// The headers every answer carries (see `ALWAYS`), the store's warning, and the
