@@ -6,6 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
 use balancelife::domain::{Entry, EntryPosition, MealData, MealPackage, User, Version};
 use balancelife::store::{DateRange, Encoded, PageLimit, PageRequest, Store};
 use uuid::Uuid;
@@ -37,16 +40,12 @@ async fn instances(redis: &RedisServer, count: usize) -> Vec<Cached> {
     all
 }
 
-/// A seed for a randomized test, printed so that a failure can be replayed.
-fn seed() -> u64 {
-    let seed = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos(),
-    );
+/// The random choices of a randomized test, from a seed printed so that a failure
+/// can be replayed.
+fn seeded() -> StdRng {
+    let seed: u64 = rand::random();
     println!("seed {seed}");
-    seed
+    StdRng::seed_from_u64(seed)
 }
 
 fn version_of(user: &User) -> u64 {
@@ -111,15 +110,12 @@ async fn writes_through_one_instance_reach_the_others_and_are_never_undone() {
         .await
         .unwrap();
     let mut seen = vec![(0_u64, 1_u64); all.len()];
-    let mut random = seed();
+    let mut random = seeded();
     let mut delays = Vec::new();
 
     for round in 1..=12_u64 {
-        random = random
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        let writer = usize::try_from(random >> 62).unwrap() % all.len();
-        let writes_user = random & 1 == 0;
+        let writer = random.random_range(0..all.len());
+        let writes_user = random.random_bool(0.5);
         if writes_user {
             let next = renamed(&person, &format!("Version {round}"));
             person = all[writer]
@@ -245,13 +241,8 @@ async fn entry_writes_through_one_instance_void_lists_and_sums_everywhere() {
         .unwrap();
     let days = ["2026-01-30", "2026-01-31", "2026-02-01", "2026-02-02"];
     let mut entries: Vec<Entry<MealData>> = Vec::new();
-    let mut random = seed();
-    let mut next = move |below: usize| {
-        random = random
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        usize::try_from(random >> 33).unwrap() % below
-    };
+    let mut random = seeded();
+    let mut next = move |below: usize| random.random_range(0..below);
     let memory_hits = || -> u64 {
         all.iter()
             .map(|instance| instance.store.cache().l1().unwrap().metrics.hits.get())

@@ -250,7 +250,7 @@ impl Transactions {
 
 /// Connections per MongoDB server unless `MONGODB_URI` says `maxPoolSize`: the
 /// connection pooling specification's default, which most drivers keep.
-pub const DEFAULT_MAX_POOL_SIZE: u32 = 100;
+const DEFAULT_MAX_POOL_SIZE: u32 = 100;
 
 /// A client for the configured server, after it answered `hello`; and whether it can
 /// run multi-document transactions (replica sets and sharded clusters can). There,

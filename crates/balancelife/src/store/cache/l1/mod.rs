@@ -57,7 +57,7 @@ const GUARD_OVERHEAD_BYTES: u32 = 160;
 /// The most guards a value held here may sit behind: a list over two months (a
 /// day guard each). Longer lists stay in Redis: each guard is an index listing to
 /// add and forget, under the ticket lock.
-pub const MAX_GUARDS: usize = 62;
+const MAX_GUARDS: usize = 62;
 
 type Shared = Arc<dyn Any + Send + Sync>;
 
@@ -67,11 +67,10 @@ struct Held {
     value: Shared,
     weight: u32,
     derived: Arc<OnceLock<Shared>>,
-    /// Its scope, and the token of the fill that installed it (see `index`).
-    scope: Arc<str>,
+    /// The token of the fill that installed it, and where the index lists it: under
+    /// its scope, then under each guard it sits behind (see `index`).
     token: u64,
-    /// The listings of the guards it sits behind (see `guard_listing`).
-    guards: Arc<[Arc<str>]>,
+    listings: Arc<[Arc<str>]>,
 }
 
 type Tickets = Arc<Mutex<HashMap<Arc<str>, u64>>>;
@@ -80,10 +79,9 @@ type Tickets = Arc<Mutex<HashMap<Arc<str>, u64>>>;
 /// Dropped unused (the load failed, the request was cancelled), it takes itself
 /// out of the register, so abandoned misses never pile up.
 pub struct FillTicket {
-    scope: Arc<str>,
     key: Arc<str>,
-    /// The listings of the guards the value read sits behind.
-    guards: Arc<[Arc<str>]>,
+    /// Where the value read is to be listed: its scope, then each of its guards.
+    listings: Arc<[Arc<str>]>,
     token: u64,
     /// Channel losses when the miss began: a loss since voids the ticket.
     losses: u64,
@@ -132,9 +130,8 @@ impl L1 {
                 if cause == RemovalCause::Size {
                     evictions.inc();
                 }
-                unlist.forget(&held.scope, &key, held.token);
-                for guard in held.guards.iter() {
-                    unlist.forget(guard, &key, held.token);
+                for listing in held.listings.iter() {
+                    unlist.forget(listing, &key, held.token);
                 }
             })
             .build();
@@ -208,18 +205,17 @@ impl L1 {
             return None;
         }
         let scope_text = scope.to_string();
-        let guards: Arc<[Arc<str>]> = guards
-            .iter()
-            .map(|guard| guard_listing(&scope_text, guard).into())
+        let listings: Arc<[Arc<str>]> = std::iter::once(scope_text.clone())
+            .chain(guards.iter().map(|guard| guard_listing(&scope_text, guard)))
+            .map(Arc::from)
             .collect();
         let key: Arc<str> = key(scope, name).into();
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let losses = self.losses.load(Ordering::Acquire);
         self.tickets.lock().insert(key.clone(), token);
         Some(FillTicket {
-            scope: scope_text.into(),
             key,
-            guards,
+            listings,
             token,
             losses,
             tickets: self.tickets.clone(),
@@ -245,7 +241,8 @@ impl L1 {
         if self.losses.load(Ordering::Acquire) != ticket.losses || !self.lease_holds() {
             return;
         }
-        let guards = u32::try_from(ticket.guards.len()).unwrap_or(u32::MAX);
+        // Every listing but the scope's is a guard's.
+        let guards = u32::try_from(ticket.listings.len() - 1).unwrap_or(u32::MAX);
         let weight = u32::try_from(encoded_len)
             .unwrap_or(u32::MAX)
             .saturating_mul(COPIES)
@@ -253,9 +250,8 @@ impl L1 {
             .saturating_add(guards.saturating_mul(GUARD_OVERHEAD_BYTES));
         // Listed and inserted under the ticket lock: an invalidation that takes the
         // lock next finds the value in place (and listed) and removes it.
-        self.index.add(&ticket.scope, &ticket.key, ticket.token);
-        for guard in ticket.guards.iter() {
-            self.index.add(guard, &ticket.key, ticket.token);
+        for listing in ticket.listings.iter() {
+            self.index.add(listing, &ticket.key, ticket.token);
         }
         self.values.insert(
             ticket.key.clone(),
@@ -263,9 +259,8 @@ impl L1 {
                 value: Arc::new(value),
                 weight,
                 derived: Arc::default(),
-                scope: ticket.scope.clone(),
                 token: ticket.token,
-                guards: ticket.guards.clone(),
+                listings: ticket.listings.clone(),
             },
         );
     }
@@ -282,19 +277,7 @@ impl L1 {
     /// and the misses under way (a handful), never the rest of the tier: scopes are
     /// flushed on every package write, user deletion and renewal after an outage.
     pub fn invalidate_scope(&self, scope: &Scope) -> usize {
-        let prefix = key(scope, "");
-        // Tickets and listing under one hold of the ticket lock, under which fills
-        // list and install: a fill done before is listed and taken here, a fill
-        // after finds its ticket gone.
-        let keys = {
-            let mut tickets = self.tickets.lock();
-            tickets.retain(|key, _| !key.starts_with(&prefix));
-            self.index.take(&scope.to_string())
-        };
-        for key in &keys {
-            self.values.invalidate(key.as_ref());
-        }
-        keys.len()
+        self.drop_listed(scope, [scope.to_string()])
     }
 
     /// Drops what sits behind any of `guards` of `scope` (a write bumped them), and
@@ -303,16 +286,28 @@ impl L1 {
     /// Returns how many entries it dropped.
     pub fn invalidate_guards(&self, scope: &Scope, guards: &[String]) -> usize {
         let scope_text = scope.to_string();
+        let listings = guards.iter().map(|guard| guard_listing(&scope_text, guard));
+        self.drop_listed(scope, listings)
+    }
+
+    /// Voids every fill of `scope` under way and drops what the index lists under
+    /// `listings` (the scope's, or some of its guards'); returns how many entries.
+    fn drop_listed(&self, scope: &Scope, listings: impl IntoIterator<Item = String>) -> usize {
         let prefix = key(scope, "");
-        // Under one hold of the ticket lock, as in `invalidate_scope`.
-        let keys: Vec<Arc<str>> = {
+        // Tickets and listings under one hold of the ticket lock, under which fills
+        // list and install: a fill done before is listed and taken here, a fill
+        // after finds its ticket gone.
+        let mut keys: Vec<Arc<str>> = {
             let mut tickets = self.tickets.lock();
             tickets.retain(|key, _| !key.starts_with(&prefix));
-            guards
-                .iter()
-                .flat_map(|guard| self.index.take(&guard_listing(&scope_text, guard)))
+            listings
+                .into_iter()
+                .flat_map(|listing| self.index.take(&listing))
                 .collect()
         };
+        // A value behind two of the guards is listed under both.
+        keys.sort_unstable();
+        keys.dedup();
         for key in &keys {
             self.values.invalidate(key.as_ref());
         }
