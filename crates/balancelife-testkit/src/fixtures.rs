@@ -214,3 +214,59 @@ pub fn workout_package(slug: &str, level: Level, tags: &[&str]) -> WorkoutPackag
         first_published_at: None,
     }
 }
+
+/// A food of `source`: a user's (owned by `owner`) or everyone's, with a source id
+/// for the public databases, 100 g of it being 250 kcal of bread.
+pub fn food(source: FoodSource, owner: Option<Uuid>, name: &str) -> Food {
+    let now = balancelife::domain::now();
+    let imported = matches!(source, FoodSource::Usda | FoodSource::OpenFoodFacts);
+    let grams = |g: f64| Some(GramsPer100::try_from(g).unwrap());
+    Food {
+        id: new_id(),
+        source,
+        source_id: imported.then(|| Uuid::now_v7().simple().to_string().try_into().unwrap()),
+        owner,
+        name: FoodName {
+            text: name.try_into().unwrap(),
+            lang: LanguageTag::english(),
+        },
+        other_names: Vec::new(),
+        brand: None,
+        barcodes: Vec::new(),
+        basis: Basis::Per100G,
+        nutrients: Nutrients {
+            energy_kcal: Some(KcalPer100::try_from(250.0).unwrap()),
+            protein_g: grams(9.0),
+            carbs_g: grams(49.0),
+            fat_g: grams(3.2),
+            fiber_g: None,
+            sugars_g: grams(5.0),
+            saturated_fat_g: None,
+            sodium_mg: Some(MilligramsPer100::try_from(490.0).unwrap()),
+        },
+        micronutrients: Vec::new(),
+        servings: vec![Serving {
+            label: "1 slice".try_into().unwrap(),
+            grams: Grams::try_from(28.0).unwrap(),
+        }],
+        version: Version::try_from(1_i64).unwrap(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// `food` with `barcode` (any accepted form).
+pub fn with_barcode(mut food: Food, barcode: &str) -> Food {
+    food.barcodes.push(Barcode::parse(barcode).unwrap());
+    food.normalize();
+    food
+}
+
+/// `food` under another name, as a later version (1 ms newer).
+pub fn renamed_food(food: &Food, name: &str) -> Food {
+    let mut changed = food.clone();
+    changed.name.text = name.try_into().unwrap();
+    changed.version = Version::try_from(i64::from(food.version.get()) + 1).unwrap();
+    changed.updated_at = food.updated_at + chrono::Duration::milliseconds(1);
+    changed
+}

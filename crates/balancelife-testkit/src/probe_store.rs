@@ -116,6 +116,10 @@ impl Store for ProbeStore {
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
         self.inner.workout_entries()
     }
+
+    fn foods(&self) -> &dyn balancelife::store::FoodStore {
+        self.inner.foods()
+    }
 }
 
 fn arm(slot: &parking_lot::Mutex<Option<Hold>>) -> Held {

@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use balancelife::cli::{Cli, Command};
+use balancelife::cli::{Cli, Command, FoodsCommand};
 use balancelife::config::{Settings, Variables};
+use balancelife::food_import;
 use balancelife::sample;
 use balancelife::selection;
 use balancelife::startup;
@@ -33,6 +34,20 @@ async fn main() -> ExitCode {
             let settings = Settings::from(variables);
             telemetry::init(&settings.log);
             seed(&settings).await
+        }
+        Command::Foods(FoodsCommand::Import {
+            format,
+            path,
+            restart,
+            batches,
+        }) => {
+            let settings = Settings::from(variables);
+            telemetry::init(&settings.log);
+            let options = food_import::Options {
+                restart,
+                max_batches: batches,
+            };
+            import_foods(&settings, format, &path, &options).await
         }
         Command::Serve => {
             let settings = Settings::from(variables);
@@ -90,18 +105,58 @@ async fn seed(settings: &Settings) -> ExitCode {
     };
     let result = async {
         let store = MongoStore::connect(mongo_settings).await?;
-        sample::load(&store, balancelife::domain::now()).await
+        let now = balancelife::domain::now();
+        let report = sample::load(&store, now).await?;
+        let foods = sample::load_starter_foods(&store, now).await?;
+        Ok::<_, balancelife::store::StoreError>((report, foods))
     };
     match result.await {
-        Ok(report) => {
+        Ok((report, foods)) => {
             println!(
                 "sample data: {} documents created, {} already present",
                 report.created, report.unchanged
+            );
+            println!(
+                "starter foods: {} created, {} changed, {} already present",
+                foods.created, foods.replaced, foods.unchanged
             );
             ExitCode::SUCCESS
         }
         Err(error) => {
             eprintln!("balancelife seed: {}", ErrorChain(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Imports a food dump into the configured MongoDB and prints what it did.
+async fn import_foods(
+    settings: &Settings,
+    format: food_import::Format,
+    path: &std::path::Path,
+    options: &food_import::Options,
+) -> ExitCode {
+    let Some(mongo_settings) = &settings.mongodb else {
+        eprintln!(
+            "balancelife foods import: MONGODB_URI is not set; foods are imported into \
+             MongoDB (the memory store keeps nothing)"
+        );
+        return ExitCode::from(2);
+    };
+    let store = match MongoStore::connect(mongo_settings).await {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("balancelife foods import: {}", ErrorChain(&error));
+            return ExitCode::FAILURE;
+        }
+    };
+    match food_import::import(&store, format, path, options).await {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("balancelife foods import: {error}");
             ExitCode::FAILURE
         }
     }

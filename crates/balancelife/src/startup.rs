@@ -21,6 +21,7 @@ use crate::config::{AuthSettings, Settings};
 use crate::connection_watch::{Event, Watch};
 use crate::metrics::{ConnectionMetrics, Exposition};
 use crate::rate_limit::AttemptCounter;
+use crate::search::FoodSearch;
 use crate::selection::{self, Selected};
 use crate::store::cache::RedisCache;
 use crate::store::{Store, StoreKind};
@@ -53,6 +54,16 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, 
             created = report.created,
             unchanged = report.unchanged,
             "sample data loaded"
+        );
+        // The starter foods come with either: a catalogue to log meals from.
+        let foods = crate::sample::load_starter_foods(store.as_ref(), crate::domain::now())
+            .await
+            .context("loading the starter foods")?;
+        tracing::info!(
+            created = foods.created,
+            replaced = foods.replaced,
+            unchanged = foods.unchanged,
+            "starter foods loaded"
         );
     }
     tracing::info!(store = decision.kind.as_str(), reason = %decision.reason, "store selected");
@@ -113,15 +124,18 @@ pub fn token_keys(settings: &AuthSettings) -> TokenKeys {
     TokenKeys::new(&secret, settings.token_ttl)
 }
 
-/// Everything the handlers share, built around `store`.
+/// Everything the handlers share, built around `store`. Starts the food index,
+/// which fills itself from the store in the background.
 pub fn app_state(
     settings: &Settings,
     store: Arc<dyn Store>,
     store_choice: StoreChoice,
-) -> SharedState {
+) -> anyhow::Result<SharedState> {
+    let foods = FoodSearch::start(Arc::clone(&store), None).context("starting the food index")?;
     let shared_counters = store_choice.shared_attempts.clone();
-    Arc::new(AppState {
+    Ok(Arc::new(AppState {
         store,
+        foods,
         store_choice,
         tokens: token_keys(&settings.auth),
         hasher: PasswordHasher::new(),
@@ -132,7 +146,7 @@ pub fn app_state(
         request_timeout: settings.http.request_timeout,
         catalogue_max_age: settings.http.catalogue_max_age,
         cookie_secure: settings.auth.cookie_secure,
-    })
+    }))
 }
 
 /// A bound, ready-to-run service.
@@ -169,7 +183,7 @@ impl Application {
         let connection_metrics = store_choice.metrics.connections().clone();
         Ok(Self {
             listener,
-            router: crate::api::router(app_state(settings, store, store_choice)),
+            router: crate::api::router(app_state(settings, store, store_choice)?),
             connection_metrics,
             header_timeout: settings.http.header_timeout,
             send_timeout: settings.http.send_timeout,

@@ -3,6 +3,7 @@
 //! fresh, empty `Arc<dyn Store>`. Any crate with a store can run the same suite.
 
 pub mod cases;
+pub mod foods;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -67,6 +68,17 @@ macro_rules! contract_tests {
         mod workout_entries {
             $crate::contract_tests!(@entries $make, $crate::reexport::WorkoutData);
         }
+        mod foods {
+            $crate::contract_tests!(@foods $make;
+                a_created_food_reads_back_and_creating_it_again_is_idempotent,
+                a_barcode_finds_the_viewers_own_food_first_then_the_admins_then_usdas,
+                a_food_is_replaced_and_deleted_only_at_the_revision_read,
+                importing_twice_changes_nothing_and_a_changed_row_is_a_new_version,
+                an_import_takes_only_public_foods_with_a_source_id,
+                the_feed_of_changes_holds_each_foods_latest_state_and_its_deletion,
+                deleting_a_user_deletes_their_foods_and_no_one_elses,
+            );
+        }
     };
     (@entries $make:ident, $kind:ty) => {
         $crate::contract_tests!(@generic $make, $kind;
@@ -92,6 +104,15 @@ macro_rules! contract_tests {
             async fn $case() {
                 let under_test: $crate::contract::TestStore = $make().await.into();
                 $crate::contract::cases::$case(under_test.store.clone()).await;
+            }
+        )*
+    };
+    (@foods $make:ident; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let under_test: $crate::contract::TestStore = super::$make().await.into();
+                $crate::contract::foods::$case(under_test.store.clone()).await;
             }
         )*
     };

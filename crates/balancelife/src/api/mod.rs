@@ -4,6 +4,7 @@
 mod account;
 mod catalogue;
 mod entries;
+mod foods;
 mod health;
 pub mod http;
 mod import_export;
@@ -50,6 +51,9 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(users::get_me, users::update_me, users::delete_me))
         .routes(routes!(users::get_user))
         .routes(routes!(time_zones::list_time_zones))
+        .routes(routes!(foods::search, foods::create))
+        .routes(routes!(foods::get, foods::put, foods::delete))
+        .routes(routes!(foods::by_barcode))
         .routes(catalogue(routes!(
             packages::list_meal_packages,
             meal_admin::create

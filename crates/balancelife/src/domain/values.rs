@@ -27,7 +27,7 @@ impl InvalidValue {
 macro_rules! bounded_f64 {
     ($(#[doc = $doc:literal])* $name:ident, $min:expr, $max:expr) => {
         $(#[doc = $doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, serde::Serialize, serde::Deserialize)]
         #[serde(try_from = "f64", into = "f64")]
         pub struct $name(f64);
 
@@ -41,13 +41,13 @@ macro_rules! bounded_f64 {
         }
 
         impl TryFrom<f64> for $name {
-            type Error = InvalidValue;
+            type Error = $crate::domain::values::InvalidValue;
 
             fn try_from(value: f64) -> Result<Self, Self::Error> {
                 if value.is_finite() && (Self::MIN..=Self::MAX).contains(&value) {
                     Ok(Self(value))
                 } else {
-                    Err(InvalidValue(format!(
+                    Err($crate::domain::values::InvalidValue(format!(
                         "must be a number from {} to {}",
                         Self::MIN,
                         Self::MAX
@@ -63,14 +63,15 @@ macro_rules! bounded_f64 {
         }
 
         impl utoipa::PartialSchema for $name {
-            fn schema() -> RefOr<Schema> {
-                schema::number(Self::MIN, Self::MAX, concat!($($doc, "\n"),*))
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::domain::schema::number(Self::MIN, Self::MAX, concat!($($doc, "\n"),*))
             }
         }
 
         impl utoipa::ToSchema for $name {}
     };
 }
+pub(crate) use bounded_f64;
 
 /// Defines an unsigned integer newtype bounded to an inclusive range.
 macro_rules! bounded_int {

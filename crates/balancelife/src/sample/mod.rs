@@ -5,10 +5,12 @@
 //! twice. The data itself is in `crates/balancelife/sample/*.toml`, embedded in the
 //! binary; this module loads it and gives it its fixed ids, `file` reads the files,
 //! `meals`, `workouts` and `demo` turn each into domain values and `history` makes
-//! the demo accounts' entries.
+//! the demo accounts' entries. `foods` reads the starter foods from USDA's data
+//! (`sample/usda-*.csv`).
 
 mod demo;
 mod file;
+mod foods;
 mod history;
 mod meals;
 mod workouts;
@@ -17,6 +19,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use demo::{DEMO_ACCOUNTS, DemoAccount, demo_users};
+pub use foods::{load_starter_foods, starter_foods};
 pub use history::{demo_meal_entries, demo_workout_entries};
 pub use meals::meal_packages;
 pub use workouts::workout_packages;
@@ -125,6 +128,8 @@ const FIXED_MS: u64 = 1_767_225_600_000;
 const NS_USER: u8 = 0x01;
 const NS_MEAL_PACKAGE: u8 = 0x02;
 const NS_WORKOUT_PACKAGE: u8 = 0x03;
+/// Starter foods, numbered by their FDC id.
+const NS_STARTER_FOOD: u8 = 0x04;
 /// Entry namespaces are per kind and per demo user (base + account index), so `n`
 /// only has to tell days and slots apart.
 const NS_MEAL_ENTRY: u8 = 0x10;
@@ -136,6 +141,14 @@ const NS_WORKOUT_ENTRY: u8 = 0x20;
 fn fixed_id(namespace: u8, n: u16) -> Uuid {
     let [high, low] = n.to_be_bytes();
     let bytes = [0, namespace, 0, high, low, 0, 0, 0, 0, 0];
+    uuid::Builder::from_unix_timestamp_millis(FIXED_MS, &bytes).into_uuid()
+}
+
+/// `fixed_id` for a number that needs 32 bits (an FDC id), in the bytes the 16-bit
+/// one leaves zero, so the two never meet.
+fn fixed_wide_id(namespace: u8, n: u32) -> Uuid {
+    let [a, b, c, d] = n.to_be_bytes();
+    let bytes = [0, namespace, 0, 0, 0, 0, a, b, c, d];
     uuid::Builder::from_unix_timestamp_millis(FIXED_MS, &bytes).into_uuid()
 }
 

@@ -3,6 +3,7 @@
 
 pub mod cache;
 mod encoded;
+pub mod foods;
 pub mod memory;
 pub mod mongo;
 mod page;
@@ -21,6 +22,7 @@ use crate::domain::{
 };
 
 pub use encoded::{Encoded, tag_of};
+pub use foods::FoodStore;
 pub use page::{DateRange, Page, PageLimit, PageRequest};
 
 /// Why a store operation failed. The API maps each variant to one status code. The
@@ -252,7 +254,7 @@ pub trait Store: Send + Sync {
         user: User,
         expected_updated_at: DateTime<Utc>,
     ) -> StoreResult<User>;
-    /// Deletes the user and every entry they own. Once it returns, no entry of the
+    /// Deletes the user and every entry and food they own. Once it returns, no entry of the
     /// user can be read; in a transaction where the backend has them. Returns the
     /// user as the deletion found it (its e-mail may have changed since anyone read it).
     async fn delete_user(&self, id: Uuid) -> StoreResult<User>;
@@ -261,6 +263,7 @@ pub trait Store: Send + Sync {
     fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage>;
     fn meal_entries(&self) -> &dyn EntryStore<MealData>;
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData>;
+    fn foods(&self) -> &dyn FoodStore;
 }
 
 /// A read-mostly catalogue of one package kind, listed in slug order.

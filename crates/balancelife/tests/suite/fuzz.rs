@@ -18,6 +18,7 @@ use balancelife_testkit::servers::redis::RedisServer;
 const SCHEMATHESIS_VERSION: &str = "4.32.5";
 const TOKEN_SECRET: &str = "fuzz-token-secret-fuzz-token-secret-0123";
 const PASSWORD: &str = "fuzz-password-that-must-stay-secret";
+const FUZZ_BARCODE: &str = "4006381333931";
 
 /// The schemathesis executable: `$SCHEMATHESIS`, or the one `scripts/test` installs.
 fn schemathesis() -> PathBuf {
@@ -52,6 +53,18 @@ fn fuzz(addr: &str, examples: u32) -> String {
     );
     assert_eq!(admin["user"]["role"], "admin", "{admin}");
     let token = admin["token"].as_str().expect("signed in").to_owned();
+    // A food everyone sees, so that lookups by its barcode and id reach more than 404.
+    let food = http::post(
+        &format!("http://{addr}/api/v1/foods"),
+        Some(&token),
+        json!({
+            "name": {"text": "Fuzzed oats"},
+            "nutrients": {"energy_kcal": 370},
+            "barcodes": [FUZZ_BARCODE],
+            "public": true,
+        }),
+    );
+    let food_id = food["id"].as_str().expect("a food created").to_owned();
     // Its scratch files (Hypothesis's, schemathesis's) go to a directory of its own.
     let scratch = tempfile::tempdir().unwrap();
     let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/schemathesis.toml");
@@ -71,6 +84,8 @@ fn fuzz(addr: &str, examples: u32) -> String {
             "BALANCELIFE_FUZZ_WORKOUT_PACKAGE",
             balancelife::sample::workout_packages()[0].id.to_string(),
         )
+        .env("BALANCELIFE_FUZZ_BARCODE", FUZZ_BARCODE)
+        .env("BALANCELIFE_FUZZ_FOOD", &food_id)
         .env("NO_COLOR", "1")
         .arg("--config-file")
         .arg(&config)

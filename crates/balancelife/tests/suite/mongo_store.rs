@@ -58,8 +58,8 @@ async fn live_indexes(store: &MongoStore) -> Vec<IndexSummary> {
 
 #[tokio::test]
 async fn indexes_exist_with_the_intended_keys_and_uniqueness() {
-    // The index table of docs/operations.md, written out here rather than read from the table
-    // `ensure` builds from, so that a wrong entry there fails this test.
+    // The indexes `ensure` makes, written out here rather than read from its table,
+    // so that a wrong entry there fails this test.
     let id = doc! { "_id": 1 };
     #[rustfmt::skip]
     let expected = sorted(vec![
@@ -80,6 +80,12 @@ async fn indexes_exist_with_the_intended_keys_and_uniqueness() {
         summary("workout_packages", "level_slug",       &doc! { "level": 1, "slug": 1 },       false),
         summary("entry_deletions",  "_id_",             &id,                                   true),
         summary("entry_deletions",  "deleted_at_ttl",   &doc! { "deleted_at": 1 },             false),
+        summary("foods",            "_id_",             &id,                                   true),
+        summary("foods",            "source_key_unique", &doc! { "source_key": 1 },            true),
+        summary("foods",            "barcodes",         &doc! { "barcodes": 1 },               false),
+        summary("foods",            "owner",            &doc! { "owner": 1 },                  false),
+        summary("foods",            "changed_at_id",    &doc! { "changed_at": 1, "_id": 1 },   false),
+        summary("foods",            "deleted_at_ttl",   &doc! { "deleted_at": 1 },             false),
         // Not an index of ours: the record of the migrations that ran.
         summary("migrations",       "_id_",             &id,                                   true),
     ]);

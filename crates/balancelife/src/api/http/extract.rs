@@ -174,3 +174,28 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
             .ok_or_else(|| ApiError::invalid("id", "must be a UUID"))
     }
 }
+/// `deserialize_with` for a struct field that must be a JSON object. A struct whose
+/// fields are all optional would also accept an array (serde reads a struct from a
+/// sequence too), which its schema, an object, forbids. The map is handed on as it
+/// is, so an error inside still names its field (`nutrients.fat_g`).
+pub fn object<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    struct ObjectOnly<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ObjectOnly<T> {
+        type Value = T;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("an object")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+
+    deserializer.deserialize_map(ObjectOnly(std::marker::PhantomData))
+}

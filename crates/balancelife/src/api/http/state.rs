@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::{PasswordHasher, TokenKeys};
 use crate::metrics::Exposition;
 use crate::rate_limit::AttemptCounter;
+use crate::search::FoodSearch;
 use crate::store::Store;
 
 /// Why the running store was chosen (`/health` reports it), and what comes with
@@ -22,6 +23,8 @@ pub struct StoreChoice {
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The food index of this instance.
+    pub foods: Arc<FoodSearch>,
     pub store_choice: StoreChoice,
     pub tokens: TokenKeys,
     pub hasher: PasswordHasher,
@@ -45,4 +48,5 @@ pub fn for_tests() -> SharedState {
         Arc::new(crate::store::memory::MemoryStore::new()),
         Default::default(),
     )
+    .expect("the food index starts in a temporary directory")
 }

@@ -402,6 +402,10 @@ impl Store for CachedStore {
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
         &self.workout_entries
     }
+
+    fn foods(&self) -> &dyn crate::store::FoodStore {
+        self.core.inner.foods()
+    }
 }
 
 type PackageSelector<P> = fn(&dyn Store) -> &dyn PackageStore<P>;

@@ -7,6 +7,8 @@ pub const MEAL_PACKAGES: &str = "meal_packages";
 pub const WORKOUT_PACKAGES: &str = "workout_packages";
 pub const MEAL_ENTRIES: &str = "meal_entries";
 pub const WORKOUT_ENTRIES: &str = "workout_entries";
+/// Foods, and the tombstones of deleted ones.
+pub const FOODS: &str = "foods";
 /// Notes of entry deletions, for the invalidator where MongoDB keeps no pre-images.
 pub const ENTRY_DELETIONS: &str = "entry_deletions";
 

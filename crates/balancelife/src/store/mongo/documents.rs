@@ -8,9 +8,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Activity, DistanceKm, DurationSecs, Effort, Email, Entry, EntryData, EntryPosition,
-    EntrySource, HeartRate, Kcal, MealData, MealSlot, Name, Notes, Nutrition, PackageRef,
-    PasswordHash, Profile, Quantity, Role, Timezone, Title, Unit, User, Version, WorkoutData,
+    Activity, Barcode, Basis, DistanceKm, DurationSecs, Effort, Email, Entry, EntryData,
+    EntryPosition, EntrySource, Food, FoodName, FoodSource, FoodText, HeartRate, Kcal, MealData,
+    MealSlot, Micronutrient, Name, Notes, Nutrients, Nutrition, PackageRef, PasswordHash, Profile,
+    Quantity, Role, Serving, SourceId, Timezone, Title, Unit, User, Version, WorkoutData,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -254,4 +255,104 @@ fn package_ref(id: Option<Uuid>, version: Option<Version>) -> Option<PackageRef>
         package_id: id?.into(),
         package_version: version?,
     })
+}
+
+/// A food. `source_key` (`source|source id`) is set only on imported foods, whose
+/// unique sparse index makes an import an upsert by source. `changed_at` orders
+/// the feed of changes that search indexes follow; a deleted food leaves a
+/// tombstone (`FoodTombstone`) in its place for a while.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FoodDoc {
+    #[serde(rename = "_id")]
+    pub id: Uuid,
+    pub source: FoodSource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<SourceId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Uuid>,
+    pub name: FoodName,
+    #[serde(default)]
+    pub other_names: Vec<FoodName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<FoodText>,
+    #[serde(default)]
+    pub barcodes: Vec<Barcode>,
+    pub basis: Basis,
+    pub nutrients: Nutrients,
+    #[serde(default)]
+    pub micronutrients: Vec<Micronutrient>,
+    #[serde(default)]
+    pub servings: Vec<Serving>,
+    pub version: Version,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+    pub changed_at: DateTime,
+}
+
+impl FoodDoc {
+    pub fn new(food: &Food, changed_at: chrono::DateTime<chrono::Utc>) -> Self {
+        let source_key = food
+            .source_id
+            .as_ref()
+            .filter(|_| food.owner.is_none())
+            .map(|source_id| food_source_key(food.source, source_id));
+        Self {
+            id: food.id.into(),
+            source: food.source,
+            source_id: food.source_id.clone(),
+            source_key,
+            owner: food.owner.map(Uuid::from),
+            name: food.name.clone(),
+            other_names: food.other_names.clone(),
+            brand: food.brand.clone(),
+            barcodes: food.barcodes.clone(),
+            basis: food.basis,
+            nutrients: food.nutrients.clone(),
+            micronutrients: food.micronutrients.clone(),
+            servings: food.servings.clone(),
+            version: food.version,
+            created_at: DateTime::from_chrono(food.created_at),
+            updated_at: DateTime::from_chrono(food.updated_at),
+            changed_at: DateTime::from_chrono(changed_at),
+        }
+    }
+}
+
+impl From<FoodDoc> for Food {
+    fn from(doc: FoodDoc) -> Self {
+        Self {
+            id: doc.id.into(),
+            source: doc.source,
+            source_id: doc.source_id,
+            owner: doc.owner.map(uuid::Uuid::from),
+            name: doc.name,
+            other_names: doc.other_names,
+            brand: doc.brand,
+            barcodes: doc.barcodes,
+            basis: doc.basis,
+            nutrients: doc.nutrients,
+            micronutrients: doc.micronutrients,
+            servings: doc.servings,
+            version: doc.version,
+            created_at: doc.created_at.to_chrono(),
+            updated_at: doc.updated_at.to_chrono(),
+        }
+    }
+}
+
+/// What an import matches on: the source and the id there, as one string.
+pub fn food_source_key(source: FoodSource, source_id: &SourceId) -> String {
+    format!("{}|{}", source.as_str(), source_id.as_str())
+}
+
+/// What is left of a deleted food: its id and when, until `deleted_at` expires.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FoodTombstone {
+    #[serde(rename = "_id")]
+    pub id: Uuid,
+    pub deleted: bool,
+    pub changed_at: DateTime,
+    pub deleted_at: DateTime,
 }

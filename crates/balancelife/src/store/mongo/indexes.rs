@@ -7,9 +7,12 @@ use bson::{Document, doc};
 use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
-use super::collections::{MEAL_ENTRIES, MEAL_PACKAGES, USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES};
+use super::collections::{
+    FOODS, MEAL_ENTRIES, MEAL_PACKAGES, USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES,
+};
 use super::deletion_notes;
 use super::errors::bounded;
+use super::foods::tombstone_lifetime;
 use crate::store::StoreResult;
 
 /// (collection, index name, keys, unique) for every index the store needs.
@@ -58,6 +61,16 @@ fn expected_indexes() -> Vec<(&'static str, &'static str, Document, bool)> {
             doc! { "level": 1, "slug": 1 },
             false,
         ),
+        // A barcode lookup, and a user's foods when the user goes.
+        (FOODS, "barcodes", doc! { "barcodes": 1 }, false),
+        (FOODS, "owner", doc! { "owner": 1 }, false),
+        // The feed of changes search indexes follow, in its order.
+        (
+            FOODS,
+            "changed_at_id",
+            doc! { "changed_at": 1, "_id": 1 },
+            false,
+        ),
     ]
 }
 
@@ -85,5 +98,33 @@ pub async fn ensure(db: &Database, timeout: Duration) -> StoreResult<()> {
         .build();
     let notes = db.collection::<Document>(deletion_notes::COLLECTION);
     bounded(timeout, notes.create_index(expiry)).await?;
+    ensure_food_indexes(db, timeout).await
+}
+
+/// The import's upsert by source (unique, and sparse: only imported foods have a
+/// source key) and the expiry of deleted foods' tombstones.
+async fn ensure_food_indexes(db: &Database, timeout: Duration) -> StoreResult<()> {
+    let foods = db.collection::<Document>(FOODS);
+    let by_source = IndexModel::builder()
+        .keys(doc! { "source_key": 1 })
+        .options(
+            IndexOptions::builder()
+                .name("source_key_unique".to_owned())
+                .unique(true)
+                .sparse(true)
+                .build(),
+        )
+        .build();
+    bounded(timeout, foods.create_index(by_source)).await?;
+    let expiry = IndexModel::builder()
+        .keys(doc! { "deleted_at": 1 })
+        .options(
+            IndexOptions::builder()
+                .name("deleted_at_ttl".to_owned())
+                .expire_after(tombstone_lifetime())
+                .build(),
+        )
+        .build();
+    bounded(timeout, foods.create_index(expiry)).await?;
     Ok(())
 }

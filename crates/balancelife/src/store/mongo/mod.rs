@@ -9,6 +9,7 @@ mod deletion_notes;
 mod documents;
 mod entries;
 mod errors;
+mod foods;
 mod indexes;
 mod migrations;
 mod packages;
@@ -28,16 +29,17 @@ use mongodb::options::{
 use mongodb::{Client, ClientSession, Database};
 use uuid::Uuid;
 
-use self::collections::{MEAL_PACKAGES, USERS, WORKOUT_PACKAGES};
+use self::collections::{FOODS, MEAL_PACKAGES, USERS, WORKOUT_PACKAGES};
 pub use self::deletion_notes::DeletionNotes;
 use self::documents::{EntryDocument, UserDoc};
 use self::entries::MongoEntries;
 pub(super) use self::errors::is_duplicate_key;
 use self::errors::{Rejected, bounded, detached, detached_write, insert_unless_taken};
+use self::foods::MongoFoods;
 use self::packages::MongoPackages;
 use super::{
-    ComponentHealth, ComponentStatus, EntryStore, Optional, PackageStore, Store, StoreError,
-    StoreKind, StoreResult,
+    ComponentHealth, ComponentStatus, EntryStore, FoodStore, Optional, PackageStore, Store,
+    StoreError, StoreKind, StoreResult,
 };
 use crate::config::MongoSettings;
 use crate::domain::{Email, MealData, MealPackage, User, WorkoutData, WorkoutPackage};
@@ -51,6 +53,7 @@ pub struct MongoStore {
     workout_packages: MongoPackages<WorkoutPackage>,
     meal_entries: MongoEntries<MealData>,
     workout_entries: MongoEntries<WorkoutData>,
+    foods: MongoFoods,
     timeout: Duration,
     /// Replica sets and sharded clusters can delete a user and their entries in one
     /// transaction; a standalone server cannot.
@@ -138,6 +141,7 @@ impl MongoStore {
                 timeout,
                 shared(),
             ),
+            foods: MongoFoods::new(db.collection(FOODS), timeout),
             db,
             timeout,
             supports_transactions,
@@ -197,6 +201,7 @@ impl MongoStore {
             .delete_many(entry_filter)
             .session(&mut session);
         bounded(self.timeout, workouts).await?;
+        self.foods.delete_owned_by(id, Some(&mut session)).await?;
         bounded(self.timeout, session.commit_transaction()).await?;
         Ok(User::from(deleted))
     }
@@ -217,6 +222,7 @@ impl MongoStore {
         .await?;
         self.meal_entries.delete_owned_by(id).await?;
         self.workout_entries.delete_owned_by(id).await?;
+        self.foods.delete_owned_by(id, None).await?;
         deleted.map(User::from).ok_or(StoreError::NotFound)
     }
 }
@@ -467,5 +473,9 @@ impl Store for MongoStore {
 
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
         &self.workout_entries
+    }
+
+    fn foods(&self) -> &dyn FoodStore {
+        &self.foods
     }
 }

@@ -104,7 +104,7 @@ impl TestApp {
             reason: "chosen by the test".into(),
             ..choice
         };
-        let state = balancelife::startup::app_state(&test_settings(), store, choice);
+        let state = balancelife::startup::app_state(&test_settings(), store, choice).unwrap();
         Self {
             router: balancelife::api::router(state.clone()),
             state,
@@ -116,7 +116,7 @@ impl TestApp {
     /// selection included.
     pub async fn from_settings(settings: &Settings) -> Self {
         let (store, choice) = balancelife::startup::open_store(settings).await.unwrap();
-        let state = balancelife::startup::app_state(settings, store, choice);
+        let state = balancelife::startup::app_state(settings, store, choice).unwrap();
         Self {
             router: balancelife::api::router(state.clone()),
             state,

@@ -8,6 +8,8 @@
 //! does: it is read far more often than it is edited, and encoding a package is
 //! most of what a read costs.
 
+mod foods;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -16,9 +18,10 @@ use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
 use uuid::Uuid;
 
+use self::foods::FoodTable;
 use super::{
-    ComponentHealth, ComponentStatus, DateRange, Encoded, EntryStore, PackageStore, Page,
-    PageRequest, RenderOne, RenderPage, Store, StoreError, StoreKind, StoreResult, Written,
+    ComponentHealth, ComponentStatus, DateRange, Encoded, EntryStore, FoodStore, PackageStore,
+    Page, PageRequest, RenderOne, RenderPage, Store, StoreError, StoreKind, StoreResult, Written,
     changed_concurrently,
 };
 use crate::domain::{
@@ -40,6 +43,7 @@ pub struct MemoryStore {
     workout_packages: PackageTable<WorkoutPackage>,
     meal_entries: EntryTable<MealData>,
     workout_entries: EntryTable<WorkoutData>,
+    foods: FoodTable,
 }
 
 impl MemoryStore {
@@ -51,6 +55,7 @@ impl MemoryStore {
             workout_packages: PackageTable::default(),
             meal_entries: EntryTable::new(users.clone()),
             workout_entries: EntryTable::new(users.clone()),
+            foods: FoodTable::default(),
             users,
         }
     }
@@ -143,6 +148,7 @@ impl Store for MemoryStore {
         users.id_by_email.remove(&user.email);
         self.meal_entries.remove_owner(id);
         self.workout_entries.remove_owner(id);
+        self.foods.remove_owner(id);
         Ok(user)
     }
 
@@ -160,6 +166,10 @@ impl Store for MemoryStore {
 
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
         &self.workout_entries
+    }
+
+    fn foods(&self) -> &dyn FoodStore {
+        &self.foods
     }
 }
 

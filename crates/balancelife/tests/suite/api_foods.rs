@@ -1,0 +1,341 @@
+//! Foods through the API: search as you type, barcodes, a user's own foods.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use balancelife::store::memory::MemoryStore;
+use balancelife::store::mongo::MongoStore;
+use balancelife_testkit::servers::mongo::TestDatabase;
+
+use crate::support::{TestApp, TestUser, eventually};
+
+fn food_body(name: &str) -> Value {
+    json!({
+        "name": {"text": name},
+        "nutrients": {"energy_kcal": 370, "protein_g": 13, "carbs_g": 60, "fat_g": 7},
+        "servings": [{"label": "1 cup", "grams": 80}],
+    })
+}
+
+async fn create(app: &TestApp, user: &TestUser, body: Value) -> Value {
+    let created = app.post("/api/v1/foods", Some(&user.token), body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    created.body
+}
+
+/// The names a search answers, in order.
+async fn names_found(app: &TestApp, user: &TestUser, query: &str) -> Vec<String> {
+    let path = format!("/api/v1/foods?q={}", urlencode(query));
+    let found = app.get(&path, Some(&user.token)).await;
+    assert_eq!(found.status, StatusCode::OK, "{query}: {}", found.body);
+    found.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|food| food["name"]["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+on_every_store!(
+    a_food_is_found_by_prefix_typo_and_without_its_accents,
+    a_barcode_is_checked_and_found_in_either_form,
+    own_foods_rank_first_and_other_users_foods_are_never_found,
+);
+
+async fn a_food_is_found_by_prefix_typo_and_without_its_accents(app: TestApp) {
+    let user = app.register("searcher", json!({})).await;
+    create(&app, &user, food_body("Rolled oats")).await;
+    create(&app, &user, food_body("Crème fraîche")).await;
+    create(&app, &user, food_body("Oat milk, unsweetened")).await;
+    create(&app, &user, food_body("Oat bran")).await;
+
+    assert_eq!(
+        names_found(&app, &user, "rolled oats").await,
+        ["Rolled oats"]
+    );
+    assert_eq!(
+        names_found(&app, &user, "oats rolled").await,
+        ["Rolled oats"],
+        "any order"
+    );
+    assert_eq!(
+        names_found(&app, &user, "rolld oa").await,
+        ["Rolled oats"],
+        "a typo, a prefix"
+    );
+    assert_eq!(names_found(&app, &user, "creme").await, ["Crème fraîche"]);
+    assert_eq!(
+        names_found(&app, &user, "CRÈME FRAI").await,
+        ["Crème fraîche"]
+    );
+    assert_eq!(
+        names_found(&app, &user, "oat").await,
+        ["Oat bran", "Oat milk, unsweetened", "Rolled oats"],
+        "exact words before a prefix, and among them the shorter name first"
+    );
+    assert!(
+        names_found(&app, &user, "oatz milk").await.is_empty(),
+        "no typo in a short word"
+    );
+    assert!(names_found(&app, &user, "pizza").await.is_empty());
+}
+
+async fn a_barcode_is_checked_and_found_in_either_form(app: TestApp) {
+    let user = app.register("scanner", json!({})).await;
+    let mut body = food_body("Peanut butter");
+    body["barcodes"] = json!(["036000291452"]);
+    let created = create(&app, &user, body).await;
+    assert_eq!(
+        created["barcodes"],
+        json!(["0036000291452"]),
+        "kept as EAN-13"
+    );
+
+    for code in ["036000291452", "0036000291452"] {
+        let found = app
+            .get(&format!("/api/v1/foods/barcode/{code}"), Some(&user.token))
+            .await;
+        assert_eq!(found.status, StatusCode::OK, "{code}: {}", found.body);
+        assert_eq!(found.body["id"], created["id"]);
+    }
+    let misread = app
+        .get("/api/v1/foods/barcode/036000291453", Some(&user.token))
+        .await;
+    assert_eq!(misread.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(misread.error_field(), "code");
+    let unknown = app
+        .get("/api/v1/foods/barcode/4006381333931", Some(&user.token))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let mut bad = food_body("Misread");
+    bad["barcodes"] = json!(["4006381333932"]);
+    let refused = app.post("/api/v1/foods", Some(&user.token), bad).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.error_field(), "barcodes[0]");
+}
+
+async fn own_foods_rank_first_and_other_users_foods_are_never_found(app: TestApp) {
+    let admin = app.demo_login(1).await;
+    let mine = app.register("mine", json!({})).await;
+    let other = app.register("other", json!({})).await;
+    let mut public = food_body("Greek yogurt, plain");
+    public["public"] = json!(true);
+    let public = create(&app, &admin, public).await;
+    assert_eq!(public["source"], "admin");
+    let own = create(&app, &mine, food_body("Greek yogurt, homemade")).await;
+    assert_eq!(own["mine"], true);
+    let theirs = create(&app, &other, food_body("Greek yogurt, secret recipe")).await;
+
+    assert_eq!(
+        names_found(&app, &mine, "greek yog").await,
+        ["Greek yogurt, homemade", "Greek yogurt, plain"]
+    );
+    assert_eq!(
+        names_found(&app, &other, "greek yog").await,
+        ["Greek yogurt, secret recipe", "Greek yogurt, plain"]
+    );
+    let peek = app
+        .get(
+            &format!("/api/v1/foods/{}", theirs["id"].as_str().unwrap()),
+            Some(&mine.token),
+        )
+        .await;
+    assert_eq!(peek.status, StatusCode::NOT_FOUND);
+    let edit = app
+        .put(
+            &format!("/api/v1/foods/{}", public["id"].as_str().unwrap()),
+            Some(&mine.token),
+            food_body("Mine now"),
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::FORBIDDEN, "{}", edit.body);
+}
+
+#[tokio::test]
+async fn an_edit_is_searchable_at_once_and_a_deletion_is_gone() {
+    let app = TestApp::new(Arc::new(MemoryStore::new()));
+    let user = app.register("editor", json!({})).await;
+    let created = create(&app, &user, food_body("Banana bread")).await;
+    let path = format!("/api/v1/foods/{}", created["id"].as_str().unwrap());
+
+    let replaced = app
+        .put(&path, Some(&user.token), food_body("Zucchini bread"))
+        .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!(replaced.body["version"], 2);
+    assert_eq!(
+        names_found(&app, &user, "zucchini").await,
+        ["Zucchini bread"]
+    );
+    assert!(names_found(&app, &user, "banana").await.is_empty());
+
+    let same = app
+        .put(&path, Some(&user.token), food_body("Zucchini bread"))
+        .await;
+    assert_eq!(
+        (same.status, same.body["version"].clone()),
+        (StatusCode::OK, json!(2))
+    );
+
+    let deleted = app.delete(&path, Some(&user.token)).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert!(names_found(&app, &user, "zucchini").await.is_empty());
+    assert_eq!(
+        app.get(&path, Some(&user.token)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn search_pages_follow_their_cursor_without_repeats() {
+    let app = TestApp::new(Arc::new(MemoryStore::new()));
+    let user = app.register("pager", json!({})).await;
+    for n in 0..7 {
+        create(&app, &user, food_body(&format!("Lentil soup {n}"))).await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/foods?q=lentil&limit=3".to_owned();
+    loop {
+        let page = app.get(&path, Some(&user.token)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        for food in page.body["items"].as_array().unwrap() {
+            seen.push(food["id"].as_str().unwrap().to_owned());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/foods?q=lentil&limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 7);
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 7, "no food twice");
+
+    let first = app
+        .get("/api/v1/foods?q=lentil&limit=3", Some(&user.token))
+        .await;
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let elsewhere = app
+        .get(
+            &format!("/api/v1/foods?q=soup&cursor={cursor}"),
+            Some(&user.token),
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(elsewhere.error_field(), "cursor");
+}
+
+#[tokio::test]
+async fn bad_food_input_is_refused_naming_the_field() {
+    let app = TestApp::new(Arc::new(MemoryStore::new()));
+    let user = app.register("careless", json!({})).await;
+    let cases = [
+        (
+            json!({"name": {"text": "Salt"}, "nutrients": {"sodium_mg": 100001}}),
+            "nutrients.sodium_mg",
+        ),
+        (
+            json!({"name": {"text": "Oil"}, "nutrients": {"fat_g": 100.5}}),
+            "nutrients.fat_g",
+        ),
+        (
+            json!({"name": {"text": "  "}, "nutrients": {}}),
+            "name.text",
+        ),
+        (
+            json!({"name": {"text": "Tea", "lang": "english"}, "nutrients": {}}),
+            "name.lang",
+        ),
+        (
+            json!({"name": {"text": "Tea"}, "nutrients": {}, "servings": [{"label": "cup", "grams": -1}]}),
+            "servings[0].grams",
+        ),
+    ];
+    for (body, field) in cases {
+        let refused = app.post("/api/v1/foods", Some(&user.token), body).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert_eq!(refused.error_field(), field, "{}", refused.body);
+    }
+    let mut public = food_body("Published by a user");
+    public["public"] = json!(true);
+    let forbidden = app.post("/api/v1/foods", Some(&user.token), public).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    for query in [
+        "",
+        "%20%2C%20",
+        "a&limit=51",
+        "a&limit=0",
+        "a&cursor=nonsense",
+    ] {
+        let refused = app
+            .get(&format!("/api/v1/foods?q={query}"), Some(&user.token))
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {}",
+            refused.body
+        );
+    }
+    let anonymous = app.get("/api/v1/foods?q=tea", None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Two instances on one MongoDB database, no Redis: a food created through one is
+/// found through the other within a second, and so is its deletion.
+#[tokio::test]
+async fn a_food_written_through_one_instance_is_found_through_another_within_a_second() {
+    let database = TestDatabase::new();
+    let first = TestApp::new(Arc::new(
+        MongoStore::connect(&database.settings).await.unwrap(),
+    ));
+    let second = TestApp::new(Arc::new(
+        MongoStore::connect(&database.settings).await.unwrap(),
+    ));
+    // Both sign tokens with the tests' one secret.
+    let user = first.register("traveller", json!({})).await;
+
+    let created = create(&first, &user, food_body("Buckwheat pancakes")).await;
+    let waited = eventually(
+        "the other instance finds the food",
+        Duration::from_secs(1),
+        || {
+            let (second, user) = (&second, &user);
+            async move { names_found(second, user, "buckwheat").await == ["Buckwheat pancakes"] }
+        },
+    )
+    .await;
+    println!("found through the other instance after {waited:?}");
+
+    let path = format!("/api/v1/foods/{}", created["id"].as_str().unwrap());
+    assert_eq!(
+        first.delete(&path, Some(&user.token)).await.status,
+        StatusCode::NO_CONTENT
+    );
+    eventually(
+        "the other instance forgets the food",
+        Duration::from_secs(1),
+        || {
+            let (second, user) = (&second, &user);
+            async move { names_found(second, user, "buckwheat").await.is_empty() }
+        },
+    )
+    .await;
+}
