@@ -12,7 +12,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -48,7 +47,8 @@ pub struct FoodSearch {
     /// How far back each poll reads again.
     window: TimeDelta,
     follow: tokio::sync::Mutex<Followed>,
-    caught_up: AtomicBool,
+    /// Whether the whole feed has been read once since the start.
+    caught_up: tokio::sync::watch::Sender<bool>,
     /// The index's directory, removed with it.
     _directory: tempfile::TempDir,
 }
@@ -72,11 +72,11 @@ impl Followed {
         }
     }
 
-    /// Whether `change` is news: not applied already at that time or later.
+    /// Whether `change` is news: not the change last applied for its food. The
+    /// feed carries each food's current state, so any other change is newer,
+    /// even one stamped earlier by a clock behind another instance's.
     fn is_new(&self, change: &FoodChange) -> bool {
-        self.applied_at
-            .get(&change.id)
-            .is_none_or(|applied| *applied < change.changed_at)
+        self.applied_at.get(&change.id) != Some(&change.changed_at)
     }
 
     fn applied(&mut self, change: &FoodChange, window: TimeDelta) {
@@ -129,7 +129,7 @@ impl FoodSearch {
             store,
             window,
             follow: tokio::sync::Mutex::new(Followed::default()),
-            caught_up: AtomicBool::new(false),
+            caught_up: tokio::sync::watch::Sender::new(false),
             _directory: directory,
         });
         tokio::spawn(follow(Arc::downgrade(&search)));
@@ -164,7 +164,7 @@ impl FoodSearch {
                 break;
             }
         }
-        self.caught_up.store(true, Ordering::Release);
+        self.caught_up.send_replace(true);
         Ok(())
     }
 
@@ -177,13 +177,13 @@ impl FoodSearch {
     }
 
     /// The food with `barcode` that `viewer` sees first (as
-    /// `FoodStore::by_barcode` ranks them), from the index: `None` until the index
-    /// has read the whole feed once, so the caller asks the store then.
+    /// `FoodStore::by_barcode` ranks them), if the index has it: `None` also until
+    /// the index has read the whole feed once. The caller asks the store then.
     pub async fn by_barcode(
         &self,
         barcode: &Barcode,
         viewer: Option<Uuid>,
-    ) -> Result<Option<Option<Food>>, SearchError> {
+    ) -> Result<Option<Food>, SearchError> {
         if !self.is_caught_up() {
             return Ok(None);
         }
@@ -192,17 +192,25 @@ impl FoodSearch {
         let foods = tokio::task::spawn_blocking(move || index.with_barcode(&barcode))
             .await
             .map_err(|_| SearchError::Stopped)??;
-        Ok(Some(
-            foods
-                .into_iter()
-                .filter(|food| food.visible_to(viewer))
-                .min_by_key(|food| barcode_rank(food, viewer)),
-        ))
+        Ok(foods
+            .into_iter()
+            .filter(|food| food.visible_to(viewer))
+            .min_by_key(|food| barcode_rank(food, viewer)))
     }
 
     /// Whether the index has read the whole feed once since the start.
     pub fn is_caught_up(&self) -> bool {
-        self.caught_up.load(Ordering::Acquire)
+        *self.caught_up.borrow()
+    }
+
+    /// Waits up to `within` for the index to have read the whole feed once: at a
+    /// start over a large store it takes a while, and until then a search would
+    /// miss foods.
+    pub async fn ready(&self, within: Duration) -> bool {
+        let mut caught_up = self.caught_up.subscribe();
+        tokio::time::timeout(within, caught_up.wait_for(|done| *done))
+            .await
+            .is_ok_and(|waited| waited.is_ok())
     }
 
     /// How many foods are searchable.
@@ -238,5 +246,48 @@ async fn follow(search: std::sync::Weak<FoodSearch>) {
             }
             Err(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(id: Uuid, at_ms: i64) -> FoodChange {
+        FoodChange {
+            id,
+            changed_at: DateTime::<Utc>::UNIX_EPOCH + TimeDelta::milliseconds(at_ms),
+            food: None,
+        }
+    }
+
+    #[test]
+    fn a_change_stamped_earlier_by_a_slower_clock_is_still_news() {
+        let window = TimeDelta::seconds(7);
+        let mut followed = Followed::default();
+        let id = Uuid::now_v7();
+        followed.applied(&change(id, 1_300), window);
+
+        // Another instance, its clock 300 ms behind, deleted the food after.
+        assert!(followed.is_new(&change(id, 1_100)));
+        assert!(
+            !followed.is_new(&change(id, 1_300)),
+            "read again in the window"
+        );
+    }
+
+    #[test]
+    fn what_the_window_has_passed_is_forgotten() {
+        let window = TimeDelta::seconds(7);
+        let mut followed = Followed::default();
+        let old = Uuid::now_v7();
+        followed.applied(&change(old, 0), window);
+        followed.applied(&change(Uuid::now_v7(), 10_000), window);
+
+        assert!(!followed.applied_at.contains_key(&old));
+        assert_eq!(
+            followed.read_from(window),
+            FeedPosition::before(DateTime::<Utc>::UNIX_EPOCH + TimeDelta::milliseconds(3_000))
+        );
     }
 }

@@ -193,11 +193,14 @@ impl FoodIndex {
             document.add_text(fields.whole_name, words.join(" "));
             all_words.extend(words);
         }
-        document.add_text(fields.prefixes, text::prefixes(&all_words));
         if let Some(brand) = &food.brand {
             document.add_text(fields.brand, brand.as_str());
-            document.add_text(fields.brand_key, text::words(brand.as_str()).join(" "));
+            let words = text::words(brand.as_str());
+            document.add_text(fields.brand_key, words.join(" "));
+            all_words.extend(words);
         }
+        // The name's and the brand's: either may be the word being typed.
+        document.add_text(fields.prefixes, text::prefixes(&all_words));
         for barcode in &food.barcodes {
             document.add_text(fields.barcodes, barcode.as_str());
         }
@@ -307,16 +310,14 @@ impl FoodIndex {
                 ways.push((Occur::Should, constant(prefix, PREFIX_WORD)));
             }
             if word.chars().count() >= TYPO_FROM_LETTERS {
-                let fuzzy: Box<dyn Query> = if typing {
-                    Box::new(FuzzyTermQuery::new_prefix(
-                        term(fields.names, word),
-                        1,
-                        true,
-                    ))
-                } else {
-                    Box::new(FuzzyTermQuery::new(term(fields.names, word), 1, true))
-                };
-                ways.push((Occur::Should, constant(fuzzy, TYPO_WORD)));
+                for field in [fields.names, fields.brand] {
+                    let fuzzy: Box<dyn Query> = if typing {
+                        Box::new(FuzzyTermQuery::new_prefix(term(field, word), 1, true))
+                    } else {
+                        Box::new(FuzzyTermQuery::new(term(field, word), 1, true))
+                    };
+                    ways.push((Occur::Should, constant(fuzzy, TYPO_WORD)));
+                }
             }
             // Whichever way matched best counts: a word is not worth more for
             // matching three ways.
@@ -368,4 +369,70 @@ impl FoodIndex {
 fn best_of(ways: Vec<(Occur, Box<dyn Query>)>) -> tantivy::query::DisjunctionMaxQuery {
     let queries = ways.into_iter().map(|(_, query)| query).collect();
     tantivy::query::DisjunctionMaxQuery::new(queries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Basis, FoodName, LanguageTag, Nutrients, Version};
+    use crate::store::foods::FoodChange;
+
+    fn food(name: &str, brand: Option<&str>) -> Food {
+        let now = crate::domain::now();
+        Food {
+            id: Uuid::now_v7(),
+            source: FoodSource::Admin,
+            source_id: None,
+            owner: None,
+            name: FoodName {
+                text: name.try_into().unwrap(),
+                lang: LanguageTag::english(),
+            },
+            other_names: Vec::new(),
+            brand: brand.map(|brand| brand.try_into().unwrap()),
+            barcodes: Vec::new(),
+            basis: Basis::Per100G,
+            nutrients: Nutrients::default(),
+            micronutrients: Vec::new(),
+            servings: Vec::new(),
+            version: Version::try_from(1_i64).unwrap(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn names(index: &FoodIndex, text: &str) -> Vec<String> {
+        let request = SearchRequest {
+            text: text.into(),
+            limit: 10,
+            ..SearchRequest::default()
+        };
+        let page = index.search(&request).unwrap();
+        page.foods
+            .into_iter()
+            .map(|food| food.name.text.as_str().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_typo_in_the_brand_is_forgiven_as_in_the_name() {
+        let directory = tempfile::tempdir().unwrap();
+        let index = FoodIndex::create_in(directory.path()).unwrap();
+        let spread = food("Hazelnut spread", Some("Ferrero"));
+        index
+            .apply(&[FoodChange {
+                id: spread.id,
+                changed_at: crate::domain::now(),
+                food: Some(spread),
+            }])
+            .unwrap();
+
+        assert_eq!(names(&index, "ferrero hazelnut"), ["Hazelnut spread"]);
+        assert_eq!(names(&index, "hazelnut ferrer"), ["Hazelnut spread"]);
+        assert_eq!(names(&index, "ferrerp"), ["Hazelnut spread"], "typing");
+        assert_eq!(names(&index, "hazelnt"), ["Hazelnut spread"]);
+        assert_eq!(names(&index, "hazelnt spread"), ["Hazelnut spread"]);
+        assert_eq!(names(&index, "hazelnut ferero"), ["Hazelnut spread"]);
+        assert_eq!(names(&index, "ferero hazelnut"), ["Hazelnut spread"]);
+    }
 }

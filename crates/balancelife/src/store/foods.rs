@@ -93,11 +93,12 @@ pub trait FoodStore: Send + Sync {
 
     /// Idempotent on the id: the same content again is `Unchanged`, different
     /// content a conflict; `NotFound` when the id is another user's food (so nobody
-    /// learns it exists).
+    /// learns it exists). A deleted food's id is not taken again while its
+    /// tombstone lasts: a conflict.
     async fn create(&self, food: Food) -> StoreResult<Written<Food>>;
 
     /// Replaces the stored food of `food`'s id if it is still the revision `read`
-    /// (the same `updated_at`): `Stale` otherwise, `NotFound` if there is none.
+    /// (the same `version`): `Stale` otherwise, `NotFound` if there is none.
     async fn replace(&self, food: Food, read: &Food) -> StoreResult<Written<Food>>;
 
     /// Deletes food `id` if it is still the revision `read`, leaving a tombstone in
@@ -112,8 +113,10 @@ pub trait FoodStore: Send + Sync {
 
     /// Each food's latest change after `after`, oldest first, at most `limit`: a
     /// food changed twice is listed once, at its second change. A write is stamped
-    /// before it commits, so a change can appear behind a position already read,
-    /// by up to `Store::late_write_bound`; a follower reads that much again.
+    /// as it is sent, before it commits, and by its instance's clock, so a change
+    /// can appear behind a position already read, by up to
+    /// `Store::late_write_bound` and the clocks' difference; a follower reads that
+    /// much again.
     async fn changes(&self, after: FeedPosition, limit: usize) -> StoreResult<Vec<FoodChange>>;
 }
 

@@ -85,6 +85,17 @@ async fn a_food_is_found_by_prefix_typo_and_without_its_accents(app: TestApp) {
         "no typo in a short word"
     );
     assert!(names_found(&app, &user, "pizza").await.is_empty());
+
+    let mut spread = food_body("Hazelnut spread");
+    spread["brand"] = json!("Ferrero");
+    create(&app, &user, spread).await;
+    for query in ["hazelnut ferr", "ferrero hazel", "ferero hazelnut"] {
+        assert_eq!(
+            names_found(&app, &user, query).await,
+            ["Hazelnut spread"],
+            "the brand counts as the name does: {query}"
+        );
+    }
 }
 
 async fn a_barcode_is_checked_and_found_in_either_form(app: TestApp) {

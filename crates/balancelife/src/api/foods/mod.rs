@@ -11,6 +11,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -29,6 +31,11 @@ const TAG: &str = "foods";
 /// The longest page of search results.
 const MAX_SEARCH_LIMIT: i64 = 50;
 const DEFAULT_SEARCH_LIMIT: i64 = 20;
+/// How long a search waits for a just-started index to read the whole store.
+const INDEX_WAIT: Duration = Duration::from_secs(1);
+/// How long a write waits for this instance's index to take it in before it is
+/// answered anyway (the index takes it at its next poll).
+const SEARCHABLE_WAIT: Duration = Duration::from_secs(2);
 /// How deep search results may be paged: nobody reads past it, and it bounds the
 /// work a page costs.
 const MAX_SEARCH_OFFSET: usize = 500;
@@ -101,6 +108,10 @@ pub async fn search(
         offset,
         limit,
     };
+    if !state.foods.ready(INDEX_WAIT).await {
+        // Just started over a large store: a search now would miss foods.
+        return Err(ApiError::unavailable());
+    }
     let page = state.foods.search(request).await.map_err(|error| {
         ApiError::internal(format!(
             "searching foods: {}",
@@ -159,8 +170,10 @@ pub async fn by_barcode(
             tracing::warn!(error = %crate::telemetry::ErrorChain(&error), "the food index failed a barcode lookup");
             None
         });
+    // A miss is asked of the store: the index may not have a food written an
+    // instant ago through another instance.
     let food = match indexed {
-        Some(found) => found.ok_or_else(|| ApiError::not_found(NOUN))?,
+        Some(found) => found,
         None => state
             .store
             .foods()
@@ -385,10 +398,13 @@ fn next_version(version: Version) -> ApiResult<Version> {
 /// it at once; other instances follow within a second. The write stands either
 /// way: a failure here only delays the index to its next poll.
 async fn searchable(state: &SharedState) {
-    if let Err(error) = state.foods.catch_up().await {
-        tracing::warn!(
+    match tokio::time::timeout(SEARCHABLE_WAIT, state.foods.catch_up()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(
             error = %crate::telemetry::ErrorChain(&error),
             "the food index did not catch up with a write; it will at its next poll"
-        );
+        ),
+        // Still reading a large store after a start: the write is in the feed.
+        Err(_) => {}
     }
 }

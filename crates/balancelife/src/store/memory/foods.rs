@@ -30,6 +30,8 @@ struct FoodRows {
     feed: BTreeMap<(DateTime<Utc>, Uuid), ()>,
     /// Where each food sits in `feed`.
     changed_at: HashMap<Uuid, DateTime<Utc>>,
+    /// The deleted foods' places in `feed`, oldest first, to drop past their time.
+    tombstones: BTreeMap<DateTime<Utc>, Uuid>,
     /// The time of the last change: the next is later, so the feed's order is the
     /// order of the writes, even within one millisecond or when the clock steps
     /// back, and a follower never needs to read any of it twice.
@@ -58,7 +60,8 @@ impl FoodRows {
     fn remove(&mut self, id: Uuid) -> Option<Food> {
         let food = self.by_id.remove(&id)?;
         self.unindex(&food);
-        self.changed(id);
+        let at = self.changed(id);
+        self.tombstones.insert(at, id);
         Some(food)
     }
 
@@ -77,8 +80,9 @@ impl FoodRows {
         }
     }
 
-    /// Moves `id` to the end of the feed, and drops tombstones past their time.
-    fn changed(&mut self, id: Uuid) {
+    /// Moves `id` to the end of the feed, and drops tombstones past their time;
+    /// returns its place.
+    fn changed(&mut self, id: Uuid) -> DateTime<Utc> {
         let clock = Utc::now();
         let at = match self.last_change {
             Some(last) if last >= clock => last + TimeDelta::nanoseconds(1),
@@ -87,16 +91,19 @@ impl FoodRows {
         self.last_change = Some(at);
         if let Some(before) = self.changed_at.insert(id, at) {
             self.feed.remove(&(before, id));
+            self.tombstones.remove(&before);
         }
         self.feed.insert((at, id), ());
         let horizon = at - TimeDelta::days(TOMBSTONE_DAYS);
-        while let Some((&(when, old), ())) = self.feed.first_key_value() {
-            if when >= horizon || self.by_id.contains_key(&old) {
+        while let Some((&when, &old)) = self.tombstones.first_key_value() {
+            if when >= horizon {
                 break;
             }
+            self.tombstones.remove(&when);
             self.feed.remove(&(when, old));
             self.changed_at.remove(&old);
         }
+        at
     }
 
     /// Deletes every food of `owner` (the user is being deleted).
@@ -145,6 +152,11 @@ impl FoodStore for FoodTable {
 
     async fn create(&self, food: Food) -> StoreResult<Written<Food>> {
         let mut rows = self.rows.write();
+        if !rows.by_id.contains_key(&food.id) && rows.changed_at.contains_key(&food.id) {
+            return Err(StoreError::Conflict(
+                "a food with this id was deleted; make a new id".into(),
+            ));
+        }
         match rows.by_id.get(&food.id) {
             Some(stored) if stored.owner != food.owner => Err(StoreError::NotFound),
             Some(stored) if same_content(stored, &food) => Ok(Written::Unchanged(stored.clone())),
@@ -161,7 +173,7 @@ impl FoodStore for FoodTable {
     async fn replace(&self, food: Food, read: &Food) -> StoreResult<Written<Food>> {
         let mut rows = self.rows.write();
         let stored = rows.by_id.get(&food.id).ok_or(StoreError::NotFound)?;
-        if stored.updated_at != read.updated_at {
+        if stored.version != read.version {
             return Err(StoreError::Stale);
         }
         let previous = stored.clone();
@@ -175,7 +187,7 @@ impl FoodStore for FoodTable {
     async fn delete(&self, id: Uuid, read: &Food) -> StoreResult<Food> {
         let mut rows = self.rows.write();
         let stored = rows.by_id.get(&id).ok_or(StoreError::NotFound)?;
-        if stored.updated_at != read.updated_at {
+        if stored.version != read.version {
             return Err(StoreError::Stale);
         }
         rows.remove(id).ok_or(StoreError::NotFound)

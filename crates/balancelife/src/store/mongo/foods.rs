@@ -53,9 +53,10 @@ fn tombstone(id: Uuid, at: DateTime<Utc>) -> StoreResult<Document> {
     .map_err(|e| StoreError::internal("encoding a tombstone").because(e))
 }
 
-/// The revision a conditional write compares with.
+/// The revision a conditional write compares with: the version read, which every
+/// change bumps (a time could repeat within a millisecond, or across clocks).
 fn revision_of(read: &Food) -> Bson {
-    Bson::DateTime(bson::DateTime::from_chrono(read.updated_at))
+    Bson::Int64(i64::from(read.version.get()))
 }
 
 impl MongoFoods {
@@ -135,7 +136,11 @@ impl FoodStore for MongoFoods {
     }
 
     async fn by_barcode(&self, barcode: &Barcode, viewer: Option<Uuid>) -> StoreResult<Food> {
-        let filter = doc! { "barcodes": barcode.as_str() };
+        let mut visible = vec![doc! { "owner": { "$exists": false } }];
+        if let Some(viewer) = viewer {
+            visible.push(doc! { "owner": bson::Uuid::from(viewer) });
+        }
+        let filter = doc! { "barcodes": barcode.as_str(), "$or": visible };
         // Few foods share a barcode; the rank is easier to say here than in a sort.
         let documents: Vec<Document> =
             detached(self.timeout, &self.collection, move |foods| async move {
@@ -181,7 +186,7 @@ impl FoodStore for MongoFoods {
     async fn replace(&self, food: Food, read: &Food) -> StoreResult<Written<Food>> {
         let mut filter = live();
         filter.insert("_id", bson::Uuid::from(food.id));
-        filter.insert("updated_at", revision_of(read));
+        filter.insert("version", revision_of(read));
         let document = encode(&food, now())?;
         let timeout = self.timeout;
         let replaced = detached_write(timeout, &self.collection, move |foods| async move {
@@ -209,7 +214,7 @@ impl FoodStore for MongoFoods {
     async fn delete(&self, id: Uuid, read: &Food) -> StoreResult<Food> {
         let mut filter = live();
         filter.insert("_id", bson::Uuid::from(id));
-        filter.insert("updated_at", revision_of(read));
+        filter.insert("version", revision_of(read));
         let document = tombstone(id, now())?;
         let timeout = self.timeout;
         let deleted = detached_write(timeout, &self.collection, move |foods| async move {
@@ -250,8 +255,10 @@ impl FoodStore for MongoFoods {
                 },
             }
         }
-        let at = now();
+        // Each write is stamped as it is sent: a follower reads back only as far as
+        // a write can take (see `FoodStore::changes`), not a whole batch's time.
         if !new.is_empty() {
+            let at = now();
             let documents = new
                 .values()
                 .map(|food| encode(food, at))
@@ -275,7 +282,7 @@ impl FoodStore for MongoFoods {
         }
         for food in changed {
             let filter = doc! { "_id": bson::Uuid::from(food.id) };
-            let document = encode(&food, at)?;
+            let document = encode(&food, now())?;
             let timeout = self.timeout;
             detached_write(timeout, &self.collection, move |foods| async move {
                 foods
@@ -312,7 +319,18 @@ impl FoodStore for MongoFoods {
                     .await
             })
             .await?;
-        documents.into_iter().map(change_of).collect()
+        // A document this release cannot read must not stop every follower: it is
+        // logged and passed over.
+        Ok(documents
+            .into_iter()
+            .filter_map(|document| match change_of(document) {
+                Ok(change) => Some(change),
+                Err(error) => {
+                    tracing::error!(error = %crate::telemetry::ErrorChain(&error), "a food the feed of changes passes over");
+                    None
+                }
+            })
+            .collect())
     }
 }
 
