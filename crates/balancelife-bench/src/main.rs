@@ -9,6 +9,7 @@
 
 mod bench;
 mod floor;
+mod foods;
 mod http;
 mod measure;
 mod mixed;
@@ -44,6 +45,11 @@ struct Cli {
     /// Serve this file's bytes from a bare axum server instead (the HTTP floor).
     #[arg(long, hide = true, value_name = "FILE")]
     floor: Option<PathBuf>,
+
+    /// Build and search a food index of this many foods instead, and print the
+    /// figures as JSON (how the food rows measure an index on its own).
+    #[arg(long, hide = true, value_name = "FOODS")]
+    food_index: Option<usize>,
 }
 
 /// mimalloc rather than glibc's malloc: see the workspace's `Cargo.toml`.
@@ -65,6 +71,8 @@ async fn main() -> ExitCode {
         startup::serve(&settings).await
     } else if let Some(body) = &cli.floor {
         floor::serve(body).await
+    } else if let Some(count) = cli.food_index {
+        foods::measure_index(count)
     } else {
         bench::run(&settings, &cli.bench).await
     };

@@ -12,7 +12,9 @@ use serde::Serialize;
 /// One operation; called with the operation's number (0, 1, 2, …).
 pub type Op = Arc<dyn Fn(usize) -> BoxFuture<'static, ()> + Send + Sync>;
 
-#[derive(Debug, Clone, Copy, Serialize)]
+/// The figures of one row. Read back too: the food rows come from a child process
+/// as JSON.
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct Stats {
     pub ops: usize,
     pub ops_per_sec: f64,

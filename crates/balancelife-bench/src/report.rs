@@ -33,6 +33,19 @@ pub struct Target {
     pub pass: bool,
 }
 
+/// The food index on its own and an import into MongoDB.
+#[derive(Debug, Serialize)]
+pub struct FoodFigures {
+    pub indexed: usize,
+    pub build_seconds: f64,
+    pub index_on_disk_mib: f64,
+    /// The resident memory of a process holding only the index.
+    pub index_process_rss_mib: f64,
+    pub imported: usize,
+    pub import_foods_per_second: f64,
+    pub import_rss_growth_mib: f64,
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     pub machine: String,
@@ -47,6 +60,8 @@ pub struct Report {
     pub l1_cache_mib: f64,
     /// The longest a second instance took to serve a write made through the first.
     pub across_instances_max_ms: f64,
+    /// The food database at scale, when measured.
+    pub foods: Option<FoodFigures>,
     pub targets: Vec<Target>,
 }
 
@@ -108,9 +123,23 @@ impl Report {
             self.stampede_readers, self.stampede_store_reads
         );
         println!(
-            "Service peak RSS under HTTP load: {:.1} MiB (L1_CACHE_MB {:.0}); HTTP load from {}\n",
+            "Service peak RSS under HTTP load: {:.1} MiB (L1_CACHE_MB {:.0}); HTTP load from {}",
             self.http_peak_rss_mib, self.l1_cache_mib, self.http_load_generator
         );
+        if let Some(foods) = &self.foods {
+            println!(
+                "Food index of {} foods: built in {:.1} s, {:.0} MiB on disk, {:.0} MiB resident; \
+                 import of {} foods into MongoDB: {:.0} foods/s, memory +{:.1} MiB",
+                foods.indexed,
+                foods.build_seconds,
+                foods.index_on_disk_mib,
+                foods.index_process_rss_mib,
+                foods.imported,
+                foods.import_foods_per_second,
+                foods.import_rss_growth_mib
+            );
+        }
+        println!();
         for target in &self.targets {
             println!(
                 "{} {}: {}",

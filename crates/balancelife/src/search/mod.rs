@@ -4,7 +4,7 @@
 //! instances.
 
 mod follower;
-mod index;
+pub mod index;
 pub mod text;
 
 pub use follower::{FoodSearch, POLL_EVERY, SearchError};
