@@ -38,8 +38,8 @@ pub enum IndexError {
 
 /// The analyzer of the prefix field: its text is prefixes already.
 const SPACED: &str = "spaced";
-/// Who may see a food that is everyone's.
-const PUBLIC: &str = "public";
+/// What marks a user's own food, beside its owner's id.
+const PRIVATE: &str = "private";
 
 /// The scores that order the results (see the module's documentation).
 const OWN: f32 = 1_000.0;
@@ -52,7 +52,7 @@ const TYPO_WORD: f32 = 1.0;
 const LENGTH_PENALTY: f32 = 0.001;
 
 /// Memory the writer may fill before it writes a segment.
-const WRITER_MEMORY_BYTES: usize = 32 * 1024 * 1024;
+const WRITER_MEMORY_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -205,10 +205,10 @@ impl FoodIndex {
             document.add_text(fields.barcodes, barcode.as_str());
         }
         document.add_text(fields.source, food.source.as_str());
-        let visible_to = food
-            .owner
-            .map_or_else(|| PUBLIC.to_owned(), |owner| owner.to_string());
-        document.add_text(fields.visible_to, visible_to);
+        if let Some(owner) = food.owner {
+            document.add_text(fields.visible_to, PRIVATE);
+            document.add_text(fields.visible_to, owner.to_string());
+        }
         document.add_u64(
             fields.name_length,
             food.name.text.as_str().chars().count() as u64,
@@ -324,19 +324,20 @@ impl FoodIndex {
             clauses.push((Occur::Must, Box::new(best_of(ways))));
         }
 
-        let mut visible = vec![term(fields.visible_to, PUBLIC)];
+        // Other users' foods are left out rather than everyone's and the viewer's
+        // let in: the private foods are few, so the exclusion reads short posting
+        // lists where the inclusion would read the public one, nearly every food.
+        let mut others_private: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, exact(fields.visible_to, PRIVATE))];
         if let Some(viewer) = request.viewer {
             let viewer = viewer.to_string();
-            visible.push(term(fields.visible_to, &viewer));
+            others_private.push((Occur::MustNot, exact(fields.visible_to, &viewer)));
             clauses.push((
                 Occur::Should,
                 constant(exact(fields.visible_to, &viewer), OWN),
             ));
         }
-        clauses.push((
-            Occur::Must,
-            constant(Box::new(TermSetQuery::new(visible)), 0.0),
-        ));
+        clauses.push((Occur::MustNot, Box::new(BooleanQuery::new(others_private))));
         if !request.recent.is_empty() {
             let recent = request
                 .recent
