@@ -84,6 +84,7 @@ impl EntryFixture for MealData {
             },
             source: EntrySource::Manual,
             package: None,
+            food: None,
             notes: None,
         }
     }

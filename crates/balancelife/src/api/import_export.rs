@@ -566,7 +566,9 @@ async fn prepare<E: EntryResource>(
             .collect();
         let managed: StoreManaged = from_json_value(managed.into()).map_err(|e| e.within(&at))?;
         let input: E::Input = from_json_value(object.into()).map_err(|e| e.within(&at))?;
-        let (id, data) = E::from_input(input).map_err(|e| e.within(&at))?;
+        let (id, data) = E::resolve(state.store.as_ref(), user, input)
+            .await
+            .map_err(|e| e.within(&at))?;
         let id =
             id.ok_or_else(|| ApiError::invalid(format!("{at}.id"), "is required in an import"))?;
         check_occurred_at::<E>(data.occurred_at()).map_err(|e| e.within(&at))?;

@@ -39,6 +39,8 @@ pub enum Unit {
 pub enum EntrySource {
     Manual,
     Package,
+    /// Logged from a food by weight or serving: the service worked out the numbers.
+    Food,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -84,6 +86,13 @@ impl Nutrition {
     }
 }
 
+/// Which food revision an entry was logged from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoodRef {
+    pub food_id: Uuid,
+    pub food_version: Version,
+}
+
 /// Which package revision an entry came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageRef {
@@ -101,6 +110,10 @@ pub struct MealData {
     pub nutrition: Nutrition,
     pub source: EntrySource,
     pub package: Option<PackageRef>,
+    /// The food and its version it was logged from: its numbers are copied in, so
+    /// a later edit of the food never rewrites the day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub food: Option<FoodRef>,
     pub notes: Option<Notes>,
 }
 

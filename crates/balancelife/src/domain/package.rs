@@ -156,6 +156,7 @@ impl MealItem {
             },
             source: EntrySource::Package,
             package: Some(package),
+            food: None,
             notes: None,
         }
     }

@@ -158,6 +158,7 @@ impl LoggedMeal {
             },
             source: EntrySource::Manual,
             package: None,
+            food: None,
             notes: self.notes.clone(),
         }
     }

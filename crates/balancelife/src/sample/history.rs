@@ -308,6 +308,7 @@ mod tests {
         for entry in demo_meal_entries(now) {
             match entry.data.source {
                 EntrySource::Manual => assert!(entry.data.package.is_none()),
+                EntrySource::Food => panic!("the demo history logs no meal from a food"),
                 EntrySource::Package => {
                     let reference = entry.data.package.unwrap();
                     let package = meals.iter().find(|p| p.id == reference.package_id).unwrap();

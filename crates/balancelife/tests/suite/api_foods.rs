@@ -44,6 +44,7 @@ fn urlencode(text: &str) -> String {
 }
 
 on_every_store!(
+    a_meal_logged_from_a_food_takes_its_numbers_and_keeps_them,
     a_food_is_found_by_prefix_typo_and_without_its_accents,
     a_barcode_is_checked_and_found_in_either_form,
     own_foods_rank_first_and_other_users_foods_are_never_found,
@@ -349,4 +350,142 @@ async fn a_food_written_through_one_instance_is_found_through_another_within_a_s
         },
     )
     .await;
+}
+
+async fn a_meal_logged_from_a_food_takes_its_numbers_and_keeps_them(app: TestApp) {
+    let user = app.register("logger", json!({})).await;
+    let oats = create(
+        &app,
+        &user,
+        json!({
+            "name": {"text": "Rolled oats"},
+            "nutrients": {"energy_kcal": 379, "protein_g": 13.2, "carbs_g": 67.7, "fat_g": 6.5},
+            "servings": [{"label": "1 cup", "grams": 80}],
+        }),
+    )
+    .await;
+    let food_id = oats["id"].clone();
+    let log = |food: Value| {
+        let app = &app;
+        let token = user.token.clone();
+        async move {
+            let body =
+                json!({"eaten_at": "2026-03-02T08:00:00Z", "slot": "breakfast", "food": food});
+            app.post("/api/v1/meal-entries", Some(&token), body).await
+        }
+    };
+
+    let by_weight = log(json!({"food_id": food_id, "grams": 60})).await;
+    assert_eq!(by_weight.status, StatusCode::CREATED, "{}", by_weight.body);
+    let entry = &by_weight.body;
+    assert_eq!(
+        (
+            &entry["name"],
+            &entry["quantity"],
+            &entry["unit"],
+            &entry["source"]
+        ),
+        (
+            &json!("Rolled oats"),
+            &json!(60.0),
+            &json!("g"),
+            &json!("food")
+        )
+    );
+    assert_eq!(
+        (
+            &entry["kcal"],
+            &entry["protein_g"],
+            &entry["carbs_g"],
+            &entry["fat_g"]
+        ),
+        (&json!(227.4), &json!(7.9), &json!(40.6), &json!(3.9)),
+        "379 kcal, 13.2 g, 67.7 g and 6.5 g per 100 g, times 0.6"
+    );
+    assert_eq!(
+        entry["fiber_g"],
+        Value::Null,
+        "unknown in the food, unknown here"
+    );
+    assert_eq!(
+        (&entry["food_id"], &entry["food_version"]),
+        (&food_id, &json!(1))
+    );
+
+    let by_serving =
+        log(json!({"food_id": food_id, "serving": {"label": "1 cup", "count": 2}})).await;
+    assert_eq!(
+        by_serving.status,
+        StatusCode::CREATED,
+        "{}",
+        by_serving.body
+    );
+    assert_eq!(
+        (
+            &by_serving.body["kcal"],
+            &by_serving.body["quantity"],
+            &by_serving.body["unit"]
+        ),
+        (&json!(606.4), &json!(2.0), &json!("serving")),
+        "two cups of 80 g"
+    );
+
+    // The food changes; the meal logged from it does not.
+    let mut richer = food_body("Rolled oats");
+    richer["nutrients"]["energy_kcal"] = json!(400);
+    let path = format!("/api/v1/foods/{}", food_id.as_str().unwrap());
+    let edited = app.put(&path, Some(&user.token), richer).await;
+    assert_eq!(edited.body["version"], 2, "{}", edited.body);
+    let entry_path = format!("/api/v1/meal-entries/{}", entry["id"].as_str().unwrap());
+    let again = app.get(&entry_path, Some(&user.token)).await;
+    assert_eq!(
+        (&again.body["kcal"], &again.body["food_version"]),
+        (&json!(227.4), &json!(1))
+    );
+
+    let stranger = app.register("stranger", json!({})).await;
+    let theirs = create(&app, &stranger, food_body("Secret granola")).await;
+    let refusals = [
+        (
+            json!({"food_id": food_id, "serving": {"label": "1 bowl", "count": 1}}),
+            "food.serving.label",
+        ),
+        (
+            json!({"food_id": food_id, "grams": 60, "serving": {"label": "1 cup", "count": 1}}),
+            "food",
+        ),
+        (json!({"food_id": food_id}), "food"),
+        (
+            json!({"food_id": theirs["id"], "grams": 60}),
+            "food.food_id",
+        ),
+    ];
+    for (food, field) in refusals {
+        let refused = log(food).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert_eq!(refused.error_field(), field, "{}", refused.body);
+    }
+    let typed_too = app
+        .post(
+            "/api/v1/meal-entries",
+            Some(&user.token),
+            json!({"eaten_at": "2026-03-02T08:00:00Z", "slot": "breakfast", "kcal": 100,
+                "food": {"food_id": food_id, "grams": 60}}),
+        )
+        .await;
+    assert_eq!(typed_too.error_field(), "kcal", "{}", typed_too.body);
+    let untyped = app
+        .post(
+            "/api/v1/meal-entries",
+            Some(&user.token),
+            json!({"eaten_at": "2026-03-02T08:00:00Z", "slot": "breakfast", "name": "Toast",
+                "quantity": 1, "unit": "piece"}),
+        )
+        .await;
+    assert_eq!(untyped.error_field(), "kcal", "{}", untyped.body);
 }

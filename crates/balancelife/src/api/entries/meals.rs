@@ -9,12 +9,17 @@ use crate::api::entries::{EntryResource, package_ref, patched_package, published
 use crate::api::http::error::{ApiError, ApiResult};
 use crate::api::http::patch::{non_null, nullable, set};
 use crate::domain::{
-    ClientId, Entry, EntrySource, Grams, Kcal, MealData, MealSlot, Milligrams, Notes, Nutrition,
-    PackageRef, Quantity, Title, Unit, Version, to_millis,
+    ClientId, Entry, EntrySource, FoodRef, Grams, Kcal, MealData, MealSlot, Milligrams, Notes,
+    Nutrition, PackageRef, Quantity, ServingLabel, Title, Unit, User, Version, to_millis,
 };
-use crate::store::{EntryStore, Store, StoreResult};
+use crate::store::{EntryStore, Optional, Store, StoreResult};
 
-/// The body of `POST /meal-entries` and `PUT /meal-entries/{id}`.
+mod portion;
+use portion::logged_from;
+
+/// The body of `POST /meal-entries` and `PUT /meal-entries/{id}`: the meal's
+/// numbers typed in, or `food` and a portion, from which the service works them
+/// out.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MealEntryInput {
@@ -23,10 +28,18 @@ pub struct MealEntryInput {
     #[schema(example = "2026-11-20T12:30:00Z")]
     eaten_at: DateTime<Utc>,
     slot: MealSlot,
-    name: Title,
-    quantity: Quantity,
-    unit: Unit,
-    kcal: Kcal,
+    /// Logged from a food: its name, the portion and the numbers come from it, so
+    /// `quantity`, `unit`, `kcal` and the macros are left out (`name` may still
+    /// say what it was).
+    food: Option<FoodPortion>,
+    /// Required unless `food` is given.
+    name: Option<Title>,
+    /// Required unless `food` is given.
+    quantity: Option<Quantity>,
+    /// Required unless `food` is given.
+    unit: Option<Unit>,
+    /// Required unless `food` is given.
+    kcal: Option<Kcal>,
     /// Optional, like every macro: leave out (or send `null`) what is not known, as
     /// for a coffee logged by its calories alone. Unknown is not zero: summaries add
     /// what is known and count the entries that left a macro out.
@@ -36,11 +49,34 @@ pub struct MealEntryInput {
     fiber_g: Option<Grams>,
     sugar_g: Option<Grams>,
     sodium_mg: Option<Milligrams>,
-    /// Optional: it follows from `package_id`, and must agree with it when given.
+    /// Optional: it follows from `package_id` or `food`, and must agree with them
+    /// when given.
     source: Option<EntrySource>,
     package_id: Option<Uuid>,
     package_version: Option<Version>,
+    /// The food an exported entry was logged from, with its numbers typed in as
+    /// exported: given together.
+    food_id: Option<Uuid>,
+    food_version: Option<Version>,
     notes: Option<Notes>,
+}
+
+/// A portion of a food: `grams` of it (millilitres for a drink), or `count` of one
+/// of its servings.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FoodPortion {
+    food_id: Uuid,
+    grams: Option<Grams>,
+    serving: Option<ServingPortion>,
+}
+
+/// `count` of the food's serving with this `label`, e.g. 2 of "1 slice".
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServingPortion {
+    label: ServingLabel,
+    count: Quantity,
 }
 
 /// The body of `PATCH /meal-entries/{id}`: absent fields stay, `null` clears.
@@ -115,28 +151,61 @@ pub struct MealEntryView {
     package_id: Option<Uuid>,
     #[schema(required = true)]
     package_version: Option<Version>,
+    /// The food it was logged from, and that food's version then.
+    #[schema(required = true)]
+    food_id: Option<Uuid>,
+    #[schema(required = true)]
+    food_version: Option<Version>,
     #[schema(required = true)]
     notes: Option<Notes>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
-/// The source an entry has: from a package exactly when it names one.
+/// The source an entry has: from a package exactly when it names one, from a food
+/// exactly when it names one (never both).
 pub fn source_of(
     package: Option<PackageRef>,
+    food: Option<FoodRef>,
     claimed: Option<EntrySource>,
 ) -> ApiResult<EntrySource> {
-    let source = if package.is_some() {
-        EntrySource::Package
-    } else {
-        EntrySource::Manual
+    let source = match (package, food) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "food_id",
+                "an entry comes from a package or from a food, not both",
+            ));
+        }
+        (Some(_), None) => EntrySource::Package,
+        (None, Some(_)) => EntrySource::Food,
+        (None, None) => EntrySource::Manual,
     };
     match claimed {
         Some(claimed) if claimed != source => Err(ApiError::invalid(
             "source",
-            "must be \"package\" exactly when package_id is given",
+            "must be \"package\" exactly when package_id is given, \"food\" exactly when \
+             a food is",
         )),
         _ => Ok(source),
+    }
+}
+
+/// `food_id` and `food_version`, given together or not at all.
+fn food_ref(food_id: Option<Uuid>, food_version: Option<Version>) -> ApiResult<Option<FoodRef>> {
+    match (food_id, food_version) {
+        (None, None) => Ok(None),
+        (Some(food_id), Some(food_version)) => Ok(Some(FoodRef {
+            food_id,
+            food_version,
+        })),
+        (Some(_), None) => Err(ApiError::invalid(
+            "food_version",
+            "is required with food_id",
+        )),
+        (None, Some(_)) => Err(ApiError::invalid(
+            "food_id",
+            "is required with food_version",
+        )),
     }
 }
 
@@ -154,15 +223,24 @@ impl EntryResource for MealData {
     }
 
     fn from_input(input: MealEntryInput) -> ApiResult<(Option<ClientId>, Self)> {
+        if input.food.is_some() {
+            // Only `resolve`, with the store, can read the food.
+            return Err(ApiError::invalid(
+                "food",
+                "is taken when logging a meal, not here",
+            ));
+        }
+        let required = |field: &str| ApiError::invalid(field, "is required unless `food` is given");
         let package = package_ref(input.package_id, input.package_version)?;
+        let food = food_ref(input.food_id, input.food_version)?;
         let data = MealData {
             eaten_at: to_millis(input.eaten_at),
             slot: input.slot,
-            name: input.name,
-            quantity: input.quantity,
-            unit: input.unit,
+            name: input.name.ok_or_else(|| required("name"))?,
+            quantity: input.quantity.ok_or_else(|| required("quantity"))?,
+            unit: input.unit.ok_or_else(|| required("unit"))?,
             nutrition: Nutrition {
-                kcal: input.kcal,
+                kcal: input.kcal.ok_or_else(|| required("kcal"))?,
                 protein_g: input.protein_g,
                 carbs_g: input.carbs_g,
                 fat_g: input.fat_g,
@@ -170,8 +248,61 @@ impl EntryResource for MealData {
                 sugar_g: input.sugar_g,
                 sodium_mg: input.sodium_mg,
             },
-            source: source_of(package, input.source)?,
+            source: source_of(package, food, input.source)?,
             package,
+            food,
+            notes: input.notes,
+        };
+        Ok((input.id, data))
+    }
+
+    async fn resolve(
+        store: &dyn Store,
+        user: &User,
+        mut input: MealEntryInput,
+    ) -> ApiResult<(Option<ClientId>, Self)> {
+        let Some(portion) = input.food.take() else {
+            return Self::from_input(input);
+        };
+        let typed = [
+            ("quantity", input.quantity.is_some()),
+            ("unit", input.unit.is_some()),
+            ("kcal", input.kcal.is_some()),
+            ("protein_g", input.protein_g.is_some()),
+            ("carbs_g", input.carbs_g.is_some()),
+            ("fat_g", input.fat_g.is_some()),
+            ("fiber_g", input.fiber_g.is_some()),
+            ("sugar_g", input.sugar_g.is_some()),
+            ("sodium_mg", input.sodium_mg.is_some()),
+            ("package_id", input.package_id.is_some()),
+            ("package_version", input.package_version.is_some()),
+            ("food_id", input.food_id.is_some()),
+            ("food_version", input.food_version.is_some()),
+        ];
+        if let Some((field, _)) = typed.iter().find(|(_, given)| *given) {
+            return Err(ApiError::invalid(
+                *field,
+                "is worked out from `food`: leave it out",
+            ));
+        }
+        let food = store
+            .foods()
+            .get(portion.food_id)
+            .await
+            .optional()?
+            .filter(|food| food.visible_to(Some(user.id)))
+            .ok_or_else(|| ApiError::invalid("food.food_id", "is not a food you can see"))?;
+        let logged = logged_from(&food, &portion)?;
+        let data = MealData {
+            eaten_at: to_millis(input.eaten_at),
+            slot: input.slot,
+            name: input.name.unwrap_or(logged.name),
+            quantity: logged.quantity,
+            unit: logged.unit,
+            nutrition: logged.nutrition,
+            source: source_of(None, Some(logged.food), input.source)?,
+            package: None,
+            food: Some(logged.food),
             notes: input.notes,
         };
         Ok((input.id, data))
@@ -193,7 +324,7 @@ impl EntryResource for MealData {
         set(&mut n.sodium_mg, patch.sodium_mg);
         set(&mut self.notes, patch.notes);
         self.package = patched_package(self.package, patch.package_id, patch.package_version)?;
-        self.source = source_of(self.package, None)?;
+        self.source = source_of(self.package, self.food, None)?;
         Ok(())
     }
 
@@ -229,6 +360,8 @@ impl EntryResource for MealData {
             source: data.source,
             package_id: data.package.map(|p| p.package_id),
             package_version: data.package.map(|p| p.package_version),
+            food_id: data.food.map(|f| f.food_id),
+            food_version: data.food.map(|f| f.food_version),
             notes: data.notes,
             created_at,
             updated_at,

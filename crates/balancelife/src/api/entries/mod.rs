@@ -46,6 +46,15 @@ pub trait EntryResource: EntryData {
     fn entries(store: &dyn Store) -> &dyn EntryStore<Self>;
     /// The client's id, if it chose one, and the validated data.
     fn from_input(input: Self::Input) -> ApiResult<(Option<ClientId>, Self)>;
+    /// `from_input` with what needs the store: a meal logged from a food takes
+    /// its numbers from the food `user` may see.
+    async fn resolve(
+        _store: &dyn Store,
+        _user: &User,
+        input: Self::Input,
+    ) -> ApiResult<(Option<ClientId>, Self)> {
+        Self::from_input(input)
+    }
     fn apply_patch(&mut self, patch: Self::Patch) -> ApiResult<()>;
     /// The current version of a published package of this kind, if there is one.
     async fn package_version(store: &dyn Store, id: Uuid) -> StoreResult<Option<Version>>;
@@ -260,7 +269,7 @@ pub async fn create<E: EntryResource>(
     AuthUser(user): AuthUser,
     ValidJson(input): ValidJson<E::Input>,
 ) -> ApiResult<Created<E::View>> {
-    let (client_id, data) = E::from_input(input)?;
+    let (client_id, data) = E::resolve(state.store.as_ref(), &user, input).await?;
     let entry = new_entry(
         &state,
         &user,
@@ -282,7 +291,7 @@ pub async fn put<E: EntryResource>(
     let id = ClientId::try_from(id)
         .map_err(|invalid| ApiError::invalid("id", invalid.0))?
         .get();
-    let (body_id, data) = E::from_input(input)?;
+    let (body_id, data) = E::resolve(state.store.as_ref(), &user, input).await?;
     if body_id.is_some_and(|body_id| body_id.get() != id) {
         return Err(ApiError::invalid("id", "must match the id in the path"));
     }

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Activity, Barcode, Basis, DistanceKm, DurationSecs, Effort, Email, Entry, EntryData,
-    EntryPosition, EntrySource, Food, FoodName, FoodSource, FoodText, HeartRate, Kcal, MealData,
-    MealSlot, Micronutrient, Name, Notes, Nutrients, Nutrition, PackageRef, PasswordHash, Profile,
-    Quantity, Role, Serving, SourceId, Timezone, Title, Unit, User, Version, WorkoutData,
+    EntryPosition, EntrySource, Food, FoodName, FoodRef, FoodSource, FoodText, HeartRate, Kcal,
+    MealData, MealSlot, Micronutrient, Name, Notes, Nutrients, Nutrition, PackageRef, PasswordHash,
+    Profile, Quantity, Role, Serving, SourceId, Timezone, Title, Unit, User, Version, WorkoutData,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -112,6 +112,11 @@ pub struct MealEntryDoc {
     source: EntrySource,
     package_id: Option<Uuid>,
     package_version: Option<Version>,
+    /// Absent on entries not logged from a food, and on those of older releases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    food_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    food_version: Option<Version>,
     notes: Option<Notes>,
     created_at: DateTime,
     updated_at: DateTime,
@@ -148,6 +153,8 @@ impl EntryDocument for MealData {
             source: data.source,
             package_id: data.package.map(|p| p.package_id.into()),
             package_version: data.package.map(|p| p.package_version),
+            food_id: data.food.map(|f| f.food_id.into()),
+            food_version: data.food.map(|f| f.food_version),
             notes: data.notes.clone(),
             created_at: DateTime::from_chrono(entry.created_at),
             updated_at: DateTime::from_chrono(entry.updated_at),
@@ -168,6 +175,13 @@ impl EntryDocument for MealData {
                 nutrition: doc.nutrition,
                 source: doc.source,
                 package: package_ref(doc.package_id, doc.package_version),
+                food: doc
+                    .food_id
+                    .zip(doc.food_version)
+                    .map(|(food_id, food_version)| FoodRef {
+                        food_id: food_id.into(),
+                        food_version,
+                    }),
                 notes: doc.notes,
             },
             created_at: doc.created_at.to_chrono(),
