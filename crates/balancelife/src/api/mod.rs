@@ -54,6 +54,7 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(foods::search, foods::create))
         .routes(routes!(foods::get, foods::put, foods::delete))
         .routes(routes!(foods::by_barcode))
+        .routes(routes!(foods::recent::recent))
         .routes(catalogue(routes!(
             packages::list_meal_packages,
             meal_admin::create

@@ -44,6 +44,7 @@ fn urlencode(text: &str) -> String {
 }
 
 on_every_store!(
+    recent_foods_come_with_their_last_portion_the_latest_first,
     a_meal_logged_from_a_food_takes_its_numbers_and_keeps_them,
     a_food_is_found_by_prefix_typo_and_without_its_accents,
     a_barcode_is_checked_and_found_in_either_form,
@@ -488,4 +489,66 @@ async fn a_meal_logged_from_a_food_takes_its_numbers_and_keeps_them(app: TestApp
         )
         .await;
     assert_eq!(untyped.error_field(), "kcal", "{}", untyped.body);
+}
+
+async fn recent_foods_come_with_their_last_portion_the_latest_first(app: TestApp) {
+    let user = app.register("regular", json!({})).await;
+    let oats = create(&app, &user, food_body("Rolled oats")).await;
+    let yogurt = create(&app, &user, food_body("Greek yogurt")).await;
+    let ago = |hours: i64| (chrono::Utc::now() - chrono::Duration::hours(hours)).to_rfc3339();
+    let meals = [
+        (ago(50), json!({"food_id": oats["id"], "grams": 60})),
+        (ago(26), json!({"food_id": yogurt["id"], "grams": 150})),
+        (
+            ago(2),
+            json!({"food_id": oats["id"], "serving": {"label": "1 cup", "count": 1.5}}),
+        ),
+    ];
+    for (eaten_at, food) in meals {
+        let body = json!({"eaten_at": eaten_at, "slot": "breakfast", "food": food});
+        let logged = app
+            .post("/api/v1/meal-entries", Some(&user.token), body)
+            .await;
+        assert_eq!(logged.status, StatusCode::CREATED, "{}", logged.body);
+    }
+    let typed = app
+        .post(
+            "/api/v1/meal-entries",
+            Some(&user.token),
+            TestApp::meal_body(&ago(1)),
+        )
+        .await;
+    assert_eq!(
+        typed.status,
+        StatusCode::CREATED,
+        "a meal typed in names no food"
+    );
+
+    let recent = app.get("/api/v1/foods/recent", Some(&user.token)).await;
+
+    assert_eq!(recent.status, StatusCode::OK, "{}", recent.body);
+    let summary: Vec<(Value, Value, Value, Value)> = recent
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                item["food"]["id"].clone(),
+                item["last_quantity"].clone(),
+                item["last_unit"].clone(),
+                item["times_logged"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (oats["id"].clone(), json!(1.5), json!("serving"), json!(2)),
+            (yogurt["id"].clone(), json!(150.0), json!("g"), json!(1)),
+        ]
+    );
+    let other = app.register("newcomer", json!({})).await;
+    let none = app.get("/api/v1/foods/recent", Some(&other.token)).await;
+    assert_eq!(none.body, json!([]));
 }

@@ -6,6 +6,7 @@
 //! are every user's to read; admins may publish a food for everyone.
 
 pub(crate) mod inputs;
+pub(crate) mod recent;
 
 use axum::Json;
 use axum::extract::{Path, State};

@@ -1,0 +1,122 @@
+//! `GET /foods/recent`: the foods a user logs, with the portion they took last
+//! time, because that is how people log their breakfast: the same oats, the same
+//! 60 g.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::inputs::FoodView;
+use crate::api::account::auth::AuthUser;
+use crate::api::http::error::{ApiResult, ErrorBody};
+use crate::api::http::state::SharedState;
+use crate::domain::{Entry, MealData, Quantity, Unit};
+use crate::store::{DateRange, Optional, all_entries};
+
+/// How far back the meals are read.
+const LOOKBACK_DAYS: i64 = 90;
+/// The most foods answered.
+const MOST: usize = 20;
+
+/// A food the user logged, and how.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecentFood {
+    pub food: FoodView,
+    /// The portion of the last meal logged from it.
+    pub last_quantity: Quantity,
+    pub last_unit: Unit,
+    pub last_logged_at: DateTime<Utc>,
+    /// How many meals of the last 90 days were logged from it.
+    pub times_logged: u32,
+}
+
+/// The caller's recently logged foods, with the last portion of each.
+///
+/// Foods logged in meals of the last 90 days, the most recently eaten first; a food
+/// deleted since, or no longer visible, is left out.
+#[utoipa::path(
+    get,
+    path = "/api/v1/foods/recent",
+    tag = "foods",
+    operation_id = "recent_foods",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "At most 20 foods, the most recently eaten first",
+            body = Vec<RecentFood>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+pub async fn recent(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<Json<Vec<RecentFood>>> {
+    let today = user.timezone.local_date(crate::domain::now());
+    let since = today - TimeDelta::days(LOOKBACK_DAYS);
+    // A day ahead too: a meal may be logged up to a day from now.
+    let range = DateRange::new(since, today + TimeDelta::days(1))
+        .expect("a range of 92 days is within the limit");
+    let meals = all_entries(state.store.meal_entries(), user.id, range).await?;
+    let mut foods = Vec::new();
+    for (food_id, logged) in most_recent(&meals) {
+        let Some(food) = state.store.foods().get(food_id).await.optional()? else {
+            continue;
+        };
+        if !food.visible_to(Some(user.id)) {
+            continue;
+        }
+        foods.push(RecentFood {
+            food: FoodView::of(food, user.id),
+            last_quantity: logged.last.data.quantity,
+            last_unit: logged.last.data.unit,
+            last_logged_at: logged.last.data.eaten_at,
+            times_logged: logged.times,
+        });
+        if foods.len() == MOST {
+            break;
+        }
+    }
+    Ok(Json(foods))
+}
+
+/// What the meals say of one food.
+struct Logged<'a> {
+    last: &'a Entry<MealData>,
+    times: u32,
+}
+
+/// The foods `meals` were logged from, the most recently eaten first.
+fn most_recent(meals: &[Entry<MealData>]) -> Vec<(Uuid, Logged<'_>)> {
+    let mut by_food: HashMap<Uuid, Logged<'_>> = HashMap::new();
+    for meal in meals {
+        let Some(food) = meal.data.food else {
+            continue;
+        };
+        by_food
+            .entry(food.food_id)
+            .and_modify(|logged| {
+                logged.times += 1;
+                if meal.data.eaten_at > logged.last.data.eaten_at {
+                    logged.last = meal;
+                }
+            })
+            .or_insert(Logged {
+                last: meal,
+                times: 1,
+            });
+    }
+    let mut recent: Vec<_> = by_food.into_iter().collect();
+    recent.sort_by(|(a_id, a), (b_id, b)| {
+        b.last
+            .data
+            .eaten_at
+            .cmp(&a.last.data.eaten_at)
+            .then(b.times.cmp(&a.times))
+            .then(a_id.cmp(b_id))
+    });
+    recent
+}
