@@ -1,4 +1,5 @@
-"""A new user's first day, through the Python client generated from /openapi.json.
+"""A new user's first day, through the Python client generated from /openapi.json:
+a coffee typed in, a banana found by search and a bar by its barcode, a workout.
 
 Run by crates/balancelife/tests/suite/clients.rs with the generated package on
 PYTHONPATH: python journey.py <base URL> <e-mail>. Any failed step raises, so the
@@ -14,14 +15,21 @@ from balance_life_api_client.api.catalogue import (
     apply_workout_package,
     list_workout_packages,
 )
+from balance_life_api_client.api.foods import create_food, food_by_barcode, search_foods
 from balance_life_api_client.api.insights import summary
 from balance_life_api_client.api.meal_entries import create_meal_entry
 from balance_life_api_client.api.users import list_time_zones
 from balance_life_api_client.models import (
     ApplyWorkoutPackage,
+    FoodInput,
+    FoodPortion,
     MealEntryInput,
     MealSlot,
+    NameInput,
+    Nutrients,
     RegisterRequest,
+    Serving,
+    ServingPortion,
     Unit,
 )
 
@@ -71,6 +79,52 @@ def main(base_url: str, email: str) -> None:
     )
     assert coffee.protein_g is None, coffee
 
+    # A banana found by typing, with a typo: one of the starter foods, USDA's
+    # numbers, logged by weight.
+    found = expect(search_foods.sync_detailed(client=client, q="banans raw"), 200)
+    banana = next(food for food in found.items if food.name.text == "Bananas, raw")
+    assert banana.source_id == "173944", banana
+    breakfast = expect(
+        create_meal_entry.sync_detailed(
+            client=client,
+            body=MealEntryInput(
+                eaten_at=datetime.datetime(2026, 3, 10, 7, 45, tzinfo=datetime.timezone.utc),
+                slot=MealSlot.BREAKFAST,
+                food=FoodPortion(food_id=banana.id, grams=118),
+            ),
+        ),
+        201,
+    )
+    assert breakfast.kcal == 105.0, breakfast  # 89 kcal per 100 g
+
+    # A bar of the user's own, found again by scanning its barcode, logged by serving.
+    bar = expect(
+        create_food.sync_detailed(
+            client=client,
+            body=FoodInput(
+                name=NameInput(text="Oat bar"),
+                nutrients=Nutrients(energy_kcal=420, protein_g=8, carbs_g=60, fat_g=16),
+                barcodes=["4006381333931"],
+                servings=[Serving(label="1 bar", grams=40)],
+            ),
+        ),
+        201,
+    )
+    scanned = expect(food_by_barcode.sync_detailed("4006381333931", client=client), 200)
+    assert scanned.id == bar.id, scanned
+    snack = expect(
+        create_meal_entry.sync_detailed(
+            client=client,
+            body=MealEntryInput(
+                eaten_at=datetime.datetime(2026, 3, 10, 15, 0, tzinfo=datetime.timezone.utc),
+                slot=MealSlot.SNACK,
+                food=FoodPortion(food_id=scanned.id, serving=ServingPortion(label="1 bar", count=1)),
+            ),
+        ),
+        201,
+    )
+    assert snack.kcal == 168.0, snack
+
     plans = expect(list_workout_packages.sync_detailed(client=anonymous), 200)
     plan = plans.items[0]
     session_day = plan.sessions[0]
@@ -87,9 +141,9 @@ def main(base_url: str, email: str) -> None:
 
     balance = expect(summary.sync_detailed(client=client, date=day), 200)
     totals = balance.totals
-    assert totals.kcal_in == 5, totals
+    assert totals.kcal_in == 5 + 105 + 168, totals
     assert totals.kcal_out == burned, (totals, burned)
-    assert totals.net == 5 - burned, totals
+    assert totals.net == 5 + 105 + 168 - burned, totals
     assert totals.meal_entries_without_macros == 1, totals
     print(f"journey ok: in {totals.kcal_in}, out {totals.kcal_out}, net {totals.net}")
 
