@@ -44,6 +44,7 @@ fn urlencode(text: &str) -> String {
 }
 
 on_every_store!(
+    recently_logged_foods_rank_after_the_users_own,
     recent_foods_come_with_their_last_portion_the_latest_first,
     a_meal_logged_from_a_food_takes_its_numbers_and_keeps_them,
     a_food_is_found_by_prefix_typo_and_without_its_accents,
@@ -551,4 +552,45 @@ async fn recent_foods_come_with_their_last_portion_the_latest_first(app: TestApp
     let other = app.register("newcomer", json!({})).await;
     let none = app.get("/api/v1/foods/recent", Some(&other.token)).await;
     assert_eq!(none.body, json!([]));
+}
+
+async fn recently_logged_foods_rank_after_the_users_own(app: TestApp) {
+    let admin = app.demo_login(1).await;
+    let regular = app.register("habit", json!({})).await;
+    let newcomer = app.register("fresh", json!({})).await;
+    for name in ["Skyr, plain", "Skyr, vanilla bean"] {
+        let mut public = food_body(name);
+        public["public"] = json!(true);
+        create(&app, &admin, public).await;
+    }
+    let found = app.get("/api/v1/foods?q=skyr", Some(&regular.token)).await;
+    let vanilla = found.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|food| food["name"]["text"] == "Skyr, vanilla bean")
+        .unwrap()["id"]
+        .clone();
+    let body = json!({"eaten_at": chrono::Utc::now().to_rfc3339(), "slot": "snack",
+        "food": {"food_id": vanilla, "grams": 150}});
+    let logged = app
+        .post("/api/v1/meal-entries", Some(&regular.token), body)
+        .await;
+    assert_eq!(logged.status, StatusCode::CREATED, "{}", logged.body);
+    create(&app, &regular, food_body("Skyr, homemade with berries")).await;
+
+    assert_eq!(
+        names_found(&app, &regular, "skyr").await,
+        [
+            "Skyr, homemade with berries",
+            "Skyr, vanilla bean",
+            "Skyr, plain"
+        ],
+        "their own, then what they logged, then the rest"
+    );
+    assert_eq!(
+        names_found(&app, &newcomer, "skyr").await,
+        ["Skyr, plain", "Skyr, vanilla bean"],
+        "nothing logged: the shorter name first"
+    );
 }

@@ -52,7 +52,8 @@ struct SearchCursor {
 ///
 /// Every word must match the name or brand, in any order; the last may be
 /// unfinished, and one typo is forgiven in words of five letters or more. Best
-/// first: the caller's own, then whole-name, exact, prefix and one-typo matches.
+/// first: the caller's own, then those the caller logged recently, then
+/// whole-name, exact, prefix and one-typo matches.
 #[utoipa::path(
     get,
     path = "/api/v1/foods",
@@ -103,7 +104,7 @@ pub async fn search(
     let request = SearchRequest {
         text: text.to_owned(),
         viewer: Some(user.id),
-        recent: Vec::new(),
+        recent: recent::recent_food_ids(&state, &user).await?,
         source: query.source,
         brand: query.brand,
         offset,

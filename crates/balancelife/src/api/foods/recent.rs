@@ -15,7 +15,7 @@ use super::inputs::FoodView;
 use crate::api::account::auth::AuthUser;
 use crate::api::http::error::{ApiResult, ErrorBody};
 use crate::api::http::state::SharedState;
-use crate::domain::{Entry, MealData, Quantity, Unit};
+use crate::domain::{Entry, MealData, Quantity, Unit, User};
 use crate::store::{DateRange, Optional, all_entries};
 
 /// How far back the meals are read.
@@ -55,12 +55,7 @@ pub async fn recent(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
 ) -> ApiResult<Json<Vec<RecentFood>>> {
-    let today = user.timezone.local_date(crate::domain::now());
-    let since = today - TimeDelta::days(LOOKBACK_DAYS);
-    // A day ahead too: a meal may be logged up to a day from now.
-    let range = DateRange::new(since, today + TimeDelta::days(1))
-        .expect("a range of 92 days is within the limit");
-    let meals = all_entries(state.store.meal_entries(), user.id, range).await?;
+    let meals = recent_meals(&state, &user).await?;
     let mut foods = Vec::new();
     for (food_id, logged) in most_recent(&meals) {
         let Some(food) = state.store.foods().get(food_id).await.optional()? else {
@@ -81,6 +76,31 @@ pub async fn recent(
         }
     }
     Ok(Json(foods))
+}
+
+/// The ids of the foods the user logged recently, the most recently eaten first:
+/// what a search ranks after the user's own foods. The same range is read on every
+/// keystroke, so the cached store answers it from memory.
+pub async fn recent_food_ids(state: &SharedState, user: &User) -> ApiResult<Vec<Uuid>> {
+    let meals = recent_meals(state, user).await?;
+    Ok(most_recent(&meals)
+        .into_iter()
+        .map(|(id, _)| id)
+        .take(RANKED_IN_SEARCH)
+        .collect())
+}
+
+/// How many recent foods a search ranks first.
+const RANKED_IN_SEARCH: usize = 50;
+
+/// The user's meals of the last 90 days (and the day ahead: a meal may be logged
+/// up to a day from now).
+async fn recent_meals(state: &SharedState, user: &User) -> ApiResult<Vec<Entry<MealData>>> {
+    let today = user.timezone.local_date(crate::domain::now());
+    let since = today - TimeDelta::days(LOOKBACK_DAYS);
+    let range = DateRange::new(since, today + TimeDelta::days(1))
+        .expect("a range of 92 days is within the limit");
+    Ok(all_entries(state.store.meal_entries(), user.id, range).await?)
 }
 
 /// What the meals say of one food.
