@@ -489,7 +489,10 @@ async fn a_silent_link_stops_memory_serving_within_the_lease() {
         "seen {:?} after the acknowledgement",
         acknowledged.elapsed()
     );
-    assert!(!l1.is_serving());
+    // The tier stopped serving: the channel's loss was counted. Whether it is
+    // serving again by now depends on how soon its new connections came up (on a
+    // loaded machine, before the loop above saw the new value), so that is not
+    // asked here; `serves_from_memory_again` waits for it.
     assert!(l1.metrics.channel_losses.get() >= 1);
     assert_eq!(reader.store.get_user(v1.id).await.unwrap(), v2, "and kept");
 

@@ -88,6 +88,39 @@ impl MongoFoods {
         Ok(())
     }
 
+    /// Puts `document` (a food, or a deleted one's tombstone) in place of live food
+    /// `id` if it is still the revision `read`; returns what it replaced. One
+    /// `findOneAndReplace`; when it matches nothing, a read tells missing from
+    /// stale.
+    async fn replace_revision(
+        &self,
+        id: Uuid,
+        read: &Food,
+        document: Document,
+    ) -> StoreResult<Document> {
+        let mut filter = live();
+        filter.insert("_id", bson::Uuid::from(id));
+        filter.insert("version", revision_of(read));
+        let timeout = self.timeout;
+        let replaced = detached_write(timeout, &self.collection, move |foods| async move {
+            foods
+                .find_one_and_replace(filter, document)
+                .max_time(timeout)
+                .await
+        })
+        .await
+        .map_err(|rejected| match rejected {
+            Rejected::Duplicate(_) => {
+                StoreError::Conflict("another food of this source has this source id".into())
+            }
+            Rejected::Failed(error) => error,
+        })?;
+        match replaced {
+            Some(previous) => Ok(previous),
+            None => Err(self.missing_or_stale(id).await),
+        }
+    }
+
     /// After a conditional write matched nothing: missing or stale?
     async fn missing_or_stale(&self, id: Uuid) -> StoreError {
         match self.get(id).await {
@@ -184,54 +217,19 @@ impl FoodStore for MongoFoods {
     }
 
     async fn replace(&self, food: Food, read: &Food) -> StoreResult<Written<Food>> {
-        let mut filter = live();
-        filter.insert("_id", bson::Uuid::from(food.id));
-        filter.insert("version", revision_of(read));
         let document = encode(&food, now())?;
-        let timeout = self.timeout;
-        let replaced = detached_write(timeout, &self.collection, move |foods| async move {
-            foods
-                .find_one_and_replace(filter, document)
-                .max_time(timeout)
-                .await
+        let previous = self.replace_revision(food.id, read, document).await?;
+        Ok(Written::Replaced {
+            stored: food,
+            previous: decode(previous)?,
         })
-        .await
-        .map_err(|rejected| match rejected {
-            Rejected::Duplicate(_) => {
-                StoreError::Conflict("another food of this source has this source id".into())
-            }
-            Rejected::Failed(error) => error,
-        })?;
-        match replaced {
-            Some(previous) => Ok(Written::Replaced {
-                stored: food,
-                previous: decode(previous)?,
-            }),
-            None => Err(self.missing_or_stale(food.id).await),
-        }
     }
 
     async fn delete(&self, id: Uuid, read: &Food) -> StoreResult<Food> {
-        let mut filter = live();
-        filter.insert("_id", bson::Uuid::from(id));
-        filter.insert("version", revision_of(read));
-        let document = tombstone(id, now())?;
-        let timeout = self.timeout;
-        let deleted = detached_write(timeout, &self.collection, move |foods| async move {
-            foods
-                .find_one_and_replace(filter, document)
-                .max_time(timeout)
-                .await
-        })
-        .await
-        .map_err(|rejected| match rejected {
-            Rejected::Duplicate(_) => StoreError::internal("a tombstone met a unique index"),
-            Rejected::Failed(error) => error,
-        })?;
-        match deleted {
-            Some(previous) => decode(previous),
-            None => Err(self.missing_or_stale(id).await),
-        }
+        let previous = self
+            .replace_revision(id, read, tombstone(id, now())?)
+            .await?;
+        decode(previous)
     }
 
     /// One query for what is stored under the batch's source keys, one
