@@ -58,6 +58,15 @@ impl Barcode {
         Ok(Self(normal))
     }
 
+    /// The EAN-13 or EAN-8 barcode of `data`, its digits but the last: the check
+    /// digit is worked out and added.
+    pub fn completing(data: &str) -> Result<Self, InvalidValue> {
+        if !data.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(InvalidValue::new("a barcode has digits only"));
+        }
+        Self::parse(&format!("{data}{}", check_digit(data)))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -177,6 +186,16 @@ mod tests {
             Barcode::parse(" 73513537\n").unwrap().symbology(),
             Symbology::Ean8
         );
+    }
+
+    #[test]
+    fn completing_adds_the_check_digit() {
+        assert_eq!(
+            Barcode::completing("400638133393").unwrap().as_str(),
+            "4006381333931"
+        );
+        assert_eq!(Barcode::completing("7351353").unwrap().as_str(), "73513537");
+        assert!(Barcode::completing("4006-8133393").is_err());
     }
 
     #[test]

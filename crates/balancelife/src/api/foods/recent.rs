@@ -18,8 +18,10 @@ use crate::api::http::state::SharedState;
 use crate::domain::{Entry, MealData, Quantity, Unit, User};
 use crate::store::{DateRange, Optional, all_entries};
 
-/// How far back the meals are read.
-const LOOKBACK_DAYS: i64 = 90;
+/// How far back the meals are read: with the day ahead, 62 days, the longest list
+/// the cached store keeps in process memory, so a search, which ranks these foods
+/// on every keystroke, reads them without a round trip.
+const LOOKBACK_DAYS: i64 = 60;
 /// The most foods answered.
 const MOST: usize = 20;
 
@@ -31,13 +33,13 @@ pub struct RecentFood {
     pub last_quantity: Quantity,
     pub last_unit: Unit,
     pub last_logged_at: DateTime<Utc>,
-    /// How many meals of the last 90 days were logged from it.
+    /// How many meals of the last 60 days were logged from it.
     pub times_logged: u32,
 }
 
 /// The caller's recently logged foods, with the last portion of each.
 ///
-/// Foods logged in meals of the last 90 days, the most recently eaten first; a food
+/// Foods logged in meals of the last 60 days, the most recently eaten first; a food
 /// deleted since, or no longer visible, is left out.
 #[utoipa::path(
     get,
@@ -93,13 +95,13 @@ pub async fn recent_food_ids(state: &SharedState, user: &User) -> ApiResult<Vec<
 /// How many recent foods a search ranks first.
 const RANKED_IN_SEARCH: usize = 50;
 
-/// The user's meals of the last 90 days (and the day ahead: a meal may be logged
+/// The user's meals of the last 60 days (and the day ahead: a meal may be logged
 /// up to a day from now).
 async fn recent_meals(state: &SharedState, user: &User) -> ApiResult<Vec<Entry<MealData>>> {
     let today = user.timezone.local_date(crate::domain::now());
     let since = today - TimeDelta::days(LOOKBACK_DAYS);
     let range = DateRange::new(since, today + TimeDelta::days(1))
-        .expect("a range of 92 days is within the limit");
+        .expect("a range of 62 days is within the limit");
     Ok(all_entries(state.store.meal_entries(), user.id, range).await?)
 }
 

@@ -1,7 +1,7 @@
 //! The memory store's foods: one table behind one lock, with indexes by source id
 //! and barcode, and the feed of changes in commit order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
 use async_trait::async_trait;
@@ -27,15 +27,12 @@ struct FoodRows {
     by_source_id: HashMap<(FoodSource, String), Uuid>,
     by_barcode: HashMap<Barcode, Vec<Uuid>>,
     /// The feed: each food's latest change (a deleted one's tombstone), by when.
-    feed: BTreeMap<(DateTime<Utc>, Uuid), ()>,
+    /// Its last is the latest change: the next is stamped later.
+    feed: BTreeSet<(DateTime<Utc>, Uuid)>,
     /// Where each food sits in `feed`.
     changed_at: HashMap<Uuid, DateTime<Utc>>,
     /// The deleted foods' places in `feed`, oldest first, to drop past their time.
     tombstones: BTreeMap<DateTime<Utc>, Uuid>,
-    /// The time of the last change: the next is later, so the feed's order is the
-    /// order of the writes, even within one millisecond or when the clock steps
-    /// back, and a follower never needs to read any of it twice.
-    last_change: Option<DateTime<Utc>>,
 }
 
 impl FoodRows {
@@ -83,17 +80,19 @@ impl FoodRows {
     /// Moves `id` to the end of the feed, and drops tombstones past their time;
     /// returns its place.
     fn changed(&mut self, id: Uuid) -> DateTime<Utc> {
+        // Later than the last change, even within one nanosecond or when the clock
+        // steps back: the feed's order is the order of the writes, so a follower
+        // never needs to read any of it twice.
         let clock = Utc::now();
-        let at = match self.last_change {
-            Some(last) if last >= clock => last + TimeDelta::nanoseconds(1),
+        let at = match self.feed.last() {
+            Some(&(last, _)) if last >= clock => last + TimeDelta::nanoseconds(1),
             _ => clock,
         };
-        self.last_change = Some(at);
         if let Some(before) = self.changed_at.insert(id, at) {
             self.feed.remove(&(before, id));
             self.tombstones.remove(&before);
         }
-        self.feed.insert((at, id), ());
+        self.feed.insert((at, id));
         let horizon = at - TimeDelta::days(TOMBSTONE_DAYS);
         while let Some((&when, &old)) = self.tombstones.first_key_value() {
             if when >= horizon {
@@ -225,7 +224,7 @@ impl FoodStore for FoodTable {
             .feed
             .range((Bound::Excluded((after.at, after.id)), Bound::Unbounded))
             .take(limit)
-            .map(|(&(changed_at, id), ())| FoodChange {
+            .map(|&(changed_at, id)| FoodChange {
                 id,
                 changed_at,
                 food: rows.by_id.get(&id).cloned(),
