@@ -267,7 +267,7 @@ pub fn with_barcode(mut food: Food, barcode: &str) -> Food {
 pub fn renamed_food(food: &Food, name: &str) -> Food {
     let mut changed = food.clone();
     changed.name.text = name.try_into().unwrap();
-    changed.version = Version::try_from(i64::from(food.version.get()) + 1).unwrap();
+    changed.version = food.version.next().unwrap();
     changed.updated_at = food.updated_at + chrono::Duration::milliseconds(1);
     changed
 }

@@ -247,6 +247,13 @@ bounded_int!(
     1_000_000
 );
 
+impl Version {
+    /// The revision after this one; `None` past the last.
+    pub fn next(self) -> Option<Self> {
+        Self::try_from(i64::from(self.get()) + 1).ok()
+    }
+}
+
 /// Trimmed, non-empty text of at most `MAX` characters, without control characters
 /// other than newlines and tabs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

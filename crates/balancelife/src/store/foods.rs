@@ -158,8 +158,7 @@ pub fn imported_over(mut food: Food, existing: &Food) -> Option<Food> {
     }
     food.id = existing.id;
     food.created_at = existing.created_at;
-    food.version = crate::domain::Version::try_from(i64::from(existing.version.get()) + 1)
-        .unwrap_or(existing.version);
+    food.version = existing.version.next().unwrap_or(existing.version);
     Some(food)
 }
 

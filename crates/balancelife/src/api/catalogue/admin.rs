@@ -294,8 +294,9 @@ fn same_content<P: Package>(next: &P, current: &P) -> bool {
 }
 
 fn next_version(version: Version) -> ApiResult<Version> {
-    Version::try_from(i64::from(version.get()) + 1)
-        .map_err(|_| ApiError::conflict("the package has had its last possible revision"))
+    version
+        .next()
+        .ok_or_else(|| ApiError::conflict("the package has had its last possible revision"))
 }
 
 /// Now, or a millisecond after `previous` if the clock says otherwise: each

@@ -23,7 +23,7 @@ use crate::api::http::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::api::http::extract::{PathId, ValidJson, ValidQuery};
 use crate::api::http::pagination::{self, ListResponse};
 use crate::api::http::state::SharedState;
-use crate::domain::{Barcode, ClientId, Food, FoodSource, Role, User, Version, new_id, now};
+use crate::domain::{Barcode, ClientId, Food, FoodSource, Role, User, new_id, now};
 use crate::search::SearchRequest;
 use crate::store::Written;
 
@@ -295,7 +295,10 @@ pub async fn put(
         source: stored.source,
         owner: stored.owner,
         created_at: stored.created_at,
-        version: next_version(stored.version)?,
+        version: stored
+            .version
+            .next()
+            .ok_or_else(|| ApiError::conflict("this food has had its last possible revision"))?,
         ..food
     };
     let written = state
@@ -389,11 +392,6 @@ fn may_change(user: &User, food: &Food) -> ApiResult<()> {
         FoodSource::Admin if user.role == Role::Admin => Ok(()),
         _ => Err(ApiError::forbidden()),
     }
-}
-
-fn next_version(version: Version) -> ApiResult<Version> {
-    Version::try_from(i64::from(version.get()) + 1)
-        .map_err(|_| ApiError::conflict("this food has had too many versions"))
 }
 
 /// Brings this instance's index up to the write just made, so its writer finds
