@@ -201,6 +201,7 @@ fn synthetic(n: usize, rng: &mut StdRng) -> Food {
         },
         micronutrients: Vec::new(),
         servings: Vec::new(),
+        recipe: None,
         version: Version::try_from(1_i64).expect("1 is a version"),
         created_at: now,
         updated_at: now,

@@ -46,6 +46,7 @@ pub fn user(email: Email) -> User {
             daily_kcal_target: Some(KcalTarget::try_from(2000.0).unwrap()),
             ..Profile::default()
         },
+        favourite_foods: Vec::new(),
         created_at: now,
         updated_at: now,
     }
@@ -250,6 +251,7 @@ pub fn food(source: FoodSource, owner: Option<Uuid>, name: &str) -> Food {
             label: "1 slice".try_into().unwrap(),
             grams: Grams::try_from(28.0).unwrap(),
         }],
+        recipe: None,
         version: Version::try_from(1_i64).unwrap(),
         created_at: now,
         updated_at: now,

@@ -326,3 +326,61 @@ pub async fn deleting_a_user_deletes_their_foods_and_no_one_elses(store: S) {
         "the deletion is in the feed, and nothing of the food"
     );
 }
+
+pub async fn a_users_own_foods_and_recipes_are_listed_by_name_and_read_back_whole(store: S) {
+    let cook = new_user(&store).await;
+    let stranger = new_user(&store).await;
+    let oats = food(FoodSource::Usda, None, "Oats");
+    let milk = food(FoodSource::User, Some(cook.id), "milk, my farm's");
+    let mut porridge = food(FoodSource::User, Some(cook.id), "Porridge");
+    porridge.recipe = Some(Recipe {
+        ingredients: [(&oats, 60.0), (&milk, 250.0)]
+            .iter()
+            .map(|(part, grams)| Ingredient {
+                food_id: part.id,
+                food_version: part.version,
+                name: part.name.text.clone(),
+                grams: RecipeGrams::try_from(*grams).unwrap(),
+            })
+            .collect(),
+        servings: ServingCount::try_from(2.0).unwrap(),
+        cooked_grams: Some(RecipeGrams::try_from(290.0).unwrap()),
+    });
+    let theirs = food(FoodSource::User, Some(stranger.id), "A stranger's muesli");
+    for each in [&oats, &milk, &porridge, &theirs] {
+        store.foods().create(each.clone()).await.unwrap();
+    }
+
+    assert_eq!(store.foods().get(porridge.id).await.unwrap(), porridge);
+    let owned = store.foods().owned(cook.id).await.unwrap();
+    assert_eq!(
+        owned,
+        vec![milk.clone(), porridge.clone()],
+        "by name, case aside; no one else's and no public food"
+    );
+
+    store.foods().delete(milk.id, &milk).await.unwrap();
+    assert_eq!(store.foods().owned(cook.id).await.unwrap(), vec![porridge]);
+}
+
+pub async fn a_users_favourite_foods_are_kept_in_order(store: S) {
+    let user = new_user(&store).await;
+    let mut starred = user.clone();
+    starred.favourite_foods = vec![Uuid::new_v4(), Uuid::new_v4()];
+    starred.updated_at = user.updated_at + chrono::Duration::milliseconds(1);
+
+    store
+        .update_user(starred.clone(), user.updated_at)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store
+            .get_user_stored(user.id)
+            .await
+            .unwrap()
+            .favourite_foods,
+        starred.favourite_foods
+    );
+    assert_eq!(store.get_user(user.id).await.unwrap(), starred);
+}

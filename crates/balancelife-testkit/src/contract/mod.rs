@@ -77,6 +77,8 @@ macro_rules! contract_tests {
                 an_import_takes_only_public_foods_with_a_source_id,
                 the_feed_of_changes_holds_each_foods_latest_state_and_its_deletion,
                 deleting_a_user_deletes_their_foods_and_no_one_elses,
+                a_users_own_foods_and_recipes_are_listed_by_name_and_read_back_whole,
+                a_users_favourite_foods_are_kept_in_order,
             );
         }
     };

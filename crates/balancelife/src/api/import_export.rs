@@ -264,6 +264,9 @@ struct CsvRow {
     source: String,
     package_id: String,
     package_version: String,
+    food_id: String,
+    food_version: String,
+    food_grams: String,
     notes: String,
     email: String,
     timezone: String,
@@ -352,6 +355,9 @@ fn meal_row(entry: &Entry<MealData>) -> CsvRow {
         source: label(&d.source),
         package_id: opt(d.package.map(|p| p.package_id)),
         package_version: opt(d.package.map(|p| p.package_version.get())),
+        food_id: opt(d.food.map(|f| f.food_id)),
+        food_version: opt(d.food.map(|f| f.food_version.get())),
+        food_grams: opt(d.food.and_then(|f| f.grams).map(|g| g.get())),
         notes: d
             .notes
             .as_ref()

@@ -52,9 +52,24 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(users::get_user))
         .routes(routes!(time_zones::list_time_zones))
         .routes(routes!(foods::search, foods::create))
-        .routes(routes!(foods::get, foods::put, foods::delete))
+        .routes(routes!(
+            foods::get,
+            foods::put,
+            foods::patch::patch,
+            foods::delete
+        ))
         .routes(routes!(foods::by_barcode))
         .routes(routes!(foods::recent::recent))
+        .routes(routes!(foods::mine))
+        .routes(routes!(foods::favourites::list))
+        .routes(routes!(foods::favourites::add, foods::favourites::remove))
+        .routes(routes!(foods::recipes::list, foods::recipes::create))
+        .routes(routes!(
+            foods::recipes::get,
+            foods::recipes::put,
+            foods::recipes::delete
+        ))
+        .routes(routes!(foods::recipes::from_meals))
         .routes(catalogue(routes!(
             packages::list_meal_packages,
             meal_admin::create

@@ -201,6 +201,7 @@ mod tests {
             role: crate::domain::Role::User,
             timezone: crate::domain::Timezone::utc(),
             profile: Default::default(),
+            favourite_foods: Vec::new(),
             created_at: now,
             updated_at: now,
         }

@@ -87,10 +87,15 @@ impl Nutrition {
 }
 
 /// Which food revision an entry was logged from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FoodRef {
     pub food_id: Uuid,
     pub food_version: Version,
+    /// The weight logged (millilitres for a drink), also when it was logged by
+    /// servings, so the meal can become a recipe's ingredient; unknown for entries
+    /// of older releases and once the portion is edited by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grams: Option<Quantity>,
 }
 
 /// Which package revision an entry came from.

@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::barcode::Barcode;
-use super::values::{Grams, InvalidValue, Text, Version};
+use super::nutrients::{Micronutrient, Nutrients, Serving};
+use super::recipe::Recipe;
+use super::values::{InvalidValue, Text, Version};
 
 /// A food's name, with the language it is in (a BCP 47 tag such as `en` or `de-CH`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -20,8 +22,6 @@ pub struct FoodName {
 
 /// A food's name or brand: up to 200 characters.
 pub type FoodText = Text<200>;
-/// A serving's label, such as "1 slice" or "1 cup, chopped".
-pub type ServingLabel = Text<80>;
 /// The id a food has in the database it came from (an FDC id, a barcode).
 pub type SourceId = Text<64>;
 
@@ -86,80 +86,6 @@ pub enum Basis {
     Per100Ml,
 }
 
-/// Nutrients per 100 g (or ml). Each is `None` when the source does not say it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Nutrients {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub energy_kcal: Option<KcalPer100>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protein_g: Option<GramsPer100>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub carbs_g: Option<GramsPer100>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fat_g: Option<GramsPer100>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fiber_g: Option<GramsPer100>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sugars_g: Option<GramsPer100>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub saturated_fat_g: Option<GramsPer100>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sodium_mg: Option<MilligramsPer100>,
-}
-
-crate::domain::values::bounded_f64!(
-    /// Energy per 100 g or ml, in kilocalories: pure fat is 900.
-    KcalPer100,
-    0.0,
-    1_000.0
-);
-crate::domain::values::bounded_f64!(
-    /// A nutrient's grams per 100 g or ml: never more than the whole.
-    GramsPer100,
-    0.0,
-    100.0
-);
-crate::domain::values::bounded_f64!(
-    /// Milligrams per 100 g or ml (sodium: table salt has 38,758).
-    MilligramsPer100,
-    0.0,
-    100_000.0
-);
-crate::domain::values::bounded_f64!(
-    /// A micronutrient's amount per 100 g or ml, in its unit.
-    Amount,
-    0.0,
-    100_000.0
-);
-
-/// The unit of a micronutrient's amount.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub enum MicroUnit {
-    #[serde(rename = "g")]
-    G,
-    #[serde(rename = "mg")]
-    Mg,
-    #[serde(rename = "µg")]
-    Ug,
-    #[serde(rename = "IU")]
-    Iu,
-}
-
-/// One micronutrient, named by a lower-case key such as `vitamin-c` or `iron`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Micronutrient {
-    pub name: super::values::Tag,
-    pub amount: Amount,
-    pub unit: MicroUnit,
-}
-
-/// A household measure of the food, such as "1 slice" = 28 g.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Serving {
-    pub label: ServingLabel,
-    pub grams: Grams,
-}
-
 /// A food as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Food {
@@ -180,6 +106,10 @@ pub struct Food {
     pub nutrients: Nutrients,
     pub micronutrients: Vec<Micronutrient>,
     pub servings: Vec<Serving>,
+    /// What it is made of, when it is a user's recipe: its nutrients and its one
+    /// serving were worked out from these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<Recipe>,
     /// Bumped by every change: entries logged from the food keep the version.
     pub version: Version,
     pub created_at: DateTime<Utc>,
@@ -209,6 +139,9 @@ impl Food {
             return Err(InvalidValue::new(
                 "owner: a user's food has an owner, and no other food has one",
             ));
+        }
+        if self.recipe.is_some() && self.source != FoodSource::User {
+            return Err(InvalidValue::new("recipe: recipes are their authors' own"));
         }
         Ok(())
     }
@@ -308,13 +241,5 @@ mod tests {
             assert!(LanguageTag::try_from(good.to_owned()).is_ok(), "{good}");
             assert!(pattern.is_match(good), "{good}");
         }
-    }
-
-    #[test]
-    fn nutrients_per_100_cannot_exceed_the_whole() {
-        assert!(GramsPer100::try_from(100.0).is_ok());
-        assert!(GramsPer100::try_from(100.1).is_err());
-        assert!(KcalPer100::try_from(1_000.1).is_err());
-        assert!(GramsPer100::try_from(-0.1).is_err());
     }
 }

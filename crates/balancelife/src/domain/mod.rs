@@ -4,7 +4,9 @@
 pub mod barcode;
 pub mod entry;
 pub mod food;
+pub mod nutrients;
 pub mod package;
+pub mod recipe;
 pub mod schema;
 pub mod user;
 pub mod values;
@@ -12,6 +14,8 @@ pub mod values;
 pub use barcode::Barcode;
 pub use entry::*;
 pub use food::*;
+pub use nutrients::*;
 pub use package::*;
+pub use recipe::{Ingredient, Recipe, RecipeGrams, ServingCount};
 pub use user::*;
 pub use values::*;

@@ -134,6 +134,10 @@ pub struct User {
     pub role: Role,
     pub timezone: Timezone,
     pub profile: Profile,
+    /// The foods (and recipes) the user starred, the latest first: their quick
+    /// list, ranked first in their searches beside the foods they log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub favourite_foods: Vec<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -238,6 +238,7 @@ pub fn to_food(
         nutrients,
         micronutrients: Vec::new(),
         servings,
+        recipe: None,
         version: Version::try_from(1_i64).expect("1 is a version"),
         created_at: now,
         updated_at: now,

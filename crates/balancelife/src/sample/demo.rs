@@ -51,6 +51,7 @@ pub fn demo_users(now: DateTime<Utc>) -> Vec<User> {
             role: account.role,
             timezone: persona.timezone,
             profile: persona.profile.clone(),
+            favourite_foods: Vec::new(),
             created_at: now,
             updated_at: now,
         })

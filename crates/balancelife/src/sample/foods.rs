@@ -116,6 +116,7 @@ fn food_of(row: &FoodRow, servings: Vec<Serving>, now: DateTime<Utc>) -> Result<
         },
         micronutrients: Vec::new(),
         servings,
+        recipe: None,
         version: Version::try_from(1_i64).expect("1 is a version"),
         created_at: now,
         updated_at: now,

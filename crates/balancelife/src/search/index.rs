@@ -104,7 +104,7 @@ pub struct SearchRequest {
     pub text: String,
     /// Who searches: their own foods are found (and first).
     pub viewer: Option<Uuid>,
-    /// Foods the viewer logged recently, ranked after their own.
+    /// Foods the viewer starred or logged recently, ranked after their own.
     pub recent: Vec<Uuid>,
     pub source: Option<FoodSource>,
     /// A brand, matched whole (case and diacritics aside).
@@ -396,6 +396,7 @@ mod tests {
             nutrients: Nutrients::default(),
             micronutrients: Vec::new(),
             servings: Vec::new(),
+            recipe: None,
             version: Version::try_from(1_i64).unwrap(),
             created_at: now,
             updated_at: now,

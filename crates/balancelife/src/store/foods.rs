@@ -75,6 +75,10 @@ impl ImportCounts {
 /// The most foods one import call takes: a batch, not a whole dump.
 pub const MAX_IMPORT_BATCH: usize = 1_000;
 
+/// The most foods `FoodStore::owned` lists: a user's own foods and recipes are a
+/// shelf, not a database.
+pub const MAX_OWNED_LISTED: usize = 1_000;
+
 /// How long a deleted food's tombstone stays in the feed of changes. A search index
 /// that has not caught up for longer rebuilds from scratch.
 pub const TOMBSTONE_DAYS: i64 = 7;
@@ -111,6 +115,9 @@ pub trait FoodStore: Send + Sync {
     /// id, no owner, and no source id twice.
     async fn import(&self, foods: Vec<Food>) -> StoreResult<ImportCounts>;
 
+    /// `owner`'s own foods (recipes among them), by name, at most `MAX_OWNED_LISTED`.
+    async fn owned(&self, owner: Uuid) -> StoreResult<Vec<Food>>;
+
     /// Each food's latest change after `after`, oldest first, at most `limit`: a
     /// food changed twice is listed once, at its second change. A write is stamped
     /// as it is sent, before it commits, and by its instance's clock, so a change
@@ -134,6 +141,12 @@ pub fn barcode_rank(food: &Food, viewer: Option<Uuid>) -> (u8, std::cmp::Reverse
     (source, std::cmp::Reverse(food.updated_at))
 }
 
+/// The order `FoodStore::owned` lists a user's foods in: by name, case aside, then id.
+pub fn by_name(foods: &mut Vec<Food>) {
+    foods.sort_by_cached_key(|food| (food.name.text.as_str().to_lowercase(), food.id));
+    foods.truncate(MAX_OWNED_LISTED);
+}
+
 /// Whether two foods say the same: everything but the store's bookkeeping (id,
 /// version, times).
 pub fn same_content(a: &Food, b: &Food) -> bool {
@@ -148,6 +161,7 @@ pub fn same_content(a: &Food, b: &Food) -> bool {
         && a.nutrients == b.nutrients
         && a.micronutrients == b.micronutrients
         && a.servings == b.servings
+        && a.recipe == b.recipe
 }
 
 /// The food an import stores in place of `existing`: its content, `existing`'s id

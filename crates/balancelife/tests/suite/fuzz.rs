@@ -65,6 +65,17 @@ fn fuzz(addr: &str, examples: u32) -> String {
         }),
     );
     let food_id = food["id"].as_str().expect("a food created").to_owned();
+    // And a recipe of it, the administrator's own, for the recipe operations.
+    let recipe = http::post(
+        &format!("http://{addr}/api/v1/recipes"),
+        Some(&token),
+        json!({
+            "name": {"text": "Fuzzed porridge"},
+            "ingredients": [{"food_id": food_id, "grams": 60}],
+            "servings": 1,
+        }),
+    );
+    let recipe_id = recipe["id"].as_str().expect("a recipe created").to_owned();
     // Its scratch files (Hypothesis's, schemathesis's) go to a directory of its own.
     let scratch = tempfile::tempdir().unwrap();
     let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/schemathesis.toml");
@@ -86,6 +97,7 @@ fn fuzz(addr: &str, examples: u32) -> String {
         )
         .env("BALANCELIFE_FUZZ_BARCODE", FUZZ_BARCODE)
         .env("BALANCELIFE_FUZZ_FOOD", &food_id)
+        .env("BALANCELIFE_FUZZ_RECIPE", &recipe_id)
         .env("NO_COLOR", "1")
         .arg("--config-file")
         .arg(&config)

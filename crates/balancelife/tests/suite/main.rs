@@ -23,6 +23,7 @@ mod api_catalogue;
 mod api_entries;
 mod api_errors;
 mod api_foods;
+mod api_recipes;
 mod api_users;
 mod authorization;
 mod cache;

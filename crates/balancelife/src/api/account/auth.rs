@@ -233,6 +233,7 @@ pub async fn sign_up(
         role: Role::User,
         timezone: request.timezone.unwrap_or_else(Timezone::utc),
         profile,
+        favourite_foods: Vec::new(),
         created_at: now,
         updated_at: now,
     };

@@ -58,6 +58,8 @@ pub struct MealEntryInput {
     /// exported: given together.
     food_id: Option<Uuid>,
     food_version: Option<Version>,
+    /// The weight it was logged at, with `food_id`.
+    food_grams: Option<Quantity>,
     notes: Option<Notes>,
 }
 
@@ -156,6 +158,9 @@ pub struct MealEntryView {
     food_id: Option<Uuid>,
     #[schema(required = true)]
     food_version: Option<Version>,
+    /// The weight of the food logged (millilitres for a drink), when known.
+    #[schema(required = true)]
+    food_grams: Option<Quantity>,
     #[schema(required = true)]
     notes: Option<Notes>,
     created_at: DateTime<Utc>,
@@ -190,13 +195,23 @@ pub fn source_of(
     }
 }
 
-/// `food_id` and `food_version`, given together or not at all.
-fn food_ref(food_id: Option<Uuid>, food_version: Option<Version>) -> ApiResult<Option<FoodRef>> {
+/// `food_id` and `food_version`, given together or not at all, and `food_grams`
+/// only with them.
+fn food_ref(
+    food_id: Option<Uuid>,
+    food_version: Option<Version>,
+    grams: Option<Quantity>,
+) -> ApiResult<Option<FoodRef>> {
     match (food_id, food_version) {
+        (None, None) if grams.is_some() => Err(ApiError::invalid(
+            "food_grams",
+            "is given only with food_id and food_version",
+        )),
         (None, None) => Ok(None),
         (Some(food_id), Some(food_version)) => Ok(Some(FoodRef {
             food_id,
             food_version,
+            grams,
         })),
         (Some(_), None) => Err(ApiError::invalid(
             "food_version",
@@ -232,7 +247,7 @@ impl EntryResource for MealData {
         }
         let required = |field: &str| ApiError::invalid(field, "is required unless `food` is given");
         let package = package_ref(input.package_id, input.package_version)?;
-        let food = food_ref(input.food_id, input.food_version)?;
+        let food = food_ref(input.food_id, input.food_version, input.food_grams)?;
         let data = MealData {
             eaten_at: to_millis(input.eaten_at),
             slot: input.slot,
@@ -278,6 +293,7 @@ impl EntryResource for MealData {
             ("package_version", input.package_version.is_some()),
             ("food_id", input.food_id.is_some()),
             ("food_version", input.food_version.is_some()),
+            ("food_grams", input.food_grams.is_some()),
         ];
         if let Some((field, _)) = typed.iter().find(|(_, given)| *given) {
             return Err(ApiError::invalid(
@@ -309,6 +325,7 @@ impl EntryResource for MealData {
     }
 
     fn apply_patch(&mut self, patch: MealEntryPatch) -> ApiResult<()> {
+        let portion_changed = patch.quantity.is_some() || patch.unit.is_some();
         let n = &mut self.nutrition;
         set(&mut self.eaten_at, patch.eaten_at.map(to_millis));
         set(&mut self.slot, patch.slot);
@@ -325,6 +342,10 @@ impl EntryResource for MealData {
         set(&mut self.notes, patch.notes);
         self.package = patched_package(self.package, patch.package_id, patch.package_version)?;
         self.source = source_of(self.package, self.food, None)?;
+        if portion_changed && let Some(food) = &mut self.food {
+            // A portion typed over: its weight is known only when it is one.
+            food.grams = matches!(self.unit, Unit::G | Unit::Ml).then_some(self.quantity);
+        }
         Ok(())
     }
 
@@ -362,6 +383,7 @@ impl EntryResource for MealData {
             package_version: data.package.map(|p| p.package_version),
             food_id: data.food.map(|f| f.food_id),
             food_version: data.food.map(|f| f.food_version),
+            food_grams: data.food.and_then(|f| f.grams),
             notes: data.notes,
             created_at,
             updated_at,

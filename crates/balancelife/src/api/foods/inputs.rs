@@ -7,8 +7,9 @@ use uuid::Uuid;
 
 use crate::api::http::error::{ApiError, ApiResult};
 use crate::domain::{
-    Barcode, Basis, ClientId, Food, FoodName, FoodSource, FoodText, LanguageTag, Licence,
-    Micronutrient, Nutrients, Serving, SourceId, Version,
+    Barcode, Basis, ClientId, Food, FoodName, FoodSource, FoodText, GramsPer100, Ingredient,
+    InvalidValue, KcalPer100, LanguageTag, Licence, Micronutrient, MilligramsPer100, Nutrients,
+    Recipe, RecipeGrams, Serving, ServingCount, SourceId, Version,
 };
 
 /// A food's name, as sent: its language defaults to English.
@@ -82,17 +83,22 @@ impl FoodInput {
             nutrients: self.nutrients,
             micronutrients: self.micronutrients,
             servings: self.servings,
+            recipe: None,
             version: Version::try_from(1_i64).expect("1 is a version"),
             created_at: now,
             updated_at: now,
         };
         food.normalize();
-        food.check().map_err(|invalid| {
-            let field = invalid.0.split(':').next().unwrap_or("food").to_owned();
-            ApiError::invalid(field, invalid.0)
-        })?;
+        food.check().map_err(refused)?;
         Ok(food)
     }
+}
+
+/// A food or recipe the domain refused, as a 422 naming the field its message
+/// starts with (`servings: at most 64 per food`).
+pub fn refused(invalid: InvalidValue) -> ApiError {
+    let field = invalid.0.split(':').next().unwrap_or("food").to_owned();
+    ApiError::invalid(field, invalid.0)
 }
 
 /// A food as every food endpoint answers it.
@@ -114,6 +120,9 @@ pub struct FoodView {
     pub nutrients: Nutrients,
     pub micronutrients: Vec<Micronutrient>,
     pub servings: Vec<Serving>,
+    /// What it is made of, when it is a recipe.
+    #[schema(required = true)]
+    pub recipe: Option<RecipeView>,
     pub version: Version,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -123,6 +132,9 @@ pub struct FoodView {
 
 impl FoodView {
     pub fn of(food: Food, viewer: Uuid) -> Self {
+        let recipe = food
+            .recipe
+            .map(|recipe| RecipeView::of(recipe, &food.nutrients));
         Self {
             mine: food.owner == Some(viewer),
             licence: food.source.licence(),
@@ -137,6 +149,7 @@ impl FoodView {
             nutrients: food.nutrients,
             micronutrients: food.micronutrients,
             servings: food.servings,
+            recipe,
             version: food.version,
             created_at: food.created_at,
             updated_at: food.updated_at,
@@ -164,4 +177,73 @@ pub struct FoodSearchQuery {
     /// `next_cursor` of the previous page.
     #[param(max_length = 512)]
     pub cursor: Option<String>,
+}
+
+/// A recipe's parts, and what one serving of it holds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecipeView {
+    pub ingredients: Vec<Ingredient>,
+    pub servings: ServingCount,
+    #[schema(required = true)]
+    pub cooked_grams: Option<RecipeGrams>,
+    /// The weight the nutrients per 100 g are of: the cooked weight, else the raw
+    /// ingredients'.
+    pub total_grams: f64,
+    /// One serving's weight, also listed among the food's servings as "1 serving".
+    pub serving_grams: f64,
+    /// What one serving holds; a nutrient stays out when an ingredient does not
+    /// say it.
+    pub per_serving: NutrientAmounts,
+}
+
+/// Amounts of a portion (not per 100 g): kilocalories, grams, sodium in mg.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct NutrientAmounts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub energy_kcal: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protein_g: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carbs_g: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fat_g: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fiber_g: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sugars_g: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saturated_fat_g: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sodium_mg: Option<f64>,
+}
+
+impl NutrientAmounts {
+    /// What `grams` of a food with `per_100` hold, to a tenth.
+    pub fn of(per_100: &Nutrients, grams: f64) -> Self {
+        let part = |value: Option<f64>| value.map(|value| (value * grams / 10.0).round() / 10.0);
+        Self {
+            energy_kcal: part(per_100.energy_kcal.map(KcalPer100::get)),
+            protein_g: part(per_100.protein_g.map(GramsPer100::get)),
+            carbs_g: part(per_100.carbs_g.map(GramsPer100::get)),
+            fat_g: part(per_100.fat_g.map(GramsPer100::get)),
+            fiber_g: part(per_100.fiber_g.map(GramsPer100::get)),
+            sugars_g: part(per_100.sugars_g.map(GramsPer100::get)),
+            saturated_fat_g: part(per_100.saturated_fat_g.map(GramsPer100::get)),
+            sodium_mg: part(per_100.sodium_mg.map(MilligramsPer100::get)),
+        }
+    }
+}
+
+impl RecipeView {
+    pub fn of(recipe: Recipe, per_100: &Nutrients) -> Self {
+        let serving_grams = (recipe.serving_grams() * 10.0).round() / 10.0;
+        Self {
+            total_grams: (recipe.weight() * 10.0).round() / 10.0,
+            per_serving: NutrientAmounts::of(per_100, recipe.serving_grams()),
+            serving_grams,
+            ingredients: recipe.ingredients,
+            servings: recipe.servings,
+            cooked_grams: recipe.cooked_grams,
+        }
+    }
 }

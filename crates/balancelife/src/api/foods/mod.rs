@@ -5,8 +5,11 @@
 //! first in that user's searches. Public foods (USDA, Open Food Facts, the admins')
 //! are every user's to read; admins may publish a food for everyone.
 
+pub(crate) mod favourites;
 pub(crate) mod inputs;
+pub(crate) mod patch;
 pub(crate) mod recent;
+pub(crate) mod recipes;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -101,10 +104,13 @@ pub async fn search(
             cursor.offset
         }
     };
+    // Favourites first, then what the user logs.
+    let mut ranked = user.favourite_foods.clone();
+    ranked.extend(recent::recent_food_ids(&state, &user).await?);
     let request = SearchRequest {
         text: text.to_owned(),
         viewer: Some(user.id),
-        recent: recent::recent_food_ids(&state, &user).await?,
+        recent: ranked,
         source: query.source,
         brand: query.brand,
         offset,
@@ -208,6 +214,44 @@ pub async fn get(
     Ok(Json(FoodView::of(food, user.id)))
 }
 
+/// The caller's own foods (not their recipes), by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/foods/mine",
+    tag = TAG,
+    operation_id = "my_foods",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "At most 1,000 foods, by name", body = Vec<FoodView>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+pub async fn mine(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<Json<Vec<FoodView>>> {
+    shelf(&state, &user, Shelf::Foods).await
+}
+
+/// Which of a user's own foods a list answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shelf {
+    Foods,
+    Recipes,
+}
+
+/// The user's own foods or recipes, by name.
+async fn shelf(state: &SharedState, user: &User, shelf: Shelf) -> ApiResult<Json<Vec<FoodView>>> {
+    let owned = state.store.foods().owned(user.id).await?;
+    Ok(Json(
+        owned
+            .into_iter()
+            .filter(|food| (food.recipe.is_some()) == (shelf == Shelf::Recipes))
+            .map(|food| FoodView::of(food, user.id))
+            .collect(),
+    ))
+}
+
 /// Creates one of the caller's own foods.
 ///
 /// An admin with `public` creates one for everyone. With a client-made `id`,
@@ -237,9 +281,7 @@ pub async fn create(
     may_publish(&user, &input)?;
     let id = input.id.map_or_else(new_id, ClientId::get);
     let food = input.into_food(id, user.id, now())?;
-    let written = state.store.foods().create(food).await.or_not_found(NOUN)?;
-    searchable(&state).await;
-    Ok(respond(written, &user))
+    create_checked(&state, &user, food).await
 }
 
 /// Creates or replaces the food with this id.
@@ -280,17 +322,34 @@ pub async fn put(
     let stored = match state.store.foods().get(id).await {
         Ok(stored) => stored,
         Err(crate::store::StoreError::NotFound) => {
-            let written = state.store.foods().create(food).await.or_not_found(NOUN)?;
-            searchable(&state).await;
-            return Ok(respond(written, &user));
+            return create_checked(&state, &user, food).await;
         }
         Err(other) => return Err(other.into()),
     };
     may_change(&user, &stored)?;
+    not_a_recipe(&stored)?;
+    replace_checked(&state, &user, food, stored).await
+}
+
+/// Stores `food` as new (or finds it there already, the same), and waits for this
+/// instance's index to take it in.
+async fn create_checked(state: &SharedState, user: &User, food: Food) -> ApiResult<Created> {
+    let written = state.store.foods().create(food).await.or_not_found(NOUN)?;
+    searchable(state).await;
+    Ok(respond(written, user))
+}
+
+/// Stores `food` over `stored`, the revision read: unchanged when it says the
+/// same, else as the next version, whose it is and where it comes from kept.
+async fn replace_checked(
+    state: &SharedState,
+    user: &User,
+    food: Food,
+    stored: Food,
+) -> ApiResult<Created> {
     if crate::store::foods::same_content(&stored, &food) {
-        return Ok(respond(Written::Unchanged(stored), &user));
+        return Ok(respond(Written::Unchanged(stored), user));
     }
-    // Whose it is and where it comes from stay as they are.
     let replacement = Food {
         source: stored.source,
         owner: stored.owner,
@@ -307,8 +366,19 @@ pub async fn put(
         .replace(replacement, &stored)
         .await
         .or_not_found(NOUN)?;
-    searchable(&state).await;
-    Ok(respond(written, &user))
+    searchable(state).await;
+    Ok(respond(written, user))
+}
+
+/// A recipe's numbers come from its ingredients: it is written through
+/// `/recipes`, never as a plain food, which would drop what it is made of.
+fn not_a_recipe(food: &Food) -> ApiResult<()> {
+    match food.recipe {
+        Some(_) => Err(ApiError::conflict(
+            "this food is a recipe: change it through /api/v1/recipes/{id}",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Deletes one of the caller's foods.

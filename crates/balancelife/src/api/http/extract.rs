@@ -174,6 +174,16 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
             .ok_or_else(|| ApiError::invalid("id", "must be a UUID"))
     }
 }
+/// `object` for a PATCH field (with `#[serde(default)]`): absent stays `None`, and
+/// `null` is refused like an array.
+pub fn object_or_absent<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    object(deserializer).map(Some)
+}
+
 /// `deserialize_with` for a struct field that must be a JSON object. A struct whose
 /// fields are all optional would also accept an array (serde reads a struct from a
 /// sequence too), which its schema, an object, forbids. The map is handed on as it

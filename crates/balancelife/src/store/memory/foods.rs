@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::{Barcode, Food, FoodSource};
 use crate::store::foods::{
-    FeedPosition, FoodChange, FoodStore, ImportCounts, TOMBSTONE_DAYS, barcode_rank,
+    FeedPosition, FoodChange, FoodStore, ImportCounts, TOMBSTONE_DAYS, barcode_rank, by_name,
     check_import_batch, imported_over, same_content,
 };
 use crate::store::{StoreError, StoreResult, Written};
@@ -26,6 +26,7 @@ struct FoodRows {
     by_id: HashMap<Uuid, Food>,
     by_source_id: HashMap<(FoodSource, String), Uuid>,
     by_barcode: HashMap<Barcode, Vec<Uuid>>,
+    by_owner: HashMap<Uuid, BTreeSet<Uuid>>,
     /// The feed: each food's latest change (a deleted one's tombstone), by when.
     /// Its last is the latest change: the next is stamped later.
     feed: BTreeSet<(DateTime<Utc>, Uuid)>,
@@ -50,6 +51,9 @@ impl FoodRows {
                 .or_default()
                 .push(food.id);
         }
+        if let Some(owner) = food.owner {
+            self.by_owner.entry(owner).or_default().insert(food.id);
+        }
         self.changed(food.id);
         self.by_id.insert(food.id, food);
     }
@@ -73,6 +77,14 @@ impl FoodRows {
                 if ids.is_empty() {
                     self.by_barcode.remove(barcode);
                 }
+            }
+        }
+        if let Some(owner) = food.owner
+            && let Some(ids) = self.by_owner.get_mut(&owner)
+        {
+            ids.remove(&food.id);
+            if ids.is_empty() {
+                self.by_owner.remove(&owner);
             }
         }
     }
@@ -108,10 +120,11 @@ impl FoodRows {
     /// Deletes every food of `owner` (the user is being deleted).
     fn remove_owner(&mut self, owner: Uuid) {
         let owned: Vec<Uuid> = self
-            .by_id
-            .values()
-            .filter(|food| food.owner == Some(owner))
-            .map(|food| food.id)
+            .by_owner
+            .get(&owner)
+            .into_iter()
+            .flatten()
+            .copied()
             .collect();
         for id in owned {
             self.remove(id);
@@ -216,6 +229,19 @@ impl FoodStore for FoodTable {
             }
         }
         Ok(counts)
+    }
+
+    async fn owned(&self, owner: Uuid) -> StoreResult<Vec<Food>> {
+        let rows = self.rows.read();
+        let mut foods: Vec<Food> = rows
+            .by_owner
+            .get(&owner)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| rows.by_id.get(id).cloned())
+            .collect();
+        by_name(&mut foods);
+        Ok(foods)
     }
 
     async fn changes(&self, after: FeedPosition, limit: usize) -> StoreResult<Vec<FoodChange>> {

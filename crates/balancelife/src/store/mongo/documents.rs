@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Activity, Barcode, Basis, DistanceKm, DurationSecs, Effort, Email, Entry, EntryData,
-    EntryPosition, EntrySource, Food, FoodName, FoodRef, FoodSource, FoodText, HeartRate, Kcal,
-    MealData, MealSlot, Micronutrient, Name, Notes, Nutrients, Nutrition, PackageRef, PasswordHash,
-    Profile, Quantity, Role, Serving, SourceId, Timezone, Title, Unit, User, Version, WorkoutData,
+    EntryPosition, EntrySource, Food, FoodName, FoodRef, FoodSource, FoodText, HeartRate,
+    Ingredient, Kcal, MealData, MealSlot, Micronutrient, Name, Notes, Nutrients, Nutrition,
+    PackageRef, PasswordHash, Profile, Quantity, Recipe, RecipeGrams, Role, Serving, ServingCount,
+    SourceId, Timezone, Title, Unit, User, Version, WorkoutData,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -25,6 +26,8 @@ pub struct UserDoc {
     pub role: Role,
     pub timezone: Timezone,
     pub profile: Profile,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub favourite_foods: Vec<Uuid>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
@@ -39,6 +42,12 @@ impl From<&User> for UserDoc {
             role: user.role,
             timezone: user.timezone,
             profile: user.profile.clone(),
+            favourite_foods: user
+                .favourite_foods
+                .iter()
+                .copied()
+                .map(Uuid::from)
+                .collect(),
             created_at: DateTime::from_chrono(user.created_at),
             updated_at: DateTime::from_chrono(user.updated_at),
         }
@@ -55,6 +64,11 @@ impl From<UserDoc> for User {
             role: doc.role,
             timezone: doc.timezone,
             profile: doc.profile,
+            favourite_foods: doc
+                .favourite_foods
+                .into_iter()
+                .map(uuid::Uuid::from)
+                .collect(),
             created_at: doc.created_at.to_chrono(),
             updated_at: doc.updated_at.to_chrono(),
         }
@@ -117,6 +131,8 @@ pub struct MealEntryDoc {
     food_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     food_version: Option<Version>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    food_grams: Option<Quantity>,
     notes: Option<Notes>,
     created_at: DateTime,
     updated_at: DateTime,
@@ -155,6 +171,7 @@ impl EntryDocument for MealData {
             package_version: data.package.map(|p| p.package_version),
             food_id: data.food.map(|f| f.food_id.into()),
             food_version: data.food.map(|f| f.food_version),
+            food_grams: data.food.and_then(|f| f.grams),
             notes: data.notes.clone(),
             created_at: DateTime::from_chrono(entry.created_at),
             updated_at: DateTime::from_chrono(entry.updated_at),
@@ -181,6 +198,7 @@ impl EntryDocument for MealData {
                     .map(|(food_id, food_version)| FoodRef {
                         food_id: food_id.into(),
                         food_version,
+                        grams: doc.food_grams,
                     }),
                 notes: doc.notes,
             },
@@ -299,10 +317,67 @@ pub struct FoodDoc {
     pub micronutrients: Vec<Micronutrient>,
     #[serde(default)]
     pub servings: Vec<Serving>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<RecipeDoc>,
     pub version: Version,
     pub created_at: DateTime,
     pub updated_at: DateTime,
     pub changed_at: DateTime,
+}
+
+/// A recipe's parts, with the ingredients' ids as BSON UUIDs like every other id.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RecipeDoc {
+    pub ingredients: Vec<IngredientDoc>,
+    pub servings: ServingCount,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooked_grams: Option<RecipeGrams>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IngredientDoc {
+    pub food_id: Uuid,
+    pub food_version: Version,
+    pub name: FoodText,
+    pub grams: RecipeGrams,
+}
+
+impl From<&Recipe> for RecipeDoc {
+    fn from(recipe: &Recipe) -> Self {
+        Self {
+            ingredients: recipe
+                .ingredients
+                .iter()
+                .map(|part| IngredientDoc {
+                    food_id: part.food_id.into(),
+                    food_version: part.food_version,
+                    name: part.name.clone(),
+                    grams: part.grams,
+                })
+                .collect(),
+            servings: recipe.servings,
+            cooked_grams: recipe.cooked_grams,
+        }
+    }
+}
+
+impl From<RecipeDoc> for Recipe {
+    fn from(doc: RecipeDoc) -> Self {
+        Self {
+            ingredients: doc
+                .ingredients
+                .into_iter()
+                .map(|part| Ingredient {
+                    food_id: part.food_id.into(),
+                    food_version: part.food_version,
+                    name: part.name,
+                    grams: part.grams,
+                })
+                .collect(),
+            servings: doc.servings,
+            cooked_grams: doc.cooked_grams,
+        }
+    }
 }
 
 impl FoodDoc {
@@ -326,6 +401,7 @@ impl FoodDoc {
             nutrients: food.nutrients.clone(),
             micronutrients: food.micronutrients.clone(),
             servings: food.servings.clone(),
+            recipe: food.recipe.as_ref().map(RecipeDoc::from),
             version: food.version,
             created_at: DateTime::from_chrono(food.created_at),
             updated_at: DateTime::from_chrono(food.updated_at),
@@ -349,6 +425,7 @@ impl From<FoodDoc> for Food {
             nutrients: doc.nutrients,
             micronutrients: doc.micronutrients,
             servings: doc.servings,
+            recipe: doc.recipe.map(Recipe::from),
             version: doc.version,
             created_at: doc.created_at.to_chrono(),
             updated_at: doc.updated_at.to_chrono(),

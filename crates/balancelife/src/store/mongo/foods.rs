@@ -16,8 +16,8 @@ use super::documents::{FoodDoc, FoodTombstone, food_source_key};
 use super::errors::{Rejected, bounded, detached, detached_write, insert_unless_taken};
 use crate::domain::{Barcode, Food, now};
 use crate::store::foods::{
-    FeedPosition, FoodChange, FoodStore, ImportCounts, barcode_rank, check_import_batch,
-    imported_over, same_content,
+    FeedPosition, FoodChange, FoodStore, ImportCounts, MAX_OWNED_LISTED, barcode_rank, by_name,
+    check_import_batch, imported_over, same_content,
 };
 use crate::store::{StoreError, StoreResult, Written};
 
@@ -223,6 +223,24 @@ impl FoodStore for MongoFoods {
             stored: food,
             previous: decode(previous)?,
         })
+    }
+
+    /// By the `owner` index; sorted here, as a user's shelf is small.
+    async fn owned(&self, owner: Uuid) -> StoreResult<Vec<Food>> {
+        let mut filter = live();
+        filter.insert("owner", bson::Uuid::from(owner));
+        let most = i64::try_from(MAX_OWNED_LISTED).expect("a small number") * 2;
+        let documents: Vec<Document> =
+            detached(self.timeout, &self.collection, move |foods| async move {
+                foods.find(filter).limit(most).await?.try_collect().await
+            })
+            .await?;
+        let mut foods = documents
+            .into_iter()
+            .map(decode)
+            .collect::<StoreResult<Vec<Food>>>()?;
+        by_name(&mut foods);
+        Ok(foods)
     }
 
     async fn delete(&self, id: Uuid, read: &Food) -> StoreResult<Food> {

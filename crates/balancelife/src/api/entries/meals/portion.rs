@@ -95,6 +95,8 @@ pub fn logged_from(food: &Food, portion: &FoodPortion) -> ApiResult<Logged> {
         food: FoodRef {
             food_id: food.id,
             food_version: food.version,
+            // Past the largest quantity only for a silly count of servings.
+            grams: Quantity::try_from(grams).ok(),
         },
     })
 }

@@ -1,0 +1,150 @@
+//! Favourite foods: the handful a user starred to log in one tap. The list is
+//! part of the user's record, so it is as fresh on every instance as the user is
+//! (the cache's promise) and goes when the user goes; a search ranks it first,
+//! beside the foods the user logs.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use super::inputs::FoodView;
+use super::visible;
+use crate::api::account::auth::AuthUser;
+use crate::api::http::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
+use crate::api::http::extract::PathId;
+use crate::api::http::state::SharedState;
+use crate::domain::{User, now};
+use crate::store::{Optional, StoreError};
+
+/// The most favourites a user keeps: a quick list, not a second database.
+pub const MOST: usize = 100;
+/// How many times a change of the list is made again on another request's write.
+const ATTEMPTS: usize = 3;
+
+/// The caller's favourite foods, the latest starred first.
+///
+/// A favourite deleted since, or no longer visible, is left out.
+#[utoipa::path(
+    get,
+    path = "/api/v1/foods/favourites",
+    tag = "foods",
+    operation_id = "favourite_foods",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "At most 100 foods, the latest starred first",
+            body = Vec<FoodView>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<Json<Vec<FoodView>>> {
+    let mut foods = Vec::with_capacity(user.favourite_foods.len());
+    for id in &user.favourite_foods {
+        let Some(food) = state.store.foods().get(*id).await.optional()? else {
+            continue;
+        };
+        if food.visible_to(Some(user.id)) {
+            foods.push(FoodView::of(food, user.id));
+        }
+    }
+    Ok(Json(foods))
+}
+
+/// Stars a food the caller can see; starring it again is harmless.
+#[utoipa::path(
+    put,
+    path = "/api/v1/foods/{id}/favourite",
+    tag = "foods",
+    operation_id = "add_favourite_food",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The food's id")),
+    responses(
+        (status = 204, description = "Among the favourites"),
+        (status = 404, description = "No such food the caller may see", body = ErrorBody),
+        (status = 409, description = "The favourites hold 100 foods already", body = ErrorBody),
+    )
+)]
+pub async fn add(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<StatusCode> {
+    visible(&state, &user, id).await?;
+    change(&state, &user, |favourites| {
+        if favourites.contains(&id) {
+            return Ok(false);
+        }
+        // Deleted foods take no place: they are dropped as the list grows.
+        if favourites.len() >= MOST {
+            return Err(ApiError::conflict(format!(
+                "favourites hold at most {MOST} foods: remove one first"
+            )));
+        }
+        favourites.insert(0, id);
+        Ok(true)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unstars a food; unstarring one that is not a favourite is harmless.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/foods/{id}/favourite",
+    tag = "foods",
+    operation_id = "remove_favourite_food",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The food's id")),
+    responses(
+        (status = 204, description = "Not among the favourites"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+pub async fn remove(
+    State(state): State<SharedState>,
+    AuthUser(user): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<StatusCode> {
+    change(&state, &user, |favourites| {
+        let before = favourites.len();
+        favourites.retain(|favourite| *favourite != id);
+        Ok(favourites.len() != before)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Applies `edit` to the user's list as stored (past every cache, as the write is
+/// conditional on the revision read), writing only when it says it changed it,
+/// and again on another request's write in between.
+async fn change(
+    state: &SharedState,
+    signed_in: &User,
+    mut edit: impl FnMut(&mut Vec<Uuid>) -> ApiResult<bool>,
+) -> ApiResult<()> {
+    for _ in 0..ATTEMPTS {
+        let mut user = state
+            .store
+            .get_user_stored(signed_in.id)
+            .await
+            .or_if_gone(ApiError::unauthorized)?;
+        let read = user.updated_at;
+        if !edit(&mut user.favourite_foods)? {
+            return Ok(());
+        }
+        // Later than the revision read even within its millisecond, so a write
+        // that read it too is refused.
+        user.updated_at = now().max(read + chrono::TimeDelta::milliseconds(1));
+        match state.store.update_user(user, read).await {
+            Ok(_) => return Ok(()),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(other) => return Err(other).or_if_gone(ApiError::unauthorized),
+        }
+    }
+    Err(ApiError::conflict(
+        "the user kept changing under this write; try again",
+    ))
+}
