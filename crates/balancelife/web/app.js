@@ -162,6 +162,7 @@ const pages = {
   "#/signup": signUp,
   "#/today": today,
   "#/week": weekAndMonth,
+  "#/foods": foods,
   "#/catalogue": catalogue,
   "#/profile": profile,
   "#/admin": admin,
@@ -259,11 +260,13 @@ async function today(page) {
   // Held once shown, so that a meal logged just before midnight is not followed by
   // a page of the next, empty day.
   const day = chosenDay = chosenDay || todayIn(me.timezone);
-  const [summary, meals, workouts, packages] = await Promise.all([
+  const [summary, meals, workouts, packages, favourites, recent] = await Promise.all([
     api("GET", `/summary?date=${day}`),
     api("GET", `/meal-entries?from=${day}&limit=100`),
     api("GET", `/workout-entries?from=${day}&limit=100`),
     api("GET", "/meal-packages?limit=100"),
+    api("GET", "/foods/favourites"),
+    api("GET", "/foods/recent"),
   ]);
   const picker = h("input", { type: "date", name: "day", value: day, id: "day" });
   picker.addEventListener("change", () => {
@@ -277,6 +280,7 @@ async function today(page) {
       h("section", { class: "card", "aria-labelledby": "meals-title" },
         h("h2", { id: "meals-title" }, "Meals"),
         entryList(meals.items, "meal"),
+        foodLogger(day, favourites, recent),
         mealForm(day),
         applyForm(day, packages.items)),
       h("section", { class: "card", "aria-labelledby": "workouts-title" },
@@ -373,9 +377,180 @@ function nowTime() {
   return new Intl.DateTimeFormat("en-GB", { timeZone: me.timezone, hour: "2-digit", minute: "2-digit" }).format(new Date());
 }
 
+// ---- foods: search as you type, barcodes, portions ---------------------------------
+
+/** What 100 g (or ml) of a food holds, as a short line. */
+function per100(food) {
+  const unit = food.basis === "per100_ml" ? "100 ml" : "100 g";
+  const kcal = food.nutrients.energy_kcal;
+  return kcal === undefined ? `energy unknown per ${unit}` : `${round(kcal)} kcal per ${unit}`;
+}
+
+function foodLabel(food) {
+  const brand = food.brand ? ` (${food.brand})` : "";
+  const kind = food.recipe ? " · recipe" : food.mine ? " · yours" : "";
+  return `${food.name.text}${brand}${kind}`;
+}
+
+let pickers = 0;
+
+/**
+ * A search box that finds foods as the user types (debounced, the newest answer
+ * only), usable by keyboard as an ARIA combobox: arrows move through the options,
+ * Enter picks, Escape closes. With nothing typed it offers `quick` (favourites and
+ * recent foods). Calls `onPick(food)`.
+ */
+function foodPicker({ id, label, quick = [], onPick }) {
+  const listId = `${id}-results`;
+  const n = ++pickers;
+  const input = h("input", { id, type: "search", role: "combobox", autocomplete: "off", maxlength: 200,
+    "aria-autocomplete": "list", "aria-expanded": "false", "aria-controls": listId,
+    placeholder: "Type a food, e.g. rolled oats" });
+  const list = h("ul", { id: listId, role: "listbox", class: "results", "aria-label": `${label}: results` });
+  let shown = [];
+  let active = -1;
+  let asked = 0;
+  let timer = null;
+
+  function show(foods, note) {
+    shown = foods;
+    active = -1;
+    input.removeAttribute("aria-activedescendant");
+    list.replaceChildren(...foods.map((food, index) =>
+      h("li", { role: "option", id: `food-option-${n}-${index}`, "data-food": food.id, "aria-selected": "false",
+        onmousedown: (event) => event.preventDefault(), onclick: () => pick(index) },
+        h("span", {}, foodLabel(food)), " ", h("span", { class: "muted" }, per100(food)))));
+    if (note) list.append(h("li", { class: "muted", role: "presentation" }, note));
+    input.setAttribute("aria-expanded", String(foods.length > 0));
+  }
+  function highlight(index) {
+    const options = list.querySelectorAll("[role=option]");
+    if (!options.length) return;
+    active = (index + options.length) % options.length;
+    options.forEach((option, i) => option.setAttribute("aria-selected", String(i === active)));
+    input.setAttribute("aria-activedescendant", options[active].id);
+    options[active].scrollIntoView({ block: "nearest" });
+  }
+  function pick(index) {
+    const food = shown[index];
+    if (!food) return;
+    show([]);
+    input.value = food.name.text;
+    onPick(food);
+  }
+  async function search() {
+    const text = input.value.trim();
+    const mine = ++asked;
+    if (!text) return show(quick, quick.length ? null : "Type to search.");
+    try {
+      const found = await api("GET", `/foods?q=${encodeURIComponent(text)}&limit=8`);
+      if (mine === asked) show(found.items, found.items.length ? null : "Nothing found.");
+    } catch (error) {
+      if (mine === asked) show([], error.message);
+    }
+  }
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(search, 200);
+  });
+  input.addEventListener("focus", () => { if (!input.value.trim()) search(); });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown") { event.preventDefault(); highlight(active + 1); }
+    else if (event.key === "ArrowUp") { event.preventDefault(); highlight(active - 1); }
+    else if (event.key === "Enter" && shown.length) { event.preventDefault(); pick(active < 0 ? 0 : active); }
+    else if (event.key === "Escape") show([]);
+  });
+  return { node: h("div", { class: "picker" }, field(label, input), list), input };
+}
+
+/** The Today page's "log from a food": find it (search, quick list or barcode),
+ *  then say how much, by weight or by one of its servings. */
+function foodLogger(day, favourites, recent) {
+  const lastPortion = new Map(recent.map((r) => [r.food.id, r]));
+  const seen = new Set();
+  const quick = [...favourites, ...recent.map((r) => r.food)].filter((f) => !seen.has(f.id) && seen.add(f.id));
+  const starred = new Set(favourites.map((f) => f.id));
+  const portion = h("div", { id: "food-portion" });
+  const picker = foodPicker({ id: "food-search", label: "Find a food", quick, onPick: choose });
+  const barcode = h("input", { id: "food-barcode", inputmode: "numeric", maxlength: 13, pattern: "[0-9]{8}|[0-9]{12,13}",
+    placeholder: "8, 12 or 13 digits", autocomplete: "off" });
+  const lookUp = h("form", { class: "inline", id: "barcode-lookup", "aria-label": "Find a food by its barcode" },
+    field("Barcode", barcode), h("button", { type: "submit", class: "plain" }, "Look up"));
+  lookUp.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await attempt(async () => choose(await api("GET", `/foods/barcode/${encodeURIComponent(barcode.value.trim())}`)));
+  });
+
+  function choose(food) {
+    say("");
+    const last = lastPortion.get(food.id);
+    const unitName = food.basis === "per100_ml" ? "ml" : "g";
+    const unit = h("select", { name: "unit", id: "portion-unit" },
+      h("option", { value: "" }, unitName),
+      food.servings.map((serving) => h("option", { value: serving.label }, `${serving.label} (${round(serving.grams)} g)`)));
+    const amount = number("amount", { id: "portion-amount", required: true, min: 0.001,
+      value: last && last.last_unit !== "serving" ? last.last_quantity : 100 });
+    const estimate = h("p", { id: "portion-kcal", class: "muted", "aria-live": "polite" });
+    const update = () => {
+      const serving = food.servings.find((s) => s.label === unit.value);
+      const grams = Number(amount.value) * (serving ? serving.grams : 1);
+      const kcal = food.nutrients.energy_kcal;
+      estimate.textContent = kcal === undefined ? "Energy unknown: log it by hand below."
+        : `${round(grams)} ${unitName}: about ${round((kcal * grams) / 100)} kcal`;
+    };
+    unit.addEventListener("change", () => {
+      amount.value = unit.value ? 1 : 100;
+      update();
+    });
+    amount.addEventListener("input", update);
+    const star = h("button", { type: "button", class: "plain", id: "food-favourite", "aria-pressed": String(starred.has(food.id)) },
+      starred.has(food.id) ? "★ Favourite" : "☆ Add to favourites");
+    star.addEventListener("click", async () => {
+      const on = !starred.has(food.id);
+      if (await attempt(() => api(on ? "PUT" : "DELETE", `/foods/${food.id}/favourite`))) {
+        if (on) starred.add(food.id); else starred.delete(food.id);
+        star.setAttribute("aria-pressed", String(on));
+        star.textContent = on ? "★ Favourite" : "☆ Add to favourites";
+      }
+    });
+    const form = h("form", { class: "stack", id: "log-food", "aria-label": `Log ${food.name.text}` },
+      h("p", {}, h("strong", {}, foodLabel(food)), " ", h("span", { class: "muted" }, per100(food)), " ", star),
+      h("div", { class: "inline" },
+        field("Amount", amount),
+        field("Unit", unit),
+        field("Meal", h("select", { name: "slot" }, ["breakfast", "lunch", "dinner", "snack"].map((slot) => h("option", { value: slot }, slot)))),
+        field("Time", h("input", { type: "time", name: "time", value: nowTime(), required: true }))),
+      estimate,
+      h("p", { class: "muted" }, `${food.licence.attribution} (${food.licence.name})`),
+      h("button", { type: "submit" }, "Log food"));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const values = formValues(form);
+      const count = Number(values.amount);
+      const body = {
+        id: crypto.randomUUID(),
+        eaten_at: instant(day, values.time, me.timezone),
+        slot: values.slot,
+        food: values.unit ? { food_id: food.id, serving: { label: values.unit, count } } : { food_id: food.id, grams: count },
+      };
+      if (await attempt(() => api("POST", "/meal-entries", body))) {
+        say(`Logged ${food.name.text}.`, true);
+        render();
+      }
+    });
+    update();
+    portion.replaceChildren(form);
+    amount.focus();
+  }
+
+  return h("section", { class: "stack", id: "food-logger", "aria-labelledby": "food-logger-title" },
+    h("h2", { id: "food-logger-title" }, "Log from a food"),
+    picker.node, lookUp, portion);
+}
+
 function mealForm(day) {
   const form = h("form", { class: "stack", id: "log-meal", "aria-label": "Log a meal by hand" },
-    h("h2", {}, "Log a meal"),
+    h("h2", {}, "Log a meal by hand"),
     field("Name", h("input", { name: "name", required: true, maxlength: 120 })),
     field("Meal", h("select", { name: "slot" }, ["breakfast", "lunch", "dinner", "snack"].map((slot) => h("option", { value: slot }, slot)))),
     field("Time", h("input", { type: "time", name: "time", value: nowTime(), required: true })),
@@ -501,6 +676,142 @@ async function weekAndMonth(page) {
       h("p", { class: "muted" }, "Blue: eaten. Orange: burned. Dashed: the daily target."),
       chart),
     h("section", { class: "card" }, table));
+}
+
+// ---- my foods and recipes ------------------------------------------------------------
+
+async function foods(page) {
+  const [mine, recipes] = await Promise.all([api("GET", "/foods/mine"), api("GET", "/recipes")]);
+  page("My foods and recipes",
+    h("div", { class: "grid two" },
+      h("section", { class: "card", "aria-labelledby": "recipes-title" },
+        h("h2", { id: "recipes-title" }, "Recipes"),
+        shelf(recipes, "recipes", (food) => {
+          const serving = food.recipe.per_serving.energy_kcal;
+          return `${round(food.recipe.servings)} servings of ${round(food.recipe.serving_grams)} g` +
+            (serving === undefined ? "" : `, ${round(serving)} kcal each`);
+        }),
+        recipeForm()),
+      h("section", { class: "card", "aria-labelledby": "my-foods-title" },
+        h("h2", { id: "my-foods-title" }, "My foods"),
+        shelf(mine, "my-foods", per100),
+        newFoodForm())));
+}
+
+/** A list of the user's own foods or recipes, each with a delete button. */
+function shelf(foods, id, describe) {
+  if (!foods.length) return h("p", { class: "muted", id }, "None yet.");
+  return h("ul", { class: "entries", id }, foods.map((food) => {
+    const path = food.recipe ? `/recipes/${food.id}` : `/foods/${food.id}`;
+    const remove = async () => {
+      if (await attempt(() => api("DELETE", path))) {
+        say(`Deleted ${food.name.text}. Meals logged from it keep their numbers.`, true);
+        render();
+      }
+    };
+    return h("li", { "data-food": food.id },
+      h("span", {}, h("strong", {}, food.name.text), " ", h("span", { class: "muted" }, describe(food))),
+      h("button", { type: "button", class: "danger", "aria-label": `Delete ${food.name.text}`, onclick: remove }, "Delete"));
+  }));
+}
+
+function newFoodForm() {
+  const form = h("form", { class: "stack", id: "new-food", "aria-label": "Add a food of your own" },
+    h("h2", {}, "Add a food"),
+    field("Name", h("input", { name: "name", required: true, maxlength: 200 })),
+    field("Brand (optional)", h("input", { name: "brand", maxlength: 200 })),
+    field("Barcode (optional)", h("input", { name: "barcode", inputmode: "numeric", maxlength: 13, pattern: "[0-9]{8}|[0-9]{12,13}" })),
+    h("p", { class: "muted" }, "Per 100 g, as the label says. Leave out what it does not say."),
+    h("div", { class: "inline" },
+      field("Energy (kcal)", number("energy_kcal", { max: 1000 })),
+      field("Protein (g)", number("protein_g", { max: 100 })),
+      field("Carbs (g)", number("carbs_g", { max: 100 })),
+      field("Fat (g)", number("fat_g", { max: 100 }))),
+    h("div", { class: "inline" },
+      field("A serving (optional), e.g. 1 bar", h("input", { name: "serving", maxlength: 80 })),
+      field("Its weight (g)", number("serving_grams", { max: 5000 }))),
+    h("button", { type: "submit" }, "Add food"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    const nutrients = {};
+    for (const key of ["energy_kcal", "protein_g", "carbs_g", "fat_g"]) {
+      if (values[key] !== "") nutrients[key] = Number(values[key]);
+    }
+    const body = { id: crypto.randomUUID(), name: { text: values.name }, nutrients };
+    if (values.brand.trim()) body.brand = values.brand.trim();
+    if (values.barcode.trim()) body.barcodes = [values.barcode.trim()];
+    if (values.serving.trim() && values.serving_grams !== "") {
+      body.servings = [{ label: values.serving.trim(), grams: Number(values.serving_grams) }];
+    }
+    if (await attempt(() => api("POST", "/foods", body))) {
+      say(`Added ${values.name}.`, true);
+      render();
+    }
+  });
+  return form;
+}
+
+/** A recipe built from foods found as you type, each with its weight. */
+function recipeForm() {
+  const ingredients = [];
+  const rows = h("ul", { class: "entries", id: "ingredients", "aria-label": "Ingredients" });
+  let chosen = null;
+  const grams = number("grams", { id: "ingredient-grams", min: 0.1, max: 50000, value: 100 });
+  const picker = foodPicker({ id: "ingredient-search", label: "Ingredient", onPick: (food) => {
+    chosen = food;
+    grams.focus();
+  } });
+  const add = h("button", { type: "button", class: "plain", id: "add-ingredient" }, "Add ingredient");
+  const drawRows = () => rows.replaceChildren(...ingredients.map((part, index) =>
+    h("li", { "data-food": part.food.id },
+      h("span", {}, `${part.food.name.text}: ${round(part.grams)} g`),
+      h("button", { type: "button", class: "danger", "aria-label": `Remove ${part.food.name.text}`,
+        onclick: () => { ingredients.splice(index, 1); drawRows(); } }, "Remove"))));
+  // Enter in the weight adds the ingredient rather than saving the recipe half made.
+  grams.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      add.click();
+    }
+  });
+  add.addEventListener("click", () => {
+    if (!chosen) return say("Find an ingredient first.");
+    if (!(Number(grams.value) > 0)) return say("Give the ingredient's weight in grams.");
+    ingredients.push({ food: chosen, grams: Number(grams.value) });
+    chosen = null;
+    picker.input.value = "";
+    say("");
+    drawRows();
+    picker.input.focus();
+  });
+  const form = h("form", { class: "stack", id: "new-recipe", "aria-label": "Make a recipe" },
+    h("h2", {}, "Make a recipe"),
+    field("Name", h("input", { name: "name", required: true, maxlength: 200 })),
+    picker.node,
+    h("div", { class: "inline" }, field("Weight (g)", grams), add),
+    rows,
+    h("div", { class: "inline" },
+      field("Servings", number("servings", { min: 0.1, max: 1000, value: 1, required: true })),
+      field("Cooked weight (g, optional)", number("cooked_grams", { min: 0.1, max: 50000 }))),
+    h("button", { type: "submit" }, "Save recipe"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!ingredients.length) return say("A recipe needs at least one ingredient.");
+    const values = formValues(form);
+    const body = {
+      id: crypto.randomUUID(),
+      name: { text: values.name },
+      ingredients: ingredients.map((part) => ({ food_id: part.food.id, grams: part.grams })),
+      servings: Number(values.servings),
+    };
+    if (values.cooked_grams !== "") body.cooked_grams = Number(values.cooked_grams);
+    if (await attempt(() => api("POST", "/recipes", body))) {
+      say(`Saved ${values.name}.`, true);
+      render();
+    }
+  });
+  return form;
 }
 
 // ---- catalogue ------------------------------------------------------------------

@@ -414,6 +414,27 @@ async fn a_logged_breakfast_becomes_a_recipe() {
         json!(373.8),
         "227.4 + 146.4: the breakfast as logged"
     );
+
+    let csv = app
+        .get("/api/v1/export?format=csv", Some(&user.token))
+        .await;
+    let csv = csv.body.as_str().unwrap().to_owned();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|cell| cell == name).unwrap();
+    let milk_row = reader
+        .records()
+        .map(Result::unwrap)
+        .find(|row| row[column("food_id")] == milk)
+        .expect("the milk meal in the CSV export");
+    assert_eq!(
+        (
+            &milk_row[column("food_version")],
+            &milk_row[column("food_grams")]
+        ),
+        ("1", "240"),
+        "the export names the food, its version and the weight"
+    );
 }
 
 #[tokio::test]

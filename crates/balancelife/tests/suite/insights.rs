@@ -516,13 +516,16 @@ async fn csv_cells_that_would_run_as_formulas_are_neutralized(app: TestApp) {
 
     let csv = export(&app, &user, "csv").await.body;
     let mut reader = csv::Reader::from_reader(csv.as_str().unwrap().as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|cell| cell == name).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let row = |kind: &str| rows.iter().find(|row| &row[0] == kind).unwrap().clone();
-    assert_eq!(&row("meal")[5], format!("'{formula}"));
-    assert_eq!(&row("meal")[22], format!("'{sum}"));
-    assert_eq!(&row("workout")[5], format!("'{negative}"));
+    let (name, notes) = (column("name"), column("notes"));
+    assert_eq!(&row("meal")[name], format!("'{formula}"));
+    assert_eq!(&row("meal")[notes], format!("'{sum}"));
+    assert_eq!(&row("workout")[name], format!("'{negative}"));
     assert_eq!(
-        &row("profile")[5],
+        &row("profile")[name],
         "csvsafe tester",
         "plain text is left alone"
     );

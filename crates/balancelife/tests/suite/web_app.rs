@@ -370,6 +370,7 @@ async fn every_page_is_captured_at_phone_and_desktop_width() {
         ("signup", "#sign-up", None),
         ("today", "#balance svg", Some(ADA)),
         ("week", "#summary-chart", Some(ADA)),
+        ("foods", "#new-recipe", Some(ADA)),
         ("catalogue", "#catalogue-results article", Some(ADA)),
         ("profile", "#profile-form", Some(ADA)),
         ("admin", "#admin-packages li", Some(COACH)),
@@ -426,4 +427,156 @@ async fn opening_the_app_and_signing_in_logs_no_console_error() {
     assert!(errors.is_empty(), "console errors: {errors:#?}");
     assert_eq!(icon.status(), reqwest::StatusCode::OK);
     assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+}
+
+/// A token for the API as `account`, to read what the page should show.
+async fn api_token(base: &str, (email, password): (&str, &str)) -> String {
+    let session: Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    session["token"].as_str().expect("signed in").to_owned()
+}
+
+async fn api_get(base: &str, token: &str, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{base}/api/v1{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits for an option of the list `list` whose text starts with `name`, and
+/// returns its CSS selector.
+async fn option_named(client: &Client, list: &str, name: &str) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let id = client
+            .execute(
+                "const option = [...document.querySelectorAll(arguments[0] + ' [role=option]')]
+                    .find(o => o.textContent.startsWith(arguments[1]));
+                 return option ? option.id : null;",
+                vec![json!(list), json!(name)],
+            )
+            .await
+            .unwrap();
+        if let Some(id) = id.as_str() {
+            return format!("#{id}");
+        }
+        assert!(Instant::now() < deadline, "no option {name} in {list}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const ARROW_DOWN: &str = "\u{E015}";
+const ENTER: &str = "\u{E007}";
+
+#[tokio::test]
+async fn a_user_finds_oats_with_a_typo_and_logs_60_g() {
+    let (server, client, base) = browser().await;
+    let token = api_token(&base, ADA).await;
+    let found = api_get(&base, &token, "/foods?q=oats%20rolled%20old%20fashioned").await;
+    let oats = &found["items"][0];
+    assert_eq!(
+        oats["name"]["text"], "Oats, whole grain, rolled, old fashioned",
+        "{found}"
+    );
+    let expected = (oats["nutrients"]["energy_kcal"].as_f64().unwrap() * 0.6 * 10.0).round() / 10.0;
+
+    sign_in(&client, &base, ADA).await;
+    let before = kcal_in(&client).await;
+    // "rolld": one letter short, forgiven in a word of five letters or more.
+    fill(&client, "#food-search", "rolld oats").await;
+    let option = option_named(&client, "#food-search-results", "Oats, whole grain, rolled").await;
+    // By keyboard: down to the first result, Enter to take it.
+    let first = client
+        .execute(
+            "return document.querySelector('#food-search-results [role=option]').id;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        format!("#{}", first.as_str().unwrap()),
+        option,
+        "the oats come first"
+    );
+    let search = wait_for(&client, "#food-search").await;
+    search.send_keys(ARROW_DOWN).await.unwrap();
+    search.send_keys(ENTER).await.unwrap();
+    fill(&client, "#portion-amount", "60").await;
+    text_until(&client, "#portion-kcal", "the estimate", |t| {
+        t.starts_with("60 g")
+    })
+    .await;
+    click(&client, "#log-food button[type=submit]").await;
+
+    wait_kcal_in(&client, before + expected, "after 60 g of oats").await;
+    client.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_makes_a_recipe_of_three_foods_and_logs_one_serving() {
+    let (server, client, base) = browser().await;
+    sign_in(&client, &base, ADA).await;
+    go(&client, &base, "foods", "#new-recipe").await;
+    fill(&client, "#new-recipe input[name=name]", "Browser porridge").await;
+    let parts = [
+        ("rolled oats", "Oats, whole grain, rolled", "80"),
+        ("bananas raw", "Bananas, raw", "120"),
+        ("milk whole", "Milk, whole", "250"),
+    ];
+    for (count, (query, name, grams)) in parts.into_iter().enumerate() {
+        fill(&client, "#ingredient-search", query).await;
+        let option = option_named(&client, "#ingredient-search-results", name).await;
+        click(&client, &option).await;
+        fill(&client, "#ingredient-grams", grams).await;
+        click(&client, "#add-ingredient").await;
+        text_until(&client, "#ingredients", "the ingredient list", |t| {
+            t.matches("Remove").count() == count + 1
+        })
+        .await;
+    }
+    fill(&client, "#new-recipe input[name=servings]", "2").await;
+    click(&client, "#new-recipe button[type=submit]").await;
+    text_until(&client, "#recipes", "the saved recipe", |t| {
+        t.contains("Browser porridge")
+    })
+    .await;
+    let token = api_token(&base, ADA).await;
+    let recipes = api_get(&base, &token, "/recipes").await;
+    let recipe = &recipes[0];
+    assert_eq!(recipe["recipe"]["ingredients"].as_array().unwrap().len(), 3);
+    let one_serving = recipe["recipe"]["per_serving"]["energy_kcal"]
+        .as_f64()
+        .unwrap();
+
+    go(&client, &base, "today", "#food-search").await;
+    let before = kcal_in(&client).await;
+    fill(&client, "#food-search", "browser porridge").await;
+    let option = option_named(&client, "#food-search-results", "Browser porridge").await;
+    click(&client, &option).await;
+    wait_for(&client, "#log-food").await;
+    choose(&client, "#portion-unit", "1 serving").await;
+    fill(&client, "#portion-amount", "1").await;
+    click(&client, "#log-food button[type=submit]").await;
+
+    wait_kcal_in(
+        &client,
+        before + one_serving,
+        "after one serving of the recipe",
+    )
+    .await;
+    client.close().await.unwrap();
+    server.stop().await;
 }

@@ -239,7 +239,9 @@ impl RecipeView {
         let serving_grams = (recipe.serving_grams() * 10.0).round() / 10.0;
         Self {
             total_grams: (recipe.weight() * 10.0).round() / 10.0,
-            per_serving: NutrientAmounts::of(per_100, recipe.serving_grams()),
+            // Of the serving as listed (to a tenth of a gram), so that logging one
+            // serving says exactly this.
+            per_serving: NutrientAmounts::of(per_100, serving_grams),
             serving_grams,
             ingredients: recipe.ingredients,
             servings: recipe.servings,
