@@ -400,7 +400,7 @@ let pickers = 0;
  * Enter picks, Escape closes. With nothing typed it offers `quick` (favourites and
  * recent foods). Calls `onPick(food)`.
  */
-function foodPicker({ id, label, quick = [], onPick }) {
+function foodPicker({ id, label, quick = [], onPick, onEdit = null }) {
   const listId = `${id}-results`;
   const n = ++pickers;
   const input = h("input", { id, type: "search", role: "combobox", autocomplete: "off", maxlength: 200,
@@ -426,7 +426,8 @@ function foodPicker({ id, label, quick = [], onPick }) {
   function highlight(index) {
     const options = list.querySelectorAll("[role=option]");
     if (!options.length) return;
-    active = (index + options.length) % options.length;
+    // Up from nothing chosen is the last option.
+    active = index < 0 ? options.length - 1 : index % options.length;
     options.forEach((option, i) => option.setAttribute("aria-selected", String(i === active)));
     input.setAttribute("aria-activedescendant", options[active].id);
     options[active].scrollIntoView({ block: "nearest" });
@@ -434,6 +435,9 @@ function foodPicker({ id, label, quick = [], onPick }) {
   function pick(index) {
     const food = shown[index];
     if (!food) return;
+    // An answer still on its way is for a search the user is done with.
+    clearTimeout(timer);
+    asked++;
     show([]);
     input.value = food.name.text;
     onPick(food);
@@ -450,6 +454,9 @@ function foodPicker({ id, label, quick = [], onPick }) {
     }
   }
   input.addEventListener("input", () => {
+    // What is shown answers the words before this keystroke: Enter must not pick it.
+    shown = [];
+    if (onEdit) onEdit();
     clearTimeout(timer);
     timer = setTimeout(search, 200);
   });
@@ -457,7 +464,11 @@ function foodPicker({ id, label, quick = [], onPick }) {
   input.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown") { event.preventDefault(); highlight(active + 1); }
     else if (event.key === "ArrowUp") { event.preventDefault(); highlight(active - 1); }
-    else if (event.key === "Enter" && shown.length) { event.preventDefault(); pick(active < 0 ? 0 : active); }
+    else if (event.key === "Enter") {
+      // Never the enclosing form's submit: a recipe is not saved half made.
+      event.preventDefault();
+      if (shown.length) pick(active < 0 ? 0 : active);
+    }
     else if (event.key === "Escape") show([]);
   });
   return { node: h("div", { class: "picker" }, field(label, input), list), input };
@@ -761,7 +772,7 @@ function recipeForm() {
   const picker = foodPicker({ id: "ingredient-search", label: "Ingredient", onPick: (food) => {
     chosen = food;
     grams.focus();
-  } });
+  }, onEdit: () => { chosen = null; } });
   const add = h("button", { type: "button", class: "plain", id: "add-ingredient" }, "Add ingredient");
   const drawRows = () => rows.replaceChildren(...ingredients.map((part, index) =>
     h("li", { "data-food": part.food.id },

@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
 use balancelife::domain::*;
-use balancelife::store::foods::{FeedPosition, FoodChange, ImportCounts};
+use balancelife::store::foods::{FeedPosition, FoodChange, ImportCounts, Shelf};
 use balancelife::store::{Store, StoreError, Written};
 
 use crate::fixtures::{self, food, renamed_food, unique_email, with_barcode};
@@ -346,21 +346,37 @@ pub async fn a_users_own_foods_and_recipes_are_listed_by_name_and_read_back_whol
         servings: ServingCount::try_from(2.0).unwrap(),
         cooked_grams: Some(RecipeGrams::try_from(290.0).unwrap()),
     });
+    let bar = food(FoodSource::User, Some(cook.id), "Oat bar");
     let theirs = food(FoodSource::User, Some(stranger.id), "A stranger's muesli");
-    for each in [&oats, &milk, &porridge, &theirs] {
+    for each in [&oats, &milk, &porridge, &bar, &theirs] {
         store.foods().create(each.clone()).await.unwrap();
     }
 
     assert_eq!(store.foods().get(porridge.id).await.unwrap(), porridge);
-    let owned = store.foods().owned(cook.id).await.unwrap();
     assert_eq!(
-        owned,
-        vec![milk.clone(), porridge.clone()],
-        "by name, case aside; no one else's and no public food"
+        store.foods().owned(cook.id, Shelf::Foods).await.unwrap(),
+        vec![milk.clone(), bar.clone()],
+        "by name, case aside; no recipe, no one else's and no public food"
     );
+    assert_eq!(
+        store.foods().owned(cook.id, Shelf::Recipes).await.unwrap(),
+        vec![porridge.clone()]
+    );
+    let mut many = store
+        .foods()
+        .get_many(&[bar.id, Uuid::new_v4(), oats.id])
+        .await
+        .unwrap();
+    many.sort_by_key(|food| food.id);
+    let mut expected = vec![bar.clone(), oats.clone()];
+    expected.sort_by_key(|food| food.id);
+    assert_eq!(many, expected, "the ones that exist");
 
     store.foods().delete(milk.id, &milk).await.unwrap();
-    assert_eq!(store.foods().owned(cook.id).await.unwrap(), vec![porridge]);
+    assert_eq!(
+        store.foods().owned(cook.id, Shelf::Foods).await.unwrap(),
+        vec![bar]
+    );
 }
 
 pub async fn a_users_favourite_foods_are_kept_in_order(store: S) {

@@ -150,6 +150,11 @@ impl Recipe {
                 .map_err(|_| too_light("sodium"))?,
         };
         let micronutrients = self.micronutrients(&shares)?;
+        if self.serving_grams() < 0.1 {
+            return Err(InvalidValue::new(
+                "servings: one serving would weigh less than 0.1 g",
+            ));
+        }
         let serving = Serving {
             label: ServingLabel::try_from(SERVING_LABEL.to_owned()).expect("a short label"),
             grams: Grams::try_from(round(self.serving_grams())).map_err(|_| {

@@ -75,9 +75,26 @@ impl ImportCounts {
 /// The most foods one import call takes: a batch, not a whole dump.
 pub const MAX_IMPORT_BATCH: usize = 1_000;
 
-/// The most foods `FoodStore::owned` lists: a user's own foods and recipes are a
-/// shelf, not a database.
+/// The most foods, and the most recipes, a user keeps (and `FoodStore::owned`
+/// lists): a shelf, not a database.
 pub const MAX_OWNED_LISTED: usize = 1_000;
+
+/// Which of a user's own foods: the plain ones, or the recipes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shelf {
+    Foods,
+    Recipes,
+}
+
+impl Shelf {
+    pub fn of(food: &Food) -> Self {
+        if food.recipe.is_some() {
+            Self::Recipes
+        } else {
+            Self::Foods
+        }
+    }
+}
 
 /// How long a deleted food's tombstone stays in the feed of changes. A search index
 /// that has not caught up for longer rebuilds from scratch.
@@ -89,6 +106,10 @@ pub trait FoodStore: Send + Sync {
     /// Food `id`, whoever may see it: visibility is the caller's rule
     /// (`Food::visible_to`).
     async fn get(&self, id: Uuid) -> StoreResult<Food>;
+
+    /// The foods of `ids` that exist, in no particular order: one round trip for a
+    /// list of favourites or recent foods.
+    async fn get_many(&self, ids: &[Uuid]) -> StoreResult<Vec<Food>>;
 
     /// The food with `barcode` that `viewer` sees first: their own, else the
     /// admins', else USDA's, else Open Food Facts' (two databases may list one
@@ -115,8 +136,9 @@ pub trait FoodStore: Send + Sync {
     /// id, no owner, and no source id twice.
     async fn import(&self, foods: Vec<Food>) -> StoreResult<ImportCounts>;
 
-    /// `owner`'s own foods (recipes among them), by name, at most `MAX_OWNED_LISTED`.
-    async fn owned(&self, owner: Uuid) -> StoreResult<Vec<Food>>;
+    /// `owner`'s own foods, or their recipes (`shelf`), by name, at most
+    /// `MAX_OWNED_LISTED`.
+    async fn owned(&self, owner: Uuid, shelf: Shelf) -> StoreResult<Vec<Food>>;
 
     /// Each food's latest change after `after`, oldest first, at most `limit`: a
     /// food changed twice is listed once, at its second change. A write is stamped

@@ -61,7 +61,40 @@ on_every_store!(
     a_recipe_works_out_its_numbers_and_is_logged_by_serving_or_weight,
     a_recipe_that_would_contain_itself_is_refused,
     favourites_are_kept_in_order_and_lose_deleted_foods,
+    typing_a_portion_over_a_meal_keeps_its_weight_only_in_grams,
 );
+
+async fn typing_a_portion_over_a_meal_keeps_its_weight_only_in_grams(app: TestApp) {
+    let user = app.register("retyper", json!({})).await;
+    let (oats, _) = oats_and_milk(&app, &user).await;
+    let logged = log(&app, &user, json!({"food_id": oats, "grams": 60})).await;
+    assert_eq!(logged["food_grams"], json!(60.0));
+    let path = format!("/api/v1/meal-entries/{}", logged["id"].as_str().unwrap());
+
+    let by_count = app
+        .patch(
+            &path,
+            Some(&user.token),
+            json!({"quantity": 2, "unit": "piece"}),
+        )
+        .await;
+    assert_eq!(by_count.status, StatusCode::OK, "{}", by_count.body);
+    let read = app.get(&path, Some(&user.token)).await;
+    assert_eq!(
+        (&read.body["food_grams"], &read.body["food_id"]),
+        (&Value::Null, &json!(oats)),
+        "two pieces weigh what nobody said; the food stays named"
+    );
+
+    app.patch(
+        &path,
+        Some(&user.token),
+        json!({"quantity": 75, "unit": "g"}),
+    )
+    .await;
+    let read = app.get(&path, Some(&user.token)).await;
+    assert_eq!(read.body["food_grams"], json!(75.0));
+}
 
 async fn a_recipe_works_out_its_numbers_and_is_logged_by_serving_or_weight(app: TestApp) {
     let cook = app.register("cook", json!({})).await;
@@ -316,6 +349,40 @@ async fn favourites_are_kept_in_order_and_lose_deleted_foods(app: TestApp) {
         .await;
     let listed = app.get("/api/v1/foods/favourites", Some(&user.token)).await;
     assert_eq!(listed.body, json!([]), "unstarred, and deleted");
+}
+
+#[tokio::test]
+async fn a_full_list_of_favourites_makes_room_by_dropping_deleted_foods_only() {
+    let app = crate::support::Backend::Memory.app().await;
+    let user = app.register("collector", json!({})).await;
+    let mut ids = Vec::new();
+    for n in 0..101 {
+        ids.push(
+            create_food(
+                &app,
+                &user,
+                &format!("Food {n}"),
+                json!({"energy_kcal": 100}),
+            )
+            .await,
+        );
+    }
+    for id in &ids[..100] {
+        assert_eq!(star(&app, &user, id).await.status, StatusCode::NO_CONTENT);
+    }
+    let full = star(&app, &user, &ids[100]).await;
+    assert_eq!(full.status, StatusCode::CONFLICT, "{}", full.body);
+
+    app.delete(&format!("/api/v1/foods/{}", ids[0]), Some(&user.token))
+        .await;
+    assert_eq!(
+        star(&app, &user, &ids[100]).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let listed = app.get("/api/v1/foods/favourites", Some(&user.token)).await;
+    let listed = ids_of(&listed.body);
+    assert_eq!(listed.len(), 100);
+    assert_eq!(listed[0], ids[100], "the latest first");
 }
 
 #[tokio::test]

@@ -3,6 +3,8 @@
 //! (the cache's promise) and goes when the user goes; a search ranks it first,
 //! beside the foods the user logs.
 
+use std::collections::{HashMap, HashSet};
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,8 +16,8 @@ use crate::api::account::auth::AuthUser;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::api::http::extract::PathId;
 use crate::api::http::state::SharedState;
-use crate::domain::{User, now};
-use crate::store::{Optional, StoreError};
+use crate::domain::{Food, User, now};
+use crate::store::StoreError;
 
 /// The most favourites a user keeps: a quick list, not a second database.
 pub const MOST: usize = 100;
@@ -41,16 +43,31 @@ pub async fn list(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
 ) -> ApiResult<Json<Vec<FoodView>>> {
-    let mut foods = Vec::with_capacity(user.favourite_foods.len());
-    for id in &user.favourite_foods {
-        let Some(food) = state.store.foods().get(*id).await.optional()? else {
-            continue;
-        };
-        if food.visible_to(Some(user.id)) {
-            foods.push(FoodView::of(food, user.id));
-        }
-    }
-    Ok(Json(foods))
+    let mut found = still_there(&state, &user, &user.favourite_foods).await?;
+    Ok(Json(
+        user.favourite_foods
+            .iter()
+            .filter_map(|id| found.remove(id))
+            .map(|food| FoodView::of(food, user.id))
+            .collect(),
+    ))
+}
+
+/// Those of `ids` that exist and `user` may see, in one read.
+async fn still_there(
+    state: &SharedState,
+    user: &User,
+    ids: &[Uuid],
+) -> ApiResult<HashMap<Uuid, Food>> {
+    Ok(state
+        .store
+        .foods()
+        .get_many(ids)
+        .await?
+        .into_iter()
+        .filter(|food| food.visible_to(Some(user.id)))
+        .map(|food| (food.id, food))
+        .collect())
 }
 
 /// Stars a food the caller can see; starring it again is harmless.
@@ -73,11 +90,23 @@ pub async fn add(
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
     visible(&state, &user, id).await?;
+    // A full list first drops the favourites deleted (or hidden) since: they take
+    // no place.
+    let gone: HashSet<Uuid> = if user.favourite_foods.len() >= MOST {
+        let found = still_there(&state, &user, &user.favourite_foods).await?;
+        user.favourite_foods
+            .iter()
+            .filter(|id| !found.contains_key(id))
+            .copied()
+            .collect()
+    } else {
+        HashSet::new()
+    };
     change(&state, &user, |favourites| {
-        if favourites.contains(&id) {
+        if favourites.contains(&id) && gone.is_empty() {
             return Ok(false);
         }
-        // Deleted foods take no place: they are dropped as the list grows.
+        favourites.retain(|favourite| !gone.contains(favourite) && *favourite != id);
         if favourites.len() >= MOST {
             return Err(ApiError::conflict(format!(
                 "favourites hold at most {MOST} foods: remove one first"

@@ -28,7 +28,8 @@ use crate::api::http::pagination::{self, ListResponse};
 use crate::api::http::state::SharedState;
 use crate::domain::{Barcode, ClientId, Food, FoodSource, Role, User, new_id, now};
 use crate::search::SearchRequest;
-use crate::store::Written;
+use crate::store::foods::{MAX_OWNED_LISTED, Shelf};
+use crate::store::{Optional, Written};
 
 const NOUN: &str = "food";
 const TAG: &str = "foods";
@@ -233,20 +234,12 @@ pub async fn mine(
     shelf(&state, &user, Shelf::Foods).await
 }
 
-/// Which of a user's own foods a list answers.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Shelf {
-    Foods,
-    Recipes,
-}
-
 /// The user's own foods or recipes, by name.
 async fn shelf(state: &SharedState, user: &User, shelf: Shelf) -> ApiResult<Json<Vec<FoodView>>> {
-    let owned = state.store.foods().owned(user.id).await?;
+    let owned = state.store.foods().owned(user.id, shelf).await?;
     Ok(Json(
         owned
             .into_iter()
-            .filter(|food| (food.recipe.is_some()) == (shelf == Shelf::Recipes))
             .map(|food| FoodView::of(food, user.id))
             .collect(),
     ))
@@ -334,6 +327,20 @@ pub async fn put(
 /// Stores `food` as new (or finds it there already, the same), and waits for this
 /// instance's index to take it in.
 async fn create_checked(state: &SharedState, user: &User, food: Food) -> ApiResult<Created> {
+    if let Some(owner) = food.owner {
+        let shelf = Shelf::of(&food);
+        let full = state.store.foods().owned(owner, shelf).await?.len() >= MAX_OWNED_LISTED;
+        // Sending one already there again stays harmless.
+        if full && state.store.foods().get(food.id).await.optional()?.is_none() {
+            return Err(ApiError::conflict(format!(
+                "a user keeps at most {MAX_OWNED_LISTED} {}: delete one first",
+                match shelf {
+                    Shelf::Foods => "foods",
+                    Shelf::Recipes => "recipes",
+                }
+            )));
+        }
+    }
     let written = state.store.foods().create(food).await.or_not_found(NOUN)?;
     searchable(state).await;
     Ok(respond(written, user))

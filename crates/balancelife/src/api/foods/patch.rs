@@ -1,6 +1,9 @@
 //! `PATCH /foods/{id}`: a change to some of a food's fields, so a client fixing a
-//! typo or one nutrient need not send the whole food back (and cannot undo a
-//! change it has not seen: the write is conditional on the revision it read).
+//! typo or one nutrient need not send the whole food back, and so two clients
+//! changing different fields do not undo each other. The write is conditional on
+//! the revision this request read, so a change made in between is never lost; a
+//! patch names only its fields, and leaves the others as the latest writer left
+//! them.
 
 use axum::extract::State;
 use serde::Deserialize;

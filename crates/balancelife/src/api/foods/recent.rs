@@ -15,8 +15,8 @@ use super::inputs::FoodView;
 use crate::api::account::auth::AuthUser;
 use crate::api::http::error::{ApiResult, ErrorBody};
 use crate::api::http::state::SharedState;
-use crate::domain::{Entry, MealData, Quantity, Unit, User};
-use crate::store::{DateRange, Optional, all_entries};
+use crate::domain::{Entry, Food, MealData, Quantity, Unit, User};
+use crate::store::{DateRange, all_entries};
 
 /// How far back the meals are read: with the day ahead, 62 days, the longest list
 /// the cached store keeps in process memory, so a search, which ranks these foods
@@ -58,25 +58,30 @@ pub async fn recent(
     AuthUser(user): AuthUser,
 ) -> ApiResult<Json<Vec<RecentFood>>> {
     let meals = recent_meals(&state, &user).await?;
-    let mut foods = Vec::new();
-    for (food_id, logged) in most_recent(&meals) {
-        let Some(food) = state.store.foods().get(food_id).await.optional()? else {
-            continue;
-        };
-        if !food.visible_to(Some(user.id)) {
-            continue;
-        }
-        foods.push(RecentFood {
+    let recent = most_recent(&meals);
+    // Twice as many as answered, in one read: some may be deleted or hidden since.
+    let ids: Vec<Uuid> = recent.iter().take(2 * MOST).map(|(id, _)| *id).collect();
+    let mut found: HashMap<Uuid, Food> = state
+        .store
+        .foods()
+        .get_many(&ids)
+        .await?
+        .into_iter()
+        .filter(|food| food.visible_to(Some(user.id)))
+        .map(|food| (food.id, food))
+        .collect();
+    let foods = recent
+        .into_iter()
+        .filter_map(|(id, logged)| found.remove(&id).map(|food| (food, logged)))
+        .take(MOST)
+        .map(|(food, logged)| RecentFood {
             food: FoodView::of(food, user.id),
             last_quantity: logged.last.data.quantity,
             last_unit: logged.last.data.unit,
             last_logged_at: logged.last.data.eaten_at,
             times_logged: logged.times,
-        });
-        if foods.len() == MOST {
-            break;
-        }
-    }
+        })
+        .collect();
     Ok(Json(foods))
 }
 

@@ -93,7 +93,7 @@ pub async fn list(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
 ) -> ApiResult<Json<Vec<FoodView>>> {
-    super::shelf(&state, &user, super::Shelf::Recipes).await
+    super::shelf(&state, &user, crate::store::foods::Shelf::Recipes).await
 }
 
 /// One of the caller's recipes.
@@ -289,6 +289,21 @@ pub async fn from_meals(
                  recipe of",
             )
         })?;
+        // Named by its entry here: the recipe's own checks would name an ingredient
+        // this request does not have.
+        let visible = state
+            .store
+            .foods()
+            .get(food.food_id)
+            .await
+            .optional()?
+            .is_some_and(|stored| stored.visible_to(Some(user.id)));
+        if !visible {
+            return Err(ApiError::invalid(
+                &field,
+                "its food was deleted since: there is nothing to make a recipe of",
+            ));
+        }
         let grams = food
             .grams
             .and_then(|grams| RecipeGrams::try_from(grams.get()).ok())

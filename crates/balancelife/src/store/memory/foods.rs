@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::domain::{Barcode, Food, FoodSource};
 use crate::store::foods::{
-    FeedPosition, FoodChange, FoodStore, ImportCounts, TOMBSTONE_DAYS, barcode_rank, by_name,
-    check_import_batch, imported_over, same_content,
+    FeedPosition, FoodChange, FoodStore, ImportCounts, Shelf, TOMBSTONE_DAYS, barcode_rank,
+    by_name, check_import_batch, imported_over, same_content,
 };
 use crate::store::{StoreError, StoreResult, Written};
 
@@ -231,14 +231,24 @@ impl FoodStore for FoodTable {
         Ok(counts)
     }
 
-    async fn owned(&self, owner: Uuid) -> StoreResult<Vec<Food>> {
+    async fn get_many(&self, ids: &[Uuid]) -> StoreResult<Vec<Food>> {
+        let rows = self.rows.read();
+        Ok(ids
+            .iter()
+            .filter_map(|id| rows.by_id.get(id).cloned())
+            .collect())
+    }
+
+    async fn owned(&self, owner: Uuid, shelf: Shelf) -> StoreResult<Vec<Food>> {
         let rows = self.rows.read();
         let mut foods: Vec<Food> = rows
             .by_owner
             .get(&owner)
             .into_iter()
             .flatten()
-            .filter_map(|id| rows.by_id.get(id).cloned())
+            .filter_map(|id| rows.by_id.get(id))
+            .filter(|food| Shelf::of(food) == shelf)
+            .cloned()
             .collect();
         by_name(&mut foods);
         Ok(foods)

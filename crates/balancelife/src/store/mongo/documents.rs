@@ -131,7 +131,9 @@ pub struct MealEntryDoc {
     food_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     food_version: Option<Version>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Written as `null` when unknown, never left out: a partial update `$set`s the
+    /// fields it encodes, and a weight forgotten must not stay behind.
+    #[serde(default)]
     food_grams: Option<Quantity>,
     notes: Option<Notes>,
     created_at: DateTime,

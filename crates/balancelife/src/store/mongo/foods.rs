@@ -16,8 +16,8 @@ use super::documents::{FoodDoc, FoodTombstone, food_source_key};
 use super::errors::{Rejected, bounded, detached, detached_write, insert_unless_taken};
 use crate::domain::{Barcode, Food, now};
 use crate::store::foods::{
-    FeedPosition, FoodChange, FoodStore, ImportCounts, MAX_OWNED_LISTED, barcode_rank, by_name,
-    check_import_batch, imported_over, same_content,
+    FeedPosition, FoodChange, FoodStore, ImportCounts, MAX_OWNED_LISTED, Shelf, barcode_rank,
+    by_name, check_import_batch, imported_over, same_content,
 };
 use crate::store::{StoreError, StoreResult, Written};
 
@@ -225,10 +225,25 @@ impl FoodStore for MongoFoods {
         })
     }
 
-    /// By the `owner` index; sorted here, as a user's shelf is small.
-    async fn owned(&self, owner: Uuid) -> StoreResult<Vec<Food>> {
+    async fn get_many(&self, ids: &[Uuid]) -> StoreResult<Vec<Food>> {
+        let mut filter = live();
+        let ids: Vec<bson::Uuid> = ids.iter().copied().map(bson::Uuid::from).collect();
+        filter.insert("_id", doc! { "$in": ids });
+        let documents: Vec<Document> =
+            detached(self.timeout, &self.collection, move |foods| async move {
+                foods.find(filter).await?.try_collect().await
+            })
+            .await?;
+        documents.into_iter().map(decode).collect()
+    }
+
+    /// By the `owner` index; sorted here, as a shelf holds at most
+    /// `MAX_OWNED_LISTED` (the API refuses more).
+    async fn owned(&self, owner: Uuid, shelf: Shelf) -> StoreResult<Vec<Food>> {
         let mut filter = live();
         filter.insert("owner", bson::Uuid::from(owner));
+        filter.insert("recipe", doc! { "$exists": shelf == Shelf::Recipes });
+        // A few over the limit (concurrent creates) are read and cut after sorting.
         let most = i64::try_from(MAX_OWNED_LISTED).expect("a small number") * 2;
         let documents: Vec<Document> =
             detached(self.timeout, &self.collection, move |foods| async move {
