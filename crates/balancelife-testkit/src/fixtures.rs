@@ -47,6 +47,7 @@ pub fn user(email: Email) -> User {
             ..Profile::default()
         },
         favourite_foods: Vec::new(),
+        devices: Vec::new(),
         created_at: now,
         updated_at: now,
     }

@@ -121,7 +121,7 @@ pub fn token_keys(settings: &AuthSettings) -> TokenKeys {
         );
         TokenKeys::random_secret()
     });
-    TokenKeys::new(&secret, settings.token_ttl)
+    TokenKeys::new(&secret, settings.token_ttl, settings.access_ttl)
 }
 
 /// Everything the handlers share, built around `store`. Starts the food index,

@@ -896,7 +896,8 @@ function workoutDays(p) {
 // ---- profile ----------------------------------------------------------------------
 
 async function profile(page) {
-  const [user, zones] = await Promise.all([api("GET", "/users/me"), api("GET", "/time-zones")]);
+  const [user, zones, devices] = await Promise.all([
+    api("GET", "/users/me"), api("GET", "/time-zones"), api("GET", "/devices")]);
   const target = (name, label) => field(label, number(name, { value: user[name] ?? "" }));
   const form = h("form", { class: "stack card", id: "profile-form", "aria-label": "Profile and targets" },
     field("Name", h("input", { name: "name", value: user.name, required: true })),
@@ -936,11 +937,36 @@ async function profile(page) {
     });
   });
   page("Profile", form,
+    deviceList(devices),
     h("section", { class: "card" },
       h("h2", {}, "Your data"),
       h("p", {}, h("a", { href: "/api/v1/export?format=json", download: "balancelife.json" }, "Export as JSON"),
         " · ", h("a", { href: "/api/v1/export?format=csv", download: "balancelife.csv" }, "Export as CSV")),
       importForm));
+}
+
+/** The devices signed in, each with a button that signs it out at once. */
+function deviceList(devices) {
+  const when = (iso) => new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
+  return h("section", { class: "card", "aria-labelledby": "devices-title" },
+    h("h2", { id: "devices-title" }, "Signed-in devices"),
+    h("ul", { class: "entries", id: "devices" }, devices.map((device) => {
+      const label = device.current ? `${device.name} (this device)` : device.name;
+      const signOut = async () => {
+        if (await attempt(() => api("DELETE", `/devices/${device.id}`))) {
+          if (device.current) {
+            me = null;
+            return go("#/login");
+          }
+          say(`Signed out ${device.name}.`, true);
+          render();
+        }
+      };
+      return h("li", { "data-device": device.id },
+        h("span", {}, h("strong", {}, label), " ",
+          h("span", { class: "muted" }, `${device.platform}, last seen ${when(device.last_seen_at)}`)),
+        h("button", { type: "button", class: "danger", "aria-label": `Sign out ${device.name}`, onclick: signOut }, "Sign out"));
+    })));
 }
 
 // ---- admin: the catalogue editor ------------------------------------------------------

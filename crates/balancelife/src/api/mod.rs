@@ -24,7 +24,7 @@ use self::http::error::ApiError;
 use self::http::extract::{self, BODY_LIMIT_BYTES};
 use self::http::openapi;
 use self::http::state::SharedState;
-use account::{auth, session, users};
+use account::{auth, devices, session, users};
 use catalogue::admin::{meal_packages as meal_admin, workout_packages as workout_admin};
 use catalogue::{apply, packages};
 use entries::meals::endpoints as meals;
@@ -48,6 +48,9 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
             session::close_session
         ))
         .routes(routes!(session::register_session))
+        .routes(routes!(devices::refresh))
+        .routes(routes!(devices::list))
+        .routes(routes!(devices::sign_out))
         .routes(routes!(users::get_me, users::update_me, users::delete_me))
         .routes(routes!(users::get_user))
         .routes(routes!(time_zones::list_time_zones))

@@ -1,7 +1,8 @@
-//! Credentials: password hashing and bearer tokens.
+//! Credentials: password hashing, bearer tokens and devices' refresh tokens.
 
 pub mod hash_queue;
 pub mod password;
+pub mod refresh;
 pub mod token;
 
 pub use hash_queue::Refused as HashRefused;

@@ -21,6 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::refresh::RefreshTokens;
 use crate::domain::{PasswordHash, User};
 
 const ISSUER: &str = "balancelife";
@@ -33,6 +34,9 @@ struct Claims {
     exp: i64,
     /// `credentials_fingerprint` of the password hash at issue time.
     crd: String,
+    /// The device the token was issued to; tokens of older releases have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dev: Option<Uuid>,
 }
 
 /// What a genuine token says.
@@ -40,6 +44,10 @@ struct Claims {
 pub struct VerifiedToken {
     pub user_id: Uuid,
     pub credentials: String,
+    /// The device it was issued to: while the device is signed in, the token is
+    /// good (a password change signs the other devices out); a token of no device
+    /// is good until the password changes.
+    pub device: Option<Uuid>,
 }
 
 /// A short digest of the password hash. The hash has a fresh salt each time it is
@@ -75,7 +83,11 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// The lifetime of a web session's token.
     ttl: Duration,
+    /// The lifetime of an API client's access token, renewed by its refresh token.
+    access_ttl: Duration,
+    refresh: RefreshTokens,
     /// Keyed with a key derived from the secret, apart from the signing key.
     csrf: Hmac<sha2::Sha256>,
     /// Tokens whose signature was checked; only genuine ones are remembered.
@@ -86,7 +98,7 @@ impl TokenKeys {
     /// The shortest secret accepted: HS256 is only as strong as its key.
     pub const MIN_SECRET_BYTES: usize = 32;
 
-    pub fn new(secret: &SecretString, ttl: Duration) -> Self {
+    pub fn new(secret: &SecretString, ttl: Duration, access_ttl: Duration) -> Self {
         let bytes = secret.expose_secret().as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
@@ -97,12 +109,14 @@ impl TokenKeys {
             decoding: DecodingKey::from_secret(bytes),
             validation,
             ttl,
+            access_ttl,
+            refresh: RefreshTokens::new(derive_key(bytes, b"balancelife: refresh tokens")),
             csrf: Hmac::new_from_slice(&derive_key(bytes, b"balancelife: CSRF tokens"))
                 .expect("HMAC takes a key of any length"),
             // A token outlives its entry only by being unused for its whole life.
             checked: moka::sync::Cache::builder()
                 .max_capacity(REMEMBERED_TOKENS)
-                .time_to_live(ttl.max(Duration::from_secs(1)))
+                .time_to_live(ttl.max(access_ttl).max(Duration::from_secs(1)))
                 .build(),
         }
     }
@@ -114,18 +128,35 @@ impl TokenKeys {
         SecretString::from(base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes))
     }
 
+    /// The lifetime of a web session's token.
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
 
+    /// The lifetime of an API client's access token.
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    pub fn refresh(&self) -> &RefreshTokens {
+        &self.refresh
+    }
+
+    /// A web session's token, of no device: good until the password changes.
     pub fn issue(&self, user: &User) -> String {
+        self.issue_for(user, None, self.ttl)
+    }
+
+    /// A token of `device`, good for `ttl`.
+    pub fn issue_for(&self, user: &User, device: Option<Uuid>, ttl: Duration) -> String {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user.id,
             crd: credentials_fingerprint(&user.password_hash),
             iss: ISSUER.to_owned(),
             iat: now,
-            exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2),
+            exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
+            dev: device,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing with an in-memory key cannot fail")
@@ -155,6 +186,7 @@ impl TokenKeys {
         let verified = VerifiedToken {
             user_id: claims.sub,
             credentials: claims.crd,
+            device: claims.dev,
         };
         let checked = Checked {
             token: verified.clone(),
@@ -188,6 +220,7 @@ mod tests {
         TokenKeys::new(
             &SecretString::from(secret.to_owned()),
             Duration::from_secs(ttl_secs),
+            Duration::from_secs(ttl_secs),
         )
     }
 
@@ -202,6 +235,7 @@ mod tests {
             timezone: crate::domain::Timezone::utc(),
             profile: Default::default(),
             favourite_foods: Vec::new(),
+            devices: Vec::new(),
             created_at: now,
             updated_at: now,
         }
@@ -242,6 +276,7 @@ mod tests {
             iat: 0,
             exp: Utc::now().timestamp() - 60,
             crd: String::new(),
+            dev: None,
         };
         let expired =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap();

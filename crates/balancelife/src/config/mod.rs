@@ -99,7 +99,10 @@ pub struct CacheSettings {
 pub struct AuthSettings {
     /// HS256 signing secret, at least 32 bytes; unset: random per process.
     pub token_secret: Option<SecretString>,
+    /// The lifetime of a web session (its cookie and token).
     pub token_ttl: Duration,
+    /// The lifetime of an API client's access token, renewed by its refresh token.
+    pub access_ttl: Duration,
     /// Log-in and sign-up attempts allowed per e-mail and minute (three times as many
     /// per client address).
     pub attempts_per_minute: u32,

@@ -49,6 +49,7 @@ pub struct Variables {
     pub(super) init_sample_data: Option<Flag>,
     pub(super) auth_token_secret: Option<TokenSecret>,
     pub(super) auth_token_ttl_secs: Bounded<1, 2_592_000>,
+    pub(super) auth_access_ttl_secs: Bounded<1, 86_400>,
     pub(super) auth_attempts_per_minute: Bounded<1, 10_000>,
     pub(super) cookie_secure: CookieSecure,
     pub(super) log_level: Checked<LogFilter>,
@@ -81,6 +82,7 @@ impl Default for Variables {
             init_sample_data: None,
             auth_token_secret: None,
             auth_token_ttl_secs: Bounded::new(24 * 60 * 60),
+            auth_access_ttl_secs: Bounded::new(15 * 60),
             auth_attempts_per_minute: Bounded::new(10),
             cookie_secure: CookieSecure::Auto,
             log_level: Checked::new("info"),
@@ -252,6 +254,7 @@ impl From<Variables> for Settings {
             auth: AuthSettings {
                 token_secret: v.auth_token_secret.map(TokenSecret::into_secret),
                 token_ttl: v.auth_token_ttl_secs.secs(),
+                access_ttl: v.auth_access_ttl_secs.secs(),
                 attempts_per_minute: u32::try_from(v.auth_attempts_per_minute.get())
                     .expect("at most 10000"),
                 cookie_secure: v.cookie_secure,

@@ -2,6 +2,7 @@
 //! transport concern.
 
 pub mod barcode;
+pub mod device;
 pub mod entry;
 pub mod food;
 pub mod nutrients;
@@ -12,6 +13,7 @@ pub mod user;
 pub mod values;
 
 pub use barcode::Barcode;
+pub use device::{Device, DeviceName, MAX_DEVICES, Platform, with_device};
 pub use entry::*;
 pub use food::*;
 pub use nutrients::*;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::device::Device;
 use super::values::{
     Email, GramsTarget, HeightCm, InvalidValue, KcalTarget, Name, Timezone, WeightKg,
 };
@@ -138,6 +139,9 @@ pub struct User {
     /// list, ranked first in their searches beside the foods they log.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub favourite_foods: Vec<Uuid>,
+    /// The devices signed in, each with its refresh tokens' state (`Device`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -52,6 +52,7 @@ pub fn demo_users(now: DateTime<Utc>) -> Vec<User> {
             timezone: persona.timezone,
             profile: persona.profile.clone(),
             favourite_foods: Vec::new(),
+            devices: Vec::new(),
             created_at: now,
             updated_at: now,
         })

@@ -156,6 +156,7 @@ async fn missing_malformed_and_foreign_tokens_are_refused() {
     let foreign_keys = balancelife::auth::TokenKeys::new(
         &"some-other-service-secret-0123456789".to_owned().into(),
         std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(60),
     );
     let stored = app.state.store.get_user(user.id).await.unwrap();
     let forged = foreign_keys.issue(&stored);
@@ -289,6 +290,29 @@ async fn the_web_apps_session_lives_in_cookies_that_scripts_cannot_read_or_forge
         cleared.iter().all(|c| c.contains("Max-Age=0")),
         "{cleared:?}"
     );
+
+    // Without the app's proof, a sign-out only clears the cookies (a page elsewhere
+    // could send it); with it, the session's device is signed out and its token,
+    // replayed, is refused.
+    let still = with_cookies(&app, Method::GET, "/api/v1/users/me", &cookies, &[], None).await;
+    assert_eq!(still.status, StatusCode::OK);
+    let from_the_app = [
+        ("x-csrf-token", csrf_token.as_str()),
+        ("origin", "http://app.example"),
+        ("host", "app.example"),
+    ];
+    let signed_out = with_cookies(
+        &app,
+        Method::DELETE,
+        "/api/v1/session",
+        &cookies,
+        &from_the_app,
+        None,
+    )
+    .await;
+    assert_eq!(signed_out.status, StatusCode::NO_CONTENT);
+    let replayed = with_cookies(&app, Method::GET, "/api/v1/users/me", &cookies, &[], None).await;
+    assert_eq!(replayed.status, StatusCode::UNAUTHORIZED);
 }
 
 /// The demo user signs in to a cookie session, the request carrying `headers`.

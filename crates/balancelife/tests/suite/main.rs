@@ -40,6 +40,7 @@ mod clients;
 mod config;
 mod connections;
 mod contract;
+mod devices;
 mod docs;
 mod food_import;
 mod fuzz;

@@ -430,10 +430,15 @@ async fn opening_the_app_and_signing_in_logs_no_console_error() {
 }
 
 /// A token for the API as `account`, to read what the page should show.
-async fn api_token(base: &str, (email, password): (&str, &str)) -> String {
+async fn api_token(base: &str, account: (&str, &str)) -> String {
+    api_sign_in(base, account, json!({"name": "Test", "platform": "other"})).await
+}
+
+/// Signs `account` in through the API as `device`; the access token.
+async fn api_sign_in(base: &str, (email, password): (&str, &str), device: Value) -> String {
     let session: Value = reqwest::Client::new()
         .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": password}))
+        .json(&json!({"email": email, "password": password, "device": device}))
         .send()
         .await
         .unwrap()
@@ -577,6 +582,39 @@ async fn a_user_makes_a_recipe_of_three_foods_and_logs_one_serving() {
         "after one serving of the recipe",
     )
     .await;
+    client.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_signs_a_lost_phone_out_from_the_profile_page() {
+    let (server, client, base) = browser().await;
+    let phone_token = api_sign_in(
+        &base,
+        ADA,
+        json!({"name": "Ada's phone", "platform": "android"}),
+    )
+    .await;
+
+    sign_in(&client, &base, ADA).await;
+    go(&client, &base, "profile", "#devices li").await;
+    text_until(&client, "#devices", "the device list", |t| {
+        t.contains("Ada's phone") && t.contains("Web browser (this device)")
+    })
+    .await;
+    click(&client, "button[aria-label=\"Sign out Ada's phone\"]").await;
+    text_until(&client, "#devices", "the list without the phone", |t| {
+        !t.contains("Ada's phone") && t.contains("Web browser (this device)")
+    })
+    .await;
+
+    let refused = reqwest::Client::new()
+        .get(format!("{base}/api/v1/users/me"))
+        .bearer_auth(&phone_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
     client.close().await.unwrap();
     server.stop().await;
 }

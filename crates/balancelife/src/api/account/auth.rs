@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::account::device_sessions::{self, DeviceInput, DeviceTokens};
 use crate::api::account::user_view::UserView;
 use crate::api::http::cookies::{self, SessionCookies, has_credentials};
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
@@ -21,10 +22,11 @@ use crate::api::http::state::SharedState;
 use crate::auth::token::credentials_fingerprint;
 use crate::auth::{HashError, HashRefused, Password, PasswordHasher};
 use crate::domain::{
-    ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, Profile, Role,
-    Sex, Timezone, User, WeightKg, new_id,
+    ActivityLevel, BirthDate, Device, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name,
+    Platform, Profile, Role, Sex, Timezone, User, WeightKg, new_id,
 };
 use crate::store::Optional;
+use uuid::Uuid;
 
 /// The user a valid token belongs to, loaded fresh for this request. The token comes
 /// from `Authorization: Bearer`, or from the web app's `HttpOnly` session cookie;
@@ -33,6 +35,25 @@ use crate::store::Optional;
 pub struct AuthUser(pub User);
 
 impl FromRequestParts<SharedState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let AuthSession { user, .. } = AuthSession::from_request_parts(parts, state).await?;
+        Ok(Self(user))
+    }
+}
+
+/// `AuthUser`, with the device the token was issued to (none for a token of an
+/// older release).
+pub struct AuthSession {
+    pub user: User,
+    pub device: Option<Uuid>,
+}
+
+impl FromRequestParts<SharedState> for AuthSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -65,11 +86,20 @@ impl FromRequestParts<SharedState> for AuthUser {
             .get_user(claims.user_id)
             .await
             .or_if_gone(ApiError::unauthorized)?;
-        // Issued before the last password change: void.
-        if claims.credentials != credentials_fingerprint(&user.password_hash) {
+        let valid = match claims.device {
+            // Its device signed out (by the user, by a password change, by a reused
+            // refresh token): void at once.
+            Some(device) => user.devices.iter().any(|signed_in| signed_in.id == device),
+            // Issued before the last password change: void.
+            None => claims.credentials == credentials_fingerprint(&user.password_hash),
+        };
+        if !valid {
             return Err(ApiError::unauthorized());
         }
-        Ok(Self(user))
+        Ok(Self {
+            user,
+            device: claims.device,
+        })
     }
 }
 
@@ -141,6 +171,9 @@ pub struct RegisterRequest {
     protein_g_target: Option<GramsTarget>,
     carbs_g_target: Option<GramsTarget>,
     fat_g_target: Option<GramsTarget>,
+    /// The device signing up; an "API client" of platform `other` when left out.
+    #[serde(default)]
+    device: Option<DeviceInput>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -149,26 +182,55 @@ pub struct LoginRequest {
     email: Email,
     #[schema(format = Password)]
     password: String,
+    /// The device signing in; an "API client" of platform `other` when left out.
+    #[serde(default)]
+    device: Option<DeviceInput>,
 }
 
-/// A signed-in session: the bearer token and who it belongs to.
+impl LoginRequest {
+    /// The device this sign-in names, taken out of the request.
+    pub fn take_device(&mut self) -> Option<DeviceInput> {
+        self.device.take()
+    }
+}
+
+impl RegisterRequest {
+    /// The device this sign-up names, taken out of the request.
+    pub fn take_device(&mut self) -> Option<DeviceInput> {
+        self.device.take()
+    }
+}
+
+/// A signed-in device's session: its tokens and who it belongs to.
 #[derive(Serialize, ToSchema)]
 pub struct SessionResponse {
     /// Send as `Authorization: Bearer <token>`.
     token: String,
     #[schema(example = "Bearer")]
     token_type: &'static str,
-    /// Seconds until the token expires.
+    /// Seconds until `token` expires; renew it before with `refresh_token`.
     expires_in: u64,
+    /// Exchanged once at `POST /auth/refresh` for new tokens.
+    refresh_token: String,
+    /// The device this session is, as `GET /devices` lists it.
+    device_id: Uuid,
     user: UserView,
 }
 
 impl SessionResponse {
-    fn new(state: &SharedState, user: &User) -> Self {
+    fn new(state: &SharedState, user: &User, device: &Device) -> Self {
+        let tokens = device_sessions::tokens(state, user, device, state.tokens.access_ttl());
+        Self::of(tokens, user)
+    }
+
+    /// `tokens`, for `user`.
+    pub fn of(tokens: DeviceTokens, user: &User) -> Self {
         Self {
-            token: state.tokens.issue(user),
+            token: tokens.token,
             token_type: "Bearer",
-            expires_in: state.tokens.ttl().as_secs(),
+            expires_in: tokens.expires_in,
+            refresh_token: tokens.refresh_token,
+            device_id: tokens.device_id,
             user: UserView::from(user),
         }
     }
@@ -191,20 +253,23 @@ impl SessionResponse {
 pub async fn register(
     State(state): State<SharedState>,
     ClientAddress(address): ClientAddress,
-    ValidJson(request): ValidJson<RegisterRequest>,
+    ValidJson(mut request): ValidJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<SessionResponse>)> {
-    let user = sign_up(&state, address, request).await?;
+    let device = device_sessions::device_of(request.take_device(), Platform::Other);
+    let user = sign_up(&state, address, request, device.clone()).await?;
     Ok((
         StatusCode::CREATED,
-        Json(SessionResponse::new(&state, &user)),
+        Json(SessionResponse::new(&state, &user, &device)),
     ))
 }
 
-/// Creates the account `request` describes (the rate limit first).
+/// Creates the account `request` describes (the rate limit first), signed in on
+/// `device`.
 pub async fn sign_up(
     state: &SharedState,
     address: Option<IpAddr>,
     request: RegisterRequest,
+    device: Device,
 ) -> ApiResult<User> {
     state
         .auth_limits
@@ -234,6 +299,7 @@ pub async fn sign_up(
         timezone: request.timezone.unwrap_or_else(Timezone::utc),
         profile,
         favourite_foods: Vec::new(),
+        devices: vec![device],
         created_at: now,
         updated_at: now,
     };
@@ -259,10 +325,12 @@ pub async fn sign_up(
 pub async fn login(
     State(state): State<SharedState>,
     ClientAddress(address): ClientAddress,
-    ValidJson(request): ValidJson<LoginRequest>,
+    ValidJson(mut request): ValidJson<LoginRequest>,
 ) -> ApiResult<Json<SessionResponse>> {
+    let device = device_sessions::device_of(request.take_device(), Platform::Other);
     let user = sign_in(&state, address, request).await?;
-    Ok(Json(SessionResponse::new(&state, &user)))
+    let (user, device) = device_sessions::open(&state, &user, device).await?;
+    Ok(Json(SessionResponse::new(&state, &user, &device)))
 }
 
 /// The user whose e-mail and password `request` gives (the rate limit first).

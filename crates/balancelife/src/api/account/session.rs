@@ -24,14 +24,17 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::api::account::auth::{AuthUser, LoginRequest, RegisterRequest, sign_in, sign_up};
+use crate::api::account::auth::{
+    AuthSession, AuthUser, LoginRequest, RegisterRequest, sign_in, sign_up,
+};
+use crate::api::account::device_sessions;
 use crate::api::account::user_view::UserView;
 use crate::api::http::cookies::SessionCookies;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::ValidJson;
 use crate::api::http::limits::ClientAddress;
 use crate::api::http::state::SharedState;
-use crate::domain::User;
+use crate::domain::{Device, Platform, User};
 
 /// A session held in cookies: who it is and for how long, never the token.
 #[derive(Serialize, ToSchema)]
@@ -94,10 +97,18 @@ pub async fn open_session(
     State(state): State<SharedState>,
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
-    ValidJson(request): ValidJson<LoginRequest>,
+    ValidJson(mut request): ValidJson<LoginRequest>,
 ) -> ApiResult<Response> {
+    let device = device_sessions::device_of(request.take_device(), Platform::Web);
     let user = sign_in(&state, address, request).await?;
-    Ok(with_cookies(&state, &headers, StatusCode::OK, &user))
+    let (user, device) = device_sessions::open(&state, &user, device).await?;
+    Ok(with_cookies(
+        &state,
+        &headers,
+        StatusCode::OK,
+        &user,
+        &device,
+    ))
 }
 
 /// Creates an account and keeps its session in cookies (the web app's way).
@@ -122,13 +133,24 @@ pub async fn register_session(
     State(state): State<SharedState>,
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
-    ValidJson(request): ValidJson<RegisterRequest>,
+    ValidJson(mut request): ValidJson<RegisterRequest>,
 ) -> ApiResult<Response> {
-    let user = sign_up(&state, address, request).await?;
-    Ok(with_cookies(&state, &headers, StatusCode::CREATED, &user))
+    let device = device_sessions::device_of(request.take_device(), Platform::Web);
+    let user = sign_up(&state, address, request, device.clone()).await?;
+    Ok(with_cookies(
+        &state,
+        &headers,
+        StatusCode::CREATED,
+        &user,
+        &device,
+    ))
 }
 
-/// Signs out: both cookies are cleared.
+/// Signs out: the device is signed out and both cookies are cleared.
+///
+/// By the session cookie or a bearer token: the device the token was issued to is
+/// signed out, so the token is refused from then on, by every instance within a
+/// second. Without a valid token it only clears the cookies.
 #[utoipa::path(
     delete,
     path = "/api/v1/session",
@@ -136,13 +158,24 @@ pub async fn register_session(
     responses((status = 204, description = "Signed out",
         headers(("set-cookie" = String, description = "Both cookies, expired"))))
 )]
-pub async fn close_session(State(state): State<SharedState>, headers: HeaderMap) -> Response {
+pub async fn close_session(
+    State(state): State<SharedState>,
+    signed_in: Result<AuthSession, ApiError>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    if let Ok(AuthSession {
+        user,
+        device: Some(device),
+    }) = signed_in
+    {
+        device_sessions::close(&state, user.id, device).await?;
+    }
     let cookies = SessionCookies::of(&headers, state.cookie_secure);
     let mut response = StatusCode::NO_CONTENT.into_response();
     for session in [true, false] {
         append_cookie(&mut response, &cookies.set(session, "", 0));
     }
-    response
+    Ok(response)
 }
 
 fn with_cookies(
@@ -150,6 +183,7 @@ fn with_cookies(
     headers: &HeaderMap,
     status: StatusCode,
     user: &User,
+    device: &Device,
 ) -> Response {
     let ttl = state.tokens.ttl().as_secs();
     let cookies = SessionCookies::of(headers, state.cookie_secure);
@@ -158,7 +192,11 @@ fn with_cookies(
         user: UserView::from(user),
     };
     let mut response = (status, Json(body)).into_response();
-    let token = state.tokens.issue(user);
+    // A web session's token lives as long as its cookie; its device can be signed
+    // out at any moment all the same.
+    let token = state
+        .tokens
+        .issue_for(user, Some(device.id), state.tokens.ttl());
     let csrf = state.tokens.csrf_token(&token);
     append_cookie(&mut response, &cookies.set(true, &token, ttl));
     append_cookie(&mut response, &cookies.set(false, &csrf, ttl));

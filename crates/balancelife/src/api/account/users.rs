@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::api::account::auth::{AuthUser, check_current_password, hash_off_thread};
+use crate::api::account::auth::{AuthSession, AuthUser, check_current_password, hash_off_thread};
 use crate::api::account::user_view::UserView;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::api::http::extract::{PathId, ValidJson};
@@ -93,7 +93,10 @@ pub async fn get_me(AuthUser(user): AuthUser) -> Json<UserView> {
 pub async fn update_me(
     State(state): State<SharedState>,
     ClientAddress(address): ClientAddress,
-    AuthUser(signed_in): AuthUser,
+    AuthSession {
+        user: signed_in,
+        device: current_device,
+    }: AuthSession,
     ValidJson(mut request): ValidJson<UpdateMeRequest>,
 ) -> ApiResult<Json<UserView>> {
     // The user as stored, past every cache: the write is conditional on its
@@ -150,7 +153,13 @@ pub async fn update_me(
     // when it changed the password: what was proven was the old one.
     for _ in 0..ATTEMPTS {
         let read = user.clone();
-        let next = request.applied_to(user, new_password_hash.clone());
+        let mut next = request.applied_to(user, new_password_hash.clone());
+        if changes_credentials {
+            // Whoever signed in elsewhere with the old credentials is signed out;
+            // this device, which proved them, stays.
+            next.devices
+                .retain(|device| Some(device.id) == current_device);
+        }
         match state.store.update_user(next, read.updated_at).await {
             Ok(written) => return Ok(Json(UserView::from(&written))),
             Err(StoreError::Conflict(message)) => {

@@ -13,16 +13,14 @@ use uuid::Uuid;
 use super::inputs::FoodView;
 use super::visible;
 use crate::api::account::auth::AuthUser;
-use crate::api::http::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
+use crate::api::account::record::{Change, change_user};
+use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::PathId;
 use crate::api::http::state::SharedState;
-use crate::domain::{Food, User, now};
-use crate::store::StoreError;
+use crate::domain::{Food, User};
 
 /// The most favourites a user keeps: a quick list, not a second database.
 pub const MOST: usize = 100;
-/// How many times a change of the list is made again on another request's write.
-const ATTEMPTS: usize = 3;
 
 /// The caller's favourite foods, the latest starred first.
 ///
@@ -146,34 +144,20 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Applies `edit` to the user's list as stored (past every cache, as the write is
-/// conditional on the revision read), writing only when it says it changed it,
-/// and again on another request's write in between.
+/// Applies `edit` to the user's list as stored, writing it only when `edit` says
+/// it changed it (`account::record`).
 async fn change(
     state: &SharedState,
     signed_in: &User,
     mut edit: impl FnMut(&mut Vec<Uuid>) -> ApiResult<bool>,
 ) -> ApiResult<()> {
-    for _ in 0..ATTEMPTS {
-        let mut user = state
-            .store
-            .get_user_stored(signed_in.id)
-            .await
-            .or_if_gone(ApiError::unauthorized)?;
-        let read = user.updated_at;
-        if !edit(&mut user.favourite_foods)? {
-            return Ok(());
-        }
-        // Later than the revision read even within its millisecond, so a write
-        // that read it too is refused.
-        user.updated_at = now().max(read + chrono::TimeDelta::milliseconds(1));
-        match state.store.update_user(user, read).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::Conflict(_)) => continue,
-            Err(other) => return Err(other).or_if_gone(ApiError::unauthorized),
-        }
-    }
-    Err(ApiError::conflict(
-        "the user kept changing under this write; try again",
-    ))
+    change_user(state, signed_in.id, |user| {
+        Ok(if edit(&mut user.favourite_foods)? {
+            Change::Write(())
+        } else {
+            Change::Keep(())
+        })
+    })
+    .await?;
+    Ok(())
 }

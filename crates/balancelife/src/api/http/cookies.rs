@@ -171,6 +171,7 @@ mod tests {
         let keys = TokenKeys::new(
             &"0123456789abcdef0123456789abcdef".to_owned().into(),
             std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs(60),
         );
         let session = "the-session-token";
         let csrf = keys.csrf_token(session);

@@ -8,11 +8,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Activity, Barcode, Basis, DistanceKm, DurationSecs, Effort, Email, Entry, EntryData,
-    EntryPosition, EntrySource, Food, FoodName, FoodRef, FoodSource, FoodText, HeartRate,
-    Ingredient, Kcal, MealData, MealSlot, Micronutrient, Name, Notes, Nutrients, Nutrition,
-    PackageRef, PasswordHash, Profile, Quantity, Recipe, RecipeGrams, Role, Serving, ServingCount,
-    SourceId, Timezone, Title, Unit, User, Version, WorkoutData,
+    Activity, Barcode, Basis, Device, DeviceName, DistanceKm, DurationSecs, Effort, Email, Entry,
+    EntryData, EntryPosition, EntrySource, Food, FoodName, FoodRef, FoodSource, FoodText,
+    HeartRate, Ingredient, Kcal, MealData, MealSlot, Micronutrient, Name, Notes, Nutrients,
+    Nutrition, PackageRef, PasswordHash, Platform, Profile, Quantity, Recipe, RecipeGrams, Role,
+    Serving, ServingCount, SourceId, Timezone, Title, Unit, User, Version, WorkoutData,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -28,8 +28,54 @@ pub struct UserDoc {
     pub profile: Profile,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub favourite_foods: Vec<Uuid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceDoc>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+}
+
+/// A signed-in device, in its user's document (a user is written whole, so a
+/// device signed out is gone from it).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeviceDoc {
+    pub id: Uuid,
+    pub name: DeviceName,
+    pub platform: Platform,
+    pub created_at: DateTime,
+    pub last_seen_at: DateTime,
+    pub generation: u32,
+    pub salt: String,
+    pub rotated_at: DateTime,
+}
+
+impl From<&Device> for DeviceDoc {
+    fn from(device: &Device) -> Self {
+        Self {
+            id: device.id.into(),
+            name: device.name.clone(),
+            platform: device.platform,
+            created_at: DateTime::from_chrono(device.created_at),
+            last_seen_at: DateTime::from_chrono(device.last_seen_at),
+            generation: device.generation,
+            salt: device.salt.clone(),
+            rotated_at: DateTime::from_chrono(device.rotated_at),
+        }
+    }
+}
+
+impl From<DeviceDoc> for Device {
+    fn from(doc: DeviceDoc) -> Self {
+        Self {
+            id: doc.id.into(),
+            name: doc.name,
+            platform: doc.platform,
+            created_at: doc.created_at.to_chrono(),
+            last_seen_at: doc.last_seen_at.to_chrono(),
+            generation: doc.generation,
+            salt: doc.salt,
+            rotated_at: doc.rotated_at.to_chrono(),
+        }
+    }
 }
 
 impl From<&User> for UserDoc {
@@ -48,6 +94,7 @@ impl From<&User> for UserDoc {
                 .copied()
                 .map(Uuid::from)
                 .collect(),
+            devices: user.devices.iter().map(DeviceDoc::from).collect(),
             created_at: DateTime::from_chrono(user.created_at),
             updated_at: DateTime::from_chrono(user.updated_at),
         }
@@ -69,6 +116,7 @@ impl From<UserDoc> for User {
                 .into_iter()
                 .map(uuid::Uuid::from)
                 .collect(),
+            devices: doc.devices.into_iter().map(Device::from).collect(),
             created_at: doc.created_at.to_chrono(),
             updated_at: doc.updated_at.to_chrono(),
         }
