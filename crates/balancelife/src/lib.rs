@@ -12,6 +12,7 @@ pub mod config;
 mod connection_watch;
 pub mod domain;
 pub mod food_import;
+pub mod foreign_import;
 pub mod metrics;
 pub mod rate_limit;
 pub mod sample;

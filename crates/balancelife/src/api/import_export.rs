@@ -506,6 +506,10 @@ pub struct ImportReport {
     unchanged: usize,
     /// Ids already used with other content, or by someone else: left as they are.
     conflicts: usize,
+    /// Rows of another app's file that could not be taken, by reason (`no_energy`,
+    /// `unknown_unit`, `value_out_of_range`, …); always empty for BalanceLife's own
+    /// export, which is refused whole if an entry is wrong.
+    pub(super) skipped: std::collections::BTreeMap<String, usize>,
 }
 
 /// Takes a JSON export back.
@@ -655,7 +659,7 @@ fn refuse_operators(
     Ok(())
 }
 
-async fn write<E: EntryResource>(
+pub(super) async fn write<E: EntryResource>(
     state: &SharedState,
     entries: Vec<Entry<E>>,
     report: &mut ImportReport,

@@ -8,6 +8,7 @@ mod foods;
 mod health;
 pub mod http;
 mod import_export;
+mod import_foreign;
 mod summary;
 mod time_zones;
 
@@ -35,6 +36,8 @@ use entries::workouts::endpoints as workouts;
 pub fn documented_routes() -> OpenApiRouter<SharedState> {
     let (schemas, paths, import) = routes!(import_export::import);
     let import = import.layer(DefaultBodyLimit::max(import_export::IMPORT_LIMIT_BYTES));
+    let (foreign_schemas, foreign_paths, foreign) = routes!(import_foreign::import);
+    let foreign = foreign.layer(DefaultBodyLimit::max(import_export::IMPORT_LIMIT_BYTES));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(health::metrics))
@@ -104,6 +107,7 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(summary::summary))
         .routes(routes!(import_export::export))
         .routes((schemas, paths, import))
+        .routes((foreign_schemas, foreign_paths, foreign))
         .routes(routes!(meals::list, meals::create))
         .routes(routes!(meals::get, meals::put, meals::patch, meals::delete))
         .routes(routes!(workouts::list, workouts::create))

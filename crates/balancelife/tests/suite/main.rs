@@ -46,6 +46,7 @@ mod food_import;
 mod fuzz;
 mod hardening;
 mod http_caching;
+mod import_foreign;
 mod insights;
 mod invalidation_stream;
 mod invalidation_without_images;

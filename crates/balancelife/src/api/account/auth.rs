@@ -96,6 +96,9 @@ impl FromRequestParts<SharedState> for AuthSession {
         if !valid {
             return Err(ApiError::unauthorized());
         }
+        if let Some(device) = claims.device {
+            device_sessions::seen_now_and_then(state, &user, device);
+        }
         Ok(Self {
             user,
             device: claims.device,

@@ -33,7 +33,6 @@ pub struct DeviceView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    #[schema(max_length = 256)]
     refresh_token: String,
 }
 
@@ -79,7 +78,9 @@ pub async fn list(AuthSession { user, device }: AuthSession) -> Json<Vec<DeviceV
     params(("id" = Uuid, Path, description = "The device's id")),
     responses(
         (status = 204, description = "Signed out"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such device of the caller's", body = ErrorBody),
+        (status = 409, description = "The account kept changing; try again", body = ErrorBody),
     )
 )]
 pub async fn sign_out(
@@ -97,8 +98,9 @@ pub async fn sign_out(
 /// Renews a device's access with its refresh token.
 ///
 /// Answers a new access token and the next refresh token; the one sent is spent.
-/// A refresh token sent a second time (after its few seconds of grace) signs the
-/// device out, as someone else may hold a copy.
+/// The token spent last, sent again within 10 seconds, gets the current tokens
+/// again (a retry whose answer was lost); any other spent token signs the device
+/// out, as someone else may hold a copy.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/refresh",
@@ -109,6 +111,10 @@ pub async fn sign_out(
         (status = 200, description = "New tokens", body = SessionResponse),
         (status = 401, description = "Not a refresh token of a signed-in device, or one \
             spent already", body = ErrorBody),
+        (status = 409, description = "The account kept changing; try again", body = ErrorBody),
+        (status = 429, description = "Renewed less than a second ago: use the tokens it gave",
+            body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn refresh(

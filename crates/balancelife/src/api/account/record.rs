@@ -11,8 +11,9 @@ use crate::api::http::state::SharedState;
 use crate::domain::{User, now};
 use crate::store::StoreError;
 
-/// How many times a change is made again on another request's write.
-const ATTEMPTS: usize = 3;
+/// How many times a change is made again on another request's write; each waits
+/// a little longer, and at random, so two writers racing do not meet again.
+const ATTEMPTS: u32 = 5;
 
 /// What a change of the record does.
 pub enum Change<T> {
@@ -30,7 +31,11 @@ pub async fn change_user<T>(
     user_id: Uuid,
     mut edit: impl FnMut(&mut User) -> ApiResult<Change<T>>,
 ) -> ApiResult<(User, T)> {
-    for _ in 0..ATTEMPTS {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            let pause = rand::random_range(0..5 * u64::from(attempt));
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        }
         let mut user = state
             .store
             .get_user_stored(user_id)

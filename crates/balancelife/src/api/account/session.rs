@@ -155,27 +155,37 @@ pub async fn register_session(
     delete,
     path = "/api/v1/session",
     tag = "auth",
-    responses((status = 204, description = "Signed out",
-        headers(("set-cookie" = String, description = "Both cookies, expired"))))
+    responses(
+        (status = 204, description = "Signed out",
+            headers(("set-cookie" = String, description = "Both cookies, expired"))),
+        (status = 503, description = "The cookies are cleared, but the device could not be \
+            signed out: try again, or sign it out from another device", body = ErrorBody),
+    )
 )]
 pub async fn close_session(
     State(state): State<SharedState>,
     signed_in: Result<AuthSession, ApiError>,
     headers: HeaderMap,
-) -> ApiResult<Response> {
-    if let Ok(AuthSession {
-        user,
-        device: Some(device),
-    }) = signed_in
-    {
-        device_sessions::close(&state, user.id, device).await?;
-    }
+) -> Response {
+    let closed = match signed_in {
+        Ok(AuthSession {
+            user,
+            device: Some(device),
+        }) => device_sessions::close(&state, user.id, device)
+            .await
+            .map(|_| ()),
+        _ => Ok(()),
+    };
+    // The cookies go whatever happened: this browser asked to be signed out.
+    let mut response = match closed {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => error.into_response(),
+    };
     let cookies = SessionCookies::of(&headers, state.cookie_secure);
-    let mut response = StatusCode::NO_CONTENT.into_response();
     for session in [true, false] {
         append_cookie(&mut response, &cookies.set(session, "", 0));
     }
-    Ok(response)
+    response
 }
 
 fn with_cookies(

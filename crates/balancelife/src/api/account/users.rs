@@ -199,7 +199,10 @@ impl UpdateMeRequest {
         set(&mut p.protein_g_target, self.protein_g_target);
         set(&mut p.carbs_g_target, self.carbs_g_target);
         set(&mut p.fat_g_target, self.fat_g_target);
-        user.updated_at = crate::domain::now();
+        // Later than the revision read even within its millisecond (`account::record`),
+        // so no write that read that revision can land over this one.
+        user.updated_at =
+            crate::domain::now().max(user.updated_at + chrono::TimeDelta::milliseconds(1));
         user
     }
 }
