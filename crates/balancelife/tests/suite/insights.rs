@@ -397,7 +397,7 @@ async fn meals_logged_by_calories_alone_keep_their_macros_unknown(app: TestApp) 
     assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
     assert_eq!(
         imported.body,
-        json!({"created": 1, "unchanged": 2, "conflicts": 0})
+        json!({"created": 1, "unchanged": 2, "conflicts": 0, "skipped": {}})
     );
     let restored = app.get(&path(&soup), Some(&user.token)).await;
     assert_eq!(restored.body["fat_g"], Value::Null);
@@ -455,11 +455,11 @@ async fn an_export_imports_back_without_duplicates(app: TestApp) {
     assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
     assert_eq!(
         restored.body,
-        json!({"created": 1, "unchanged": 2, "conflicts": 0})
+        json!({"created": 1, "unchanged": 2, "conflicts": 0, "skipped": {}})
     );
     assert_eq!(
         repeated.body,
-        json!({"created": 0, "unchanged": 3, "conflicts": 0})
+        json!({"created": 0, "unchanged": 3, "conflicts": 0, "skipped": {}})
     );
     let ids = |f: &Value, kind: &str| {
         f[kind]
@@ -537,7 +537,7 @@ async fn csv_cells_that_would_run_as_formulas_are_neutralized(app: TestApp) {
     let restored = import(&app, &user, &file).await;
     assert_eq!(
         restored.body,
-        json!({"created": 0, "unchanged": 2, "conflicts": 0}),
+        json!({"created": 0, "unchanged": 2, "conflicts": 0, "skipped": {}}),
         "the JSON export is exact: it imports back unchanged"
     );
 }
@@ -565,7 +565,7 @@ async fn another_users_data_never_appears(app: TestApp) {
     assert_eq!(others_file["meal_entries"], json!([]));
     assert_eq!(
         stolen.body,
-        json!({"created": 0, "unchanged": 0, "conflicts": 1}),
+        json!({"created": 0, "unchanged": 0, "conflicts": 1, "skipped": {}}),
         "another user's ids are not taken over"
     );
     assert_eq!(still_nothing["meal_entries"], json!([]));

@@ -203,7 +203,7 @@ async fn importing_without_a_usable_day(kind: &Kind, place: &FarFromUtc) {
     assert_eq!(report.status, StatusCode::OK, "{}", report.body);
     assert_eq!(
         report.body,
-        json!({"created": 2, "unchanged": 0, "conflicts": 0})
+        json!({"created": 2, "unchanged": 0, "conflicts": 0, "skipped": {}})
     );
     assert_on_the_users_day(&app, &user, kind, place, ids).await;
 }
