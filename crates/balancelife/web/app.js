@@ -52,8 +52,37 @@ async function tagged(path) {
   return exchange("GET", path);
 }
 
+/** How long one attempt may take before it is given up on (and a write tried again). */
+const ATTEMPT_MS = 8000;
+/** The pauses between a write's attempts while the service cannot be reached: about
+ *  half a minute in all, then the failure is shown. */
+const RETRY_PAUSES_MS = [1000, 2000, 4000, 8000, 8000, 8000];
+
+/**
+ * One request, and for a write, the same request again while the service cannot be
+ * reached (no answer, a timeout, 502–504). Every write of this app can be sent twice
+ * safely: entries, foods and recipes carry ids made here, a PUT or PATCH sets what
+ * it sets, and applying a package day twice logs it once. A DELETE whose first
+ * answer was lost finds nothing the second time, which is what it wanted.
+ */
 async function exchange(method, path, body, headers = {}) {
-  const request = { method, headers: { ...headers }, credentials: "same-origin" };
+  const write = method !== "GET";
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await exchangeOnce(method, path, body, headers);
+    } catch (error) {
+      if (write && attempt > 0 && method === "DELETE" && error.status === 404) return { data: null, tag: null };
+      const unreachable = error instanceof ApiFailure && [0, 502, 503, 504].includes(error.status);
+      if (!write || !unreachable || attempt >= RETRY_PAUSES_MS.length) throw error;
+      const pause = RETRY_PAUSES_MS[attempt];
+      say(`The service cannot be reached; trying again in ${pause / 1000} s. Your change is kept.`);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
+async function exchangeOnce(method, path, body, headers) {
+  const request = { method, headers: { ...headers }, credentials: "same-origin", signal: AbortSignal.timeout(ATTEMPT_MS) };
   if (body !== undefined) {
     request.headers["Content-Type"] = "application/json";
     request.body = JSON.stringify(body);

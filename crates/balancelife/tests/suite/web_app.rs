@@ -618,3 +618,40 @@ async fn a_user_signs_a_lost_phone_out_from_the_profile_page() {
     client.close().await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_meal_logged_through_a_short_outage_lands_once() {
+    let (server, client, _) = browser().await;
+    // The browser reaches the service through a proxy that can cut the link.
+    let proxy = balancelife_testkit::proxy::TcpProxy::start(server.addr);
+    let base = format!("http://{}", proxy.addr());
+    sign_in(&client, &base, ADA).await;
+    let before = kcal_in(&client).await;
+
+    // The link is down when the meal is logged: the app says so and keeps trying.
+    proxy.partition();
+    fill(&client, "#log-meal input[name=name]", "Outage soup").await;
+    fill(&client, "#log-meal input[name=kcal]", "321").await;
+    click(&client, "#log-meal button[type=submit]").await;
+    text_until(&client, "#message", "the retry notice", |t| {
+        t.contains("cannot be reached")
+    })
+    .await;
+    proxy.heal();
+    wait_kcal_in(&client, before + 321.0, "after the link came back").await;
+
+    // The service takes a meal but its answer is lost: the app asks again, and the
+    // meal's own id makes the second ask find the first meal, not log another.
+    proxy.swallow_reply_to("Lost answer soup");
+    fill(&client, "#log-meal input[name=name]", "Lost answer soup").await;
+    fill(&client, "#log-meal input[name=kcal]", "100").await;
+    click(&client, "#log-meal button[type=submit]").await;
+    wait_kcal_in(&client, before + 421.0, "after the answer was lost").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        (kcal_in(&client).await - (before + 421.0)).abs() < 0.05,
+        "logged once"
+    );
+    client.close().await.unwrap();
+    server.stop().await;
+}
