@@ -52,11 +52,39 @@ async function tagged(path) {
   return exchange("GET", path);
 }
 
-/** How long one attempt may take before it is given up on (and a write tried again). */
-const ATTEMPT_MS = 8000;
-/** The pauses between a write's attempts while the service cannot be reached: about
- *  half a minute in all, then the failure is shown. */
-const RETRY_PAUSES_MS = [1000, 2000, 4000, 8000, 8000, 8000];
+/** How long one attempt may take before it is given up on (and a write tried
+ *  again): past the service's own 20-second deadline, so a slow answer is waited for. */
+const ATTEMPT_MS = 22000;
+/** The pauses between a write's attempts while the service cannot be reached: a
+ *  refused connection or a 502–504 is tried for about 15 seconds; an attempt that
+ *  gets no answer at all is tried five times in all. */
+const RETRY_PAUSES_MS = [1000, 2000, 4000, 8000];
+
+/** A signal that aborts after `ms`, where browsers lack `AbortSignal.timeout`. */
+function timeoutSignal(ms) {
+  if (typeof AbortSignal.timeout === "function") return AbortSignal.timeout(ms);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), ms);
+  return controller.signal;
+}
+
+/** Writes under way: while any is, the page's buttons wait, so a write being
+ *  retried is not sent a second time, as a new one, by an impatient click. */
+let writesPending = 0;
+function busy(on) {
+  writesPending += on ? 1 : -1;
+  const waiting = writesPending > 0;
+  view.setAttribute("aria-busy", String(waiting));
+  for (const button of view.querySelectorAll("button")) {
+    if (waiting && !button.disabled) {
+      button.disabled = true;
+      button.dataset.heldByWrite = "yes";
+    } else if (!waiting && button.dataset.heldByWrite) {
+      button.disabled = false;
+      delete button.dataset.heldByWrite;
+    }
+  }
+}
 
 /**
  * One request, and for a write, the same request again while the service cannot be
@@ -67,22 +95,37 @@ const RETRY_PAUSES_MS = [1000, 2000, 4000, 8000, 8000, 8000];
  */
 async function exchange(method, path, body, headers = {}) {
   const write = method !== "GET";
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await exchangeOnce(method, path, body, headers);
-    } catch (error) {
-      if (write && attempt > 0 && method === "DELETE" && error.status === 404) return { data: null, tag: null };
-      const unreachable = error instanceof ApiFailure && [0, 502, 503, 504].includes(error.status);
-      if (!write || !unreachable || attempt >= RETRY_PAUSES_MS.length) throw error;
-      const pause = RETRY_PAUSES_MS[attempt];
-      say(`The service cannot be reached; trying again in ${pause / 1000} s. Your change is kept.`);
-      await new Promise((resolve) => setTimeout(resolve, pause));
+  // An import is long and heavy: a failure is shown, not sent again behind the user.
+  const retried = write && !path.startsWith("/import");
+  if (write) busy(true);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const answer = await exchangeOnce(method, path, body, headers);
+        if (attempt > 0) say("");
+        return answer;
+      } catch (error) {
+        if (attempt > 0 && method === "DELETE" && error.status === 404) return { data: null, tag: null };
+        const unreachable = error instanceof ApiFailure && [0, 502, 503, 504].includes(error.status);
+        // A read that met a connection the outage left dead is asked once more at
+        // once, on a new one: the first request after a network comes back often
+        // meets such a connection.
+        if (!write && attempt === 0 && error instanceof ApiFailure && error.status === 0) continue;
+        if (!retried || !unreachable || attempt >= RETRY_PAUSES_MS.length) throw error;
+        // A little at random, so many pages that lost the service do not all come
+        // back at the same instant.
+        const pause = RETRY_PAUSES_MS[attempt] * (0.8 + Math.random() * 0.4);
+        say(`The service cannot be reached; trying again in ${Math.round(pause / 1000)} s. Keep this page open: your change is sent as soon as it answers.`);
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
     }
+  } finally {
+    if (write) busy(false);
   }
 }
 
 async function exchangeOnce(method, path, body, headers) {
-  const request = { method, headers: { ...headers }, credentials: "same-origin", signal: AbortSignal.timeout(ATTEMPT_MS) };
+  const request = { method, headers: { ...headers }, credentials: "same-origin", signal: timeoutSignal(ATTEMPT_MS) };
   if (body !== undefined) {
     request.headers["Content-Type"] = "application/json";
     request.body = JSON.stringify(body);
@@ -96,7 +139,13 @@ async function exchangeOnce(method, path, body, headers) {
   }
   if (response.status === 204) return { data: null, tag: null };
   const isJson = (response.headers.get("content-type") || "").includes("json");
-  const data = isJson ? await response.json() : null;
+  let data = null;
+  try {
+    data = isJson ? await response.json() : null;
+  } catch {
+    // The answer broke off (or timed out) on its way: as good as none.
+    throw new ApiFailure("The service cannot be reached. Check your connection and try again.", 0);
+  }
   if (!response.ok) throw new ApiFailure(describe(response.status, data), response.status);
   return { data, tag: response.headers.get("ETag") };
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -26,6 +26,10 @@ use crate::domain::{
     Title, User, WorkoutData, now, to_millis,
 };
 use crate::foreign_import::{self, ForeignMeal, ForeignWorkout, Format, When};
+
+/// The most rows one import takes, as many as BalanceLife's own import holds: each
+/// is written on its own, and the whole must finish within a request's time.
+const MOST_ROWS: usize = 5_000;
 
 /// Takes another app's export in.
 ///
@@ -68,6 +72,15 @@ pub async fn import(
         .await
         .map_err(|_| ApiError::internal("reading an import panicked"))?
         .map_err(|unreadable| ApiError::invalid("body", unreadable.to_string()))?;
+    let rows = read.meals.len() + read.workouts.len() + read.skipped.values().sum::<usize>();
+    if rows > MOST_ROWS {
+        return Err(ApiError::invalid(
+            "body",
+            format!(
+                "holds {rows} rows; an import takes at most {MOST_ROWS}: export a shorter range"
+            ),
+        ));
+    }
     let mut skipped: BTreeMap<String, usize> = read
         .skipped
         .into_iter()
@@ -109,11 +122,20 @@ fn entry_id(user: &User, format: Format, key: &str) -> Uuid {
     Uuid::new_v8(bytes)
 }
 
-fn instant(user: &User, when: When) -> DateTime<Utc> {
-    to_millis(match when {
+/// The instant of `when` for `user`; `None` for a date outside the years an entry
+/// may have (checked before any arithmetic on it).
+fn instant(user: &User, when: When) -> Result<DateTime<Utc>, &'static str> {
+    let year = match when {
+        When::Instant(at) => at.year(),
+        When::Local(at) => at.year(),
+    };
+    if !(2000..=Utc::now().year() + 1).contains(&year) {
+        return Err("date_out_of_range");
+    }
+    Ok(to_millis(match when {
         When::Instant(at) => at,
         When::Local(at) => user.timezone.instant(at.date(), at.time()),
-    })
+    }))
 }
 
 /// To a tenth, as entries keep their numbers.
@@ -152,7 +174,7 @@ fn meal_entry(
             .transpose()
     };
     let data = MealData {
-        eaten_at: instant(user, meal.at),
+        eaten_at: instant(user, meal.at)?,
         slot: meal.slot,
         name: title(&meal.name)?,
         quantity: Quantity::try_from(tenth(meal.quantity).max(0.1)).map_err(|_| OUT)?,
@@ -185,7 +207,7 @@ fn workout_entry(
 ) -> Result<Entry<WorkoutData>, &'static str> {
     const OUT: &str = "value_out_of_range";
     let data = WorkoutData {
-        started_at: instant(user, workout.at),
+        started_at: instant(user, workout.at)?,
         activity: workout.activity,
         title: title(&workout.title)?,
         duration_s: DurationSecs::try_from(workout.duration_s.round()).map_err(|_| OUT)?,

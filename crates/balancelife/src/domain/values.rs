@@ -531,9 +531,9 @@ impl Timezone {
             .from_local_datetime(&local)
             .earliest()
             .or_else(|| {
-                self.0
-                    .from_local_datetime(&(local + chrono::Duration::hours(1)))
-                    .earliest()
+                // Checked: a date at the edge of what chrono holds has no hour after.
+                let later = local.checked_add_signed(chrono::Duration::hours(1))?;
+                self.0.from_local_datetime(&later).earliest()
             })
             .map_or_else(|| local.and_utc(), |at| at.with_timezone(&chrono::Utc))
     }

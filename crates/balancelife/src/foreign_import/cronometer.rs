@@ -65,7 +65,10 @@ pub fn read(bytes: &[u8]) -> Result<Read, Unreadable> {
         let base = format!("{day}|{time}|{}|{name}", cell(group_at));
         let ordinal = seen.entry(base.clone()).or_default();
         *ordinal += 1;
-        let (quantity, unit) = amount(cell(amount_at));
+        let Some((quantity, unit)) = amount(cell(amount_at)) else {
+            read.skip("no_amount");
+            continue;
+        };
         read.meals.push(ForeignMeal {
             key: format!("{base}|{ordinal}"),
             at: match time_of_day(time) {
@@ -85,17 +88,20 @@ pub fn read(bytes: &[u8]) -> Result<Read, Unreadable> {
 
 /// `150.00 g` is 150 grams, `200 ml` 200 millilitres; any other unit (`1.00 cup`,
 /// `2 large`) is that many servings, as Cronometer's own units have no weight in
-/// the file.
-fn amount(cell: &str) -> (f64, Unit) {
+/// the file. No amount at all is one serving; an amount that is not a positive
+/// number is `None`: the row is not guessed at.
+fn amount(cell: &str) -> Option<(f64, Unit)> {
     let mut parts = cell.split_whitespace();
-    let count = parts.next().and_then(number).filter(|count| *count > 0.0);
+    let Some(count) = parts.next() else {
+        return Some((1.0, Unit::Serving));
+    };
+    let count = number(count).filter(|count| *count > 0.0)?;
     let unit = parts.next().unwrap_or("").to_lowercase();
-    match (count, unit.as_str()) {
-        (Some(grams), "g") => (grams, Unit::G),
-        (Some(millilitres), "ml") => (millilitres, Unit::Ml),
-        (Some(count), _) => (count, Unit::Serving),
-        (None, _) => (1.0, Unit::Serving),
-    }
+    Some(match unit.as_str() {
+        "g" => (count, Unit::G),
+        "ml" => (count, Unit::Ml),
+        _ => (count, Unit::Serving),
+    })
 }
 
 fn not_this() -> Unreadable {

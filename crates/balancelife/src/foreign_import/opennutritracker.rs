@@ -5,8 +5,10 @@
 //! and are not read. Unknown fields are passed over, as the app's own importer
 //! does.
 //!
-//! An intake holds the food's nutrients per 100 g (or ml) and the amount eaten, so
-//! its numbers are worked out as a meal logged from a food is here.
+//! An intake holds the food's nutrients per 100 g (or ml) and the amount eaten,
+//! which the app stores already converted to grams (or millilitres) whatever unit
+//! the user chose (its `totalQuantityConverted`), so its numbers are worked out as
+//! a meal logged from a food is here; the unit only says how to show the portion.
 
 use std::io::Read as _;
 
@@ -16,17 +18,18 @@ use serde_json::Value;
 use super::{ForeignMeal, ForeignWorkout, Macros, Read, Unreadable, When, slot_named};
 use crate::domain::{Activity, Unit};
 
-/// The most a file inside the bundle may unpack to: an export of years is a few
-/// MiB; a "zip bomb" is refused before it fills memory.
-const MOST_UNPACKED: u64 = 16 * 1024 * 1024;
+/// The most the files read from the bundle may unpack to, together: an export of
+/// years is a few MiB; a "zip bomb" is refused before it fills memory.
+const MOST_UNPACKED: u64 = 6 * 1024 * 1024;
 
 pub fn read(bytes: &[u8]) -> Result<Read, Unreadable> {
     let (intakes, activities) = if bytes.starts_with(b"PK\x03\x04") {
         let mut bundle = zip::ZipArchive::new(std::io::Cursor::new(bytes))
             .map_err(|_| unreadable("the zip bundle cannot be opened"))?;
-        let intakes = member(&mut bundle, "user_intake.json")?
+        let mut budget = MOST_UNPACKED;
+        let intakes = member(&mut bundle, "user_intake.json", &mut budget)?
             .ok_or_else(|| unreadable("the bundle has no user_intake.json"))?;
-        let activities = member(&mut bundle, "user_activity.json")?;
+        let activities = member(&mut bundle, "user_activity.json", &mut budget)?;
         (intakes, activities)
     } else {
         (json(bytes)?, None)
@@ -49,23 +52,29 @@ pub fn read(bytes: &[u8]) -> Result<Read, Unreadable> {
     Ok(read)
 }
 
-/// The bundle's file `name`, parsed, if it has one.
+/// The bundle's file `name`, parsed, if it has one; what it unpacks to is taken
+/// from `budget`.
 fn member(
     bundle: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
     name: &str,
+    budget: &mut u64,
 ) -> Result<Option<Value>, Unreadable> {
-    let Ok(file) = bundle.by_name(name) else {
-        return Ok(None);
+    let file = match bundle.by_name(name) {
+        Ok(file) => file,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        // Encrypted, or packed in a way the app never writes: not to be passed
+        // over as if the file were not there.
+        Err(_) => return Err(unreadable(&format!("{name} in the bundle cannot be read"))),
     };
     let mut unpacked = Vec::new();
-    file.take(MOST_UNPACKED + 1)
+    file.take(*budget + 1)
         .read_to_end(&mut unpacked)
         .map_err(|_| unreadable("the zip bundle cannot be unpacked"))?;
-    if unpacked.len() as u64 > MOST_UNPACKED {
-        return Err(unreadable(
-            "a file in the bundle unpacks to more than 16 MiB",
-        ));
+    let size = unpacked.len() as u64;
+    if size > *budget {
+        return Err(unreadable("the bundle unpacks to more than 6 MiB"));
     }
+    *budget -= size;
     json(&unpacked).map(Some)
 }
 
@@ -117,37 +126,30 @@ fn meal(intake: &Value) -> Result<ForeignMeal, &'static str> {
         .map(str::trim)
         .filter(|name| !name.is_empty())
         .ok_or("no_name")?;
-    let amount = intake["amount"]
+    // Grams (millilitres for a drink), whatever unit the user logged it in.
+    let grams = intake["amount"]
         .as_f64()
-        .filter(|amount| *amount > 0.0)
+        .filter(|amount| amount.is_finite() && *amount > 0.0)
         .ok_or("no_amount")?;
-    // What the amount weighs: grams (millilitres for a drink) are per-100 values'
-    // hundredths; a serving weighs the food's serving quantity.
-    let (grams, unit) = match intake["unit"]
+    let (quantity, unit) = match intake["unit"]
         .as_str()
         .unwrap_or("")
         .to_lowercase()
         .as_str()
     {
-        "g" | "gml" => (amount, Unit::G),
-        "ml" => (amount, Unit::Ml),
-        "oz" => (amount * 28.349_523, Unit::G),
-        "fl.oz" | "floz" => (amount * 29.573_53, Unit::Ml),
+        "g" | "g/ml" | "gml" | "oz" => (grams, Unit::G),
+        "ml" | "fl.oz" => (grams, Unit::Ml),
         "serving" => {
             let serving = food["servingQuantity"]
                 .as_f64()
-                .filter(|grams| *grams > 0.0)
+                .filter(|grams| grams.is_finite() && *grams > 0.0)
                 .ok_or("serving_without_weight")?;
-            (amount * serving, Unit::Serving)
+            (grams / serving, Unit::Serving)
         }
         _ => return Err("unknown_unit"),
     };
     let per_100 = &food["nutriments"];
     let portion = |field: &str| per_100[field].as_f64().map(|value| value * grams / 100.0);
-    let (quantity, unit) = match unit {
-        Unit::Serving => (amount, Unit::Serving),
-        other => (grams, other),
-    };
     Ok(ForeignMeal {
         key: format!("intake|{id}"),
         at,
@@ -213,7 +215,7 @@ mod tests {
              "dateTime": "2026-05-13T08:15:00.000",
              "meal": {"name": "Whole Milk", "nutriments":
                 {"energyKcal100": 61.0, "proteins100": 3.2, "fat100": 3.3, "carbohydrates100": 4.8}}},
-            {"id": "b", "unit": "serving", "amount": 2.0, "type": "snack",
+            {"id": "b", "unit": "serving", "amount": 80.0, "type": "snack",
              "dateTime": "2026-05-13T16:00:00.000Z",
              "meal": {"name": "Bar", "servingQuantity": 40.0,
                 "nutriments": {"energyKcal100": 400.0, "fiber100": null}}},
@@ -235,7 +237,10 @@ mod tests {
         assert!(matches!(milk.at, When::Local(_)));
         let bar = &read.meals[1];
         assert_eq!((bar.quantity, bar.unit), (2.0, Unit::Serving));
-        assert!((bar.kcal - 320.0).abs() < 1e-9, "400 × 80 g / 100");
+        assert!(
+            (bar.kcal - 320.0).abs() < 1e-9,
+            "400 × 80 g / 100: two 40 g servings"
+        );
         assert!(matches!(bar.at, When::Instant(_)));
         assert_eq!(
             (read.skipped["unknown_unit"], read.skipped["no_energy"]),

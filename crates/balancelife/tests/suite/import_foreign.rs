@@ -88,6 +88,7 @@ async fn an_opennutritracker_bundle_imports_its_history_once(app: TestApp) {
         "61 kcal × 250 g; 450 kcal × 1.5 × 40 g; local times in Berlin (UTC+1)"
     );
     assert_eq!(meals[0]["protein_g"], json!(8.0), "3.2 g × 2.5");
+    assert_eq!(meals[1]["quantity"], json!(1.5), "60 g of a 40 g serving");
     assert_eq!(meals[0]["sodium_mg"], Value::Null, "unknown in the file");
     let workouts = app
         .get("/api/v1/workout-entries?from=2026-03-02", Some(&user.token))
