@@ -108,7 +108,7 @@ fn totals_of(meal: &DaySums, workout: &DaySums) -> Totals {
 /// Derives net, targets and remaining for `days` days, rounded to 0.1 so sums of
 /// floats never show as 1899.9999999.
 fn finish(mut totals: Totals, user: &User, days: f64) -> Totals {
-    let round = |v: f64| (v * 10.0).round() / 10.0;
+    let round = crate::domain::to_tenth;
     let p = &user.profile;
     totals.kcal_in = round(totals.kcal_in);
     totals.kcal_out = round(totals.kcal_out);

@@ -23,7 +23,7 @@ use super::http::state::SharedState;
 use super::import_export::{IMPORT_LIMIT_BYTES, ImportReport, write};
 use crate::domain::{
     DurationSecs, Entry, EntrySource, Grams, Kcal, MealData, Milligrams, Nutrition, Quantity,
-    Title, User, WorkoutData, now, to_millis,
+    Title, User, WorkoutData, now, to_millis, to_tenth,
 };
 use crate::foreign_import::{self, ForeignMeal, ForeignWorkout, Format, When};
 
@@ -138,15 +138,9 @@ fn instant(user: &User, when: When) -> Result<DateTime<Utc>, &'static str> {
     }))
 }
 
-/// To a tenth, as entries keep their numbers.
-fn tenth(value: f64) -> f64 {
-    (value * 10.0).round() / 10.0
-}
-
 /// A name cut to an entry's 120 characters.
 fn title(name: &str) -> Result<Title, &'static str> {
-    let name: String = name.trim().chars().take(120).collect();
-    Title::try_from(name.trim()).map_err(|_| "no_name")
+    Title::cut(name).map_err(|_| "no_name")
 }
 
 fn entry<D: EntryResource>(user: &User, id: Uuid, data: D) -> Result<Entry<D>, &'static str> {
@@ -170,17 +164,17 @@ fn meal_entry(
     const OUT: &str = "value_out_of_range";
     let grams = |value: Option<f64>| {
         value
-            .map(|value| Grams::try_from(tenth(value)).map_err(|_| OUT))
+            .map(|value| Grams::try_from(to_tenth(value)).map_err(|_| OUT))
             .transpose()
     };
     let data = MealData {
         eaten_at: instant(user, meal.at)?,
         slot: meal.slot,
         name: title(&meal.name)?,
-        quantity: Quantity::try_from(tenth(meal.quantity).max(0.1)).map_err(|_| OUT)?,
+        quantity: Quantity::try_from(to_tenth(meal.quantity).max(0.1)).map_err(|_| OUT)?,
         unit: meal.unit,
         nutrition: Nutrition {
-            kcal: Kcal::try_from(tenth(meal.kcal)).map_err(|_| OUT)?,
+            kcal: Kcal::try_from(to_tenth(meal.kcal)).map_err(|_| OUT)?,
             protein_g: grams(meal.macros.protein_g)?,
             carbs_g: grams(meal.macros.carbs_g)?,
             fat_g: grams(meal.macros.fat_g)?,
@@ -189,7 +183,7 @@ fn meal_entry(
             sodium_mg: meal
                 .macros
                 .sodium_mg
-                .map(|mg| Milligrams::try_from(tenth(mg)).map_err(|_| OUT))
+                .map(|mg| Milligrams::try_from(to_tenth(mg)).map_err(|_| OUT))
                 .transpose()?,
         },
         source: EntrySource::Manual,
@@ -211,7 +205,7 @@ fn workout_entry(
         activity: workout.activity,
         title: title(&workout.title)?,
         duration_s: DurationSecs::try_from(workout.duration_s.round()).map_err(|_| OUT)?,
-        kcal_burned: Kcal::try_from(tenth(workout.kcal)).map_err(|_| OUT)?,
+        kcal_burned: Kcal::try_from(to_tenth(workout.kcal)).map_err(|_| OUT)?,
         effort: None,
         distance_km: None,
         avg_heart_rate: None,

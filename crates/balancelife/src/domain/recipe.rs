@@ -16,7 +16,7 @@ use super::nutrients::{
     Amount, GramsPer100, KcalPer100, MicroUnit, Micronutrient, MilligramsPer100, Nutrients,
     Serving, ServingLabel,
 };
-use super::values::{Grams, InvalidValue, Text, Version};
+use super::values::{Grams, InvalidValue, Text, Version, to_tenth};
 
 crate::domain::values::bounded_f64!(
     /// An ingredient's amount or a recipe's cooked weight, in grams (millilitres for
@@ -116,7 +116,7 @@ impl Recipe {
                 .iter()
                 .map(|(share, food)| nutrient(food.nutrients).map(|value| value * share))
                 .sum::<Option<f64>>()
-                .map(round)
+                .map(to_tenth)
         };
         let too_light = |what: &str| {
             InvalidValue::new(format!(
@@ -157,7 +157,7 @@ impl Recipe {
         }
         let serving = Serving {
             label: ServingLabel::try_from(SERVING_LABEL.to_owned()).expect("a short label"),
-            grams: Grams::try_from(round(self.serving_grams())).map_err(|_| {
+            grams: Grams::try_from(to_tenth(self.serving_grams())).map_err(|_| {
                 InvalidValue::new(format!(
                     "servings: one serving would weigh {:.0} g; a serving weighs at most {} g",
                     self.serving_grams(),
@@ -205,17 +205,12 @@ impl Recipe {
     }
 }
 
-/// To a tenth, as nutrition labels print.
-fn round(value: f64) -> f64 {
-    (value * 10.0).round() / 10.0
-}
-
 /// Micrograms and international units stay whole numbers' tenths too; grams of a
 /// micronutrient keep three places.
 fn round_to(value: f64, unit: MicroUnit) -> f64 {
     match unit {
         MicroUnit::G => (value * 1_000.0).round() / 1_000.0,
-        MicroUnit::Mg | MicroUnit::Ug | MicroUnit::Iu => round(value),
+        MicroUnit::Mg | MicroUnit::Ug | MicroUnit::Iu => to_tenth(value),
     }
 }
 

@@ -264,6 +264,18 @@ impl<const MAX: usize> Text<MAX> {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// `text` trimmed and cut to `MAX` characters: a longer name (a food's, another
+    /// app's) given to a shorter field. Refused only when nothing is left.
+    pub fn cut(text: &str) -> Result<Self, InvalidValue> {
+        let cut: String = text.trim().chars().take(MAX).collect();
+        Self::try_from(cut.trim_end().to_owned())
+    }
+}
+
+/// `value` to a tenth, as nutrition labels print and entries keep their numbers.
+pub fn to_tenth(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
 }
 
 impl<const MAX: usize> TryFrom<String> for Text<MAX> {

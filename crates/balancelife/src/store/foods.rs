@@ -86,6 +86,17 @@ pub enum Shelf {
     Recipes,
 }
 
+/// The conflict of a new food on a full shelf.
+pub fn shelf_full(shelf: Shelf) -> StoreError {
+    StoreError::Conflict(format!(
+        "a user keeps at most {MAX_OWNED_LISTED} {}: delete one first",
+        match shelf {
+            Shelf::Foods => "foods",
+            Shelf::Recipes => "recipes",
+        }
+    ))
+}
+
 impl Shelf {
     pub fn of(food: &Food) -> Self {
         if food.recipe.is_some() {
@@ -119,7 +130,8 @@ pub trait FoodStore: Send + Sync {
     /// Idempotent on the id: the same content again is `Unchanged`, different
     /// content a conflict; `NotFound` when the id is another user's food (so nobody
     /// learns it exists). A deleted food's id is not taken again while its
-    /// tombstone lasts: a conflict.
+    /// tombstone lasts: a conflict. A conflict too for a new food of an owner who
+    /// keeps `MAX_OWNED_LISTED` of its shelf already (`shelf_full`).
     async fn create(&self, food: Food) -> StoreResult<Written<Food>>;
 
     /// Replaces the stored food of `food`'s id if it is still the revision `read`

@@ -9,7 +9,7 @@ use crate::api::http::error::{ApiError, ApiResult};
 use crate::domain::{
     Barcode, Basis, ClientId, Food, FoodName, FoodSource, FoodText, GramsPer100, Ingredient,
     InvalidValue, KcalPer100, LanguageTag, Licence, Micronutrient, MilligramsPer100, Nutrients,
-    Recipe, RecipeGrams, Serving, ServingCount, SourceId, Version,
+    Recipe, RecipeGrams, Serving, ServingCount, SourceId, Version, to_tenth,
 };
 
 /// A food's name, as sent: its language defaults to English.
@@ -220,7 +220,9 @@ pub struct NutrientAmounts {
 impl NutrientAmounts {
     /// What `grams` of a food with `per_100` hold, to a tenth.
     pub fn of(per_100: &Nutrients, grams: f64) -> Self {
-        let part = |value: Option<f64>| value.map(|value| (value * grams / 10.0).round() / 10.0);
+        // As a logged portion works it out (`entries::meals::portion`), so the two agree.
+        let share = grams / 100.0;
+        let part = |value: Option<f64>| value.map(|value| to_tenth(value * share));
         Self {
             energy_kcal: part(per_100.energy_kcal.map(KcalPer100::get)),
             protein_g: part(per_100.protein_g.map(GramsPer100::get)),
@@ -236,9 +238,9 @@ impl NutrientAmounts {
 
 impl RecipeView {
     pub fn of(recipe: Recipe, per_100: &Nutrients) -> Self {
-        let serving_grams = (recipe.serving_grams() * 10.0).round() / 10.0;
+        let serving_grams = to_tenth(recipe.serving_grams());
         Self {
-            total_grams: (recipe.weight() * 10.0).round() / 10.0,
+            total_grams: to_tenth(recipe.weight()),
             // Of the serving as listed (to a tenth of a gram), so that logging one
             // serving says exactly this.
             per_serving: NutrientAmounts::of(per_100, serving_grams),

@@ -28,8 +28,8 @@ use crate::api::http::pagination::{self, ListResponse};
 use crate::api::http::state::SharedState;
 use crate::domain::{Barcode, ClientId, Food, FoodSource, Role, User, new_id, now};
 use crate::search::SearchRequest;
-use crate::store::foods::{MAX_OWNED_LISTED, Shelf};
-use crate::store::{Optional, Written};
+use crate::store::Written;
+use crate::store::foods::Shelf;
 
 const NOUN: &str = "food";
 const TAG: &str = "foods";
@@ -327,20 +327,6 @@ pub async fn put(
 /// Stores `food` as new (or finds it there already, the same), and waits for this
 /// instance's index to take it in.
 async fn create_checked(state: &SharedState, user: &User, food: Food) -> ApiResult<Created> {
-    if let Some(owner) = food.owner {
-        let shelf = Shelf::of(&food);
-        let full = state.store.foods().owned(owner, shelf).await?.len() >= MAX_OWNED_LISTED;
-        // Sending one already there again stays harmless.
-        if full && state.store.foods().get(food.id).await.optional()?.is_none() {
-            return Err(ApiError::conflict(format!(
-                "a user keeps at most {MAX_OWNED_LISTED} {}: delete one first",
-                match shelf {
-                    Shelf::Foods => "foods",
-                    Shelf::Recipes => "recipes",
-                }
-            )));
-        }
-    }
     let written = state.store.foods().create(food).await.or_not_found(NOUN)?;
     searchable(state).await;
     Ok(respond(written, user))

@@ -289,21 +289,6 @@ pub async fn from_meals(
                  recipe of",
             )
         })?;
-        // Named by its entry here: the recipe's own checks would name an ingredient
-        // this request does not have.
-        let visible = state
-            .store
-            .foods()
-            .get(food.food_id)
-            .await
-            .optional()?
-            .is_some_and(|stored| stored.visible_to(Some(user.id)));
-        if !visible {
-            return Err(ApiError::invalid(
-                &field,
-                "its food was deleted since: there is nothing to make a recipe of",
-            ));
-        }
         let grams = food
             .grams
             .and_then(|grams| RecipeGrams::try_from(grams.get()).ok())
@@ -325,7 +310,9 @@ pub async fn from_meals(
         }),
         cooked_grams: None,
     };
-    let food = recipe_food(&state, &user, id, recipe).await?;
+    // Each food is read once, by the recipe's own checks, which name the entry.
+    let entry_of = |at: usize| format!("entry_ids[{at}]");
+    let food = recipe_food_named(&state, &user, id, recipe, entry_of).await?;
     create_checked(&state, &user, food).await
 }
 
@@ -347,6 +334,18 @@ async fn recipe_food(
     id: Uuid,
     input: RecipeInput,
 ) -> ApiResult<Food> {
+    let ingredient = |at: usize| format!("ingredients[{at}].food_id");
+    recipe_food_named(state, user, id, input, ingredient).await
+}
+
+/// `recipe_food`, an ingredient's refusal naming the field `field_of` its place.
+async fn recipe_food_named(
+    state: &SharedState,
+    user: &User,
+    id: Uuid,
+    input: RecipeInput,
+    field_of: impl Fn(usize) -> String,
+) -> ApiResult<Food> {
     if input.ingredients.is_empty() || input.ingredients.len() > MAX_INGREDIENTS {
         return Err(ApiError::invalid(
             "ingredients",
@@ -355,7 +354,7 @@ async fn recipe_food(
     }
     let mut foods = Vec::with_capacity(input.ingredients.len());
     for (at, part) in input.ingredients.iter().enumerate() {
-        let field = format!("ingredients[{at}].food_id");
+        let field = field_of(at);
         if part.food_id == id {
             return Err(ApiError::invalid(field, "a recipe cannot contain itself"));
         }

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::domain::{Barcode, Food, FoodSource};
 use crate::store::foods::{
-    FeedPosition, FoodChange, FoodStore, ImportCounts, Shelf, TOMBSTONE_DAYS, barcode_rank,
-    by_name, check_import_batch, imported_over, same_content,
+    FeedPosition, FoodChange, FoodStore, ImportCounts, MAX_OWNED_LISTED, Shelf, TOMBSTONE_DAYS,
+    barcode_rank, by_name, check_import_batch, imported_over, same_content, shelf_full,
 };
 use crate::store::{StoreError, StoreResult, Written};
 
@@ -176,6 +176,19 @@ impl FoodStore for FoodTable {
                 "a food with this id exists with other content".into(),
             )),
             None => {
+                if let Some(owner) = food.owner {
+                    let shelf = Shelf::of(&food);
+                    let kept = rows
+                        .by_owner
+                        .get(&owner)
+                        .into_iter()
+                        .flatten()
+                        .filter(|id| rows.by_id.get(id).is_some_and(|f| Shelf::of(f) == shelf))
+                        .count();
+                    if kept >= MAX_OWNED_LISTED {
+                        return Err(shelf_full(shelf));
+                    }
+                }
                 rows.put(food.clone());
                 Ok(Written::Created(food))
             }

@@ -17,9 +17,9 @@ use super::errors::{Rejected, bounded, detached, detached_write, insert_unless_t
 use crate::domain::{Barcode, Food, now};
 use crate::store::foods::{
     FeedPosition, FoodChange, FoodStore, ImportCounts, MAX_OWNED_LISTED, Shelf, barcode_rank,
-    by_name, check_import_batch, imported_over, same_content,
+    by_name, check_import_batch, imported_over, same_content, shelf_full,
 };
-use crate::store::{StoreError, StoreResult, Written};
+use crate::store::{Optional, StoreError, StoreResult, Written};
 
 pub struct MongoFoods {
     collection: Collection<Document>,
@@ -193,7 +193,25 @@ impl FoodStore for MongoFoods {
             .ok_or(StoreError::NotFound)
     }
 
+    /// A user's food is counted against its shelf first, with one count on the
+    /// `owner` index (two creates at once may pass it together: the cap is a
+    /// shelf's size, not a quota to the unit).
     async fn create(&self, food: Food) -> StoreResult<Written<Food>> {
+        if let Some(owner) = food.owner {
+            let shelf = Shelf::of(&food);
+            let mut filter = live();
+            filter.insert("owner", bson::Uuid::from(owner));
+            filter.insert("recipe", doc! { "$exists": shelf == Shelf::Recipes });
+            let most = u64::try_from(MAX_OWNED_LISTED).expect("a small number");
+            let kept = detached(self.timeout, &self.collection, move |foods| async move {
+                foods.count_documents(filter).limit(most).await
+            })
+            .await?;
+            // Sending one already there again stays harmless.
+            if kept >= most && self.get(food.id).await.optional()?.is_none() {
+                return Err(shelf_full(shelf));
+            }
+        }
         let document = encode(&food, now())?;
         match insert_unless_taken(self.timeout, &self.collection, &document).await {
             Ok(true) => Ok(Written::Created(food)),

@@ -3,7 +3,7 @@
 use super::FoodPortion;
 use crate::api::http::error::{ApiError, ApiResult};
 use crate::domain::{
-    Basis, Food, FoodRef, Grams, Kcal, Milligrams, Nutrition, Quantity, Title, Unit,
+    Basis, Food, FoodRef, Grams, Kcal, Milligrams, Nutrition, Quantity, Title, Unit, to_tenth,
 };
 
 /// What a meal logged from a food takes from it.
@@ -58,12 +58,12 @@ pub fn logged_from(food: &Food, portion: &FoodPortion) -> ApiResult<Logged> {
             "this food's energy is not known: log the meal with its calories typed in",
         )
     })?;
-    let kcal = Kcal::try_from(round(energy.get() * share)).map_err(|invalid| {
+    let kcal = Kcal::try_from(to_tenth(energy.get() * share)).map_err(|invalid| {
         ApiError::invalid("food", format!("the portion's energy {}", invalid.0))
     })?;
     let grams_of = |per_100: Option<f64>, field: &str| -> ApiResult<Option<Grams>> {
         per_100
-            .map(|value| Grams::try_from(round(value * share)))
+            .map(|value| Grams::try_from(to_tenth(value * share)))
             .transpose()
             .map_err(|invalid| {
                 ApiError::invalid("food", format!("the portion's {field} {}", invalid.0))
@@ -78,16 +78,15 @@ pub fn logged_from(food: &Food, portion: &FoodPortion) -> ApiResult<Logged> {
         sugar_g: grams_of(nutrients.sugars_g.map(|g| g.get()), "sugars")?,
         sodium_mg: nutrients
             .sodium_mg
-            .map(|mg| Milligrams::try_from(round(mg.get() * share)))
+            .map(|mg| Milligrams::try_from(to_tenth(mg.get() * share)))
             .transpose()
             .map_err(|invalid| {
                 ApiError::invalid("food", format!("the portion's sodium {}", invalid.0))
             })?,
     };
-    // A food's name may be longer than an entry's (200 characters against 120).
-    let name: String = food.name.text.as_str().chars().take(120).collect();
     Ok(Logged {
-        name: Title::try_from(name.trim())
+        // A food's name may be longer than an entry's (200 characters against 120).
+        name: Title::cut(food.name.text.as_str())
             .map_err(|invalid| ApiError::invalid("name", invalid.0))?,
         quantity,
         unit,
@@ -99,9 +98,4 @@ pub fn logged_from(food: &Food, portion: &FoodPortion) -> ApiResult<Logged> {
             grams: Quantity::try_from(grams).ok(),
         },
     })
-}
-
-/// To a tenth, as nutrition labels print.
-fn round(value: f64) -> f64 {
-    (value * 10.0).round() / 10.0
 }
