@@ -670,7 +670,7 @@ async fn stream_lag(
         let mut changed = user.clone();
         changed.name = format!("Bench Round {round}").as_str().try_into()?;
         changed.updated_at = user.updated_at + Days::milliseconds(1);
-        let stored = mongo.update_user(changed, user.updated_at).await?;
+        let stored = mongo.update_user(changed, &user).await?;
         let written = std::time::Instant::now();
         while watched.get_user(user.id).await? != stored {
             anyhow::ensure!(
@@ -742,7 +742,7 @@ async fn across_instances(
         }
         let mut changed = user.clone();
         changed.name = format!("Across Round {round}").as_str().try_into()?;
-        let stored = writer.update_user(changed, user.updated_at).await?;
+        let stored = writer.update_user(changed, &user).await?;
         let acknowledged = std::time::Instant::now();
         let key = Scope::user(user.id);
         while reader_l1.holds(&key, USER) {

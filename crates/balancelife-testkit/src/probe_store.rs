@@ -98,8 +98,8 @@ impl Store for ProbeStore {
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User> {
         self.inner.get_user_by_email(email).await
     }
-    async fn update_user(&self, user: User, expected: DateTime<Utc>) -> StoreResult<User> {
-        self.inner.update_user(user, expected).await
+    async fn update_user(&self, user: User, read: &User) -> StoreResult<User> {
+        self.inner.update_user(user, read).await
     }
     async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
         self.inner.delete_user(id).await
@@ -117,6 +117,9 @@ impl Store for ProbeStore {
         self.inner.workout_entries()
     }
 
+    fn sync_feed(&self) -> &dyn balancelife::store::SyncFeed {
+        self.inner.sync_feed()
+    }
     fn foods(&self) -> &dyn balancelife::store::FoodStore {
         self.inner.foods()
     }

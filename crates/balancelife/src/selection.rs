@@ -53,11 +53,16 @@ const FELL_BACK: &str = "MongoDB could not be reached at start-up: serving from 
 /// Connects to what the settings name and decides.
 pub async fn select(settings: &Settings) -> Result<Selected, SelectionError> {
     let Some(mongo_settings) = &settings.mongodb else {
-        return Ok(memory(NOT_CONFIGURED, false));
+        return Ok(memory(settings, NOT_CONFIGURED, false));
     };
     let mongo = match MongoStore::connect(mongo_settings).await {
-        Ok(mongo) => Arc::new(mongo),
-        Err(error) => return fall_back(mongo_settings, error).map(|()| memory(FELL_BACK, true)),
+        Ok(mongo) => {
+            mongo.set_tombstone_retention(settings.sync.tombstone_retention);
+            Arc::new(mongo)
+        }
+        Err(error) => {
+            return fall_back(mongo_settings, error).map(|()| memory(settings, FELL_BACK, true));
+        }
     };
     let Some(redis_settings) = &settings.redis else {
         return Ok(Selected {
@@ -167,10 +172,11 @@ fn memory_decision(reason: &str, degraded: bool) -> Decision {
     }
 }
 
-fn memory(reason: &str, degraded: bool) -> Selected {
+fn memory(settings: &Settings, reason: &str, degraded: bool) -> Selected {
     tracing::warn!("running on the in-memory store: nothing is kept across restarts");
+    let retention = settings.sync.tombstone_retention;
     Selected {
-        store: Arc::new(MemoryStore::new()),
+        store: Arc::new(MemoryStore::with_tombstone_retention(retention)),
         decision: memory_decision(reason, degraded),
         cache: None,
     }

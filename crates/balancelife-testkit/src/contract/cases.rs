@@ -115,9 +115,9 @@ pub async fn updating_a_user_changes_what_is_read_back(store: S) {
     user.name = "Renamed Person".try_into().unwrap();
     user.profile.goal = Some(Goal::Gain);
 
-    let read_version = user.updated_at;
+    let read = user.clone();
     user.updated_at += Duration::milliseconds(5);
-    store.update_user(user.clone(), read_version).await.unwrap();
+    store.update_user(user.clone(), &read).await.unwrap();
 
     assert_eq!(store.get_user(user.id).await.unwrap(), user);
     assert_eq!(store.get_user_by_email(&user.email).await.unwrap(), user);
@@ -129,16 +129,12 @@ pub async fn updating_to_an_email_someone_else_has_conflicts(store: S) {
     let mut second = new_user(&store).await;
     second.email = first.email.clone();
 
-    let read_version = second.updated_at;
-    assert_conflict_about(
-        store.update_user(second, read_version).await,
-        "e-mail address",
-    );
+    let read = second.clone();
+    assert_conflict_about(store.update_user(second, &read).await, "e-mail address");
 }
 
 pub async fn an_update_from_a_stale_read_conflicts(store: S) {
     let user = new_user(&store).await;
-    let read_version = user.updated_at;
     let mut first = user.clone();
     first.name = "First Writer".try_into().unwrap();
     first.updated_at += Duration::milliseconds(5);
@@ -146,11 +142,8 @@ pub async fn an_update_from_a_stale_read_conflicts(store: S) {
     second.name = "Second Writer".try_into().unwrap();
     second.updated_at += Duration::milliseconds(6);
 
-    store
-        .update_user(first.clone(), read_version)
-        .await
-        .unwrap();
-    let stale = store.update_user(second, read_version).await;
+    store.update_user(first.clone(), &user).await.unwrap();
+    let stale = store.update_user(second, &user).await;
 
     assert_conflict(stale);
     assert_eq!(store.get_user(user.id).await.unwrap(), first);
@@ -159,7 +152,7 @@ pub async fn an_update_from_a_stale_read_conflicts(store: S) {
 pub async fn updating_or_deleting_a_missing_user_is_not_found(store: S) {
     let ghost = fixtures::user(unique_email("ghost"));
 
-    assert_not_found(store.update_user(ghost.clone(), ghost.updated_at).await);
+    assert_not_found(store.update_user(ghost.clone(), &ghost).await);
     assert_not_found(store.delete_user(ghost.id).await);
 }
 

@@ -385,10 +385,7 @@ pub async fn a_users_favourite_foods_are_kept_in_order(store: S) {
     starred.favourite_foods = vec![Uuid::new_v4(), Uuid::new_v4()];
     starred.updated_at = user.updated_at + chrono::Duration::milliseconds(1);
 
-    store
-        .update_user(starred.clone(), user.updated_at)
-        .await
-        .unwrap();
+    store.update_user(starred.clone(), &user).await.unwrap();
 
     assert_eq!(
         store

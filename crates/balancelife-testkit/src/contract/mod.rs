@@ -4,6 +4,7 @@
 
 pub mod cases;
 pub mod foods;
+pub mod sync_feed;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -68,6 +69,12 @@ macro_rules! contract_tests {
         mod workout_entries {
             $crate::contract_tests!(@entries $make, $crate::reexport::WorkoutData);
         }
+        mod sync_feed {
+            $crate::contract_tests!(@sync_feed $make;
+                the_sync_feed_lists_each_things_latest_change_in_commit_order_with_tombstones,
+                paging_the_sync_feed_while_others_write_misses_nothing_and_repeats_nothing,
+            );
+        }
         mod foods {
             $crate::contract_tests!(@foods $make;
                 a_created_food_reads_back_and_creating_it_again_is_idempotent,
@@ -115,6 +122,15 @@ macro_rules! contract_tests {
             async fn $case() {
                 let under_test: $crate::contract::TestStore = super::$make().await.into();
                 $crate::contract::foods::$case(under_test.store.clone()).await;
+            }
+        )*
+    };
+    (@sync_feed $make:ident; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let under_test: $crate::contract::TestStore = super::$make().await.into();
+                $crate::contract::sync_feed::$case(under_test.store.clone()).await;
             }
         )*
     };

@@ -10,6 +10,7 @@ pub mod http;
 mod import_export;
 mod import_foreign;
 mod summary;
+mod sync;
 mod time_zones;
 
 use axum::Router;
@@ -105,6 +106,7 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(workout_admin::archive))
         .routes(routes!(apply::apply_workout_package))
         .routes(routes!(summary::summary))
+        .routes(routes!(sync::changes))
         .routes(routes!(import_export::export))
         .routes((schemas, paths, import))
         .routes((foreign_schemas, foreign_paths, foreign))

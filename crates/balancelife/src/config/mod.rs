@@ -29,6 +29,7 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
+    pub sync: SyncSettings,
     /// Load the sample catalogue and demo users at start. Unset means: yes for the
     /// memory store, no for MongoDB.
     pub init_sample_data: Option<bool>,
@@ -108,6 +109,13 @@ pub struct AuthSettings {
     pub attempts_per_minute: u32,
     /// When the web app's session cookies are `Secure` (and named `__Host-…`).
     pub cookie_secure: CookieSecure,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// How long the sync feed keeps a deletion's tombstone; a client that last
+    /// synced longer ago reads everything again.
+    pub tombstone_retention: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use super::values::{
 };
 use super::{
     AuthSettings, CacheSettings, ConfigError, CookieSecure, HttpSettings, LogFormat, LogSettings,
-    MongoSettings, RedisMode, RedisSettings, Settings, StoreFallback,
+    MongoSettings, RedisMode, RedisSettings, Settings, StoreFallback, SyncSettings,
 };
 
 /// Every setting, in the order the README's table and `balancelife config` list them.
@@ -50,6 +50,7 @@ pub struct Variables {
     pub(super) auth_token_secret: Option<TokenSecret>,
     pub(super) auth_token_ttl_secs: Bounded<1, 2_592_000>,
     pub(super) auth_access_ttl_secs: Bounded<1, 86_400>,
+    pub(super) sync_tombstone_days: Bounded<1, 3_650>,
     pub(super) auth_attempts_per_minute: Bounded<1, 10_000>,
     pub(super) cookie_secure: CookieSecure,
     pub(super) log_level: Checked<LogFilter>,
@@ -83,6 +84,7 @@ impl Default for Variables {
             auth_token_secret: None,
             auth_token_ttl_secs: Bounded::new(24 * 60 * 60),
             auth_access_ttl_secs: Bounded::new(15 * 60),
+            sync_tombstone_days: Bounded::new(30),
             auth_attempts_per_minute: Bounded::new(10),
             cookie_secure: CookieSecure::Auto,
             log_level: Checked::new("info"),
@@ -258,6 +260,9 @@ impl From<Variables> for Settings {
                 attempts_per_minute: u32::try_from(v.auth_attempts_per_minute.get())
                     .expect("at most 10000"),
                 cookie_secure: v.cookie_secure,
+            },
+            sync: SyncSettings {
+                tombstone_retention: v.sync_tombstone_days.secs() * 86_400,
             },
             log: LogSettings {
                 level: v.log_level.into_string(),

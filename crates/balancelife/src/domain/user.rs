@@ -146,6 +146,18 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+impl User {
+    /// Whether `other` shows the account differently (what the sync feed carries as
+    /// the profile): devices, favourites and bookkeeping aside.
+    pub fn profile_differs(&self, other: &User) -> bool {
+        self.email != other.email
+            || self.name != other.name
+            || self.role != other.role
+            || self.timezone != other.timezone
+            || self.profile != other.profile
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

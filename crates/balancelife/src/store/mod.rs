@@ -7,6 +7,7 @@ pub mod foods;
 pub mod memory;
 pub mod mongo;
 mod page;
+pub mod sync_feed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use crate::domain::{
 pub use encoded::{Encoded, tag_of};
 pub use foods::FoodStore;
 pub use page::{DateRange, Page, PageLimit, PageRequest};
+pub use sync_feed::SyncFeed;
 
 /// Why a store operation failed. The API maps each variant to one status code. The
 /// messages of `Conflict` and `Invalid` are written for clients; `Unavailable` and
@@ -245,15 +247,12 @@ pub trait Store: Send + Sync {
         self.get_user(id).await
     }
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<User>;
-    /// Replaces the stored user with the same id, if it is still the version the
-    /// caller read (`expected_updated_at`); otherwise a conflict, so concurrent edits
-    /// never silently undo each other (a profile edit must not restore an old
-    /// password). Conflict too when the new e-mail is taken by someone else.
-    async fn update_user(
-        &self,
-        user: User,
-        expected_updated_at: DateTime<Utc>,
-    ) -> StoreResult<User>;
+    /// Replaces the stored user with the same id, if it is still the revision the
+    /// caller `read` (the same `updated_at`); otherwise a conflict, so concurrent
+    /// edits never silently undo each other (a profile edit must not restore an old
+    /// password). Conflict too when the new e-mail is taken by someone else. A
+    /// change of what `User::profile_differs` compares is numbered in the sync feed.
+    async fn update_user(&self, user: User, read: &User) -> StoreResult<User>;
     /// Deletes the user and every entry and food they own. Once it returns, no entry of the
     /// user can be read; in a transaction where the backend has them. Returns the
     /// user as the deletion found it (its e-mail may have changed since anyone read it).
@@ -264,6 +263,8 @@ pub trait Store: Send + Sync {
     fn meal_entries(&self) -> &dyn EntryStore<MealData>;
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData>;
     fn foods(&self) -> &dyn FoodStore;
+    /// The feed of changes to what each user owns (`sync_feed`).
+    fn sync_feed(&self) -> &dyn SyncFeed;
 }
 
 /// A read-mostly catalogue of one package kind, listed in slug order.

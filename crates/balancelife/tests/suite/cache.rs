@@ -55,7 +55,7 @@ async fn a_write_is_visible_at_once_through_every_cached_key() {
 
     cached
         .store
-        .update_user(moved.clone(), stored.updated_at)
+        .update_user(moved.clone(), &stored)
         .await
         .unwrap();
 
@@ -88,11 +88,7 @@ async fn a_fill_cannot_overwrite_a_later_invalidation() {
     };
     held.read_done.await.unwrap();
     // Writer T2 stores v2 and invalidates while T1 is stalled.
-    cached
-        .store
-        .update_user(v2.clone(), v1.updated_at)
-        .await
-        .unwrap();
+    cached.store.update_user(v2.clone(), &v1).await.unwrap();
     // T1 now tries to fill with v1.
     held.release.notify_one();
     let t1_saw = reader.await.unwrap().unwrap();
@@ -150,7 +146,7 @@ async fn concurrent_readers_and_writers_leave_the_cache_equal_to_the_store() {
                     let current = mongo.get_user(id).await.unwrap();
                     let next = renamed(&current, &format!("w{worker} op{op}"));
                     // A lost race with another writer is a conflict, which is fine.
-                    let _ = store.update_user(next, current.updated_at).await;
+                    let _ = store.update_user(next, &current).await;
                 } else {
                     store.get_user(id).await.unwrap();
                 }
@@ -610,11 +606,7 @@ async fn a_user_cached_older_than_the_store_fails_no_patch_of_its_only_writer() 
     // The store moves on behind the cache's back.
     let stored = cached.mongo.get_user(signed_up.id).await.unwrap();
     let moved_on = renamed(&stored, "Written Elsewhere");
-    cached
-        .mongo
-        .update_user(moved_on, stored.updated_at)
-        .await
-        .unwrap();
+    cached.mongo.update_user(moved_on, &stored).await.unwrap();
     let cached_copy = app.get("/api/v1/users/me", Some(&signed_up.token)).await;
     assert_ne!(
         cached_copy.body["name"], "Written Elsewhere",

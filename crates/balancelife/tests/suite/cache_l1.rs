@@ -118,11 +118,7 @@ async fn writes_through_one_instance_reach_the_others_and_are_never_undone() {
         let writes_user = random.random_bool(0.5);
         if writes_user {
             let next = renamed(&person, &format!("Version {round}"));
-            person = all[writer]
-                .store
-                .update_user(next, person.updated_at)
-                .await
-                .unwrap();
+            person = all[writer].store.update_user(next, &person).await.unwrap();
         } else {
             package.version = Version::try_from(i64::try_from(round + 1).unwrap()).unwrap();
             all[writer]
@@ -386,11 +382,7 @@ async fn a_fill_racing_another_instances_invalidation_loses() {
     held.read_done.await.unwrap();
     // The writer stores v2; its invalidation reaches the reader while it stalls.
     let received = l1.metrics.invalidations_received.get();
-    writer
-        .store
-        .update_user(v2.clone(), v1.updated_at)
-        .await
-        .unwrap();
+    writer.store.update_user(v2.clone(), &v1).await.unwrap();
     until("the invalidation received", BOUND, || {
         l1.metrics.invalidations_received.get() > received
     })
@@ -433,7 +425,7 @@ async fn a_killed_subscription_empties_memory_until_the_channel_is_back() {
     // A write while the reader has no channel: nothing in its memory predates it.
     let v2 = writer
         .store
-        .update_user(renamed(&v1, "Written During The Cut"), v1.updated_at)
+        .update_user(renamed(&v1, "Written During The Cut"), &v1)
         .await
         .unwrap();
     assert_eq!(reader.store.get_user(v1.id).await.unwrap(), v2);
@@ -469,7 +461,7 @@ async fn a_silent_link_stops_memory_serving_within_the_lease() {
     proxy.silence_open_connections();
     let v2 = writer
         .store
-        .update_user(renamed(&v1, "Written Behind A Cut"), v1.updated_at)
+        .update_user(renamed(&v1, "Written Behind A Cut"), &v1)
         .await
         .unwrap();
     let acknowledged = Instant::now();

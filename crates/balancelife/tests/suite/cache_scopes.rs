@@ -43,10 +43,7 @@ async fn a_lost_invalidation_voids_only_the_scopes_its_write_touched() {
     server.freeze();
     let mut renamed = written.clone();
     renamed.name = "Renamed Meanwhile".try_into().unwrap();
-    let renamed = store
-        .update_user(renamed, written.updated_at)
-        .await
-        .unwrap();
+    let renamed = store.update_user(renamed, &written).await.unwrap();
     server.thaw();
     let cache = store.cache().clone();
     until(
@@ -197,10 +194,7 @@ async fn deleting_a_user_voids_the_e_mail_they_had_when_deleted() {
     let mut moved = stored.clone();
     moved.email = unique_email("new-address");
     moved.updated_at = stored.updated_at + chrono::Duration::milliseconds(1);
-    store
-        .update_user(moved.clone(), stored.updated_at)
-        .await
-        .unwrap();
+    store.update_user(moved.clone(), &stored).await.unwrap();
     assert_eq!(store.get_user_by_email(&moved.email).await.unwrap(), moved);
     held.release.notify_one();
     deletion.await.unwrap().unwrap();

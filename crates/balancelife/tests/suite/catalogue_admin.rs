@@ -673,9 +673,9 @@ async fn another_admin(app: &TestApp) -> TestUser {
     let signed_up = app.register("second-admin", json!({})).await;
     let store = &app.state.store;
     let mut user = store.get_user(signed_up.id).await.unwrap();
-    let read_at = user.updated_at;
+    let read = user.clone();
     user.role = balancelife::domain::Role::Admin;
-    store.update_user(user, read_at).await.unwrap();
+    store.update_user(user, &read).await.unwrap();
     signed_up
 }
 

@@ -103,7 +103,7 @@ async fn changes_no_writer_invalidated_reach_every_instance_within_a_second() {
     );
 
     let renamed_user = renamed(&stored, "Renamed Behind The Cache");
-    bare.update_user(renamed_user.clone(), stored.updated_at)
+    bare.update_user(renamed_user.clone(), &stored)
         .await
         .unwrap();
     let user_seen = time_until("the user's change", || async {
@@ -174,7 +174,7 @@ async fn a_writer_cut_off_from_redis_that_dies_is_covered_by_another_instance() 
     let changed = renamed(&stored, "Written Then Gone");
     writer
         .store
-        .update_user(changed.clone(), stored.updated_at)
+        .update_user(changed.clone(), &stored)
         .await
         .expect("the write is acknowledged though its invalidation was lost");
     let acknowledged = Instant::now();
@@ -236,9 +236,7 @@ async fn two_releases_of_different_key_versions_each_consume_the_stream_for_thei
     }
 
     let changed = renamed(&stored, "Renamed Mid Upgrade");
-    bare.update_user(changed.clone(), stored.updated_at)
-        .await
-        .unwrap();
+    bare.update_user(changed.clone(), &stored).await.unwrap();
     for store in &releases {
         let seen = time_until("the change in each release's cache", || async {
             store.get_user(stored.id).await.unwrap() == changed
@@ -294,7 +292,7 @@ impl Handover {
     async fn rename_behind_the_cache(&self, name: &str) -> Duration {
         let changed = renamed(&self.stored, name);
         self.bare
-            .update_user(changed.clone(), self.stored.updated_at)
+            .update_user(changed.clone(), &self.stored)
             .await
             .unwrap();
         let store = self.standby.store.clone();

@@ -110,9 +110,7 @@ async fn without_pre_images_a_change_voids_only_the_user_it_names_and_health_say
     // (an update) and replaced (a replacement), a meal added (an insert).
     let mut changed = renamed(&alice, "Alice Renamed");
     changed.email = unique_email("alice-new");
-    bare.update_user(changed.clone(), alice.updated_at)
-        .await
-        .unwrap();
+    bare.update_user(changed.clone(), &alice).await.unwrap();
     eventually("the new record", WITHIN, || async {
         cached.get_user(alice.id).await.unwrap() == changed
     })

@@ -56,6 +56,7 @@ mod mongo_store;
 mod mongo_writes;
 mod openapi;
 mod support;
+mod sync;
 mod time_zones;
 mod tls;
 mod web_app;

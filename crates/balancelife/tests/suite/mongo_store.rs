@@ -86,6 +86,9 @@ async fn indexes_exist_with_the_intended_keys_and_uniqueness() {
         summary("foods",            "owner",            &doc! { "owner": 1 },                  false),
         summary("foods",            "changed_at_id",    &doc! { "changed_at": 1, "_id": 1 },   false),
         summary("foods",            "deleted_at_ttl",   &doc! { "deleted_at": 1 },             false),
+        summary("sync_markers",     "_id_",             &id,                                   true),
+        summary("sync_markers",     "user_seq_kind_id", &doc! { "u": 1, "seq": 1, "k": 1, "i": 1 }, false),
+        summary("sync_markers",     "expires_at_ttl",   &doc! { "expires_at": 1 },             false),
         // Not an index of ours: the record of the migrations that ran.
         summary("migrations",       "_id_",             &id,                                   true),
     ]);
@@ -514,5 +517,5 @@ async fn packages_an_older_release_stored_are_migrated_once_and_read_right() {
         .count_documents(doc! {})
         .await
         .unwrap();
-    assert_eq!(records, 1);
+    assert_eq!(records, 2, "the packages' migration and the sync markers'");
 }

@@ -41,15 +41,15 @@ pub async fn change_user<T>(
             .get_user_stored(user_id)
             .await
             .or_if_gone(ApiError::unauthorized)?;
-        let read = user.updated_at;
+        let read = user.clone();
         let answer = match edit(&mut user)? {
             Change::Keep(answer) => return Ok((user, answer)),
             Change::Write(answer) => answer,
         };
         // Later than the revision read even within its millisecond, so a write
         // that read it too is refused.
-        user.updated_at = now().max(read + TimeDelta::milliseconds(1));
-        match state.store.update_user(user, read).await {
+        user.updated_at = now().max(read.updated_at + TimeDelta::milliseconds(1));
+        match state.store.update_user(user, &read).await {
             Ok(written) => return Ok((written, answer)),
             Err(StoreError::Conflict(_)) => continue,
             Err(other) => return Err(other).or_if_gone(ApiError::unauthorized),

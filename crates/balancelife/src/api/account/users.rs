@@ -160,7 +160,7 @@ pub async fn update_me(
             next.devices
                 .retain(|device| Some(device.id) == current_device);
         }
-        match state.store.update_user(next, read.updated_at).await {
+        match state.store.update_user(next, &read).await {
             Ok(written) => return Ok(Json(UserView::from(&written))),
             Err(StoreError::Conflict(message)) => {
                 user = stored().await?;

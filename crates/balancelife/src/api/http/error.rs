@@ -98,6 +98,11 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
+    /// What the request names is gone for good; `message` says what to do instead.
+    pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::GONE, code, message)
+    }
+
     /// A conflict over one field's value (a slug another package holds).
     pub fn conflict_about(field: &str, message: impl Into<String>) -> Self {
         Self {

@@ -41,6 +41,7 @@ use crate::api::http::error::ErrorBody;
         (name = "workout entries", description = "The signed-in user's workout log"),
         (name = "insights", description = "Daily energy and macro balance"),
         (name = "data", description = "Export and import of a user's own data"),
+        (name = "sync", description = "What changed since a phone last looked, deletions included"),
         (name = "operations", description = "Health, metrics and this document"),
     )
 )]

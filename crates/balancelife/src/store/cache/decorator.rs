@@ -32,9 +32,10 @@ use crate::store::cache::codec::{decode, encode, encoded_len};
 use crate::store::cache::day_sums;
 use crate::store::cache::invalidator::Invalidator;
 use crate::store::cache::keys::Invalidation;
-use crate::store::cache::keys::{PACKAGE, Scope, USER, entries_prefix, voids};
+use crate::store::cache::keys::{FEED, FEED_HEAD, PACKAGE, Scope, USER, entries_prefix, voids};
 use crate::store::cache::redis::{Lookup, RedisCache};
 use crate::store::cache::singleflight::Flights;
+use crate::store::sync_feed::{FeedHead, FeedPage, FeedPosition, SyncFeed};
 use crate::store::{
     ComponentHealth, DateRange, DaySumsByDate, EntryStore, Optional, PackageStore, Page,
     PageRequest, RenderEntries, RenderOne, RenderPage, Store, StoreError, StoreKind, StoreResult,
@@ -249,6 +250,7 @@ pub struct CachedStore {
     workout_packages: CachedPackages<WorkoutPackage>,
     meal_entries: CachedEntries<MealData>,
     workout_entries: CachedEntries<WorkoutData>,
+    feed: CachedFeed,
 }
 
 impl CachedStore {
@@ -263,6 +265,7 @@ impl CachedStore {
             workout_packages: CachedPackages::new(core.clone(), |s| s.workout_packages()),
             meal_entries: CachedEntries::new(core.clone(), |s| s.meal_entries()),
             workout_entries: CachedEntries::new(core.clone(), |s| s.workout_entries()),
+            feed: CachedFeed { core: core.clone() },
             core,
             invalidator: None,
         }
@@ -351,16 +354,13 @@ impl Store for CachedStore {
         }
     }
 
-    async fn update_user(
-        &self,
-        user: User,
-        expected_updated_at: DateTime<Utc>,
-    ) -> StoreResult<User> {
+    async fn update_user(&self, user: User, read: &User) -> StoreResult<User> {
+        let read = read.clone();
         detached(&self.core, |core| async move {
             // The old e-mail's key must go too; only the store knows it for sure.
             let previous = core.inner.get_user(user.id).await?;
             let changes = voids::user_written(user.id, &[&user.email, &previous.email]);
-            let result = core.inner.update_user(user, expected_updated_at).await;
+            let result = core.inner.update_user(user, &read).await;
             core.after_write(&result, changes, &[]).await;
             result
         })
@@ -401,6 +401,10 @@ impl Store for CachedStore {
 
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
         &self.workout_entries
+    }
+
+    fn sync_feed(&self) -> &dyn SyncFeed {
+        &self.feed
     }
 
     fn foods(&self) -> &dyn crate::store::FoodStore {
@@ -633,6 +637,15 @@ impl<D: EntryData> CachedEntries<D> {
             Err(error) if error.leaves_write_unknown() => {
                 (voids::everything_of_user(user_id), [flight_key(&scope, "")])
             }
+            // A write refused still moves the entry's place in the sync feed (a
+            // reader may have left it out of a page while the write was under way).
+            Err(_) => {
+                let feed = Invalidation::guards(scope.clone(), vec![FEED.to_owned()]);
+                self.core
+                    .void(&[feed], &[flight_key(&scope, FEED_HEAD)])
+                    .await;
+                return;
+            }
             _ => {
                 let days: Vec<NaiveDate> = days.iter().flatten().copied().collect();
                 (
@@ -812,6 +825,78 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
             Some(answer) => Ok(answer),
             None => crate::store::render_entries_fresh(self, user_id, range, page, render).await,
         }
+    }
+}
+
+/// The sync feed through the cache: a poll that has seen everything is answered
+/// from the cached head of the user's feed (in L1 or Redis), without the store.
+/// The head sits behind the `feed` guard every write of the user bumps; it may lag
+/// a write by as long as any cached value may, which delays a change, never loses
+/// one: a position is only ever handed out by the store below.
+struct CachedFeed {
+    core: Arc<Core>,
+}
+
+impl CachedFeed {
+    fn inner(&self) -> &dyn SyncFeed {
+        self.core.inner.sync_feed()
+    }
+
+    /// The head as cached, filled only when settled: an unsettled head moves when
+    /// a write under way ends, which bumps nothing.
+    async fn cached_head(&self, user_id: Uuid) -> StoreResult<i64> {
+        let load = || async {
+            let head = self.inner().head(user_id).await?;
+            if head.settled {
+                Ok(head.seq)
+            } else {
+                // Not a value to keep: the caller asks the store.
+                Err(StoreError::Conflict("a write is under way".into()))
+            }
+        };
+        self.core
+            .read_through(
+                Scope::user(user_id),
+                FEED_HEAD.to_owned(),
+                vec![FEED.to_owned()],
+                load,
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl SyncFeed for CachedFeed {
+    fn tombstone_retention(&self) -> Duration {
+        self.inner().tombstone_retention()
+    }
+
+    async fn head(&self, user_id: Uuid) -> StoreResult<FeedHead> {
+        match self.cached_head(user_id).await {
+            Ok(seq) => Ok(FeedHead { seq, settled: true }),
+            Err(_) => self.inner().head(user_id).await,
+        }
+    }
+
+    async fn changes(
+        &self,
+        user_id: Uuid,
+        after: FeedPosition,
+        limit: usize,
+    ) -> StoreResult<FeedPage> {
+        if after.tie.is_none()
+            && let Ok(head) = self.cached_head(user_id).await
+            && after.seq >= head
+        {
+            return Ok(FeedPage {
+                changes: Vec::new(),
+                next: after,
+                more: false,
+            });
+        }
+        self.core
+            .timed(self.inner().changes(user_id, after, limit))
+            .await
     }
 }
 

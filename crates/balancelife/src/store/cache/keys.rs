@@ -3,7 +3,7 @@
 //!
 //! | scope | hash tag | keys | invalidated by |
 //! |---|---|---|---|
-//! | a user | `{u:<id>}` | `user`, `meal-entries:…`, `workout-entries:…`, day guards `meal-day:<date>`, `workout-day:<date>`, `gen` | the user's writes (`user`), entry writes (their days' guards), deleting the user (`gen`) |
+//! | a user | `{u:<id>}` | `user`, `meal-entries:…`, `workout-entries:…`, `feed-head`, day guards `meal-day:<date>`, `workout-day:<date>`, the `feed` guard, `gen` | the user's writes (`user`, `feed`), entry writes (their days' guards, `feed`), deleting the user (`gen`) |
 //! | an e-mail | `{e:<sha-256 of it>}` | `user`, `gen` | creating, changing or deleting the user with that e-mail |
 //! | a package | `{meal-package:<id>}`, `{workout-package:<id>}` | `package`, `gen` | writing that package |
 //! | a catalogue listing | `{meal-packages:<status>}`, `{workout-packages:<status>}` (`published`, `draft`, `archived`, `all`) | `page:…`, `gen` | writing a package of its kind that was or is in that listing (`gen`) |
@@ -103,6 +103,14 @@ pub const GENERATION: &str = "gen";
 /// A user's record, in the user's scope or the e-mail's.
 pub const USER: &str = "user";
 
+/// The newest change of a user's sync feed every reader may see, in the user's
+/// scope, behind the `FEED` guard.
+pub const FEED_HEAD: &str = "feed-head";
+
+/// The guard every write of a user's profile or entries bumps: what the cached
+/// head of their sync feed sits behind.
+pub const FEED: &str = "feed";
+
 /// A package by id, in the package's scope.
 pub const PACKAGE: &str = "package";
 
@@ -131,7 +139,9 @@ pub mod voids {
 
     /// A user created or changed: the record, and each address it had or has.
     pub fn user_written(id: Uuid, emails: &[&Email]) -> Vec<Invalidation> {
-        let mut changes = vec![Invalidation::keys(Scope::user(id), &[USER])];
+        let mut record = Invalidation::keys(Scope::user(id), &[USER]);
+        record.guards.push(FEED.to_owned());
+        let mut changes = vec![record];
         for email in dedup(emails) {
             changes.push(Invalidation::keys(Scope::email(email), &[USER]));
         }
@@ -173,6 +183,7 @@ pub mod voids {
         let mut guards: Vec<String> = days
             .iter()
             .flat_map(|day| [day_guard(kind, *day), month_guard(kind, *day)])
+            .chain([FEED.to_owned()])
             .collect();
         guards.sort();
         guards.dedup();
@@ -319,6 +330,7 @@ mod tests {
         assert_eq!(
             voided.guards,
             [
+                "feed",
                 "meal-day:2026-05-31",
                 "meal-day:2026-06-01",
                 "meal-month:2026-05",

@@ -8,17 +8,24 @@
 //! does: it is read far more often than it is edited, and encoding a package is
 //! most of what a read costs.
 
+mod feed;
 mod foods;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
 use uuid::Uuid;
 
+use self::feed::Feeds;
 use self::foods::FoodTable;
+use super::sync_feed::{
+    DEFAULT_TOMBSTONE_RETENTION, FeedHead, FeedKind, FeedPage, FeedPosition, FeedRecord, SyncFeed,
+    next_position,
+};
 use super::{
     ComponentHealth, ComponentStatus, DateRange, Encoded, EntryStore, FoodStore, PackageStore,
     Page, PageRequest, RenderOne, RenderPage, Store, StoreError, StoreKind, StoreResult, Written,
@@ -35,10 +42,13 @@ struct Users {
     id_by_email: HashMap<Email, Uuid>,
 }
 
-/// Lock order, everywhere: `users` first, then an entry table. Entry writes hold the
-/// users read lock so a concurrent user deletion cannot leave orphans behind.
+/// Lock order, everywhere: `users` first, then the meal entries, the workout
+/// entries, and the sync feed last. Entry writes hold the users read lock so a
+/// concurrent user deletion cannot leave orphans behind, and number their change in
+/// the feed before they let go of their table.
 pub struct MemoryStore {
     users: Arc<RwLock<Users>>,
+    feeds: Arc<Mutex<Feeds>>,
     meal_packages: PackageTable<MealPackage>,
     workout_packages: PackageTable<WorkoutPackage>,
     meal_entries: EntryTable<MealData>,
@@ -49,14 +59,21 @@ pub struct MemoryStore {
 impl MemoryStore {
     /// An empty store. See `crate::sample::load` for the demo catalogue and users.
     pub fn new() -> Self {
+        Self::with_tombstone_retention(DEFAULT_TOMBSTONE_RETENTION)
+    }
+
+    /// An empty store whose sync feed keeps deletions for `retention`.
+    pub fn with_tombstone_retention(retention: Duration) -> Self {
         let users = Arc::new(RwLock::new(Users::default()));
+        let feeds = Arc::new(Mutex::new(Feeds::new(retention)));
         Self {
             meal_packages: PackageTable::default(),
             workout_packages: PackageTable::default(),
-            meal_entries: EntryTable::new(users.clone()),
-            workout_entries: EntryTable::new(users.clone()),
+            meal_entries: EntryTable::new(users.clone(), feeds.clone()),
+            workout_entries: EntryTable::new(users.clone(), feeds.clone()),
             foods: FoodTable::default(),
             users,
+            feeds,
         }
     }
 }
@@ -96,6 +113,9 @@ impl Store for MemoryStore {
         }
         users.id_by_email.insert(user.email.clone(), user.id);
         users.by_id.insert(user.id, user.clone());
+        self.feeds
+            .lock()
+            .record(user.id, FeedKind::Profile, user.id, false);
         Ok(user)
     }
 
@@ -118,17 +138,13 @@ impl Store for MemoryStore {
             .ok_or(StoreError::NotFound)
     }
 
-    async fn update_user(
-        &self,
-        user: User,
-        expected_updated_at: DateTime<Utc>,
-    ) -> StoreResult<User> {
+    async fn update_user(&self, user: User, read: &User) -> StoreResult<User> {
         let mut users = self.users.write();
-        let old_email = match users.by_id.get(&user.id) {
-            Some(existing) if existing.updated_at != expected_updated_at => {
+        let (old_email, profile_changed) = match users.by_id.get(&user.id) {
+            Some(existing) if existing.updated_at != read.updated_at => {
                 return Err(changed_concurrently());
             }
-            Some(existing) => existing.email.clone(),
+            Some(existing) => (existing.email.clone(), existing.profile_differs(&user)),
             None => return Err(StoreError::NotFound),
         };
         if old_email != user.email {
@@ -139,6 +155,11 @@ impl Store for MemoryStore {
             users.id_by_email.insert(user.email.clone(), user.id);
         }
         users.by_id.insert(user.id, user.clone());
+        if profile_changed {
+            self.feeds
+                .lock()
+                .record(user.id, FeedKind::Profile, user.id, false);
+        }
         Ok(user)
     }
 
@@ -149,6 +170,7 @@ impl Store for MemoryStore {
         self.meal_entries.remove_owner(id);
         self.workout_entries.remove_owner(id);
         self.foods.remove_owner(id);
+        self.feeds.lock().forget(id);
         Ok(user)
     }
 
@@ -170,6 +192,68 @@ impl Store for MemoryStore {
 
     fn foods(&self) -> &dyn FoodStore {
         &self.foods
+    }
+
+    fn sync_feed(&self) -> &dyn SyncFeed {
+        self
+    }
+}
+
+#[async_trait]
+impl SyncFeed for MemoryStore {
+    fn tombstone_retention(&self) -> Duration {
+        self.feeds.lock().retention()
+    }
+
+    async fn head(&self, user_id: Uuid) -> StoreResult<FeedHead> {
+        Ok(FeedHead {
+            seq: self.feeds.lock().head(user_id),
+            settled: true,
+        })
+    }
+
+    async fn changes(
+        &self,
+        user_id: Uuid,
+        after: FeedPosition,
+        limit: usize,
+    ) -> StoreResult<FeedPage> {
+        // Every lock in order, so the page is one moment's state.
+        let users = self.users.read();
+        let meals = self.meal_entries.rows.read();
+        let workouts = self.workout_entries.rows.read();
+        let feeds = self.feeds.lock();
+        let horizon = feeds.head(user_id);
+        let listed = feeds.page(user_id, after, limit);
+        let changes = listed
+            .iter()
+            .map(|listed| {
+                let (_, kind, id) = listed.key;
+                let found = match kind {
+                    FeedKind::Profile => users
+                        .by_id
+                        .get(&id)
+                        .map(|user| FeedRecord::Profile(Box::new(user.clone()))),
+                    FeedKind::MealEntry => meals.owned(user_id, id).cloned().map(FeedRecord::Meal),
+                    FeedKind::WorkoutEntry => workouts
+                        .owned(user_id, id)
+                        .cloned()
+                        .map(FeedRecord::Workout),
+                };
+                found.unwrap_or(FeedRecord::Deleted {
+                    kind,
+                    id,
+                    at: listed.at,
+                })
+            })
+            .collect();
+        let keys: Vec<_> = listed.iter().map(|listed| listed.key).collect();
+        let (next, more) = next_position(&keys, limit, horizon);
+        Ok(FeedPage {
+            changes,
+            next,
+            more,
+        })
     }
 }
 
@@ -377,6 +461,7 @@ impl<P: Package> PackageTable<P> {
 struct EntryTable<D> {
     users: Arc<RwLock<Users>>,
     rows: RwLock<EntryRows<D>>,
+    feeds: Arc<Mutex<Feeds>>,
 }
 
 struct EntryRows<D> {
@@ -385,9 +470,10 @@ struct EntryRows<D> {
 }
 
 impl<D: EntryData> EntryTable<D> {
-    fn new(users: Arc<RwLock<Users>>) -> Self {
+    fn new(users: Arc<RwLock<Users>>, feeds: Arc<Mutex<Feeds>>) -> Self {
         Self {
             users,
+            feeds,
             rows: RwLock::new(EntryRows {
                 by_id: HashMap::new(),
                 by_owner: HashMap::new(),
@@ -416,6 +502,14 @@ impl<D: EntryData> EntryTable<D> {
             return Err(StoreError::NotFound);
         }
         write(&mut self.rows.write())
+    }
+
+    /// Numbers the change of entry `id` in its owner's feed; called while the
+    /// write holds the table.
+    fn record(&self, user_id: Uuid, id: Uuid, deleted: bool) {
+        self.feeds
+            .lock()
+            .record(user_id, FeedKind::of_entries::<D>(), id, deleted);
     }
 }
 
@@ -447,6 +541,7 @@ impl<D: EntryData> EntryStore<D> for EntryTable<D> {
             )),
             None => {
                 rows.insert(entry.clone());
+                self.record(entry.user_id, entry.id, false);
                 Ok(Written::Created(entry))
             }
         })
@@ -462,6 +557,7 @@ impl<D: EntryData> EntryStore<D> for EntryTable<D> {
                 let previous = existing.clone();
                 entry.created_at = existing.created_at;
                 rows.insert(entry.clone());
+                self.record(entry.user_id, entry.id, false);
                 Ok(Written::Replaced {
                     stored: entry,
                     previous,
@@ -469,6 +565,7 @@ impl<D: EntryData> EntryStore<D> for EntryTable<D> {
             }
             None => {
                 rows.insert(entry.clone());
+                self.record(entry.user_id, entry.id, false);
                 Ok(Written::Created(entry))
             }
         })
@@ -496,6 +593,7 @@ impl<D: EntryData> EntryStore<D> for EntryTable<D> {
             }
             entry.created_at = existing.created_at;
             rows.insert(entry.clone());
+            self.record(entry.user_id, entry.id, false);
             Ok(entry)
         })
     }
@@ -508,6 +606,7 @@ impl<D: EntryData> EntryStore<D> for EntryTable<D> {
         if let Some(owner) = rows.by_owner.get_mut(&user_id) {
             owner.remove(&position);
         }
+        self.record(user_id, id, true);
         Ok(deleted)
     }
 

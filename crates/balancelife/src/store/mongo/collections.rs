@@ -12,6 +12,11 @@ pub const FOODS: &str = "foods";
 /// Notes of entry deletions, for the invalidator where MongoDB keeps no pre-images.
 pub const ENTRY_DELETIONS: &str = "entry_deletions";
 
+/// Each user's sync clock: the last number taken and the writes under way.
+pub const SYNC_CLOCKS: &str = "sync_clocks";
+/// One marker per thing a user owns: its latest change's number.
+pub const SYNC_MARKERS: &str = "sync_markers";
+
 /// The lease (and saved resume token) of the cache's change-stream invalidator.
 pub const CACHE_INVALIDATOR: &str = "cache_invalidator";
 /// The record of the migrations that have run.

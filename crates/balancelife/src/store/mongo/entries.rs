@@ -19,7 +19,9 @@ use super::Transactions;
 use super::deletion_notes::DeletionNotes;
 use super::documents::{EntryDocument, SUMMED_AS, day_start_key, position_key};
 use super::errors::{Rejected, bounded, detached, insert_unless_taken};
+use super::feed::{FeedClock, Intent};
 use crate::domain::{DaySums, Entry, EntryPosition};
+use crate::store::sync_feed::FeedKind;
 use crate::store::{
     DateRange, DaySumsByDate, EntryStore, Page, PageRequest, StoreError, StoreResult, Written,
     changed_concurrently,
@@ -31,6 +33,8 @@ pub struct MongoEntries<D: EntryDocument> {
     timeout: Duration,
     transactions: Transactions,
     deletion_notes: Arc<DeletionNotes>,
+    /// Numbers every write in the owner's sync feed.
+    clock: Arc<FeedClock>,
 }
 
 impl<D: EntryDocument> MongoEntries<D> {
@@ -38,7 +42,7 @@ impl<D: EntryDocument> MongoEntries<D> {
         entries: Collection<D::Doc>,
         users: Collection<Document>,
         timeout: Duration,
-        (transactions, deletion_notes): (Transactions, Arc<DeletionNotes>),
+        (transactions, deletion_notes, clock): (Transactions, Arc<DeletionNotes>, Arc<FeedClock>),
     ) -> Self {
         Self {
             entries,
@@ -46,6 +50,15 @@ impl<D: EntryDocument> MongoEntries<D> {
             timeout,
             transactions,
             deletion_notes,
+            clock,
+        }
+    }
+
+    fn intent(id: Uuid, deletes: bool) -> Intent {
+        Intent {
+            kind: FeedKind::of_entries::<D>(),
+            id,
+            deletes,
         }
     }
 
@@ -120,9 +133,9 @@ fn other_content() -> StoreError {
     StoreError::Conflict("an entry with this id already exists with other content".into())
 }
 
-#[async_trait]
-impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
-    async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
+/// The writes themselves; the store's interface numbers each in the sync feed.
+impl<D: EntryDocument> MongoEntries<D> {
+    async fn create_unnumbered(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
         self.ensure_owner(entry.user_id).await?;
         match insert_unless_taken(self.timeout, &self.entries, &D::to_doc(&entry)).await {
             Ok(true) => Ok(Written::Created(entry)),
@@ -137,7 +150,7 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         }
     }
 
-    async fn put(&self, mut entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
+    async fn put_unnumbered(&self, mut entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
         self.ensure_owner(entry.user_id).await?;
         // Two rounds: a concurrent writer may insert or delete between read and write.
         for _ in 0..2 {
@@ -184,16 +197,7 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         ))
     }
 
-    async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
-        let filter = owned(user_id, id);
-        let found = detached(self.timeout, &self.entries, move |entries| async move {
-            entries.find_one(filter).await
-        })
-        .await?;
-        found.map(D::from_doc).ok_or(StoreError::NotFound)
-    }
-
-    async fn update(
+    async fn update_unnumbered(
         &self,
         entry: Entry<D>,
         expected_updated_at: DateTime<Utc>,
@@ -228,7 +232,7 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         }
     }
 
-    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
+    async fn delete_unnumbered(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
         if self.deletion_notes.are_on() {
             return self.delete_noted(user_id, id).await;
         }
@@ -238,6 +242,54 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         })
         .await?;
         deleted.map(D::from_doc).ok_or(StoreError::NotFound)
+    }
+}
+
+#[async_trait]
+impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
+    async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
+        let (user_id, intent) = (entry.user_id, Self::intent(entry.id, false));
+        let write = self.create_unnumbered(entry);
+        self.clock
+            .numbered(user_id, intent, write, |written| {
+                !matches!(written, Written::Unchanged(_))
+            })
+            .await
+    }
+
+    async fn put(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
+        let (user_id, intent) = (entry.user_id, Self::intent(entry.id, false));
+        let write = self.put_unnumbered(entry);
+        self.clock
+            .numbered(user_id, intent, write, |written| {
+                !matches!(written, Written::Unchanged(_))
+            })
+            .await
+    }
+
+    async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
+        let filter = owned(user_id, id);
+        let found = detached(self.timeout, &self.entries, move |entries| async move {
+            entries.find_one(filter).await
+        })
+        .await?;
+        found.map(D::from_doc).ok_or(StoreError::NotFound)
+    }
+
+    async fn update(
+        &self,
+        entry: Entry<D>,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<Entry<D>> {
+        let (user_id, intent) = (entry.user_id, Self::intent(entry.id, false));
+        let write = self.update_unnumbered(entry, expected_updated_at);
+        self.clock.numbered(user_id, intent, write, |_| true).await
+    }
+
+    async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
+        let write = self.delete_unnumbered(user_id, id);
+        let intent = Self::intent(id, true);
+        self.clock.numbered(user_id, intent, write, |_| true).await
     }
 
     /// One lookup on the `package_id` index, across every user.

@@ -8,7 +8,7 @@ use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
 use super::collections::{
-    FOODS, MEAL_ENTRIES, MEAL_PACKAGES, USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES,
+    FOODS, MEAL_ENTRIES, MEAL_PACKAGES, SYNC_MARKERS, USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES,
 };
 use super::deletion_notes;
 use super::errors::bounded;
@@ -71,6 +71,13 @@ fn expected_indexes() -> Vec<(&'static str, &'static str, Document, bool)> {
             doc! { "changed_at": 1, "_id": 1 },
             false,
         ),
+        // A user's sync feed, in its order.
+        (
+            SYNC_MARKERS,
+            "user_seq_kind_id",
+            doc! { "u": 1, "seq": 1, "k": 1, "i": 1 },
+            false,
+        ),
     ]
 }
 
@@ -98,6 +105,17 @@ pub async fn ensure(db: &Database, timeout: Duration) -> StoreResult<()> {
         .build();
     let notes = db.collection::<Document>(deletion_notes::COLLECTION);
     bounded(timeout, notes.create_index(expiry)).await?;
+    // A deletion's marker (its tombstone) carries when it expires; others never do.
+    let options = IndexOptions::builder()
+        .name("expires_at_ttl".to_owned())
+        .expire_after(Duration::ZERO)
+        .build();
+    let expiry = IndexModel::builder()
+        .keys(doc! { "expires_at": 1 })
+        .options(options)
+        .build();
+    let markers = db.collection::<Document>(SYNC_MARKERS);
+    bounded(timeout, markers.create_index(expiry)).await?;
     ensure_food_indexes(db, timeout).await
 }
 

@@ -14,7 +14,11 @@ use std::time::Duration;
 use bson::{Document, doc};
 use mongodb::Database;
 
-use super::collections::{MEAL_PACKAGES, WORKOUT_PACKAGES};
+use futures_util::TryStreamExt;
+
+use super::collections::{
+    MEAL_ENTRIES, MEAL_PACKAGES, SYNC_MARKERS, USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES,
+};
 use super::errors::{Rejected, bounded, bounded_write, insert_unless_taken};
 use crate::store::{StoreError, StoreResult};
 
@@ -23,27 +27,79 @@ const RECORDS: &str = super::collections::MIGRATIONS;
 /// Packages stored with `published: true|false` get `status`.
 const PACKAGE_STATUS: &str = "2026-12-package-status";
 
+/// Profiles and entries stored before the sync feed get its marker, numbered 0.
+const SYNC_MARKERS_BACKFILL: &str = "2026-12-sync-markers";
+
 /// Runs every migration the database has no record of.
 pub async fn run(db: &Database, timeout: Duration) -> StoreResult<()> {
     let records = db.collection::<Document>(RECORDS);
-    let done = bounded(timeout, records.find_one(doc! { "_id": PACKAGE_STATUS })).await?;
-    if done.is_none() {
-        let mut changed = 0;
-        for collection in [MEAL_PACKAGES, WORKOUT_PACKAGES] {
-            changed += package_status(db, collection, timeout).await?;
+    for migration in [PACKAGE_STATUS, SYNC_MARKERS_BACKFILL] {
+        let done = bounded(timeout, records.find_one(doc! { "_id": migration })).await?;
+        if done.is_some() {
+            continue;
         }
-        tracing::info!(
-            migration = PACKAGE_STATUS,
-            changed,
-            "migrated stored packages"
-        );
-        let record = doc! { "_id": PACKAGE_STATUS, "at": bson::DateTime::now() };
+        let changed = match migration {
+            PACKAGE_STATUS => {
+                let mut changed = 0;
+                for collection in [MEAL_PACKAGES, WORKOUT_PACKAGES] {
+                    changed += package_status(db, collection, timeout).await?;
+                }
+                changed
+            }
+            _ => sync_markers(db, timeout).await?,
+        };
+        tracing::info!(migration, changed, "migrated stored data");
+        let record = doc! { "_id": migration, "at": bson::DateTime::now() };
         // Another instance may have recorded it meanwhile: that is as good.
         insert_unless_taken(timeout, &records, &record)
             .await
             .map_err(written)?;
     }
     Ok(())
+}
+
+/// One marker, numbered 0, for each user's profile and each entry that has none
+/// (see `feed`): a first sync then lists what was stored before the feed began.
+/// Idempotent: a marker that exists (numbered 0 or by a write since) stays.
+async fn sync_markers(db: &Database, timeout: Duration) -> StoreResult<u64> {
+    let markers = db.collection::<Document>(SYNC_MARKERS);
+    let sources = [
+        (USERS, "profile", "_id"),
+        (MEAL_ENTRIES, "meal_entry", "user_id"),
+        (WORKOUT_ENTRIES, "workout_entry", "user_id"),
+    ];
+    let mut added = 0;
+    for (collection, kind, owner_field) in sources {
+        let things = db.collection::<Document>(collection);
+        let mut cursor = bounded(
+            timeout,
+            things
+                .find(doc! {})
+                .projection(doc! { "_id": 1, owner_field: 1 }),
+        )
+        .await?;
+        while let Some(thing) = bounded(timeout, cursor.try_next()).await? {
+            let (Some(id), Some(owner)) = (uuid_in(&thing, "_id"), uuid_in(&thing, owner_field))
+            else {
+                continue;
+            };
+            let marker = doc! {
+                "_id": format!("{owner}:{kind}:{id}"),
+                "u": bson::Uuid::from(owner),
+                "k": kind,
+                "i": bson::Uuid::from(id),
+                "seq": 0_i64,
+                "at": bson::DateTime::now(),
+            };
+            if insert_unless_taken(timeout, &markers, &marker)
+                .await
+                .map_err(written)?
+            {
+                added += 1;
+            }
+        }
+    }
+    Ok(added)
 }
 
 /// `published: true` gets `status: "published"`, `false` gets `"draft"`. `published`
@@ -61,6 +117,13 @@ async fn package_status(db: &Database, collection: &str, timeout: Duration) -> S
         changed += result.modified_count;
     }
     Ok(changed)
+}
+
+fn uuid_in(document: &Document, field: &str) -> Option<uuid::Uuid> {
+    match document.get(field) {
+        Some(bson::Bson::Binary(binary)) => uuid::Uuid::from_slice(&binary.bytes).ok(),
+        _ => None,
+    }
 }
 
 fn written(rejected: Rejected) -> StoreError {

@@ -9,6 +9,7 @@ mod deletion_notes;
 mod documents;
 mod entries;
 mod errors;
+mod feed;
 mod foods;
 mod indexes;
 mod migrations;
@@ -29,12 +30,13 @@ use mongodb::options::{
 use mongodb::{Client, ClientSession, Database};
 use uuid::Uuid;
 
-use self::collections::{FOODS, MEAL_PACKAGES, USERS, WORKOUT_PACKAGES};
+use self::collections::{FOODS, MEAL_PACKAGES, SYNC_CLOCKS, SYNC_MARKERS, USERS, WORKOUT_PACKAGES};
 pub use self::deletion_notes::DeletionNotes;
 use self::documents::{EntryDocument, UserDoc};
 use self::entries::MongoEntries;
 pub(super) use self::errors::is_duplicate_key;
 use self::errors::{Rejected, bounded, detached, detached_write, insert_unless_taken};
+use self::feed::{FeedClock, Intent, MongoFeed};
 use self::foods::MongoFoods;
 use self::packages::MongoPackages;
 use super::{
@@ -44,6 +46,7 @@ use super::{
 use crate::config::MongoSettings;
 use crate::domain::{Email, MealData, MealPackage, User, WorkoutData, WorkoutPackage};
 use crate::store::changed_concurrently;
+use crate::store::sync_feed::{FeedKind, SyncFeed};
 use crate::telemetry::ErrorChain;
 
 pub struct MongoStore {
@@ -61,6 +64,9 @@ pub struct MongoStore {
     transactions: Transactions,
     /// Shared by both kinds of entries.
     deletion_notes: Arc<DeletionNotes>,
+    /// Numbers the writes of users and entries in each user's sync feed.
+    clock: Arc<FeedClock>,
+    feed: MongoFeed,
 }
 
 impl MongoStore {
@@ -124,7 +130,18 @@ impl MongoStore {
             db: db.clone(),
             timeout,
         };
-        let shared = || (transactions.clone(), deletion_notes.clone());
+        let clock = Arc::new(FeedClock::new(
+            db.collection(SYNC_CLOCKS),
+            db.collection(SYNC_MARKERS),
+            timeout,
+        ));
+        let shared = || (transactions.clone(), deletion_notes.clone(), clock.clone());
+        let feed = MongoFeed::new(
+            clock.clone(),
+            db.collection(USERS),
+            db.collection(MealData::COLLECTION),
+            db.collection(WorkoutData::COLLECTION),
+        );
         Self {
             users: db.collection(USERS),
             meal_packages: MongoPackages::new(db.collection(MEAL_PACKAGES), timeout),
@@ -147,6 +164,21 @@ impl MongoStore {
             supports_transactions,
             transactions,
             deletion_notes,
+            clock,
+            feed,
+        }
+    }
+
+    /// How long the sync feed keeps a deletion's tombstone (`SYNC_TOMBSTONE_DAYS`).
+    pub fn set_tombstone_retention(&self, retention: Duration) {
+        self.clock.set_retention(retention);
+    }
+
+    fn profile_intent(id: Uuid) -> Intent {
+        Intent {
+            kind: FeedKind::Profile,
+            id,
+            deletes: false,
         }
     }
 
@@ -166,6 +198,35 @@ impl MongoStore {
         entries: &[crate::domain::MealEntry],
     ) -> StoreResult<()> {
         self.meal_entries.insert_many_unchecked(entries).await
+    }
+
+    /// Replaces user `user.id` if it is still the revision `expected_updated_at`.
+    async fn replace_user(
+        &self,
+        user: User,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        let filter = doc! {
+            "_id": bson::Uuid::from(user.id),
+            "updated_at": bson::DateTime::from_chrono(expected_updated_at),
+        };
+        let (document, timeout) = (UserDoc::from(&user), self.timeout);
+        let replace = detached_write(timeout, &self.users, move |users| async move {
+            users
+                .find_one_and_replace(filter, document)
+                .max_time(timeout)
+                .await
+        });
+        let replaced = match replace.await {
+            Ok(replaced) => replaced,
+            Err(rejected) => return Err(self.explain_user_clash(&user, rejected).await),
+        };
+        if replaced.is_none() {
+            // Gone, or changed since the caller read it.
+            self.get_user(user.id).await?;
+            return Err(changed_concurrently());
+        }
+        Ok(user)
     }
 
     /// Whether user deletion runs as one transaction on this server.
@@ -399,10 +460,20 @@ impl Store for MongoStore {
 
     async fn create_user(&self, user: User) -> StoreResult<User> {
         match insert_unless_taken(self.timeout, &self.users, &UserDoc::from(&user)).await {
-            Ok(true) => Ok(user),
-            Ok(false) => Err(id_taken()),
-            Err(rejected) => Err(self.explain_user_clash(&user, rejected).await),
+            Ok(true) => {}
+            Ok(false) => return Err(id_taken()),
+            Err(rejected) => return Err(self.explain_user_clash(&user, rejected).await),
         }
+        // A new user's feed starts with the profile, numbered 0 as what was there
+        // before the feed is: nobody can have read past it, so no number is taken.
+        if let Err(error) = self
+            .clock
+            .mark_first(user.id, Self::profile_intent(user.id))
+            .await
+        {
+            tracing::warn!(error = %ErrorChain(&error), "a new user's profile is missing from their sync feed until it changes");
+        }
+        Ok(user)
     }
 
     async fn get_user(&self, id: Uuid) -> StoreResult<User> {
@@ -423,40 +494,29 @@ impl Store for MongoStore {
         found.map(User::from).ok_or(StoreError::NotFound)
     }
 
-    async fn update_user(
-        &self,
-        user: User,
-        expected_updated_at: DateTime<Utc>,
-    ) -> StoreResult<User> {
-        let filter = doc! {
-            "_id": bson::Uuid::from(user.id),
-            "updated_at": bson::DateTime::from_chrono(expected_updated_at),
-        };
-        let (document, timeout) = (UserDoc::from(&user), self.timeout);
-        let replace = detached_write(timeout, &self.users, move |users| async move {
-            users
-                .find_one_and_replace(filter, document)
-                .max_time(timeout)
+    async fn update_user(&self, user: User, read: &User) -> StoreResult<User> {
+        if user.profile_differs(read) {
+            let (id, expected) = (user.id, read.updated_at);
+            let write = self.replace_user(user, expected);
+            self.clock
+                .numbered(id, Self::profile_intent(id), write, |_| true)
                 .await
-        });
-        let replaced = match replace.await {
-            Ok(replaced) => replaced,
-            Err(rejected) => return Err(self.explain_user_clash(&user, rejected).await),
-        };
-        if replaced.is_none() {
-            // Gone, or changed since the caller read it.
-            self.get_user(user.id).await?;
-            return Err(changed_concurrently());
+        } else {
+            self.replace_user(user, read.updated_at).await
         }
-        Ok(user)
     }
 
     async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
-        if self.supports_transactions {
+        let deleted = if self.supports_transactions {
             self.delete_user_in_transaction(id).await
         } else {
             self.delete_user_in_steps(id).await
+        }?;
+        if let Err(error) = self.clock.forget(id).await {
+            // Numbers of a user that is gone: read by nobody, never in the way.
+            tracing::warn!(error = %ErrorChain(&error), "a deleted user's sync feed was left behind");
         }
+        Ok(deleted)
     }
 
     fn meal_packages(&self) -> &dyn PackageStore<MealPackage> {
@@ -477,5 +537,9 @@ impl Store for MongoStore {
 
     fn foods(&self) -> &dyn FoodStore {
         &self.foods
+    }
+
+    fn sync_feed(&self) -> &dyn SyncFeed {
+        &self.feed
     }
 }
