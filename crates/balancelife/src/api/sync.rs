@@ -162,6 +162,10 @@ pub async fn changes(
     };
     let feed = state.store.sync_feed();
     let now = Utc::now();
+    // When the client last read up to the head: what a cursor's age is counted
+    // from, kept across the pages of one catch-up (a page that leaves more behind
+    // has not seen the deletions after it).
+    let mut caught_up = now;
     let after = match query.since.as_deref() {
         None => FeedPosition::START,
         Some(text) => {
@@ -183,14 +187,16 @@ pub async fn changes(
                      sync again without `since` and replace the data kept",
                 ));
             }
+            caught_up = issued;
             cursor.position
         }
     };
     let page = feed.changes(user.id, after, limit).await?;
+    let issued = if page.more { caught_up } else { now };
     let cursor = Cursor {
         user: user.id,
         position: page.next,
-        issued_ms: now.timestamp_millis(),
+        issued_ms: issued.timestamp_millis(),
     };
     Ok(Json(SyncChanges {
         changes: page.changes.into_iter().map(SyncChange::from).collect(),

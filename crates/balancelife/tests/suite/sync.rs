@@ -129,6 +129,22 @@ async fn a_phone_gets_what_changed_with_deletions_and_a_cursor_to_keep(app: Test
             refused.body
         );
     }
+    // A cursor made up past every number is not a failure of the service.
+    let far = json!({"user": user.id, "position": {"seq": i64::MAX, "tie": null},
+        "issued_ms": chrono::Utc::now().timestamp_millis()});
+    let far = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        serde_json::to_vec(&far).unwrap(),
+    );
+    let beyond = app
+        .get(
+            &format!("/api/v1/sync/changes?since={far}"),
+            Some(&user.token),
+        )
+        .await;
+    assert_eq!(beyond.status, StatusCode::OK, "{}", beyond.body);
+    assert_eq!(beyond.body["changes"], json!([]));
+
     let anonymous = app.get("/api/v1/sync/changes", None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
@@ -150,6 +166,41 @@ async fn a_cursor_older_than_the_tombstones_kept_is_gone_and_a_full_sync_works()
 
     let (everything, _) = sync(&app, &user, None, 10).await;
     assert_eq!(everything.len(), 1, "the profile");
+
+    // A catch-up left half-way keeps the age of where it started: its cursor has
+    // not seen the deletions after it.
+    for at in ["2026-03-02T08:00:00Z", "2026-03-02T12:00:00Z"] {
+        let meal = app
+            .post(
+                "/api/v1/meal-entries",
+                Some(&user.token),
+                TestApp::meal_body(at),
+            )
+            .await;
+        assert_eq!(meal.status, StatusCode::CREATED);
+    }
+    let first = app
+        .get("/api/v1/sync/changes?limit=1", Some(&user.token))
+        .await;
+    assert_eq!(first.body["more"], json!(true));
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let cursor = first.body["cursor"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("/api/v1/sync/changes?limit=1&since={cursor}"),
+            Some(&user.token),
+        )
+        .await;
+    assert_eq!(second.body["more"], json!(true), "{}", second.body);
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let cursor = second.body["cursor"].as_str().unwrap();
+    let third = app
+        .get(
+            &format!("/api/v1/sync/changes?limit=1&since={cursor}"),
+            Some(&user.token),
+        )
+        .await;
+    assert_eq!(third.status, StatusCode::GONE, "{}", third.body);
 }
 
 #[tokio::test]

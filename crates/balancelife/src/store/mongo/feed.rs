@@ -22,6 +22,7 @@ use bson::{Bson, Document, doc};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::TryStreamExt;
 use mongodb::Collection;
+use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
 use super::documents::{EntryDocument, UserDoc};
@@ -64,6 +65,20 @@ pub enum Outcome {
     /// It may or may not have been applied (a timeout): left under way, settled by
     /// a reader once it expires.
     Unknown,
+}
+
+/// How a marker moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    /// The thing is there: made if there is no marker yet.
+    Live,
+    /// The thing was deleted: its marker is its tombstone, kept for the retention.
+    Deleted,
+    /// The thing is gone, as a reader settling a write finds: an existing marker
+    /// becomes a tombstone, none is made.
+    DeletedIfMarked,
+    /// Only the number of an existing marker (a write that changed nothing).
+    Number,
 }
 
 /// The write side: numbers and markers. Shared by every writer of the store.
@@ -187,65 +202,99 @@ impl FeedClock {
     /// Moves the markers as `outcome` says and strikes the ticket's numbers. A
     /// failure here loses nothing: the numbers stay under way and a reader settles
     /// them once they expire.
-    pub async fn end(&self, ticket: Ticket, outcome: Outcome) {
+    ///
+    /// A write that took longer than a reader waits (`expiry`) may find its numbers
+    /// settled already, and a position past them handed out: its things are then
+    /// numbered again, so the change comes after that position.
+    pub async fn end(&self, mut ticket: Ticket, outcome: Outcome) {
         if outcome == Outcome::Unknown {
             return;
         }
-        let mut seqs = Vec::with_capacity(ticket.intents.len());
-        for (seq, intent) in (ticket.first..).zip(&ticket.intents) {
-            seqs.push(seq);
-            // Unchanged: the marker moves only if it exists, so a reader that left
-            // the thing out of a page while this write was under way sees it again.
-            let create = outcome == Outcome::Changed;
-            let moved = self
-                .mark(ticket.user_id, *intent, seq, intent.deletes, create)
-                .await;
-            if let Err(error) = moved {
-                tracing::warn!(error = %crate::telemetry::ErrorChain(&error), "a sync marker was not moved; a reader settles it later");
+        for _ in 0..2 {
+            let mut seqs = Vec::with_capacity(ticket.intents.len());
+            for (seq, intent) in (ticket.first..).zip(&ticket.intents) {
+                seqs.push(seq);
+                // Unchanged: only the number of a marker that exists, so a reader
+                // that left the thing out of a page while this write was under way
+                // sees it again.
+                let how = match outcome {
+                    Outcome::Changed if intent.deletes => Mark::Deleted,
+                    Outcome::Changed => Mark::Live,
+                    _ => Mark::Number,
+                };
+                if let Err(error) = self.mark(ticket.user_id, *intent, seq, how).await {
+                    tracing::warn!(error = %crate::telemetry::ErrorChain(&error), "a sync marker was not moved; a reader settles it later");
+                    return;
+                }
+            }
+            let settled = match self.strike(ticket.user_id, &seqs).await {
+                Ok(settled) => settled,
+                Err(error) => {
+                    tracing::warn!(error = %crate::telemetry::ErrorChain(&error), "a write stays noted in the sync clock; a reader settles it later");
+                    return;
+                }
+            };
+            if settled.is_empty() {
                 return;
             }
-        }
-        if let Err(error) = self.strike(ticket.user_id, &seqs).await {
-            tracing::warn!(error = %crate::telemetry::ErrorChain(&error), "a write stays noted in the sync clock; a reader settles it later");
+            let again: Vec<Intent> = (ticket.first..)
+                .zip(&ticket.intents)
+                .filter(|(seq, _)| settled.contains(seq))
+                .map(|(_, intent)| *intent)
+                .collect();
+            ticket = match self.begin(ticket.user_id, again).await {
+                Ok(ticket) => ticket,
+                Err(error) => {
+                    tracing::warn!(error = %crate::telemetry::ErrorChain(&error), "a write settled before it ended could not be numbered again");
+                    return;
+                }
+            };
         }
     }
 
-    /// Marks a thing that is new with the user, who is new too, at 0.
+    /// Marks a thing that is new with the user, who is new too, at 0: before the
+    /// user exists, so no reader can have passed it.
     pub async fn mark_first(&self, user_id: Uuid, intent: Intent) -> StoreResult<()> {
-        self.mark(user_id, intent, 0, false, true).await
+        self.mark(user_id, intent, 0, Mark::Live).await
     }
 
-    /// Moves the marker of `intent` to `seq` unless it is already further. `create`:
-    /// one is made where there is none.
-    async fn mark(
-        &self,
-        user_id: Uuid,
-        intent: Intent,
-        seq: i64,
-        deleted: bool,
-        create: bool,
-    ) -> StoreResult<()> {
+    /// Takes back `mark_first` of a user that was not created after all.
+    pub async fn unmark_first(&self, user_id: Uuid, intent: Intent) {
+        let filter = doc! { "_id": marker_id(user_id, intent.kind, intent.id), "seq": 0_i64 };
+        if let Err(error) = bounded(self.timeout, self.markers.delete_one(filter)).await {
+            tracing::warn!(error = %crate::telemetry::ErrorChain(&error), "the marker of a user not created was left behind");
+        }
+    }
+
+    /// Moves the marker of `intent` to `seq` unless it is already further, as
+    /// `how` says.
+    async fn mark(&self, user_id: Uuid, intent: Intent, seq: i64, how: Mark) -> StoreResult<()> {
         let now = Utc::now();
-        let mut set = doc! {
-            "u": bson::Uuid::from(user_id),
-            "k": intent.kind.as_str(),
-            "i": bson::Uuid::from(intent.id),
-            "seq": seq,
-            "at": bson::DateTime::from_chrono(now),
-        };
+        let mut set = doc! { "seq": seq };
         let mut update = Document::new();
-        if deleted {
-            let retention = TimeDelta::from_std(self.retention()).unwrap_or(TimeDelta::MAX);
-            let expires = now.checked_add_signed(retention).unwrap_or(now);
-            set.insert("expires_at", bson::DateTime::from_chrono(expires));
-        } else {
-            update.insert("$unset", doc! { "expires_at": "" });
+        if how != Mark::Number {
+            set.insert("u", bson::Uuid::from(user_id));
+            set.insert("k", intent.kind.as_str());
+            set.insert("i", bson::Uuid::from(intent.id));
+            set.insert("at", bson::DateTime::from_chrono(now));
+        }
+        match how {
+            Mark::Deleted | Mark::DeletedIfMarked => {
+                let retention = TimeDelta::from_std(self.retention()).unwrap_or(TimeDelta::MAX);
+                let expires = now.checked_add_signed(retention).unwrap_or(now);
+                set.insert("expires_at", bson::DateTime::from_chrono(expires));
+            }
+            Mark::Live => {
+                update.insert("$unset", doc! { "expires_at": "" });
+            }
+            Mark::Number => {}
         }
         update.insert("$set", set);
         let filter = doc! {
             "_id": marker_id(user_id, intent.kind, intent.id),
             "seq": { "$lt": seq },
         };
+        let create = matches!(how, Mark::Live | Mark::Deleted);
         let result = bounded_write(
             self.timeout,
             self.markers.update_one(filter, update).upsert(create),
@@ -259,11 +308,29 @@ impl FeedClock {
         }
     }
 
-    async fn strike(&self, user_id: Uuid, seqs: &[i64]) -> StoreResult<()> {
+    /// Strikes `seqs` from the clock; returns those no longer noted there (a
+    /// reader settled them), none when the clock is gone with its user.
+    async fn strike(&self, user_id: Uuid, seqs: &[i64]) -> StoreResult<Vec<i64>> {
         let filter = doc! { "_id": bson::Uuid::from(user_id) };
         let update = doc! { "$pull": { "pending": { "seq": { "$in": seqs } } } };
-        bounded(self.timeout, self.clocks.update_one(filter, update)).await?;
-        Ok(())
+        let timeout = self.timeout;
+        let before = bounded(
+            timeout,
+            self.clocks
+                .find_one_and_update(filter, update)
+                .return_document(ReturnDocument::Before)
+                .max_time(timeout),
+        )
+        .await?;
+        let Some(before) = before else {
+            return Ok(Vec::new());
+        };
+        let noted: HashSet<i64> = noted(&before).iter().map(|noted| noted.seq).collect();
+        Ok(seqs
+            .iter()
+            .copied()
+            .filter(|seq| !noted.contains(seq))
+            .collect())
     }
 
     /// Deletes a deleted user's clock and markers.
@@ -424,20 +491,17 @@ impl MongoFeed {
             id: stale.id,
             deletes: exists.is_empty(),
         };
-        self.clock
-            .mark(
-                user_id,
-                intent,
-                stale.seq,
-                exists.is_empty(),
-                !exists.is_empty(),
-            )
-            .await?;
+        let how = if exists.is_empty() {
+            Mark::DeletedIfMarked
+        } else {
+            Mark::Live
+        };
+        self.clock.mark(user_id, intent, stale.seq, how).await?;
         tracing::info!(
             seq = stale.seq,
             "settled a write the sync clock noted as under way past its time"
         );
-        self.clock.strike(user_id, &[stale.seq]).await
+        self.clock.strike(user_id, &[stale.seq]).await.map(|_| ())
     }
 
     /// The things of one kind with these ids that `user_id` owns now.
@@ -501,7 +565,8 @@ impl MongoFeed {
         let mut filter = doc! { "u": owner, "seq": { "$lt": horizon + 1 } };
         match after.tie {
             None => {
-                filter.insert("seq", doc! { "$gte": after.seq + 1, "$lt": horizon + 1 });
+                let from = after.seq.saturating_add(1);
+                filter.insert("seq", doc! { "$gte": from, "$lt": horizon + 1 });
             }
             Some((kind, id)) => {
                 filter.insert(

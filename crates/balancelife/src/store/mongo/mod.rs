@@ -459,21 +459,24 @@ impl Store for MongoStore {
     }
 
     async fn create_user(&self, user: User) -> StoreResult<User> {
-        match insert_unless_taken(self.timeout, &self.users, &UserDoc::from(&user)).await {
-            Ok(true) => {}
-            Ok(false) => return Err(id_taken()),
-            Err(rejected) => return Err(self.explain_user_clash(&user, rejected).await),
-        }
         // A new user's feed starts with the profile, numbered 0 as what was there
-        // before the feed is: nobody can have read past it, so no number is taken.
-        if let Err(error) = self
-            .clock
-            .mark_first(user.id, Self::profile_intent(user.id))
-            .await
-        {
-            tracing::warn!(error = %ErrorChain(&error), "a new user's profile is missing from their sync feed until it changes");
+        // before the feed is: marked before the user exists, so nobody can have
+        // read past it, and no number is taken.
+        let profile = Self::profile_intent(user.id);
+        self.clock.mark_first(user.id, profile).await?;
+        let insert = insert_unless_taken(self.timeout, &self.users, &UserDoc::from(&user)).await;
+        let refused = match insert {
+            Ok(true) => return Ok(user),
+            Ok(false) => id_taken(),
+            Err(rejected) => self.explain_user_clash(&user, rejected).await,
+        };
+        // Unless another user holds the id (whose marker it is), or the insert
+        // may yet land.
+        let nobody = matches!(self.get_user(user.id).await, Err(StoreError::NotFound));
+        if nobody && !refused.leaves_write_unknown() {
+            self.clock.unmark_first(user.id, profile).await;
         }
-        Ok(user)
+        Err(refused)
     }
 
     async fn get_user(&self, id: Uuid) -> StoreResult<User> {
