@@ -120,6 +120,9 @@ impl Store for ProbeStore {
     fn sync_feed(&self) -> &dyn balancelife::store::SyncFeed {
         self.inner.sync_feed()
     }
+    fn batches(&self) -> &dyn balancelife::store::BatchStore {
+        self.inner.batches()
+    }
     fn foods(&self) -> &dyn balancelife::store::FoodStore {
         self.inner.foods()
     }

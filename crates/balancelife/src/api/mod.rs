@@ -38,6 +38,8 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
     let (schemas, paths, import) = routes!(import_export::import);
     let import = import.layer(DefaultBodyLimit::max(import_export::IMPORT_LIMIT_BYTES));
     let (foreign_schemas, foreign_paths, foreign) = routes!(import_foreign::import);
+    let (batch_schemas, batch_paths, batch) = routes!(sync::batch::batch);
+    let batch = batch.layer(DefaultBodyLimit::max(sync::batch::BATCH_LIMIT_BYTES));
     let foreign = foreign.layer(DefaultBodyLimit::max(import_export::IMPORT_LIMIT_BYTES));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::health))
@@ -106,7 +108,8 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(workout_admin::archive))
         .routes(routes!(apply::apply_workout_package))
         .routes(routes!(summary::summary))
-        .routes(routes!(sync::changes))
+        .routes(routes!(sync::changes::changes))
+        .routes((batch_schemas, batch_paths, batch))
         .routes(routes!(import_export::export))
         .routes((schemas, paths, import))
         .routes((foreign_schemas, foreign_paths, foreign))

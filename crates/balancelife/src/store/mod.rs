@@ -1,6 +1,7 @@
 //! The storage contract: what every backend (memory, MongoDB, the Redis-cached
 //! decorator) promises, and the error it reports. Nothing here knows a driver.
 
+pub mod batches;
 pub mod cache;
 mod encoded;
 pub mod foods;
@@ -22,6 +23,7 @@ use crate::domain::{
     Slug, User, WorkoutData, WorkoutPackage,
 };
 
+pub use batches::BatchStore;
 pub use encoded::{Encoded, tag_of};
 pub use foods::FoodStore;
 pub use page::{DateRange, Page, PageLimit, PageRequest};
@@ -265,6 +267,8 @@ pub trait Store: Send + Sync {
     fn foods(&self) -> &dyn FoodStore;
     /// The feed of changes to what each user owns (`sync_feed`).
     fn sync_feed(&self) -> &dyn SyncFeed;
+    /// The answers of batches of writes, by the ids their clients gave them.
+    fn batches(&self) -> &dyn BatchStore;
 }
 
 /// A read-mostly catalogue of one package kind, listed in slug order.

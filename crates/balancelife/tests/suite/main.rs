@@ -57,6 +57,7 @@ mod mongo_writes;
 mod openapi;
 mod support;
 mod sync;
+mod sync_batch;
 mod time_zones;
 mod tls;
 mod web_app;

@@ -133,7 +133,7 @@ fn keeps_the_sync_feed(command: &Document) -> bool {
         .iter()
         .next()
         .and_then(|(_, target)| target.as_str())
-        .is_some_and(|target| target.starts_with("sync_"))
+        .is_some_and(|target| ["sync_clocks", "sync_markers"].contains(&target))
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ use crate::support::{Cached, TestApp, TestUser};
 on_every_store!(a_phone_gets_what_changed_with_deletions_and_a_cursor_to_keep);
 
 /// Reads the feed from `since` to its end, `limit` at a time.
-async fn sync(
+pub async fn sync(
     app: &TestApp,
     user: &TestUser,
     since: Option<&str>,

@@ -10,8 +10,6 @@
 //! `DELETE` removes it, which only a draft that was never published and that no
 //! entry names may be (see `delete`).
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
@@ -19,6 +17,7 @@ use uuid::Uuid;
 use crate::api::catalogue::inputs::PackageContent;
 use crate::api::catalogue::packages::CatalogResource;
 use crate::api::http::error::{ApiError, ApiResult};
+pub use crate::api::http::if_match::IfMatch;
 use crate::api::http::state::SharedState;
 use crate::domain::{Authorship, EntryData, Package, PackageStatus, User, Version, new_id, now};
 use crate::store::Encoded;
@@ -37,37 +36,10 @@ pub trait EditablePackage: CatalogResource + PackageContent {
     fn logged(store: &dyn Store) -> &dyn EntryStore<Self::Logged>;
 }
 
-/// The `If-Match` header, if the request has one.
-pub struct IfMatch(Option<HeaderValue>);
-
-impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.headers.get(header::IF_MATCH).cloned()))
-    }
-}
-
-impl IfMatch {
-    /// Whether `current` is the revision the header names: `*`, its entity tag
-    /// (compared strongly, as RFC 9110 asks of `If-Match`), or its version.
-    fn admits<P: Package>(&self, current: &P) -> bool {
-        let Some(header) = &self.0 else {
-            return true;
-        };
-        let Ok(names) = header.to_str() else {
-            return false;
-        };
-        let tag = Encoded::encode(current).tag;
-        let version = current.version().get().to_string();
-        names.split(',').map(str::trim).any(|name| {
-            name == "*" || name == tag || name.trim_matches('"') == version && !name.is_empty()
-        })
-    }
-
-    fn is_given(&self) -> bool {
-        self.0.is_some()
-    }
+/// Whether `if_match` names `current`: its entity tag or its version.
+fn admits<P: Package>(if_match: &IfMatch, current: &P) -> bool {
+    let version = current.version().get().to_string();
+    if_match.admits(&Encoded::encode(current).tag, Some(&version))
 }
 
 /// A written package: its body, its tag, and where it lives when it is new.
@@ -193,7 +165,7 @@ pub async fn delete<P: EditablePackage>(
             .await
             .optional()?
             .ok_or_else(|| ApiError::not_found(P::NOUN))?;
-        if !if_match.admits(&current) {
+        if !admits(if_match, &current) {
             return Err(ApiError::precondition_failed());
         }
         if !current.may_be_deleted() {
@@ -248,7 +220,7 @@ async fn revise<P: EditablePackage>(
             .await
             .optional()?
             .ok_or_else(|| ApiError::not_found(P::NOUN))?;
-        if !if_match.admits(&current) {
+        if !admits(if_match, &current) {
             return Err(ApiError::precondition_failed());
         }
         let mut next = change(&current)?;

@@ -20,10 +20,13 @@ use uuid::Uuid;
 use crate::api::account::auth::AuthUser;
 use crate::api::http::error::{ApiError, ApiResult, NotFoundAs};
 use crate::api::http::extract::{PathId, ValidJson, ValidQuery};
+pub use crate::api::http::if_match::IfMatch;
 use crate::api::http::pagination::{self, ListResponse, page_request};
 use crate::api::http::state::SharedState;
 use crate::domain::{ClientId, Entry, EntryData, EntryPosition, PackageRef, User, Version, new_id};
-use crate::store::{DateRange, Encoded, EntryStore, Optional, Store, StoreResult, Written};
+use crate::store::{
+    DateRange, Encoded, EntryStore, Optional, Store, StoreError, StoreResult, Written,
+};
 
 /// The longest date range one list request may span.
 pub const MAX_RANGE_DAYS: i64 = 366;
@@ -104,6 +107,7 @@ macro_rules! entry_endpoints {
             use crate::api::entries::{self, EntryListQuery};
             use crate::api::http::error::{ApiResult, ErrorBody};
             use crate::api::http::extract::{PathId, ValidJson, ValidQuery};
+            use crate::api::http::if_match::IfMatch;
             use crate::api::http::pagination::ListResponse;
             use crate::api::http::state::SharedState;
 
@@ -165,7 +169,9 @@ macro_rules! entry_endpoints {
                 security(("bearer" = [])),
                 params(("id" = uuid::Uuid, Path, description = "The entry's id, a UUID of any RFC 9562 version",
                     // `ClientId`'s; tests/suite/openapi.rs holds the two equal.
-                    pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$")),
+                    pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"),
+                    ("If-Match" = Option<String>, Header,
+                        description = "The ETag the replacement is based on: replaced only if still that revision")),
                 request_body = $input,
                 responses(
                     (status = 201, description = "Created", body = $view,
@@ -176,15 +182,18 @@ macro_rules! entry_endpoints {
                         body = ErrorBody),
                     (status = 409, description = "The entry changed concurrently; try again",
                         body = ErrorBody),
+                    (status = 412, description = "If-Match names another revision, or there is no entry",
+                        body = ErrorBody),
                 )
             )]
             pub async fn put(
                 state: State<SharedState>,
                 user: AuthUser,
                 id: PathId,
+                if_match: IfMatch,
                 input: ValidJson<$input>,
             ) -> ApiResult<entries::Created<$view>> {
-                entries::put::<$data>(state, user, id, input).await
+                entries::put::<$data>(state, user, id, if_match, input).await
             }
 
             /// One of the caller's entries.
@@ -216,7 +225,9 @@ macro_rules! entry_endpoints {
                 tag = $tag,
                 operation_id = concat!("patch_", $singular),
                 security(("bearer" = [])),
-                params(("id" = uuid::Uuid, Path, description = "The entry's id")),
+                params(("id" = uuid::Uuid, Path, description = "The entry's id"),
+                    ("If-Match" = Option<String>, Header,
+                        description = "The ETag the change is based on: made only if still that revision")),
                 request_body = $patch,
                 responses(
                     (status = 200, description = "The updated entry", body = $view),
@@ -224,15 +235,18 @@ macro_rules! entry_endpoints {
                         body = ErrorBody),
                     (status = 409, description = "The entry changed concurrently; read it \
                         again", body = ErrorBody),
+                    (status = 412, description = "If-Match names another revision",
+                        body = ErrorBody),
                 )
             )]
             pub async fn patch(
                 state: State<SharedState>,
                 user: AuthUser,
                 id: PathId,
+                if_match: IfMatch,
                 patch: ValidJson<$patch>,
             ) -> ApiResult<Json<$view>> {
-                entries::patch::<$data>(state, user, id, patch).await
+                entries::patch::<$data>(state, user, id, if_match, patch).await
             }
 
             /// Deletes one of the caller's entries.
@@ -242,10 +256,14 @@ macro_rules! entry_endpoints {
                 tag = $tag,
                 operation_id = concat!("delete_", $singular),
                 security(("bearer" = [])),
-                params(("id" = uuid::Uuid, Path, description = "The entry's id")),
+                params(("id" = uuid::Uuid, Path, description = "The entry's id"),
+                    ("If-Match" = Option<String>, Header,
+                        description = "The ETag last read: deleted only if still that revision")),
                 responses(
                     (status = 204, description = "Deleted"),
                     (status = 404, description = "No such entry of the caller's",
+                        body = ErrorBody),
+                    (status = 412, description = "If-Match names another revision",
                         body = ErrorBody),
                 )
             )]
@@ -253,8 +271,9 @@ macro_rules! entry_endpoints {
                 state: State<SharedState>,
                 user: AuthUser,
                 id: PathId,
+                if_match: IfMatch,
             ) -> ApiResult<StatusCode> {
-                entries::delete::<$data>(state, user, id).await
+                entries::delete::<$data>(state, user, id, if_match).await
             }
         }
     };
@@ -286,6 +305,7 @@ pub async fn put<E: EntryResource>(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
     PathId(id): PathId,
+    if_match: IfMatch,
     ValidJson(input): ValidJson<E::Input>,
 ) -> ApiResult<Created<E::View>> {
     let id = ClientId::try_from(id)
@@ -296,8 +316,42 @@ pub async fn put<E: EntryResource>(
         return Err(ApiError::invalid("id", "must match the id in the path"));
     }
     let entry = new_entry(&state, &user, id, data).await?;
+    if if_match.is_given() {
+        // Only over the revision named: the entry must be there, and still be it.
+        let current = matching::<E>(&state, &user, id, &if_match)
+            .await
+            .map_err(|_| ApiError::precondition_failed())?;
+        let updated = E::entries(state.store.as_ref())
+            .update(entry, current.updated_at)
+            .await;
+        let updated = match updated {
+            Err(StoreError::Conflict(_)) => return Err(ApiError::precondition_failed()),
+            other => other.or_not_found(E::NOUN)?,
+        };
+        return Ok(respond::<E>(Written::Replaced {
+            stored: updated,
+            previous: current,
+        }));
+    }
     let written = E::entries(state.store.as_ref()).put(entry).await;
     Ok(respond::<E>(written.or_not_found(E::NOUN)?))
+}
+
+/// Entry `id` of `user`, if `if_match` names its current revision: 404 when there
+/// is none, 412 when it is another.
+async fn matching<E: EntryResource>(
+    state: &SharedState,
+    user: &User,
+    id: Uuid,
+    if_match: &IfMatch,
+) -> ApiResult<Entry<E>> {
+    let current = fetch::<E>(state, user, id).await?;
+    let tag = Encoded::encode(&E::view(current.clone())).tag;
+    if if_match.admits(&tag, None) {
+        Ok(current)
+    } else {
+        Err(ApiError::precondition_failed())
+    }
 }
 
 pub async fn get<E: EntryResource>(
@@ -313,9 +367,10 @@ pub async fn patch<E: EntryResource>(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
     PathId(id): PathId,
+    if_match: IfMatch,
     ValidJson(patch): ValidJson<E::Patch>,
 ) -> ApiResult<Json<E::View>> {
-    let mut entry = fetch::<E>(&state, &user, id).await?;
+    let mut entry = matching::<E>(&state, &user, id, &if_match).await?;
     let read_version = entry.updated_at;
     let before = entry.data.clone();
     entry.data.apply_patch(patch)?;
@@ -335,14 +390,22 @@ pub async fn patch<E: EntryResource>(
     let updated = E::entries(state.store.as_ref())
         .update(entry, read_version)
         .await;
-    Ok(Json(E::view(updated.or_not_found(E::NOUN)?)))
+    match updated {
+        // The revision If-Match named was changed between the read and the write.
+        Err(StoreError::Conflict(_)) if if_match.is_given() => Err(ApiError::precondition_failed()),
+        other => Ok(Json(E::view(other.or_not_found(E::NOUN)?))),
+    }
 }
 
 pub async fn delete<E: EntryResource>(
     State(state): State<SharedState>,
     AuthUser(user): AuthUser,
     PathId(id): PathId,
+    if_match: IfMatch,
 ) -> ApiResult<StatusCode> {
+    if if_match.is_given() {
+        matching::<E>(&state, &user, id, &if_match).await?;
+    }
     let deleted = E::entries(state.store.as_ref()).delete(user.id, id).await;
     deleted.or_not_found(E::NOUN)?;
     Ok(StatusCode::NO_CONTENT)

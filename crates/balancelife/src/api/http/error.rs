@@ -147,6 +147,18 @@ impl ApiError {
         )
     }
 
+    /// A list in the body longer than the service takes in one request.
+    pub fn too_many_items(field: &str, most: usize) -> Self {
+        Self {
+            field: Some(field.to_owned()),
+            ..Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("{field}: at most {most} in one request; send the rest in another"),
+            )
+        }
+    }
+
     pub fn unsupported_media_type() -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

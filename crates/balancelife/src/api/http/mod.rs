@@ -9,6 +9,7 @@ pub(crate) mod cookies;
 pub(crate) mod envelope;
 pub mod error;
 pub(crate) mod extract;
+pub(crate) mod if_match;
 pub(crate) mod limits;
 pub mod openapi;
 pub(crate) mod pagination;

@@ -407,6 +407,11 @@ impl Store for CachedStore {
         &self.feed
     }
 
+    /// Not cached: read once per batch, by the batch's first request.
+    fn batches(&self) -> &dyn crate::store::BatchStore {
+        self.core.inner.batches()
+    }
+
     fn foods(&self) -> &dyn crate::store::FoodStore {
         self.core.inner.foods()
     }

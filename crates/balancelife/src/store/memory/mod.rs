@@ -8,6 +8,7 @@
 //! does: it is read far more often than it is edited, and encoding a package is
 //! most of what a read costs.
 
+mod batches;
 mod feed;
 mod foods;
 
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
 use uuid::Uuid;
 
+use self::batches::BatchTable;
 use self::feed::Feeds;
 use self::foods::FoodTable;
 use super::sync_feed::{
@@ -49,6 +51,7 @@ struct Users {
 pub struct MemoryStore {
     users: Arc<RwLock<Users>>,
     feeds: Arc<Mutex<Feeds>>,
+    batches: BatchTable,
     meal_packages: PackageTable<MealPackage>,
     workout_packages: PackageTable<WorkoutPackage>,
     meal_entries: EntryTable<MealData>,
@@ -74,6 +77,7 @@ impl MemoryStore {
             foods: FoodTable::default(),
             users,
             feeds,
+            batches: BatchTable::default(),
         }
     }
 }
@@ -196,6 +200,10 @@ impl Store for MemoryStore {
 
     fn sync_feed(&self) -> &dyn SyncFeed {
         self
+    }
+
+    fn batches(&self) -> &dyn super::BatchStore {
+        &self.batches
     }
 }
 

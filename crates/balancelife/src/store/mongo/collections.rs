@@ -17,6 +17,9 @@ pub const SYNC_CLOCKS: &str = "sync_clocks";
 /// One marker per thing a user owns: its latest change's number.
 pub const SYNC_MARKERS: &str = "sync_markers";
 
+/// The answers of batches of writes, kept for a resend.
+pub const SYNC_BATCHES: &str = "sync_batches";
+
 /// The lease (and saved resume token) of the cache's change-stream invalidator.
 pub const CACHE_INVALIDATOR: &str = "cache_invalidator";
 /// The record of the migrations that have run.

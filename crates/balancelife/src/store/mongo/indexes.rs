@@ -8,7 +8,8 @@ use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
 use super::collections::{
-    FOODS, MEAL_ENTRIES, MEAL_PACKAGES, SYNC_MARKERS, USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES,
+    FOODS, MEAL_ENTRIES, MEAL_PACKAGES, SYNC_BATCHES, SYNC_MARKERS, USERS, WORKOUT_ENTRIES,
+    WORKOUT_PACKAGES,
 };
 use super::deletion_notes;
 use super::errors::bounded;
@@ -115,7 +116,10 @@ pub async fn ensure(db: &Database, timeout: Duration) -> StoreResult<()> {
         .options(options)
         .build();
     let markers = db.collection::<Document>(SYNC_MARKERS);
-    bounded(timeout, markers.create_index(expiry)).await?;
+    bounded(timeout, markers.create_index(expiry.clone())).await?;
+    // A batch's answer, kept for a resend, carries when it expires.
+    let batches = db.collection::<Document>(SYNC_BATCHES);
+    bounded(timeout, batches.create_index(expiry)).await?;
     ensure_food_indexes(db, timeout).await
 }
 

@@ -4,6 +4,7 @@
 //! `StoreError::Unavailable` (a 503), never a write to somewhere else. The driver
 //! reconnects by itself when the server returns.
 
+mod batches;
 pub mod collections;
 mod deletion_notes;
 mod documents;
@@ -30,7 +31,10 @@ use mongodb::options::{
 use mongodb::{Client, ClientSession, Database};
 use uuid::Uuid;
 
-use self::collections::{FOODS, MEAL_PACKAGES, SYNC_CLOCKS, SYNC_MARKERS, USERS, WORKOUT_PACKAGES};
+use self::batches::MongoBatches;
+use self::collections::{
+    FOODS, MEAL_PACKAGES, SYNC_BATCHES, SYNC_CLOCKS, SYNC_MARKERS, USERS, WORKOUT_PACKAGES,
+};
 pub use self::deletion_notes::DeletionNotes;
 use self::documents::{EntryDocument, UserDoc};
 use self::entries::MongoEntries;
@@ -67,6 +71,7 @@ pub struct MongoStore {
     /// Numbers the writes of users and entries in each user's sync feed.
     clock: Arc<FeedClock>,
     feed: MongoFeed,
+    batches: MongoBatches,
 }
 
 impl MongoStore {
@@ -143,6 +148,7 @@ impl MongoStore {
             db.collection(WorkoutData::COLLECTION),
         );
         Self {
+            batches: MongoBatches::new(db.collection(SYNC_BATCHES), timeout),
             users: db.collection(USERS),
             meal_packages: MongoPackages::new(db.collection(MEAL_PACKAGES), timeout),
             workout_packages: MongoPackages::new(db.collection(WORKOUT_PACKAGES), timeout),
@@ -544,5 +550,9 @@ impl Store for MongoStore {
 
     fn sync_feed(&self) -> &dyn SyncFeed {
         &self.feed
+    }
+
+    fn batches(&self) -> &dyn super::BatchStore {
+        &self.batches
     }
 }

@@ -23,6 +23,7 @@ use crate::api::http::extract::ValidQuery;
 use crate::api::http::pagination;
 use crate::api::http::state::SharedState;
 use crate::domain::{MealData, WorkoutData};
+use crate::store::Encoded;
 use crate::store::sync_feed::{FeedKind, FeedPosition, FeedRecord, MAX_PAGE};
 
 /// Changes per page unless `limit` says otherwise.
@@ -76,6 +77,11 @@ pub struct SyncChange {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     data: Option<SyncData>,
+    /// Its `ETag`, as its own `GET` gives it: for `If-Match` on the next write of
+    /// it. Absent for a deletion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    etag: Option<String>,
     /// When it was deleted; only for a deletion.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -111,9 +117,11 @@ impl From<FeedRecord> for SyncChange {
             }
             FeedRecord::Deleted { at, .. } => (None, Some(at)),
         };
+        let etag = data.as_ref().map(|data| Encoded::encode(data).tag);
         Self {
             kind,
             id,
+            etag,
             op: if data.is_some() {
                 SyncOp::Upsert
             } else {

@@ -1,0 +1,280 @@
+//! Batched writes over HTTP: a phone's offline edits applied in order with one
+//! result each, a resend answered the same without applying anything twice, limits,
+//! `If-Match` on entries, and two phones that edited offline ending with what the
+//! service holds, whatever order their batches arrive in.
+
+use std::collections::HashMap;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::support::{TestApp, TestUser};
+
+on_every_store!(
+    a_batch_applies_its_operations_in_order_and_a_resend_applies_nothing,
+    two_phones_that_edited_offline_end_with_what_the_service_holds,
+);
+
+fn meal_path(id: &str) -> String {
+    format!("/api/v1/meal-entries/{id}")
+}
+
+fn meal(kcal: u32) -> Value {
+    let mut body = TestApp::meal_body("2026-03-02T12:00:00Z");
+    body["kcal"] = json!(kcal);
+    body
+}
+
+async fn send(
+    app: &TestApp,
+    user: &TestUser,
+    id: Uuid,
+    operations: Value,
+) -> crate::support::TestResponse {
+    app.post(
+        "/api/v1/sync/batch",
+        Some(&user.token),
+        json!({"id": id, "operations": operations}),
+    )
+    .await
+}
+
+fn statuses(answer: &Value) -> Vec<u64> {
+    answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| result["status"].as_u64().unwrap())
+        .collect()
+}
+
+async fn a_batch_applies_its_operations_in_order_and_a_resend_applies_nothing(app: TestApp) {
+    let user = app.register("batcher", json!({})).await;
+    let (lunch, run, ghost) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let run_path = format!("/api/v1/workout-entries/{run}");
+    let operations = json!([
+        {"method": "PUT", "path": meal_path(&lunch.to_string()), "body": meal(420)},
+        {"method": "PUT", "path": run_path, "body": TestApp::workout_body("2026-03-02T07:00:00Z")},
+        {"method": "PATCH", "path": meal_path(&lunch.to_string()), "body": {"kcal": 450}},
+        {"method": "DELETE", "path": meal_path(&ghost.to_string())},
+        {"method": "PATCH", "path": "/api/v1/users/me", "body": {"name": "Batch Bea"}},
+        {"method": "PUT", "path": meal_path(&Uuid::now_v7().to_string()), "body": {"kcal": "lots"}},
+        {"method": "DELETE", "path": run_path},
+    ]);
+    let batch = Uuid::now_v7();
+    let first = send(&app, &user, batch, operations.clone()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(statuses(&first.body), [201, 201, 200, 404, 200, 422, 204]);
+    let results = first.body["results"].as_array().unwrap();
+    assert_eq!(results[2]["body"]["kcal"], json!(450.0));
+    assert_eq!(results[3]["body"]["error"]["code"], json!("not_found"));
+    assert_eq!(
+        results[5]["body"]["error"]["code"],
+        json!("validation_failed")
+    );
+    assert!(results[6].get("body").is_none());
+    let read = app
+        .get(&meal_path(&lunch.to_string()), Some(&user.token))
+        .await;
+    assert_eq!(read.body, results[2]["body"], "as the entry is now");
+    assert_eq!(
+        read.headers["etag"].to_str().unwrap(),
+        results[2]["etag"].as_str().unwrap(),
+        "the tag its GET gives, for If-Match"
+    );
+
+    // Its answer was lost: the phone sends the batch again, and nothing happens twice.
+    let (_, cursor) = crate::sync::sync(&app, &user, None, 100).await;
+    let again = send(&app, &user, batch, operations.clone()).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body, first.body, "the first answer");
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let (since, _) = crate::sync::sync(&app, &user, Some(&cursor), 100).await;
+    assert!(since.is_empty(), "nothing applied again: {since:?}");
+
+    // The same id for other operations, a write a batch may not hold, too many.
+    let other = send(&app, &user, batch, json!([])).await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.body
+    );
+    assert_eq!(other.error_field(), "id");
+    let kept_out = Uuid::now_v7();
+    let refused = send(
+        &app,
+        &user,
+        Uuid::now_v7(),
+        json!([
+            {"method": "PUT", "path": meal_path(&kept_out.to_string()), "body": meal(100)},
+            {"method": "DELETE", "path": format!("/api/v1/meal-packages/{}", Uuid::now_v7())},
+        ]),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.error_field(), "operations[1].path");
+    let not_there = app
+        .get(&meal_path(&kept_out.to_string()), Some(&user.token))
+        .await;
+    assert_eq!(
+        not_there.status,
+        StatusCode::NOT_FOUND,
+        "nothing of it was applied"
+    );
+    let many: Vec<Value> = (0..501)
+        .map(|_| json!({"method": "DELETE", "path": meal_path(&Uuid::now_v7().to_string())}))
+        .collect();
+    let too_many = send(&app, &user, Uuid::now_v7(), Value::Array(many)).await;
+    assert_eq!(
+        too_many.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        too_many.body
+    );
+    assert_eq!(too_many.error_code(), "payload_too_large");
+
+    // Another account cannot reach the caller's entries through a batch.
+    let stranger = app.register("stranger", json!({})).await;
+    let reached = send(
+        &app,
+        &stranger,
+        Uuid::now_v7(),
+        json!([{"method": "DELETE", "path": meal_path(&lunch.to_string())}]),
+    )
+    .await;
+    assert_eq!(statuses(&reached.body), [404]);
+    let anonymous = app
+        .post(
+            "/api/v1/sync/batch",
+            None,
+            json!({"id": Uuid::now_v7(), "operations": []}),
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+/// A phone's copy of the user's meals, kept by the change feed.
+struct Phone {
+    meals: HashMap<String, Value>,
+    tags: HashMap<String, String>,
+    cursor: Option<String>,
+}
+
+impl Phone {
+    async fn pull(&mut self, app: &TestApp, user: &TestUser) {
+        let (changes, cursor) = crate::sync::sync(app, user, self.cursor.as_deref(), 100).await;
+        for change in changes {
+            if change["kind"] != json!("meal_entry") {
+                continue;
+            }
+            let id = change["id"].as_str().unwrap().to_owned();
+            match change.get("data") {
+                Some(data) => {
+                    let tag = change["etag"].as_str().unwrap().to_owned();
+                    self.tags.insert(id.clone(), tag);
+                    self.meals.insert(id, data.clone());
+                }
+                None => {
+                    self.meals.remove(&id);
+                }
+            }
+        }
+        self.cursor = Some(cursor);
+    }
+}
+
+async fn two_phones_that_edited_offline_end_with_what_the_service_holds(app: TestApp) {
+    let user = app.register("two-phones", json!({})).await;
+    let ids: Vec<String> = (0..4).map(|_| Uuid::now_v7().to_string()).collect();
+    for (n, id) in ids.iter().enumerate() {
+        let put = app
+            .put(&meal_path(id), Some(&user.token), meal(100 + n as u32))
+            .await;
+        assert_eq!(put.status, StatusCode::CREATED);
+    }
+    for order in [[0, 1], [1, 0]] {
+        let mut phones = [
+            Phone {
+                meals: HashMap::new(),
+                tags: HashMap::new(),
+                cursor: None,
+            },
+            Phone {
+                meals: HashMap::new(),
+                tags: HashMap::new(),
+                cursor: None,
+            },
+        ];
+        for phone in &mut phones {
+            phone.pull(&app, &user).await;
+        }
+        // Offline, both edit the first meal (other fields), one deletes the second
+        // and the other edits it, both edit the third on the revision they read
+        // (If-Match), and one logs a new meal.
+        let fresh = Uuid::now_v7().to_string();
+        let edits = [
+            json!([
+                {"method": "PATCH", "path": meal_path(&ids[0]), "body": {"name": "Phone A's soup"}},
+                {"method": "DELETE", "path": meal_path(&ids[1])},
+                {"method": "PATCH", "path": meal_path(&ids[2]), "if_match": phones[0].tags[&ids[2]], "body": {"kcal": 111}},
+                {"method": "PUT", "path": meal_path(&fresh), "body": meal(333)},
+            ]),
+            json!([
+                {"method": "PATCH", "path": meal_path(&ids[0]), "body": {"kcal": 999}},
+                {"method": "PATCH", "path": meal_path(&ids[1]), "body": {"kcal": 222}},
+                {"method": "PATCH", "path": meal_path(&ids[2]), "if_match": phones[1].tags[&ids[2]], "body": {"kcal": 222}},
+            ]),
+        ];
+        let mut answers = [Value::Null, Value::Null];
+        for phone in order {
+            let sent = send(&app, &user, Uuid::now_v7(), edits[phone].clone()).await;
+            assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+            answers[phone] = sent.body;
+        }
+        // The first to arrive wins the conditional edit; the other is told 412.
+        let (first, second) = (order[0], order[1]);
+        assert_eq!(statuses(&answers[first])[2], 200, "{order:?}");
+        assert_eq!(statuses(&answers[second])[2], 412, "{order:?}");
+        // The deletion wins over an edit after it, and loses to none before it.
+        let edit_of_deleted = statuses(&answers[1])[1];
+        assert_eq!(edit_of_deleted, if order == [0, 1] { 404 } else { 200 });
+
+        for phone in &mut phones {
+            phone.pull(&app, &user).await;
+        }
+        let listed = app
+            .get(
+                "/api/v1/meal-entries?from=2026-03-01&to=2026-03-03&limit=100",
+                Some(&user.token),
+            )
+            .await;
+        let stored: HashMap<String, Value> = listed.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| (entry["id"].as_str().unwrap().to_owned(), entry.clone()))
+            .collect();
+        for (n, phone) in phones.iter().enumerate() {
+            assert_eq!(phone.meals, stored, "phone {n} after {order:?}");
+        }
+        let first_meal = &stored[&ids[0]];
+        assert_eq!(
+            (first_meal["name"].clone(), first_meal["kcal"].clone()),
+            (json!("Phone A's soup"), json!(999.0)),
+            "edits of different fields both stand"
+        );
+        // Put the meals back for the other order.
+        for (n, id) in ids.iter().enumerate() {
+            app.put(&meal_path(id), Some(&user.token), meal(100 + n as u32))
+                .await;
+        }
+        app.delete(&meal_path(&fresh), Some(&user.token)).await;
+    }
+}
