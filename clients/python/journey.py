@@ -1,5 +1,6 @@
 """A new user's first day, through the Python client generated from /openapi.json:
-a coffee typed in, a banana found by search and a bar by its barcode, a workout.
+a coffee typed in, a banana found by search and a bar by its barcode, a workout,
+and a phone's sync: what changed, and an offline edit sent as a batch.
 
 Run by crates/balancelife/tests/suite/clients.rs with the generated package on
 PYTHONPATH: python journey.py <base URL> <e-mail>. Any failed step raises, so the
@@ -8,6 +9,7 @@ process exits non-zero.
 
 import datetime
 import sys
+import uuid
 
 from balance_life_api_client import AuthenticatedClient, Client
 from balance_life_api_client.api.auth import register
@@ -18,15 +20,19 @@ from balance_life_api_client.api.catalogue import (
 from balance_life_api_client.api.foods import create_food, food_by_barcode, search_foods
 from balance_life_api_client.api.insights import summary
 from balance_life_api_client.api.meal_entries import create_meal_entry
+from balance_life_api_client.api.sync import sync_batch, sync_changes
 from balance_life_api_client.api.users import list_time_zones
 from balance_life_api_client.models import (
     ApplyWorkoutPackage,
+    BatchMethod,
+    BatchRequest,
     FoodInput,
     FoodPortion,
     MealEntryInput,
     MealSlot,
     NameInput,
     Nutrients,
+    Operation,
     RegisterRequest,
     Serving,
     ServingPortion,
@@ -145,6 +151,27 @@ def main(base_url: str, email: str) -> None:
     assert totals.kcal_out == burned, (totals, burned)
     assert totals.net == 5 + 105 + 168 - burned, totals
     assert totals.meal_entries_without_macros == 1, totals
+
+    # A phone's first sync: the profile and everything logged, then a deletion it
+    # made offline, sent as a batch, comes back as a tombstone.
+    first = expect(sync_changes.sync_detailed(client=client, limit=100), 200)
+    kinds = sorted(change.kind.value for change in first.changes)
+    assert kinds.count("meal_entry") == 3 and "profile" in kinds, kinds
+    batch = expect(
+        sync_batch.sync_detailed(
+            client=client,
+            body=BatchRequest(
+                id=uuid.uuid4(),
+                operations=[
+                    Operation(method=BatchMethod.DELETE, path=f"/api/v1/meal-entries/{coffee.id}")
+                ],
+            ),
+        ),
+        200,
+    )
+    assert [result.status for result in batch.results] == [204], batch
+    since = expect(sync_changes.sync_detailed(client=client, since=first.cursor), 200)
+    assert [(change.op.value, change.id) for change in since.changes] == [("delete", coffee.id)], since
     print(f"journey ok: in {totals.kcal_in}, out {totals.kcal_out}, net {totals.net}")
 
 

@@ -47,4 +47,22 @@ const berlin: Schemas["RegisterRequest"]["timezone"] = zones.items[0];
 type Publish = paths["/api/v1/meal-packages/{id}/publish"]["post"];
 const ifMatch: Publish["parameters"]["header"] = { "If-Match": '"3"' };
 
-export const used = [withId, squat, plank, describe, balance, berlin, ifMatch];
+// A phone's sync: a change is an upsert with the thing and its ETag, or a tombstone;
+// an offline edit goes back in a batch, conditional on that ETag.
+type SyncChanges = Schemas["SyncChanges"];
+function keep(copy: Map<string, unknown>, page: SyncChanges): string {
+  for (const change of page.changes) {
+    if (change.op === "delete") copy.delete(change.id);
+    else copy.set(change.id, change.data);
+  }
+  return page.cursor;
+}
+const batch: Schemas["BatchRequest"] = {
+  id: crypto.randomUUID(),
+  operations: [
+    { method: "PATCH", path: `/api/v1/meal-entries/${crypto.randomUUID()}`, if_match: '"9f"', body: { kcal: 450 } },
+    { method: "DELETE", path: `/api/v1/workout-entries/${crypto.randomUUID()}` },
+  ],
+};
+
+export const used = [withId, squat, plank, describe, balance, berlin, ifMatch, keep, batch];
