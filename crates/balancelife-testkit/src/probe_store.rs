@@ -123,6 +123,9 @@ impl Store for ProbeStore {
     fn batches(&self) -> &dyn balancelife::store::BatchStore {
         self.inner.batches()
     }
+    fn health_samples(&self) -> &dyn balancelife::store::HealthStore {
+        self.inner.health_samples()
+    }
     fn foods(&self) -> &dyn balancelife::store::FoodStore {
         self.inner.foods()
     }

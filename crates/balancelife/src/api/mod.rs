@@ -6,6 +6,7 @@ mod catalogue;
 mod entries;
 mod foods;
 mod health;
+mod health_samples;
 pub mod http;
 mod import_export;
 mod import_foreign;
@@ -39,6 +40,8 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
     let import = import.layer(DefaultBodyLimit::max(import_export::IMPORT_LIMIT_BYTES));
     let (foreign_schemas, foreign_paths, foreign) = routes!(import_foreign::import);
     let (batch_schemas, batch_paths, batch) = routes!(sync::batch::batch);
+    let (samples_schemas, samples_paths, samples) = routes!(health_samples::add);
+    let samples = samples.layer(DefaultBodyLimit::max(health_samples::SAMPLES_LIMIT_BYTES));
     let batch = batch.layer(DefaultBodyLimit::max(sync::batch::BATCH_LIMIT_BYTES));
     let foreign = foreign.layer(DefaultBodyLimit::max(import_export::IMPORT_LIMIT_BYTES));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
@@ -110,6 +113,8 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(summary::summary))
         .routes(routes!(sync::changes::changes))
         .routes((batch_schemas, batch_paths, batch))
+        .routes((samples_schemas, samples_paths, samples))
+        .routes(routes!(health_samples::list))
         .routes(routes!(import_export::export))
         .routes((schemas, paths, import))
         .routes((foreign_schemas, foreign_paths, foreign))

@@ -5,6 +5,7 @@ pub mod batches;
 pub mod cache;
 mod encoded;
 pub mod foods;
+pub mod health;
 pub mod memory;
 pub mod mongo;
 mod page;
@@ -26,6 +27,7 @@ use crate::domain::{
 pub use batches::BatchStore;
 pub use encoded::{Encoded, tag_of};
 pub use foods::FoodStore;
+pub use health::HealthStore;
 pub use page::{DateRange, Page, PageLimit, PageRequest};
 pub use sync_feed::SyncFeed;
 
@@ -269,6 +271,8 @@ pub trait Store: Send + Sync {
     fn sync_feed(&self) -> &dyn SyncFeed;
     /// The answers of batches of writes, by the ids their clients gave them.
     fn batches(&self) -> &dyn BatchStore;
+    /// Samples from health platforms (`domain::health`).
+    fn health_samples(&self) -> &dyn HealthStore;
 }
 
 /// A read-mostly catalogue of one package kind, listed in slug order.

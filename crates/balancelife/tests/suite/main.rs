@@ -45,6 +45,7 @@ mod docs;
 mod food_import;
 mod fuzz;
 mod hardening;
+mod health_samples;
 mod http_caching;
 mod import_foreign;
 mod insights;

@@ -42,6 +42,7 @@ use crate::api::http::error::ErrorBody;
         (name = "insights", description = "Daily energy and macro balance"),
         (name = "data", description = "Export and import of a user's own data"),
         (name = "sync", description = "What changed since a phone last looked, deletions included"),
+        (name = "health data", description = "Samples from Health Connect and HealthKit"),
         (name = "operations", description = "Health, metrics and this document"),
     )
 )]

@@ -412,6 +412,11 @@ impl Store for CachedStore {
         self.core.inner.batches()
     }
 
+    /// Not cached: written in batches by a phone, read by the same phone.
+    fn health_samples(&self) -> &dyn crate::store::HealthStore {
+        self.core.inner.health_samples()
+    }
+
     fn foods(&self) -> &dyn crate::store::FoodStore {
         self.core.inner.foods()
     }

@@ -11,6 +11,7 @@
 mod batches;
 mod feed;
 mod foods;
+mod health;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use uuid::Uuid;
 use self::batches::BatchTable;
 use self::feed::Feeds;
 use self::foods::FoodTable;
+use self::health::HealthTable;
 use super::sync_feed::{
     DEFAULT_TOMBSTONE_RETENTION, FeedHead, FeedKind, FeedPage, FeedPosition, FeedRecord, SyncFeed,
     next_position,
@@ -52,6 +54,7 @@ pub struct MemoryStore {
     users: Arc<RwLock<Users>>,
     feeds: Arc<Mutex<Feeds>>,
     batches: BatchTable,
+    health: HealthTable,
     meal_packages: PackageTable<MealPackage>,
     workout_packages: PackageTable<WorkoutPackage>,
     meal_entries: EntryTable<MealData>,
@@ -75,6 +78,7 @@ impl MemoryStore {
             meal_entries: EntryTable::new(users.clone(), feeds.clone()),
             workout_entries: EntryTable::new(users.clone(), feeds.clone()),
             foods: FoodTable::default(),
+            health: HealthTable::new(users.clone()),
             users,
             feeds,
             batches: BatchTable::default(),
@@ -174,6 +178,7 @@ impl Store for MemoryStore {
         self.meal_entries.remove_owner(id);
         self.workout_entries.remove_owner(id);
         self.foods.remove_owner(id);
+        self.health.remove_owner(id);
         self.feeds.lock().forget(id);
         Ok(user)
     }
@@ -204,6 +209,10 @@ impl Store for MemoryStore {
 
     fn batches(&self) -> &dyn super::BatchStore {
         &self.batches
+    }
+
+    fn health_samples(&self) -> &dyn super::HealthStore {
+        &self.health
     }
 }
 

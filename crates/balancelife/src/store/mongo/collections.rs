@@ -20,6 +20,9 @@ pub const SYNC_MARKERS: &str = "sync_markers";
 /// The answers of batches of writes, kept for a resend.
 pub const SYNC_BATCHES: &str = "sync_batches";
 
+/// Samples from health platforms.
+pub const HEALTH_SAMPLES: &str = "health_samples";
+
 /// The lease (and saved resume token) of the cache's change-stream invalidator.
 pub const CACHE_INVALIDATOR: &str = "cache_invalidator";
 /// The record of the migrations that have run.

@@ -8,8 +8,8 @@ use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
 use super::collections::{
-    FOODS, MEAL_ENTRIES, MEAL_PACKAGES, SYNC_BATCHES, SYNC_MARKERS, USERS, WORKOUT_ENTRIES,
-    WORKOUT_PACKAGES,
+    FOODS, HEALTH_SAMPLES, MEAL_ENTRIES, MEAL_PACKAGES, SYNC_BATCHES, SYNC_MARKERS, USERS,
+    WORKOUT_ENTRIES, WORKOUT_PACKAGES,
 };
 use super::deletion_notes;
 use super::errors::bounded;
@@ -70,6 +70,13 @@ fn expected_indexes() -> Vec<(&'static str, &'static str, Document, bool)> {
             FOODS,
             "changed_at_id",
             doc! { "changed_at": 1, "_id": 1 },
+            false,
+        ),
+        // A user's health samples of one type, by time.
+        (
+            HEALTH_SAMPLES,
+            "user_kind_start",
+            doc! { "user_id": 1, "kind": 1, "start": 1 },
             false,
         ),
         // A user's sync feed, in its order.

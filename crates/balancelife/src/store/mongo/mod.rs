@@ -12,6 +12,7 @@ mod entries;
 mod errors;
 mod feed;
 mod foods;
+mod health;
 mod indexes;
 mod migrations;
 mod packages;
@@ -33,7 +34,8 @@ use uuid::Uuid;
 
 use self::batches::MongoBatches;
 use self::collections::{
-    FOODS, MEAL_PACKAGES, SYNC_BATCHES, SYNC_CLOCKS, SYNC_MARKERS, USERS, WORKOUT_PACKAGES,
+    FOODS, HEALTH_SAMPLES, MEAL_PACKAGES, SYNC_BATCHES, SYNC_CLOCKS, SYNC_MARKERS, USERS,
+    WORKOUT_PACKAGES,
 };
 pub use self::deletion_notes::DeletionNotes;
 use self::documents::{EntryDocument, UserDoc};
@@ -42,6 +44,7 @@ pub(super) use self::errors::is_duplicate_key;
 use self::errors::{Rejected, bounded, detached, detached_write, insert_unless_taken};
 use self::feed::{FeedClock, Intent, MongoFeed};
 use self::foods::MongoFoods;
+use self::health::MongoHealth;
 use self::packages::MongoPackages;
 use super::{
     ComponentHealth, ComponentStatus, EntryStore, FoodStore, Optional, PackageStore, Store,
@@ -72,6 +75,7 @@ pub struct MongoStore {
     clock: Arc<FeedClock>,
     feed: MongoFeed,
     batches: MongoBatches,
+    health: MongoHealth,
 }
 
 impl MongoStore {
@@ -149,6 +153,7 @@ impl MongoStore {
         );
         Self {
             batches: MongoBatches::new(db.collection(SYNC_BATCHES), timeout),
+            health: MongoHealth::new(db.collection(HEALTH_SAMPLES), raw_users.clone(), timeout),
             users: db.collection(USERS),
             meal_packages: MongoPackages::new(db.collection(MEAL_PACKAGES), timeout),
             workout_packages: MongoPackages::new(db.collection(WORKOUT_PACKAGES), timeout),
@@ -521,6 +526,9 @@ impl Store for MongoStore {
         } else {
             self.delete_user_in_steps(id).await
         }?;
+        if let Err(error) = self.health.delete_owned_by(id).await {
+            tracing::warn!(error = %ErrorChain(&error), "a deleted user's health samples were left behind");
+        }
         if let Err(error) = self.clock.forget(id).await {
             // Numbers of a user that is gone: read by nobody, never in the way.
             tracing::warn!(error = %ErrorChain(&error), "a deleted user's sync feed was left behind");
@@ -554,5 +562,9 @@ impl Store for MongoStore {
 
     fn batches(&self) -> &dyn super::BatchStore {
         &self.batches
+    }
+
+    fn health_samples(&self) -> &dyn super::HealthStore {
+        &self.health
     }
 }

@@ -1,0 +1,34 @@
+//! The health samples' part of the storage contract (see `domain::health`): a
+//! user's samples by id, written again when their record changes, listed by type
+//! and time.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{StoreResult, Written};
+use crate::domain::{HealthSample, SampleType};
+
+/// The most samples one list answers.
+pub const MAX_LISTED: usize = 5_000;
+
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// Creates or replaces the sample of `sample.id`: `Created`, `Unchanged` or
+    /// `Replaced`. `NotFound` when the owner does not exist, or the id is another
+    /// user's.
+    async fn put(&self, sample: HealthSample) -> StoreResult<Written<HealthSample>>;
+
+    /// Removes the user's sample `id`, and returns it; `NotFound` if there is none.
+    async fn remove(&self, user_id: Uuid, id: Uuid) -> StoreResult<HealthSample>;
+
+    /// The user's samples of `kind` that start in `[from, to)`, by start, at most
+    /// `MAX_LISTED`.
+    async fn list(
+        &self,
+        user_id: Uuid,
+        kind: SampleType,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<HealthSample>>;
+}
