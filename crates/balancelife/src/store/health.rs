@@ -6,11 +6,28 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{StoreResult, Written};
+use super::{StoreError, StoreResult, Written};
 use crate::domain::{HealthSample, SampleType};
 
 /// The most samples one list answers.
 pub const MAX_LISTED: usize = 5_000;
+
+/// What writing `sample` over `stored` (what its id holds now) is: `NotFound`
+/// over another user's, `Unchanged` (nothing to write) over the same content.
+pub fn written_over(
+    stored: Option<&HealthSample>,
+    sample: &HealthSample,
+) -> StoreResult<Written<HealthSample>> {
+    Ok(match stored {
+        Some(stored) if stored.user_id != sample.user_id => return Err(StoreError::NotFound),
+        Some(stored) if stored.same_content(sample) => Written::Unchanged(stored.clone()),
+        Some(stored) => Written::Replaced {
+            stored: sample.clone(),
+            previous: stored.clone(),
+        },
+        None => Written::Created(sample.clone()),
+    })
+}
 
 #[async_trait]
 pub trait HealthStore: Send + Sync {

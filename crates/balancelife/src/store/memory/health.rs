@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::Users;
 use crate::domain::{HealthSample, SampleType};
-use crate::store::health::{HealthStore, MAX_LISTED};
+use crate::store::health::{HealthStore, MAX_LISTED, written_over};
 use crate::store::{StoreError, StoreResult, Written};
 
 pub struct HealthTable {
@@ -42,17 +42,10 @@ impl HealthStore for HealthTable {
             return Err(StoreError::NotFound);
         }
         let mut samples = self.by_id.write();
-        let written = match samples.get(&sample.id) {
-            Some(stored) if stored.user_id != sample.user_id => return Err(StoreError::NotFound),
-            Some(stored) if stored.same_content(&sample) => {
-                return Ok(Written::Unchanged(stored.clone()));
-            }
-            Some(stored) => Written::Replaced {
-                stored: sample.clone(),
-                previous: stored.clone(),
-            },
-            None => Written::Created(sample.clone()),
-        };
+        let written = written_over(samples.get(&sample.id), &sample)?;
+        if matches!(written, Written::Unchanged(_)) {
+            return Ok(written);
+        }
         samples.insert(sample.id, sample);
         Ok(written)
     }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::errors::{bounded, detached};
 use crate::domain::{HealthSample, SampleType};
-use crate::store::health::{HealthStore, MAX_LISTED};
+use crate::store::health::{HealthStore, MAX_LISTED, written_over};
 use crate::store::{StoreError, StoreResult, Written};
 
 pub struct MongoHealth {
@@ -84,17 +84,10 @@ impl HealthStore for MongoHealth {
             return Err(StoreError::NotFound);
         }
         let previous = self.find(sample.id).await?;
-        let written = match &previous {
-            Some(stored) if stored.user_id != sample.user_id => return Err(StoreError::NotFound),
-            Some(stored) if stored.same_content(&sample) => {
-                return Ok(Written::Unchanged(stored.clone()));
-            }
-            Some(stored) => Written::Replaced {
-                stored: sample.clone(),
-                previous: stored.clone(),
-            },
-            None => Written::Created(sample.clone()),
-        };
+        let written = written_over(previous.as_ref(), &sample)?;
+        if matches!(written, Written::Unchanged(_)) {
+            return Ok(written);
+        }
         // Another user's sample is never replaced: the filter names the owner.
         let filter = doc! {
             "_id": bson::Uuid::from(sample.id),
