@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// Fewer operations and histories of at most 10k entries: a quick look.
     #[arg(long)]
     pub quick: bool,
+    /// Only the offline phone's rows (the change feed, batches, tokens) and their
+    /// targets.
+    #[arg(long)]
+    pub sync_only: bool,
 }
 
 /// Operation counts, scaled down by `--quick`.
@@ -146,6 +150,19 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     balancelife::sample::load(mongo.as_ref(), now).await?;
     let fixture = Fixture::find(mongo.as_ref(), now).await?;
     progress.inc(1);
+
+    progress.set_message("sync: batches, first and empty syncs, tokens");
+    let synced = crate::sync::measure(&mongo, &servers, args.quick).await?;
+    let sync_targets = crate::sync::targets(&synced.rows, synced.empty_sync_store_calls);
+    report.rows.extend(synced.rows);
+    if args.sync_only {
+        progress.finish_with_message("done");
+        report.targets = sync_targets;
+        report.print();
+        report.write_json(&args.json)?;
+        let _ = mongo.database().drop().await;
+        return Ok(());
+    }
 
     let cluster_cached = match &servers.cluster {
         Some(cluster) => {
@@ -346,6 +363,7 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     progress.finish_with_message("done");
 
     report.targets = targets(&report);
+    report.targets.extend(sync_targets);
     report.print();
     report.write_json(&args.json)?;
     report.write_chart(&args.chart)?;

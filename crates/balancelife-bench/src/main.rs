@@ -14,6 +14,7 @@ mod http;
 mod measure;
 mod mixed;
 mod report;
+mod sync;
 mod wrk;
 
 use std::path::PathBuf;

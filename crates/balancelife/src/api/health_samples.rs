@@ -359,11 +359,18 @@ async fn remove(
     kind: SampleType,
     report: &mut SampleReport,
 ) -> ApiResult<SampleResult> {
-    let removed = state.store.health_samples().remove(user.id, id).await;
-    let outcome = match removed.optional()? {
+    let removed = state
+        .store
+        .health_samples()
+        .remove(user.id, id)
+        .await
+        .optional()?;
+    let outcome = match removed {
         Some(_) => SampleOutcome::Removed,
         None => SampleOutcome::Absent,
     };
+    // By what was stored, whatever type the deletion names.
+    let kind = removed.map_or(kind, |sample| sample.kind);
     if kind == SampleType::ExerciseSession {
         // Its workout entry goes with it, if it was logged as one.
         match state.store.workout_entries().delete(user.id, id).await {
@@ -400,13 +407,28 @@ async fn log_session(
     let day = user.timezone.local_date(sample.start);
     let around = DateRange::new(day.pred_opt().unwrap_or(day), day.succ_opt().unwrap_or(day))
         .map_err(|error| ApiError::internal(error.0))?;
+    // Workouts logged from other sessions are not the user's: only theirs count.
+    let sessions: std::collections::HashSet<Uuid> = state
+        .store
+        .health_samples()
+        .list(
+            user.id,
+            SampleType::ExerciseSession,
+            sample.start - TimeDelta::days(2),
+            sample.end + TimeDelta::days(2),
+        )
+        .await?
+        .into_iter()
+        .map(|session| session.id)
+        .collect();
     let overlaps = all_entries(workouts, user.id, around)
         .await?
         .into_iter()
+        .filter(|logged| !sessions.contains(&logged.id))
         .any(|logged| {
             let ends = logged.data.started_at
                 + TimeDelta::seconds(i64::from(logged.data.duration_s.get()));
-            logged.id != sample.id && logged.data.started_at < sample.end && sample.start < ends
+            logged.data.started_at < sample.end && sample.start < ends
         });
     if overlaps {
         match workouts.delete(user.id, sample.id).await {

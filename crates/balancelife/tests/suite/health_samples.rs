@@ -119,6 +119,22 @@ async fn a_record_sent_again_changes_nothing_and_its_changes_and_deletion_follow
     assert_eq!(outcomes(&deleted.body), ["removed"]);
     assert!(workouts_on(&app, &user, "2026-03-03").await.is_empty());
 
+    // A deletion sent with another type still takes the session's workout away.
+    let mut other_run = session.clone();
+    other_run["source"] = source("run-3");
+    let logged_again = send(&app, &user, json!([other_run])).await;
+    assert_eq!(outcomes(&logged_again.body), ["created"]);
+    assert_eq!(workouts_on(&app, &user, "2026-03-03").await.len(), 1);
+    let removed = send(
+        &app,
+        &user,
+        json!([{"type": "weight", "start": "2026-03-03T06:00:00Z", "source": source("run-3"),
+            "deleted": true}]),
+    )
+    .await;
+    assert_eq!(outcomes(&removed.body), ["removed"]);
+    assert!(workouts_on(&app, &user, "2026-03-03").await.is_empty());
+
     // Another user's record of the same id is theirs alone.
     let other = app
         .register("other-health", json!({"timezone": "UTC"}))

@@ -90,6 +90,7 @@ async fn indexes_exist_with_the_intended_keys_and_uniqueness() {
         summary("sync_markers",     "user_seq_kind_id", &doc! { "u": 1, "seq": 1, "k": 1, "i": 1 }, false),
         summary("sync_markers",     "expires_at_ttl",   &doc! { "expires_at": 1 },             false),
         summary("sync_batches",     "_id_",             &id,                                   true),
+        summary("sync_batches",     "u",                &doc! { "u": 1 },                      false),
         summary("health_samples",   "_id_",             &id,                                   true),
         summary("health_samples",   "user_kind_start",  &doc! { "user_id": 1, "kind": 1, "start": 1 }, false),
         summary("sync_batches",     "expires_at_ttl",   &doc! { "expires_at": 1 },             false),

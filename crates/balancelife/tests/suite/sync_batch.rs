@@ -93,6 +93,36 @@ async fn a_batch_applies_its_operations_in_order_and_a_resend_applies_nothing(ap
     let (since, _) = crate::sync::sync(&app, &user, Some(&cursor), 100).await;
     assert!(since.is_empty(), "nothing applied again: {since:?}");
 
+    // The same batch with its bodies' fields in another order is the same batch.
+    let mut reordered = operations.clone();
+    reordered[4]["body"] = json!({"name": "Batch Bea"});
+    reordered[2] =
+        json!({"body": {"kcal": 450}, "path": meal_path(&lunch.to_string()), "method": "PATCH"});
+    let same = send(&app, &user, batch, reordered).await;
+    assert_eq!(same.body, first.body, "{}", same.body);
+
+    // Credentials stay out of batches (kept a week), and a tag must be a header.
+    for (operation, field) in [
+        (
+            json!({"method": "PATCH", "path": "/api/v1/users/me",
+            "body": {"email": "new@example.test", "current_password": "a long enough password"}}),
+            "operations[0].body",
+        ),
+        (
+            json!({"method": "DELETE", "path": meal_path(&lunch.to_string()), "if_match": "bad\u{1}tag"}),
+            "operations[0].if_match",
+        ),
+    ] {
+        let refused = send(&app, &user, Uuid::now_v7(), json!([operation])).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert_eq!(refused.error_field(), field);
+    }
+
     // The same id for other operations, a write a batch may not hold, too many.
     let other = send(&app, &user, batch, json!([])).await;
     assert_eq!(

@@ -318,9 +318,13 @@ pub async fn put<E: EntryResource>(
     let entry = new_entry(&state, &user, id, data).await?;
     if if_match.is_given() {
         // Only over the revision named: the entry must be there, and still be it.
-        let current = matching::<E>(&state, &user, id, &if_match)
-            .await
-            .map_err(|_| ApiError::precondition_failed())?;
+        // No entry to be that revision: 412 too.
+        let current = match matching::<E>(&state, &user, id, &if_match).await {
+            Err(refused) if refused.status() == StatusCode::NOT_FOUND => {
+                return Err(ApiError::precondition_failed());
+            }
+            other => other?,
+        };
         let updated = E::entries(state.store.as_ref())
             .update(entry, current.updated_at)
             .await;

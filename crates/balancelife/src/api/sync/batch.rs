@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::{
     ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, TRANSFER_ENCODING,
@@ -26,6 +27,7 @@ use axum::http::header::{
 use axum::http::{Extensions, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use utoipa::ToSchema;
@@ -34,7 +36,7 @@ use uuid::Uuid;
 use crate::api::account::auth::AuthUser;
 use crate::api::http::envelope::EnvelopeLayer;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
-use crate::api::http::extract::ValidJson;
+use crate::api::http::extract::{BODY_LIMIT_BYTES, ValidJson};
 use crate::api::http::state::SharedState;
 use crate::store::batches::BatchClaim;
 
@@ -195,21 +197,14 @@ pub async fn batch(
         return Err(ApiError::too_many_items("operations", MAX_OPERATIONS));
     }
     for (index, operation) in request.operations.iter().enumerate() {
-        if !writable(operation.method, &operation.path) {
-            return Err(ApiError::invalid(
-                format!("operations[{index}].path"),
-                "is not a write a batch may hold (PUT, PATCH or DELETE of your own entries, \
-                 foods and favourites, PATCH of /api/v1/users/me)",
-            ));
-        }
+        check(operation).map_err(|(field, message)| {
+            ApiError::invalid(format!("operations[{index}].{field}"), message)
+        })?;
     }
-    let encoded = serde_json::to_vec(&request.operations).map_err(ApiError::internal)?;
-    let digest = hex::encode(Sha256::digest(&encoded));
+    let digest = digest_of(&request.operations)?;
     let batches = state.store.batches();
-    // A request that died half-way gives its batch up after twice its deadline.
-    let abandoned_after = state.request_timeout * 2;
     match batches
-        .claim(user.id, request.id, &digest, abandoned_after)
+        .claim(user.id, request.id, &digest, ABANDONED_AFTER)
         .await?
     {
         BatchClaim::Fresh => {}
@@ -226,18 +221,95 @@ pub async fn batch(
             ));
         }
     }
-    let results = apply(&state, &headers, &extensions, &request.operations).await;
-    let answer = BatchAnswer {
-        id: request.id,
-        results,
-    };
-    let encoded = serde_json::to_vec(&answer).map_err(ApiError::internal)?;
-    if let Err(error) = batches.finish(user.id, request.id, encoded.clone()).await {
-        // Applied, but not kept: a resend applies it again, which each operation
-        // bears (a PUT is the same, a DELETE is 404, a PATCH sets the same fields).
-        tracing::warn!(error = %crate::telemetry::ErrorChain(&error), "a batch's answer was not kept");
+    // Applied and kept in a task of its own: a phone that loses the connection
+    // half-way (what this endpoint is for), or a request past its deadline, leaves
+    // the batch to finish, and its resend gets the answer.
+    let (user_id, id) = (user.id, request.id);
+    let applied = crate::store::spawned(async move {
+        let results = apply(&state, &headers, &extensions, &request.operations).await;
+        let answer = BatchAnswer { id, results };
+        let encoded = serde_json::to_vec(&answer).map_err(ApiError::internal)?;
+        let batches = state.store.batches();
+        let failed = answer.results.iter().any(|result| result.status >= 500);
+        let kept = if failed || encoded.len() > MAX_KEPT_BYTES {
+            // An operation the service could not do now is done again on a resend
+            // (the others are the same again), rather than its failure kept for a
+            // week; an answer too long to keep likewise.
+            batches.release(user_id, id).await
+        } else {
+            batches.finish(user_id, id, encoded.clone()).await
+        };
+        if let Err(error) = kept {
+            // A resend applies it again, which each operation bears (a PUT is the
+            // same, a DELETE is 404, a PATCH sets the same fields).
+            tracing::warn!(error = %crate::telemetry::ErrorChain(&error), "a batch's answer was not kept");
+        }
+        ApiResult::Ok(encoded)
+    })
+    .await?;
+    Ok(json_response(applied, false))
+}
+
+/// How long a claimed batch that never finished waits before a resend may apply it
+/// again (its instance died): past any batch's run.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The longest answer kept for a resend.
+const MAX_KEPT_BYTES: usize = 8 * 1024 * 1024;
+
+/// Why `operation` cannot be in a batch: the field, and the reason.
+fn check(operation: &Operation) -> Result<(), (&'static str, &'static str)> {
+    if !writable(operation.method, &operation.path) {
+        return Err((
+            "path",
+            "is not a write a batch may hold (PUT, PATCH or DELETE of your own entries, \
+             foods and favourites, PATCH of /api/v1/users/me)",
+        ));
     }
-    Ok(json_response(encoded, false))
+    if operation
+        .if_match
+        .as_deref()
+        .is_some_and(|tag| HeaderValue::from_str(tag).is_err())
+    {
+        return Err(("if_match", "is not a header value"));
+    }
+    // A batch's operations are kept (as their digest) for a week: no credentials.
+    let credentials = ["password", "current_password"];
+    if operation
+        .body
+        .as_ref()
+        .and_then(Value::as_object)
+        .is_some_and(|body| credentials.iter().any(|field| body.contains_key(*field)))
+    {
+        return Err((
+            "body",
+            "changes a password or needs one: send it on its own, not in a batch",
+        ));
+    }
+    Ok(())
+}
+
+/// The digest a batch's operations are known by, whatever order their bodies'
+/// fields came in.
+fn digest_of(operations: &[Operation]) -> ApiResult<String> {
+    let value = serde_json::to_value(operations).map_err(ApiError::internal)?;
+    let canonical = serde_json::to_vec(&sorted(value)).map_err(ApiError::internal)?;
+    Ok(hex::encode(Sha256::digest(&canonical)))
+}
+
+/// `value` with every object's keys in order.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(object) => {
+            let ordered: std::collections::BTreeMap<String, Value> = object
+                .into_iter()
+                .map(|(key, value)| (key, sorted(value)))
+                .collect();
+            Value::Object(ordered.into_iter().collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 /// The API's routes, made once (with the OpenAPI document they come from).
@@ -253,6 +325,7 @@ async fn apply(
     let routes = ROUTES
         .get_or_init(|| crate::api::documented_routes().split_for_parts().0)
         .clone()
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(EnvelopeLayer::new(state.clone()))
         .with_state(state.clone());
     let mut results = Vec::with_capacity(operations.len());

@@ -22,6 +22,13 @@ struct Batch {
     answer: Option<Vec<u8>>,
 }
 
+impl BatchTable {
+    /// Called by `delete_user`.
+    pub fn remove_owner(&self, user_id: Uuid) {
+        self.by_id.lock().retain(|(owner, _), _| *owner != user_id);
+    }
+}
+
 #[async_trait]
 impl BatchStore for BatchTable {
     async fn claim(

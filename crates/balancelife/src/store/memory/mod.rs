@@ -179,6 +179,7 @@ impl Store for MemoryStore {
         self.workout_entries.remove_owner(id);
         self.foods.remove_owner(id);
         self.health.remove_owner(id);
+        self.batches.remove_owner(id);
         self.feeds.lock().forget(id);
         Ok(user)
     }

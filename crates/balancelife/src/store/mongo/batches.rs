@@ -9,7 +9,7 @@ use chrono::{TimeDelta, Utc};
 use mongodb::Collection;
 use uuid::Uuid;
 
-use super::errors::{Rejected, bounded, detached, insert_unless_taken};
+use super::errors::{Rejected, bounded, delete_owned, detached, insert_unless_taken};
 use crate::store::batches::{ANSWER_KEPT, BatchClaim, BatchStore};
 use crate::store::{StoreError, StoreResult};
 
@@ -21,6 +21,15 @@ pub struct MongoBatches {
 impl MongoBatches {
     pub fn new(batches: Collection<Document>, timeout: Duration) -> Self {
         Self { batches, timeout }
+    }
+
+    /// Deletes the kept answers of a deleted user's batches.
+    pub async fn delete_owned_by(
+        &self,
+        user_id: Uuid,
+        session: Option<&mut mongodb::ClientSession>,
+    ) -> StoreResult<()> {
+        delete_owned(self.timeout, &self.batches, "u", user_id, session).await
     }
 }
 

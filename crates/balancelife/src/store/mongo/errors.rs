@@ -151,6 +151,24 @@ where
     crate::store::spawned(bounded_write(timeout, op(handle.clone()))).await
 }
 
+/// Deletes every document of `collection` whose `field` is `owner`: a deleted
+/// user's. In `session`'s transaction where there is one (whose commit carries the
+/// time limit a `deleteMany` cannot).
+pub async fn delete_owned<T: Send + Sync>(
+    timeout: Duration,
+    collection: &mongodb::Collection<T>,
+    field: &str,
+    owner: uuid::Uuid,
+    session: Option<&mut mongodb::ClientSession>,
+) -> Result<(), StoreError> {
+    let call = collection.delete_many(bson::doc! { field: bson::Uuid::from(owner) });
+    match session {
+        Some(session) => bounded(timeout, call.session(session)).await?,
+        None => bounded(timeout, call).await?,
+    };
+    Ok(())
+}
+
 /// Why a write that can collide with a unique index failed.
 #[derive(Debug)]
 pub enum Rejected {

@@ -210,7 +210,7 @@ impl FeedClock {
         if outcome == Outcome::Unknown {
             return;
         }
-        for _ in 0..2 {
+        for round in 0..2 {
             let mut seqs = Vec::with_capacity(ticket.intents.len());
             for (seq, intent) in (ticket.first..).zip(&ticket.intents) {
                 seqs.push(seq);
@@ -235,6 +235,12 @@ impl FeedClock {
                 }
             };
             if settled.is_empty() {
+                return;
+            }
+            if round == 1 {
+                tracing::warn!(
+                    "a write was settled twice before it ended; its change is behind a cursor"
+                );
                 return;
             }
             let again: Vec<Intent> = (ticket.first..)

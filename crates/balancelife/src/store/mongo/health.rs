@@ -11,7 +11,7 @@ use futures_util::TryStreamExt;
 use mongodb::Collection;
 use uuid::Uuid;
 
-use super::errors::{bounded, detached};
+use super::errors::{delete_owned, detached};
 use crate::domain::{HealthSample, SampleType};
 use crate::store::health::{HealthStore, MAX_LISTED, written_over};
 use crate::store::{StoreError, StoreResult, Written};
@@ -36,10 +36,12 @@ impl MongoHealth {
     }
 
     /// Deletes every sample of a deleted user.
-    pub async fn delete_owned_by(&self, user_id: Uuid) -> StoreResult<()> {
-        let filter = doc! { "user_id": bson::Uuid::from(user_id) };
-        bounded(self.timeout, self.samples.delete_many(filter)).await?;
-        Ok(())
+    pub async fn delete_owned_by(
+        &self,
+        user_id: Uuid,
+        session: Option<&mut mongodb::ClientSession>,
+    ) -> StoreResult<()> {
+        delete_owned(self.timeout, &self.samples, "user_id", user_id, session).await
     }
 
     async fn find(&self, id: Uuid) -> StoreResult<Option<HealthSample>> {

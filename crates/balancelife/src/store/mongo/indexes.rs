@@ -79,6 +79,8 @@ fn expected_indexes() -> Vec<(&'static str, &'static str, Document, bool)> {
             doc! { "user_id": 1, "kind": 1, "start": 1 },
             false,
         ),
+        // A deleted user's kept batch answers.
+        (SYNC_BATCHES, "u", doc! { "u": 1 }, false),
         // A user's sync feed, in its order.
         (
             SYNC_MARKERS,

@@ -274,6 +274,8 @@ impl MongoStore {
             .session(&mut session);
         bounded(self.timeout, workouts).await?;
         self.foods.delete_owned_by(id, Some(&mut session)).await?;
+        self.health.delete_owned_by(id, Some(&mut session)).await?;
+        self.batches.delete_owned_by(id, Some(&mut session)).await?;
         bounded(self.timeout, session.commit_transaction()).await?;
         Ok(User::from(deleted))
     }
@@ -295,6 +297,8 @@ impl MongoStore {
         self.meal_entries.delete_owned_by(id).await?;
         self.workout_entries.delete_owned_by(id).await?;
         self.foods.delete_owned_by(id, None).await?;
+        self.health.delete_owned_by(id, None).await?;
+        self.batches.delete_owned_by(id, None).await?;
         deleted.map(User::from).ok_or(StoreError::NotFound)
     }
 }
@@ -526,9 +530,6 @@ impl Store for MongoStore {
         } else {
             self.delete_user_in_steps(id).await
         }?;
-        if let Err(error) = self.health.delete_owned_by(id).await {
-            tracing::warn!(error = %ErrorChain(&error), "a deleted user's health samples were left behind");
-        }
         if let Err(error) = self.clock.forget(id).await {
             // Numbers of a user that is gone: read by nobody, never in the way.
             tracing::warn!(error = %ErrorChain(&error), "a deleted user's sync feed was left behind");
