@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::account::auth::AuthUser;
+use crate::api::entries::MAX_RANGE_DAYS;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::{ValidJson, ValidQuery};
 use crate::api::http::state::SharedState;
@@ -242,10 +243,10 @@ pub async fn list(
         .ok_or_else(|| ApiError::invalid("from", "is required (YYYY-MM-DD)"))?;
     let range = DateRange::new(from, query.to.unwrap_or(from))
         .map_err(|error| ApiError::invalid("to", error.0))?;
-    if range.days() > crate::api::entries::MAX_RANGE_DAYS {
+    if range.days() > MAX_RANGE_DAYS {
         return Err(ApiError::invalid(
             "to",
-            "the range must span at most 366 days",
+            format!("the range must span at most {MAX_RANGE_DAYS} days"),
         ));
     }
     let start = user.timezone.instant(range.from(), NaiveTime::MIN);
@@ -281,8 +282,7 @@ fn check(user: &User, input: SampleInput) -> Result<Checked, (&'static str, Stri
         });
     }
     let end = input.end.unwrap_or(input.start);
-    let earliest = DateTime::<Utc>::from_timestamp(946_684_800, 0).expect("2000-01-01");
-    if input.start < earliest || input.start > Utc::now() + TimeDelta::days(1) {
+    if !crate::domain::is_plausible_time(input.start) {
         return Err((
             "start",
             "must be between 2000-01-01 and one day from now".into(),
@@ -452,11 +452,8 @@ async fn log_session(
 fn session_workout(sample: &HealthSample) -> ApiResult<WorkoutData> {
     let activity = sample.activity.unwrap_or(Activity::Other);
     let name = match &sample.title {
-        Some(title) => title.as_str().to_owned(),
-        None => serde_json::to_value(activity)
-            .ok()
-            .and_then(|value| value.as_str().map(capitalized))
-            .unwrap_or_else(|| "Workout".to_owned()),
+        Some(title) => title.as_str(),
+        None => activity.label(),
     };
     let platform = sample.source.platform.display_name();
     let origin = match &sample.source.app {
@@ -484,16 +481,4 @@ fn session_workout(sample: &HealthSample) -> ApiResult<WorkoutData> {
         package: None,
         notes,
     })
-}
-
-fn capitalized(word: &str) -> String {
-    let mut letters = word.chars();
-    match letters.next() {
-        Some(first) => first
-            .to_uppercase()
-            .chain(letters)
-            .collect::<String>()
-            .replace('_', " "),
-        None => String::new(),
-    }
 }

@@ -13,7 +13,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Datelike, Utc};
-use sha2::{Digest, Sha256};
+
 use uuid::Uuid;
 
 use super::account::auth::AuthUser;
@@ -108,18 +108,9 @@ pub async fn import(
     Ok(Json(report))
 }
 
-/// The id of the row `key` of a `format` file, for `user`: a UUID (version 8) made
-/// of a SHA-256 of the three.
+/// The id of the row `key` of a `format` file, for `user` (`derived_id`).
 fn entry_id(user: &User, format: Format, key: &str) -> Uuid {
-    let digest = Sha256::new()
-        .chain_update(user.id.as_bytes())
-        .chain_update(format.as_str().as_bytes())
-        .chain_update([0])
-        .chain_update(key.as_bytes())
-        .finalize();
-    let mut bytes = [0; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    Uuid::new_v8(bytes)
+    crate::domain::derived_id(user.id, format.as_str(), key)
 }
 
 /// The instant of `when` for `user`; `None` for a date outside the years an entry

@@ -59,6 +59,25 @@ pub enum Activity {
     Other,
 }
 
+impl Activity {
+    /// As a person names it, for a title made by the service.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Running => "Running",
+            Self::Walking => "Walking",
+            Self::Cycling => "Cycling",
+            Self::Swimming => "Swimming",
+            Self::Rowing => "Rowing",
+            Self::Hiking => "Hiking",
+            Self::Strength => "Strength training",
+            Self::Hiit => "HIIT",
+            Self::Yoga => "Yoga",
+            Self::Pilates => "Pilates",
+            Self::Other => "Workout",
+        }
+    }
+}
+
 /// Nutrition of one entry, copied in when it is logged so later catalogue edits never
 /// rewrite history. Only energy is always known: a meal logged by hand may carry its
 /// calories alone (a coffee), and an unknown macro is `None`, never a zero.

@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -157,20 +156,11 @@ impl HealthSample {
     }
 }
 
-/// The id of a user's sample of `platform`'s record `record_id`: a UUID (version 8)
-/// of a SHA-256 of the three, so the same record always lands on the same sample
-/// (and an exercise session on the same workout entry).
+/// The id of a user's sample of `platform`'s record `record_id` (`derived_id`), so
+/// the same record always lands on the same sample (and an exercise session on the
+/// same workout entry).
 pub fn sample_id(user_id: Uuid, platform: HealthPlatform, record_id: &str) -> Uuid {
-    let digest = Sha256::new()
-        .chain_update(user_id.as_bytes())
-        .chain_update(b"health:")
-        .chain_update(platform.as_str().as_bytes())
-        .chain_update([0])
-        .chain_update(record_id.as_bytes())
-        .finalize();
-    let mut bytes = [0; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    Uuid::new_v8(bytes)
+    super::derived_id(user_id, &format!("health:{}", platform.as_str()), record_id)
 }
 
 #[cfg(test)]

@@ -717,6 +717,30 @@ pub fn new_id() -> uuid::Uuid {
     uuid::Uuid::now_v7()
 }
 
+/// The id of what `key` names in `namespace` (another app's export, a health
+/// platform) for user `user_id`: a UUID (version 8) of a SHA-256 of the three, so
+/// the same thing sent again lands on the same id, and two users' never meet.
+pub fn derived_id(user_id: uuid::Uuid, namespace: &str, key: &str) -> uuid::Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(user_id.as_bytes())
+        .chain_update(namespace.as_bytes())
+        .chain_update([0])
+        .chain_update(key.as_bytes())
+        .finalize();
+    let mut bytes = [0; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Uuid::new_v8(bytes)
+}
+
+/// Whether `at` is a time a record can be about: from 2000 (earlier is a garbled
+/// or swapped date) to a day from now (clocks and time zones).
+pub fn is_plausible_time(at: chrono::DateTime<chrono::Utc>) -> bool {
+    let earliest = chrono::DateTime::<chrono::Utc>::from_timestamp(946_684_800, 0)
+        .expect("2000-01-01T00:00:00Z");
+    at >= earliest && at <= chrono::Utc::now() + chrono::TimeDelta::days(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -156,6 +156,11 @@ impl<T> Written<T> {
     pub fn was_created(&self) -> bool {
         matches!(self, Self::Created(_))
     }
+
+    /// Whether the write changed what is stored.
+    pub fn changed(&self) -> bool {
+        !matches!(self, Self::Unchanged(_))
+    }
 }
 
 /// Which backend serves requests, as reported by `/health` and `balancelife config`.

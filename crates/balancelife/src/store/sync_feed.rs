@@ -154,11 +154,11 @@ pub struct FeedPage {
 }
 
 /// The newest change of a user that every reader may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedHead {
     pub seq: i64,
-    /// False while a write below the newest number is still under way (the head
-    /// moves once it ends, without a write of its own): not to be cached.
+    /// False while a write below the newest number is still under way: the head
+    /// moves when it ends, so a poll at it may not be answered "nothing".
     pub settled: bool,
 }
 

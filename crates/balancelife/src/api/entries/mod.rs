@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
@@ -493,12 +493,7 @@ pub async fn check_package<E: EntryResource>(state: &SharedState, data: &E) -> A
 /// Entries are about the past or the near present: a day ahead allows for clocks and
 /// time zones, the lower bound catches swapped or garbled dates.
 pub fn check_occurred_at<E: EntryResource>(at: DateTime<Utc>) -> ApiResult<()> {
-    let earliest = Utc
-        .with_ymd_and_hms(2000, 1, 1, 0, 0, 0)
-        .single()
-        .expect("valid constant");
-    let latest = Utc::now() + chrono::Duration::days(1);
-    if at < earliest || at > latest {
+    if !crate::domain::is_plausible_time(at) {
         return Err(ApiError::invalid(
             E::OCCURRED_AT_FIELD,
             "must be between 2000-01-01 and one day from now",

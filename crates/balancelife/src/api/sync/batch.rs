@@ -208,7 +208,7 @@ pub async fn batch(
         .await?
     {
         BatchClaim::Fresh => {}
-        BatchClaim::Done(answer) => return Ok(replayed(answer)),
+        BatchClaim::Done(answer) => return Ok(json_response(answer, true)),
         BatchClaim::Running => {
             return Err(ApiError::conflict(
                 "this batch is being applied by another request; send it again in a moment",
@@ -405,10 +405,6 @@ async fn result_of(response: Response) -> OperationResult {
         body,
         etag,
     }
-}
-
-fn replayed(answer: Vec<u8>) -> Response {
-    json_response(answer, true)
 }
 
 fn json_response(body: Vec<u8>, replayed: bool) -> Response {

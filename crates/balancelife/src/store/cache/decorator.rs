@@ -852,24 +852,15 @@ impl CachedFeed {
         self.core.inner.sync_feed()
     }
 
-    /// The head as cached, filled only when settled: an unsettled head moves when
-    /// a write under way ends, which bumps nothing.
-    async fn cached_head(&self, user_id: Uuid) -> StoreResult<i64> {
-        let load = || async {
-            let head = self.inner().head(user_id).await?;
-            if head.settled {
-                Ok(head.seq)
-            } else {
-                // Not a value to keep: the caller asks the store.
-                Err(StoreError::Conflict("a write is under way".into()))
-            }
-        };
+    /// The head as cached. An unsettled one (a write under way) is kept too, and
+    /// never answers a poll: the write voids it when it ends.
+    async fn cached_head(&self, user_id: Uuid) -> StoreResult<FeedHead> {
         self.core
             .read_through(
                 Scope::user(user_id),
                 FEED_HEAD.to_owned(),
                 vec![FEED.to_owned()],
-                load,
+                || self.inner().head(user_id),
             )
             .await
     }
@@ -882,10 +873,7 @@ impl SyncFeed for CachedFeed {
     }
 
     async fn head(&self, user_id: Uuid) -> StoreResult<FeedHead> {
-        match self.cached_head(user_id).await {
-            Ok(seq) => Ok(FeedHead { seq, settled: true }),
-            Err(_) => self.inner().head(user_id).await,
-        }
+        self.cached_head(user_id).await
     }
 
     async fn changes(
@@ -896,7 +884,8 @@ impl SyncFeed for CachedFeed {
     ) -> StoreResult<FeedPage> {
         if after.tie.is_none()
             && let Ok(head) = self.cached_head(user_id).await
-            && after.seq >= head
+            && head.settled
+            && after.seq >= head.seq
         {
             return Ok(FeedPage {
                 changes: Vec::new(),

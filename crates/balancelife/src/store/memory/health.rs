@@ -43,7 +43,7 @@ impl HealthStore for HealthTable {
         }
         let mut samples = self.by_id.write();
         let written = written_over(samples.get(&sample.id), &sample)?;
-        if matches!(written, Written::Unchanged(_)) {
+        if !written.changed() {
             return Ok(written);
         }
         samples.insert(sample.id, sample);

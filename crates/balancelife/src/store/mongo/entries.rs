@@ -251,9 +251,7 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         let (user_id, intent) = (entry.user_id, Self::intent(entry.id, false));
         let write = self.create_unnumbered(entry);
         self.clock
-            .numbered(user_id, intent, write, |written| {
-                !matches!(written, Written::Unchanged(_))
-            })
+            .numbered(user_id, intent, write, Written::changed)
             .await
     }
 
@@ -261,9 +259,7 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         let (user_id, intent) = (entry.user_id, Self::intent(entry.id, false));
         let write = self.put_unnumbered(entry);
         self.clock
-            .numbered(user_id, intent, write, |written| {
-                !matches!(written, Written::Unchanged(_))
-            })
+            .numbered(user_id, intent, write, Written::changed)
             .await
     }
 

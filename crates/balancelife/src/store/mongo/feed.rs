@@ -26,7 +26,7 @@ use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
 use super::documents::{EntryDocument, UserDoc};
-use super::errors::{Rejected, bounded, bounded_write, detached};
+use super::errors::{Rejected, bounded, bounded_write, delete_owned, detached};
 use crate::domain::{MealData, User, WorkoutData};
 use crate::store::sync_feed::{
     DEFAULT_TOMBSTONE_RETENTION, FeedHead, FeedKind, FeedPage, FeedPosition, FeedRecord, MAX_PAGE,
@@ -352,11 +352,15 @@ impl FeedClock {
     }
 
     /// Deletes a deleted user's clock and markers.
-    pub async fn forget(&self, user_id: Uuid) -> StoreResult<()> {
-        let id = bson::Uuid::from(user_id);
-        bounded(self.timeout, self.markers.delete_many(doc! { "u": id })).await?;
-        bounded(self.timeout, self.clocks.delete_one(doc! { "_id": id })).await?;
-        Ok(())
+    /// In `session`'s transaction where there is one, as the user's other data.
+    pub async fn forget(
+        &self,
+        user_id: Uuid,
+        mut session: Option<&mut mongodb::ClientSession>,
+    ) -> StoreResult<()> {
+        let markers = session.as_deref_mut();
+        delete_owned(self.timeout, &self.markers, "u", user_id, markers).await?;
+        delete_owned(self.timeout, &self.clocks, "_id", user_id, session).await
     }
 }
 
@@ -432,6 +436,19 @@ fn noted(clock: &Document) -> Vec<Noted> {
             })
         })
         .collect()
+}
+
+/// The entries of one kind that `filter` finds.
+async fn entries_found<D: EntryDocument>(
+    timeout: Duration,
+    collection: &Collection<D::Doc>,
+    filter: Document,
+) -> StoreResult<Vec<crate::domain::Entry<D>>> {
+    let found = detached(timeout, collection, move |collection| async move {
+        collection.find(filter).await?.try_collect::<Vec<_>>().await
+    })
+    .await?;
+    Ok(found.into_iter().map(D::from_doc).collect())
 }
 
 /// The read side: the feed's pages, with the things they name as they are now.
@@ -545,24 +562,16 @@ impl MongoFeed {
                     .into_iter()
                     .collect()
             }
-            FeedKind::MealEntry => {
-                let found = detached(timeout, &self.meals, move |meals| async move {
-                    meals.find(entries).await?.try_collect::<Vec<_>>().await
-                })
-                .await?;
-                found
-                    .into_iter()
-                    .map(|doc| FeedRecord::Meal(MealData::from_doc(doc)))
-                    .collect()
-            }
+            FeedKind::MealEntry => entries_found::<MealData>(timeout, &self.meals, entries)
+                .await?
+                .into_iter()
+                .map(FeedRecord::Meal)
+                .collect(),
             FeedKind::WorkoutEntry => {
-                let found = detached(timeout, &self.workouts, move |workouts| async move {
-                    workouts.find(entries).await?.try_collect::<Vec<_>>().await
-                })
-                .await?;
-                found
+                entries_found::<WorkoutData>(timeout, &self.workouts, entries)
+                    .await?
                     .into_iter()
-                    .map(|doc| FeedRecord::Workout(WorkoutData::from_doc(doc)))
+                    .map(FeedRecord::Workout)
                     .collect()
             }
         })

@@ -87,7 +87,7 @@ impl HealthStore for MongoHealth {
         }
         let previous = self.find(sample.id).await?;
         let written = written_over(previous.as_ref(), &sample)?;
-        if matches!(written, Written::Unchanged(_)) {
+        if !written.changed() {
             return Ok(written);
         }
         // Another user's sample is never replaced: the filter names the owner.

@@ -276,6 +276,7 @@ impl MongoStore {
         self.foods.delete_owned_by(id, Some(&mut session)).await?;
         self.health.delete_owned_by(id, Some(&mut session)).await?;
         self.batches.delete_owned_by(id, Some(&mut session)).await?;
+        self.clock.forget(id, Some(&mut session)).await?;
         bounded(self.timeout, session.commit_transaction()).await?;
         Ok(User::from(deleted))
     }
@@ -299,6 +300,7 @@ impl MongoStore {
         self.foods.delete_owned_by(id, None).await?;
         self.health.delete_owned_by(id, None).await?;
         self.batches.delete_owned_by(id, None).await?;
+        self.clock.forget(id, None).await?;
         deleted.map(User::from).ok_or(StoreError::NotFound)
     }
 }
@@ -525,16 +527,11 @@ impl Store for MongoStore {
     }
 
     async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
-        let deleted = if self.supports_transactions {
+        if self.supports_transactions {
             self.delete_user_in_transaction(id).await
         } else {
             self.delete_user_in_steps(id).await
-        }?;
-        if let Err(error) = self.clock.forget(id).await {
-            // Numbers of a user that is gone: read by nobody, never in the way.
-            tracing::warn!(error = %ErrorChain(&error), "a deleted user's sync feed was left behind");
         }
-        Ok(deleted)
     }
 
     fn meal_packages(&self) -> &dyn PackageStore<MealPackage> {
