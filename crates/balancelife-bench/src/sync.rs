@@ -16,7 +16,6 @@ use anyhow::Context;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -33,6 +32,8 @@ const GROUP: &str = "sync";
 const TIER: &str = "cached, at the service";
 pub const BATCH: &str = "batch of 500 entry writes";
 pub const FIRST_SYNC: &str = "first sync, 10,000 changes, pages of 1,000";
+pub const FIRST_SYNC_FLOOR: &str = "first sync's floor: the same documents through the driver";
+pub const REFRESH_FLOOR: &str = "token refresh's floor: its read and write through the driver";
 pub const EMPTY_SYNC: &str = "empty incremental sync";
 pub const REFRESH: &str = "token refresh";
 pub const REVOKED: &str = "device signed out -> refused by another instance";
@@ -212,6 +213,19 @@ pub async fn measure(
         }
     }
     rows.push(row(REFRESH, &latencies));
+    // Its floor: the read and the conditional write of the user record a renewal
+    // needs, straight through the driver (the record written back as it was).
+    let user_id: uuid::Uuid = registered["user"]["id"]
+        .as_str()
+        .context("a user id")?
+        .parse()?;
+    let mut latencies = histogram();
+    for _ in 0..100 {
+        let started = Instant::now();
+        read_and_write_back_through_the_driver(mongo, user_id).await?;
+        latencies.saturating_record(nanos(started));
+    }
+    rows.push(row(REFRESH_FLOOR, &latencies));
 
     // Signed out through one instance, until the other refuses the device: the
     // devices above make room (at most 20 per user), so each round signs one out.
@@ -233,7 +247,9 @@ pub async fn measure(
             .call(
                 Method::DELETE,
                 &format!("/api/v1/devices/{device}"),
-                Some(&token),
+                // Its own token: the sign-ins above pushed the registration's
+                // device out (at most 20 per user).
+                Some(&access),
                 None,
             )
             .await?;
@@ -255,9 +271,12 @@ pub async fn measure(
         latencies.saturating_record(nanos(started));
     }
     rows.push(row(REVOKED, &latencies));
-    // Three batches of 500 meals, timed; the rest of 10,000 changes written
-    // straight through the cached store, 16 at a time (numbered in the feed alike).
-    let batches: u32 = 3;
+    // A device of its own for the rest: the registration's was pushed out above.
+    let (status, session) = login().await?;
+    anyhow::ensure!(status == StatusCode::OK, "signing in: {status}");
+    let token = session["token"].as_str().context("a token")?.to_owned();
+    // Batches of 500 meals through the API, timed.
+    let batches: u32 = if quick { 3 } else { 6 };
     let mut latencies = histogram();
     let today = chrono::Utc::now();
     for batch in 0..batches {
@@ -290,26 +309,23 @@ pub async fn measure(
         anyhow::ensure!(created == 500, "a batch created {created} of 500");
     }
     rows.push(row(BATCH, &latencies));
-    let user_id: uuid::Uuid = registered["user"]["id"]
-        .as_str()
-        .context("a user id")?
-        .parse()?;
-    let rest = 10_000 - 500 * batches;
-    let written: Vec<_> = futures_util::stream::iter(0..rest)
-        .map(|n| {
-            let store = first.store.clone();
-            let minutes = i64::from(n) * 7 + 20_000;
-            let at = balancelife::domain::now() - chrono::Duration::minutes(minutes);
-            let entry = balancelife_testkit::fixtures::entry::<balancelife::domain::MealData>(
-                user_id, n, at,
-            );
-            async move { store.meal_entries().put(entry).await }
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
-    for result in written {
-        result?;
+    // The rest of 10,000 changes, 500 at a time straight through the cached store
+    // (as a batch writes them, and numbered in the feed alike).
+    let rest: Vec<u32> = (0..10_000 - 500 * batches).collect();
+    for chunk in rest.chunks(500) {
+        let entries = chunk
+            .iter()
+            .map(|&n| {
+                let at = balancelife::domain::now()
+                    - chrono::Duration::minutes(i64::from(n) * 7 + 20_000);
+                balancelife_testkit::fixtures::entry::<balancelife::domain::MealData>(
+                    user_id, n, at,
+                )
+            })
+            .collect();
+        for written in first.store.meal_entries().put_many(entries).await? {
+            written?;
+        }
     }
 
     // A phone's first sync: everything, a page of 1,000 at a time.
@@ -333,10 +349,86 @@ pub async fn measure(
     }
     rows.push(row(FIRST_SYNC, &latencies));
 
+    // The store's own floor for it: the same documents read straight through the
+    // driver, a page at a time (the markers by their range, the meals by their ids),
+    // with nothing else the feed does.
+    let mut latencies = histogram();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let read = read_changes_through_the_driver(mongo, user_id).await?;
+        latencies.saturating_record(nanos(started));
+        anyhow::ensure!(read == 10_001, "the driver read {read} markers");
+    }
+    rows.push(row(FIRST_SYNC_FLOOR, &latencies));
+
     Ok(SyncFigures {
         rows,
         empty_sync_store_calls,
     })
+}
+
+/// Reads user `user_id`'s record and writes it back as it was, on the condition
+/// that it is still the revision read, as a renewal does (one round trip each).
+async fn read_and_write_back_through_the_driver(
+    mongo: &MongoStore,
+    user_id: uuid::Uuid,
+) -> anyhow::Result<()> {
+    use balancelife::store::mongo::collections::USERS;
+    use bson::{Document, doc};
+
+    let users = mongo.database().collection::<Document>(USERS);
+    let id = bson::Uuid::from(user_id);
+    let read = users
+        .find_one(doc! { "_id": id })
+        .await?
+        .context("the user")?;
+    let revision = read.get("updated_at").cloned().context("a revision")?;
+    users
+        .find_one_and_replace(doc! { "_id": id, "updated_at": revision }, read)
+        .await?
+        .context("replaced")?;
+    Ok(())
+}
+
+/// Reads `user_id`'s feed as the store must at least, pages of 1,000 through the
+/// driver alone: each page of markers, then the meals it names; the markers read.
+async fn read_changes_through_the_driver(
+    mongo: &MongoStore,
+    user_id: uuid::Uuid,
+) -> anyhow::Result<usize> {
+    use balancelife::store::mongo::collections::{MEAL_ENTRIES, SYNC_MARKERS};
+    use bson::{Document, doc};
+    use futures_util::TryStreamExt;
+
+    let markers = mongo.database().collection::<Document>(SYNC_MARKERS);
+    let meals = mongo.database().collection::<Document>(MEAL_ENTRIES);
+    let owner = bson::Uuid::from(user_id);
+    let (mut after, mut read) = (-1_i64, 0);
+    loop {
+        let page: Vec<Document> = markers
+            .find(doc! { "u": owner, "seq": { "$gt": after } })
+            .sort(doc! { "seq": 1, "k": 1, "i": 1 })
+            .limit(1_000)
+            .await?
+            .try_collect()
+            .await?;
+        let Some(last) = page.last() else {
+            return Ok(read);
+        };
+        after = last.get_i64("seq")?;
+        read += page.len();
+        let ids: Vec<bson::Bson> = page
+            .iter()
+            .filter(|marker| marker.get_str("k") == Ok("meal_entry"))
+            .filter_map(|marker| marker.get("i").cloned())
+            .collect();
+        let found: Vec<Document> = meals
+            .find(doc! { "_id": { "$in": ids } })
+            .await?
+            .try_collect()
+            .await?;
+        anyhow::ensure!(!found.is_empty() || page.len() == 1, "no meals found");
+    }
 }
 
 /// The issue's targets for these rows.
@@ -358,10 +450,18 @@ pub fn targets(rows: &[Row], empty_sync_store_calls: u64) -> Vec<Target> {
         });
     }
     if let Some(first) = find(FIRST_SYNC) {
+        let floor = find(FIRST_SYNC_FLOOR).map_or_else(String::new, |floor| {
+            format!(
+                "; the store's floor (the same documents through the driver) p50 {:.0} ms, \
+                 the service ×{:.2} of it",
+                floor.p50_us / 1e3,
+                first.p50_us / floor.p50_us
+            )
+        });
         targets.push(Target {
             name: "first sync of 10k changes: ≤ 500 ms end to end, paged",
             measured: format!(
-                "p50 {:.0} ms, worst of 3 {:.0} ms",
+                "p50 {:.0} ms, worst of 3 {:.0} ms{floor}",
                 first.p50_us / 1e3,
                 first.p99_us / 1e3
             ),
@@ -372,7 +472,7 @@ pub fn targets(rows: &[Row], empty_sync_store_calls: u64) -> Vec<Target> {
         targets.push(Target {
             name: "a batch of 500 entry writes: ≤ 2 s on the replica set",
             measured: format!(
-                "p50 {:.2} s, worst of 20 {:.2} s",
+                "p50 {:.2} s, worst {:.2} s",
                 batch.p50_us / 1e6,
                 batch.p99_us / 1e6
             ),
@@ -380,9 +480,17 @@ pub fn targets(rows: &[Row], empty_sync_store_calls: u64) -> Vec<Target> {
         });
     }
     if let Some(refresh) = find(REFRESH) {
+        let floor = find(REFRESH_FLOOR).map_or_else(String::new, |floor| {
+            format!(
+                "; the store's floor (its read and write through the driver) p50 {:.2} ms, \
+                 the service ×{:.2} of it",
+                floor.p50_us / 1e3,
+                refresh.p50_us / floor.p50_us
+            )
+        });
         targets.push(Target {
             name: "token refresh: p50 ≤ 2 ms",
-            measured: format!("p50 {:.2} ms", refresh.p50_us / 1e3),
+            measured: format!("p50 {:.2} ms{floor}", refresh.p50_us / 1e3),
             pass: refresh.p50_us <= 2_000.0,
         });
     }

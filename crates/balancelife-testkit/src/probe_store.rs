@@ -179,6 +179,17 @@ impl EntryStore<MealData> for ProbeMealEntries {
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<MealData>> {
         self.inner.meal_entries().delete(user_id, id).await
     }
+    async fn delete_unchanged(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        expected: DateTime<Utc>,
+    ) -> StoreResult<Entry<MealData>> {
+        self.inner
+            .meal_entries()
+            .delete_unchanged(user_id, id, expected)
+            .await
+    }
     async fn names_package(&self, package_id: Uuid) -> StoreResult<bool> {
         self.inner.meal_entries().names_package(package_id).await
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use balancelife::domain::*;
+use balancelife::store::sync_feed::{FeedPosition, FeedRecord};
 use balancelife::store::{
     DateRange, DaySumsByDate, EntryStore, PageLimit, PageRequest, Store, StoreError, Written,
     all_entries,
@@ -12,6 +13,7 @@ use balancelife::store::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::contract::sync_feed::read_all;
 use crate::fixtures::{self, EntryFixture, at, date, entry, unique_email};
 
 type S = Arc<dyn Store>;
@@ -638,6 +640,99 @@ pub async fn put_creates_then_replaces_keeping_created_at<D: EntryFixture + Stor
     );
 }
 
+/// A phone's batch: each entry answered as its own `put` would be, the feed
+/// numbering each write, whether the store writes them together or one by one.
+pub async fn putting_many_answers_each_as_its_own_put_would<D: EntryFixture + StoreAccess>(
+    store: S,
+) {
+    let (user, stranger) = (new_user(&store).await, new_user(&store).await);
+    let (start, _) = read_all(&store, user.id, FeedPosition::START, 100).await;
+    let kept = entry::<D>(user.id, 1, at("2026-03-03", "08:00"));
+    let edited = entry::<D>(user.id, 2, at("2026-03-03", "09:00"));
+    let theirs = entry::<D>(stranger.id, 3, at("2026-03-03", "10:00"));
+    for existing in [&kept, &edited, &theirs] {
+        entries::<D>(&store).put(existing.clone()).await.unwrap();
+    }
+    let (before, after_existing) = read_all(&store, user.id, FeedPosition::START, 100).await;
+    assert_eq!(before.len(), start.len() + 2);
+    let mut edit = edited.clone();
+    edit.data = edited.data.altered();
+    // Moved to another day: the day it left must not keep it.
+    edit.local_date = date("2026-03-04");
+    let mut hijack = theirs.clone();
+    hijack.user_id = user.id;
+    let fresh: Vec<Entry<D>> = (4..7)
+        .map(|n| entry::<D>(user.id, n, at("2026-03-05", "12:00")))
+        .collect();
+    let mut batch = vec![kept.clone(), edit.clone(), hijack];
+    batch.extend(fresh.iter().cloned());
+
+    let results = entries::<D>(&store).put_many(batch).await.unwrap();
+
+    assert_eq!(results.len(), 6);
+    assert_eq!(
+        results[0].as_ref().ok(),
+        Some(&Written::Unchanged(kept.clone()))
+    );
+    match &results[1] {
+        Ok(Written::Replaced { stored, previous }) => {
+            assert_eq!(previous, &edited, "what was replaced, as it was");
+            assert_eq!(stored.data, edit.data);
+            assert_eq!(stored.created_at, edited.created_at, "created_at survives");
+        }
+        other => panic!("expected Replaced, got {other:?}"),
+    }
+    assert!(
+        matches!(results[2], Err(StoreError::NotFound)),
+        "another user's id: {:?}",
+        results[2]
+    );
+    for (result, made) in results[3..].iter().zip(&fresh) {
+        assert_eq!(result.as_ref().ok(), Some(&Written::Created(made.clone())));
+        assert_eq!(
+            entries::<D>(&store).get(user.id, made.id).await.unwrap(),
+            *made
+        );
+    }
+    assert_eq!(
+        entries::<D>(&store)
+            .get(stranger.id, theirs.id)
+            .await
+            .unwrap(),
+        theirs,
+        "another user's entry is left as it was"
+    );
+    let moved = entries::<D>(&store)
+        .list(
+            user.id,
+            DateRange::new(date("2026-03-03"), date("2026-03-05")).unwrap(),
+            PageRequest::first(limit(10)),
+        )
+        .await
+        .unwrap();
+    let mut days: Vec<(uuid::Uuid, chrono::NaiveDate)> = moved
+        .items
+        .iter()
+        .map(|entry| (entry.id, entry.local_date))
+        .collect();
+    let mut expected = vec![(kept.id, kept.local_date), (edit.id, edit.local_date)];
+    expected.extend(fresh.iter().map(|made| (made.id, made.local_date)));
+    days.sort();
+    expected.sort();
+    assert_eq!(days, expected, "each listed once, on its day");
+    // The feed after the batch: the edit and the new entries, each once; the
+    // entry put as it was may come again (MongoDB moves the place of a write that
+    // changed nothing), as it is.
+    let (changed, _) = read_all(&store, user.id, after_existing, 100).await;
+    let mut ids: Vec<uuid::Uuid> = changed.iter().map(FeedRecord::id).collect();
+    ids.retain(|id| *id != kept.id);
+    ids.sort();
+    let mut written = vec![edit.id];
+    written.extend(fresh.iter().map(|made| made.id));
+    written.sort();
+    assert_eq!(ids, written);
+}
+
 pub async fn entries_of_other_users_are_invisible<D: EntryFixture + StoreAccess>(store: S) {
     let owner = new_user(&store).await;
     let other = new_user(&store).await;
@@ -810,6 +905,53 @@ pub async fn an_entry_update_from_a_stale_read_conflicts<D: EntryFixture + Store
             .await
             .unwrap(),
         first
+    );
+}
+
+/// A deletion of the revision read (`If-Match`): refused once the entry changed.
+pub async fn a_deletion_from_a_stale_read_conflicts_and_deletes_nothing<
+    D: EntryFixture + StoreAccess,
+>(
+    store: S,
+) {
+    let (user, stranger) = (new_user(&store).await, new_user(&store).await);
+    let original = entry::<D>(user.id, 1, at("2026-03-14", "12:00"));
+    entries::<D>(&store).create(original.clone()).await.unwrap();
+    let mut changed = original.clone();
+    changed.data = original.data.altered();
+    changed.updated_at += Duration::milliseconds(5);
+    entries::<D>(&store)
+        .update(changed.clone(), original.updated_at)
+        .await
+        .unwrap();
+
+    let stale = entries::<D>(&store)
+        .delete_unchanged(user.id, original.id, original.updated_at)
+        .await;
+    assert_conflict(stale);
+    assert_eq!(
+        entries::<D>(&store)
+            .get(user.id, original.id)
+            .await
+            .unwrap(),
+        changed,
+        "nothing deleted"
+    );
+    assert_not_found(
+        entries::<D>(&store)
+            .delete_unchanged(stranger.id, original.id, changed.updated_at)
+            .await,
+    );
+    let deleted = entries::<D>(&store)
+        .delete_unchanged(user.id, original.id, changed.updated_at)
+        .await
+        .unwrap();
+    assert_eq!(deleted, changed);
+    assert_not_found(entries::<D>(&store).get(user.id, original.id).await);
+    assert_not_found(
+        entries::<D>(&store)
+            .delete_unchanged(user.id, original.id, changed.updated_at)
+            .await,
     );
 }
 

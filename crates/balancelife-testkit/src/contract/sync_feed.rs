@@ -24,7 +24,7 @@ async fn new_user(store: &S) -> User {
 }
 
 /// Every change after `after`, `page` at a time, and the position after them.
-async fn read_all(
+pub async fn read_all(
     store: &S,
     user_id: Uuid,
     mut after: FeedPosition,

@@ -11,6 +11,7 @@ pub mod mongo;
 mod page;
 pub mod sync_feed;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -365,6 +366,31 @@ where
     }
 }
 
+/// The owner of `entries` if they may be written together (`EntryStore::put_many`):
+/// at least two, all of one owner, no id twice (the order of two writes of one
+/// entry matters, of different ones not).
+pub fn put_together<D: EntryData>(entries: &[Entry<D>]) -> Option<Uuid> {
+    let owner = entries.first()?.user_id;
+    let mut ids = HashSet::with_capacity(entries.len());
+    let together = entries.len() >= 2
+        && entries
+            .iter()
+            .all(|entry| entry.user_id == owner && ids.insert(entry.id));
+    together.then_some(owner)
+}
+
+/// `put` of each of `entries` in turn: `put_many` where they cannot go together.
+pub async fn put_one_by_one<D: EntryData, S: EntryStore<D> + ?Sized>(
+    store: &S,
+    entries: Vec<Entry<D>>,
+) -> Vec<StoreResult<Written<Entry<D>>>> {
+    let mut results = Vec::with_capacity(entries.len());
+    for entry in entries {
+        results.push(store.put(entry).await);
+    }
+    results
+}
+
 /// `list_rendered` of entries from a page read afresh: the default, and a cache's
 /// miss.
 async fn render_entries_fresh<D: EntryData, S: EntryStore<D> + ?Sized>(
@@ -398,6 +424,17 @@ pub trait EntryStore<D: EntryData>: Send + Sync {
     /// original `created_at`, with the entry it replaced as the replacement found it);
     /// `NotFound` if the id belongs to someone else.
     async fn put(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>>;
+    /// `put` of each entry, in order, each answered as its own `put` would be: a
+    /// phone's offline log sent as one batch. A store that can write them together
+    /// does so when they are one owner's, with ids all different (`put_together`);
+    /// by default, and otherwise, they are put one by one. An error for the whole
+    /// call (the owner is gone, the store is down) is each entry's.
+    async fn put_many(
+        &self,
+        entries: Vec<Entry<D>>,
+    ) -> StoreResult<Vec<StoreResult<Written<Entry<D>>>>> {
+        Ok(put_one_by_one(self, entries).await)
+    }
     async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>>;
     /// Replaces an existing entry of the owner if it is still the version the caller
     /// read (`expected_updated_at`, else a conflict); `NotFound` if there is none.
@@ -408,6 +445,15 @@ pub trait EntryStore<D: EntryData>: Send + Sync {
     ) -> StoreResult<Entry<D>>;
     /// Returns the entry as the deletion found it.
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>>;
+    /// `delete`, if the entry is still the version the caller read
+    /// (`expected_updated_at`, else a conflict and nothing is deleted): a `DELETE`
+    /// with `If-Match`. `NotFound` if there is none.
+    async fn delete_unchanged(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<Entry<D>>;
     /// The owner's entries whose local date is in `range`, ordered by
     /// (local_date, occurred_at, id).
     async fn list(

@@ -55,6 +55,12 @@ async fn every_write_sent(timeout: Duration) -> Vec<Document> {
     let meals = mongo.meal_entries();
     let meal = entry::<MealData>(person.id, 1, at("2026-06-01", "08:00"));
     meals.create(meal.clone()).await.unwrap();
+    // A phone's batch: its entries and their markers written together.
+    let batch = (2..4)
+        .map(|n| entry::<MealData>(person.id, n, at("2026-06-02", "08:00")))
+        .collect();
+    let written = meals.put_many(batch).await.unwrap();
+    assert!(written.iter().all(Result::is_ok), "{written:?}");
     let mut replaced = meal.clone();
     replaced.data.eaten_at = at("2026-06-01", "09:00");
     let replaced = meals.put(replaced).await.unwrap().into_inner();
@@ -82,6 +88,18 @@ async fn every_write_sent(timeout: Duration) -> Vec<Document> {
             "no {command} was sent: {sent:?}"
         );
     }
+    let many_at_once = |target: &str| {
+        sent.iter().any(|sent| {
+            sent.get_str("update") == Ok(target)
+                && sent
+                    .get_array("updates")
+                    .is_ok_and(|updates| updates.len() == 2)
+        })
+    };
+    assert!(
+        many_at_once("meal_entries") && many_at_once("sync_markers"),
+        "the batch's entries and markers were not written together: {sent:?}"
+    );
     sent
 }
 

@@ -13,6 +13,7 @@ use crate::support::{TestApp, TestUser};
 
 on_every_store!(
     a_batch_applies_its_operations_in_order_and_a_resend_applies_nothing,
+    entry_puts_written_together_answer_as_their_own_requests_would,
     two_phones_that_edited_offline_end_with_what_the_service_holds,
 );
 
@@ -188,6 +189,150 @@ async fn a_batch_applies_its_operations_in_order_and_a_resend_applies_nothing(ap
         )
         .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+/// The operations of a phone that logged offline, for `user`: new entries, one
+/// the service has as it is, an edit, bodies the routes refuse, another account's
+/// entry (`theirs`), one entry twice, and workouts. Each has its path and body.
+async fn offline_log(app: &TestApp, user: &TestUser, theirs: Uuid) -> Vec<(String, Value)> {
+    let (kept, edited) = (Uuid::now_v7(), Uuid::now_v7());
+    for id in [kept, edited] {
+        let stored = app
+            .put(&meal_path(&id.to_string()), Some(&user.token), meal(300))
+            .await;
+        assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
+    }
+    let twice = Uuid::now_v7();
+    let mut other_id = meal(10);
+    other_id["id"] = json!(Uuid::now_v7());
+    let mut too_old = meal(10);
+    too_old["eaten_at"] = json!("1999-03-02T12:00:00Z");
+    let workout = || {
+        (
+            format!("/api/v1/workout-entries/{}", Uuid::now_v7()),
+            TestApp::workout_body("2026-03-02T07:00:00Z"),
+        )
+    };
+    vec![
+        (meal_path(&twice.to_string()), meal(100)),
+        (meal_path(&kept.to_string()), meal(300)),
+        (meal_path(&edited.to_string()), meal(350)),
+        (
+            meal_path(&Uuid::now_v7().to_string()),
+            json!({"kcal": "lots"}),
+        ),
+        (meal_path(&Uuid::now_v7().to_string()), other_id),
+        (meal_path(&Uuid::now_v7().to_string()), too_old),
+        (meal_path(&theirs.to_string()), meal(10)),
+        (meal_path(&Uuid::now_v7().to_string()), meal(200)),
+        (meal_path(&twice.to_string()), meal(120)),
+        workout(),
+        workout(),
+    ]
+}
+
+/// What a write answered, without what differs between two users' identical
+/// writes (ids, times): its status, and an error's code and field.
+fn answer_shape(status: u64, body: &Value) -> (u64, Value, Value) {
+    let error = &body["error"];
+    (status, error["code"].clone(), error["field"].clone())
+}
+
+async fn entry_puts_written_together_answer_as_their_own_requests_would(app: TestApp) {
+    let stranger = app.register("stranger", json!({})).await;
+    let theirs = Uuid::now_v7();
+    let stored = app
+        .put(
+            &meal_path(&theirs.to_string()),
+            Some(&stranger.token),
+            meal(5),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::CREATED);
+
+    // One phone sends its log as a batch, the other as requests of their own.
+    let (batcher, single) = (
+        app.register("batcher", json!({})).await,
+        app.register("single", json!({})).await,
+    );
+    let batched = offline_log(&app, &batcher, theirs).await;
+    let (_, cursor) = crate::sync::sync(&app, &batcher, None, 100).await;
+    let operations: Vec<Value> = batched
+        .iter()
+        .map(|(path, body)| json!({"method": "PUT", "path": path, "body": body}))
+        .collect();
+    let answer = send(&app, &batcher, Uuid::now_v7(), Value::Array(operations)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let results = answer.body["results"].as_array().unwrap();
+    let mut singly = Vec::new();
+    for (path, body) in offline_log(&app, &single, theirs).await {
+        let response = app.put(&path, Some(&single.token), body).await;
+        singly.push(answer_shape(
+            u64::from(response.status.as_u16()),
+            &response.body,
+        ));
+    }
+    let together: Vec<_> = results
+        .iter()
+        .map(|result| answer_shape(result["status"].as_u64().unwrap(), &result["body"]))
+        .collect();
+    assert_eq!(together, singly, "{}", answer.body);
+    assert_eq!(
+        statuses(&answer.body),
+        [201, 200, 200, 422, 422, 422, 404, 201, 200, 201, 201]
+    );
+
+    // Each written entry reads back as its result, with its tag; each is in the
+    // change feed once, as it is now.
+    let mut written = HashMap::new();
+    for ((path, _), result) in batched.iter().zip(results) {
+        if result["status"].as_u64().unwrap() >= 300 {
+            continue;
+        }
+        let read = app.get(path, Some(&batcher.token)).await;
+        written.insert(
+            path.rsplit('/').next().unwrap().to_owned(),
+            read.body.clone(),
+        );
+        if path == &batched[8].0 {
+            assert_eq!(
+                read.body["kcal"],
+                json!(120.0),
+                "the later write of the two"
+            );
+            continue;
+        }
+        assert_eq!(read.body, result["body"], "{path}");
+        assert_eq!(
+            read.headers["etag"].to_str().unwrap(),
+            result["etag"].as_str().unwrap()
+        );
+    }
+    let (changes, _) = crate::sync::sync(&app, &batcher, Some(&cursor), 100).await;
+    let mut changed: Vec<&str> = changes
+        .iter()
+        .map(|change| change["id"].as_str().unwrap())
+        .collect();
+    changed.sort_unstable();
+    // The one stored as it was sent may come again (MongoDB moves the place of a
+    // write that changed nothing), as it is.
+    let kept = batched[1].0.rsplit('/').next().unwrap();
+    changed.retain(|id| *id != kept);
+    let mut expected: Vec<&str> = written
+        .keys()
+        .map(String::as_str)
+        .filter(|id| *id != kept)
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(changed, expected);
+    let again = app
+        .get(&meal_path(&theirs.to_string()), Some(&stranger.token))
+        .await;
+    assert_eq!(
+        again.body["kcal"],
+        json!(5.0),
+        "another account's entry as it was"
+    );
 }
 
 /// A phone's copy of the user's meals, kept by the change feed.

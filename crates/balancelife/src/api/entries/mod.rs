@@ -308,14 +308,7 @@ pub async fn put<E: EntryResource>(
     if_match: IfMatch,
     ValidJson(input): ValidJson<E::Input>,
 ) -> ApiResult<Created<E::View>> {
-    let id = ClientId::try_from(id)
-        .map_err(|invalid| ApiError::invalid("id", invalid.0))?
-        .get();
-    let (body_id, data) = E::resolve(state.store.as_ref(), &user, input).await?;
-    if body_id.is_some_and(|body_id| body_id.get() != id) {
-        return Err(ApiError::invalid("id", "must match the id in the path"));
-    }
-    let entry = new_entry(&state, &user, id, data).await?;
+    let entry = entry_put_at::<E>(&state, &user, id, input).await?;
     if if_match.is_given() {
         // Only over the revision named: the entry must be there, and still be it.
         // No entry to be that revision: 412 too.
@@ -339,6 +332,62 @@ pub async fn put<E: EntryResource>(
     }
     let written = E::entries(state.store.as_ref()).put(entry).await;
     Ok(respond::<E>(written.or_not_found(E::NOUN)?))
+}
+
+/// The entry a `PUT` of `input` at `id` stores, checked as the route checks it.
+async fn entry_put_at<E: EntryResource>(
+    state: &SharedState,
+    user: &User,
+    id: Uuid,
+    input: E::Input,
+) -> ApiResult<Entry<E>> {
+    let id = ClientId::try_from(id)
+        .map_err(|invalid| ApiError::invalid("id", invalid.0))?
+        .get();
+    let (body_id, data) = E::resolve(state.store.as_ref(), user, input).await?;
+    if body_id.is_some_and(|body_id| body_id.get() != id) {
+        return Err(ApiError::invalid("id", "must match the id in the path"));
+    }
+    new_entry(state, user, id, data).await
+}
+
+/// `PUT` without `If-Match` of each of `puts` (an id, and its body as read or
+/// refused), each answered as its own request would be, the entries written
+/// together (`EntryStore::put_many`): a phone's batch of offline logging.
+pub async fn put_many<E: EntryResource>(
+    state: &SharedState,
+    user: &User,
+    puts: Vec<(Uuid, ApiResult<E::Input>)>,
+) -> Vec<ApiResult<Created<E::View>>> {
+    let mut answers: Vec<Option<ApiResult<Created<E::View>>>> = Vec::with_capacity(puts.len());
+    let (mut entries, mut places) = (Vec::new(), Vec::new());
+    for (id, input) in puts {
+        let entry = match input {
+            Ok(input) => entry_put_at::<E>(state, user, id, input).await,
+            Err(refused) => Err(refused),
+        };
+        match entry {
+            Ok(entry) => {
+                places.push(answers.len());
+                entries.push(entry);
+                answers.push(None);
+            }
+            Err(refused) => answers.push(Some(Err(refused))),
+        }
+    }
+    let written = match E::entries(state.store.as_ref()).put_many(entries).await {
+        Ok(written) => written,
+        Err(error) => vec![Err(error); places.len()],
+    };
+    for (place, result) in places.into_iter().zip(written) {
+        answers[place] = Some(result.or_not_found(E::NOUN).map(respond::<E>));
+    }
+    answers
+        .into_iter()
+        .map(|answer| {
+            answer.unwrap_or_else(|| Err(ApiError::internal("a write of a batch went unanswered")))
+        })
+        .collect()
 }
 
 /// Entry `id` of `user`, if `if_match` names its current revision: 404 when there
@@ -407,10 +456,21 @@ pub async fn delete<E: EntryResource>(
     PathId(id): PathId,
     if_match: IfMatch,
 ) -> ApiResult<StatusCode> {
-    if if_match.is_given() {
-        matching::<E>(&state, &user, id, &if_match).await?;
-    }
-    let deleted = E::entries(state.store.as_ref()).delete(user.id, id).await;
+    let entries = E::entries(state.store.as_ref());
+    let deleted = if if_match.is_given() {
+        // Only the revision named: a write landing between the check and the
+        // deletion makes it 412, not a deletion of what nobody read.
+        let current = matching::<E>(&state, &user, id, &if_match).await?;
+        match entries
+            .delete_unchanged(user.id, id, current.updated_at)
+            .await
+        {
+            Err(StoreError::Conflict(_)) => return Err(ApiError::precondition_failed()),
+            other => other,
+        }
+    } else {
+        entries.delete(user.id, id).await
+    };
     deleted.or_not_found(E::NOUN)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::{
     ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, TRANSFER_ENCODING,
 };
@@ -34,10 +34,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::account::auth::AuthUser;
+use crate::api::entries::EntryResource;
 use crate::api::http::envelope::EnvelopeLayer;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
-use crate::api::http::extract::{BODY_LIMIT_BYTES, ValidJson};
+use crate::api::http::extract::{BODY_LIMIT_BYTES, ValidJson, parse_json};
 use crate::api::http::state::SharedState;
+use crate::domain::{MealData, User, WorkoutData};
 use crate::store::batches::BatchClaim;
 
 /// The most operations one batch holds: a day of offline logging, many times over.
@@ -329,15 +331,103 @@ async fn apply(
         .layer(EnvelopeLayer::new(state.clone()))
         .with_state(state.clone());
     let mut results = Vec::with_capacity(operations.len());
-    for operation in operations {
+    let mut rest = operations;
+    while let Some(operation) = rest.first() {
+        let run = entry_puts(rest);
+        if run.len() >= 2
+            && let Some(answers) = put_together(state, headers, extensions, run).await
+        {
+            results.extend(answers);
+            rest = &rest[run.len()..];
+            continue;
+        }
         let request = sub_request(headers, extensions, operation);
         let response = match routes.clone().oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
         };
         results.push(result_of(response).await);
+        rest = &rest[1..];
     }
     results
+}
+
+/// The kinds of entry whose `PUT`s a batch writes together.
+const ENTRY_KINDS: [&str; 2] = ["/api/v1/meal-entries/", "/api/v1/workout-entries/"];
+
+/// The run of operations `operations` begins with that are written together: `PUT`s
+/// without `if_match` of entries of one kind, each entry once (two writes of one
+/// entry keep their order by going one by one).
+fn entry_puts(operations: &[Operation]) -> &[Operation] {
+    let kind_of = |operation: &Operation| {
+        let plain_put = operation.method == BatchMethod::Put
+            && operation.if_match.is_none()
+            && operation.body.is_some();
+        ENTRY_KINDS
+            .into_iter()
+            .find(|kind| plain_put && operation.path.starts_with(kind))
+    };
+    let Some(kind) = operations.first().and_then(kind_of) else {
+        return &[];
+    };
+    let mut paths = std::collections::HashSet::new();
+    let length = operations
+        .iter()
+        .take_while(|operation| kind_of(operation) == Some(kind) && paths.insert(&operation.path))
+        .count();
+    &operations[..length]
+}
+
+/// The `PUT`s of `run` (see `entry_puts`), answered each as its own request would
+/// be, the entries written together: a phone's offline logging costs the store a
+/// few round trips, not a few per entry. `None` when the caller is not signed in,
+/// for the routes to answer.
+async fn put_together(
+    state: &SharedState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    run: &[Operation],
+) -> Option<Vec<OperationResult>> {
+    // Signed in as its own request is (a profile changed earlier in the batch, its
+    // time zone say, holds for these entries).
+    let (mut parts, _) = sub_request(headers, extensions, run.first()?).into_parts();
+    let AuthUser(user) = AuthUser::from_request_parts(&mut parts, state).await.ok()?;
+    let answers = if run[0].path.starts_with(ENTRY_KINDS[0]) {
+        put_each::<MealData>(state, &user, run).await
+    } else {
+        put_each::<WorkoutData>(state, &user, run).await
+    };
+    let mut results = Vec::with_capacity(answers.len());
+    for answer in answers {
+        results.push(result_of(answer).await);
+    }
+    Some(results)
+}
+
+async fn put_each<E: EntryResource>(
+    state: &SharedState,
+    user: &User,
+    run: &[Operation],
+) -> Vec<Response> {
+    let puts = run
+        .iter()
+        .map(|operation| {
+            let id = operation
+                .path
+                .rsplit('/')
+                .next()
+                .and_then(|id| Uuid::try_parse(id).ok())
+                .unwrap_or_default();
+            // Read as the route reads its body, so a refusal is the route's.
+            let body = serde_json::to_vec(&operation.body).unwrap_or_default();
+            (id, parse_json::<E::Input>(&body))
+        })
+        .collect();
+    crate::api::entries::put_many::<E>(state, user, puts)
+        .await
+        .into_iter()
+        .map(IntoResponse::into_response)
+        .collect()
 }
 
 /// The request an operation would have been, with the batch's credentials.

@@ -39,7 +39,7 @@ use crate::store::sync_feed::{FeedHead, FeedPage, FeedPosition, SyncFeed};
 use crate::store::{
     ComponentHealth, DateRange, DaySumsByDate, EntryStore, Optional, PackageStore, Page,
     PageRequest, RenderEntries, RenderOne, RenderPage, Store, StoreError, StoreKind, StoreResult,
-    Written,
+    Written, put_one_by_one, put_together,
 };
 
 /// The longest entry list range that is cached (a summary's year, plus one).
@@ -357,9 +357,10 @@ impl Store for CachedStore {
     async fn update_user(&self, user: User, read: &User) -> StoreResult<User> {
         let read = read.clone();
         detached(&self.core, |core| async move {
-            // The old e-mail's key must go too; only the store knows it for sure.
-            let previous = core.inner.get_user(user.id).await?;
-            let changes = voids::user_written(user.id, &[&user.email, &previous.email]);
+            // The old e-mail's key must go too: the one `read` holds, as the write
+            // applies only over that revision (a write over another is refused,
+            // and changes nothing to void).
+            let changes = voids::user_written(user.id, &[&user.email, &read.email]);
             let result = core.inner.update_user(user, &read).await;
             core.after_write(&result, changes, &[]).await;
             result
@@ -607,6 +608,22 @@ fn listings_of_written<P: Package>(written: &Written<P>) -> Vec<StatusFilter> {
     }
 }
 
+/// Many writes' results as one for the cache: unknown if any write's outcome is
+/// (everything of the user is voided), else done if any was, else refused.
+fn outcome_of_all<T>(results: &[StoreResult<T>]) -> StoreResult<()> {
+    let unknown = results
+        .iter()
+        .filter_map(|result| result.as_ref().err())
+        .find(|error| error.leaves_write_unknown());
+    if let Some(error) = unknown {
+        return Err(error.clone());
+    }
+    match results.iter().find_map(|result| result.as_ref().err()) {
+        Some(error) if !results.iter().any(Result::is_ok) => Err(error.clone()),
+        _ => Ok(()),
+    }
+}
+
 type EntrySelector<D> = fn(&dyn Store) -> &dyn EntryStore<D>;
 
 struct CachedEntries<D: EntryData> {
@@ -723,6 +740,38 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
         .await
     }
 
+    /// Written together by the store, and voided together: the days of them all in
+    /// one invalidation.
+    async fn put_many(
+        &self,
+        entries: Vec<Entry<D>>,
+    ) -> StoreResult<Vec<StoreResult<Written<Entry<D>>>>> {
+        let Some(user_id) = put_together(&entries) else {
+            return Ok(put_one_by_one(self, entries).await);
+        };
+        detached(self, |this| async move {
+            let mut days: Vec<Option<NaiveDate>> =
+                entries.iter().map(|entry| Some(entry.local_date)).collect();
+            let results = this.inner().put_many(entries).await;
+            let each = match &results {
+                Ok(results) => results.as_slice(),
+                Err(_) => &[],
+            };
+            // The days the replaced entries were on, as the writes found them.
+            days.extend(each.iter().map(|result| match result {
+                Ok(Written::Replaced { previous, .. }) => Some(previous.local_date),
+                _ => None,
+            }));
+            let overall = match &results {
+                Ok(results) => outcome_of_all(results),
+                Err(error) => Err(error.clone()),
+            };
+            this.written(user_id, &days, &overall).await;
+            results
+        })
+        .await
+    }
+
     async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
         self.inner().get(user_id, id).await
     }
@@ -750,6 +799,24 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
         detached(self, |this| async move {
             let result = this.inner().delete(user_id, id).await;
+            let day = result.as_ref().ok().map(|deleted| deleted.local_date);
+            this.written(user_id, &[day], &result).await;
+            result
+        })
+        .await
+    }
+
+    async fn delete_unchanged(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<Entry<D>> {
+        detached(self, |this| async move {
+            let deleted = this
+                .inner()
+                .delete_unchanged(user_id, id, expected_updated_at);
+            let result = deleted.await;
             let day = result.as_ref().ok().map(|deleted| deleted.local_date);
             this.written(user_id, &[day], &result).await;
             result

@@ -546,6 +546,30 @@ impl<D: EntryData> EntryRows<D> {
     }
 }
 
+impl<D: EntryData> EntryTable<D> {
+    /// Deletes the owner's entry, if it is still the revision `expected` (when
+    /// given): otherwise a conflict, `NotFound` when there is none.
+    fn delete_if(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        expected: Option<DateTime<Utc>>,
+    ) -> StoreResult<Entry<D>> {
+        let mut rows = self.rows.write();
+        let entry = rows.owned(user_id, id).ok_or(StoreError::NotFound)?;
+        if expected.is_some_and(|expected| entry.updated_at != expected) {
+            return Err(changed_concurrently());
+        }
+        let position = entry.position();
+        let deleted = rows.by_id.remove(&id).expect("just found");
+        if let Some(owner) = rows.by_owner.get_mut(&user_id) {
+            owner.remove(&position);
+        }
+        self.record(user_id, id, true);
+        Ok(deleted)
+    }
+}
+
 #[async_trait]
 impl<D: EntryData> EntryStore<D> for EntryTable<D> {
     async fn create(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
@@ -617,15 +641,16 @@ impl<D: EntryData> EntryStore<D> for EntryTable<D> {
     }
 
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
-        let mut rows = self.rows.write();
-        let entry = rows.owned(user_id, id).ok_or(StoreError::NotFound)?;
-        let position = entry.position();
-        let deleted = rows.by_id.remove(&id).expect("just found");
-        if let Some(owner) = rows.by_owner.get_mut(&user_id) {
-            owner.remove(&position);
-        }
-        self.record(user_id, id, true);
-        Ok(deleted)
+        self.delete_if(user_id, id, None)
+    }
+
+    async fn delete_unchanged(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<Entry<D>> {
+        self.delete_if(user_id, id, Some(expected_updated_at))
     }
 
     async fn names_package(&self, package_id: Uuid) -> StoreResult<bool> {

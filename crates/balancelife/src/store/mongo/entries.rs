@@ -4,6 +4,7 @@
 //! never read, changed or deleted; lists are one range over the `{user_id, position}`
 //! index (see `documents::position_key`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,15 +17,16 @@ use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
 use super::Transactions;
+use super::bulk::{statement, update_statements};
 use super::deletion_notes::DeletionNotes;
 use super::documents::{EntryDocument, SUMMED_AS, day_start_key, position_key};
 use super::errors::{Rejected, bounded, detached, insert_unless_taken};
-use super::feed::{FeedClock, Intent};
+use super::feed::{FeedClock, Intent, Outcome};
 use crate::domain::{DaySums, Entry, EntryPosition};
 use crate::store::sync_feed::FeedKind;
 use crate::store::{
     DateRange, DaySumsByDate, EntryStore, Page, PageRequest, StoreError, StoreResult, Written,
-    changed_concurrently,
+    changed_concurrently, put_one_by_one, put_together,
 };
 
 pub struct MongoEntries<D: EntryDocument> {
@@ -62,23 +64,23 @@ impl<D: EntryDocument> MongoEntries<D> {
         }
     }
 
-    /// Deletes the entry and notes whose it was, in one transaction (see
-    /// `DeletionNotes`).
-    async fn delete_noted(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
+    /// Deletes the entry (`filter`) and notes whose it was, in one transaction
+    /// (see `DeletionNotes`); `None` if the filter matched nothing.
+    async fn delete_noted(&self, filter: Document) -> StoreResult<Option<Entry<D>>> {
         let mut session = self.transactions.begin().await?;
         let delete = self
             .entries
-            .find_one_and_delete(owned(user_id, id))
+            .find_one_and_delete(filter)
             .session(&mut session);
         let Some(deleted) = bounded(self.timeout, delete).await?.map(D::from_doc) else {
             let _ = session.abort_transaction().await;
-            return Err(StoreError::NotFound);
+            return Ok(None);
         };
         self.deletion_notes
             .note(&deleted, &mut session, self.timeout)
             .await?;
         bounded(self.timeout, session.commit_transaction()).await?;
-        Ok(deleted)
+        Ok(Some(deleted))
     }
 
     /// Entries are only written for users that exist (`NotFound` otherwise).
@@ -150,8 +152,13 @@ impl<D: EntryDocument> MongoEntries<D> {
         }
     }
 
-    async fn put_unnumbered(&self, mut entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
+    async fn put_unnumbered(&self, entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
         self.ensure_owner(entry.user_id).await?;
+        self.put_owned(entry).await
+    }
+
+    /// `put_unnumbered` of an entry whose owner exists.
+    async fn put_owned(&self, mut entry: Entry<D>) -> StoreResult<Written<Entry<D>>> {
         // Two rounds: a concurrent writer may insert or delete between read and write.
         for _ in 0..2 {
             match self.find_by_id(entry.id).await? {
@@ -197,6 +204,104 @@ impl<D: EntryDocument> MongoEntries<D> {
         ))
     }
 
+    /// `put_owned` of many entries of one owner, ids all different: one lookup of
+    /// them all and one command inserting the new ones; an entry that is there with
+    /// other content (an edit), or was inserted by someone else meanwhile, is put
+    /// on its own after.
+    async fn put_many_owned(&self, entries: Vec<Entry<D>>) -> Vec<StoreResult<Written<Entry<D>>>> {
+        let ids: Vec<bson::Uuid> = entries.iter().map(|entry| entry.id.into()).collect();
+        let filter = doc! { "_id": { "$in": ids } };
+        let found = detached(self.timeout, &self.entries, move |entries| async move {
+            entries.find(filter).await?.try_collect::<Vec<_>>().await
+        })
+        .await;
+        let existing: HashMap<Uuid, Entry<D>> = match found {
+            Ok(found) => found
+                .into_iter()
+                .map(|doc| {
+                    let entry = D::from_doc(doc);
+                    (entry.id, entry)
+                })
+                .collect(),
+            Err(error) => return vec![Err(error); entries.len()],
+        };
+        let mut results: Vec<Option<StoreResult<Written<Entry<D>>>>> = vec![None; entries.len()];
+        let mut fresh = Vec::new();
+        for (place, entry) in entries.iter().enumerate() {
+            results[place] = match existing.get(&entry.id) {
+                None => {
+                    fresh.push(place);
+                    continue;
+                }
+                Some(found) if found.user_id != entry.user_id => Some(Err(StoreError::NotFound)),
+                Some(found) if found.same_content(entry) => {
+                    Some(Ok(Written::Unchanged(found.clone())))
+                }
+                // An edit: put on its own below.
+                Some(_) => None,
+            };
+        }
+        if !fresh.is_empty() {
+            let inserted = self.insert_fresh(&entries, &fresh).await;
+            for (place, result) in fresh.into_iter().zip(inserted) {
+                results[place] = result;
+            }
+        }
+        let mut answered = Vec::with_capacity(entries.len());
+        for (entry, result) in entries.into_iter().zip(results) {
+            answered.push(match result {
+                Some(result) => result,
+                None => self.put_owned(entry).await,
+            });
+        }
+        answered
+    }
+
+    /// Inserts `entries[place]` for each place in `fresh`, as `insert_unless_taken`
+    /// each, in one command: `Created`, or `None` for one whose id was taken
+    /// meanwhile (put on its own by the caller).
+    async fn insert_fresh(
+        &self,
+        entries: &[Entry<D>],
+        fresh: &[usize],
+    ) -> Vec<Option<StoreResult<Written<Entry<D>>>>> {
+        let mut statements = Vec::with_capacity(fresh.len());
+        for &place in fresh {
+            let encoded = bson::to_document(&D::to_doc(&entries[place]))
+                .map_err(|e| StoreError::internal("encoding an entry").because(e));
+            let mut fields = match encoded {
+                Ok(fields) => fields,
+                Err(error) => return vec![Some(Err(error)); fresh.len()],
+            };
+            let id = fields.remove("_id").unwrap_or(bson::Bson::Null);
+            statements.push(statement(
+                doc! { "_id": id },
+                doc! { "$setOnInsert": fields },
+                true,
+            ));
+        }
+        let done = match update_statements(self.timeout, &self.entries, statements).await {
+            Ok(done) => done,
+            Err(error) => return vec![Some(Err(error)); fresh.len()],
+        };
+        (0..fresh.len())
+            .map(|statement| {
+                let entry = &entries[fresh[statement]];
+                if done.upserted.contains(&statement) {
+                    Some(Ok(Written::Created(entry.clone())))
+                } else {
+                    // Refused: known not written. Not there and not refused: the id
+                    // was taken meanwhile.
+                    done.refused.get(&statement).map(|code| {
+                        Err(StoreError::internal(format!(
+                            "MongoDB refused to insert an entry (code {code})"
+                        )))
+                    })
+                }
+            })
+            .collect()
+    }
+
     async fn update_unnumbered(
         &self,
         entry: Entry<D>,
@@ -232,16 +337,36 @@ impl<D: EntryDocument> MongoEntries<D> {
         }
     }
 
-    async fn delete_unnumbered(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
-        if self.deletion_notes.are_on() {
-            return self.delete_noted(user_id, id).await;
+    /// Deletes the owner's entry, if it is still the revision `expected` (when
+    /// given): otherwise a conflict, `NotFound` when there is none.
+    async fn delete_unnumbered(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        expected: Option<DateTime<Utc>>,
+    ) -> StoreResult<Entry<D>> {
+        let mut filter = owned(user_id, id);
+        if let Some(expected) = expected {
+            filter.insert("updated_at", bson::DateTime::from_chrono(expected));
         }
-        let (filter, timeout) = (owned(user_id, id), self.timeout);
-        let deleted = detached(timeout, &self.entries, move |entries| async move {
-            entries.find_one_and_delete(filter).max_time(timeout).await
-        })
-        .await?;
-        deleted.map(D::from_doc).ok_or(StoreError::NotFound)
+        let deleted = if self.deletion_notes.are_on() {
+            self.delete_noted(filter).await?
+        } else {
+            let timeout = self.timeout;
+            detached(timeout, &self.entries, move |entries| async move {
+                entries.find_one_and_delete(filter).max_time(timeout).await
+            })
+            .await?
+            .map(D::from_doc)
+        };
+        match deleted {
+            Some(deleted) => Ok(deleted),
+            // Not the owner's, or changed since the caller read it.
+            None if expected.is_some() => {
+                self.get(user_id, id).await.and(Err(changed_concurrently()))
+            }
+            None => Err(StoreError::NotFound),
+        }
     }
 }
 
@@ -261,6 +386,31 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         self.clock
             .numbered(user_id, intent, write, Written::changed)
             .await
+    }
+
+    /// One owner check, one ticket for all the entries, one lookup, one command for
+    /// the new ones and one for their markers: a handful of round trips for a
+    /// phone's batch rather than several for each entry.
+    async fn put_many(
+        &self,
+        entries: Vec<Entry<D>>,
+    ) -> StoreResult<Vec<StoreResult<Written<Entry<D>>>>> {
+        let Some(user_id) = put_together(&entries) else {
+            return Ok(put_one_by_one(self, entries).await);
+        };
+        self.ensure_owner(user_id).await?;
+        let intents = entries
+            .iter()
+            .map(|entry| Self::intent(entry.id, false))
+            .collect();
+        let ticket = self.clock.begin(user_id, intents).await?;
+        let results = self.put_many_owned(entries).await;
+        let outcomes = results
+            .iter()
+            .map(|result| Outcome::of(result, Written::changed))
+            .collect();
+        self.clock.end_each(ticket, outcomes).await;
+        Ok(results)
     }
 
     async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
@@ -283,7 +433,18 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
     }
 
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
-        let write = self.delete_unnumbered(user_id, id);
+        let write = self.delete_unnumbered(user_id, id, None);
+        let intent = Self::intent(id, true);
+        self.clock.numbered(user_id, intent, write, |_| true).await
+    }
+
+    async fn delete_unchanged(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        expected_updated_at: DateTime<Utc>,
+    ) -> StoreResult<Entry<D>> {
+        let write = self.delete_unnumbered(user_id, id, Some(expected_updated_at));
         let intent = Self::intent(id, true);
         self.clock.numbered(user_id, intent, write, |_| true).await
     }

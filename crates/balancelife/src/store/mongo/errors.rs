@@ -9,7 +9,7 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use crate::store::StoreError;
 
 /// MongoDB's code for a unique-index violation.
-const DUPLICATE_KEY: i32 = 11000;
+pub const DUPLICATE_KEY: i32 = 11000;
 
 /// Whether the error is a unique-index violation.
 pub(crate) fn is_duplicate_key(error: &mongodb::error::Error) -> bool {

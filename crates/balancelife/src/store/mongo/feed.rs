@@ -25,8 +25,9 @@ use mongodb::Collection;
 use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
+use super::bulk::{statement, update_statements};
 use super::documents::{EntryDocument, UserDoc};
-use super::errors::{Rejected, bounded, bounded_write, delete_owned, detached};
+use super::errors::{DUPLICATE_KEY, Rejected, bounded, bounded_write, delete_owned, detached};
 use crate::domain::{MealData, User, WorkoutData};
 use crate::store::sync_feed::{
     DEFAULT_TOMBSTONE_RETENTION, FeedHead, FeedKind, FeedPage, FeedPosition, FeedRecord, MAX_PAGE,
@@ -65,6 +66,19 @@ pub enum Outcome {
     /// It may or may not have been applied (a timeout): left under way, settled by
     /// a reader once it expires.
     Unknown,
+}
+
+impl Outcome {
+    /// How a write that answered `result` went, as `changed` says of a success; an
+    /// error that leaves the write unknown stays under way.
+    pub fn of<T>(result: &StoreResult<T>, changed: impl FnOnce(&T) -> bool) -> Self {
+        match result {
+            Ok(value) if changed(value) => Self::Changed,
+            Ok(_) => Self::Unchanged,
+            Err(error) if error.leaves_write_unknown() => Self::Unknown,
+            Err(_) => Self::Unchanged,
+        }
+    }
 }
 
 /// How a marker moves.
@@ -189,44 +203,55 @@ impl FeedClock {
     ) -> StoreResult<T> {
         let ticket = self.begin(user_id, vec![intent]).await?;
         let result = write.await;
-        let outcome = match &result {
-            Ok(value) if changed(value) => Outcome::Changed,
-            Ok(_) => Outcome::Unchanged,
-            Err(error) if error.leaves_write_unknown() => Outcome::Unknown,
-            Err(_) => Outcome::Unchanged,
-        };
-        self.end(ticket, outcome).await;
+        self.end(ticket, Outcome::of(&result, changed)).await;
         result
     }
 
     /// Moves the markers as `outcome` says and strikes the ticket's numbers. A
     /// failure here loses nothing: the numbers stay under way and a reader settles
     /// them once they expire.
+    pub async fn end(&self, ticket: Ticket, outcome: Outcome) {
+        let outcomes = vec![outcome; ticket.intents.len()];
+        self.end_each(ticket, outcomes).await;
+    }
+
+    /// `end` of a ticket whose writes went each their own way: `outcomes` holds one
+    /// per intent, in order. The markers move in one round trip, however many.
     ///
     /// A write that took longer than a reader waits (`expiry`) may find its numbers
     /// settled already, and a position past them handed out: its things are then
     /// numbered again, so the change comes after that position.
-    pub async fn end(&self, mut ticket: Ticket, outcome: Outcome) {
-        if outcome == Outcome::Unknown {
-            return;
-        }
+    pub async fn end_each(&self, mut ticket: Ticket, mut outcomes: Vec<Outcome>) {
         for round in 0..2 {
-            let mut seqs = Vec::with_capacity(ticket.intents.len());
-            for (seq, intent) in (ticket.first..).zip(&ticket.intents) {
-                seqs.push(seq);
-                // Unchanged: only the number of a marker that exists, so a reader
-                // that left the thing out of a page while this write was under way
-                // sees it again.
-                let how = match outcome {
-                    Outcome::Changed if intent.deletes => Mark::Deleted,
-                    Outcome::Changed => Mark::Live,
-                    _ => Mark::Number,
-                };
-                if let Err(error) = self.mark(ticket.user_id, *intent, seq, how).await {
-                    tracing::warn!(error = %crate::telemetry::ErrorChain(&error), "a sync marker was not moved; a reader settles it later");
-                    return;
-                }
+            // An unknown write stays under way: a reader settles it once it expires.
+            let known: Vec<(i64, Intent, Outcome)> = (ticket.first..)
+                .zip(&ticket.intents)
+                .zip(&outcomes)
+                .filter(|(_, outcome)| **outcome != Outcome::Unknown)
+                .map(|((seq, intent), outcome)| (seq, *intent, *outcome))
+                .collect();
+            if known.is_empty() {
+                return;
             }
+            let marks: Vec<(i64, Intent, Mark)> = known
+                .iter()
+                .map(|&(seq, intent, outcome)| {
+                    // Unchanged: only the number of a marker that exists, so a
+                    // reader that left the thing out of a page while this write was
+                    // under way sees it again.
+                    let how = match outcome {
+                        Outcome::Changed if intent.deletes => Mark::Deleted,
+                        Outcome::Changed => Mark::Live,
+                        _ => Mark::Number,
+                    };
+                    (seq, intent, how)
+                })
+                .collect();
+            if let Err(error) = self.mark_all(ticket.user_id, &marks).await {
+                tracing::warn!(error = %crate::telemetry::ErrorChain(&error), "a sync marker was not moved; a reader settles it later");
+                return;
+            }
+            let seqs: Vec<i64> = known.iter().map(|(seq, ..)| *seq).collect();
             let settled = match self.strike(ticket.user_id, &seqs).await {
                 Ok(settled) => settled,
                 Err(error) => {
@@ -243,11 +268,11 @@ impl FeedClock {
                 );
                 return;
             }
-            let again: Vec<Intent> = (ticket.first..)
-                .zip(&ticket.intents)
-                .filter(|(seq, _)| settled.contains(seq))
-                .map(|(_, intent)| *intent)
-                .collect();
+            let (again, again_outcomes): (Vec<Intent>, Vec<Outcome>) = known
+                .into_iter()
+                .filter(|(seq, ..)| settled.contains(seq))
+                .map(|(_, intent, outcome)| (intent, outcome))
+                .unzip();
             ticket = match self.begin(ticket.user_id, again).await {
                 Ok(ticket) => ticket,
                 Err(error) => {
@@ -255,6 +280,7 @@ impl FeedClock {
                     return;
                 }
             };
+            outcomes = again_outcomes;
         }
     }
 
@@ -275,6 +301,51 @@ impl FeedClock {
     /// Moves the marker of `intent` to `seq` unless it is already further, as
     /// `how` says.
     async fn mark(&self, user_id: Uuid, intent: Intent, seq: i64, how: Mark) -> StoreResult<()> {
+        let (filter, update, create) = self.marker_move(user_id, intent, seq, how);
+        let result = bounded_write(
+            self.timeout,
+            self.markers.update_one(filter, update).upsert(create),
+        )
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Further already: another write's marker, which stands.
+            Err(Rejected::Duplicate(_)) => Ok(()),
+            Err(Rejected::Failed(error)) => Err(error),
+        }
+    }
+
+    /// `mark` of each of `marks`, in one round trip.
+    async fn mark_all(&self, user_id: Uuid, marks: &[(i64, Intent, Mark)]) -> StoreResult<()> {
+        if let [(seq, intent, how)] = marks {
+            return self.mark(user_id, *intent, *seq, *how).await;
+        }
+        let statements = marks
+            .iter()
+            .map(|&(seq, intent, how)| {
+                let (filter, update, create) = self.marker_move(user_id, intent, seq, how);
+                statement(filter, update, create)
+            })
+            .collect();
+        let done = update_statements(self.timeout, &self.markers, statements).await?;
+        // A duplicate: further already (see `mark`).
+        match done.refused.values().find(|code| **code != DUPLICATE_KEY) {
+            None => Ok(()),
+            Some(code) => Err(StoreError::internal(format!(
+                "MongoDB refused to move a sync marker (code {code})"
+            ))),
+        }
+    }
+
+    /// The filter, the update and whether to create it, that move the marker of
+    /// `intent` to `seq` unless it is already further, as `how` says.
+    fn marker_move(
+        &self,
+        user_id: Uuid,
+        intent: Intent,
+        seq: i64,
+        how: Mark,
+    ) -> (Document, Vec<Document>, bool) {
         let now = bson::DateTime::from_chrono(Utc::now());
         let marker = |expires: Option<bson::DateTime>| {
             let mut marker = doc! {
@@ -312,18 +383,7 @@ impl FeedClock {
             "$$ROOT",
         ] } }];
         let filter = doc! { "_id": marker_id(user_id, intent.kind, intent.id) };
-        let create = matches!(how, Mark::Live | Mark::Deleted);
-        let result = bounded_write(
-            self.timeout,
-            self.markers.update_one(filter, update).upsert(create),
-        )
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Further already: another write's marker, which stands.
-            Err(Rejected::Duplicate(_)) => Ok(()),
-            Err(Rejected::Failed(error)) => Err(error),
-        }
+        (filter, update, matches!(how, Mark::Live | Mark::Deleted))
     }
 
     /// Strikes `seqs` from the clock; returns those no longer noted there (a
@@ -634,49 +694,40 @@ impl MongoFeed {
             .collect())
     }
 
-    /// The things of `listed` a write touched since they were read, by the rule
-    /// "answered once": under way now, or moved to a later number.
+    /// The things a write touched since the reader fixed its `horizon`, by the rule
+    /// "answered once": under way now, or with a marker moved past the horizon.
+    ///
+    /// Past the horizon is where every move since lands: numbers are taken above
+    /// the clock's last, which is at or above the horizon, and a marker only rises.
+    /// So this reads the few markers of the writes since (one range of the
+    /// `{u, seq}` index), not every listed marker again by its id.
     async fn touched_since(
         &self,
         user_id: Uuid,
-        listed: &[(MarkerKey, DateTime<Utc>)],
+        horizon: i64,
     ) -> StoreResult<HashSet<(FeedKind, Uuid)>> {
         let mut touched: HashSet<(FeedKind, Uuid)> = HashSet::new();
         if let Some(clock) = self.read_clock(user_id).await? {
             touched.extend(noted(&clock).iter().map(|noted| (noted.kind, noted.id)));
         }
-        let ids: Vec<String> = listed
-            .iter()
-            .map(|((_, kind, id), _)| marker_id(user_id, *kind, *id))
-            .collect();
-        let filter = doc! { "_id": { "$in": ids } };
-        let now = detached(
+        let filter = doc! { "u": bson::Uuid::from(user_id), "seq": { "$gte": horizon + 1 } };
+        let moved = detached(
             self.timeout(),
             &self.clock.markers,
             move |markers| async move {
                 markers
                     .find(filter)
-                    .projection(doc! { "k": 1, "i": 1, "seq": 1 })
+                    .projection(doc! { "k": 1, "i": 1 })
                     .await?
                     .try_collect::<Vec<_>>()
                     .await
             },
         )
         .await?;
-        let mut seq_now: HashMap<(FeedKind, Uuid), i64> = HashMap::new();
-        for marker in &now {
-            if let (Some(kind), Some(id)) = (
-                marker.get_str("k").ok().and_then(FeedKind::parse),
-                stored_uuid(marker, "i"),
-            ) {
-                seq_now.insert((kind, id), stored_i64(marker, "seq"));
-            }
-        }
-        for ((seq, kind, id), _) in listed {
-            if seq_now.get(&(*kind, *id)) != Some(seq) {
-                touched.insert((*kind, *id));
-            }
-        }
+        touched.extend(moved.iter().filter_map(|marker| {
+            let kind = marker.get_str("k").ok().and_then(FeedKind::parse)?;
+            Some((kind, stored_uuid(marker, "i")?))
+        }));
         Ok(touched)
     }
 }
@@ -722,7 +773,7 @@ impl SyncFeed for MongoFeed {
                 }
             }
         }
-        let touched = self.touched_since(user_id, &listed).await?;
+        let touched = self.touched_since(user_id, horizon).await?;
         let changes = listed
             .into_iter()
             .filter(|((_, kind, id), _)| !touched.contains(&(*kind, *id)))

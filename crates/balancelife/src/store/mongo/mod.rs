@@ -5,6 +5,7 @@
 //! reconnects by itself when the server returns.
 
 mod batches;
+mod bulk;
 pub mod collections;
 mod deletion_notes;
 mod documents;
