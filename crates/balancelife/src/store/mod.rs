@@ -10,6 +10,7 @@ pub mod memory;
 pub mod mongo;
 mod page;
 pub mod sync_feed;
+pub mod sync_snapshot;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -16,6 +16,7 @@
 //!   write past the horizon touched it meanwhile (it comes again at that write's
 //!   number), so no change is answered twice.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -187,6 +188,15 @@ pub trait SyncFeed: Send + Sync {
         after: FeedPosition,
         limit: usize,
     ) -> StoreResult<FeedPage>;
+
+    /// The things of `user_id` a write past `horizon` touched: under way now, or
+    /// changed since. What a snapshot at `horizon` leaves out (`sync_snapshot`), for
+    /// the feed after it to give.
+    async fn touched_since(
+        &self,
+        user_id: Uuid,
+        horizon: i64,
+    ) -> StoreResult<HashSet<(FeedKind, Uuid)>>;
 }
 
 /// How a page ends, from the markers read (at most `limit`, in order) and the

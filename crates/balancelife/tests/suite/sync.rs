@@ -246,12 +246,13 @@ type Copy = HashMap<String, Option<Value>>;
 /// Phones paging through the feed while writers on three instances put, patch and
 /// delete entries and rename the profile, each through an instance picked at
 /// random: every phone ends with exactly what is stored, and none is given one
-/// state twice.
+/// state twice. The phones sync for the first time one after another, while the
+/// writers write.
 #[tokio::test]
 async fn phones_paging_while_three_instances_write_end_with_exactly_what_is_stored() {
     const WRITERS: u64 = 3;
     const WRITES: usize = 30;
-    const READERS: usize = 2;
+    const READERS: usize = 3;
     let first = Cached::on(&redis::SHARED).await;
     let second = first.second_process().await;
     let third = first.second_process().await;
@@ -317,6 +318,9 @@ async fn phones_paging_while_three_instances_write_end_with_exactly_what_is_stor
             let mut random = StdRng::seed_from_u64(0x051c_1000 + reader as u64);
             let mut copy = Copy::new();
             let mut cursor: Option<String> = None;
+            // Phones that sync for the first time while the writers write: their
+            // snapshot of what is there, four at a time, then the feed after it.
+            tokio::time::sleep(Duration::from_millis(200 * reader as u64)).await;
             loop {
                 let done = !writing.load(std::sync::atomic::Ordering::SeqCst);
                 let app = &apps[random.random_range(0..apps.len())];

@@ -2,9 +2,13 @@
 //! for a phone that keeps a copy and was offline (see `store::sync_feed`).
 //!
 //! A cursor is opaque to the client: the feed position, the account it belongs to,
-//! and when it was handed out. A cursor older than the tombstones are kept (less
+//! and when it was handed out. A first sync reads a snapshot of everything before
+//! the feed (see `store::sync_snapshot`): the feed would look up every thing by its
+//! id, the snapshot reads them in ranges. A cursor older than the tombstones are kept (less
 //! the time a write may take) may have missed a deletion, so it is refused with 410
 //! and the client reads everything again from no cursor.
+
+use std::collections::HashSet;
 
 use axum::Json;
 use axum::extract::State;
@@ -25,6 +29,7 @@ use crate::api::http::state::SharedState;
 use crate::domain::{MealData, WorkoutData};
 use crate::store::Encoded;
 use crate::store::sync_feed::{FeedKind, FeedPosition, FeedRecord, MAX_PAGE};
+use crate::store::sync_snapshot::{self, SnapshotPosition};
 
 /// Changes per page unless `limit` says otherwise.
 const DEFAULT_LIMIT: usize = 500;
@@ -50,7 +55,11 @@ pub struct ChangesQuery {
 struct Cursor {
     /// The account it was handed to.
     user: Uuid,
+    /// In the feed; during a first sync's snapshot, the horizon it is taken at.
     position: FeedPosition,
+    /// Where a first sync's snapshot goes on, while it lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    snapshot: Option<SnapshotPosition>,
     /// When it was handed out, in Unix milliseconds.
     issued_ms: i64,
 }
@@ -136,7 +145,9 @@ impl From<FeedRecord> for SyncChange {
 /// What changed of the caller's data since `since`.
 ///
 /// Every change to the caller's profile, meal entries and workout entries, in the
-/// order they were committed; a deletion as a tombstone with its id and time. Keep
+/// order they were committed; a deletion as a tombstone with its id and time. Without
+/// `since` (a first sync), the pages give everything the caller has now (without
+/// tombstones: there is nothing to delete yet), then what changed meanwhile. Keep
 /// the answer's `cursor` and pass it as `since` next time (also when nothing
 /// changed); while `more` is true, ask again at once. A page never skips a change
 /// or repeats one the pages before it gave. A cursor older than the tombstones are
@@ -174,8 +185,16 @@ pub async fn changes(
     // from, kept across the pages of one catch-up (a page that leaves more behind
     // has not seen the deletions after it).
     let mut caught_up = now;
-    let after = match query.since.as_deref() {
-        None => FeedPosition::START,
+    let (after, snapshot) = match query.since.as_deref() {
+        // A first sync: everything the caller has now, as a snapshot at the
+        // horizon, then the feed after it.
+        None => {
+            let horizon = feed.head(user.id).await?.seq;
+            (
+                FeedPosition::through(horizon),
+                Some(SnapshotPosition::Profile),
+            )
+        }
         Some(text) => {
             let cursor: Cursor = pagination::decode(text)
                 .map_err(|_| ApiError::invalid("since", "is not a cursor this service issued"))?;
@@ -196,18 +215,48 @@ pub async fn changes(
                 ));
             }
             caught_up = issued;
-            cursor.position
+            (cursor.position, cursor.snapshot)
         }
     };
-    let page = feed.changes(user.id, after, limit).await?;
+    let mut changes = Vec::new();
+    if let Some(at) = snapshot {
+        let store = state.store.as_ref();
+        let page = sync_snapshot::snapshot(store, user.id, after.seq, at, limit).await?;
+        changes = page.records;
+        if page.next.is_some() || changes.len() == limit {
+            let cursor = Cursor {
+                user: user.id,
+                position: after,
+                snapshot: page.next,
+                issued_ms: caught_up.timestamp_millis(),
+            };
+            return Ok(Json(SyncChanges {
+                changes: changes.into_iter().map(SyncChange::from).collect(),
+                cursor: pagination::encode(&cursor),
+                more: true,
+            }));
+        }
+    }
+    // The feed, after a snapshot that left room in the page too (a small account's
+    // first sync is one request).
+    let page = feed.changes(user.id, after, limit - changes.len()).await?;
+    // A thing changed since the snapshot read it comes once, as it is now.
+    let newer: HashSet<(FeedKind, Uuid)> = page
+        .changes
+        .iter()
+        .map(|record| (record.kind(), record.id()))
+        .collect();
+    changes.retain(|record| !newer.contains(&(record.kind(), record.id())));
+    changes.extend(page.changes);
     let issued = if page.more { caught_up } else { now };
     let cursor = Cursor {
         user: user.id,
         position: page.next,
+        snapshot: None,
         issued_ms: issued.timestamp_millis(),
     };
     Ok(Json(SyncChanges {
-        changes: page.changes.into_iter().map(SyncChange::from).collect(),
+        changes: changes.into_iter().map(SyncChange::from).collect(),
         cursor: pagination::encode(&cursor),
         more: page.more,
     }))

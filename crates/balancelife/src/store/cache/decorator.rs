@@ -13,6 +13,7 @@
 //! cached lists, and so the summaries, of the days it touched: the old day and the
 //! new.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,7 +36,7 @@ use crate::store::cache::keys::Invalidation;
 use crate::store::cache::keys::{FEED, FEED_HEAD, PACKAGE, Scope, USER, entries_prefix, voids};
 use crate::store::cache::redis::{Lookup, RedisCache};
 use crate::store::cache::singleflight::Flights;
-use crate::store::sync_feed::{FeedHead, FeedPage, FeedPosition, SyncFeed};
+use crate::store::sync_feed::{FeedHead, FeedKind, FeedPage, FeedPosition, SyncFeed};
 use crate::store::{
     ComponentHealth, DateRange, DaySumsByDate, EntryStore, Optional, PackageStore, Page,
     PageRequest, RenderEntries, RenderOne, RenderPage, Store, StoreError, StoreKind, StoreResult,
@@ -962,6 +963,16 @@ impl SyncFeed for CachedFeed {
         }
         self.core
             .timed(self.inner().changes(user_id, after, limit))
+            .await
+    }
+
+    async fn touched_since(
+        &self,
+        user_id: Uuid,
+        horizon: i64,
+    ) -> StoreResult<HashSet<(FeedKind, Uuid)>> {
+        self.core
+            .timed(self.inner().touched_since(user_id, horizon))
             .await
     }
 }

@@ -93,6 +93,18 @@ impl Feeds {
         self.by_user.get(&user_id).map_or(0, |feed| feed.last)
     }
 
+    /// The things whose latest change is past `seq`.
+    pub fn past(&self, user_id: Uuid, seq: i64) -> Vec<(FeedKind, Uuid)> {
+        let Some(feed) = self.by_user.get(&user_id) else {
+            return Vec::new();
+        };
+        let start = Excluded((seq, FeedKind::WorkoutEntry, Uuid::max()));
+        feed.order
+            .range((start, Unbounded))
+            .map(|&(_, kind, id)| (kind, id))
+            .collect()
+    }
+
     /// Up to `limit` markers after `after`, in order.
     pub fn page(&self, user_id: Uuid, after: FeedPosition, limit: usize) -> Vec<Listed> {
         let Some(feed) = self.by_user.get(&user_id) else {

@@ -13,7 +13,7 @@ mod feed;
 mod foods;
 mod health;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -228,6 +228,21 @@ impl SyncFeed for MemoryStore {
             seq: self.feeds.lock().head(user_id),
             settled: true,
         })
+    }
+
+    /// Writes here move their marker under the write's own lock: none is ever
+    /// under way.
+    async fn touched_since(
+        &self,
+        user_id: Uuid,
+        horizon: i64,
+    ) -> StoreResult<HashSet<(FeedKind, Uuid)>> {
+        Ok(self
+            .feeds
+            .lock()
+            .past(user_id, horizon)
+            .into_iter()
+            .collect())
     }
 
     async fn changes(

@@ -701,7 +701,7 @@ impl MongoFeed {
     /// the clock's last, which is at or above the horizon, and a marker only rises.
     /// So this reads the few markers of the writes since (one range of the
     /// `{u, seq}` index), not every listed marker again by its id.
-    async fn touched_since(
+    async fn touched_past(
         &self,
         user_id: Uuid,
         horizon: i64,
@@ -742,6 +742,14 @@ impl SyncFeed for MongoFeed {
         self.settled_head(user_id).await
     }
 
+    async fn touched_since(
+        &self,
+        user_id: Uuid,
+        horizon: i64,
+    ) -> StoreResult<HashSet<(FeedKind, Uuid)>> {
+        self.touched_past(user_id, horizon).await
+    }
+
     async fn changes(
         &self,
         user_id: Uuid,
@@ -773,7 +781,7 @@ impl SyncFeed for MongoFeed {
                 }
             }
         }
-        let touched = self.touched_since(user_id, horizon).await?;
+        let touched = self.touched_past(user_id, horizon).await?;
         let changes = listed
             .into_iter()
             .filter(|((_, kind, id), _)| !touched.contains(&(*kind, *id)))
