@@ -166,6 +166,12 @@ impl EntryStore<MealData> for ProbeMealEntries {
     async fn put(&self, entry: Entry<MealData>) -> StoreResult<Written<Entry<MealData>>> {
         self.inner.meal_entries().put(entry).await
     }
+    async fn put_many(
+        &self,
+        entries: Vec<Entry<MealData>>,
+    ) -> StoreResult<Vec<StoreResult<Written<Entry<MealData>>>>> {
+        self.inner.meal_entries().put_many(entries).await
+    }
     async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<MealData>> {
         held(&self.hold, self.inner.meal_entries().get(user_id, id)).await
     }
