@@ -335,7 +335,7 @@ async fn apply(
     while let Some(operation) = rest.first() {
         let run = entry_puts(rest);
         if run.len() >= 2
-            && let Some(answers) = put_together(state, headers, extensions, run).await
+            && let Some(answers) = write_run(state, headers, extensions, run).await
         {
             results.extend(answers);
             rest = &rest[run.len()..];
@@ -382,7 +382,7 @@ fn entry_puts(operations: &[Operation]) -> &[Operation] {
 /// be, the entries written together: a phone's offline logging costs the store a
 /// few round trips, not a few per entry. `None` when the caller is not signed in,
 /// for the routes to answer.
-async fn put_together(
+async fn write_run(
     state: &SharedState,
     headers: &HeaderMap,
     extensions: &Extensions,
@@ -393,9 +393,9 @@ async fn put_together(
     let (mut parts, _) = sub_request(headers, extensions, run.first()?).into_parts();
     let AuthUser(user) = AuthUser::from_request_parts(&mut parts, state).await.ok()?;
     let answers = if run[0].path.starts_with(ENTRY_KINDS[0]) {
-        put_each::<MealData>(state, &user, run).await
+        put_run::<MealData>(state, &user, run).await
     } else {
-        put_each::<WorkoutData>(state, &user, run).await
+        put_run::<WorkoutData>(state, &user, run).await
     };
     let mut results = Vec::with_capacity(answers.len());
     for answer in answers {
@@ -404,7 +404,7 @@ async fn put_together(
     Some(results)
 }
 
-async fn put_each<E: EntryResource>(
+async fn put_run<E: EntryResource>(
     state: &SharedState,
     user: &User,
     run: &[Operation],
@@ -420,7 +420,12 @@ async fn put_each<E: EntryResource>(
                 .unwrap_or_default();
             // Read as the route reads its body, so a refusal is the route's.
             let body = serde_json::to_vec(&operation.body).unwrap_or_default();
-            (id, parse_json::<E::Input>(&body))
+            let input = if body.len() > BODY_LIMIT_BYTES {
+                Err(ApiError::payload_too_large(BODY_LIMIT_BYTES))
+            } else {
+                parse_json::<E::Input>(&body)
+            };
+            (id, input)
         })
         .collect();
     crate::api::entries::put_many::<E>(state, user, puts)

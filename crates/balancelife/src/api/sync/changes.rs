@@ -55,13 +55,23 @@ pub struct ChangesQuery {
 struct Cursor {
     /// The account it was handed to.
     user: Uuid,
-    /// In the feed; during a first sync's snapshot, the horizon it is taken at.
-    position: FeedPosition,
-    /// Where a first sync's snapshot goes on, while it lasts.
+    /// In the feed. Absent from a snapshot's cursor, so a release that knows no
+    /// snapshot refuses one (422: sync again) rather than read it as a place in
+    /// the feed and skip the rest of the snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    snapshot: Option<SnapshotPosition>,
+    position: Option<FeedPosition>,
+    /// A first sync's snapshot, while it lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    snapshot: Option<SnapshotCursor>,
     /// When it was handed out, in Unix milliseconds.
     issued_ms: i64,
+}
+
+/// Where a first sync's snapshot goes on, and the horizon it is taken at.
+#[derive(Debug, Serialize, Deserialize)]
+struct SnapshotCursor {
+    horizon: i64,
+    at: SnapshotPosition,
 }
 
 /// One page of the caller's changes.
@@ -185,6 +195,7 @@ pub async fn changes(
     // from, kept across the pages of one catch-up (a page that leaves more behind
     // has not seen the deletions after it).
     let mut caught_up = now;
+    let not_issued = || ApiError::invalid("since", "is not a cursor this service issued");
     let (after, snapshot) = match query.since.as_deref() {
         // A first sync: everything the caller has now, as a snapshot at the
         // horizon, then the feed after it.
@@ -196,8 +207,7 @@ pub async fn changes(
             )
         }
         Some(text) => {
-            let cursor: Cursor = pagination::decode(text)
-                .map_err(|_| ApiError::invalid("since", "is not a cursor this service issued"))?;
+            let cursor: Cursor = pagination::decode(text).map_err(|_| not_issued())?;
             if cursor.user != user.id {
                 return Err(ApiError::invalid(
                     "since",
@@ -215,7 +225,13 @@ pub async fn changes(
                 ));
             }
             caught_up = issued;
-            (cursor.position, cursor.snapshot)
+            match (cursor.position, cursor.snapshot) {
+                (Some(position), None) => (position, None),
+                (None, Some(SnapshotCursor { horizon, at })) => {
+                    (FeedPosition::through(horizon), Some(at))
+                }
+                _ => return Err(not_issued()),
+            }
         }
     };
     let mut changes = Vec::new();
@@ -224,10 +240,18 @@ pub async fn changes(
         let page = sync_snapshot::snapshot(store, user.id, after.seq, at, limit).await?;
         changes = page.records;
         if page.next.is_some() || changes.len() == limit {
+            // The rest of the snapshot, or (a full page that ended it) the feed.
+            let (position, snapshot) = match page.next {
+                Some(at) => {
+                    let horizon = after.seq;
+                    (None, Some(SnapshotCursor { horizon, at }))
+                }
+                None => (Some(after), None),
+            };
             let cursor = Cursor {
                 user: user.id,
-                position: after,
-                snapshot: page.next,
+                position,
+                snapshot,
                 issued_ms: caught_up.timestamp_millis(),
             };
             return Ok(Json(SyncChanges {
@@ -251,7 +275,7 @@ pub async fn changes(
     let issued = if page.more { caught_up } else { now };
     let cursor = Cursor {
         user: user.id,
-        position: page.next,
+        position: Some(page.next),
         snapshot: None,
         issued_ms: issued.timestamp_millis(),
     };

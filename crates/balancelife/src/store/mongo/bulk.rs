@@ -30,8 +30,9 @@ pub struct StatementsDone {
 }
 
 /// Sends `statements` to `collection` as one unordered command, detached from the
-/// caller (as `errors::detached`) and bounded by `timeout`. An error here leaves
-/// every statement's fate unknown.
+/// caller (as `errors::detached`) and bounded by `timeout`, on the server too
+/// (`maxTimeMS`, as `errors::bounded` explains). An error here leaves every
+/// statement's fate unknown.
 pub async fn update_statements<T: Send + Sync>(
     timeout: Duration,
     collection: &Collection<T>,
@@ -39,7 +40,13 @@ pub async fn update_statements<T: Send + Sync>(
 ) -> StoreResult<StatementsDone> {
     let namespace = collection.namespace();
     let database = collection.client().database(&namespace.db);
-    let mut command = doc! { "update": namespace.coll, "updates": statements, "ordered": false };
+    let limit = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+    let mut command = doc! {
+        "update": namespace.coll,
+        "updates": statements,
+        "ordered": false,
+        "maxTimeMS": limit,
+    };
     // A command sent as it is carries no write concern: the collection's, as the
     // driver's own writes carry it (a majority, see `majority_write_concern`).
     if let Some(concern) = collection.write_concern() {

@@ -20,7 +20,7 @@ use super::Transactions;
 use super::bulk::{statement, update_statements};
 use super::deletion_notes::DeletionNotes;
 use super::documents::{EntryDocument, SUMMED_AS, day_start_key, position_key};
-use super::errors::{Rejected, bounded, detached, insert_unless_taken};
+use super::errors::{DUPLICATE_KEY, Rejected, bounded, detached, insert_unless_taken};
 use super::feed::{FeedClock, Intent, Outcome};
 use crate::domain::{DaySums, Entry, EntryPosition};
 use crate::store::sync_feed::FeedKind;
@@ -204,27 +204,31 @@ impl<D: EntryDocument> MongoEntries<D> {
         ))
     }
 
-    /// `put_owned` of many entries of one owner, ids all different: one lookup of
-    /// them all and one command inserting the new ones; an entry that is there with
-    /// other content (an edit), or was inserted by someone else meanwhile, is put
-    /// on its own after.
-    async fn put_many_owned(&self, entries: Vec<Entry<D>>) -> Vec<StoreResult<Written<Entry<D>>>> {
+    /// `put` of many entries of one owner, ids all different, whose owner exists:
+    /// one lookup of them all, then one command inserting the new ones, numbered
+    /// together; an entry that is there with other content (an edit), or was
+    /// inserted by someone else meanwhile, is put on its own after, numbered as a
+    /// `put` is. Each write is numbered just before it is sent, so a reader's
+    /// settling of numbers left under way (`FeedClock::end`) judges it by its own
+    /// start.
+    async fn put_many_owned(
+        &self,
+        user_id: Uuid,
+        entries: Vec<Entry<D>>,
+    ) -> StoreResult<Vec<StoreResult<Written<Entry<D>>>>> {
         let ids: Vec<bson::Uuid> = entries.iter().map(|entry| entry.id.into()).collect();
         let filter = doc! { "_id": { "$in": ids } };
         let found = detached(self.timeout, &self.entries, move |entries| async move {
             entries.find(filter).await?.try_collect::<Vec<_>>().await
         })
-        .await;
-        let existing: HashMap<Uuid, Entry<D>> = match found {
-            Ok(found) => found
-                .into_iter()
-                .map(|doc| {
-                    let entry = D::from_doc(doc);
-                    (entry.id, entry)
-                })
-                .collect(),
-            Err(error) => return vec![Err(error); entries.len()],
-        };
+        .await?;
+        let existing: HashMap<Uuid, Entry<D>> = found
+            .into_iter()
+            .map(|doc| {
+                let entry = D::from_doc(doc);
+                (entry.id, entry)
+            })
+            .collect();
         let mut results: Vec<Option<StoreResult<Written<Entry<D>>>>> = vec![None; entries.len()];
         let mut fresh = Vec::new();
         for (place, entry) in entries.iter().enumerate() {
@@ -234,6 +238,7 @@ impl<D: EntryDocument> MongoEntries<D> {
                     continue;
                 }
                 Some(found) if found.user_id != entry.user_id => Some(Err(StoreError::NotFound)),
+                // Nothing to write, so nothing to number.
                 Some(found) if found.same_content(entry) => {
                     Some(Ok(Written::Unchanged(found.clone())))
                 }
@@ -242,7 +247,7 @@ impl<D: EntryDocument> MongoEntries<D> {
             };
         }
         if !fresh.is_empty() {
-            let inserted = self.insert_fresh(&entries, &fresh).await;
+            let inserted = self.insert_fresh(user_id, &entries, &fresh).await;
             for (place, result) in fresh.into_iter().zip(inserted) {
                 results[place] = result;
             }
@@ -251,17 +256,24 @@ impl<D: EntryDocument> MongoEntries<D> {
         for (entry, result) in entries.into_iter().zip(results) {
             answered.push(match result {
                 Some(result) => result,
-                None => self.put_owned(entry).await,
+                None => {
+                    let intent = Self::intent(entry.id, false);
+                    let write = self.put_owned(entry);
+                    self.clock
+                        .numbered(user_id, intent, write, Written::changed)
+                        .await
+                }
             });
         }
-        answered
+        Ok(answered)
     }
 
     /// Inserts `entries[place]` for each place in `fresh`, as `insert_unless_taken`
-    /// each, in one command: `Created`, or `None` for one whose id was taken
-    /// meanwhile (put on its own by the caller).
+    /// each, in one command numbered in the feed: `Created`, or `None` for one
+    /// whose id was taken meanwhile (for the caller to put on its own).
     async fn insert_fresh(
         &self,
+        user_id: Uuid,
         entries: &[Entry<D>],
         fresh: &[usize],
     ) -> Vec<Option<StoreResult<Written<Entry<D>>>>> {
@@ -280,26 +292,44 @@ impl<D: EntryDocument> MongoEntries<D> {
                 true,
             ));
         }
-        let done = match update_statements(self.timeout, &self.entries, statements).await {
-            Ok(done) => done,
+        let intents = fresh
+            .iter()
+            .map(|&place| Self::intent(entries[place].id, false))
+            .collect();
+        let ticket = match self.clock.begin(user_id, intents).await {
+            Ok(ticket) => ticket,
             Err(error) => return vec![Some(Err(error)); fresh.len()],
         };
-        (0..fresh.len())
-            .map(|statement| {
-                let entry = &entries[fresh[statement]];
-                if done.upserted.contains(&statement) {
-                    Some(Ok(Written::Created(entry.clone())))
-                } else {
-                    // Refused: known not written. Not there and not refused: the id
-                    // was taken meanwhile.
-                    done.refused.get(&statement).map(|code| {
-                        Err(StoreError::internal(format!(
-                            "MongoDB refused to insert an entry (code {code})"
-                        )))
+        let (answers, outcomes) =
+            match update_statements(self.timeout, &self.entries, statements).await {
+                // Sent, and maybe applied: numbers left under way, for a reader to settle.
+                Err(error) => (
+                    vec![Some(Err(error)); fresh.len()],
+                    vec![Outcome::Unknown; fresh.len()],
+                ),
+                Ok(done) => (0..fresh.len())
+                    .map(|statement| {
+                        let entry = &entries[fresh[statement]];
+                        match done.refused.get(&statement) {
+                            _ if done.upserted.contains(&statement) => {
+                                (Some(Ok(Written::Created(entry.clone()))), Outcome::Changed)
+                            }
+                            // Refused, so not written: an id inserted meanwhile is put
+                            // on its own, anything else answered as the failure it is.
+                            Some(&code) if code != DUPLICATE_KEY => (
+                                Some(Err(StoreError::internal(format!(
+                                    "MongoDB refused to insert an entry (code {code})"
+                                )))),
+                                Outcome::Unchanged,
+                            ),
+                            // Neither inserted nor refused: the id was taken meanwhile.
+                            _ => (None, Outcome::Unchanged),
+                        }
                     })
-                }
-            })
-            .collect()
+                    .unzip(),
+            };
+        self.clock.end_each(ticket, outcomes).await;
+        answers
     }
 
     async fn update_unnumbered(
@@ -388,9 +418,9 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
             .await
     }
 
-    /// One owner check, one ticket for all the entries, one lookup, one command for
-    /// the new ones and one for their markers: a handful of round trips for a
-    /// phone's batch rather than several for each entry.
+    /// One owner check, one lookup, and for the new entries one ticket, one command
+    /// and one for their markers: a handful of round trips for a phone's batch of
+    /// new entries rather than several for each (edits go one by one).
     async fn put_many(
         &self,
         entries: Vec<Entry<D>>,
@@ -399,18 +429,7 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
             return Ok(put_one_by_one(self, entries).await);
         };
         self.ensure_owner(user_id).await?;
-        let intents = entries
-            .iter()
-            .map(|entry| Self::intent(entry.id, false))
-            .collect();
-        let ticket = self.clock.begin(user_id, intents).await?;
-        let results = self.put_many_owned(entries).await;
-        let outcomes = results
-            .iter()
-            .map(|result| Outcome::of(result, Written::changed))
-            .collect();
-        self.clock.end_each(ticket, outcomes).await;
-        Ok(results)
+        self.put_many_owned(user_id, entries).await
     }
 
     async fn get(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {

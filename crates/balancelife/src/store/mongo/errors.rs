@@ -28,8 +28,8 @@ pub(crate) fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
 /// refusal keeps the server's reply, which names the index: the driver's `insert_one`
 /// and `insert_many` rebuild their errors without it.
 ///
-/// The one write without a server-side time limit (see `bounded`): the driver gives
-/// `update` none, and the `findAndModify` that could carry one does not tell an
+/// A write without a server-side time limit (see `bounded`): the driver gives
+/// `update` none (`bulk::update_statements` sends its own command, which carries one), and the `findAndModify` that could carry one does not tell an
 /// insert from a match on every server (SecantusDB 0.7.0b3, tried on 2026-12-06,
 /// answers some of several concurrent upserts of one id with neither a document
 /// nor an insert, 8 races in 30), where the upsert's own counts do.

@@ -693,6 +693,17 @@ impl MongoFeed {
             })
             .collect())
     }
+}
+
+#[async_trait]
+impl SyncFeed for MongoFeed {
+    fn tombstone_retention(&self) -> Duration {
+        self.clock.retention()
+    }
+
+    async fn head(&self, user_id: Uuid) -> StoreResult<FeedHead> {
+        self.settled_head(user_id).await
+    }
 
     /// The things a write touched since the reader fixed its `horizon`, by the rule
     /// "answered once": under way now, or with a marker moved past the horizon.
@@ -701,7 +712,7 @@ impl MongoFeed {
     /// the clock's last, which is at or above the horizon, and a marker only rises.
     /// So this reads the few markers of the writes since (one range of the
     /// `{u, seq}` index), not every listed marker again by its id.
-    async fn touched_past(
+    async fn touched_since(
         &self,
         user_id: Uuid,
         horizon: i64,
@@ -710,7 +721,9 @@ impl MongoFeed {
         if let Some(clock) = self.read_clock(user_id).await? {
             touched.extend(noted(&clock).iter().map(|noted| (noted.kind, noted.id)));
         }
-        let filter = doc! { "u": bson::Uuid::from(user_id), "seq": { "$gte": horizon + 1 } };
+        // A snapshot's horizon comes back in a client's cursor: never overflow.
+        let past = horizon.saturating_add(1);
+        let filter = doc! { "u": bson::Uuid::from(user_id), "seq": { "$gte": past } };
         let moved = detached(
             self.timeout(),
             &self.clock.markers,
@@ -729,25 +742,6 @@ impl MongoFeed {
             Some((kind, stored_uuid(marker, "i")?))
         }));
         Ok(touched)
-    }
-}
-
-#[async_trait]
-impl SyncFeed for MongoFeed {
-    fn tombstone_retention(&self) -> Duration {
-        self.clock.retention()
-    }
-
-    async fn head(&self, user_id: Uuid) -> StoreResult<FeedHead> {
-        self.settled_head(user_id).await
-    }
-
-    async fn touched_since(
-        &self,
-        user_id: Uuid,
-        horizon: i64,
-    ) -> StoreResult<HashSet<(FeedKind, Uuid)>> {
-        self.touched_past(user_id, horizon).await
     }
 
     async fn changes(
@@ -781,7 +775,7 @@ impl SyncFeed for MongoFeed {
                 }
             }
         }
-        let touched = self.touched_past(user_id, horizon).await?;
+        let touched = self.touched_since(user_id, horizon).await?;
         let changes = listed
             .into_iter()
             .filter(|((_, kind, id), _)| !touched.contains(&(*kind, *id)))
