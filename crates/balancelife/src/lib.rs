@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod body;
 pub mod cli;
 pub mod config;
 mod connection_watch;

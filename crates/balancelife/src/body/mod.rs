@@ -1,0 +1,7 @@
+//! The body over time, as numbers with their formulas: the weight trend and its
+//! weekly rate (`trend`), and energy targets computed from the body or read off
+//! the log (`energy`). Each module states its formulas and a worked example that
+//! its tests compute.
+
+pub mod energy;
+pub mod trend;
