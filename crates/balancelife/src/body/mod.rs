@@ -1,7 +1,8 @@
 //! The body over time, as numbers with their formulas: the weight trend and its
-//! weekly rate (`trend`), and energy targets computed from the body or read off
-//! the log (`energy`). Each module states its formulas and a worked example that
-//! its tests compute.
+//! weekly rate (`trend`), energy targets computed from the body or read off the
+//! log (`energy`), and strength from sets (`strength`). Each module states its
+//! formulas and a worked example that its tests compute.
 
 pub mod energy;
+pub mod strength;
 pub mod trend;
