@@ -48,6 +48,8 @@ pub struct VerifiedToken {
     /// good (a password change signs the other devices out); a token of no device
     /// is good until the password changes.
     pub device: Option<Uuid>,
+    /// When it was issued, in Unix seconds.
+    pub issued_at: i64,
 }
 
 /// A short digest of the password hash. The hash has a fresh salt each time it is
@@ -187,6 +189,7 @@ impl TokenKeys {
             user_id: claims.sub,
             credentials: claims.crd,
             device: claims.dev,
+            issued_at: claims.iat,
         };
         let checked = Checked {
             token: verified.clone(),

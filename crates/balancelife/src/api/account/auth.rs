@@ -81,19 +81,33 @@ impl FromRequestParts<SharedState> for AuthSession {
             .verify(&token)
             .map_err(|_| ApiError::unauthorized())?;
         // The user may have been deleted after the token was issued.
-        let user = state
+        let mut user = state
             .store
             .get_user(claims.user_id)
             .await
             .or_if_gone(ApiError::unauthorized)?;
-        let valid = match claims.device {
+        let valid = |user: &User| match claims.device {
             // Its device signed out (by the user, by a password change, by a reused
             // refresh token): void at once.
             Some(device) => user.devices.iter().any(|signed_in| signed_in.id == device),
             // Issued before the last password change: void.
             None => claims.credentials == credentials_fingerprint(&user.password_hash),
         };
-        if !valid {
+        // A device signed in through another instance moments ago: this one's
+        // cache may still hold the record from before (for up to its second), so
+        // a token newer than the record read is judged by the record as stored.
+        // A signed-out device's token is older than the record that dropped it.
+        if !valid(&user)
+            && claims.device.is_some()
+            && user.updated_at.timestamp() <= claims.issued_at
+        {
+            user = state
+                .store
+                .get_user_stored(claims.user_id)
+                .await
+                .or_if_gone(ApiError::unauthorized)?;
+        }
+        if !valid(&user) {
             return Err(ApiError::unauthorized());
         }
         if let Some(device) = claims.device {
