@@ -10,6 +10,11 @@
 //! because Epley's is the one most trackers show, so records read the same.
 //! Worked example: 100 kg × 5 → 100 × (1 + 5 ÷ 30) = 116.7 kg.
 //!
+//! **Personal records** of an exercise: for each repetition count logged, the
+//! heaviest weight lifted for at least that many (five at 100 kg beats three at
+//! 95 kg for three, too), the first day it was lifted; and the best estimated
+//! maximum, with the set that gave it.
+//!
 //! **Double progression:** an exercise is done for a range of repetitions (say 8
 //! to 12) at one weight. When every working set of the last session reached the
 //! top of the range, the next session adds the weight step (2.5 kg unless the
@@ -20,6 +25,10 @@
 //! Physical Activities' definition of a MET as 1 kcal per kg per hour. Worked
 //! example: 45 minutes of weight training (MET 5.0) at 80 kg: 5.0 × 80 × 0.75 =
 //! 300 kcal.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
 
 /// The most repetitions a set may have to give an estimated maximum.
 pub const MAX_REPS_FOR_ESTIMATE: u32 = 12;
@@ -36,6 +45,52 @@ pub fn estimated_one_rep_max(weight_kg: f64, reps: u32) -> Option<f64> {
         reps if reps <= MAX_REPS_FOR_ESTIMATE => Some(weight_kg * (1.0 + f64::from(reps) / 30.0)),
         _ => None,
     }
+}
+
+/// A set of an exercise as logged, on its day.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lift {
+    pub date: NaiveDate,
+    pub reps: u32,
+    pub weight_kg: f64,
+}
+
+/// An exercise's personal records, as the module says.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Records {
+    /// For each repetition count logged, the record lift.
+    pub by_reps: BTreeMap<u32, Lift>,
+    /// The best estimated one-repetition maximum, and the lift that gave it.
+    pub best_estimate: Option<(f64, Lift)>,
+}
+
+/// The personal records in `lifts` (one exercise's, in any order).
+pub fn personal_records(lifts: &[Lift]) -> Records {
+    let mut records = Records::default();
+    let mut by_date = lifts.to_vec();
+    by_date.sort_by_key(|lift| lift.date);
+    let counts: BTreeSet<u32> = lifts
+        .iter()
+        .map(|lift| lift.reps)
+        .filter(|&reps| reps > 0)
+        .collect();
+    for lift in &by_date {
+        // Strictly heavier only: a record is kept by the day it was first set.
+        for &reps in counts.range(..=lift.reps) {
+            let record = records.by_reps.entry(reps).or_insert(*lift);
+            if lift.weight_kg > record.weight_kg {
+                *record = *lift;
+            }
+        }
+        if let Some(estimate) = estimated_one_rep_max(lift.weight_kg, lift.reps)
+            && records
+                .best_estimate
+                .is_none_or(|(best, _)| estimate > best)
+        {
+            records.best_estimate = Some((estimate, *lift));
+        }
+    }
+    records
 }
 
 /// One working set as logged.
@@ -126,6 +181,42 @@ mod tests {
             Some(NextSession::AddWeight { weight_kg, reps: 8 }) if close(weight_kg, 65.0)
         ));
         assert_eq!(next_session(&[], 8, 12, DEFAULT_STEP_KG), None);
+    }
+
+    /// Worked by hand: 3 × 95 kg on the 1st, 5 × 100 kg on the 8th, 1 × 110 kg on
+    /// the 15th, 5 × 100 kg again on the 22nd.
+    /// - Singles: 110 (15th). Threes: 100 (8th; five at 100 counts for three).
+    ///   Fives: 100 (8th, not the 22nd: the record is kept by the day first set).
+    /// - Estimates: 95 × 1.1 = 104.5; 100 × 35 ÷ 30 = 116.7; a single of 110 is
+    ///   110. Best: 116.7, the five on the 8th.
+    #[test]
+    fn personal_records_by_repetitions_and_the_best_estimate() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        let lift = |d, reps, weight_kg| Lift {
+            date: day(d),
+            reps,
+            weight_kg,
+        };
+        let lifts = [
+            lift(22, 5, 100.0),
+            lift(1, 3, 95.0),
+            lift(15, 1, 110.0),
+            lift(8, 5, 100.0),
+        ];
+        let records = personal_records(&lifts);
+        let by_reps: Vec<(u32, f64, NaiveDate)> = records
+            .by_reps
+            .iter()
+            .map(|(reps, lift)| (*reps, lift.weight_kg, lift.date))
+            .collect();
+        assert_eq!(
+            by_reps,
+            [(1, 110.0, day(15)), (3, 100.0, day(8)), (5, 100.0, day(8))]
+        );
+        let (estimate, from) = records.best_estimate.unwrap();
+        assert!(close(estimate, 100.0 * 35.0 / 30.0), "{estimate}");
+        assert_eq!(from, lift(8, 5, 100.0));
+        assert_eq!(personal_records(&[]), Records::default());
     }
 
     #[test]
