@@ -685,6 +685,12 @@ impl<D: EntryData> CachedEntries<D> {
         self.core.after_write(result, vec![change], &flights).await;
     }
 
+    /// A deletion voids the lists of the day the entry was on.
+    async fn deleted(&self, user_id: Uuid, result: &StoreResult<Entry<D>>) {
+        let day = result.as_ref().ok().map(|deleted| deleted.local_date);
+        self.written(user_id, &[day], result).await;
+    }
+
     /// The day sums of one calendar month (`month`), cached behind the month's guard
     /// (bumped with each of its days'), and assembled on a miss from each day's
     /// own (`day_sums`): an entry write costs the next summary the days it touched.
@@ -800,8 +806,7 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
         detached(self, |this| async move {
             let result = this.inner().delete(user_id, id).await;
-            let day = result.as_ref().ok().map(|deleted| deleted.local_date);
-            this.written(user_id, &[day], &result).await;
+            this.deleted(user_id, &result).await;
             result
         })
         .await
@@ -818,8 +823,7 @@ impl<D: EntryData> EntryStore<D> for CachedEntries<D> {
                 .inner()
                 .delete_unchanged(user_id, id, expected_updated_at);
             let result = deleted.await;
-            let day = result.as_ref().ok().map(|deleted| deleted.local_date);
-            this.written(user_id, &[day], &result).await;
+            this.deleted(user_id, &result).await;
             result
         })
         .await

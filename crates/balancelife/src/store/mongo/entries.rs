@@ -367,6 +367,18 @@ impl<D: EntryDocument> MongoEntries<D> {
         }
     }
 
+    /// `delete_unnumbered`, numbered in the owner's sync feed.
+    async fn delete_numbered(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        expected: Option<DateTime<Utc>>,
+    ) -> StoreResult<Entry<D>> {
+        let write = self.delete_unnumbered(user_id, id, expected);
+        let intent = Self::intent(id, true);
+        self.clock.numbered(user_id, intent, write, |_| true).await
+    }
+
     /// Deletes the owner's entry, if it is still the revision `expected` (when
     /// given): otherwise a conflict, `NotFound` when there is none.
     async fn delete_unnumbered(
@@ -452,9 +464,7 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
     }
 
     async fn delete(&self, user_id: Uuid, id: Uuid) -> StoreResult<Entry<D>> {
-        let write = self.delete_unnumbered(user_id, id, None);
-        let intent = Self::intent(id, true);
-        self.clock.numbered(user_id, intent, write, |_| true).await
+        self.delete_numbered(user_id, id, None).await
     }
 
     async fn delete_unchanged(
@@ -463,9 +473,8 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
         id: Uuid,
         expected_updated_at: DateTime<Utc>,
     ) -> StoreResult<Entry<D>> {
-        let write = self.delete_unnumbered(user_id, id, Some(expected_updated_at));
-        let intent = Self::intent(id, true);
-        self.clock.numbered(user_id, intent, write, |_| true).await
+        self.delete_numbered(user_id, id, Some(expected_updated_at))
+            .await
     }
 
     /// One lookup on the `package_id` index, across every user.
