@@ -1,6 +1,7 @@
 """A new user's first day, through the Python client generated from /openapi.json:
 a coffee typed in, a banana found by search and a bar by its barcode, a workout,
-and a phone's sync: what changed, and an offline edit sent as a batch.
+a weigh-in with a girth, and a phone's sync: what changed, and an offline edit sent
+as a batch.
 
 Run by crates/balancelife/tests/suite/clients.rs with the generated package on
 PYTHONPATH: python journey.py <base URL> <e-mail>. Any failed step raises, so the
@@ -13,6 +14,7 @@ import uuid
 
 from balance_life_api_client import AuthenticatedClient, Client
 from balance_life_api_client.api.auth import register
+from balance_life_api_client.api.body_metrics import put_body_metric
 from balance_life_api_client.api.catalogue import (
     apply_workout_package,
     list_workout_packages,
@@ -26,6 +28,8 @@ from balance_life_api_client.models import (
     ApplyWorkoutPackage,
     BatchMethod,
     BatchRequest,
+    BodyMetricInput,
+    BodyMetricInputMeasurementsType0,
     FoodInput,
     FoodPortion,
     MealEntryInput,
@@ -145,7 +149,26 @@ def main(base_url: str, email: str) -> None:
     assert applied.created == 1, applied
     burned = applied.entries[0].kcal_burned
 
+    # A weigh-in with the hips measured, under an id the phone made: the profile's
+    # weight follows it, and the day's summary shows it.
+    measurement_id = uuid.uuid4()
+    hips = BodyMetricInputMeasurementsType0.from_dict({"hips": 101.5})
+    weighed = expect(
+        put_body_metric.sync_detailed(
+            measurement_id,
+            client=client,
+            body=BodyMetricInput(
+                measured_at=datetime.datetime(2026, 3, 10, 6, 30, tzinfo=datetime.timezone.utc),
+                weight_kg=72.4,
+                measurements=hips,
+            ),
+        ),
+        201,
+    )
+    assert weighed.id == measurement_id and weighed.measurements["hips"] == 101.5, weighed
+
     balance = expect(summary.sync_detailed(client=client, date=day), 200)
+    assert balance.days[0].weight_kg == 72.4 and balance.days[0].trend_kg == 72.4, balance.days
     totals = balance.totals
     assert totals.kcal_in == 5 + 105 + 168, totals
     assert totals.kcal_out == burned, (totals, burned)
@@ -157,6 +180,7 @@ def main(base_url: str, email: str) -> None:
     first = expect(sync_changes.sync_detailed(client=client, limit=100), 200)
     kinds = sorted(change.kind.value for change in first.changes)
     assert kinds.count("meal_entry") == 3 and "profile" in kinds, kinds
+    assert kinds.count("body_metric") == 1, kinds
     batch = expect(
         sync_batch.sync_detailed(
             client=client,

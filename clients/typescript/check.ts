@@ -57,6 +57,20 @@ function keep(copy: Map<string, unknown>, page: SyncChanges): string {
   }
   return page.cursor;
 }
+// A weigh-in, with a girth by a name of the user's; the summary's rows carry the
+// day's weight and its trend, either of which may be null.
+const weighIn: Schemas["BodyMetricInput"] = {
+  id: crypto.randomUUID(),
+  measured_at: "2026-03-10T06:30:00Z",
+  weight_kg: 72.4,
+  measurements: { hips: 101.5 },
+};
+function weightLine(summary: Summary): string {
+  const day = summary.days[0];
+  const trend = day?.trend_kg ?? null;
+  return `${day?.weight_kg ?? "-"} kg, trend ${trend === null ? "-" : trend.toFixed(1)}, ${summary.weekly_rate_kg ?? 0} kg/week`;
+}
+
 const batch: Schemas["BatchRequest"] = {
   id: crypto.randomUUID(),
   operations: [
@@ -65,4 +79,4 @@ const batch: Schemas["BatchRequest"] = {
   ],
 };
 
-export const used = [withId, squat, plank, describe, balance, berlin, ifMatch, keep, batch];
+export const used = [withId, squat, plank, describe, balance, berlin, ifMatch, keep, batch, weighIn, weightLine];

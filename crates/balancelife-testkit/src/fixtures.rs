@@ -106,6 +106,39 @@ impl EntryFixture for MealData {
     }
 }
 
+impl EntryFixture for BodyMetricData {
+    /// Every third record is a waist alone, with no weigh-in, so each store counts
+    /// weigh-ins apart from records.
+    fn sample(n: u32, at: DateTime<Utc>) -> Self {
+        let weighed = !n.is_multiple_of(3);
+        BodyMetricData {
+            measured_at: at,
+            weight_kg: weighed.then(|| WeightKg::try_from(70.0 + f64::from(n) / 10.0).unwrap()),
+            body_fat_pct: None,
+            waist_cm: Some(GirthCm::try_from(80.0 + f64::from(n % 7)).unwrap()),
+            measurements: [("hips".parse().unwrap(), GirthCm::try_from(98.5).unwrap())].into(),
+            source: MetricSource::Manual,
+            notes: None,
+        }
+    }
+
+    fn altered(&self) -> Self {
+        let mut changed = self.clone();
+        changed.waist_cm = self
+            .waist_cm
+            .map(|cm| GirthCm::try_from(cm.get() + 1.0).unwrap());
+        changed.weight_kg = self
+            .weight_kg
+            .map(|kg| WeightKg::try_from(kg.get() + 0.5).unwrap());
+        changed
+    }
+
+    /// Body measurements come from no package: the same record.
+    fn logged_from(self, _package: PackageRef) -> Self {
+        self
+    }
+}
+
 impl EntryFixture for WorkoutData {
     fn sample(n: u32, at: DateTime<Utc>) -> Self {
         WorkoutData {

@@ -15,5 +15,5 @@ pub mod servers;
 /// What `contract_tests!` names from the service, so callers need not import it.
 #[doc(hidden)]
 pub mod reexport {
-    pub use balancelife::domain::{MealData, WorkoutData};
+    pub use balancelife::domain::{BodyMetricData, MealData, WorkoutData};
 }

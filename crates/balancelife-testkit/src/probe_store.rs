@@ -117,6 +117,10 @@ impl Store for ProbeStore {
         self.inner.workout_entries()
     }
 
+    fn body_metrics(&self) -> &dyn EntryStore<BodyMetricData> {
+        self.inner.body_metrics()
+    }
+
     fn sync_feed(&self) -> &dyn balancelife::store::SyncFeed {
         self.inner.sync_feed()
     }

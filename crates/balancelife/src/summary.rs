@@ -4,12 +4,24 @@
 //!
 //! A day is the user's calendar day (`local_date`, fixed when an entry is written).
 //! Days without entries appear with zeros, so a week is always seven rows.
+//!
+//! Each day also shows its weight (the mean of its weigh-ins) and the weight trend
+//! (`body::trend`), from the body log's day sums. The trend is started
+//! `TREND_WARM_UP_DAYS` before the first day asked for, and the weigh-ins up to
+//! `trend::BRIDGED_GAP_DAYS` after the last are read for the line that bridges a
+//! gap, so a day's trend is the same whatever range it is asked in (to well under
+//! a gram: what came before the warm-up weighs 0.9^90, under 1/10,000 of it).
 
+use chrono::{NaiveDate, TimeDelta};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::body::trend::{self, BRIDGED_GAP_DAYS, TrendDay, WeighIn};
 use crate::domain::{DaySums, User};
-use crate::store::{DateRange, Store, StoreResult};
+use crate::store::{DateRange, DaySumsByDate, Store, StoreResult};
+
+/// How many days before a summary's first day its weight trend begins.
+pub const TREND_WARM_UP_DAYS: i64 = 90;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Totals {
@@ -45,6 +57,13 @@ pub struct Day {
     pub date: chrono::NaiveDate,
     #[serde(flatten)]
     pub totals: Totals,
+    /// The mean of the day's weigh-ins in kg, if there were any.
+    #[schema(required = true)]
+    pub weight_kg: Option<f64>,
+    /// The smoothed weight trend in kg (an exponential moving average, a tenth a
+    /// day); none before the first weigh-in.
+    #[schema(required = true)]
+    pub trend_kg: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -55,14 +74,36 @@ pub struct Summary {
     pub to: chrono::NaiveDate,
     pub days: Vec<Day>,
     pub totals: Totals,
+    /// The weight trend on the last day that is not in the future (kg).
+    #[schema(required = true)]
+    pub trend_kg: Option<f64>,
+    /// How fast the trend moves there, in kg per week (negative when losing): the
+    /// least-squares slope of its last 14 days; none with under 7 days of trend or
+    /// fewer than 2 weigh-ins among them.
+    #[schema(required = true)]
+    pub weekly_rate_kg: Option<f64>,
 }
 
 /// The balance of every day in `range` for `user`, and its totals.
 pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> StoreResult<Summary> {
-    let (meals, workouts) = futures_util::try_join!(
+    let weighed = trend_range(range);
+    let (meals, workouts, body) = futures_util::try_join!(
         store.meal_entries().day_sums(user.id, range),
         store.workout_entries().day_sums(user.id, range),
+        store.body_metrics().day_sums(user.id, weighed),
     )?;
+    // The trend up to the last day shown, and its rate where the log ends today.
+    let today = user.timezone.local_date(chrono::Utc::now());
+    let trend = weight_trend(&body, range.to());
+    let trend_on = |date: NaiveDate| {
+        let first = trend.first()?.date;
+        trend.get(usize::try_from((date - first).num_days()).ok()?)
+    };
+    let now = trend
+        .iter()
+        .rposition(|day| day.date <= today.min(range.to()));
+    let weekly_rate_kg = now.and_then(|last| trend::weekly_rate(&trend[..=last]));
+    let rounded = |kg: f64| (kg * 100.0).round() / 100.0;
     // The range's totals are the sums of the same day sums, rounded once.
     let (mut all_meals, mut all_workouts) = (DaySums::default(), DaySums::default());
     let days: Vec<Day> = range
@@ -75,6 +116,11 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
             Day {
                 date,
                 totals: finish(totals_of(&meal, &workout), user, 1.0),
+                weight_kg: body
+                    .get(&date)
+                    .and_then(DaySums::mean_weight_kg)
+                    .map(rounded),
+                trend_kg: trend_on(date).map(|day| rounded(day.trend_kg)),
             }
         })
         .collect();
@@ -86,7 +132,37 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
         to: range.to(),
         totals: finish(totals_of(&all_meals, &all_workouts), user, day_count),
         days,
+        trend_kg: now.map(|last| rounded(trend[last].trend_kg)),
+        weekly_rate_kg: weekly_rate_kg.map(rounded),
     })
+}
+
+/// The days whose weigh-ins a summary of `range` reads for its trend (see the
+/// module's note).
+fn trend_range(range: DateRange) -> DateRange {
+    let from = range
+        .from()
+        .checked_sub_signed(TimeDelta::days(TREND_WARM_UP_DAYS))
+        .unwrap_or(NaiveDate::MIN);
+    let to = range
+        .to()
+        .checked_add_signed(TimeDelta::days(BRIDGED_GAP_DAYS))
+        .unwrap_or(NaiveDate::MAX);
+    DateRange::new(from, to).unwrap_or(range)
+}
+
+/// The trend of each day from the first weigh-in of `body` through `through`.
+fn weight_trend(body: &DaySumsByDate, through: NaiveDate) -> Vec<TrendDay> {
+    let weigh_ins: Vec<WeighIn> = body
+        .iter()
+        .filter_map(|(&date, sums)| {
+            Some(WeighIn {
+                date,
+                kg: sums.mean_weight_kg()?,
+            })
+        })
+        .collect();
+    trend::daily_trend(&weigh_ins, through)
 }
 
 /// What meals and workouts add up to, before targets and rounding.

@@ -50,6 +50,12 @@ impl StoreAccess for WorkoutData {
     }
 }
 
+impl StoreAccess for BodyMetricData {
+    fn of(store: &dyn Store) -> &dyn EntryStore<Self> {
+        store.body_metrics()
+    }
+}
+
 fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>) {
     assert!(
         matches!(result, Err(StoreError::NotFound)),
@@ -164,7 +170,12 @@ pub async fn deleting_a_user_deletes_their_entries_and_no_one_elses(store: S) {
     let when = at("2026-03-01", "12:00");
     let gone_meal = entry::<MealData>(leaving.id, 1, when);
     let gone_workout = entry::<WorkoutData>(leaving.id, 1, when);
+    let gone_weigh_in = entry::<BodyMetricData>(leaving.id, 1, when);
     let kept_meal = entry::<MealData>(staying.id, 1, when);
+    let kept_weigh_in = entry::<BodyMetricData>(staying.id, 2, when);
+    for weigh_in in [&gone_weigh_in, &kept_weigh_in] {
+        store.body_metrics().create(weigh_in.clone()).await.unwrap();
+    }
     store
         .meal_entries()
         .create(gone_meal.clone())
@@ -193,6 +204,9 @@ pub async fn deleting_a_user_deletes_their_entries_and_no_one_elses(store: S) {
             .get(leaving.id, gone_workout.id)
             .await,
     );
+    assert_not_found(store.body_metrics().get(leaving.id, gone_weigh_in.id).await);
+    let kept = store.body_metrics().get(staying.id, kept_weigh_in.id).await;
+    assert_eq!(kept.unwrap(), kept_weigh_in);
     let day = DateRange::day(date("2026-03-01"));
     let page = store
         .meal_entries()
@@ -1140,7 +1154,9 @@ async fn sums_match_a_recount<D: EntryFixture + StoreAccess>(
             got.without_macros, want.without_macros,
             "{why}: entries without macros on {day}"
         );
+        assert_eq!(got.weigh_ins, want.weigh_ins, "{why}: weigh-ins on {day}");
         for (name, got, want) in [
+            ("weight_kg", got.weight_kg, want.weight_kg),
             ("kcal", got.kcal, want.kcal),
             ("protein_g", got.protein_g, want.protein_g),
             ("carbs_g", got.carbs_g, want.carbs_g),

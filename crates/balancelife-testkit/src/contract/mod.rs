@@ -65,9 +65,18 @@ macro_rules! contract_tests {
         );
         mod meal_entries {
             $crate::contract_tests!(@entries $make, $crate::reexport::MealData);
+            $crate::contract_tests!(@generic $make, $crate::reexport::MealData;
+                entries_name_the_package_they_were_logged_from,
+            );
         }
         mod workout_entries {
             $crate::contract_tests!(@entries $make, $crate::reexport::WorkoutData);
+            $crate::contract_tests!(@generic $make, $crate::reexport::WorkoutData;
+                entries_name_the_package_they_were_logged_from,
+            );
+        }
+        mod body_metrics {
+            $crate::contract_tests!(@entries $make, $crate::reexport::BodyMetricData);
         }
         mod sync_feed {
             $crate::contract_tests!(@sync_feed $make;
@@ -102,7 +111,6 @@ macro_rules! contract_tests {
             an_entry_update_from_a_stale_read_conflicts,
             a_deleted_entry_is_gone,
             a_deletion_from_a_stale_read_conflicts_and_deletes_nothing,
-            entries_name_the_package_they_were_logged_from,
             entries_for_a_missing_user_are_refused,
             concurrent_creates_with_one_id_store_one_entry,
             day_sums_add_up_each_days_entries_and_follow_every_write,

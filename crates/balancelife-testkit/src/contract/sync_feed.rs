@@ -68,6 +68,7 @@ pub async fn the_sync_feed_lists_each_things_latest_change_in_commit_order_with_
     let first_meal = fixtures::entry::<MealData>(user.id, 1, at);
     let run = fixtures::entry::<WorkoutData>(user.id, 2, at);
     let second_meal = fixtures::entry::<MealData>(user.id, 3, at);
+    let weigh_in = fixtures::entry::<BodyMetricData>(user.id, 5, at);
     store
         .meal_entries()
         .create(first_meal.clone())
@@ -84,6 +85,7 @@ pub async fn the_sync_feed_lists_each_things_latest_change_in_commit_order_with_
         .create(fixtures::entry::<MealData>(other.id, 4, at))
         .await
         .unwrap();
+    store.body_metrics().create(weigh_in.clone()).await.unwrap();
     let mut changed = first_meal.clone();
     changed.data = first_meal.data.altered();
     changed.updated_at = first_meal.updated_at + TimeDelta::milliseconds(1);
@@ -110,16 +112,18 @@ pub async fn the_sync_feed_lists_each_things_latest_change_in_commit_order_with_
             [
                 (FeedKind::Profile, user.id, false),
                 (FeedKind::WorkoutEntry, run.id, false),
+                (FeedKind::BodyMetric, weigh_in.id, false),
                 (FeedKind::MealEntry, first_meal.id, false),
                 (FeedKind::MealEntry, second_meal.id, true),
             ],
             "pages of {page}"
         );
         assert_eq!(
-            records[2],
+            records[3],
             FeedRecord::Meal(changed.clone()),
             "as it is now"
         );
+        assert_eq!(records[2], FeedRecord::BodyMetric(weigh_in.clone()));
         let (nothing, same) = read_all(&store, user.id, end, page).await;
         assert!(nothing.is_empty(), "nothing changed since");
         assert_eq!(same, end, "the position stays");

@@ -3,8 +3,8 @@
 //!
 //! A sample is named by its platform and the platform's record id, so a record
 //! sent again changes nothing, a changed one updates it, and one sent as deleted
-//! removes it. Weight and body fat are kept for the body log; steps and active
-//! energy are kept as they come.
+//! removes it. Weigh-ins and body-fat readings show in the body log
+//! (`body_log`); steps and active energy are kept as they come.
 //!
 //! An exercise session becomes a workout entry (its id the sample's, so it follows
 //! the record), titled by where it came from ("Running · com.strava via Health
@@ -19,16 +19,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+mod body_log;
+
 use crate::api::account::auth::AuthUser;
+use crate::api::entries::EntryResource;
 use crate::api::entries::MAX_RANGE_DAYS;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::{ValidJson, ValidQuery};
 use crate::api::http::state::SharedState;
 use crate::domain::{
-    Activity, DurationSecs, Entry, HealthSample, Kcal, Notes, SampleSource, SampleType, Title,
-    User, WorkoutData, now, sample_id,
+    Activity, BodyMetricData, DurationSecs, Entry, EntryData, HealthSample, Kcal, Notes,
+    SampleSource, SampleType, Title, User, WorkoutData, now, sample_id,
 };
-use crate::store::{DateRange, Optional, StoreError, Written, all_entries};
+use crate::store::{DateRange, EntryStore, Optional, StoreError, Written, all_entries};
 
 /// The most samples one batch takes.
 pub const MOST_SAMPLES: usize = 1_000;
@@ -98,6 +101,11 @@ pub struct SampleResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     workout_entry_id: Option<Uuid>,
+    /// Weigh-ins and body-fat readings: the body measurement it shows as, unless
+    /// the body log holds that reading already.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    body_metric_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -205,6 +213,11 @@ pub async fn add(
             })
         })
         .collect::<ApiResult<_>>()?;
+    // The profile's weight follows the weigh-ins, once for the batch.
+    let weighs = checked.iter().any(|sample| match sample {
+        Checked::Deleted { .. } => true,
+        Checked::Kept(sample) => sample.kind == SampleType::Weight,
+    });
     let mut report = SampleReport::default();
     for sample in checked {
         let result = match sample {
@@ -212,6 +225,9 @@ pub async fn add(
             Checked::Kept(sample) => keep(&state, &user, sample, &mut report).await?,
         };
         report.results.push(result);
+    }
+    if weighs {
+        BodyMetricData::follow_up(&state, user.id).await?;
     }
     Ok(Json(report))
 }
@@ -345,10 +361,16 @@ async fn keep(
     } else {
         None
     };
+    let body_metric_id = if body_log::is_body_reading(sample.kind) {
+        body_log::show(state, user, &sample).await?
+    } else {
+        None
+    };
     Ok(SampleResult {
         id: sample.id,
         outcome,
         workout_entry_id,
+        body_metric_id,
     })
 }
 
@@ -371,18 +393,19 @@ async fn remove(
     };
     // By what was stored, whatever type the deletion names.
     let kind = removed.map_or(kind, |sample| sample.kind);
+    // What it was shown as goes with it.
     if kind == SampleType::ExerciseSession {
-        // Its workout entry goes with it, if it was logged as one.
-        match state.store.workout_entries().delete(user.id, id).await {
-            Ok(_) | Err(StoreError::NotFound) => {}
-            Err(other) => return Err(other.into()),
-        }
+        unshow(state.store.workout_entries(), user, id).await?;
+    }
+    if body_log::is_body_reading(kind) {
+        unshow(state.store.body_metrics(), user, id).await?;
     }
     count(report, outcome);
     Ok(SampleResult {
         id,
         outcome,
         workout_entry_id: None,
+        body_metric_id: None,
     })
 }
 
@@ -431,21 +454,38 @@ async fn log_session(
             logged.data.started_at < sample.end && sample.start < ends
         });
     if overlaps {
-        match workouts.delete(user.id, sample.id).await {
-            Ok(_) | Err(StoreError::NotFound) => return Ok(None),
-            Err(other) => return Err(other.into()),
-        }
+        unshow(workouts, user, sample.id).await?;
+        return Ok(None);
     }
+    show(workouts, user, sample, session_workout(sample)?).await
+}
+
+/// Shows `sample` as an entry of `data` under the sample's id, so the record's
+/// changes replace it; returns its id.
+async fn show<D: EntryData>(
+    entries: &dyn EntryStore<D>,
+    user: &User,
+    sample: &HealthSample,
+    data: D,
+) -> ApiResult<Option<Uuid>> {
     let entry = Entry {
         id: sample.id,
         user_id: user.id,
-        local_date: day,
-        data: session_workout(sample)?,
+        local_date: user.timezone.local_date(sample.start),
+        data,
         created_at: now(),
         updated_at: now(),
     };
-    workouts.put(entry).await?;
+    entries.put(entry).await?;
     Ok(Some(sample.id))
+}
+
+/// Removes the entry sample `id` is shown as, if it is shown.
+async fn unshow<D: EntryData>(entries: &dyn EntryStore<D>, user: &User, id: Uuid) -> ApiResult<()> {
+    match entries.delete(user.id, id).await {
+        Ok(_) | Err(StoreError::NotFound) => Ok(()),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// The workout an exercise session is logged as.

@@ -2,8 +2,8 @@
 //! and a JSON export back in.
 //!
 //! Exports are streamed page by page from the store, so a long history never sits in
-//! memory. CSV is one table with a `kind` column (`profile`, `meal`, `workout`): one
-//! file that opens anywhere, rather than a zip of three. Import takes the JSON export,
+//! memory. CSV is one table with a `kind` column (`profile`, `meal`, `workout`,
+//! `body_metric`): one file that opens anywhere, rather than a zip of four. Import takes the JSON export,
 //! checks every entry before writing any (so a bad file writes nothing), and is
 //! idempotent on entry ids (so an interrupted import is finished by sending it again).
 
@@ -25,13 +25,17 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::account::auth::AuthUser;
 use crate::api::account::user_view::UserView;
+use crate::api::entries::body_metrics::{BodyMetricInput, BodyMetricView};
 use crate::api::entries::meals::{MealEntryInput, MealEntryView};
 use crate::api::entries::workouts::{WorkoutEntryInput, WorkoutEntryView};
 use crate::api::entries::{EntryResource, check_occurred_at, check_package};
 use crate::api::http::error::{ApiError, ApiResult};
 use crate::api::http::extract::{ValidQuery, from_json_value, is_json, parse_json};
 use crate::api::http::state::SharedState;
-use crate::domain::{ClientId, Entry, EntryData, EntryPosition, MealData, User, WorkoutData, now};
+use crate::domain::{
+    BodyMetricData, ClientId, Entry, EntryData, EntryPosition, MealData, Notes, User, WorkoutData,
+    now,
+};
 use crate::store::{DateRange, PageLimit, PageRequest, Written};
 use crate::telemetry::ErrorChain;
 
@@ -78,9 +82,11 @@ pub struct ExportDocument {
     profile: UserView,
     meal_entries: Vec<MealEntryView>,
     workout_entries: Vec<WorkoutEntryView>,
+    body_metrics: Vec<BodyMetricView>,
 }
 
-/// All of the signed-in user's data: profile, meal entries and workout entries.
+/// All of the signed-in user's data: profile, meal and workout entries, body
+/// measurements.
 #[utoipa::path(
     get,
     path = "/api/v1/export",
@@ -213,6 +219,7 @@ async fn write_json(state: &SharedState, user: &User, out: &Writer) -> Result<()
     out.send(head.into_bytes()).await?;
     json_array::<MealData>(state, user, out, "meal_entries").await?;
     json_array::<WorkoutData>(state, user, out, "workout_entries").await?;
+    json_array::<BodyMetricData>(state, user, out, "body_metrics").await?;
     out.send(b"}\n".to_vec()).await
 }
 
@@ -238,7 +245,8 @@ async fn json_array<E: EntryResource>(
     out.send(b"]".to_vec()).await
 }
 
-/// One line of the CSV export: the profile, a meal or a workout. The field names
+/// One line of the CSV export: the profile, a meal, a workout or a body
+/// measurement. The field names
 /// are the header; a field a line has no value for is an empty cell.
 #[derive(Serialize, Default)]
 struct CsvRow {
@@ -267,6 +275,11 @@ struct CsvRow {
     food_id: String,
     food_version: String,
     food_grams: String,
+    weight_kg: String,
+    body_fat_pct: String,
+    waist_cm: String,
+    /// Named girths as `name=cm`, separated by `;`.
+    measurements: String,
     notes: String,
     email: String,
     timezone: String,
@@ -306,6 +319,13 @@ async fn write_csv(state: &SharedState, user: &User, out: &Writer) -> Result<(),
     send_pages::<WorkoutData>(state, user, out, |entries| {
         csv_chunk(&entries.iter().map(workout_row).collect::<Vec<_>>(), false)
     })
+    .await?;
+    send_pages::<BodyMetricData>(state, user, out, |entries| {
+        csv_chunk(
+            &entries.iter().map(body_metric_row).collect::<Vec<_>>(),
+            false,
+        )
+    })
     .await
 }
 
@@ -332,14 +352,23 @@ fn label<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// The cells every kind of entry fills: what it is, when, its notes.
+fn entry_row<D: EntryData>(kind: &'static str, entry: &Entry<D>, notes: Option<&Notes>) -> CsvRow {
+    CsvRow {
+        kind,
+        id: entry.id.to_string(),
+        local_date: entry.local_date.to_string(),
+        at: entry.data.occurred_at().to_rfc3339(),
+        notes: notes.map_or_else(String::new, |n| text_cell(n.as_str())),
+        created_at: entry.created_at.to_rfc3339(),
+        ..CsvRow::default()
+    }
+}
+
 fn meal_row(entry: &Entry<MealData>) -> CsvRow {
     let d = &entry.data;
     let n = &d.nutrition;
     CsvRow {
-        kind: "meal",
-        id: entry.id.to_string(),
-        local_date: entry.local_date.to_string(),
-        at: d.eaten_at.to_rfc3339(),
         slot_or_activity: label(&d.slot),
         name: text_cell(d.name.as_str()),
         quantity: d.quantity.get().to_string(),
@@ -358,22 +387,13 @@ fn meal_row(entry: &Entry<MealData>) -> CsvRow {
         food_id: opt(d.food.map(|f| f.food_id)),
         food_version: opt(d.food.map(|f| f.food_version.get())),
         food_grams: opt(d.food.and_then(|f| f.grams).map(|g| g.get())),
-        notes: d
-            .notes
-            .as_ref()
-            .map_or_else(String::new, |n| text_cell(n.as_str())),
-        created_at: entry.created_at.to_rfc3339(),
-        ..CsvRow::default()
+        ..entry_row("meal", entry, d.notes.as_ref())
     }
 }
 
 fn workout_row(entry: &Entry<WorkoutData>) -> CsvRow {
     let d = &entry.data;
     CsvRow {
-        kind: "workout",
-        id: entry.id.to_string(),
-        local_date: entry.local_date.to_string(),
-        at: d.started_at.to_rfc3339(),
         slot_or_activity: label(&d.activity),
         name: text_cell(d.title.as_str()),
         kcal: d.kcal_burned.get().to_string(),
@@ -383,12 +403,24 @@ fn workout_row(entry: &Entry<WorkoutData>) -> CsvRow {
         avg_heart_rate: opt(d.avg_heart_rate.map(|v| v.get())),
         package_id: opt(d.package.map(|p| p.package_id)),
         package_version: opt(d.package.map(|p| p.package_version.get())),
-        notes: d
-            .notes
-            .as_ref()
-            .map_or_else(String::new, |n| text_cell(n.as_str())),
-        created_at: entry.created_at.to_rfc3339(),
-        ..CsvRow::default()
+        ..entry_row("workout", entry, d.notes.as_ref())
+    }
+}
+
+fn body_metric_row(entry: &Entry<BodyMetricData>) -> CsvRow {
+    let d = &entry.data;
+    let measurements: Vec<String> = d
+        .measurements
+        .iter()
+        .map(|(name, cm)| format!("{name}={}", cm.get()))
+        .collect();
+    CsvRow {
+        weight_kg: opt(d.weight_kg.map(|v| v.get())),
+        body_fat_pct: opt(d.body_fat_pct.map(|v| v.get())),
+        waist_cm: opt(d.waist_cm.map(|v| v.get())),
+        measurements: measurements.join(";"),
+        source: label(&d.source),
+        ..entry_row("body_metric", entry, d.notes.as_ref())
     }
 }
 
@@ -408,6 +440,8 @@ struct ExportFile {
     meal_entries: Vec<serde_json::Value>,
     #[serde(default)]
     workout_entries: Vec<serde_json::Value>,
+    #[serde(default)]
+    body_metrics: Vec<serde_json::Value>,
 }
 
 /// The body of `POST /import`, for the OpenAPI document: an export file, whose entries
@@ -451,6 +485,10 @@ impl utoipa::PartialSchema for ImportDocument {
                 "workout_entries",
                 ArrayBuilder::new().items(imported::<WorkoutEntryInput>("A workout entry")),
             )
+            .property(
+                "body_metrics",
+                ArrayBuilder::new().items(imported::<BodyMetricInput>("A body measurement")),
+            )
             .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
             .into()
     }
@@ -461,6 +499,7 @@ impl ToSchema for ImportDocument {
         // What the inlined entry schemas refer to.
         <MealEntryInput as ToSchema>::schemas(schemas);
         <WorkoutEntryInput as ToSchema>::schemas(schemas);
+        <BodyMetricInput as ToSchema>::schemas(schemas);
         schemas.push((
             ClientId::name().into(),
             <ClientId as utoipa::PartialSchema>::schema(),
@@ -548,9 +587,18 @@ pub async fn import(
     let meals = prepare::<MealData>(&state, &user, &file.meal_entries, "meal_entries").await?;
     let workouts =
         prepare::<WorkoutData>(&state, &user, &file.workout_entries, "workout_entries").await?;
+    let metrics =
+        prepare::<BodyMetricData>(&state, &user, &file.body_metrics, "body_metrics").await?;
+    let weighs = metrics
+        .iter()
+        .any(|metric| BodyMetricData::follows_up(None, Some(&metric.data)));
     let mut report = ImportReport::default();
     write::<MealData>(&state, meals, &mut report).await?;
     write::<WorkoutData>(&state, workouts, &mut report).await?;
+    write::<BodyMetricData>(&state, metrics, &mut report).await?;
+    if weighs {
+        BodyMetricData::follow_up(&state, user.id).await?;
+    }
     Ok(Json(report))
 }
 

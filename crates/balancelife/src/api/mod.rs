@@ -30,6 +30,7 @@ use self::http::state::SharedState;
 use account::{auth, devices, session, users};
 use catalogue::admin::{meal_packages as meal_admin, workout_packages as workout_admin};
 use catalogue::{apply, packages};
+use entries::body_metrics::endpoints as body_metrics;
 use entries::meals::endpoints as meals;
 use entries::workouts::endpoints as workouts;
 
@@ -126,6 +127,13 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
             workouts::put,
             workouts::patch,
             workouts::delete
+        ))
+        .routes(routes!(body_metrics::list, body_metrics::create))
+        .routes(routes!(
+            body_metrics::get,
+            body_metrics::put,
+            body_metrics::patch,
+            body_metrics::delete
         ))
 }
 

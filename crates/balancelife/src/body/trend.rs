@@ -19,7 +19,11 @@
 //! - Several weigh-ins on one day count as their mean.
 //! - A day without a weigh-in between two that have one takes the straight line
 //!   between them (people weigh in some days, not every day; the trend should not
-//!   sag towards an old weight meanwhile). After the last weigh-in the trend holds.
+//!   sag towards an old weight meanwhile), when they are at most 30 days apart. A
+//!   longer gap is not bridged: nobody knows what the weight did over two months
+//!   away from the scale, so the trend holds, as it does after the last weigh-in.
+//!   The limit also keeps a day's trend from depending on weigh-ins far after it,
+//!   which a summary would have to read.
 //!
 //! **The weekly rate** is the slope of a least-squares line through the last
 //! (up to) 14 days of trend, times seven: kilograms per week, negative when losing.
@@ -29,6 +33,9 @@ use chrono::NaiveDate;
 
 /// How far the trend moves towards each day's weight.
 pub const SMOOTHING: f64 = 0.1;
+
+/// The longest gap between two weigh-ins (in days) bridged by a straight line.
+pub const BRIDGED_GAP_DAYS: i64 = 30;
 
 /// The days of trend the weekly rate is fitted to, at most.
 pub const RATE_WINDOW_DAYS: usize = 14;
@@ -70,12 +77,13 @@ pub fn daily_trend(weigh_ins: &[WeighIn], through: NaiveDate) -> Vec<TrendDay> {
         let logged = days.get(next_logged).filter(|(day, _)| *day == date);
         let weight = match logged {
             Some(&(_, kg)) => Some(kg),
-            // Between two weigh-ins, the straight line between them.
-            None => days.get(next_logged).map(|&(after, after_kg)| {
+            // Between two weigh-ins not too far apart, the straight line between them.
+            None => days.get(next_logged).and_then(|&(after, after_kg)| {
                 let (before, before_kg) = days[next_logged - 1];
-                let span = (after - before).num_days() as f64;
+                let span = (after - before).num_days();
                 let gone = (date - before).num_days() as f64;
-                before_kg + (after_kg - before_kg) * gone / span
+                (span <= BRIDGED_GAP_DAYS)
+                    .then(|| before_kg + (after_kg - before_kg) * gone / span as f64)
             }),
         };
         if let Some(weight) = weight {
@@ -194,6 +202,30 @@ mod tests {
                 row.trend_kg
             );
         }
+    }
+
+    /// 1 March 80.0 kg, then 80.0 + 30 days later (bridged: every day on the line
+    /// is 80.0, the trend stays 80.0), then 70.0 on 2 May, 31 days later (not
+    /// bridged: the trend holds at 80.0 through 1 May, and moves a tenth, to 79.0,
+    /// on 2 May).
+    #[test]
+    fn a_gap_longer_than_a_month_is_not_bridged() {
+        let weigh_ins = [
+            weigh_in("2026-03-01", 80.0),
+            weigh_in("2026-03-31", 80.0),
+            weigh_in("2026-05-01", 70.0),
+        ];
+        let trend = daily_trend(&weigh_ins, day("2026-05-01"));
+        let on = |date: &str| trend.iter().find(|row| row.date == day(date)).unwrap();
+        assert!(close(on("2026-03-15").trend_kg, 80.0));
+        assert!(close(on("2026-04-30").trend_kg, 80.0));
+        assert!(close(on("2026-05-01").trend_kg, 79.0));
+        let bridged = daily_trend(
+            &[weigh_in("2026-03-01", 80.0), weigh_in("2026-03-31", 77.0)],
+            day("2026-03-31"),
+        );
+        // 2 March lies a thirtieth of the way to 77.0: 79.9, so the trend is 79.99.
+        assert!(close(bridged[1].trend_kg, 79.99), "{}", bridged[1].trend_kg);
     }
 
     #[test]

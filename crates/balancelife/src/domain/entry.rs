@@ -159,6 +159,7 @@ pub struct WorkoutData {
 pub enum EntryKind {
     Meal,
     Workout,
+    BodyMetric,
 }
 
 impl EntryKind {
@@ -166,6 +167,7 @@ impl EntryKind {
         match self {
             Self::Meal => "meal",
             Self::Workout => "workout",
+            Self::BodyMetric => "body-metric",
         }
     }
 }
@@ -207,6 +209,7 @@ impl EntryData for MealData {
             protein_g: known(n.protein_g),
             carbs_g: known(n.carbs_g),
             fat_g: known(n.fat_g),
+            ..DaySums::default()
         }
     }
 }
@@ -234,6 +237,8 @@ impl EntryData for WorkoutData {
 /// The sums of one day's entries of one kind: what summaries are made of. For
 /// workouts `kcal` is what they burned and the macros are zero. The macro sums add
 /// what is known; `without_macros` counts the entries that left one or more out.
+/// Body measurements add their weigh-ins' count and weight (the day's mean weight
+/// is their quotient), and nothing else.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct DaySums {
     pub entries: u64,
@@ -242,6 +247,10 @@ pub struct DaySums {
     pub protein_g: f64,
     pub carbs_g: f64,
     pub fat_g: f64,
+    #[serde(default)]
+    pub weigh_ins: u64,
+    #[serde(default)]
+    pub weight_kg: f64,
 }
 
 impl DaySums {
@@ -252,6 +261,13 @@ impl DaySums {
         self.protein_g += other.protein_g;
         self.carbs_g += other.carbs_g;
         self.fat_g += other.fat_g;
+        self.weigh_ins += other.weigh_ins;
+        self.weight_kg += other.weight_kg;
+    }
+
+    /// The mean of the day's weigh-ins, if there were any.
+    pub fn mean_weight_kg(&self) -> Option<f64> {
+        (self.weigh_ins > 0).then(|| self.weight_kg / self.weigh_ins as f64)
     }
 }
 
@@ -305,5 +321,6 @@ mod tests {
     fn entry_kinds_have_the_names_cache_keys_and_logs_use() {
         assert_eq!(EntryKind::Meal.as_str(), "meal");
         assert_eq!(EntryKind::Workout.as_str(), "workout");
+        assert_eq!(EntryKind::BodyMetric.as_str(), "body-metric");
     }
 }

@@ -2,6 +2,7 @@
 //! transport concern.
 
 pub mod barcode;
+pub mod body_metric;
 pub mod device;
 pub mod entry;
 pub mod food;
@@ -14,6 +15,7 @@ pub mod user;
 pub mod values;
 
 pub use barcode::Barcode;
+pub use body_metric::{BodyMetricData, MOST_MEASUREMENTS, MetricSource};
 pub use device::{Device, DeviceName, MAX_DEVICES, Platform, with_device};
 pub use entry::*;
 pub use food::*;

@@ -192,6 +192,19 @@ bounded_f64!(
     500.0
 );
 bounded_f64!(
+    /// Body fat in percent of body mass: below 1 or above 75 is a wrong unit or a
+    /// typo (the health platforms' own range).
+    BodyFatPct,
+    1.0,
+    75.0
+);
+bounded_f64!(
+    /// A girth of the body (waist, hips, an arm) in centimetres.
+    GirthCm,
+    5.0,
+    300.0
+);
+bounded_f64!(
     /// A distance in kilometres covered in one workout.
     DistanceKm,
     0.0,
@@ -429,6 +442,12 @@ macro_rules! word_type {
 word_type!(
     /// A catalogue tag such as `high-protein` or `no-equipment`.
     Tag,
+    32
+);
+word_type!(
+    /// The name of a body measurement of the user's choosing, such as `hips` or
+    /// `left-thigh`.
+    MeasurementName,
     32
 );
 word_type!(

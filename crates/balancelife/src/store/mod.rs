@@ -22,8 +22,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::{
-    DaySums, Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter,
-    Slug, User, WorkoutData, WorkoutPackage,
+    BodyMetricData, DaySums, Email, Entry, EntryData, EntryPosition, MealData, MealPackage,
+    Package, PackageFilter, Slug, User, WorkoutData, WorkoutPackage,
 };
 
 pub use batches::BatchStore;
@@ -273,6 +273,8 @@ pub trait Store: Send + Sync {
     fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage>;
     fn meal_entries(&self) -> &dyn EntryStore<MealData>;
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData>;
+    /// The body log: weigh-ins, body fat and girths (`domain::body_metric`).
+    fn body_metrics(&self) -> &dyn EntryStore<BodyMetricData>;
     fn foods(&self) -> &dyn FoodStore;
     /// The feed of changes to what each user owns (`sync_feed`).
     fn sync_feed(&self) -> &dyn SyncFeed;

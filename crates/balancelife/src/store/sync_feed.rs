@@ -25,23 +25,30 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::StoreResult;
-use crate::domain::{Entry, EntryData, EntryKind, MealData, User, WorkoutData};
+use crate::domain::{BodyMetricData, Entry, EntryData, EntryKind, MealData, User, WorkoutData};
 
 /// What kind of thing a change is about. Its name orders changes numbered alike
 /// (only data from before the feed existed shares a number: 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FeedKind {
+    BodyMetric,
     MealEntry,
     Profile,
     WorkoutEntry,
 }
 
 impl FeedKind {
-    pub const ALL: [Self; 3] = [Self::MealEntry, Self::Profile, Self::WorkoutEntry];
+    pub const ALL: [Self; 4] = [
+        Self::BodyMetric,
+        Self::MealEntry,
+        Self::Profile,
+        Self::WorkoutEntry,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::BodyMetric => "body_metric",
             Self::MealEntry => "meal_entry",
             Self::Profile => "profile",
             Self::WorkoutEntry => "workout_entry",
@@ -57,6 +64,7 @@ impl FeedKind {
         match D::KIND {
             EntryKind::Meal => Self::MealEntry,
             EntryKind::Workout => Self::WorkoutEntry,
+            EntryKind::BodyMetric => Self::BodyMetric,
         }
     }
 }
@@ -117,6 +125,7 @@ pub enum FeedRecord {
     Profile(Box<User>),
     Meal(Entry<MealData>),
     Workout(Entry<WorkoutData>),
+    BodyMetric(Entry<BodyMetricData>),
     Deleted {
         kind: FeedKind,
         id: Uuid,
@@ -130,6 +139,7 @@ impl FeedRecord {
             Self::Profile(_) => FeedKind::Profile,
             Self::Meal(_) => FeedKind::MealEntry,
             Self::Workout(_) => FeedKind::WorkoutEntry,
+            Self::BodyMetric(_) => FeedKind::BodyMetric,
             Self::Deleted { kind, .. } => *kind,
         }
     }
@@ -139,6 +149,7 @@ impl FeedRecord {
             Self::Profile(user) => user.id,
             Self::Meal(entry) => entry.id,
             Self::Workout(entry) => entry.id,
+            Self::BodyMetric(entry) => entry.id,
             Self::Deleted { id, .. } => *id,
         }
     }

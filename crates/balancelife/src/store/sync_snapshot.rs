@@ -26,6 +26,7 @@ pub enum SnapshotPosition {
     Profile,
     Meals(Option<EntryPosition>),
     Workouts(Option<EntryPosition>),
+    BodyMetrics(Option<EntryPosition>),
 }
 
 /// One page of a snapshot.
@@ -88,9 +89,20 @@ async fn section(
         }
         SnapshotPosition::Workouts(after) => {
             let (workouts, more) = entries(store.workout_entries(), user_id, after, limit).await?;
-            let next = more.map(|after| SnapshotPosition::Workouts(Some(after)));
+            let next = match more {
+                Some(after) => SnapshotPosition::Workouts(Some(after)),
+                None => SnapshotPosition::BodyMetrics(None),
+            };
             (
                 workouts.into_iter().map(FeedRecord::Workout).collect(),
+                Some(next),
+            )
+        }
+        SnapshotPosition::BodyMetrics(after) => {
+            let (metrics, more) = entries(store.body_metrics(), user_id, after, limit).await?;
+            let next = more.map(|after| SnapshotPosition::BodyMetrics(Some(after)));
+            (
+                metrics.into_iter().map(FeedRecord::BodyMetric).collect(),
                 next,
             )
         }

@@ -26,6 +26,7 @@ mod api_foods;
 mod api_recipes;
 mod api_users;
 mod authorization;
+mod body_metrics;
 mod cache;
 mod cache_cluster;
 mod cache_faults;

@@ -1,8 +1,10 @@
-//! Meal and workout entry endpoints, written once over `EntryResource`.
+//! Meal, workout and body-measurement endpoints, written once over
+//! `EntryResource`.
 //!
 //! Every route is scoped to the signed-in user: another user's entry id answers 404
 //! exactly like an id that does not exist.
 
+pub(crate) mod body_metrics;
 pub(crate) mod meals;
 pub(crate) mod workouts;
 
@@ -62,6 +64,18 @@ pub trait EntryResource: EntryData {
     /// The current version of a published package of this kind, if there is one.
     async fn package_version(store: &dyn Store, id: Uuid) -> StoreResult<Option<Version>>;
     fn view(entry: Entry<Self>) -> Self::View;
+    /// Whether a write of an entry from `before` to `after` (`None`: there was
+    /// none, or is none now; the same when the write changed nothing) needs
+    /// `follow_up`. An unchanged write asks too, so a client resending a write whose
+    /// follow-up failed mends it. Never, by default.
+    fn follows_up(_before: Option<&Self>, _after: Option<&Self>) -> bool {
+        false
+    }
+    /// What else follows such writes of user `user_id`'s entries, once for any
+    /// number of them: the profile's weight follows the weigh-ins.
+    async fn follow_up(_state: &SharedState, _user_id: Uuid) -> ApiResult<()> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -298,7 +312,23 @@ pub async fn create<E: EntryResource>(
     .await?;
     // Another user's id: the same answer as for any id the caller cannot see.
     let written = E::entries(state.store.as_ref()).create(entry).await;
-    Ok(respond::<E>(written.or_not_found(E::NOUN)?))
+    let written = written.or_not_found(E::NOUN)?;
+    if follows_up(&written) {
+        E::follow_up(&state, user.id).await?;
+    }
+    Ok(respond::<E>(written))
+}
+
+/// Whether `written` needs `EntryResource::follow_up`.
+fn follows_up<E: EntryResource>(written: &Written<Entry<E>>) -> bool {
+    match written {
+        Written::Created(entry) | Written::Unchanged(entry) => {
+            E::follows_up(None, Some(&entry.data))
+        }
+        Written::Replaced { stored, previous } => {
+            E::follows_up(Some(&previous.data), Some(&stored.data))
+        }
+    }
 }
 
 pub async fn put<E: EntryResource>(
@@ -325,13 +355,21 @@ pub async fn put<E: EntryResource>(
             Err(StoreError::Conflict(_)) => return Err(ApiError::precondition_failed()),
             other => other.or_not_found(E::NOUN)?,
         };
-        return Ok(respond::<E>(Written::Replaced {
+        let written = Written::Replaced {
             stored: updated,
             previous: current,
-        }));
+        };
+        if follows_up(&written) {
+            E::follow_up(&state, user.id).await?;
+        }
+        return Ok(respond::<E>(written));
     }
     let written = E::entries(state.store.as_ref()).put(entry).await;
-    Ok(respond::<E>(written.or_not_found(E::NOUN)?))
+    let written = written.or_not_found(E::NOUN)?;
+    if follows_up(&written) {
+        E::follow_up(&state, user.id).await?;
+    }
+    Ok(respond::<E>(written))
 }
 
 /// The entry a `PUT` of `input` at `id` stores, checked as the route checks it.
@@ -379,8 +417,21 @@ pub async fn put_many<E: EntryResource>(
         Ok(written) => written,
         Err(error) => vec![Err(error); places.len()],
     };
-    for (place, result) in places.into_iter().zip(written) {
-        answers[place] = Some(result.or_not_found(E::NOUN).map(respond::<E>));
+    let results: Vec<_> = written
+        .into_iter()
+        .map(|result| result.or_not_found(E::NOUN))
+        .collect();
+    // Once for the run: a phone's week of weigh-ins sets the profile once.
+    let follow_up = if results.iter().flatten().any(follows_up) {
+        E::follow_up(state, user.id).await.err()
+    } else {
+        None
+    };
+    for (place, result) in places.into_iter().zip(results) {
+        answers[place] = Some(match (result, &follow_up) {
+            (Ok(written), Some(failed)) if follows_up(&written) => Err(failed.clone()),
+            (result, _) => result.map(respond::<E>),
+        });
     }
     answers
         .into_iter()
@@ -443,11 +494,17 @@ pub async fn patch<E: EntryResource>(
     let updated = E::entries(state.store.as_ref())
         .update(entry, read_version)
         .await;
-    match updated {
+    let updated = match updated {
         // The revision If-Match named was changed between the read and the write.
-        Err(StoreError::Conflict(_)) if if_match.is_given() => Err(ApiError::precondition_failed()),
-        other => Ok(Json(E::view(other.or_not_found(E::NOUN)?))),
+        Err(StoreError::Conflict(_)) if if_match.is_given() => {
+            return Err(ApiError::precondition_failed());
+        }
+        other => other.or_not_found(E::NOUN)?,
+    };
+    if E::follows_up(Some(&before), Some(&updated.data)) {
+        E::follow_up(&state, user.id).await?;
     }
+    Ok(Json(E::view(updated)))
 }
 
 pub async fn delete<E: EntryResource>(
@@ -471,7 +528,10 @@ pub async fn delete<E: EntryResource>(
     } else {
         entries.delete(user.id, id).await
     };
-    deleted.or_not_found(E::NOUN)?;
+    let deleted = deleted.or_not_found(E::NOUN)?;
+    if E::follows_up(Some(&deleted.data), None) {
+        E::follow_up(&state, user.id).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::store::StoreError;
 use crate::telemetry::ErrorChain;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,

@@ -39,7 +39,7 @@ use crate::api::http::envelope::EnvelopeLayer;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::{BODY_LIMIT_BYTES, ValidJson, parse_json};
 use crate::api::http::state::SharedState;
-use crate::domain::{MealData, User, WorkoutData};
+use crate::domain::{BodyMetricData, MealData, User, WorkoutData};
 use crate::store::batches::BatchClaim;
 
 /// The most operations one batch holds: a day of offline logging, many times over.
@@ -68,7 +68,7 @@ pub struct BatchRequest {
 pub struct Operation {
     method: BatchMethod,
     /// The path of the resource, e.g. `/api/v1/meal-entries/{id}`: the caller's
-    /// meal and workout entries, their profile (`/api/v1/users/me`, `PATCH`), their
+    /// meal and workout entries and body measurements, their profile (`/api/v1/users/me`, `PATCH`), their
     /// foods and favourites.
     #[schema(example = "/api/v1/meal-entries/0195f4c8-7b1e-7c51-9a43-51f4f7e0c001")]
     path: String,
@@ -124,7 +124,7 @@ pub struct OperationResult {
 
 /// The writes a batch may hold: each method on a path of one of these shapes
 /// (`{id}` a UUID).
-const WRITABLE: [(&str, &str, &[BatchMethod]); 5] = [
+const WRITABLE: [(&str, &str, &[BatchMethod]); 6] = [
     (
         "/api/v1/meal-entries/",
         "",
@@ -132,6 +132,11 @@ const WRITABLE: [(&str, &str, &[BatchMethod]); 5] = [
     ),
     (
         "/api/v1/workout-entries/",
+        "",
+        &[BatchMethod::Put, BatchMethod::Patch, BatchMethod::Delete],
+    ),
+    (
+        "/api/v1/body-metrics/",
         "",
         &[BatchMethod::Put, BatchMethod::Patch, BatchMethod::Delete],
     ),
@@ -353,7 +358,11 @@ async fn apply(
 }
 
 /// The kinds of entry whose `PUT`s a batch writes together.
-const ENTRY_KINDS: [&str; 2] = ["/api/v1/meal-entries/", "/api/v1/workout-entries/"];
+const ENTRY_KINDS: [&str; 3] = [
+    "/api/v1/meal-entries/",
+    "/api/v1/workout-entries/",
+    "/api/v1/body-metrics/",
+];
 
 /// The run of operations `operations` begins with that are written together: `PUT`s
 /// without `if_match` of entries of one kind, each entry once (two writes of one
@@ -392,10 +401,13 @@ async fn write_run(
     // time zone say, holds for these entries).
     let (mut parts, _) = sub_request(headers, extensions, run.first()?).into_parts();
     let AuthUser(user) = AuthUser::from_request_parts(&mut parts, state).await.ok()?;
-    let answers = if run[0].path.starts_with(ENTRY_KINDS[0]) {
+    let path = &run[0].path;
+    let answers = if path.starts_with(ENTRY_KINDS[0]) {
         put_run::<MealData>(state, &user, run).await
-    } else {
+    } else if path.starts_with(ENTRY_KINDS[1]) {
         put_run::<WorkoutData>(state, &user, run).await
+    } else {
+        put_run::<BodyMetricData>(state, &user, run).await
     };
     let mut results = Vec::with_capacity(answers.len());
     for answer in answers {

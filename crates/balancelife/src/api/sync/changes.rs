@@ -20,13 +20,14 @@ use uuid::Uuid;
 use crate::api::account::auth::AuthUser;
 use crate::api::account::user_view::UserView;
 use crate::api::entries::EntryResource;
+use crate::api::entries::body_metrics::BodyMetricView;
 use crate::api::entries::meals::MealEntryView;
 use crate::api::entries::workouts::WorkoutEntryView;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::ValidQuery;
 use crate::api::http::pagination;
 use crate::api::http::state::SharedState;
-use crate::domain::{MealData, WorkoutData};
+use crate::domain::{BodyMetricData, MealData, WorkoutData};
 use crate::store::Encoded;
 use crate::store::sync_feed::{FeedKind, FeedPosition, FeedRecord, MAX_PAGE};
 use crate::store::sync_snapshot::{self, SnapshotPosition};
@@ -123,6 +124,7 @@ pub enum SyncData {
     Profile(UserView),
     MealEntry(MealEntryView),
     WorkoutEntry(WorkoutEntryView),
+    BodyMetric(BodyMetricView),
 }
 
 impl From<FeedRecord> for SyncChange {
@@ -134,6 +136,10 @@ impl From<FeedRecord> for SyncChange {
             FeedRecord::Workout(entry) => {
                 (Some(SyncData::WorkoutEntry(WorkoutData::view(entry))), None)
             }
+            FeedRecord::BodyMetric(entry) => (
+                Some(SyncData::BodyMetric(BodyMetricData::view(entry))),
+                None,
+            ),
             FeedRecord::Deleted { at, .. } => (None, Some(at)),
         };
         let etag = data.as_ref().map(|data| Encoded::encode(data).tag);
@@ -154,7 +160,8 @@ impl From<FeedRecord> for SyncChange {
 
 /// What changed of the caller's data since `since`.
 ///
-/// Every change to the caller's profile, meal entries and workout entries, in the
+/// Every change to the caller's profile, meal and workout entries and body
+/// measurements, in the
 /// order they were committed; a deletion as a tombstone with its id and time. Without
 /// `since` (a first sync), the pages give everything the caller has now (without
 /// tombstones: there is nothing to delete yet), then what changed meanwhile. Keep

@@ -25,8 +25,8 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::domain::{
-    Email, Entry, EntryData, EntryPosition, Level, MealData, MealPackage, Package, PackageFilter,
-    Slug, StatusFilter, User, WorkoutData, WorkoutPackage,
+    BodyMetricData, Email, Entry, EntryData, EntryPosition, Level, MealData, MealPackage, Package,
+    PackageFilter, Slug, StatusFilter, User, WorkoutData, WorkoutPackage,
 };
 use crate::store::Encoded;
 use crate::store::cache::codec::{decode, encode, encoded_len};
@@ -251,6 +251,7 @@ pub struct CachedStore {
     workout_packages: CachedPackages<WorkoutPackage>,
     meal_entries: CachedEntries<MealData>,
     workout_entries: CachedEntries<WorkoutData>,
+    body_metrics: CachedEntries<BodyMetricData>,
     feed: CachedFeed,
 }
 
@@ -266,6 +267,7 @@ impl CachedStore {
             workout_packages: CachedPackages::new(core.clone(), |s| s.workout_packages()),
             meal_entries: CachedEntries::new(core.clone(), |s| s.meal_entries()),
             workout_entries: CachedEntries::new(core.clone(), |s| s.workout_entries()),
+            body_metrics: CachedEntries::new(core.clone(), |s| s.body_metrics()),
             feed: CachedFeed { core: core.clone() },
             core,
             invalidator: None,
@@ -403,6 +405,10 @@ impl Store for CachedStore {
 
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
         &self.workout_entries
+    }
+
+    fn body_metrics(&self) -> &dyn EntryStore<BodyMetricData> {
+        &self.body_metrics
     }
 
     fn sync_feed(&self) -> &dyn SyncFeed {

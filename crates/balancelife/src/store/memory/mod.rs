@@ -36,8 +36,8 @@ use super::{
     changed_concurrently,
 };
 use crate::domain::{
-    Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package, PackageFilter, Slug,
-    User, WorkoutData, WorkoutPackage,
+    BodyMetricData, Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package,
+    PackageFilter, Slug, User, WorkoutData, WorkoutPackage,
 };
 
 #[derive(Default)]
@@ -47,7 +47,7 @@ struct Users {
 }
 
 /// Lock order, everywhere: `users` first, then the meal entries, the workout
-/// entries, and the sync feed last. Entry writes hold the users read lock so a
+/// entries, the body measurements, and the sync feed last. Entry writes hold the users read lock so a
 /// concurrent user deletion cannot leave orphans behind, and number their change in
 /// the feed before they let go of their table.
 pub struct MemoryStore {
@@ -59,6 +59,7 @@ pub struct MemoryStore {
     workout_packages: PackageTable<WorkoutPackage>,
     meal_entries: EntryTable<MealData>,
     workout_entries: EntryTable<WorkoutData>,
+    body_metrics: EntryTable<BodyMetricData>,
     foods: FoodTable,
 }
 
@@ -77,6 +78,7 @@ impl MemoryStore {
             workout_packages: PackageTable::default(),
             meal_entries: EntryTable::new(users.clone(), feeds.clone()),
             workout_entries: EntryTable::new(users.clone(), feeds.clone()),
+            body_metrics: EntryTable::new(users.clone(), feeds.clone()),
             foods: FoodTable::default(),
             health: HealthTable::new(users.clone()),
             users,
@@ -177,6 +179,7 @@ impl Store for MemoryStore {
         users.id_by_email.remove(&user.email);
         self.meal_entries.remove_owner(id);
         self.workout_entries.remove_owner(id);
+        self.body_metrics.remove_owner(id);
         self.foods.remove_owner(id);
         self.health.remove_owner(id);
         self.batches.remove_owner(id);
@@ -198,6 +201,10 @@ impl Store for MemoryStore {
 
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
         &self.workout_entries
+    }
+
+    fn body_metrics(&self) -> &dyn EntryStore<BodyMetricData> {
+        &self.body_metrics
     }
 
     fn foods(&self) -> &dyn FoodStore {
@@ -255,6 +262,7 @@ impl SyncFeed for MemoryStore {
         let users = self.users.read();
         let meals = self.meal_entries.rows.read();
         let workouts = self.workout_entries.rows.read();
+        let metrics = self.body_metrics.rows.read();
         let feeds = self.feeds.lock();
         let horizon = feeds.head(user_id);
         let listed = feeds.page(user_id, after, limit);
@@ -272,6 +280,10 @@ impl SyncFeed for MemoryStore {
                         .owned(user_id, id)
                         .cloned()
                         .map(FeedRecord::Workout),
+                    FeedKind::BodyMetric => metrics
+                        .owned(user_id, id)
+                        .cloned()
+                        .map(FeedRecord::BodyMetric),
                 };
                 found.unwrap_or(FeedRecord::Deleted {
                     kind,

@@ -7,6 +7,8 @@ pub const MEAL_PACKAGES: &str = "meal_packages";
 pub const WORKOUT_PACKAGES: &str = "workout_packages";
 pub const MEAL_ENTRIES: &str = "meal_entries";
 pub const WORKOUT_ENTRIES: &str = "workout_entries";
+/// The body log: weigh-ins, body fat and girths.
+pub const BODY_METRICS: &str = "body_metrics";
 /// Foods, and the tombstones of deleted ones.
 pub const FOODS: &str = "foods";
 /// Notes of entry deletions, for the invalidator where MongoDB keeps no pre-images.
@@ -29,13 +31,14 @@ pub const CACHE_INVALIDATOR: &str = "cache_invalidator";
 pub const MIGRATIONS: &str = "migrations";
 
 /// The collections whose changes the cache must follow.
-pub const DATA: [&str; 5] = [
+pub const DATA: [&str; 6] = [
     USERS,
     MEAL_PACKAGES,
     WORKOUT_PACKAGES,
     MEAL_ENTRIES,
     WORKOUT_ENTRIES,
+    BODY_METRICS,
 ];
 
 /// The collections of entries.
-pub const ENTRIES: [&str; 2] = [MEAL_ENTRIES, WORKOUT_ENTRIES];
+pub const ENTRIES: [&str; 3] = [MEAL_ENTRIES, WORKOUT_ENTRIES, BODY_METRICS];

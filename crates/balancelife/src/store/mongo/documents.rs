@@ -8,11 +8,12 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Activity, Barcode, Basis, Device, DeviceName, DistanceKm, DurationSecs, Effort, Email, Entry,
-    EntryData, EntryPosition, EntrySource, Food, FoodName, FoodRef, FoodSource, FoodText,
-    HeartRate, Ingredient, Kcal, MealData, MealSlot, Micronutrient, Name, Notes, Nutrients,
-    Nutrition, PackageRef, PasswordHash, Platform, Profile, Quantity, Recipe, RecipeGrams, Role,
-    Serving, ServingCount, SourceId, Timezone, Title, Unit, User, Version, WorkoutData,
+    Activity, Barcode, Basis, BodyFatPct, BodyMetricData, Device, DeviceName, DistanceKm,
+    DurationSecs, Effort, Email, Entry, EntryData, EntryPosition, EntrySource, Food, FoodName,
+    FoodRef, FoodSource, FoodText, GirthCm, HeartRate, Ingredient, Kcal, MealData, MealSlot,
+    MeasurementName, MetricSource, Micronutrient, Name, Notes, Nutrients, Nutrition, PackageRef,
+    PasswordHash, Platform, Profile, Quantity, Recipe, RecipeGrams, Role, Serving, ServingCount,
+    SourceId, Timezone, Title, Unit, User, Version, WeightKg, WorkoutData,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -152,6 +153,9 @@ pub trait EntryDocument: EntryData {
     /// The fields an entry may leave out; one without any of them counts in
     /// `DaySums::without_macros` (none: no entry counts).
     const OPTIONAL_MACROS: &'static [&'static str];
+    /// The field of a weigh-in's weight, which `DaySums` counts and adds up (none:
+    /// the kind weighs nothing).
+    const WEIGHT: Option<&'static str> = None;
     type Doc: Serialize + serde::de::DeserializeOwned + Send + Sync + Unpin + 'static;
 
     fn to_doc(entry: &Entry<Self>) -> Self::Doc;
@@ -324,6 +328,73 @@ impl EntryDocument for WorkoutData {
                 distance_km: doc.distance_km,
                 avg_heart_rate: doc.avg_heart_rate,
                 package: package_ref(doc.package_id, doc.package_version),
+                notes: doc.notes,
+            },
+            created_at: doc.created_at.to_chrono(),
+            updated_at: doc.updated_at.to_chrono(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BodyMetricDoc {
+    #[serde(rename = "_id")]
+    id: Uuid,
+    user_id: Uuid,
+    local_date: NaiveDate,
+    position: String,
+    measured_at: DateTime,
+    /// Each value written as `null` when unknown, never left out: a partial update
+    /// `$set`s the fields it encodes, and a value cleared must not stay behind.
+    weight_kg: Option<WeightKg>,
+    body_fat_pct: Option<BodyFatPct>,
+    waist_cm: Option<GirthCm>,
+    #[serde(default)]
+    measurements: std::collections::BTreeMap<MeasurementName, GirthCm>,
+    source: MetricSource,
+    notes: Option<Notes>,
+    created_at: DateTime,
+    updated_at: DateTime,
+}
+
+impl EntryDocument for BodyMetricData {
+    const COLLECTION: &'static str = super::collections::BODY_METRICS;
+    const SUMMED: [Option<&'static str>; 4] = [None, None, None, None];
+    const OPTIONAL_MACROS: &'static [&'static str] = &[];
+    const WEIGHT: Option<&'static str> = Some("weight_kg");
+    type Doc = BodyMetricDoc;
+
+    fn to_doc(entry: &Entry<Self>) -> BodyMetricDoc {
+        let data = &entry.data;
+        BodyMetricDoc {
+            id: entry.id.into(),
+            user_id: entry.user_id.into(),
+            local_date: entry.local_date,
+            position: position_key(&entry.position()),
+            measured_at: DateTime::from_chrono(data.measured_at),
+            weight_kg: data.weight_kg,
+            body_fat_pct: data.body_fat_pct,
+            waist_cm: data.waist_cm,
+            measurements: data.measurements.clone(),
+            source: data.source,
+            notes: data.notes.clone(),
+            created_at: DateTime::from_chrono(entry.created_at),
+            updated_at: DateTime::from_chrono(entry.updated_at),
+        }
+    }
+
+    fn from_doc(doc: BodyMetricDoc) -> Entry<Self> {
+        Entry {
+            id: doc.id.into(),
+            user_id: doc.user_id.into(),
+            local_date: doc.local_date,
+            data: BodyMetricData {
+                measured_at: doc.measured_at.to_chrono(),
+                weight_kg: doc.weight_kg,
+                body_fat_pct: doc.body_fat_pct,
+                waist_cm: doc.waist_cm,
+                measurements: doc.measurements,
+                source: doc.source,
                 notes: doc.notes,
             },
             created_at: doc.created_at.to_chrono(),

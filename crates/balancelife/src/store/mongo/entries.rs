@@ -537,6 +537,14 @@ impl<D: EntryDocument> EntryStore<D> for MongoEntries<D> {
             "without_macros",
             doc! { "$sum": lacking_any(D::OPTIONAL_MACROS) },
         );
+        if let Some(weight) = D::WEIGHT {
+            // `$sum` passes over a null, so a record without a weight adds nothing.
+            group.insert("weight_kg", doc! { "$sum": format!("${weight}") });
+            group.insert(
+                "weigh_ins",
+                doc! { "$sum": { "$cond": [{ "$eq": [{ "$ifNull": [format!("${weight}"), bson::Bson::Null] }, bson::Bson::Null] }, 0, 1] } },
+            );
+        }
         let pipeline = [
             doc! { "$match": {
                 "user_id": bson::Uuid::from(user_id),
@@ -592,5 +600,7 @@ fn day_sums_of(row: &Document) -> DaySums {
         protein_g: number("protein_g"),
         carbs_g: number("carbs_g"),
         fat_g: number("fat_g"),
+        weigh_ins: number("weigh_ins") as u64,
+        weight_kg: number("weight_kg"),
     }
 }

@@ -28,7 +28,7 @@ use uuid::Uuid;
 use super::bulk::{statement, update_statements};
 use super::documents::{EntryDocument, UserDoc};
 use super::errors::{DUPLICATE_KEY, Rejected, bounded, bounded_write, delete_owned, detached};
-use crate::domain::{MealData, User, WorkoutData};
+use crate::domain::{BodyMetricData, MealData, User, WorkoutData};
 use crate::store::sync_feed::{
     DEFAULT_TOMBSTONE_RETENTION, FeedHead, FeedKind, FeedPage, FeedPosition, FeedRecord, MAX_PAGE,
     MarkerKey, SyncFeed, next_position,
@@ -517,6 +517,7 @@ pub struct MongoFeed {
     users: Collection<UserDoc>,
     meals: Collection<<MealData as EntryDocument>::Doc>,
     workouts: Collection<<WorkoutData as EntryDocument>::Doc>,
+    body_metrics: Collection<<BodyMetricData as EntryDocument>::Doc>,
 }
 
 impl MongoFeed {
@@ -525,12 +526,14 @@ impl MongoFeed {
         users: Collection<UserDoc>,
         meals: Collection<<MealData as EntryDocument>::Doc>,
         workouts: Collection<<WorkoutData as EntryDocument>::Doc>,
+        body_metrics: Collection<<BodyMetricData as EntryDocument>::Doc>,
     ) -> Self {
         Self {
             clock,
             users,
             meals,
             workouts,
+            body_metrics,
         }
     }
 
@@ -632,6 +635,13 @@ impl MongoFeed {
                     .await?
                     .into_iter()
                     .map(FeedRecord::Workout)
+                    .collect()
+            }
+            FeedKind::BodyMetric => {
+                entries_found::<BodyMetricData>(timeout, &self.body_metrics, entries)
+                    .await?
+                    .into_iter()
+                    .map(FeedRecord::BodyMetric)
                     .collect()
             }
         })

@@ -8,8 +8,8 @@ use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
 use super::collections::{
-    FOODS, HEALTH_SAMPLES, MEAL_ENTRIES, MEAL_PACKAGES, SYNC_BATCHES, SYNC_MARKERS, USERS,
-    WORKOUT_ENTRIES, WORKOUT_PACKAGES,
+    BODY_METRICS, FOODS, HEALTH_SAMPLES, MEAL_ENTRIES, MEAL_PACKAGES, SYNC_BATCHES, SYNC_MARKERS,
+    USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES,
 };
 use super::deletion_notes;
 use super::errors::bounded;
@@ -30,6 +30,12 @@ fn expected_indexes() -> Vec<(&'static str, &'static str, Document, bool)> {
         ),
         (
             WORKOUT_ENTRIES,
+            "user_position",
+            doc! { "user_id": 1, "position": 1 },
+            false,
+        ),
+        (
+            BODY_METRICS,
             "user_position",
             doc! { "user_id": 1, "position": 1 },
             false,

@@ -52,7 +52,9 @@ use super::{
     StoreError, StoreKind, StoreResult,
 };
 use crate::config::MongoSettings;
-use crate::domain::{Email, MealData, MealPackage, User, WorkoutData, WorkoutPackage};
+use crate::domain::{
+    BodyMetricData, Email, MealData, MealPackage, User, WorkoutData, WorkoutPackage,
+};
 use crate::store::changed_concurrently;
 use crate::store::sync_feed::{FeedKind, SyncFeed};
 use crate::telemetry::ErrorChain;
@@ -64,6 +66,7 @@ pub struct MongoStore {
     workout_packages: MongoPackages<WorkoutPackage>,
     meal_entries: MongoEntries<MealData>,
     workout_entries: MongoEntries<WorkoutData>,
+    body_metrics: MongoEntries<BodyMetricData>,
     foods: MongoFoods,
     timeout: Duration,
     /// Replica sets and sharded clusters can delete a user and their entries in one
@@ -151,6 +154,7 @@ impl MongoStore {
             db.collection(USERS),
             db.collection(MealData::COLLECTION),
             db.collection(WorkoutData::COLLECTION),
+            db.collection(BodyMetricData::COLLECTION),
         );
         Self {
             batches: MongoBatches::new(db.collection(SYNC_BATCHES), timeout),
@@ -166,6 +170,12 @@ impl MongoStore {
             ),
             workout_entries: MongoEntries::new(
                 db.collection(WorkoutData::COLLECTION),
+                raw_users.clone(),
+                timeout,
+                shared(),
+            ),
+            body_metrics: MongoEntries::new(
+                db.collection(BodyMetricData::COLLECTION),
                 raw_users,
                 timeout,
                 shared(),
@@ -271,9 +281,15 @@ impl MongoStore {
         let workouts = self
             .workout_entries
             .collection()
-            .delete_many(entry_filter)
+            .delete_many(entry_filter.clone())
             .session(&mut session);
         bounded(self.timeout, workouts).await?;
+        let metrics = self
+            .body_metrics
+            .collection()
+            .delete_many(entry_filter)
+            .session(&mut session);
+        bounded(self.timeout, metrics).await?;
         self.foods.delete_owned_by(id, Some(&mut session)).await?;
         self.health.delete_owned_by(id, Some(&mut session)).await?;
         self.batches.delete_owned_by(id, Some(&mut session)).await?;
@@ -289,6 +305,7 @@ impl MongoStore {
         self.get_user(id).await?;
         self.meal_entries.delete_owned_by(id).await?;
         self.workout_entries.delete_owned_by(id).await?;
+        self.body_metrics.delete_owned_by(id).await?;
         let deleted = bounded(
             self.timeout,
             self.users
@@ -298,6 +315,7 @@ impl MongoStore {
         .await?;
         self.meal_entries.delete_owned_by(id).await?;
         self.workout_entries.delete_owned_by(id).await?;
+        self.body_metrics.delete_owned_by(id).await?;
         self.foods.delete_owned_by(id, None).await?;
         self.health.delete_owned_by(id, None).await?;
         self.batches.delete_owned_by(id, None).await?;
@@ -549,6 +567,10 @@ impl Store for MongoStore {
 
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData> {
         &self.workout_entries
+    }
+
+    fn body_metrics(&self) -> &dyn EntryStore<BodyMetricData> {
+        &self.body_metrics
     }
 
     fn foods(&self) -> &dyn FoodStore {

@@ -20,7 +20,8 @@ use crate::store::cache::invalidator::images::Images;
 use crate::store::cache::keys::Invalidation;
 use crate::store::cache::keys::{package_noun, voids};
 use crate::store::mongo::collections::{
-    ENTRY_DELETIONS, MEAL_ENTRIES, MEAL_PACKAGES, USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES,
+    BODY_METRICS, ENTRY_DELETIONS, MEAL_ENTRIES, MEAL_PACKAGES, USERS, WORKOUT_ENTRIES,
+    WORKOUT_PACKAGES,
 };
 
 /// What one change voids.
@@ -77,11 +78,11 @@ pub fn voided(event: &ChangeStreamEvent<Document>, images: &Images) -> Voided {
         },
         MEAL_PACKAGES => package(&package_noun::<MealPackage>()),
         WORKOUT_PACKAGES => package(&package_noun::<WorkoutPackage>()),
-        MEAL_ENTRIES | WORKOUT_ENTRIES => {
-            let kind = if collection == MEAL_ENTRIES {
-                EntryKind::Meal
-            } else {
-                EntryKind::Workout
+        MEAL_ENTRIES | WORKOUT_ENTRIES | BODY_METRICS => {
+            let kind = match collection {
+                MEAL_ENTRIES => EntryKind::Meal,
+                WORKOUT_ENTRIES => EntryKind::Workout,
+                _ => EntryKind::BodyMetric,
             }
             .as_str();
             // The day it was on and the day it is on, where the change tells both.
@@ -112,7 +113,7 @@ pub fn voided(event: &ChangeStreamEvent<Document>, images: &Images) -> Voided {
 /// wrote) voids the whole cache.
 fn noted_deletion(note: &Document) -> Voided {
     let kind = note.get_str("kind").ok().filter(|kind| {
-        [EntryKind::Meal, EntryKind::Workout]
+        [EntryKind::Meal, EntryKind::Workout, EntryKind::BodyMetric]
             .map(EntryKind::as_str)
             .contains(kind)
     });

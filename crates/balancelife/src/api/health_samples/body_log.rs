@@ -1,0 +1,81 @@
+//! Weigh-ins and body-fat readings from a health platform, shown in the body log:
+//! each is a body measurement whose id is the sample's, so the record sent again
+//! lands on the same measurement, a change replaces it and a deletion removes it.
+//!
+//! The rule against showing one reading twice: a reading that the body log already
+//! holds from another record (the same kind of value measured within ten minutes,
+//! typed in by the user or sent by the other platform from the same scale) is kept
+//! as a sample only.
+
+use std::collections::BTreeMap;
+
+use chrono::TimeDelta;
+use uuid::Uuid;
+
+use crate::api::http::error::{ApiError, ApiResult};
+use crate::api::http::state::SharedState;
+use crate::domain::{
+    BodyFatPct, BodyMetricData, HealthSample, MetricSource, SampleType, User, WeightKg,
+};
+use crate::store::{DateRange, all_entries};
+
+/// How near in time two readings of one value are taken to be one weigh-in.
+const SAME_READING: TimeDelta = TimeDelta::minutes(10);
+
+/// Whether samples of `kind` belong in the body log.
+pub fn is_body_reading(kind: SampleType) -> bool {
+    matches!(kind, SampleType::Weight | SampleType::BodyFat)
+}
+
+/// Shows `sample` (a weigh-in or body-fat reading) in the body log, unless the log
+/// holds the reading already; returns the measurement's id when it is shown.
+pub async fn show(
+    state: &SharedState,
+    user: &User,
+    sample: &HealthSample,
+) -> ApiResult<Option<Uuid>> {
+    let metrics = state.store.body_metrics();
+    let day = user.timezone.local_date(sample.start);
+    let around = DateRange::new(day.pred_opt().unwrap_or(day), day.succ_opt().unwrap_or(day))
+        .map_err(|error| ApiError::internal(error.0))?;
+    let measures = |data: &BodyMetricData| match sample.kind {
+        SampleType::Weight => data.weight_kg.is_some(),
+        _ => data.body_fat_pct.is_some(),
+    };
+    let held = all_entries(metrics, user.id, around)
+        .await?
+        .into_iter()
+        .filter(|logged| logged.id != sample.id)
+        .any(|logged| {
+            measures(&logged.data) && (logged.data.measured_at - sample.start).abs() <= SAME_READING
+        });
+    if held {
+        super::unshow(metrics, user, sample.id).await?;
+        return Ok(None);
+    }
+    super::show(metrics, user, sample, reading(sample)?).await
+}
+
+/// The body measurement a reading is shown as.
+fn reading(sample: &HealthSample) -> ApiResult<BodyMetricData> {
+    let invalid = |error: crate::domain::InvalidValue| ApiError::internal(error.0);
+    let (weight_kg, body_fat_pct) = match sample.kind {
+        SampleType::Weight => (
+            Some(WeightKg::try_from(sample.value).map_err(invalid)?),
+            None,
+        ),
+        _ => (
+            None,
+            Some(BodyFatPct::try_from(sample.value).map_err(invalid)?),
+        ),
+    };
+    Ok(BodyMetricData {
+        measured_at: sample.start,
+        weight_kg,
+        body_fat_pct,
+        waist_cm: None,
+        measurements: BTreeMap::new(),
+        source: MetricSource::from(sample.source.platform),
+        notes: None,
+    })
+}
