@@ -6,18 +6,20 @@
 //! Days without entries appear with zeros, so a week is always seven rows.
 //!
 //! Each day also shows its weight (the mean of its weigh-ins) and the weight trend
-//! (`body::trend`), from the body log's day sums. The trend is started
-//! `TREND_WARM_UP_DAYS` before the first day asked for, and the weigh-ins up to
-//! `trend::BRIDGED_GAP_DAYS` after the last are read for the line that bridges a
-//! gap, so a day's trend is the same whatever range it is asked in (to well under
-//! a gram: what came before the warm-up weighs 0.9^90, under 1/10,000 of it).
+//! (`body::trend`), from the body log's day sums. The weigh-ins read run from
+//! `TREND_WARM_UP_DAYS` and one bridged gap (`trend::BRIDGED_GAP_DAYS`) before the
+//! first day asked for (so the line into the warm-up is there) to one bridged gap
+//! after the last (the line out of the range), so a day's trend is the same
+//! whatever range it is asked in: a trend begun in the warm-up differs from one
+//! begun earlier by 0.9^90 of their difference, under 1/10,000, and one begun after
+//! a longer gap does not differ at all.
 
 use chrono::{NaiveDate, TimeDelta};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::body::trend::{self, BRIDGED_GAP_DAYS, TrendDay, WeighIn};
-use crate::domain::{DaySums, User};
+use crate::domain::{DaySums, GramsTarget, KcalTarget, Targets, User};
 use crate::store::{DateRange, DaySumsByDate, Store, StoreResult};
 
 /// How many days before a summary's first day its weight trend begins.
@@ -29,7 +31,9 @@ pub struct Totals {
     pub kcal_out: f64,
     /// `kcal_in - kcal_out`.
     pub net: f64,
-    /// The daily target times the number of days; `None` without a target.
+    /// The energy target: a day's own, the one in force that day; a range's, the
+    /// sum of its days' (a day without one adds nothing); `None` when no day has
+    /// one. The macro targets likewise.
     #[schema(required = true)]
     pub target: Option<f64>,
     /// `target - net`.
@@ -104,8 +108,10 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
         .rposition(|day| day.date <= today.min(range.to()));
     let weekly_rate_kg = now.and_then(|last| trend::weekly_rate(&trend[..=last]));
     let rounded = |kg: f64| (kg * 100.0).round() / 100.0;
-    // The range's totals are the sums of the same day sums, rounded once.
+    // The range's totals are the sums of the same day sums, rounded once, against
+    // the sum of each day's own targets.
     let (mut all_meals, mut all_workouts) = (DaySums::default(), DaySums::default());
+    let mut all_targets = TargetSums::default();
     let days: Vec<Day> = range
         .dates()
         .map(|date| {
@@ -113,9 +119,11 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
             let workout = workouts.get(&date).copied().unwrap_or_default();
             all_meals.add(&meal);
             all_workouts.add(&workout);
+            let targets = TargetSums::of(user.profile.targets_on(date));
+            all_targets.add(&targets);
             Day {
                 date,
-                totals: finish(totals_of(&meal, &workout), user, 1.0),
+                totals: finish(totals_of(&meal, &workout), &targets),
                 weight_kg: body
                     .get(&date)
                     .and_then(DaySums::mean_weight_kg)
@@ -124,13 +132,12 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
             }
         })
         .collect();
-    let day_count = days.len() as f64;
     Ok(Summary {
         user_id: user.id,
         timezone: user.timezone.to_string(),
         from: range.from(),
         to: range.to(),
-        totals: finish(totals_of(&all_meals, &all_workouts), user, day_count),
+        totals: finish(totals_of(&all_meals, &all_workouts), &all_targets),
         days,
         trend_kg: now.map(|last| rounded(trend[last].trend_kg)),
         weekly_rate_kg: weekly_rate_kg.map(rounded),
@@ -139,10 +146,10 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
 
 /// The days whose weigh-ins a summary of `range` reads for its trend (see the
 /// module's note).
-fn trend_range(range: DateRange) -> DateRange {
+pub fn trend_range(range: DateRange) -> DateRange {
     let from = range
         .from()
-        .checked_sub_signed(TimeDelta::days(TREND_WARM_UP_DAYS))
+        .checked_sub_signed(TimeDelta::days(TREND_WARM_UP_DAYS + BRIDGED_GAP_DAYS))
         .unwrap_or(NaiveDate::MIN);
     let to = range
         .to()
@@ -152,7 +159,7 @@ fn trend_range(range: DateRange) -> DateRange {
 }
 
 /// The trend of each day from the first weigh-in of `body` through `through`.
-fn weight_trend(body: &DaySumsByDate, through: NaiveDate) -> Vec<TrendDay> {
+pub fn weight_trend(body: &DaySumsByDate, through: NaiveDate) -> Vec<TrendDay> {
     let weigh_ins: Vec<WeighIn> = body
         .iter()
         .filter_map(|(&date, sums)| {
@@ -181,21 +188,53 @@ fn totals_of(meal: &DaySums, workout: &DaySums) -> Totals {
     }
 }
 
-/// Derives net, targets and remaining for `days` days, rounded to 0.1 so sums of
-/// floats never show as 1899.9999999.
-fn finish(mut totals: Totals, user: &User, days: f64) -> Totals {
+/// The targets of some days added up: each `None` while no day had one (a day
+/// without a target adds nothing).
+#[derive(Debug, Clone, Copy, Default)]
+struct TargetSums {
+    kcal: Option<f64>,
+    protein_g: Option<f64>,
+    carbs_g: Option<f64>,
+    fat_g: Option<f64>,
+}
+
+impl TargetSums {
+    fn of(targets: Targets) -> Self {
+        Self {
+            kcal: targets.daily_kcal_target.map(KcalTarget::get),
+            protein_g: targets.protein_g_target.map(GramsTarget::get),
+            carbs_g: targets.carbs_g_target.map(GramsTarget::get),
+            fat_g: targets.fat_g_target.map(GramsTarget::get),
+        }
+    }
+
+    fn add(&mut self, other: &Self) {
+        let plus = |sum: &mut Option<f64>, more: Option<f64>| {
+            if let Some(more) = more {
+                *sum = Some(sum.unwrap_or(0.0) + more);
+            }
+        };
+        plus(&mut self.kcal, other.kcal);
+        plus(&mut self.protein_g, other.protein_g);
+        plus(&mut self.carbs_g, other.carbs_g);
+        plus(&mut self.fat_g, other.fat_g);
+    }
+}
+
+/// Derives net, targets and remaining against `targets`, rounded to 0.1 so sums
+/// of floats never show as 1899.9999999.
+fn finish(mut totals: Totals, targets: &TargetSums) -> Totals {
     let round = crate::domain::to_tenth;
-    let p = &user.profile;
     totals.kcal_in = round(totals.kcal_in);
     totals.kcal_out = round(totals.kcal_out);
     totals.net = round(totals.kcal_in - totals.kcal_out);
     totals.protein_g = round(totals.protein_g);
     totals.carbs_g = round(totals.carbs_g);
     totals.fat_g = round(totals.fat_g);
-    totals.target = p.daily_kcal_target.map(|t| round(t.get() * days));
+    totals.target = targets.kcal.map(round);
     totals.remaining = totals.target.map(|t| round(t - totals.net));
-    totals.protein_g_target = p.protein_g_target.map(|t| round(t.get() * days));
-    totals.carbs_g_target = p.carbs_g_target.map(|t| round(t.get() * days));
-    totals.fat_g_target = p.fat_g_target.map(|t| round(t.get() * days));
+    totals.protein_g_target = targets.protein_g.map(round);
+    totals.carbs_g_target = targets.carbs_g.map(round);
+    totals.fat_g_target = targets.fat_g.map(round);
     totals
 }

@@ -22,14 +22,14 @@ use uuid::Uuid;
 mod body_log;
 
 use crate::api::account::auth::AuthUser;
-use crate::api::entries::EntryResource;
 use crate::api::entries::MAX_RANGE_DAYS;
+use crate::api::entries::follow_up_quietly;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::{ValidJson, ValidQuery};
 use crate::api::http::state::SharedState;
 use crate::domain::{
     Activity, BodyMetricData, DurationSecs, Entry, EntryData, HealthSample, Kcal, Notes,
-    SampleSource, SampleType, Title, User, WorkoutData, now, sample_id,
+    SampleSource, SampleType, Title, User, WorkoutData, now, sample_id, to_millis,
 };
 use crate::store::{DateRange, EntryStore, Optional, StoreError, Written, all_entries};
 
@@ -213,21 +213,19 @@ pub async fn add(
             })
         })
         .collect::<ApiResult<_>>()?;
-    // The profile's weight follows the weigh-ins, once for the batch.
-    let weighs = checked.iter().any(|sample| match sample {
-        Checked::Deleted { .. } => true,
-        Checked::Kept(sample) => sample.kind == SampleType::Weight,
-    });
     let mut report = SampleReport::default();
+    let mut weigh_ins_changed = false;
     for sample in checked {
-        let result = match sample {
+        let (result, weighed) = match sample {
             Checked::Deleted { id, kind } => remove(&state, &user, id, kind, &mut report).await?,
             Checked::Kept(sample) => keep(&state, &user, sample, &mut report).await?,
         };
+        weigh_ins_changed |= weighed;
         report.results.push(result);
     }
-    if weighs {
-        BodyMetricData::follow_up(&state, user.id).await?;
+    // The profile's weight follows the weigh-ins, once for the batch.
+    if weigh_ins_changed {
+        follow_up_quietly::<BodyMetricData>(&state, user.id).await;
     }
     Ok(Json(report))
 }
@@ -297,21 +295,24 @@ fn check(user: &User, input: SampleInput) -> Result<Checked, (&'static str, Stri
             kind: input.kind,
         });
     }
-    let end = input.end.unwrap_or(input.start);
-    if !crate::domain::is_plausible_time(input.start) {
+    // To the millisecond, as the stores keep times: a record sent again must
+    // compare equal to what was stored of it.
+    let start = to_millis(input.start);
+    let end = to_millis(input.end.unwrap_or(input.start));
+    if !crate::domain::is_plausible_time(start) {
         return Err((
             "start",
             "must be between 2000-01-01 and one day from now".into(),
         ));
     }
-    if end < input.start || end - input.start > LONGEST_SPAN {
+    if end < start || end - start > LONGEST_SPAN {
         return Err((
             "end",
             "must be at or after start, and at most 7 days later".into(),
         ));
     }
     let session = input.kind == SampleType::ExerciseSession;
-    if session && (end == input.start || end - input.start > TimeDelta::days(1)) {
+    if session && (end == start || end - start > TimeDelta::days(1)) {
         return Err((
             "end",
             "an exercise session lasts more than nothing and at most a day".into(),
@@ -333,7 +334,7 @@ fn check(user: &User, input: SampleInput) -> Result<Checked, (&'static str, Stri
         id,
         user_id: user.id,
         kind: input.kind,
-        start: input.start,
+        start,
         end,
         value,
         source: input.source,
@@ -343,12 +344,14 @@ fn check(user: &User, input: SampleInput) -> Result<Checked, (&'static str, Stri
     }))
 }
 
+/// Keeps `sample`, and shows it as what it stands for; answers its result, and
+/// whether the body log's weigh-ins may have changed.
 async fn keep(
     state: &SharedState,
     user: &User,
     sample: HealthSample,
     report: &mut SampleReport,
-) -> ApiResult<SampleResult> {
+) -> ApiResult<(SampleResult, bool)> {
     let written = state.store.health_samples().put(sample.clone()).await?;
     let outcome = match written {
         Written::Created(_) => SampleOutcome::Created,
@@ -361,17 +364,18 @@ async fn keep(
     } else {
         None
     };
-    let body_metric_id = if body_log::is_body_reading(sample.kind) {
-        body_log::show(state, user, &sample).await?
+    let (body_metric_id, weighed) = if body_log::is_body_reading(sample.kind) {
+        body_log::keep(state, user, &sample, outcome == SampleOutcome::Unchanged).await?
     } else {
-        None
+        (None, false)
     };
-    Ok(SampleResult {
+    let result = SampleResult {
         id: sample.id,
         outcome,
         workout_entry_id,
         body_metric_id,
-    })
+    };
+    Ok((result, weighed))
 }
 
 async fn remove(
@@ -380,7 +384,7 @@ async fn remove(
     id: Uuid,
     kind: SampleType,
     report: &mut SampleReport,
-) -> ApiResult<SampleResult> {
+) -> ApiResult<(SampleResult, bool)> {
     let removed = state
         .store
         .health_samples()
@@ -392,21 +396,27 @@ async fn remove(
         None => SampleOutcome::Absent,
     };
     // By what was stored, whatever type the deletion names.
-    let kind = removed.map_or(kind, |sample| sample.kind);
+    let kind = removed.as_ref().map_or(kind, |sample| sample.kind);
     // What it was shown as goes with it.
     if kind == SampleType::ExerciseSession {
         unshow(state.store.workout_entries(), user, id).await?;
     }
+    let mut weighed = false;
     if body_log::is_body_reading(kind) {
         unshow(state.store.body_metrics(), user, id).await?;
+        if let Some(removed) = &removed {
+            body_log::reconsider(state, user, removed).await?;
+            weighed = kind == SampleType::Weight;
+        }
     }
     count(report, outcome);
-    Ok(SampleResult {
+    let result = SampleResult {
         id,
         outcome,
         workout_entry_id: None,
         body_metric_id: None,
-    })
+    };
+    Ok((result, weighed))
 }
 
 fn count(report: &mut SampleReport, outcome: SampleOutcome) {

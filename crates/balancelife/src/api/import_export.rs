@@ -28,7 +28,7 @@ use crate::api::account::user_view::UserView;
 use crate::api::entries::body_metrics::{BodyMetricInput, BodyMetricView};
 use crate::api::entries::meals::{MealEntryInput, MealEntryView};
 use crate::api::entries::workouts::{WorkoutEntryInput, WorkoutEntryView};
-use crate::api::entries::{EntryResource, check_occurred_at, check_package};
+use crate::api::entries::{EntryResource, check_occurred_at, check_package, follow_up_quietly};
 use crate::api::http::error::{ApiError, ApiResult};
 use crate::api::http::extract::{ValidQuery, from_json_value, is_json, parse_json};
 use crate::api::http::state::SharedState;
@@ -85,8 +85,9 @@ pub struct ExportDocument {
     body_metrics: Vec<BodyMetricView>,
 }
 
-/// All of the signed-in user's data: profile, meal and workout entries, body
-/// measurements.
+/// All of the signed-in user's own data.
+///
+/// The profile, meal and workout entries, and body measurements.
 #[utoipa::path(
     get,
     path = "/api/v1/export",
@@ -597,7 +598,7 @@ pub async fn import(
     write::<WorkoutData>(&state, workouts, &mut report).await?;
     write::<BodyMetricData>(&state, metrics, &mut report).await?;
     if weighs {
-        BodyMetricData::follow_up(&state, user.id).await?;
+        follow_up_quietly::<BodyMetricData>(&state, user.id).await;
     }
     Ok(Json(report))
 }

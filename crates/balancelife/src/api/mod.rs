@@ -12,6 +12,7 @@ mod import_export;
 mod import_foreign;
 mod summary;
 mod sync;
+mod targets;
 mod time_zones;
 
 use axum::Router;
@@ -112,6 +113,8 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(workout_admin::archive))
         .routes(routes!(apply::apply_workout_package))
         .routes(routes!(summary::summary))
+        .routes(routes!(targets::list, targets::add))
+        .routes(routes!(targets::suggestions))
         .routes(routes!(sync::changes::changes))
         .routes((batch_schemas, batch_paths, batch))
         .routes((samples_schemas, samples_paths, samples))

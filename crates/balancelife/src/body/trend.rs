@@ -19,11 +19,13 @@
 //! - Several weigh-ins on one day count as their mean.
 //! - A day without a weigh-in between two that have one takes the straight line
 //!   between them (people weigh in some days, not every day; the trend should not
-//!   sag towards an old weight meanwhile), when they are at most 30 days apart. A
-//!   longer gap is not bridged: nobody knows what the weight did over two months
-//!   away from the scale, so the trend holds, as it does after the last weigh-in.
-//!   The limit also keeps a day's trend from depending on weigh-ins far after it,
-//!   which a summary would have to read.
+//!   sag towards an old weight meanwhile), when they are at most 30 days apart.
+//! - A longer gap is not bridged: nobody knows what the weight did over two months
+//!   away from the scale. The trend holds through it, as it does after the last
+//!   weigh-in, and starts afresh at the first weigh-in after it, as it started at
+//!   the very first: an old trend is no estimate of today's weight. So a day's
+//!   trend depends on no weigh-in more than 30 days after it, nor on any before a
+//!   long gap, which keeps what a summary must read bounded.
 //!
 //! **The weekly rate** is the slope of a least-squares line through the last
 //! (up to) 14 days of trend, times seven: kilograms per week, negative when losing.
@@ -75,6 +77,12 @@ pub fn daily_trend(weigh_ins: &[WeighIn], through: NaiveDate) -> Vec<TrendDay> {
             next_logged += 1;
         }
         let logged = days.get(next_logged).filter(|(day, _)| *day == date);
+        let after_long_gap = logged.is_some()
+            && next_logged > 0
+            && (date - days[next_logged - 1].0).num_days() > BRIDGED_GAP_DAYS;
+        if let (true, Some(&(_, kg))) = (after_long_gap, logged) {
+            trend = kg;
+        }
         let weight = match logged {
             Some(&(_, kg)) => Some(kg),
             // Between two weigh-ins not too far apart, the straight line between them.
@@ -204,10 +212,10 @@ mod tests {
         }
     }
 
-    /// 1 March 80.0 kg, then 80.0 + 30 days later (bridged: every day on the line
-    /// is 80.0, the trend stays 80.0), then 70.0 on 2 May, 31 days later (not
-    /// bridged: the trend holds at 80.0 through 1 May, and moves a tenth, to 79.0,
-    /// on 2 May).
+    /// 1 March 80.0 kg, then 80.0 30 days later (bridged: every day on the line
+    /// is 80.0, the trend stays 80.0), then 70.0 on 1 May, 31 days later (not
+    /// bridged: the trend holds at 80.0 through 30 April, and starts afresh at
+    /// 70.0 on 1 May).
     #[test]
     fn a_gap_longer_than_a_month_is_not_bridged() {
         let weigh_ins = [
@@ -219,7 +227,7 @@ mod tests {
         let on = |date: &str| trend.iter().find(|row| row.date == day(date)).unwrap();
         assert!(close(on("2026-03-15").trend_kg, 80.0));
         assert!(close(on("2026-04-30").trend_kg, 80.0));
-        assert!(close(on("2026-05-01").trend_kg, 79.0));
+        assert!(close(on("2026-05-01").trend_kg, 70.0));
         let bridged = daily_trend(
             &[weigh_in("2026-03-01", 80.0), weigh_in("2026-03-31", 77.0)],
             day("2026-03-31"),

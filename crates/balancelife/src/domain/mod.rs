@@ -11,6 +11,7 @@ pub mod nutrients;
 pub mod package;
 pub mod recipe;
 pub mod schema;
+pub mod targets;
 pub mod user;
 pub mod values;
 
@@ -23,5 +24,6 @@ pub use health::{HealthPlatform, HealthSample, SampleSource, SampleType, sample_
 pub use nutrients::*;
 pub use package::*;
 pub use recipe::{Ingredient, Recipe, RecipeGrams, ServingCount};
+pub use targets::{TargetBasis, TargetPlan, Targets, earliest_day};
 pub use user::*;
 pub use values::*;

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::device::Device;
+use super::targets::{MOST_PLANS, TargetBasis, TargetPlan, Targets, earliest_day};
 use super::values::{
     Email, GramsTarget, HeightCm, InvalidValue, KcalTarget, Name, Timezone, WeightKg,
 };
@@ -124,6 +125,11 @@ pub struct Profile {
     pub protein_g_target: Option<GramsTarget>,
     pub carbs_g_target: Option<GramsTarget>,
     pub fat_g_target: Option<GramsTarget>,
+    /// The targets over time, by the day each is in force from (`domain::targets`);
+    /// the four fields above hold the targets in force when the profile was last
+    /// written, for releases from before plans.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_plans: Vec<TargetPlan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,6 +164,58 @@ impl User {
     }
 }
 
+impl Profile {
+    /// The targets in force on `day`: the last plan from `day` or before (none
+    /// before the first plan), or, without plans, the profile's own.
+    pub fn targets_on(&self, day: NaiveDate) -> Targets {
+        if self.target_plans.is_empty() {
+            return self.legacy_targets();
+        }
+        self.target_plans
+            .iter()
+            .rev()
+            .find(|plan| plan.from <= day)
+            .map(|plan| plan.targets)
+            .unwrap_or_default()
+    }
+
+    /// Puts `plan` in force from its day, in place of any plan from that day;
+    /// later plans stay. `today` is the owner's: the profile's own fields (read by
+    /// releases from before plans) take the targets in force then.
+    pub fn add_plan(&mut self, plan: TargetPlan, today: NaiveDate) {
+        if self.target_plans.is_empty() && !self.legacy_targets().is_empty() {
+            // Targets from before plans were in force until now: keep them so.
+            self.target_plans.push(TargetPlan {
+                from: earliest_day().min(plan.from),
+                targets: self.legacy_targets(),
+                basis: TargetBasis::Fixed,
+            });
+        }
+        self.target_plans.retain(|kept| kept.from != plan.from);
+        let at = self
+            .target_plans
+            .partition_point(|kept| kept.from < plan.from);
+        self.target_plans.insert(at, plan);
+        if self.target_plans.len() > MOST_PLANS {
+            self.target_plans.remove(0);
+        }
+        let current = self.targets_on(today);
+        self.daily_kcal_target = current.daily_kcal_target;
+        self.protein_g_target = current.protein_g_target;
+        self.carbs_g_target = current.carbs_g_target;
+        self.fat_g_target = current.fat_g_target;
+    }
+
+    fn legacy_targets(&self) -> Targets {
+        Targets {
+            daily_kcal_target: self.daily_kcal_target,
+            protein_g_target: self.protein_g_target,
+            carbs_g_target: self.carbs_g_target,
+            fat_g_target: self.fat_g_target,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +241,57 @@ mod tests {
     fn a_password_hash_never_shows_in_debug_output() {
         let hash = PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
         assert_eq!(format!("{hash:?}"), "PasswordHash(***)");
+    }
+
+    fn kcal(value: f64) -> Targets {
+        Targets {
+            daily_kcal_target: Some(KcalTarget::try_from(value).unwrap()),
+            ..Targets::default()
+        }
+    }
+
+    fn plan(from: &str, value: f64) -> TargetPlan {
+        TargetPlan {
+            from: day(from),
+            targets: kcal(value),
+            basis: TargetBasis::Fixed,
+        }
+    }
+
+    #[test]
+    fn each_day_has_the_target_of_the_last_plan_from_it_or_before() {
+        let mut profile = Profile::default();
+        profile.add_plan(plan("2026-03-10", 2000.0), day("2026-03-10"));
+        profile.add_plan(plan("2026-03-20", 1800.0), day("2026-03-20"));
+        assert!(
+            profile.targets_on(day("2026-03-09")).is_empty(),
+            "before any"
+        );
+        assert_eq!(profile.targets_on(day("2026-03-10")), kcal(2000.0));
+        assert_eq!(profile.targets_on(day("2026-03-19")), kcal(2000.0));
+        assert_eq!(profile.targets_on(day("2026-03-20")), kcal(1800.0));
+        assert_eq!(profile.daily_kcal_target, kcal(1800.0).daily_kcal_target);
+
+        // A second change on one day replaces that day's plan; a plan for a later
+        // day waits, and the profile's own fields show today's.
+        profile.add_plan(plan("2026-03-20", 1700.0), day("2026-03-20"));
+        profile.add_plan(plan("2026-04-01", 2100.0), day("2026-03-20"));
+        assert_eq!(profile.target_plans.len(), 3);
+        assert_eq!(profile.targets_on(day("2026-03-25")), kcal(1700.0));
+        assert_eq!(profile.targets_on(day("2026-04-02")), kcal(2100.0));
+        assert_eq!(profile.daily_kcal_target, kcal(1700.0).daily_kcal_target);
+    }
+
+    #[test]
+    fn targets_from_before_plans_hold_on_every_day_until_a_plan_dates_them() {
+        let mut profile = Profile {
+            daily_kcal_target: Some(KcalTarget::try_from(2200.0).unwrap()),
+            ..Profile::default()
+        };
+        assert_eq!(profile.targets_on(day("2001-05-01")), kcal(2200.0));
+        profile.add_plan(plan("2026-03-20", 1800.0), day("2026-03-20"));
+        assert_eq!(profile.targets_on(day("2001-05-01")), kcal(2200.0));
+        assert_eq!(profile.targets_on(day("2026-03-19")), kcal(2200.0));
+        assert_eq!(profile.targets_on(day("2026-03-20")), kcal(1800.0));
     }
 }

@@ -254,13 +254,44 @@ async fn health_weigh_ins_show_in_the_body_log_once(app: TestApp) {
     );
     assert_eq!(profile_weight(&app, &user).await, json!(80.2));
 
-    // Deleted on the phone: gone from the body log.
+    // Deleted on the phone: gone from the body log, and the same reading through
+    // the other platform, kept as a sample only while it stood, shows instead.
     let gone = json!({"samples": [{"type": "weight", "start": "2026-03-03T07:00:00Z",
         "deleted": true, "source": {"platform": "health_connect", "record_id": "scale-1"}}]});
     let sent = app
         .post("/api/v1/health-samples/batch", Some(&user.token), gone)
         .await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let log = listed(&app, &user, "2026-03-03", "2026-03-03").await;
+    let morning: Vec<&Value> = log
+        .iter()
+        .filter(|m| m["weight_kg"] == json!(80.9))
+        .collect();
+    assert_eq!(morning.len(), 1, "{log:?}");
+    assert_eq!(morning[0]["source"], json!("healthkit"));
+    assert_eq!(morning[0]["id"], results[1]["id"]);
+
+    // The user deletes it; the platform sending the record again, unchanged,
+    // does not bring it back.
+    let path = format!(
+        "/api/v1/body-metrics/{}",
+        results[1]["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        app.delete(&path, Some(&user.token)).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let again = json!({"samples": [sample("healthkit", "hk-1", "2026-03-03T07:03:00Z", 80.9)]});
+    let sent = app
+        .post("/api/v1/health-samples/batch", Some(&user.token), again)
+        .await;
+    assert_eq!(
+        sent.body["results"][0]["outcome"],
+        json!("unchanged"),
+        "{}",
+        sent.body
+    );
+    assert_eq!(sent.body["results"][0].get("body_metric_id"), None);
     assert_eq!(
         listed(&app, &user, "2026-03-03", "2026-03-03").await.len(),
         2

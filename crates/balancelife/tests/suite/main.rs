@@ -60,6 +60,7 @@ mod openapi;
 mod support;
 mod sync;
 mod sync_batch;
+mod targets;
 mod time_zones;
 mod tls;
 mod web_app;

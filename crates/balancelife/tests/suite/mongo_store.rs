@@ -71,6 +71,8 @@ async fn indexes_exist_with_the_intended_keys_and_uniqueness() {
         summary("workout_entries",  "_id_",             &id,                                   true),
         summary("workout_entries",  "user_position",    &doc! { "user_id": 1, "position": 1 }, false),
         summary("workout_entries",  "package_id",       &doc! { "package_id": 1 },             false),
+        summary("body_metrics",     "_id_",             &id,                                   true),
+        summary("body_metrics",     "user_position",    &doc! { "user_id": 1, "position": 1 }, false),
         summary("meal_packages",    "_id_",             &id,                                   true),
         summary("meal_packages",    "slug_unique",      &doc! { "slug": 1 },                   true),
         summary("meal_packages",    "search_tags_slug", &doc! { "search_tags": 1, "slug": 1 }, false),
@@ -522,5 +524,62 @@ async fn packages_an_older_release_stored_are_migrated_once_and_read_right() {
         .count_documents(doc! {})
         .await
         .unwrap();
-    assert_eq!(records, 2, "the packages' migration and the sync markers'");
+    assert_eq!(
+        records, 3,
+        "the packages', the sync markers' and the targets'"
+    );
+}
+
+/// A user stored with targets and no plans, as the release before plans wrote
+/// them: the migration dates the targets from the first entry, so past days keep
+/// being judged by them and a change from today leaves those days alone.
+#[tokio::test]
+async fn targets_an_older_release_stored_are_dated_from_the_first_entry() {
+    use balancelife::domain::{KcalTarget, MealData, TargetBasis};
+    use balancelife_testkit::fixtures::{at, date, entry, unique_email, user};
+
+    let settings = SHARED.settings(&fresh_database());
+    let setup = MongoStore::connect(&settings).await.unwrap();
+    let mut old = user(unique_email("old-targets"));
+    old.profile.daily_kcal_target = Some(KcalTarget::try_from(2100.0).unwrap());
+    let old = setup.create_user(old).await.unwrap();
+    let mut bare = user(unique_email("no-targets"));
+    bare.profile.daily_kcal_target = None;
+    let bare = setup.create_user(bare).await.unwrap();
+    for day in ["2026-02-10", "2026-01-05"] {
+        let meal = entry::<MealData>(old.id, 1, at(day, "12:00"));
+        setup.meal_entries().create(meal).await.unwrap();
+    }
+    // As the release before left it: no record of this migration, no plans.
+    let client = mongodb::Client::with_uri_str(SHARED.uri()).await.unwrap();
+    let database = client.database(&settings.database);
+    database
+        .collection::<Document>("migrations")
+        .delete_one(doc! { "_id": "2026-12-target-plans" })
+        .await
+        .unwrap();
+    database
+        .collection::<Document>("users")
+        .update_many(doc! {}, doc! { "$unset": { "profile.target_plans": "" } })
+        .await
+        .unwrap();
+
+    let store = MongoStore::connect(&settings).await.unwrap();
+    let migrated = store.get_user(old.id).await.unwrap();
+    let plans = &migrated.profile.target_plans;
+    assert_eq!(plans.len(), 1, "{plans:?}");
+    assert_eq!(plans[0].from, date("2026-01-05"), "the first entry's day");
+    assert_eq!(plans[0].basis, TargetBasis::Fixed);
+    assert_eq!(
+        plans[0].targets.daily_kcal_target,
+        old.profile.daily_kcal_target
+    );
+    let on = |day: &str| migrated.profile.targets_on(date(day)).daily_kcal_target;
+    assert_eq!(on("2026-01-04"), None, "no target before the first entry");
+    assert_eq!(on("2026-02-10"), old.profile.daily_kcal_target);
+    let untouched = store.get_user(bare.id).await.unwrap();
+    assert!(
+        untouched.profile.target_plans.is_empty(),
+        "no targets, no plan"
+    );
 }

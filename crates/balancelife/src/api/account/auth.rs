@@ -23,7 +23,8 @@ use crate::auth::token::credentials_fingerprint;
 use crate::auth::{HashError, HashRefused, Password, PasswordHasher};
 use crate::domain::{
     ActivityLevel, BirthDate, Device, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name,
-    Platform, Profile, Role, Sex, Timezone, User, WeightKg, new_id,
+    Platform, Profile, Role, Sex, TargetBasis, TargetPlan, Targets, Timezone, User, WeightKg,
+    earliest_day, new_id,
 };
 use crate::store::Optional;
 use uuid::Uuid;
@@ -293,18 +294,35 @@ pub async fn sign_up(
         .check(address, &request.email)
         .await
         .map_err(ApiError::too_many_requests)?;
-    let profile = Profile {
+    let mut profile = Profile {
         birth_date: request.birth_date,
         sex: request.sex,
         height_cm: request.height_cm,
         weight_kg: request.weight_kg,
         activity_level: request.activity_level,
         goal: request.goal,
+        ..Profile::default()
+    };
+    let targets = Targets {
         daily_kcal_target: request.daily_kcal_target,
         protein_g_target: request.protein_g_target,
         carbs_g_target: request.carbs_g_target,
         fat_g_target: request.fat_g_target,
     };
+    let timezone = request.timezone.unwrap_or_else(Timezone::utc);
+    if !targets.is_empty() {
+        // The targets an account starts with hold from the start: a history
+        // imported after signing up is judged by them too.
+        let today = timezone.local_date(chrono::Utc::now());
+        profile.add_plan(
+            TargetPlan {
+                from: earliest_day(),
+                targets,
+                basis: TargetBasis::Fixed,
+            },
+            today,
+        );
+    }
     let password_hash = hash_off_thread(state, address, request.password).await?;
     let now = crate::domain::now();
     let user = User {
@@ -313,7 +331,7 @@ pub async fn sign_up(
         name: request.name,
         password_hash,
         role: Role::User,
-        timezone: request.timezone.unwrap_or_else(Timezone::utc),
+        timezone,
         profile,
         favourite_foods: Vec::new(),
         devices: vec![device],

@@ -46,6 +46,9 @@ pub struct UserView {
 impl From<&User> for UserView {
     fn from(user: &User) -> Self {
         let p = &user.profile;
+        // The targets in force today: a plan dated today or before may have
+        // taken over since the profile was written.
+        let targets = p.targets_on(user.timezone.local_date(chrono::Utc::now()));
         Self {
             id: user.id,
             email: user.email.clone(),
@@ -58,10 +61,10 @@ impl From<&User> for UserView {
             weight_kg: p.weight_kg,
             activity_level: p.activity_level,
             goal: p.goal,
-            daily_kcal_target: p.daily_kcal_target,
-            protein_g_target: p.protein_g_target,
-            carbs_g_target: p.carbs_g_target,
-            fat_g_target: p.fat_g_target,
+            daily_kcal_target: targets.daily_kcal_target,
+            protein_g_target: targets.protein_g_target,
+            carbs_g_target: targets.carbs_g_target,
+            fat_g_target: targets.fat_g_target,
             created_at: user.created_at,
             updated_at: user.updated_at,
         }

@@ -16,7 +16,7 @@ use crate::api::http::state::SharedState;
 use crate::auth::Password;
 use crate::domain::{
     ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, PasswordHash,
-    Role, Sex, Timezone, User, WeightKg,
+    Role, Sex, TargetBasis, TargetPlan, Targets, Timezone, User, WeightKg,
 };
 use crate::store::StoreError;
 
@@ -195,10 +195,23 @@ impl UpdateMeRequest {
         set(&mut p.weight_kg, self.weight_kg);
         set(&mut p.activity_level, self.activity_level);
         set(&mut p.goal, self.goal);
-        set(&mut p.daily_kcal_target, self.daily_kcal_target);
-        set(&mut p.protein_g_target, self.protein_g_target);
-        set(&mut p.carbs_g_target, self.carbs_g_target);
-        set(&mut p.fat_g_target, self.fat_g_target);
+        let (kcal, protein, carbs, fat) = (
+            self.daily_kcal_target,
+            self.protein_g_target,
+            self.carbs_g_target,
+            self.fat_g_target,
+        );
+        if Targets::any_changed(&kcal, &protein, &carbs, &fat) {
+            // A change of targets holds from today on; past days keep theirs.
+            let today = user.timezone.local_date(chrono::Utc::now());
+            let targets = p.targets_on(today).changed(kcal, protein, carbs, fat);
+            let plan = TargetPlan {
+                from: today,
+                targets,
+                basis: TargetBasis::Fixed,
+            };
+            p.add_plan(plan, today);
+        }
         // Later than the revision read even within its millisecond (`account::record`),
         // so no write that read that revision can land over this one.
         user.updated_at =

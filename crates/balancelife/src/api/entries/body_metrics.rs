@@ -173,10 +173,13 @@ impl EntryResource for BodyMetricData {
         }
     }
 
-    /// A weight added, changed or removed moves the profile's.
+    /// A weigh-in added, removed, or changed in its weight or its time moves the
+    /// profile's weight; a note or a girth does not.
     fn follows_up(before: Option<&Self>, after: Option<&Self>) -> bool {
-        let weighs = |data: Option<&Self>| data.is_some_and(|data| data.weight_kg.is_some());
-        weighs(before) || weighs(after)
+        let weigh_in = |data: Option<&Self>| {
+            data.and_then(|data| Some((data.weight_kg?.get(), data.measured_at)))
+        };
+        weigh_in(before) != weigh_in(after)
     }
 
     async fn follow_up(state: &SharedState, user_id: Uuid) -> ApiResult<()> {

@@ -65,14 +65,13 @@ pub trait EntryResource: EntryData {
     async fn package_version(store: &dyn Store, id: Uuid) -> StoreResult<Option<Version>>;
     fn view(entry: Entry<Self>) -> Self::View;
     /// Whether a write of an entry from `before` to `after` (`None`: there was
-    /// none, or is none now; the same when the write changed nothing) needs
-    /// `follow_up`. An unchanged write asks too, so a client resending a write whose
-    /// follow-up failed mends it. Never, by default.
+    /// none, or is none now) needs `follow_up`. Never, by default.
     fn follows_up(_before: Option<&Self>, _after: Option<&Self>) -> bool {
         false
     }
     /// What else follows such writes of user `user_id`'s entries, once for any
-    /// number of them: the profile's weight follows the weigh-ins.
+    /// number of them: the profile's weight follows the weigh-ins. It runs after
+    /// the write stands (`follow_up_quietly`).
     async fn follow_up(_state: &SharedState, _user_id: Uuid) -> ApiResult<()> {
         Ok(())
     }
@@ -314,7 +313,7 @@ pub async fn create<E: EntryResource>(
     let written = E::entries(state.store.as_ref()).create(entry).await;
     let written = written.or_not_found(E::NOUN)?;
     if follows_up(&written) {
-        E::follow_up(&state, user.id).await?;
+        follow_up_quietly::<E>(&state, user.id).await;
     }
     Ok(respond::<E>(written))
 }
@@ -322,12 +321,22 @@ pub async fn create<E: EntryResource>(
 /// Whether `written` needs `EntryResource::follow_up`.
 fn follows_up<E: EntryResource>(written: &Written<Entry<E>>) -> bool {
     match written {
-        Written::Created(entry) | Written::Unchanged(entry) => {
-            E::follows_up(None, Some(&entry.data))
-        }
+        Written::Created(entry) => E::follows_up(None, Some(&entry.data)),
+        Written::Unchanged(_) => false,
         Written::Replaced { stored, previous } => {
             E::follows_up(Some(&previous.data), Some(&stored.data))
         }
+    }
+}
+
+/// `EntryResource::follow_up` after writes that stand: its failure (the store
+/// busy a moment) is logged, not answered, for the write was made and a client
+/// told it failed would send it again, or give it up. The next write that needs
+/// the follow-up makes it good.
+pub async fn follow_up_quietly<E: EntryResource>(state: &SharedState, user_id: Uuid) {
+    if let Err(error) = E::follow_up(state, user_id).await {
+        tracing::warn!(%user_id, kind = E::KIND.as_str(), ?error,
+            "a write stands, but what follows it failed; the next write makes it good");
     }
 }
 
@@ -360,14 +369,14 @@ pub async fn put<E: EntryResource>(
             previous: current,
         };
         if follows_up(&written) {
-            E::follow_up(&state, user.id).await?;
+            follow_up_quietly::<E>(&state, user.id).await;
         }
         return Ok(respond::<E>(written));
     }
     let written = E::entries(state.store.as_ref()).put(entry).await;
     let written = written.or_not_found(E::NOUN)?;
     if follows_up(&written) {
-        E::follow_up(&state, user.id).await?;
+        follow_up_quietly::<E>(&state, user.id).await;
     }
     Ok(respond::<E>(written))
 }
@@ -422,16 +431,11 @@ pub async fn put_many<E: EntryResource>(
         .map(|result| result.or_not_found(E::NOUN))
         .collect();
     // Once for the run: a phone's week of weigh-ins sets the profile once.
-    let follow_up = if results.iter().flatten().any(follows_up) {
-        E::follow_up(state, user.id).await.err()
-    } else {
-        None
-    };
+    if results.iter().flatten().any(follows_up) {
+        follow_up_quietly::<E>(state, user.id).await;
+    }
     for (place, result) in places.into_iter().zip(results) {
-        answers[place] = Some(match (result, &follow_up) {
-            (Ok(written), Some(failed)) if follows_up(&written) => Err(failed.clone()),
-            (result, _) => result.map(respond::<E>),
-        });
+        answers[place] = Some(result.map(respond::<E>));
     }
     answers
         .into_iter()
@@ -502,7 +506,7 @@ pub async fn patch<E: EntryResource>(
         other => other.or_not_found(E::NOUN)?,
     };
     if E::follows_up(Some(&before), Some(&updated.data)) {
-        E::follow_up(&state, user.id).await?;
+        follow_up_quietly::<E>(&state, user.id).await;
     }
     Ok(Json(E::view(updated)))
 }
@@ -530,7 +534,7 @@ pub async fn delete<E: EntryResource>(
     };
     let deleted = deleted.or_not_found(E::NOUN)?;
     if E::follows_up(Some(&deleted.data), None) {
-        E::follow_up(&state, user.id).await?;
+        follow_up_quietly::<E>(&state, user.id).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }

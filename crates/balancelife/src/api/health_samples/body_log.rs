@@ -17,7 +17,7 @@ use crate::api::http::state::SharedState;
 use crate::domain::{
     BodyFatPct, BodyMetricData, HealthSample, MetricSource, SampleType, User, WeightKg,
 };
-use crate::store::{DateRange, all_entries};
+use crate::store::{DateRange, Optional, all_entries};
 
 /// How near in time two readings of one value are taken to be one weigh-in.
 const SAME_READING: TimeDelta = TimeDelta::minutes(10);
@@ -27,13 +27,46 @@ pub fn is_body_reading(kind: SampleType) -> bool {
     matches!(kind, SampleType::Weight | SampleType::BodyFat)
 }
 
-/// Shows `sample` (a weigh-in or body-fat reading) in the body log, unless the log
-/// holds the reading already; returns the measurement's id when it is shown.
-pub async fn show(
+/// Shows `sample` in the body log when the platform's record is new or changed;
+/// returns the measurement's id, if it is shown, and whether the weigh-ins may have
+/// changed. A record sent again unchanged leaves the body log as the user left it:
+/// it neither brings back a reading they deleted nor undoes their edit.
+pub async fn keep(
     state: &SharedState,
     user: &User,
     sample: &HealthSample,
-) -> ApiResult<Option<Uuid>> {
+    unchanged: bool,
+) -> ApiResult<(Option<Uuid>, bool)> {
+    if unchanged {
+        let shown = state.store.body_metrics().get(user.id, sample.id).await;
+        return Ok((shown.optional()?.map(|measurement| measurement.id), false));
+    }
+    let shown = show(state, user, sample).await?;
+    Ok((shown, sample.kind == SampleType::Weight))
+}
+
+/// After `removed`'s reading left the body log: the readings of its kind near it
+/// that were kept as samples only, because it held them, get their turn.
+pub async fn reconsider(state: &SharedState, user: &User, removed: &HealthSample) -> ApiResult<()> {
+    let near = state
+        .store
+        .health_samples()
+        .list(
+            user.id,
+            removed.kind,
+            removed.start - SAME_READING,
+            removed.start + SAME_READING + TimeDelta::milliseconds(1),
+        )
+        .await?;
+    for sample in near.iter().filter(|sample| sample.id != removed.id) {
+        show(state, user, sample).await?;
+    }
+    Ok(())
+}
+
+/// Shows `sample` (a weigh-in or body-fat reading) in the body log, unless the log
+/// holds the reading already; returns the measurement's id when it is shown.
+async fn show(state: &SharedState, user: &User, sample: &HealthSample) -> ApiResult<Option<Uuid>> {
     let metrics = state.store.body_metrics();
     let day = user.timezone.local_date(sample.start);
     let around = DateRange::new(day.pred_opt().unwrap_or(day), day.succ_opt().unwrap_or(day))

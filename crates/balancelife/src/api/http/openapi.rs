@@ -39,6 +39,8 @@ use crate::api::http::error::ErrorBody;
             description = "Writing the catalogue: administrators only"),
         (name = "meal entries", description = "The signed-in user's meal log"),
         (name = "workout entries", description = "The signed-in user's workout log"),
+        (name = "body metrics", description = "The signed-in user's body log: weigh-ins, body fat, girths"),
+        (name = "targets", description = "Energy and macro targets over time, and suggestions to accept"),
         (name = "insights", description = "Daily energy and macro balance"),
         (name = "data", description = "Export and import of a user's own data"),
         (name = "sync", description = "What changed since a phone last looked, deletions included"),

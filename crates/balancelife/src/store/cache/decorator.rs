@@ -43,8 +43,10 @@ use crate::store::{
     Written, put_one_by_one, put_together,
 };
 
-/// The longest entry list range that is cached (a summary's year, plus one).
-const MAX_CACHED_RANGE_DAYS: i64 = 367;
+/// The longest entry list range that is cached: a summary's year, plus one, plus
+/// the days a summary reads of the body log around it for the weight trend (a
+/// warm-up of 90 days and a gap of 30 on either side: `summary::trend_range`).
+const MAX_CACHED_RANGE_DAYS: i64 = 367 + 90 + 2 * 30;
 
 struct Core {
     inner: Arc<dyn Store>,

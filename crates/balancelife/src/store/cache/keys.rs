@@ -3,7 +3,7 @@
 //!
 //! | scope | hash tag | keys | invalidated by |
 //! |---|---|---|---|
-//! | a user | `{u:<id>}` | `user`, `meal-entries:…`, `workout-entries:…`, `feed-head`, day guards `meal-day:<date>`, `workout-day:<date>`, the `feed` guard, `gen` | the user's writes (`user`, `feed`), entry writes (their days' guards, `feed`), deleting the user (`gen`) |
+//! | a user | `{u:<id>}` | `user`, `meal-entries:…`, `workout-entries:…`, `body-metric-entries:…`, `feed-head`, day guards `meal-day:<date>`, `workout-day:<date>`, `body-metric-day:<date>`, the `feed` guard, `gen` | the user's writes (`user`, `feed`), entry writes (their days' guards, `feed`), deleting the user (`gen`) |
 //! | an e-mail | `{e:<sha-256 of it>}` | `user`, `gen` | creating, changing or deleting the user with that e-mail |
 //! | a package | `{meal-package:<id>}`, `{workout-package:<id>}` | `package`, `gen` | writing that package |
 //! | a catalogue listing | `{meal-packages:<status>}`, `{workout-packages:<status>}` (`published`, `draft`, `archived`, `all`) | `page:…`, `gen` | writing a package of its kind that was or is in that listing (`gen`) |

@@ -30,10 +30,13 @@ const PACKAGE_STATUS: &str = "2026-12-package-status";
 /// Profiles and entries stored before the sync feed get its marker, numbered 0.
 const SYNC_MARKERS_BACKFILL: &str = "2026-12-sync-markers";
 
+/// Targets set before they had dates get one: in force from the user's first entry.
+const TARGET_PLANS: &str = "2026-12-target-plans";
+
 /// Runs every migration the database has no record of.
 pub async fn run(db: &Database, timeout: Duration) -> StoreResult<()> {
     let records = db.collection::<Document>(RECORDS);
-    for migration in [PACKAGE_STATUS, SYNC_MARKERS_BACKFILL] {
+    for migration in [PACKAGE_STATUS, SYNC_MARKERS_BACKFILL, TARGET_PLANS] {
         let done = bounded(timeout, records.find_one(doc! { "_id": migration })).await?;
         if done.is_some() {
             continue;
@@ -46,7 +49,8 @@ pub async fn run(db: &Database, timeout: Duration) -> StoreResult<()> {
                 }
                 changed
             }
-            _ => sync_markers(db, timeout).await?,
+            SYNC_MARKERS_BACKFILL => sync_markers(db, timeout).await?,
+            _ => target_plans(db, timeout).await?,
         };
         tracing::info!(migration, changed, "migrated stored data");
         let record = doc! { "_id": migration, "at": bson::DateTime::now() };
@@ -100,6 +104,93 @@ async fn sync_markers(db: &Database, timeout: Duration) -> StoreResult<u64> {
         }
     }
     Ok(added)
+}
+
+/// A profile with targets and no plans gets one plan of those targets, in force
+/// from the day of the user's first meal or workout (the account's first day
+/// without any): how each past day was judged stays as it was, and a change of
+/// targets from now on leaves those days alone. Only profiles still without plans
+/// are written, so a plan added meanwhile is never overwritten.
+async fn target_plans(db: &Database, timeout: Duration) -> StoreResult<u64> {
+    let users = db.collection::<Document>(USERS);
+    let targets = [
+        "daily_kcal_target",
+        "protein_g_target",
+        "carbs_g_target",
+        "fat_g_target",
+    ];
+    let with_targets: Vec<Document> = targets
+        .iter()
+        .map(|field| doc! { format!("profile.{field}"): { "$type": "number" } })
+        .collect();
+    let old_shape = doc! { "profile.target_plans": { "$exists": false }, "$or": with_targets };
+    let mut cursor = bounded(timeout, users.find(old_shape)).await?;
+    let mut changed = 0;
+    while let Some(user) = bounded(timeout, cursor.try_next()).await? {
+        let Some(id) = uuid_in(&user, "_id") else {
+            continue;
+        };
+        let Some(from) = first_day(db, id, &user, timeout).await? else {
+            continue;
+        };
+        let profile = user.get_document("profile").ok();
+        let number = |field: &str| profile.and_then(|p| p.get(field)).cloned();
+        let mut plan = doc! { "from": from.to_string(), "basis": "fixed" };
+        for field in targets {
+            plan.insert(field, number(field).unwrap_or(bson::Bson::Null));
+        }
+        let still_old =
+            doc! { "_id": bson::Uuid::from(id), "profile.target_plans": { "$exists": false } };
+        let dated = doc! { "$set": { "profile.target_plans": [plan] } };
+        let result = bounded_write(timeout, users.update_one(still_old, dated))
+            .await
+            .map_err(written)?;
+        changed += result.modified_count;
+    }
+    Ok(changed)
+}
+
+/// The local day of user `id`'s first meal or workout, or of the account's
+/// creation when there is none.
+async fn first_day(
+    db: &Database,
+    id: uuid::Uuid,
+    user: &Document,
+    timeout: Duration,
+) -> StoreResult<Option<chrono::NaiveDate>> {
+    let mut first: Option<chrono::NaiveDate> = None;
+    for collection in [MEAL_ENTRIES, WORKOUT_ENTRIES] {
+        let entries = db.collection::<Document>(collection);
+        // Along the `user_position` index: the first position is the first day.
+        let found = bounded(
+            timeout,
+            entries
+                .find_one(doc! { "user_id": bson::Uuid::from(id) })
+                .sort(doc! { "user_id": 1, "position": 1 })
+                .projection(doc! { "local_date": 1 }),
+        )
+        .await?;
+        let day = found
+            .as_ref()
+            .and_then(|entry| entry.get_str("local_date").ok())
+            .and_then(|day| day.parse().ok());
+        first = match (first, day) {
+            (Some(earlier), Some(day)) => Some(earlier.min(day)),
+            (earlier, day) => earlier.or(day),
+        };
+    }
+    if first.is_some() {
+        return Ok(first);
+    }
+    let created = user
+        .get_datetime("created_at")
+        .ok()
+        .map(|at| at.to_chrono());
+    let timezone: Option<crate::domain::Timezone> = user
+        .get_str("timezone")
+        .ok()
+        .and_then(|zone| zone.parse().ok());
+    Ok(created.zip(timezone).map(|(at, zone)| zone.local_date(at)))
 }
 
 /// `published: true` gets `status: "published"`, `false` gets `"draft"`. `published`
