@@ -240,6 +240,7 @@ const pages = {
   "#/signup": signUp,
   "#/today": today,
   "#/week": weekAndMonth,
+  "#/body": body,
   "#/foods": foods,
   "#/catalogue": catalogue,
   "#/profile": profile,
@@ -765,6 +766,132 @@ async function weekAndMonth(page) {
       h("p", { class: "muted" }, "Blue: eaten. Orange: burned. Dashed: the daily target."),
       chart),
     h("section", { class: "card" }, table));
+}
+
+// ---- the body: weigh-ins, the trend, targets ----------------------------------------
+
+/** The day `days` before `date` (YYYY-MM-DD). */
+function daysBefore(date, days) {
+  return new Date(new Date(`${date}T00:00:00Z`).getTime() - days * 86400000).toISOString().slice(0, 10);
+}
+
+async function body(page) {
+  const to = todayIn(me.timezone);
+  const from = daysBefore(to, 89);
+  const [summary, log, targets, suggestions] = await Promise.all([
+    api("GET", `/summary?from=${from}&to=${to}`),
+    api("GET", `/body-metrics?from=${daysBefore(to, 29)}&to=${to}&limit=100`),
+    api("GET", "/targets"),
+    api("GET", "/targets/suggestions"),
+  ]);
+  const rate = summary.weekly_rate_kg;
+  const figures = h("p", { class: "figures", id: "trend-figures" },
+    summary.trend_kg === null
+      ? "No weigh-in yet: log one to start your trend."
+      : `Trend ${summary.trend_kg.toFixed(1)} kg` +
+        (rate === null ? " · a week of weigh-ins gives the weekly rate" : ` · ${rate > 0 ? "+" : ""}${rate.toFixed(2)} kg a week`));
+  page("Body",
+    h("div", { class: "grid two" },
+      h("section", { class: "card" }, h("h2", {}, "Weight and trend"), figures, weightChart(summary.days, from, to),
+        h("p", { class: "muted" }, "Dots: the day's weigh-ins. Line: the trend, which moves a tenth of the way to each day's weight.")),
+      h("section", { class: "card" }, weighInForm(to))),
+    h("div", { class: "grid two" },
+      h("section", { class: "card" }, h("h2", {}, "Last 30 days"), bodyLog(log.items)),
+      h("section", { class: "card", id: "targets" }, targetCard(targets, suggestions))));
+}
+
+/** The days' weights as dots and their trend as a line. */
+function weightChart(days, from, to) {
+  const shown = days.filter((d) => d.trend_kg !== null);
+  const chart = s("svg", { viewBox: "0 0 640 240", role: "img", id: "weight-chart",
+    "aria-label": `Weight and its trend from ${from} to ${to}` });
+  if (!shown.length) return chart;
+  const values = shown.flatMap((d) => [d.trend_kg, d.weight_kg ?? d.trend_kg]);
+  const low = Math.floor(Math.min(...values) - 0.5), high = Math.ceil(Math.max(...values) + 0.5);
+  const width = 640, height = 240, left = 40, bottom = 24;
+  const x = (i) => left + ((width - left - 8) * i) / Math.max(days.length - 1, 1);
+  const y = (kg) => height - bottom - ((height - bottom - 10) * (kg - low)) / (high - low);
+  const at = (d) => days.indexOf(d);
+  chart.append(
+    s("polyline", { points: shown.map((d) => `${x(at(d))},${y(d.trend_kg)}`).join(" "),
+      fill: "none", stroke: "var(--accent)", "stroke-width": 2 }),
+    ...shown.filter((d) => d.weight_kg !== null).map((d) =>
+      s("circle", { cx: x(at(d)), cy: y(d.weight_kg), r: 3, fill: "var(--in)" })),
+    s("text", { x: 0, y: 14 }, `${high}`), s("text", { x: 0, y: y(low) }, `${low}`),
+    s("text", { x: left, y: height - 6 }, days[0].date.slice(5)),
+    s("text", { x: width - 44, y: height - 6 }, days[days.length - 1].date.slice(5)));
+  return chart;
+}
+
+function weighInForm(day) {
+  const form = h("form", { class: "stack", id: "log-weigh-in", "aria-label": "Log a weigh-in" },
+    h("h2", {}, "Log a weigh-in"),
+    field("Weight (kg)", number("weight_kg", { min: 20, max: 500, step: 0.1, required: true })),
+    field("Body fat (%, optional)", number("body_fat_pct", { min: 1, max: 75, step: 0.1 })),
+    field("Waist (cm, optional)", number("waist_cm", { min: 5, max: 300, step: 0.5 })),
+    field("Time", h("input", { type: "time", name: "time", value: nowTime(), required: true })),
+    h("button", { type: "submit" }, "Log weigh-in"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    const optional = (name) => (values[name] === "" ? undefined : Number(values[name]));
+    const body = {
+      measured_at: instant(day, values.time, me.timezone),
+      weight_kg: Number(values.weight_kg),
+      body_fat_pct: optional("body_fat_pct"),
+      waist_cm: optional("waist_cm"),
+    };
+    if (await attempt(() => api("PUT", `/body-metrics/${crypto.randomUUID()}`, body))) {
+      say(`Logged ${body.weight_kg} kg.`, true);
+      render();
+    }
+  });
+  return form;
+}
+
+function bodyLog(items) {
+  if (!items.length) return h("p", { class: "muted" }, "Nothing measured in the last 30 days.");
+  const when = (iso) => new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone: me.timezone }).format(new Date(iso));
+  return h("ul", { class: "entries", id: "body-log" }, [...items].reverse().map((m) => {
+    const parts = [m.weight_kg !== null && `${m.weight_kg} kg`, m.body_fat_pct !== null && `${m.body_fat_pct} % fat`,
+      m.waist_cm !== null && `waist ${m.waist_cm} cm`,
+      ...Object.entries(m.measurements).map(([name, cm]) => `${name} ${cm} cm`)].filter(Boolean);
+    const remove = h("button", { type: "button", class: "danger", "aria-label": `Delete the measurement of ${when(m.measured_at)}` }, "Delete");
+    remove.addEventListener("click", async () => {
+      if (await attempt(() => api("DELETE", `/body-metrics/${m.id}`))) render();
+    });
+    const source = m.source === "manual" ? "" : ` · from ${m.source === "healthkit" ? "Apple Health" : "Health Connect"}`;
+    return h("li", {}, h("span", {}, h("b", {}, parts.join(" · ")), h("span", { class: "muted" }, ` ${when(m.measured_at)}${source}`)), remove);
+  }));
+}
+
+/** Today's energy target and the two suggestions, each accepted only by its button. */
+function targetCard(targets, suggestions) {
+  const today = targets.today.daily_kcal_target;
+  const offer = (name, label, suggestion) => {
+    if (suggestion.daily_kcal_target === null) {
+      return h("li", {}, h("span", {}, h("b", {}, label), h("span", { class: "muted" }, ` ${suggestion.unavailable}`)));
+    }
+    const accept = h("button", { type: "button", class: "plain", id: `accept-${name}` }, `Use ${suggestion.daily_kcal_target} kcal`);
+    accept.addEventListener("click", async () => {
+      const body = { daily_kcal_target: suggestion.daily_kcal_target, basis: name };
+      if (await attempt(() => api("POST", "/targets", body))) {
+        say(`Your target is ${suggestion.daily_kcal_target} kcal from today; past days keep theirs.`, true);
+        render();
+      }
+    });
+    return h("li", {}, h("span", {}, h("b", {}, `${label}: ${suggestion.daily_kcal_target} kcal`),
+      h("span", { class: "muted" }, ` (burning about ${suggestion.expenditure_kcal} a day)`)), accept);
+  };
+  const rate = suggestions.weekly_rate_kg;
+  return [
+    h("h2", {}, "Energy target"),
+    h("p", { class: "figures", id: "target-today" }, today === null ? "No target set." : `Today: ${today} kcal`),
+    h("p", { class: "muted" }, `Suggestions for ${rate > 0 ? "+" : ""}${rate} kg a week; a new target holds from today, and past days keep theirs.`),
+    h("ul", { class: "entries" },
+      offer("computed", "From your body", suggestions.computed),
+      offer("adaptive", "From your log", suggestions.adaptive)),
+  ];
 }
 
 // ---- my foods and recipes ------------------------------------------------------------

@@ -370,6 +370,7 @@ async fn every_page_is_captured_at_phone_and_desktop_width() {
         ("signup", "#sign-up", None),
         ("today", "#balance svg", Some(ADA)),
         ("week", "#summary-chart", Some(ADA)),
+        ("body", "#weight-chart", Some(ADA)),
         ("foods", "#new-recipe", Some(ADA)),
         ("catalogue", "#catalogue-results article", Some(ADA)),
         ("profile", "#profile-form", Some(ADA)),
@@ -582,6 +583,61 @@ async fn a_user_makes_a_recipe_of_three_foods_and_logs_one_serving() {
         "after one serving of the recipe",
     )
     .await;
+    client.close().await.unwrap();
+    server.stop().await;
+}
+
+/// A weigh-in logged on the body page starts the trend and moves the profile's
+/// weight; a suggested target is taken only when its button is pressed, from
+/// today on.
+#[tokio::test]
+async fn a_user_logs_a_weigh_in_sees_the_trend_and_accepts_a_suggested_target() {
+    let (server, client, base) = browser().await;
+    sign_in(&client, &base, ADA).await;
+    go(&client, &base, "body", "#log-weigh-in").await;
+    text_until(&client, "#trend-figures", "no trend yet", |t| {
+        t.contains("No weigh-in yet")
+    })
+    .await;
+    fill(&client, "#log-weigh-in input[name=weight_kg]", "64.2").await;
+    click(&client, "#log-weigh-in button[type=submit]").await;
+    text_until(&client, "#trend-figures", "the trend", |t| {
+        t.contains("Trend 64.2 kg")
+    })
+    .await;
+    text_until(&client, "#body-log", "the body log", |t| {
+        t.contains("64.2 kg")
+    })
+    .await;
+    wait_for(&client, "#weight-chart circle").await;
+    let token = api_token(&base, ADA).await;
+    let me = api_get(&base, &token, "/users/me").await;
+    assert_eq!(
+        me["weight_kg"],
+        json!(64.2),
+        "the profile follows the weigh-in"
+    );
+
+    let before = api_get(&base, &token, "/targets").await;
+    assert_eq!(before["today"]["daily_kcal_target"], json!(1900.0));
+    let suggested = api_get(&base, &token, "/targets/suggestions").await;
+    let kcal = suggested["computed"]["daily_kcal_target"]
+        .as_f64()
+        .expect("Ada's profile is complete: a computed suggestion");
+    click(&client, "#accept-computed").await;
+    text_until(&client, "#target-today", "the accepted target", |t| {
+        t.contains(&format!("{kcal} kcal"))
+    })
+    .await;
+    let after = api_get(&base, &token, "/targets").await;
+    assert_eq!(after["today"]["daily_kcal_target"], json!(kcal));
+    let plans = after["plans"].as_array().unwrap();
+    assert_eq!(plans.last().unwrap()["basis"], json!("computed"));
+    assert_eq!(
+        plans[0]["daily_kcal_target"],
+        json!(1900.0),
+        "past days keep theirs"
+    );
     client.close().await.unwrap();
     server.stop().await;
 }
