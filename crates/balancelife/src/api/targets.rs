@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::account::auth::AuthUser;
 use crate::api::account::record::{Change, change_user};
+use crate::api::account::user_view::TargetPlanView;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::{ValidJson, ValidQuery};
 use crate::api::http::patch::nullable;
@@ -36,15 +37,6 @@ const ADAPTIVE_WINDOW_DAYS: i64 = 28;
 /// 1 % of body mass, the most guidelines advise losing.
 const FASTEST_RATE_KG: f64 = 1.0;
 
-/// A plan as `/targets` shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TargetPlanView {
-    from: NaiveDate,
-    #[serde(flatten)]
-    targets: Targets,
-    basis: TargetBasis,
-}
-
 /// The caller's targets: today's, and every plan by the day it holds from.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TargetsView {
@@ -63,11 +55,7 @@ impl TargetsView {
                 .profile
                 .target_plans
                 .iter()
-                .map(|plan| TargetPlanView {
-                    from: plan.from,
-                    targets: plan.targets,
-                    basis: plan.basis,
-                })
+                .map(TargetPlanView::from)
                 .collect(),
         }
     }

@@ -133,6 +133,18 @@ async fn a_plan_holds_from_today_or_later_and_carries_over_what_it_leaves_out(ap
 
     let summary = summary_targets(&app, &user, today(), tomorrow).await;
     assert_eq!(day_targets(&summary), [json!(2200.0), json!(1900.0)]);
+    // A phone reads the plans with the profile, from the sync feed too.
+    let me = app.get("/api/v1/users/me", Some(&user.token)).await;
+    assert_eq!(me.body["target_plans"], posted.body["plans"]);
+    let synced = app.get("/api/v1/sync/changes", Some(&user.token)).await;
+    let profile = synced.body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|change| change["kind"] == json!("profile"))
+        .cloned()
+        .unwrap();
+    assert_eq!(profile["data"]["target_plans"], posted.body["plans"]);
 
     // `null` clears a target from today on.
     let cleared = app

@@ -8,8 +8,28 @@ use uuid::Uuid;
 
 use crate::domain::{
     ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, Role, Sex,
-    Timezone, User, WeightKg,
+    TargetBasis, TargetPlan, Targets, Timezone, User, WeightKg,
 };
+
+/// A plan of targets as clients see it: the day it holds from, its targets and
+/// how they were chosen.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TargetPlanView {
+    from: chrono::NaiveDate,
+    #[serde(flatten)]
+    targets: Targets,
+    basis: TargetBasis,
+}
+
+impl From<&TargetPlan> for TargetPlanView {
+    fn from(plan: &TargetPlan) -> Self {
+        Self {
+            from: plan.from,
+            targets: plan.targets,
+            basis: plan.basis,
+        }
+    }
+}
 
 /// A user as clients see it: everything but the password hash.
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,6 +59,10 @@ pub struct UserView {
     carbs_g_target: Option<GramsTarget>,
     #[schema(required = true)]
     fat_g_target: Option<GramsTarget>,
+    /// The targets over time, oldest first, each from the day it holds: what a
+    /// phone judges past days by (`/targets`). Empty for targets set before
+    /// targets had dates and never changed since: they hold on every day.
+    target_plans: Vec<TargetPlanView>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -65,6 +89,7 @@ impl From<&User> for UserView {
             protein_g_target: targets.protein_g_target,
             carbs_g_target: targets.carbs_g_target,
             fat_g_target: targets.fat_g_target,
+            target_plans: p.target_plans.iter().map(TargetPlanView::from).collect(),
             created_at: user.created_at,
             updated_at: user.updated_at,
         }
