@@ -36,7 +36,7 @@ pub struct Totals {
     /// one. The macro targets likewise.
     #[schema(required = true)]
     pub target: Option<f64>,
-    /// `target - net`.
+    /// `target - net`; a range's, the sum of its days' that have a target.
     #[schema(required = true)]
     pub remaining: Option<f64>,
     /// The macros of the meals that gave them; see `meal_entries_without_macros`.
@@ -112,6 +112,7 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
     // the sum of each day's own targets.
     let (mut all_meals, mut all_workouts) = (DaySums::default(), DaySums::default());
     let mut all_targets = TargetSums::default();
+    let mut all_remaining: Option<f64> = None;
     let days: Vec<Day> = range
         .dates()
         .map(|date| {
@@ -121,9 +122,13 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
             all_workouts.add(&workout);
             let targets = TargetSums::of(user.profile.targets_on(date));
             all_targets.add(&targets);
+            let totals = finish(totals_of(&meal, &workout), &targets);
+            if let Some(remaining) = totals.remaining {
+                all_remaining = Some(all_remaining.unwrap_or(0.0) + remaining);
+            }
             Day {
                 date,
-                totals: finish(totals_of(&meal, &workout), &targets),
+                totals,
                 weight_kg: body
                     .get(&date)
                     .and_then(DaySums::mean_weight_kg)
@@ -137,7 +142,11 @@ pub async fn summarize(store: &dyn Store, user: &User, range: DateRange) -> Stor
         timezone: user.timezone.to_string(),
         from: range.from(),
         to: range.to(),
-        totals: finish(totals_of(&all_meals, &all_workouts), &all_targets),
+        totals: Totals {
+            // Days without a target have nothing remaining of one.
+            remaining: all_remaining.map(crate::domain::to_tenth),
+            ..finish(totals_of(&all_meals, &all_workouts), &all_targets)
+        },
         days,
         trend_kg: now.map(|last| rounded(trend[last].trend_kg)),
         weekly_rate_kg: weekly_rate_kg.map(rounded),

@@ -403,8 +403,9 @@ async fn remove(
     }
     let mut weighed = false;
     if body_log::is_body_reading(kind) {
-        unshow(state.store.body_metrics(), user, id).await?;
-        if let Some(removed) = &removed {
+        // Only a reading that was shown leaves room for those it held back.
+        let shown = unshow(state.store.body_metrics(), user, id).await?;
+        if let (Some(removed), true) = (&removed, shown) {
             body_log::reconsider(state, user, removed).await?;
             weighed = kind == SampleType::Weight;
         }
@@ -490,10 +491,15 @@ async fn show<D: EntryData>(
     Ok(Some(sample.id))
 }
 
-/// Removes the entry sample `id` is shown as, if it is shown.
-async fn unshow<D: EntryData>(entries: &dyn EntryStore<D>, user: &User, id: Uuid) -> ApiResult<()> {
+/// Removes the entry sample `id` is shown as, if it is shown; whether it was.
+async fn unshow<D: EntryData>(
+    entries: &dyn EntryStore<D>,
+    user: &User,
+    id: Uuid,
+) -> ApiResult<bool> {
     match entries.delete(user.id, id).await {
-        Ok(_) | Err(StoreError::NotFound) => Ok(()),
+        Ok(_) => Ok(true),
+        Err(StoreError::NotFound) => Ok(false),
         Err(other) => Err(other.into()),
     }
 }

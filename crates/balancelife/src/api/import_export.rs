@@ -308,7 +308,11 @@ async fn write_csv(state: &SharedState, user: &User, out: &Writer) -> Result<(),
         name: text_cell(user.name.as_str()),
         email: text_cell(user.email.as_str()),
         timezone: user.timezone.to_string(),
-        daily_kcal_target: opt(user.profile.daily_kcal_target.map(|t| t.get())),
+        daily_kcal_target: opt(user
+            .profile
+            .targets_on(user.timezone.local_date(chrono::Utc::now()))
+            .daily_kcal_target
+            .map(|t| t.get())),
         created_at: user.created_at.to_rfc3339(),
         ..CsvRow::default()
     };

@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::account::auth::AuthUser;
 use crate::api::account::record::{Change, change_user};
 use crate::api::account::user_view::TargetPlanView;
+use crate::api::account::users::too_many_plans;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::{ValidJson, ValidQuery};
 use crate::api::http::patch::nullable;
@@ -140,7 +141,7 @@ pub async fn add(
             targets,
             basis: input.basis.unwrap_or_default(),
         };
-        user.profile.add_plan(plan, today);
+        user.profile.add_plan(plan, today).map_err(too_many_plans)?;
         Ok(Change::Write(()))
     })
     .await?;

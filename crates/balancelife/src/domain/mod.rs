@@ -24,6 +24,6 @@ pub use health::{HealthPlatform, HealthSample, SampleSource, SampleType, sample_
 pub use nutrients::*;
 pub use package::*;
 pub use recipe::{Ingredient, Recipe, RecipeGrams, ServingCount};
-pub use targets::{TargetBasis, TargetPlan, Targets, earliest_day};
+pub use targets::{MOST_PLANS, TargetBasis, TargetPlan, Targets, TooManyPlans, earliest_day};
 pub use user::*;
 pub use values::*;

@@ -12,8 +12,13 @@ use utoipa::ToSchema;
 
 use super::values::{GramsTarget, KcalTarget};
 
-/// The most plans a profile keeps; the oldest give way.
+/// The most plans a profile keeps: past days' targets are never dropped to make
+/// room, so a plan for a new day past this many is refused.
 pub const MOST_PLANS: usize = 400;
+
+/// A plan refused: the profile holds `MOST_PLANS` already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyPlans;
 
 /// How a target was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]

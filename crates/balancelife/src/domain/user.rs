@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::device::Device;
-use super::targets::{MOST_PLANS, TargetBasis, TargetPlan, Targets, earliest_day};
+use super::targets::{MOST_PLANS, TargetBasis, TargetPlan, Targets, TooManyPlans, earliest_day};
 use super::values::{
     Email, GramsTarget, HeightCm, InvalidValue, KcalTarget, Name, Timezone, WeightKg,
 };
@@ -181,8 +181,13 @@ impl Profile {
 
     /// Puts `plan` in force from its day, in place of any plan from that day;
     /// later plans stay. `today` is the owner's: the profile's own fields (read by
-    /// releases from before plans) take the targets in force then.
-    pub fn add_plan(&mut self, plan: TargetPlan, today: NaiveDate) {
+    /// releases from before plans) take the targets in force then. Refused for a
+    /// new day when the profile holds `MOST_PLANS`: no past day loses its targets.
+    pub fn add_plan(&mut self, plan: TargetPlan, today: NaiveDate) -> Result<(), TooManyPlans> {
+        let new_day = !self.target_plans.iter().any(|kept| kept.from == plan.from);
+        if new_day && self.target_plans.len() >= MOST_PLANS {
+            return Err(TooManyPlans);
+        }
         if self.target_plans.is_empty() && !self.legacy_targets().is_empty() {
             // Targets from before plans were in force until now: keep them so.
             self.target_plans.push(TargetPlan {
@@ -196,14 +201,12 @@ impl Profile {
             .target_plans
             .partition_point(|kept| kept.from < plan.from);
         self.target_plans.insert(at, plan);
-        if self.target_plans.len() > MOST_PLANS {
-            self.target_plans.remove(0);
-        }
         let current = self.targets_on(today);
         self.daily_kcal_target = current.daily_kcal_target;
         self.protein_g_target = current.protein_g_target;
         self.carbs_g_target = current.carbs_g_target;
         self.fat_g_target = current.fat_g_target;
+        Ok(())
     }
 
     fn legacy_targets(&self) -> Targets {
@@ -261,8 +264,12 @@ mod tests {
     #[test]
     fn each_day_has_the_target_of_the_last_plan_from_it_or_before() {
         let mut profile = Profile::default();
-        profile.add_plan(plan("2026-03-10", 2000.0), day("2026-03-10"));
-        profile.add_plan(plan("2026-03-20", 1800.0), day("2026-03-20"));
+        profile
+            .add_plan(plan("2026-03-10", 2000.0), day("2026-03-10"))
+            .unwrap();
+        profile
+            .add_plan(plan("2026-03-20", 1800.0), day("2026-03-20"))
+            .unwrap();
         assert!(
             profile.targets_on(day("2026-03-09")).is_empty(),
             "before any"
@@ -274,8 +281,12 @@ mod tests {
 
         // A second change on one day replaces that day's plan; a plan for a later
         // day waits, and the profile's own fields show today's.
-        profile.add_plan(plan("2026-03-20", 1700.0), day("2026-03-20"));
-        profile.add_plan(plan("2026-04-01", 2100.0), day("2026-03-20"));
+        profile
+            .add_plan(plan("2026-03-20", 1700.0), day("2026-03-20"))
+            .unwrap();
+        profile
+            .add_plan(plan("2026-04-01", 2100.0), day("2026-03-20"))
+            .unwrap();
         assert_eq!(profile.target_plans.len(), 3);
         assert_eq!(profile.targets_on(day("2026-03-25")), kcal(1700.0));
         assert_eq!(profile.targets_on(day("2026-04-02")), kcal(2100.0));
@@ -289,7 +300,9 @@ mod tests {
             ..Profile::default()
         };
         assert_eq!(profile.targets_on(day("2001-05-01")), kcal(2200.0));
-        profile.add_plan(plan("2026-03-20", 1800.0), day("2026-03-20"));
+        profile
+            .add_plan(plan("2026-03-20", 1800.0), day("2026-03-20"))
+            .unwrap();
         assert_eq!(profile.targets_on(day("2001-05-01")), kcal(2200.0));
         assert_eq!(profile.targets_on(day("2026-03-19")), kcal(2200.0));
         assert_eq!(profile.targets_on(day("2026-03-20")), kcal(1800.0));

@@ -59,7 +59,7 @@ async fn a_change_of_target_leaves_past_days_judged_as_they_were(app: TestApp) {
         },
         basis: TargetBasis::Fixed,
     };
-    stored.profile.add_plan(plan, today());
+    stored.profile.add_plan(plan, today()).unwrap();
     stored.updated_at = read.updated_at + TimeDelta::milliseconds(1);
     app.state.store.update_user(stored, &read).await.unwrap();
 
@@ -72,6 +72,26 @@ async fn a_change_of_target_leaves_past_days_judged_as_they_were(app: TestApp) {
         .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
     assert_eq!(changed.body["daily_kcal_target"], json!(1800.0));
+    // Saving the same targets again (a form sends them all) dates nothing new.
+    let again = app
+        .patch(
+            "/api/v1/users/me",
+            Some(&user.token),
+            json!({"daily_kcal_target": 1800, "protein_g_target": null}),
+        )
+        .await;
+    assert_eq!(again.body["target_plans"], changed.body["target_plans"]);
+    // A meal on a day without a target: its energy counts in the range's net, and
+    // nothing of a target remains of that day.
+    let before_targets = format!("{}T12:00:00Z", days_ago(11));
+    let meal = app
+        .post(
+            "/api/v1/meal-entries",
+            Some(&user.token),
+            TestApp::meal_body(&before_targets),
+        )
+        .await;
+    assert_eq!(meal.status, StatusCode::CREATED, "{}", meal.body);
 
     let summary = summary_targets(&app, &user, days_ago(11), today()).await;
     let mut expected = vec![Value::Null];
@@ -86,6 +106,12 @@ async fn a_change_of_target_leaves_past_days_judged_as_they_were(app: TestApp) {
         summary["totals"]["target"],
         json!(10.0 * 2000.0 + 1800.0),
         "the range's target adds up the days'"
+    );
+    assert_eq!(summary["totals"]["net"], json!(420.0));
+    assert_eq!(
+        summary["totals"]["remaining"],
+        json!(10.0 * 2000.0 + 1800.0),
+        "what remains of the days that had a target"
     );
     let plans = app.get("/api/v1/targets", Some(&user.token)).await;
     let froms: Vec<&Value> = plans.body["plans"]

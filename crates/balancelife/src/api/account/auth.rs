@@ -314,14 +314,17 @@ pub async fn sign_up(
         // The targets an account starts with hold from the start: a history
         // imported after signing up is judged by them too.
         let today = timezone.local_date(chrono::Utc::now());
-        profile.add_plan(
-            TargetPlan {
-                from: earliest_day(),
-                targets,
-                basis: TargetBasis::Fixed,
-            },
-            today,
-        );
+        profile
+            .add_plan(
+                TargetPlan {
+                    from: earliest_day(),
+                    targets,
+                    basis: TargetBasis::Fixed,
+                },
+                today,
+            )
+            // A new profile has no plans: none is refused.
+            .map_err(|_| ApiError::internal("a new profile refused its first plan"))?;
     }
     let password_hash = hash_off_thread(state, address, request.password).await?;
     let now = crate::domain::now();

@@ -15,8 +15,9 @@ use crate::api::http::patch::{non_null, nullable, set};
 use crate::api::http::state::SharedState;
 use crate::auth::Password;
 use crate::domain::{
-    ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, Name, PasswordHash,
-    Role, Sex, TargetBasis, TargetPlan, Targets, Timezone, User, WeightKg,
+    ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, MOST_PLANS, Name,
+    PasswordHash, Role, Sex, TargetBasis, TargetPlan, Targets, Timezone, TooManyPlans, User,
+    WeightKg,
 };
 use crate::store::StoreError;
 
@@ -153,7 +154,7 @@ pub async fn update_me(
     // when it changed the password: what was proven was the old one.
     for _ in 0..ATTEMPTS {
         let read = user.clone();
-        let mut next = request.applied_to(user, new_password_hash.clone());
+        let mut next = request.applied_to(user, new_password_hash.clone())?;
         if changes_credentials {
             // Whoever signed in elsewhere with the old credentials is signed out;
             // this device, which proved them, stays.
@@ -178,12 +179,23 @@ pub async fn update_me(
     ))
 }
 
+/// The answer to a plan refused for the plans kept already.
+pub fn too_many_plans(_: TooManyPlans) -> ApiError {
+    ApiError::invalid(
+        "from",
+        format!(
+            "targets were changed on {MOST_PLANS} days already, the most kept; change \
+             today's or a later plan instead"
+        ),
+    )
+}
+
 /// How many times a change of the user is made again on another request's write.
 const ATTEMPTS: usize = 3;
 
 impl UpdateMeRequest {
     /// `user` with the fields this request sets, the password as `password_hash`.
-    fn applied_to(&self, mut user: User, password_hash: Option<PasswordHash>) -> User {
+    fn applied_to(&self, mut user: User, password_hash: Option<PasswordHash>) -> ApiResult<User> {
         set(&mut user.password_hash, password_hash);
         let p = &mut user.profile;
         set(&mut user.email, self.email.clone());
@@ -204,19 +216,23 @@ impl UpdateMeRequest {
         if Targets::any_changed(&kcal, &protein, &carbs, &fat) {
             // A change of targets holds from today on; past days keep theirs.
             let today = user.timezone.local_date(chrono::Utc::now());
-            let targets = p.targets_on(today).changed(kcal, protein, carbs, fat);
-            let plan = TargetPlan {
-                from: today,
-                targets,
-                basis: TargetBasis::Fixed,
-            };
-            p.add_plan(plan, today);
+            let before = p.targets_on(today);
+            let targets = before.changed(kcal, protein, carbs, fat);
+            // Saving the same targets again (a form sends all four) dates nothing.
+            if targets != before {
+                let plan = TargetPlan {
+                    from: today,
+                    targets,
+                    basis: TargetBasis::Fixed,
+                };
+                p.add_plan(plan, today).map_err(too_many_plans)?;
+            }
         }
         // Later than the revision read even within its millisecond (`account::record`),
         // so no write that read that revision can land over this one.
         user.updated_at =
             crate::domain::now().max(user.updated_at + chrono::TimeDelta::milliseconds(1));
-        user
+        Ok(user)
     }
 }
 

@@ -46,7 +46,8 @@ pub async fn keep(
 }
 
 /// After `removed`'s reading left the body log: the readings of its kind near it
-/// that were kept as samples only, because it held them, get their turn.
+/// that were kept as samples only, because it held them, get their turn. Readings
+/// shown already are left as they are (the user may have edited them).
 pub async fn reconsider(state: &SharedState, user: &User, removed: &HealthSample) -> ApiResult<()> {
     let near = state
         .store
@@ -58,8 +59,11 @@ pub async fn reconsider(state: &SharedState, user: &User, removed: &HealthSample
             removed.start + SAME_READING + TimeDelta::milliseconds(1),
         )
         .await?;
+    let metrics = state.store.body_metrics();
     for sample in near.iter().filter(|sample| sample.id != removed.id) {
-        show(state, user, sample).await?;
+        if metrics.get(user.id, sample.id).await.optional()?.is_none() {
+            show(state, user, sample).await?;
+        }
     }
     Ok(())
 }

@@ -151,7 +151,8 @@ async fn target_plans(db: &Database, timeout: Duration) -> StoreResult<u64> {
 }
 
 /// The local day of user `id`'s first meal or workout, or of the account's
-/// creation when there is none.
+/// creation when that is earlier (a user whose only entries are ahead keeps a
+/// target today) or there is none.
 async fn first_day(
     db: &Database,
     id: uuid::Uuid,
@@ -179,9 +180,6 @@ async fn first_day(
             (earlier, day) => earlier.or(day),
         };
     }
-    if first.is_some() {
-        return Ok(first);
-    }
     let created = user
         .get_datetime("created_at")
         .ok()
@@ -190,7 +188,11 @@ async fn first_day(
         .get_str("timezone")
         .ok()
         .and_then(|zone| zone.parse().ok());
-    Ok(created.zip(timezone).map(|(at, zone)| zone.local_date(at)))
+    let joined = created.zip(timezone).map(|(at, zone)| zone.local_date(at));
+    Ok(match (first, joined) {
+        (Some(first), Some(joined)) => Some(first.min(joined)),
+        (first, joined) => first.or(joined),
+    })
 }
 
 /// `published: true` gets `status: "published"`, `false` gets `"draft"`. `published`
