@@ -770,6 +770,18 @@ async function weekAndMonth(page) {
 
 // ---- the body: weigh-ins, the trend, targets ----------------------------------------
 
+/** Every item of a list, page after page (a phone's health platform may send many). */
+async function everyPage(path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await api("GET", cursor ? `${path}&cursor=${encodeURIComponent(cursor)}` : path);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
 /** The day `days` before `date` (YYYY-MM-DD). */
 function daysBefore(date, days) {
   return new Date(new Date(`${date}T00:00:00Z`).getTime() - days * 86400000).toISOString().slice(0, 10);
@@ -780,7 +792,7 @@ async function body(page) {
   const from = daysBefore(to, 89);
   const [summary, log, targets, suggestions] = await Promise.all([
     api("GET", `/summary?from=${from}&to=${to}`),
-    api("GET", `/body-metrics?from=${daysBefore(to, 29)}&to=${to}&limit=100`),
+    everyPage(`/body-metrics?from=${daysBefore(to, 29)}&to=${to}&limit=100`),
     api("GET", "/targets"),
     api("GET", "/targets/suggestions"),
   ]);
@@ -796,7 +808,7 @@ async function body(page) {
         h("p", { class: "muted" }, "Dots: the day's weigh-ins. Line: the trend, which moves a tenth of the way to each day's weight.")),
       h("section", { class: "card" }, weighInForm(to))),
     h("div", { class: "grid two" },
-      h("section", { class: "card" }, h("h2", {}, "Last 30 days"), bodyLog(log.items)),
+      h("section", { class: "card" }, h("h2", {}, "Last 30 days"), bodyLog(log)),
       h("section", { class: "card", id: "targets" }, targetCard(targets, suggestions))));
 }
 
