@@ -867,67 +867,74 @@ async fn summaries(mongo: &MongoStore, cached: &Arc<CachedStore>) -> anyhow::Res
     let mut rows = Vec::new();
     for (days, cold, operation) in SUMMARY_ROWS {
         let range = DateRange::new(last - Days::days(days - 1), last)?;
-        let mut latencies = crate::measure::histogram();
-        for _ in 0..if cold { 5 } else { 30 } {
-            if cold {
-                anyhow::ensure!(
-                    cached.cache().bump_namespace().await,
-                    "Redis refused a flush"
-                );
-            }
-            let began = std::time::Instant::now();
-            let summary = balancelife::summary::summarize(cached.as_ref(), &user, range).await?;
-            latencies.saturating_record(
-                u64::try_from(began.elapsed().as_nanos())
-                    .unwrap_or(u64::MAX)
-                    .max(1),
-            );
+        let read =
+            || async { Ok(balancelife::summary::summarize(cached.as_ref(), &user, range).await?) };
+        let check = |summary: &balancelife::summary::Summary| {
             anyhow::ensure!(
                 summary.totals.meal_entries == 8 * usize::try_from(days)?,
                 "a summary counted {} meals",
                 summary.totals.meal_entries
             );
             anyhow::ensure!(summary.trend_kg.is_some(), "a summary without its trend");
-        }
-        rows.push(Row {
-            group: "summary",
-            tier: "cached".into(),
-            operation,
-            clients: 1,
-            stats: crate::measure::one_at_a_time(&latencies),
-        });
+            Ok(())
+        };
+        rows.push(summary_row(cached, cold, operation, read, check).await?);
     }
     let year = DateRange::new(last - Days::days(364), last)?;
     for (cold, operation) in BALANCE_ALONE_ROWS {
-        let mut latencies = crate::measure::histogram();
-        for _ in 0..if cold { 5 } else { 30 } {
-            if cold {
-                anyhow::ensure!(
-                    cached.cache().bump_namespace().await,
-                    "Redis refused a flush"
-                );
-            }
-            let began = std::time::Instant::now();
+        let read = || async {
             let (meal_sums, _) = futures_util::try_join!(
                 cached.meal_entries().day_sums(user.id, year),
                 cached.workout_entries().day_sums(user.id, year),
             )?;
-            latencies.saturating_record(
-                u64::try_from(began.elapsed().as_nanos())
-                    .unwrap_or(u64::MAX)
-                    .max(1),
-            );
+            Ok(meal_sums)
+        };
+        let check = |meal_sums: &balancelife::store::DaySumsByDate| {
             anyhow::ensure!(meal_sums.len() == 365, "a year of day sums");
-        }
-        rows.push(Row {
-            group: "summary",
-            tier: "cached".into(),
-            operation,
-            clients: 1,
-            stats: crate::measure::one_at_a_time(&latencies),
-        });
+            Ok(())
+        };
+        rows.push(summary_row(cached, cold, operation, read, check).await?);
     }
     Ok(rows)
+}
+
+/// `read` timed one at a time, 5 times cold (each right after a whole-cache flush)
+/// or 30 times warm, each answer checked by `check` outside the timing: one row of
+/// the summaries.
+async fn summary_row<T, Fut>(
+    cached: &CachedStore,
+    cold: bool,
+    operation: &'static str,
+    read: impl Fn() -> Fut,
+    check: impl Fn(&T) -> anyhow::Result<()>,
+) -> anyhow::Result<Row>
+where
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let mut latencies = crate::measure::histogram();
+    for _ in 0..if cold { 5 } else { 30 } {
+        if cold {
+            anyhow::ensure!(
+                cached.cache().bump_namespace().await,
+                "Redis refused a flush"
+            );
+        }
+        let began = std::time::Instant::now();
+        let answer = read().await?;
+        latencies.saturating_record(
+            u64::try_from(began.elapsed().as_nanos())
+                .unwrap_or(u64::MAX)
+                .max(1),
+        );
+        check(&answer)?;
+    }
+    Ok(Row {
+        group: "summary",
+        tier: "cached".into(),
+        operation,
+        clients: 1,
+        stats: crate::measure::one_at_a_time(&latencies),
+    })
 }
 
 async fn stampede(

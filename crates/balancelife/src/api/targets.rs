@@ -296,35 +296,23 @@ async fn adaptive(
         })
         .collect();
     let trend = weight_trend(&body, to);
-    let read = Suggestion {
+    let suggestion = match energy::adaptive_expenditure(&intake, &trend, from, to) {
+        Ok(expenditure) => target_from(expenditure, rate),
+        Err(TooLittleData::LoggedDays { logged }) => unavailable(&format!(
+            "needs meals logged on at least {MIN_LOGGED_DAYS} of the last \
+             {ADAPTIVE_WINDOW_DAYS} days; {logged} have them"
+        )),
+        Err(TooLittleData::NoTrend) => unavailable(&format!(
+            "needs a weight trend from before {from}: a weigh-in on or before that day"
+        )),
+    };
+    // What it read, whether or not a suggestion came of it.
+    Ok(Suggestion {
         window_from: Some(from),
         window_to: Some(to),
         logged_days: Some(intake.len()),
-        ..Suggestion::default()
-    };
-    Ok(
-        match energy::adaptive_expenditure(&intake, &trend, from, to) {
-            Ok(expenditure) => Suggestion {
-                window_from: read.window_from,
-                window_to: read.window_to,
-                logged_days: read.logged_days,
-                ..target_from(expenditure, rate)
-            },
-            Err(TooLittleData::LoggedDays { logged }) => Suggestion {
-                unavailable: Some(format!(
-                    "needs meals logged on at least {MIN_LOGGED_DAYS} of the last \
-                 {ADAPTIVE_WINDOW_DAYS} days; {logged} have them"
-                )),
-                ..read
-            },
-            Err(TooLittleData::NoTrend) => Suggestion {
-                unavailable: Some(format!(
-                    "needs a weight trend from before {from}: a weigh-in on or before that day"
-                )),
-                ..read
-            },
-        },
-    )
+        ..suggestion
+    })
 }
 
 /// The target for `expenditure` at `rate`, whole kcal, if a target can be that.

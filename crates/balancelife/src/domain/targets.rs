@@ -71,19 +71,6 @@ impl Targets {
         keep_or(&mut self.fat_g_target, fat_g_target);
         self
     }
-
-    /// Whether a request names any change of targets.
-    pub fn any_changed<A, B, C, D>(
-        daily_kcal_target: &Option<A>,
-        protein_g_target: &Option<B>,
-        carbs_g_target: &Option<C>,
-        fat_g_target: &Option<D>,
-    ) -> bool {
-        daily_kcal_target.is_some()
-            || protein_g_target.is_some()
-            || carbs_g_target.is_some()
-            || fat_g_target.is_some()
-    }
 }
 
 /// The targets in force from `from` on, until the next plan's day.

@@ -16,8 +16,7 @@ use crate::api::http::state::SharedState;
 use crate::auth::Password;
 use crate::domain::{
     ActivityLevel, BirthDate, Email, Goal, GramsTarget, HeightCm, KcalTarget, MOST_PLANS, Name,
-    PasswordHash, Role, Sex, TargetBasis, TargetPlan, Targets, Timezone, TooManyPlans, User,
-    WeightKg,
+    PasswordHash, Role, Sex, TargetBasis, TargetPlan, Timezone, TooManyPlans, User, WeightKg,
 };
 use crate::store::StoreError;
 
@@ -207,26 +206,24 @@ impl UpdateMeRequest {
         set(&mut p.weight_kg, self.weight_kg);
         set(&mut p.activity_level, self.activity_level);
         set(&mut p.goal, self.goal);
-        let (kcal, protein, carbs, fat) = (
+        // A change of targets holds from today on; past days keep theirs. No
+        // target named, or the same ones saved again (a form sends all four),
+        // dates nothing.
+        let today = user.timezone.local_date(chrono::Utc::now());
+        let before = p.targets_on(today);
+        let targets = before.changed(
             self.daily_kcal_target,
             self.protein_g_target,
             self.carbs_g_target,
             self.fat_g_target,
         );
-        if Targets::any_changed(&kcal, &protein, &carbs, &fat) {
-            // A change of targets holds from today on; past days keep theirs.
-            let today = user.timezone.local_date(chrono::Utc::now());
-            let before = p.targets_on(today);
-            let targets = before.changed(kcal, protein, carbs, fat);
-            // Saving the same targets again (a form sends all four) dates nothing.
-            if targets != before {
-                let plan = TargetPlan {
-                    from: today,
-                    targets,
-                    basis: TargetBasis::Fixed,
-                };
-                p.add_plan(plan, today).map_err(too_many_plans)?;
-            }
+        if targets != before {
+            let plan = TargetPlan {
+                from: today,
+                targets,
+                basis: TargetBasis::Fixed,
+            };
+            p.add_plan(plan, today).map_err(too_many_plans)?;
         }
         // Later than the revision read even within its millisecond (`account::record`),
         // so no write that read that revision can land over this one.
