@@ -152,6 +152,13 @@ impl EntryFixture for WorkoutData {
             avg_heart_rate: None,
             package: None,
             notes: None,
+            // Every other one set by set, so each store keeps sets whole.
+            sets: if n.is_multiple_of(2) {
+                sample_sets(n)
+            } else {
+                Vec::new()
+            },
+            kcal_estimated: n.is_multiple_of(4),
         }
     }
 
@@ -306,4 +313,36 @@ pub fn renamed_food(food: &Food, name: &str) -> Food {
     changed.version = food.version.next().unwrap();
     changed.updated_at = food.updated_at + chrono::Duration::milliseconds(1);
     changed
+}
+
+/// Three sets of squats (a warm-up, then two at work) and a timed plank not yet
+/// done, the load growing with `n`.
+pub fn sample_sets(n: u32) -> Vec<LoggedSet> {
+    let set = |exercise: &str, reps: Option<i64>, weight_kg: Option<f64>| LoggedSet {
+        exercise_id: exercise.parse().unwrap(),
+        reps: reps.map(|r| Reps::try_from(r).unwrap()),
+        weight_kg: weight_kg.map(|w| LoadKg::try_from(w).unwrap()),
+        rpe: None,
+        duration_s: None,
+        distance_km: None,
+        warm_up: false,
+        done: true,
+    };
+    let load = 60.0 + f64::from(n % 40);
+    vec![
+        LoggedSet {
+            warm_up: true,
+            ..set("barbell-squat", Some(10), Some(40.0))
+        },
+        set("barbell-squat", Some(8), Some(load)),
+        LoggedSet {
+            rpe: Some(Rpe::try_from(8.5).unwrap()),
+            ..set("barbell-squat", Some(7), Some(load))
+        },
+        LoggedSet {
+            duration_s: Some(DurationSecs::try_from(60).unwrap()),
+            done: false,
+            ..set("plank", None, None)
+        },
+    ]
 }

@@ -536,5 +536,7 @@ fn session_workout(sample: &HealthSample) -> ApiResult<WorkoutData> {
         avg_heart_rate: None,
         package: None,
         notes,
+        sets: Vec::new(),
+        kcal_estimated: false,
     })
 }

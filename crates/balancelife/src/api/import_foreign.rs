@@ -202,6 +202,8 @@ fn workout_entry(
         avg_heart_rate: None,
         package: None,
         notes: None,
+        sets: Vec::new(),
+        kcal_estimated: false,
     };
     entry(user, entry_id(user, format, &workout.key), data)
 }

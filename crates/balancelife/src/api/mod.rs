@@ -4,6 +4,7 @@
 mod account;
 mod catalogue;
 mod entries;
+mod exercises;
 mod foods;
 mod health;
 mod health_samples;
@@ -14,6 +15,7 @@ mod summary;
 mod sync;
 mod targets;
 mod time_zones;
+mod training;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -113,6 +115,10 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(workout_admin::archive))
         .routes(routes!(apply::apply_workout_package))
         .routes(routes!(summary::summary))
+        .routes(routes!(exercises::search))
+        .routes(routes!(exercises::get))
+        .routes(routes!(training::progress))
+        .routes(routes!(training::volume))
         .routes(routes!(targets::list, targets::add))
         .routes(routes!(targets::suggestions))
         .routes(routes!(sync::changes::changes))

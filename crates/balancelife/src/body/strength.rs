@@ -22,9 +22,9 @@
 //! weight and aims for one more repetition on the sets that fell short.
 //!
 //! **Energy of a session:** `MET × body weight (kg) × hours`, the Compendium of
-//! Physical Activities' definition of a MET as 1 kcal per kg per hour. Worked
-//! example: 45 minutes of weight training (MET 5.0) at 80 kg: 5.0 × 80 × 0.75 =
-//! 300 kcal.
+//! Physical Activities' definition of a MET as 1 kcal per kg per hour (the values
+//! are in `met`). Worked example: 45 minutes of resistance training (MET 3.5) at
+//! 80 kg: 3.5 × 80 × 0.75 = 210 kcal.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -221,6 +221,6 @@ mod tests {
 
     #[test]
     fn a_sessions_energy_is_met_times_weight_times_hours() {
-        assert!(close(session_energy(5.0, 80.0, 45.0), 300.0));
+        assert!(close(session_energy(3.5, 80.0, 45.0), 210.0));
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::exercise::LoggedSet;
 use super::values::{
     DistanceKm, DurationSecs, Effort, Grams, HeartRate, Kcal, Milligrams, Notes, Quantity, Title,
     Version,
@@ -153,6 +154,14 @@ pub struct WorkoutData {
     pub avg_heart_rate: Option<HeartRate>,
     pub package: Option<PackageRef>,
     pub notes: Option<Notes>,
+    /// The session set by set, in the order done; none for a workout logged as a
+    /// whole.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sets: Vec<LoggedSet>,
+    /// Whether `kcal_burned` was estimated by the service from MET values and the
+    /// user's weight, rather than typed: an estimate follows later edits.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kcal_estimated: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -149,6 +149,10 @@ bounded_f64!(
     0.0,
     20_000.0
 );
+
+impl Kcal {
+    pub const ZERO: Self = Self(0.0);
+}
 bounded_f64!(
     /// A mass in grams (macronutrients, fibre, sugar, portions).
     Grams,
@@ -216,6 +220,26 @@ bounded_int!(
     u8,
     1,
     10
+);
+bounded_f64!(
+    /// The load of a set in kilograms, besides the body.
+    LoadKg,
+    0.0,
+    1_000.0
+);
+bounded_f64!(
+    /// Rate of perceived exertion of a set: 10 is a set taken to failure, 8 leaves
+    /// two repetitions in reserve.
+    Rpe,
+    1.0,
+    10.0
+);
+bounded_int!(
+    /// Repetitions of a set; 0 for an attempt that failed.
+    Reps,
+    u16,
+    0,
+    1_000
 );
 bounded_int!(
     /// Average heart rate in beats per minute.
@@ -453,6 +477,11 @@ word_type!(
 word_type!(
     /// A package's stable, URL-friendly name, unique within its catalogue.
     Slug,
+    64
+);
+word_type!(
+    /// An exercise's id in the library, such as `barbell-squat`.
+    ExerciseId,
     64
 );
 

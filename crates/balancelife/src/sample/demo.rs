@@ -195,6 +195,8 @@ impl LoggedWorkout {
             avg_heart_rate: self.avg_heart_rate,
             package: None,
             notes: self.notes.clone(),
+            sets: Vec::new(),
+            kcal_estimated: false,
         }
     }
 }

@@ -92,6 +92,8 @@ fn package_session(
             package_version: package.version,
         }),
         notes: None,
+        sets: Vec::new(),
+        kcal_estimated: false,
     }
 }
 

@@ -165,6 +165,8 @@ pub async fn apply_workout_package(
         avg_heart_rate: None,
         package: Some(reference(package.id, package.version)),
         notes: None,
+        sets: Vec::new(),
+        kcal_estimated: false,
     };
     let key = format!(
         "workout|{}|{}|{}|{}",

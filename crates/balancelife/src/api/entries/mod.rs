@@ -61,6 +61,16 @@ pub trait EntryResource: EntryData {
         Self::from_input(input)
     }
     fn apply_patch(&mut self, patch: Self::Patch) -> ApiResult<()>;
+    /// What the data takes from the store once its day is known, before each
+    /// write of it: a workout's estimated energy. Nothing, by default.
+    async fn complete(
+        _store: &dyn Store,
+        _user: &User,
+        _local_date: NaiveDate,
+        _data: &mut Self,
+    ) -> ApiResult<()> {
+        Ok(())
+    }
     /// The current version of a published package of this kind, if there is one.
     async fn package_version(store: &dyn Store, id: Uuid) -> StoreResult<Option<Version>>;
     fn view(entry: Entry<Self>) -> Self::View;
@@ -494,6 +504,17 @@ pub async fn patch<E: EntryResource>(
         check_occurred_at::<E>(entry.data.occurred_at())?;
         entry.local_date = user.timezone.local_date(entry.data.occurred_at());
     }
+    E::complete(
+        state.store.as_ref(),
+        &user,
+        entry.local_date,
+        &mut entry.data,
+    )
+    .await?;
+    if entry.data == before {
+        // An estimate made again of an unchanged workout.
+        return Ok(Json(E::view(entry)));
+    }
     entry.updated_at = crate::domain::now();
     let updated = E::entries(state.store.as_ref())
         .update(entry, read_version)
@@ -584,15 +605,17 @@ async fn new_entry<E: EntryResource>(
     state: &SharedState,
     user: &User,
     id: Uuid,
-    data: E,
+    mut data: E,
 ) -> ApiResult<Entry<E>> {
     check_occurred_at::<E>(data.occurred_at())?;
     check_package::<E>(state, &data).await?;
+    let local_date = user.timezone.local_date(data.occurred_at());
+    E::complete(state.store.as_ref(), user, local_date, &mut data).await?;
     let now = crate::domain::now();
     Ok(Entry {
         id,
         user_id: user.id,
-        local_date: user.timezone.local_date(data.occurred_at()),
+        local_date,
         data,
         created_at: now,
         updated_at: now,

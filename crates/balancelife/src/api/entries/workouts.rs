@@ -1,17 +1,22 @@
 //! The workout entry's request and response shapes; the routes are in `entries`.
+//! A workout is logged as a whole (an activity, a time, the energy burned) or set
+//! by set; without a typed `kcal_burned` the service estimates it (`energy`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod energy;
+
 use crate::api::entries::{EntryResource, package_ref, patched_package, published_version};
-use crate::api::http::error::ApiResult;
+use crate::api::http::error::{ApiError, ApiResult};
 use crate::api::http::patch::{non_null, nullable, set};
 use crate::domain::{
-    Activity, ClientId, DistanceKm, DurationSecs, Effort, Entry, HeartRate, Kcal, Notes, Title,
-    Version, WorkoutData, to_millis,
+    Activity, ClientId, DistanceKm, DurationSecs, Effort, Entry, HeartRate, Kcal, LoggedSet,
+    MOST_SETS, Notes, Title, User, Version, WorkoutData, to_millis,
 };
+use crate::exercise_library::library;
 use crate::store::{EntryStore, Store, StoreResult};
 
 /// The body of `POST /workout-entries` and `PUT /workout-entries/{id}`.
@@ -25,13 +30,19 @@ pub struct WorkoutEntryInput {
     activity: Activity,
     title: Title,
     duration_s: DurationSecs,
-    kcal_burned: Kcal,
+    /// The energy burned; absent or `null`, the service estimates it from MET
+    /// values and the user's weight that day.
+    kcal_burned: Option<Kcal>,
     effort: Option<Effort>,
     distance_km: Option<DistanceKm>,
     avg_heart_rate: Option<HeartRate>,
     package_id: Option<Uuid>,
     package_version: Option<Version>,
     notes: Option<Notes>,
+    /// The session set by set, in the order done.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    sets: Vec<LoggedSet>,
 }
 
 /// The body of `PATCH /workout-entries/{id}`: absent fields stay, `null` clears.
@@ -50,9 +61,10 @@ pub struct WorkoutEntryPatch {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(nullable = false)]
     duration_s: Option<DurationSecs>,
-    #[serde(default, deserialize_with = "non_null")]
-    #[schema(nullable = false)]
-    kcal_burned: Option<Kcal>,
+    /// A number types it; `null` asks the service to estimate it (and keep
+    /// estimating it through later edits).
+    #[serde(default, deserialize_with = "nullable")]
+    kcal_burned: Option<Option<Kcal>>,
     #[serde(default, deserialize_with = "nullable")]
     effort: Option<Option<Effort>>,
     #[serde(default, deserialize_with = "nullable")]
@@ -65,6 +77,10 @@ pub struct WorkoutEntryPatch {
     package_version: Option<Option<Version>>,
     #[serde(default, deserialize_with = "nullable")]
     notes: Option<Option<Notes>>,
+    /// The whole list of sets, replacing the one there.
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false, max_items = 100)]
+    sets: Option<Vec<LoggedSet>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -77,6 +93,8 @@ pub struct WorkoutEntryView {
     title: Title,
     duration_s: DurationSecs,
     kcal_burned: Kcal,
+    /// Whether the service estimated `kcal_burned` rather than the user typed it.
+    kcal_estimated: bool,
     #[schema(required = true)]
     effort: Option<Effort>,
     #[schema(required = true)]
@@ -89,6 +107,7 @@ pub struct WorkoutEntryView {
     package_version: Option<Version>,
     #[schema(required = true)]
     notes: Option<Notes>,
+    sets: Vec<LoggedSet>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -112,14 +131,29 @@ impl EntryResource for WorkoutData {
             activity: input.activity,
             title: input.title,
             duration_s: input.duration_s,
-            kcal_burned: input.kcal_burned,
+            // Until `complete` estimates it.
+            kcal_burned: input.kcal_burned.unwrap_or(Kcal::ZERO),
+            kcal_estimated: input.kcal_burned.is_none(),
             effort: input.effort,
             distance_km: input.distance_km,
             avg_heart_rate: input.avg_heart_rate,
             package: package_ref(input.package_id, input.package_version)?,
             notes: input.notes,
+            sets: checked_sets(input.sets)?,
         };
         Ok((input.id, data))
+    }
+
+    async fn complete(
+        store: &dyn Store,
+        user: &User,
+        local_date: NaiveDate,
+        data: &mut Self,
+    ) -> ApiResult<()> {
+        if data.kcal_estimated {
+            data.kcal_burned = energy::estimate(store, user, local_date, data).await?;
+        }
+        Ok(())
     }
 
     fn apply_patch(&mut self, patch: WorkoutEntryPatch) -> ApiResult<()> {
@@ -127,7 +161,14 @@ impl EntryResource for WorkoutData {
         set(&mut self.activity, patch.activity);
         set(&mut self.title, patch.title);
         set(&mut self.duration_s, patch.duration_s);
-        set(&mut self.kcal_burned, patch.kcal_burned);
+        match patch.kcal_burned {
+            Some(Some(typed)) => (self.kcal_burned, self.kcal_estimated) = (typed, false),
+            Some(None) => self.kcal_estimated = true,
+            None => {}
+        }
+        if let Some(sets) = patch.sets {
+            self.sets = checked_sets(sets)?;
+        }
         set(&mut self.effort, patch.effort);
         set(&mut self.distance_km, patch.distance_km);
         set(&mut self.avg_heart_rate, patch.avg_heart_rate);
@@ -158,16 +199,43 @@ impl EntryResource for WorkoutData {
             title: data.title,
             duration_s: data.duration_s,
             kcal_burned: data.kcal_burned,
+            kcal_estimated: data.kcal_estimated,
             effort: data.effort,
             distance_km: data.distance_km,
             avg_heart_rate: data.avg_heart_rate,
             package_id: data.package.map(|p| p.package_id),
             package_version: data.package.map(|p| p.package_version),
             notes: data.notes,
+            sets: data.sets,
             created_at,
             updated_at,
         }
     }
+}
+
+/// `sets` if each names an exercise of the library and says how much was done.
+fn checked_sets(sets: Vec<LoggedSet>) -> ApiResult<Vec<LoggedSet>> {
+    if sets.len() > MOST_SETS {
+        return Err(ApiError::invalid(
+            "sets",
+            format!("a workout holds at most {MOST_SETS} sets"),
+        ));
+    }
+    for (index, set) in sets.iter().enumerate() {
+        if library().get(&set.exercise_id).is_none() {
+            return Err(ApiError::invalid(
+                format!("sets[{index}].exercise_id"),
+                "no such exercise in the library",
+            ));
+        }
+        if !set.has_amount() {
+            return Err(ApiError::invalid(
+                format!("sets[{index}]"),
+                "needs reps, duration_s or distance_km",
+            ));
+        }
+    }
+    Ok(sets)
 }
 
 crate::api::entries::entry_endpoints! {

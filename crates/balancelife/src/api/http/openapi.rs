@@ -40,6 +40,8 @@ use crate::api::http::error::ErrorBody;
         (name = "meal entries", description = "The signed-in user's meal log"),
         (name = "workout entries", description = "The signed-in user's workout log"),
         (name = "body metrics", description = "The signed-in user's body log: weigh-ins, body fat, girths"),
+        (name = "exercises", description = "The exercise library: muscles, equipment, level, instructions"),
+        (name = "training", description = "Personal records, progression and weekly volume from logged sets"),
         (name = "targets", description = "Energy and macro targets over time, and suggestions to accept"),
         (name = "insights", description = "Daily energy and macro balance"),
         (name = "data", description = "Export and import of a user's own data"),

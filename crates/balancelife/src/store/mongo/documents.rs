@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{
     Activity, Barcode, Basis, BodyFatPct, BodyMetricData, Device, DeviceName, DistanceKm,
     DurationSecs, Effort, Email, Entry, EntryData, EntryPosition, EntrySource, Food, FoodName,
-    FoodRef, FoodSource, FoodText, GirthCm, HeartRate, Ingredient, Kcal, MealData, MealSlot,
-    MeasurementName, MetricSource, Micronutrient, Name, Notes, Nutrients, Nutrition, PackageRef,
-    PasswordHash, Platform, Profile, Quantity, Recipe, RecipeGrams, Role, Serving, ServingCount,
-    SourceId, Timezone, Title, Unit, User, Version, WeightKg, WorkoutData,
+    FoodRef, FoodSource, FoodText, GirthCm, HeartRate, Ingredient, Kcal, LoggedSet, MealData,
+    MealSlot, MeasurementName, MetricSource, Micronutrient, Name, Notes, Nutrients, Nutrition,
+    PackageRef, PasswordHash, Platform, Profile, Quantity, Recipe, RecipeGrams, Role, Serving,
+    ServingCount, SourceId, Timezone, Title, Unit, User, Version, WeightKg, WorkoutData,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -280,6 +280,10 @@ pub struct WorkoutEntryDoc {
     package_id: Option<Uuid>,
     package_version: Option<Version>,
     notes: Option<Notes>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    sets: Vec<LoggedSet>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    kcal_estimated: bool,
     created_at: DateTime,
     updated_at: DateTime,
 }
@@ -308,6 +312,8 @@ impl EntryDocument for WorkoutData {
             package_id: data.package.map(|p| p.package_id.into()),
             package_version: data.package.map(|p| p.package_version),
             notes: data.notes.clone(),
+            sets: data.sets.clone(),
+            kcal_estimated: data.kcal_estimated,
             created_at: DateTime::from_chrono(entry.created_at),
             updated_at: DateTime::from_chrono(entry.updated_at),
         }
@@ -329,6 +335,8 @@ impl EntryDocument for WorkoutData {
                 avg_heart_rate: doc.avg_heart_rate,
                 package: package_ref(doc.package_id, doc.package_version),
                 notes: doc.notes,
+                sets: doc.sets,
+                kcal_estimated: doc.kcal_estimated,
             },
             created_at: doc.created_at.to_chrono(),
             updated_at: doc.updated_at.to_chrono(),

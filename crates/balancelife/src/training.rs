@@ -1,0 +1,464 @@
+//! What a user's logged sets add up to: each exercise's personal records, last
+//! session and next step (`body::strength`), and the weekly volume per muscle
+//! group. One function of each for every caller, over the workouts the store
+//! (and so the cache) returns.
+//!
+//! **Weekly volume** counts working sets (done, not warm-ups) per muscle group in
+//! each week from Monday: a set counts 1 for each primary muscle of its exercise
+//! and ½ for each secondary one, the usual way of counting sets per muscle (a
+//! bench press is a set of chest and half a set of triceps and shoulders). The
+//! week's tonnage (repetitions × load) and repetitions go to the primary muscles.
+//! Worked example: in one week, 3 sets of 8 bench presses at 60 kg (primary
+//! chest; secondary shoulders, triceps) and 2 sets of 10 push-ups (primary chest;
+//! secondary shoulders, triceps): chest 5 sets, 44 repetitions, 1,440 kg;
+//! shoulders and triceps 2.5 sets each.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Days, NaiveDate, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::body::strength::{self, Lift, NextSession, WorkingSet};
+use crate::domain::{Entry, ExerciseId, LoggedSet, Muscle, User, WorkoutData, earliest_day};
+use crate::exercise_library::library;
+use crate::store::{DateRange, Store, StoreResult, all_entries};
+
+/// The repetition range double progression aims for unless the caller names one.
+pub const DEFAULT_REP_RANGE: (u32, u32) = (8, 12);
+
+/// Every workout of `user`, oldest first, read a calendar year at a time so each
+/// year is a list the cache holds.
+pub async fn all_workouts(store: &dyn Store, user: &User) -> StoreResult<Vec<Entry<WorkoutData>>> {
+    // Entries may be dated up to a day ahead.
+    let last = user.timezone.local_date(Utc::now()) + Days::new(1);
+    let years = (earliest_day().year()..=last.year()).map(|year| {
+        let from = NaiveDate::from_ymd_opt(year, 1, 1).expect("a valid date");
+        let to = NaiveDate::from_ymd_opt(year, 12, 31).expect("a valid date");
+        let range = DateRange::new(from, to).expect("a year is a range");
+        all_entries(store.workout_entries(), user.id, range)
+    });
+    let years = futures_util::future::try_join_all(years).await?;
+    Ok(years.into_iter().flatten().collect())
+}
+
+/// One set as the progress of an exercise shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SetFigures {
+    #[schema(required = true)]
+    pub reps: Option<u16>,
+    #[schema(required = true)]
+    pub weight_kg: Option<f64>,
+    #[schema(required = true)]
+    pub rpe: Option<f64>,
+    #[schema(required = true)]
+    pub duration_s: Option<u32>,
+    #[schema(required = true)]
+    pub distance_km: Option<f64>,
+    pub warm_up: bool,
+}
+
+impl From<&LoggedSet> for SetFigures {
+    fn from(set: &LoggedSet) -> Self {
+        Self {
+            reps: set.reps.map(|r| r.get()),
+            weight_kg: set.weight_kg.map(f64::from),
+            rpe: set.rpe.map(f64::from),
+            duration_s: set.duration_s.map(|d| d.get()),
+            distance_km: set.distance_km.map(f64::from),
+            warm_up: set.warm_up,
+        }
+    }
+}
+
+/// The last session of an exercise: its done sets, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LastSession {
+    pub date: NaiveDate,
+    pub entry_id: Uuid,
+    pub sets: Vec<SetFigures>,
+}
+
+/// A record: `weight_kg` lifted for `reps` (or more), first on `date`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RecordLift {
+    pub reps: u32,
+    pub weight_kg: f64,
+    pub date: NaiveDate,
+}
+
+/// The best estimated one-repetition maximum (Epley) and the lift that gave it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct BestEstimate {
+    pub one_rep_max_kg: f64,
+    pub from: RecordLift,
+}
+
+/// What double progression suggests for the next session.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct NextStep {
+    /// `add_weight`: every working set reached the top of the range; `add_reps`:
+    /// the same weight, one more repetition on the sets that fell short.
+    pub rule: &'static str,
+    pub weight_kg: f64,
+    /// The repetitions to aim for on every set.
+    pub reps: u32,
+}
+
+/// One exercise's progress.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ExerciseProgress {
+    pub exercise_id: ExerciseId,
+    pub name: String,
+    /// Sessions (workouts) with a done set of it.
+    pub sessions: usize,
+    pub last: LastSession,
+    /// For each repetition count lifted with a load, the heaviest load lifted for
+    /// at least that many; fewest repetitions first.
+    pub records: Vec<RecordLift>,
+    #[schema(required = true)]
+    pub best_estimate: Option<BestEstimate>,
+    /// `null` when the last session lifted no load.
+    #[schema(required = true)]
+    pub next: Option<NextStep>,
+}
+
+/// The progress of every exercise in `workouts` (in list order), by name, for the
+/// repetition range `low..=high`.
+pub fn progress(workouts: &[Entry<WorkoutData>], low: u32, high: u32) -> Vec<ExerciseProgress> {
+    struct Seen<'a> {
+        lifts: Vec<Lift>,
+        sessions: usize,
+        last: Option<(&'a Entry<WorkoutData>, Vec<&'a LoggedSet>)>,
+    }
+    let mut seen: BTreeMap<&ExerciseId, Seen> = BTreeMap::new();
+    for workout in workouts {
+        let mut of_this: BTreeMap<&ExerciseId, Vec<&LoggedSet>> = BTreeMap::new();
+        for set in workout.data.sets.iter().filter(|set| set.done) {
+            of_this.entry(&set.exercise_id).or_default().push(set);
+        }
+        for (exercise, sets) in of_this {
+            let entry = seen.entry(exercise).or_insert_with(|| Seen {
+                lifts: Vec::new(),
+                sessions: 0,
+                last: None,
+            });
+            entry.sessions += 1;
+            entry
+                .lifts
+                .extend(sets.iter().filter_map(|set| lift(workout.local_date, set)));
+            // Listed oldest first, so the last one seen is the last session.
+            entry.last = Some((workout, sets));
+        }
+    }
+    let mut all: Vec<ExerciseProgress> =
+        seen.into_iter()
+            .filter_map(|(exercise_id, seen)| {
+                let (workout, sets) = seen.last?;
+                let records = strength::personal_records(&seen.lifts);
+                let record = |lift: &Lift| RecordLift {
+                    reps: lift.reps,
+                    weight_kg: lift.weight_kg,
+                    date: lift.date,
+                };
+                let working: Vec<WorkingSet> = sets
+                    .iter()
+                    .filter(|set| set.is_working())
+                    .filter_map(|set| {
+                        Some(WorkingSet {
+                            reps: u32::from(set.reps?.get()),
+                            weight_kg: f64::from(set.weight_kg?),
+                        })
+                    })
+                    .filter(|set| set.weight_kg > 0.0)
+                    .collect();
+                let next = strength::next_session(&working, low, high, strength::DEFAULT_STEP_KG)
+                    .map(|next| match next {
+                        NextSession::AddWeight { weight_kg, reps } => NextStep {
+                            rule: "add_weight",
+                            weight_kg,
+                            reps,
+                        },
+                        NextSession::AddReps { weight_kg } => NextStep {
+                            rule: "add_reps",
+                            weight_kg,
+                            reps: working
+                                .iter()
+                                .filter(|set| set.weight_kg == weight_kg)
+                                .map(|set| set.reps)
+                                .min()
+                                .map_or(low, |fewest| (fewest + 1).clamp(low, high)),
+                        },
+                    });
+                Some(ExerciseProgress {
+                    name: library()
+                        .get(exercise_id)
+                        .map_or_else(|| exercise_id.to_string(), |e| e.name.clone()),
+                    exercise_id: exercise_id.clone(),
+                    sessions: seen.sessions,
+                    last: LastSession {
+                        date: workout.local_date,
+                        entry_id: workout.id,
+                        sets: sets.iter().map(|&set| SetFigures::from(set)).collect(),
+                    },
+                    records: records
+                        .by_reps
+                        .iter()
+                        .map(|(&reps, lift)| RecordLift {
+                            reps,
+                            ..record(lift)
+                        })
+                        .collect(),
+                    best_estimate: records.best_estimate.map(|(one_rep_max_kg, lift)| {
+                        BestEstimate {
+                            one_rep_max_kg: round_to_tenth(one_rep_max_kg),
+                            from: record(&lift),
+                        }
+                    }),
+                    next,
+                })
+            })
+            .collect();
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    all
+}
+
+/// A done set with repetitions and a load, as a lift on `date`.
+fn lift(date: NaiveDate, set: &LoggedSet) -> Option<Lift> {
+    let reps = u32::from(set.reps?.get());
+    let weight_kg = f64::from(set.weight_kg?);
+    (reps > 0 && weight_kg > 0.0).then_some(Lift {
+        date,
+        reps,
+        weight_kg,
+    })
+}
+
+fn round_to_tenth(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+/// A muscle group's work in one week.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct MuscleVolume {
+    /// Working sets: 1 for a primary muscle, ½ for a secondary one.
+    pub sets: f64,
+    /// Repetitions of the sets where it is primary.
+    pub reps: u64,
+    /// Repetitions × load (kg) of the sets where it is primary.
+    pub tonnage_kg: f64,
+}
+
+/// One week's volume, from its Monday.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct WeekVolume {
+    pub week_of: NaiveDate,
+    /// Only the muscles trained that week.
+    #[schema(value_type = BTreeMap<Muscle, MuscleVolume>)]
+    pub muscles: BTreeMap<Muscle, MuscleVolume>,
+}
+
+/// The weekly volume per muscle group of `workouts`, as the module says: one row
+/// for each week from `range`'s first day's Monday to its last day's, quiet weeks
+/// included.
+pub fn weekly_volume(workouts: &[Entry<WorkoutData>], range: DateRange) -> Vec<WeekVolume> {
+    let monday = |day: NaiveDate| day - Days::new(u64::from(day.weekday().num_days_from_monday()));
+    let mut weeks: BTreeMap<NaiveDate, BTreeMap<Muscle, MuscleVolume>> = BTreeMap::new();
+    let mut week = monday(range.from());
+    while week <= range.to() {
+        weeks.insert(week, BTreeMap::new());
+        week = week + Days::new(7);
+    }
+    for workout in workouts.iter().filter(|w| range.contains(w.local_date)) {
+        let muscles = weeks.entry(monday(workout.local_date)).or_default();
+        for set in workout.data.sets.iter().filter(|set| set.is_working()) {
+            let Some(exercise) = library().get(&set.exercise_id) else {
+                continue;
+            };
+            let reps = set.reps.map_or(0, |r| u64::from(r.get()));
+            let load = set.weight_kg.map_or(0.0, f64::from);
+            for muscle in &exercise.primary_muscles {
+                let volume = muscles.entry(*muscle).or_default();
+                volume.sets += 1.0;
+                volume.reps += reps;
+                volume.tonnage_kg += reps as f64 * load;
+            }
+            for muscle in &exercise.secondary_muscles {
+                muscles.entry(*muscle).or_default().sets += 0.5;
+            }
+        }
+    }
+    weeks
+        .into_iter()
+        .map(|(week_of, muscles)| WeekVolume { week_of, muscles })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::domain::{Activity, DurationSecs, Kcal, LoadKg, Reps};
+
+    fn set(exercise: &str, reps: i64, weight_kg: Option<f64>) -> LoggedSet {
+        LoggedSet {
+            exercise_id: exercise.parse().unwrap(),
+            reps: Some(Reps::try_from(reps).unwrap()),
+            weight_kg: weight_kg.map(|w| LoadKg::try_from(w).unwrap()),
+            rpe: None,
+            duration_s: None,
+            distance_km: None,
+            warm_up: false,
+            done: true,
+        }
+    }
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+    }
+
+    fn workout(d: u32, sets: Vec<LoggedSet>) -> Entry<WorkoutData> {
+        let at = Utc.with_ymd_and_hms(2026, 3, d, 7, 0, 0).unwrap();
+        Entry {
+            id: Uuid::from_u128(u128::from(d)),
+            user_id: Uuid::nil(),
+            local_date: day(d),
+            data: WorkoutData {
+                started_at: at,
+                activity: Activity::Strength,
+                title: "Lifting".try_into().unwrap(),
+                duration_s: DurationSecs::try_from(3600).unwrap(),
+                kcal_burned: Kcal::ZERO,
+                effort: None,
+                distance_km: None,
+                avg_heart_rate: None,
+                package: None,
+                notes: None,
+                sets,
+                kcal_estimated: false,
+            },
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// The module's worked example, with a warm-up and a planned set that count
+    /// for nothing, and a set of the week before.
+    #[test]
+    fn volume_counts_primary_muscles_fully_and_secondary_ones_half() {
+        const BENCH: &str = "barbell-bench-press-medium-grip";
+        let warm_up = LoggedSet {
+            warm_up: true,
+            ..set(BENCH, 10, Some(40.0))
+        };
+        let planned = LoggedSet {
+            done: false,
+            ..set(BENCH, 8, Some(62.5))
+        };
+        let workouts = [
+            workout(1, vec![set(BENCH, 5, Some(50.0))]), // a Sunday
+            workout(
+                2,
+                vec![
+                    warm_up,
+                    set(BENCH, 8, Some(60.0)),
+                    set(BENCH, 8, Some(60.0)),
+                ],
+            ),
+            workout(
+                5,
+                vec![set(BENCH, 8, Some(60.0)), set("pushups", 10, None), planned],
+            ),
+            workout(6, vec![set("pushups", 10, None)]),
+        ];
+        let range = DateRange::new(day(2), day(8)).unwrap();
+        let weeks = weekly_volume(&workouts, range);
+        assert_eq!(weeks.len(), 1, "{weeks:?}");
+        assert_eq!(weeks[0].week_of, day(2));
+        let muscles = &weeks[0].muscles;
+        let chest = &muscles[&Muscle::Chest];
+        assert_eq!(
+            (chest.sets, chest.reps, chest.tonnage_kg),
+            (5.0, 44, 1_440.0)
+        );
+        assert_eq!(muscles[&Muscle::Shoulders].sets, 2.5);
+        assert_eq!(muscles[&Muscle::Triceps].sets, 2.5);
+        assert_eq!(muscles[&Muscle::Triceps].tonnage_kg, 0.0);
+        assert_eq!(muscles.len(), 3);
+        // Quiet weeks are rows too.
+        let two = weekly_volume(&[], DateRange::new(day(1), day(9)).unwrap());
+        let mondays: Vec<NaiveDate> = two.iter().map(|w| w.week_of).collect();
+        assert_eq!(
+            mondays,
+            [
+                NaiveDate::from_ymd_opt(2026, 2, 23).unwrap(),
+                day(2),
+                day(9)
+            ]
+        );
+    }
+
+    #[test]
+    fn progress_gives_records_the_last_session_and_the_next_step() {
+        const SQUAT: &str = "barbell-squat";
+        let workouts = [
+            workout(
+                2,
+                vec![set(SQUAT, 5, Some(100.0)), set(SQUAT, 3, Some(95.0))],
+            ),
+            workout(
+                9,
+                vec![
+                    LoggedSet {
+                        warm_up: true,
+                        ..set(SQUAT, 10, Some(60.0))
+                    },
+                    set(SQUAT, 12, Some(80.0)),
+                    set(SQUAT, 12, Some(80.0)),
+                    set("plank", 1, None),
+                ],
+            ),
+        ];
+        let all = progress(&workouts, 8, 12);
+        let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Barbell Squat", "Plank"]);
+        let squat = &all[0];
+        assert_eq!(squat.sessions, 2);
+        assert_eq!(squat.last.date, day(9));
+        assert_eq!(squat.last.sets.len(), 3, "warm-up included, as done");
+        let records: Vec<(u32, f64)> = squat
+            .records
+            .iter()
+            .map(|r| (r.reps, r.weight_kg))
+            .collect();
+        assert_eq!(
+            records,
+            [(3, 100.0), (5, 100.0), (10, 80.0), (12, 80.0)],
+            "the warm-up's 10 at 60 kg is beaten by 12 at 80"
+        );
+        // 100 × (1 + 5/30) = 116.7 beats 80 × 1.4 = 112.
+        let best = squat.best_estimate.as_ref().unwrap();
+        assert_eq!((best.one_rep_max_kg, best.from.reps), (116.7, 5));
+        assert_eq!(
+            squat.next,
+            Some(NextStep {
+                rule: "add_weight",
+                weight_kg: 82.5,
+                reps: 8
+            })
+        );
+        // A bodyweight exercise has records of none and no next weight.
+        assert!(all[1].records.is_empty() && all[1].next.is_none());
+        let short = progress(&workouts[..1], 8, 12);
+        assert_eq!(
+            short[0].next,
+            Some(NextStep {
+                rule: "add_reps",
+                weight_kg: 100.0,
+                reps: 8
+            }),
+            "5 reps short of the range: aim for its bottom"
+        );
+    }
+}
