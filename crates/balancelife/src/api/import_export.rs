@@ -629,7 +629,7 @@ async fn prepare<E: EntryResource>(
             .collect();
         let managed: StoreManaged = from_json_value(managed.into()).map_err(|e| e.within(&at))?;
         let input: E::Input = from_json_value(object.into()).map_err(|e| e.within(&at))?;
-        let (id, data) = E::resolve(state.store.as_ref(), user, input)
+        let (id, mut data) = E::resolve(state.store.as_ref(), user, input)
             .await
             .map_err(|e| e.within(&at))?;
         let id =
@@ -647,6 +647,9 @@ async fn prepare<E: EntryResource>(
         }
         let local_date = kept_local_date(managed.local_date, &data)
             .unwrap_or_else(|| user.timezone.local_date(data.occurred_at()));
+        E::complete(state.store.as_ref(), user, local_date, &mut data)
+            .await
+            .map_err(|e| e.within(&at))?;
         let stamp = now();
         entries.push(Entry {
             id: id.get(),

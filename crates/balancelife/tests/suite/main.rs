@@ -63,4 +63,5 @@ mod sync_batch;
 mod targets;
 mod time_zones;
 mod tls;
+mod training;
 mod web_app;

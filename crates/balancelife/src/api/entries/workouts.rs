@@ -33,6 +33,10 @@ pub struct WorkoutEntryInput {
     /// The energy burned; absent or `null`, the service estimates it from MET
     /// values and the user's weight that day.
     kcal_burned: Option<Kcal>,
+    /// True (as an export writes it) when the given `kcal_burned` is the service's
+    /// estimate: kept as given, and estimated again by a later edit.
+    #[serde(default)]
+    kcal_estimated: bool,
     effort: Option<Effort>,
     distance_km: Option<DistanceKm>,
     avg_heart_rate: Option<HeartRate>,
@@ -131,9 +135,8 @@ impl EntryResource for WorkoutData {
             activity: input.activity,
             title: input.title,
             duration_s: input.duration_s,
-            // Until `complete` estimates it.
-            kcal_burned: input.kcal_burned.unwrap_or(Kcal::ZERO),
-            kcal_estimated: input.kcal_burned.is_none(),
+            kcal_burned: input.kcal_burned.unwrap_or(TO_ESTIMATE),
+            kcal_estimated: input.kcal_estimated || input.kcal_burned.is_none(),
             effort: input.effort,
             distance_km: input.distance_km,
             avg_heart_rate: input.avg_heart_rate,
@@ -150,7 +153,7 @@ impl EntryResource for WorkoutData {
         local_date: NaiveDate,
         data: &mut Self,
     ) -> ApiResult<()> {
-        if data.kcal_estimated {
+        if data.kcal_estimated && data.kcal_burned == TO_ESTIMATE {
             data.kcal_burned = energy::estimate(store, user, local_date, data).await?;
         }
         Ok(())
@@ -161,13 +164,17 @@ impl EntryResource for WorkoutData {
         set(&mut self.activity, patch.activity);
         set(&mut self.title, patch.title);
         set(&mut self.duration_s, patch.duration_s);
+        if let Some(sets) = patch.sets {
+            self.sets = checked_sets(sets)?;
+        }
         match patch.kcal_burned {
             Some(Some(typed)) => (self.kcal_burned, self.kcal_estimated) = (typed, false),
             Some(None) => self.kcal_estimated = true,
             None => {}
         }
-        if let Some(sets) = patch.sets {
-            self.sets = checked_sets(sets)?;
+        if self.kcal_estimated {
+            // An estimate follows every edit.
+            self.kcal_burned = TO_ESTIMATE;
         }
         set(&mut self.effort, patch.effort);
         set(&mut self.distance_km, patch.distance_km);
@@ -212,6 +219,11 @@ impl EntryResource for WorkoutData {
         }
     }
 }
+
+/// What `kcal_burned` holds until `complete` estimates it: no workout the
+/// service estimates burns nothing (it lasts a second at least, by a body of
+/// 20 kg at least, at a MET above 2).
+const TO_ESTIMATE: Kcal = Kcal::ZERO;
 
 /// `sets` if each names an exercise of the library and says how much was done.
 fn checked_sets(sets: Vec<LoggedSet>) -> ApiResult<Vec<LoggedSet>> {

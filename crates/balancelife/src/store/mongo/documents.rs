@@ -280,9 +280,11 @@ pub struct WorkoutEntryDoc {
     package_id: Option<Uuid>,
     package_version: Option<Version>,
     notes: Option<Notes>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // Written always (an update sets each field it writes, so one left out would
+    // keep its old value); absent from documents older than sets.
+    #[serde(default)]
     sets: Vec<LoggedSet>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     kcal_estimated: bool,
     created_at: DateTime,
     updated_at: DateTime,
