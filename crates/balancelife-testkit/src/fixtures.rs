@@ -243,6 +243,7 @@ pub fn workout_package(slug: &str, level: Level, tags: &[&str]) -> WorkoutPackag
             title: "Full body".try_into().unwrap(),
             exercises: vec![Exercise {
                 name: "Squat".try_into().unwrap(),
+                exercise_id: Some("bodyweight-squat".parse().unwrap()),
                 sets: 3,
                 dose: ExerciseDose::Reps(10),
                 rest_s: 60,

@@ -223,6 +223,20 @@ pub fn progress(workouts: &[Entry<WorkoutData>], low: u32, high: u32) -> Vec<Exe
     all
 }
 
+/// The load double progression suggests for the next session of `exercise_id`
+/// aiming at `reps` repetitions a set, if the user has lifted it with a load.
+pub fn suggested_load(
+    workouts: &[Entry<WorkoutData>],
+    exercise_id: &ExerciseId,
+    reps: u32,
+) -> Option<f64> {
+    progress(workouts, reps, reps)
+        .into_iter()
+        .find(|progress| &progress.exercise_id == exercise_id)?
+        .next
+        .map(|next| next.weight_kg)
+}
+
 /// A done set with repetitions and a load, as a lift on `date`.
 fn lift(date: NaiveDate, set: &LoggedSet) -> Option<Lift> {
     let reps = u32::from(set.reps?.get());

@@ -241,6 +241,7 @@ const pages = {
   "#/today": today,
   "#/week": weekAndMonth,
   "#/body": body,
+  "#/training": training,
   "#/foods": foods,
   "#/catalogue": catalogue,
   "#/profile": profile,
@@ -698,7 +699,7 @@ function workoutForm(day) {
     field("Activity", h("select", { name: "activity" }, activities.map((a) => h("option", { value: a }, a)))),
     field("Time", h("input", { type: "time", name: "time", value: nowTime(), required: true })),
     field("Minutes", number("minutes", { min: 1, max: 1440, required: true, step: 1 })),
-    field("Energy burned (kcal)", number("kcal_burned", { required: true, max: 20000 })),
+    field("Energy burned (kcal; empty: estimated)", number("kcal_burned", { max: 20000 })),
     h("button", { type: "submit" }, "Log workout"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -709,8 +710,8 @@ function workoutForm(day) {
       activity: values.activity,
       title: values.title,
       duration_s: Number(values.minutes) * 60,
-      kcal_burned: Number(values.kcal_burned),
     };
+    if (values.kcal_burned !== "") body.kcal_burned = Number(values.kcal_burned);
     if (await attempt(() => api("POST", "/workout-entries", body))) {
       say(`Logged ${values.title}.`, true);
       render();
@@ -904,6 +905,170 @@ function targetCard(targets, suggestions) {
       offer("computed", "From your body", suggestions.computed),
       offer("adaptive", "From your log", suggestions.adaptive)),
   ];
+}
+
+// ---- training: sessions set by set, records, volume ---------------------------------
+
+async function training(page) {
+  const to = todayIn(me.timezone);
+  const [progress, volume, recent] = await Promise.all([
+    api("GET", "/training/exercises"),
+    api("GET", `/training/volume?from=${daysBefore(to, 27)}&to=${to}`),
+    everyPage(`/workout-entries?from=${daysBefore(to, 13)}&to=${to}&limit=100`),
+  ]);
+  const planned = recent.filter((w) => w.sets.some((set) => set.done === false));
+  page("Training",
+    h("div", { class: "grid two" },
+      h("section", { class: "card" }, sessionForm(to, null)),
+      h("section", { class: "card" }, h("h2", {}, "Planned sessions"), plannedList(planned))),
+    h("section", { class: "card" }, h("h2", {}, "Personal records"), recordTable(progress.exercises)),
+    h("section", { class: "card" }, h("h2", {}, "Sets per muscle, by week"), volumeTable(volume.weeks)));
+}
+
+/** A session set by set: a new one, or `planned` (an entry) to fill in. */
+function sessionForm(day, planned) {
+  const blocks = h("div", { class: "stack", id: "session-exercises" });
+  const found = h("div", { class: "stack", id: "exercise-results" });
+  const search = h("input", { name: "exercise_search", type: "search", placeholder: "Squat, bench press…", maxlength: 200 });
+  const find = h("button", { type: "button", id: "find-exercise" }, "Find");
+  // Enter in the search finds exercises; it does not log the session half made.
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      find.click();
+    }
+  });
+  find.addEventListener("click", () => attempt(async () => {
+    const text = search.value.trim();
+    if (!text) return;
+    const page = await api("GET", `/exercises?q=${encodeURIComponent(text)}&limit=8`);
+    found.replaceChildren(...(page.items.length ? page.items.map((exercise) => {
+      const add = h("button", { type: "button", class: "link", "data-exercise-id": exercise.id }, exercise.name);
+      add.addEventListener("click", () => {
+        found.replaceChildren();
+        search.value = "";
+        addExercise(blocks, exercise.id, exercise.name, []);
+      });
+      return add;
+    }) : [h("p", { class: "muted" }, "No exercise by that name.")]));
+  }));
+  const form = h("form", { class: "stack", id: "log-session", "aria-label": planned ? "Fill in a planned session" : "Log a session set by set" },
+    h("h2", {}, planned ? `Fill in: ${planned.title}` : "Log a session"),
+    field("Title", h("input", { name: "title", required: true, maxlength: 120, value: planned ? planned.title : "Strength" })),
+    field("Time", h("input", { type: "time", name: "time", value: planned ? "" : nowTime(), required: !planned })),
+    field("Minutes", number("minutes", { min: 1, max: 1440, required: true, step: 1,
+      value: planned ? Math.round(planned.duration_s / 60) : 60 })),
+    h("div", { class: "inline" }, field("Add an exercise", search), find),
+    found, blocks,
+    h("p", { class: "muted" }, "Energy is estimated from the exercises and your weight that day."),
+    h("button", { type: "submit" }, planned ? "Save session" : "Log session"));
+  if (planned) {
+    const byExercise = new Map();
+    for (const set of planned.sets) {
+      if (!byExercise.has(set.exercise_id)) byExercise.set(set.exercise_id, []);
+      byExercise.get(set.exercise_id).push(set);
+    }
+    for (const [id, sets] of byExercise) addExercise(blocks, id, null, sets);
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    const sets = [...blocks.querySelectorAll("tr[data-exercise]")].flatMap((row) => {
+      const reps = row.querySelector("input[name=reps]").value;
+      const kg = row.querySelector("input[name=weight_kg]").value;
+      if (reps === "") return [];
+      const set = { exercise_id: row.dataset.exercise, reps: Number(reps) };
+      if (kg !== "") set.weight_kg = Number(kg);
+      if (row.querySelector("input[name=warm_up]").checked) set.warm_up = true;
+      return [set];
+    });
+    if (!sets.length) return say("Add an exercise and the reps of a set first.");
+    const body = {
+      started_at: planned ? planned.started_at : instant(day, values.time, me.timezone),
+      activity: "strength",
+      title: values.title,
+      duration_s: Number(values.minutes) * 60,
+      sets,
+    };
+    if (planned && planned.package_id) Object.assign(body, { package_id: planned.package_id, package_version: planned.package_version });
+    const id = planned ? planned.id : crypto.randomUUID();
+    if (await attempt(() => api("PUT", `/workout-entries/${id}`, body))) {
+      say(`Logged ${sets.length} set(s).`, true);
+      render();
+    }
+  });
+  return form;
+}
+
+/** An exercise's block: its sets as rows, beside what the last session did. */
+async function addExercise(blocks, id, name, sets) {
+  const rows = h("tbody");
+  const last = h("p", { class: "muted last-session" }, "Looking up your last session…");
+  const row = (set = {}) => {
+    const remove = h("button", { type: "button", class: "danger", "aria-label": "Remove this set" }, "×");
+    const tr = h("tr", { "data-exercise": id },
+      h("td", {}, number("reps", { min: 0, max: 1000, step: 1, value: set.reps ?? "", "aria-label": "Reps" })),
+      h("td", {}, number("weight_kg", { min: 0, max: 1000, step: 0.5, value: set.weight_kg ?? "", "aria-label": "Weight (kg)" })),
+      h("td", {}, h("input", { type: "checkbox", name: "warm_up", "aria-label": "Warm-up", ...(set.warm_up ? { checked: true } : {}) })),
+      h("td", {}, remove));
+    remove.addEventListener("click", () => tr.remove());
+    rows.append(tr);
+  };
+  const more = h("button", { type: "button", class: "add-set" }, "Add set");
+  const title = h("h3", {}, name ?? id);
+  const block = h("div", { class: "exercise", "data-exercise": id }, title, last,
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Reps"), h("th", {}, "kg"), h("th", {}, "Warm-up"), h("th", {}, ""))), rows),
+    more);
+  blocks.append(block);
+  const progress = await api("GET", `/training/exercises?exercise_id=${encodeURIComponent(id)}`);
+  const known = progress.exercises[0];
+  if (!name) title.textContent = known ? known.name : (await api("GET", `/exercises/${encodeURIComponent(id)}`)).name;
+  if (known) {
+    const done = known.last.sets.filter((set) => !set.warm_up)
+      .map((set) => (set.weight_kg ? `${set.reps} × ${set.weight_kg} kg` : `${set.reps ?? set.duration_s + " s"}`));
+    const next = known.next ? ` · next: ${known.next.reps} × ${known.next.weight_kg} kg` : "";
+    last.textContent = `Last time (${known.last.date}): ${done.join(", ")}${next}`;
+  } else {
+    last.textContent = "First time: no numbers to beat yet.";
+  }
+  // A planned session's sets; else the suggestion, else the last numbers.
+  const start = sets.length ? sets
+    : known && known.next ? known.last.sets.filter((set) => !set.warm_up).map(() => ({ reps: known.next.reps, weight_kg: known.next.weight_kg }))
+    : known ? known.last.sets.filter((set) => !set.warm_up) : [{}];
+  for (const set of start) row(set);
+  more.addEventListener("click", () => row());
+}
+
+function plannedList(planned) {
+  if (!planned.length) return h("p", { class: "muted" }, "None: apply a workout package's day to plan one.");
+  return h("ul", { class: "entries", id: "planned-sessions" }, planned.map((w) => {
+    const open = h("button", { type: "button" }, "Fill in");
+    open.addEventListener("click", () => {
+      const card = document.getElementById("log-session").parentElement;
+      card.replaceChildren(sessionForm(w.local_date, w));
+    });
+    return h("li", {}, h("span", {}, h("b", {}, w.title), h("span", { class: "muted" }, ` ${w.local_date} · ${w.sets.length} sets`)), open);
+  }));
+}
+
+function recordTable(exercises) {
+  if (!exercises.length) return h("p", { class: "muted" }, "Log a session set by set to see your records.");
+  return h("table", { id: "records" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Exercise"), h("th", {}, "Best e1RM"), h("th", {}, "Records"), h("th", {}, "Last"))),
+    h("tbody", {}, exercises.map((e) => h("tr", {},
+      h("td", {}, e.name),
+      h("td", {}, e.best_estimate ? `${e.best_estimate.one_rep_max_kg} kg` : "–"),
+      h("td", {}, e.records.map((r) => `${r.reps} × ${r.weight_kg} kg`).join(", ") || "–"),
+      h("td", {}, e.last.date)))));
+}
+
+function volumeTable(weeks) {
+  const muscles = [...new Set(weeks.flatMap((w) => Object.keys(w.muscles)))].sort();
+  if (!muscles.length) return h("p", { class: "muted" }, "No working sets in the last four weeks.");
+  return h("table", { id: "volume" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Muscle"), ...weeks.map((w) => h("th", {}, w.week_of.slice(5))))),
+    h("tbody", {}, muscles.map((m) => h("tr", {}, h("td", {}, m.replace("_", " ")),
+      ...weeks.map((w) => h("td", {}, w.muscles[m] ? String(w.muscles[m].sets) : "·"))))));
 }
 
 // ---- my foods and recipes ------------------------------------------------------------

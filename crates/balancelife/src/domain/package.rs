@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::entry::{EntrySource, MealData, MealSlot, Nutrition, PackageRef, Unit};
-use super::values::{Grams, Kcal, Name, Notes, Quantity, Slug, Tag, Title, Version};
+use super::values::{ExerciseId, Grams, Kcal, Name, Notes, Quantity, Slug, Tag, Title, Version};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -240,6 +240,10 @@ impl ExerciseDose {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Exercise {
     pub name: Title,
+    /// The exercise of the library it is, if it is one: applying the package
+    /// plans its sets under this id, so they count for records and volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise_id: Option<ExerciseId>,
     pub sets: u8,
     /// Flattened so a client sees `"reps": 12` or `"duration_s": 30` beside `sets`.
     #[serde(flatten)]
@@ -256,6 +260,10 @@ impl utoipa::PartialSchema for Exercise {
         use utoipa::openapi::schema::ObjectBuilder;
         ObjectBuilder::new()
             .property("name", <Title as utoipa::PartialSchema>::schema())
+            .property(
+                "exercise_id",
+                <ExerciseId as utoipa::PartialSchema>::schema(),
+            )
             .property("sets", integer(1, 50, "Sets of the exercise."))
             .property(
                 "reps",
@@ -277,7 +285,8 @@ impl utoipa::PartialSchema for Exercise {
             .required("sets")
             .required("rest_s")
             .description(Some(
-                "One exercise of a session: exactly one of `reps` and `duration_s`.",
+                "One exercise of a session: exactly one of `reps` and `duration_s`; \
+                 `exercise_id`, if given, names an exercise of the library.",
             ))
             .into()
     }

@@ -161,6 +161,15 @@ mod tests {
                 .collect();
             assert_eq!(scheduled, expected, "{}", package.slug);
             assert!(package.sessions.iter().all(|s| !s.exercises.is_empty()));
+            for exercise in package.sessions.iter().flat_map(|s| &s.exercises) {
+                if let Some(id) = &exercise.exercise_id {
+                    assert!(
+                        crate::exercise_library::library().get(id).is_some(),
+                        "{}: {id} is not in the library",
+                        package.slug
+                    );
+                }
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The training log over HTTP: the exercise library searched and paged; sessions
 //! logged set by set and refused whole when a set is wrong; energy estimated from
 //! MET values and the day's weight unless typed; records, the next step and the
-//! weekly volume following the log; sets carried by export and import.
+//! weekly volume following the log; sets carried by export and import; a package's
+//! day planned set by set at the load progression suggests.
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -14,6 +15,7 @@ on_every_store!(
     energy_is_estimated_from_met_values_and_the_days_weight_unless_typed,
     records_the_next_step_and_weekly_volume_follow_the_log,
     sets_travel_through_export_and_import,
+    a_package_day_plans_its_sets_at_the_next_load_for_the_user_to_fill_in,
 );
 
 const ID: &str = "0195f4c8-7b1e-7c51-9a43-51f4f7e0c001";
@@ -427,4 +429,90 @@ async fn sets_travel_through_export_and_import(app: TestApp) {
     assert_eq!(back.body["sets"], logged["sets"]);
     assert_eq!(back.body["kcal_burned"], logged["kcal_burned"]);
     assert_eq!(back.body["kcal_estimated"], json!(true));
+}
+
+async fn a_package_day_plans_its_sets_at_the_next_load_for_the_user_to_fill_in(app: TestApp) {
+    let user = app
+        .register("planned", json!({"timezone": "UTC", "weight_kg": 80}))
+        .await;
+    // Five sets of three at 100 kg: the top of a range of three reached.
+    log(
+        &app,
+        &user,
+        session("2026-03-02T07:00:00Z", vec![set(SQUAT, 3, 100.0); 5]),
+    )
+    .await;
+    let packages = app
+        .get("/api/v1/workout-packages?limit=100", Some(&user.token))
+        .await;
+    let package = packages.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["slug"] == json!("barbell-powerbuilding"))
+        .expect("the sample catalogue's powerbuilding package");
+    let squat = &package["sessions"][0]["exercises"][0];
+    assert_eq!(squat["exercise_id"], json!(SQUAT), "{squat}");
+    let path = format!(
+        "/api/v1/workout-packages/{}/apply",
+        package["id"].as_str().unwrap()
+    );
+    let applied = app
+        .post(
+            &path,
+            Some(&user.token),
+            json!({"date": "2026-03-05", "week": 1, "day": 1}),
+        )
+        .await;
+    assert_eq!(applied.status, StatusCode::CREATED, "{}", applied.body);
+    let workout = &applied.body["entries"][0];
+    let planned: Vec<&Value> = workout["sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["exercise_id"] == json!(SQUAT))
+        .collect();
+    assert_eq!(planned.len(), 5);
+    for set in &planned {
+        assert_eq!(
+            **set,
+            json!({"exercise_id": SQUAT, "reps": 3, "weight_kg": 102.5, "done": false})
+        );
+    }
+    // Planned sets are no work yet.
+    let volume = app
+        .get(
+            "/api/v1/training/volume?from=2026-03-05&to=2026-03-05",
+            Some(&user.token),
+        )
+        .await;
+    assert_eq!(volume.body["weeks"][0]["muscles"], json!({}));
+
+    // Filled in: four sets done as planned, the last one short.
+    let mut done: Vec<Value> = vec![set(SQUAT, 3, 102.5); 4];
+    done.push(set(SQUAT, 2, 102.5));
+    let entry = format!(
+        "/api/v1/workout-entries/{}",
+        workout["id"].as_str().unwrap()
+    );
+    let filled = app
+        .patch(&entry, Some(&user.token), json!({"sets": done}))
+        .await;
+    assert_eq!(filled.status, StatusCode::OK, "{}", filled.body);
+    let progress = app
+        .get(
+            &format!("/api/v1/training/exercises?exercise_id={SQUAT}&low=3&high=3"),
+            Some(&user.token),
+        )
+        .await;
+    let squat = &progress.body["exercises"][0];
+    assert_eq!(squat["last"]["date"], json!("2026-03-05"));
+    assert_eq!(
+        squat["records"][0],
+        json!({"reps": 2, "weight_kg": 102.5, "date": "2026-03-05"})
+    );
+    assert_eq!(
+        squat["next"],
+        json!({"rule": "add_reps", "weight_kg": 102.5, "reps": 3})
+    );
 }

@@ -371,6 +371,7 @@ async fn every_page_is_captured_at_phone_and_desktop_width() {
         ("today", "#balance svg", Some(ADA)),
         ("week", "#summary-chart", Some(ADA)),
         ("body", "#weight-chart", Some(ADA)),
+        ("training", "#log-session", Some(ADA)),
         ("foods", "#new-recipe", Some(ADA)),
         ("catalogue", "#catalogue-results article", Some(ADA)),
         ("profile", "#profile-form", Some(ADA)),
@@ -638,6 +639,92 @@ async fn a_user_logs_a_weigh_in_sees_the_trend_and_accepts_a_suggested_target() 
         json!(1900.0),
         "past days keep theirs"
     );
+    client.close().await.unwrap();
+    server.stop().await;
+}
+
+/// Logs a set-by-set session's `sets` (reps, kg) of the barbell squat.
+async fn log_squats(client: &Client, sets: &[(&str, &str)]) {
+    fill(
+        client,
+        "#log-session input[name=exercise_search]",
+        "barbell squat",
+    )
+    .await;
+    click(client, "#find-exercise").await;
+    click(
+        client,
+        "#exercise-results button[data-exercise-id=barbell-squat]",
+    )
+    .await;
+    wait_for(client, "#session-exercises .exercise tbody tr").await;
+    for (index, (reps, kg)) in sets.iter().enumerate() {
+        let row = format!("#session-exercises tbody tr:nth-child({})", index + 1);
+        if client.find(Locator::Css(&row)).await.is_err() {
+            click(client, "#session-exercises .add-set").await;
+        }
+        fill(client, &format!("{row} input[name=reps]"), reps).await;
+        fill(client, &format!("{row} input[name=weight_kg]"), kg).await;
+    }
+}
+
+#[tokio::test]
+async fn a_user_logs_a_session_set_by_set_and_sees_the_last_numbers_and_records() {
+    let (server, client, base) = browser().await;
+    sign_in(&client, &base, ADA).await;
+    go(&client, &base, "training", "#log-session").await;
+    log_squats(&client, &[("5", "60"), ("5", "60")]).await;
+    text_until(
+        &client,
+        "#session-exercises .last-session",
+        "a first time",
+        |t| t.contains("First time"),
+    )
+    .await;
+    click(&client, "#log-session button[type=submit]").await;
+    text_until(&client, "#records", "the records", |t| {
+        t.contains("Barbell Squat") && t.contains("5 × 60 kg") && t.contains("70 kg")
+    })
+    .await;
+
+    // The next session shows the last one's numbers beside the exercise.
+    log_squats(&client, &[]).await;
+    text_until(
+        &client,
+        "#session-exercises .last-session",
+        "the last session",
+        |t| t.contains("5 × 60 kg, 5 × 60 kg"),
+    )
+    .await;
+    let token = api_token(&base, ADA).await;
+    let progress = api_get(
+        &base,
+        &token,
+        "/training/exercises?exercise_id=barbell-squat",
+    )
+    .await;
+    let squat = &progress["exercises"][0];
+    assert_eq!(
+        squat["best_estimate"]["one_rep_max_kg"],
+        json!(70.0),
+        "60 × (1 + 5/30)"
+    );
+    assert_eq!(squat["last"]["sets"].as_array().unwrap().len(), 2);
+    let (workouts, kcal) = {
+        let today = squat["last"]["date"].as_str().unwrap().to_owned();
+        let list = api_get(&base, &token, &format!("/workout-entries?from={today}")).await;
+        let logged = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| !w["sets"].as_array().unwrap().is_empty())
+            .cloned()
+            .unwrap();
+        (logged.clone(), logged["kcal_burned"].clone())
+    };
+    assert_eq!(workouts["kcal_estimated"], json!(true));
+    // Strength 3.5 MET × Ada's 71.5 kg × an hour.
+    assert_eq!(kcal, json!(250.3));
     client.close().await.unwrap();
     server.stop().await;
 }

@@ -19,10 +19,12 @@ use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::{PathId, ValidJson};
 use crate::api::http::state::SharedState;
 use crate::domain::{
-    Activity, DurationSecs, Entry, EntryData, MealData, MealSlot, PackageDay, PackageRef,
-    PackageWeek, SessionDay, User, WorkoutData, WorkoutPackage, now,
+    Activity, DurationSecs, Entry, EntryData, Exercise, ExerciseDose, ExerciseId, LoadKg,
+    LoggedSet, MOST_SETS, MealData, MealSlot, PackageDay, PackageRef, PackageWeek, Reps,
+    SessionDay, User, WorkoutData, WorkoutPackage, WorkoutSession, now,
 };
 use crate::store::{Optional, StoreError, Written};
+use crate::training::{all_workouts, suggested_load};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -165,7 +167,7 @@ pub async fn apply_workout_package(
         avg_heart_rate: None,
         package: Some(reference(package.id, package.version)),
         notes: None,
-        sets: Vec::new(),
+        sets: planned_sets(&state, &user, session).await?,
         kcal_estimated: false,
     };
     let key = format!(
@@ -178,6 +180,57 @@ pub async fn apply_workout_package(
     let (created, entries) =
         store_all::<WorkoutData>(&state, vec![entry(&user, &key, data)]).await?;
     Ok(respond(created, entries))
+}
+
+/// The sets `session` prescribes of exercises of the library, planned (not yet
+/// done) for the user to fill in: so many repetitions (or seconds) each, at the
+/// load double progression suggests from the user's last session of the exercise,
+/// with the prescription as the range's top. Exercises the library lacks stay in
+/// the package's description alone.
+async fn planned_sets(
+    state: &SharedState,
+    user: &User,
+    session: &WorkoutSession,
+) -> ApiResult<Vec<LoggedSet>> {
+    let prescribed: Vec<(&ExerciseId, &Exercise)> = session
+        .exercises
+        .iter()
+        .filter_map(|exercise| Some((exercise.exercise_id.as_ref()?, exercise)))
+        .collect();
+    if prescribed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let history = all_workouts(state.store.as_ref(), user).await?;
+    let mut planned = Vec::new();
+    for (exercise_id, exercise) in prescribed {
+        let (reps, duration_s) = match exercise.dose {
+            ExerciseDose::Reps(reps) => (Some(reps), None),
+            ExerciseDose::DurationS(seconds) => (None, Some(seconds)),
+        };
+        let load = reps.and_then(|reps| suggested_load(&history, exercise_id, u32::from(reps)));
+        let set = LoggedSet {
+            exercise_id: exercise_id.clone(),
+            reps: reps
+                .map(|reps| Reps::try_from(i64::from(reps)))
+                .transpose()
+                .map_err(ApiError::internal)?,
+            weight_kg: load
+                .map(LoadKg::try_from)
+                .transpose()
+                .map_err(ApiError::internal)?,
+            rpe: None,
+            duration_s: duration_s
+                .map(|seconds| DurationSecs::try_from(i64::from(seconds)))
+                .transpose()
+                .map_err(ApiError::internal)?,
+            distance_km: None,
+            warm_up: false,
+            done: false,
+        };
+        planned.extend(std::iter::repeat_n(set, usize::from(exercise.sets)));
+    }
+    planned.truncate(MOST_SETS);
+    Ok(planned)
 }
 
 fn published<P: crate::domain::Package>(found: Result<P, StoreError>, noun: &str) -> ApiResult<P> {

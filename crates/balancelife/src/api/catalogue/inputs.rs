@@ -12,6 +12,7 @@ use crate::domain::{
     Kcal, Level, MealItem, MealPackage, Name, Notes, PackageDay, PackageStatus, PackageWeek,
     SessionDay, Slug, Tag, Version, WorkoutPackage, WorkoutSession,
 };
+use crate::exercise_library::library;
 
 /// At most this many tags of each kind on a package.
 const MAX_TAGS: usize = 20;
@@ -408,6 +409,14 @@ fn check_exercises(field: &str, session: &WorkoutSession) -> ApiResult<()> {
             return Err(ApiError::invalid(
                 format!("{field}[{index}]"),
                 "reps or duration_s must be at least 1",
+            ));
+        }
+        if let Some(id) = &exercise.exercise_id
+            && library().get(id).is_none()
+        {
+            return Err(ApiError::invalid(
+                format!("{field}[{index}].exercise_id"),
+                "no such exercise in the library",
             ));
         }
     }
