@@ -1,7 +1,7 @@
 """A new user's first day, through the Python client generated from /openapi.json:
 a coffee typed in, a banana found by search and a bar by its barcode, a workout,
-a weigh-in with a girth, and a phone's sync: what changed, and an offline edit sent
-as a batch.
+a weigh-in with a girth, a session set by set and its records, and a phone's sync:
+what changed, and an offline edit sent as a batch.
 
 Run by crates/balancelife/tests/suite/clients.rs with the generated package on
 PYTHONPATH: python journey.py <base URL> <e-mail>. Any failed step raises, so the
@@ -19,12 +19,16 @@ from balance_life_api_client.api.catalogue import (
     apply_workout_package,
     list_workout_packages,
 )
+from balance_life_api_client.api.exercises import search_exercises
 from balance_life_api_client.api.foods import create_food, food_by_barcode, search_foods
 from balance_life_api_client.api.insights import summary
 from balance_life_api_client.api.meal_entries import create_meal_entry
+from balance_life_api_client.api.workout_entries import create_workout_entry
 from balance_life_api_client.api.sync import sync_batch, sync_changes
+from balance_life_api_client.api.training import training_progress
 from balance_life_api_client.api.users import list_time_zones
 from balance_life_api_client.models import (
+    Activity,
     ApplyWorkoutPackage,
     BatchMethod,
     BatchRequest,
@@ -32,6 +36,7 @@ from balance_life_api_client.models import (
     BodyMetricInputMeasurementsType0,
     FoodInput,
     FoodPortion,
+    LoggedSet,
     MealEntryInput,
     MealSlot,
     NameInput,
@@ -41,6 +46,7 @@ from balance_life_api_client.models import (
     Serving,
     ServingPortion,
     Unit,
+    WorkoutEntryInput,
 )
 
 
@@ -174,6 +180,28 @@ def main(base_url: str, email: str) -> None:
     assert totals.kcal_out == burned, (totals, burned)
     assert totals.net == 5 + 105 + 168 - burned, totals
     assert totals.meal_entries_without_macros == 1, totals
+
+    # A session set by set against the exercise library, its energy left to the
+    # service (3.5 MET × 72.4 kg × ¾ h); the records come back.
+    found = expect(search_exercises.sync_detailed(client=client, q="barbell squat", limit=10), 200)
+    squat = next(exercise for exercise in found.items if exercise.id == "barbell-squat")
+    session = expect(
+        create_workout_entry.sync_detailed(
+            client=client,
+            body=WorkoutEntryInput(
+                started_at=datetime.datetime(2026, 3, 10, 17, 0, tzinfo=datetime.timezone.utc),
+                activity=Activity.STRENGTH,
+                title="Legs",
+                duration_s=2700,
+                sets=[LoggedSet(exercise_id=squat.id, reps=5, weight_kg=100.0) for _ in range(3)],
+            ),
+        ),
+        201,
+    )
+    assert session.kcal_estimated and abs(session.kcal_burned - 190.05) < 0.1, session
+    progress = expect(training_progress.sync_detailed(client=client, exercise_id=squat.id), 200)
+    records = progress.exercises[0]
+    assert records.sessions == 1 and records.best_estimate.one_rep_max_kg == 116.7, records
 
     # A phone's first sync: the profile and everything logged, then a deletion it
     # made offline, sent as a batch, comes back as a tombstone.

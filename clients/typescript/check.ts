@@ -79,4 +79,20 @@ const batch: Schemas["BatchRequest"] = {
   ],
 };
 
-export const used = [withId, squat, plank, describe, balance, berlin, ifMatch, keep, batch, weighIn, weightLine];
+// A session set by set, its energy left to the service; each exercise's records
+// and next step, which may be null.
+const session: Schemas["WorkoutEntryInput"] = {
+  started_at: "2026-03-10T17:00:00Z",
+  activity: "strength",
+  title: "Legs",
+  duration_s: 2700,
+  sets: [{ exercise_id: "barbell-squat", reps: 5, weight_kg: 100 }, { exercise_id: "plank", duration_s: 60, done: false }],
+};
+const library: Exercise = { name: "Back squat", exercise_id: "barbell-squat", sets: 5, reps: 3, rest_s: 180 };
+function nextStep(view: Schemas["ProgressView"]): string {
+  return view.exercises
+    .map((e) => `${e.name}: e1RM ${e.best_estimate?.one_rep_max_kg ?? "-"}, next ${e.next ? `${e.next.reps} × ${e.next.weight_kg} kg` : "-"}`)
+    .join("; ");
+}
+
+export const used = [withId, squat, plank, describe, balance, berlin, ifMatch, keep, batch, weighIn, weightLine, session, library, nextStep];

@@ -49,6 +49,9 @@ pub struct BenchArgs {
     /// their targets.
     #[arg(long)]
     pub summaries_only: bool,
+    /// Only the training log's records and weekly volume, and their targets.
+    #[arg(long)]
+    pub training_only: bool,
 }
 
 /// Operation counts, scaled down by `--quick`.
@@ -154,6 +157,19 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     balancelife::sample::load(mongo.as_ref(), now).await?;
     let fixture = Fixture::find(mongo.as_ref(), now).await?;
     progress.inc(1);
+
+    if args.training_only {
+        progress.set_message("training: records and weekly volume; cold and warm");
+        report
+            .rows
+            .extend(crate::training::measure(mongo.as_ref(), &cached).await?);
+        progress.finish_with_message("done");
+        report.targets = crate::training::targets(&report);
+        report.print();
+        report.write_json(&args.json)?;
+        let _ = mongo.database().drop().await;
+        return Ok(());
+    }
 
     if args.summaries_only {
         progress.set_message("summaries: a day, a month, a year; cold and warm");
@@ -346,6 +362,11 @@ pub async fn run(settings: &Settings, args: &BenchArgs) -> anyhow::Result<()> {
     report
         .rows
         .extend(summaries(mongo.as_ref(), &cached).await?);
+
+    progress.set_message("training: records and weekly volume; cold and warm");
+    report
+        .rows
+        .extend(crate::training::measure(mongo.as_ref(), &cached).await?);
 
     progress.set_message("foods: an index of synthetic foods, searched; an import into MongoDB");
     let indexed = if args.quick { 200_000 } else { 1_000_000 };
@@ -878,7 +899,7 @@ async fn summaries(mongo: &MongoStore, cached: &Arc<CachedStore>) -> anyhow::Res
             anyhow::ensure!(summary.trend_kg.is_some(), "a summary without its trend");
             Ok(())
         };
-        rows.push(summary_row(cached, cold, operation, read, check).await?);
+        rows.push(timed_row(cached, "summary", cold, operation, read, check).await?);
     }
     let year = DateRange::new(last - Days::days(364), last)?;
     for (cold, operation) in BALANCE_ALONE_ROWS {
@@ -893,16 +914,17 @@ async fn summaries(mongo: &MongoStore, cached: &Arc<CachedStore>) -> anyhow::Res
             anyhow::ensure!(meal_sums.len() == 365, "a year of day sums");
             Ok(())
         };
-        rows.push(summary_row(cached, cold, operation, read, check).await?);
+        rows.push(timed_row(cached, "summary", cold, operation, read, check).await?);
     }
     Ok(rows)
 }
 
 /// `read` timed one at a time, 5 times cold (each right after a whole-cache flush)
 /// or 30 times warm, each answer checked by `check` outside the timing: one row of
-/// the summaries.
-async fn summary_row<T, Fut>(
+/// `group` (the summaries, the training log).
+pub async fn timed_row<T, Fut>(
     cached: &CachedStore,
+    group: &'static str,
     cold: bool,
     operation: &'static str,
     read: impl Fn() -> Fut,
@@ -929,7 +951,7 @@ where
         check(&answer)?;
     }
     Ok(Row {
-        group: "summary",
+        group,
         tier: "cached".into(),
         operation,
         clients: 1,
@@ -1077,6 +1099,7 @@ fn targets(report: &Report) -> Vec<Target> {
     targets.extend(mixed_targets(report));
     targets.extend(food_targets(report));
     targets.extend(summary_targets(report));
+    targets.extend(crate::training::targets(report));
     let coherence = |operation| report.row("coherence", "L1, two instances", operation, 1);
     if let (Some(window), Some(served)) = (coherence(STALE_WINDOW), coherence(ACROSS_INSTANCES)) {
         targets.push(Target {

@@ -15,6 +15,7 @@ mod measure;
 mod mixed;
 mod report;
 mod sync;
+mod training;
 mod wrk;
 
 use std::path::PathBuf;

@@ -146,6 +146,7 @@ pub fn app_state(
         request_timeout: settings.http.request_timeout,
         catalogue_max_age: settings.http.catalogue_max_age,
         cookie_secure: settings.auth.cookie_secure,
+        training: Default::default(),
     }))
 }
 

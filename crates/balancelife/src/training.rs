@@ -12,8 +12,17 @@
 //! chest; secondary shoulders, triceps) and 2 sets of 10 push-ups (primary chest;
 //! secondary shoulders, triceps): chest 5 sets, 44 repetitions, 1,440 kg;
 //! shoulders and triceps 2.5 sets each.
+//!
+//! **Answers are kept** (`TrainingMemo`) beside the number of the user's sync
+//! feed head they were computed at: every write of anything the user owns moves
+//! the head, so an answer kept at the current head is the answer. Reading the head
+//! is one cached read; reading a whole history is not, and its records are asked
+//! for every time a session is logged.
 
 use std::collections::BTreeMap;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use serde::Serialize;
@@ -27,19 +36,110 @@ use crate::store::{DateRange, Store, StoreResult, all_entries};
 /// The repetition range double progression aims for unless the caller names one.
 pub const DEFAULT_REP_RANGE: (u32, u32) = (8, 12);
 
-/// Every workout of `user`, oldest first, read a calendar year at a time so each
-/// year is a list the cache holds.
+/// Every workout of `user`, oldest first: one list over every day an entry may
+/// have (too long a range for the cache to hold; `TrainingMemo` keeps what is
+/// made of it instead).
 pub async fn all_workouts(store: &dyn Store, user: &User) -> StoreResult<Vec<Entry<WorkoutData>>> {
     // Entries may be dated up to a day ahead.
     let last = user.timezone.local_date(Utc::now()) + Days::new(1);
-    let years = (earliest_day().year()..=last.year()).map(|year| {
-        let from = NaiveDate::from_ymd_opt(year, 1, 1).expect("a valid date");
-        let to = NaiveDate::from_ymd_opt(year, 12, 31).expect("a valid date");
-        let range = DateRange::new(from, to).expect("a year is a range");
-        all_entries(store.workout_entries(), user.id, range)
-    });
-    let years = futures_util::future::try_join_all(years).await?;
-    Ok(years.into_iter().flatten().collect())
+    let range = DateRange::new(earliest_day(), last).expect("the day after today is after 2000");
+    all_entries(store.workout_entries(), user.id, range).await
+}
+
+/// How long a kept answer may be used without a write moving the head: it bounds
+/// how long a cache that lagged behind a write (never past its promise of a
+/// second) could keep an answer made from it.
+const MEMO_LIFE: Duration = Duration::from_secs(60);
+
+/// The most answers kept of each kind, each a few kilobytes.
+const MEMO_CAPACITY: u64 = 10_000;
+
+/// Answers kept by the sync feed head they were computed at, as the module says:
+/// one instance's, in memory.
+pub struct TrainingMemo {
+    progress: Memo<(Uuid, u32, u32), Vec<ExerciseProgress>>,
+    volume: Memo<(Uuid, NaiveDate, NaiveDate), Vec<WeekVolume>>,
+}
+
+impl Default for TrainingMemo {
+    fn default() -> Self {
+        Self {
+            progress: Memo::new(),
+            volume: Memo::new(),
+        }
+    }
+}
+
+impl TrainingMemo {
+    /// `progress` of all of `user`'s workouts.
+    pub async fn progress(
+        &self,
+        store: &dyn Store,
+        user: &User,
+        low: u32,
+        high: u32,
+    ) -> StoreResult<Arc<Vec<ExerciseProgress>>> {
+        self.progress
+            .get_or_compute(store, user.id, (user.id, low, high), async {
+                Ok(progress(&all_workouts(store, user).await?, low, high))
+            })
+            .await
+    }
+
+    /// `weekly_volume` of `user`'s workouts in `range`.
+    pub async fn weekly_volume(
+        &self,
+        store: &dyn Store,
+        user: &User,
+        range: DateRange,
+    ) -> StoreResult<Arc<Vec<WeekVolume>>> {
+        self.volume
+            .get_or_compute(store, user.id, (user.id, range.from(), range.to()), async {
+                let workouts = all_entries(store.workout_entries(), user.id, range).await?;
+                Ok(weekly_volume(&workouts, range))
+            })
+            .await
+    }
+}
+
+struct Memo<K, V> {
+    kept: moka::sync::Cache<K, (i64, Arc<V>)>,
+}
+
+impl<K: Hash + Eq + Send + Sync + 'static, V: Send + Sync + 'static> Memo<K, V> {
+    fn new() -> Self {
+        Self {
+            kept: moka::sync::Cache::builder()
+                .max_capacity(MEMO_CAPACITY)
+                .time_to_live(MEMO_LIFE)
+                .build(),
+        }
+    }
+
+    /// The answer kept under `key` at user `user_id`'s current feed head, or
+    /// `compute`'s, kept if the head is settled (no write under way).
+    async fn get_or_compute(
+        &self,
+        store: &dyn Store,
+        user_id: Uuid,
+        key: K,
+        compute: impl Future<Output = StoreResult<V>>,
+    ) -> StoreResult<Arc<V>> {
+        // Read before the data: an answer's data is at least as new as the number
+        // it is kept at, so a reader at a later head never takes it.
+        let head = store.sync_feed().head(user_id).await?;
+        if head.settled
+            && let Some((seq, answer)) = self.kept.get(&key)
+            && seq == head.seq
+        {
+            return Ok(answer);
+        }
+        let answer = Arc::new(compute.await?);
+        if head.settled {
+            self.kept.insert(key, (head.seq, answer.clone()));
+        }
+        Ok(answer)
+    }
 }
 
 /// One set as the progress of an exercise shows it.

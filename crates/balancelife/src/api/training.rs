@@ -14,8 +14,8 @@ use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::ValidQuery;
 use crate::api::http::state::SharedState;
 use crate::domain::ExerciseId;
-use crate::store::{DateRange, all_entries};
-use crate::training::{self, DEFAULT_REP_RANGE, ExerciseProgress, WeekVolume, all_workouts};
+use crate::store::DateRange;
+use crate::training::{DEFAULT_REP_RANGE, ExerciseProgress, WeekVolume};
 
 const TAG: &str = "training";
 
@@ -82,11 +82,20 @@ pub async fn progress(
             format!("must be from `low` to {MOST_RANGE_REPS}"),
         ));
     }
-    let workouts = all_workouts(state.store.as_ref(), &user).await?;
-    let mut exercises = training::progress(&workouts, low, high);
-    if let Some(only) = &query.exercise_id {
-        exercises.retain(|progress| &progress.exercise_id == only);
-    }
+    let all = state
+        .training
+        .progress(state.store.as_ref(), &user, low, high)
+        .await?;
+    let exercises = all
+        .iter()
+        .filter(|progress| {
+            query
+                .exercise_id
+                .as_ref()
+                .is_none_or(|only| &progress.exercise_id == only)
+        })
+        .cloned()
+        .collect();
     Ok(Json(ProgressView { exercises }))
 }
 
@@ -145,10 +154,13 @@ pub async fn volume(
             format!("the range must span at most {MAX_RANGE_DAYS} days"),
         ));
     }
-    let workouts = all_entries(state.store.as_ref().workout_entries(), user.id, range).await?;
+    let weeks = state
+        .training
+        .weekly_volume(state.store.as_ref(), &user, range)
+        .await?;
     Ok(Json(VolumeView {
         from,
         to,
-        weeks: training::weekly_volume(&workouts, range),
+        weeks: weeks.as_ref().clone(),
     }))
 }

@@ -132,7 +132,7 @@ pub struct LoggedSet {
     pub warm_up: bool,
     /// False for a planned set, not yet done; true when absent.
     #[serde(default = "done_by_default", skip_serializing_if = "is_done")]
-    #[schema(default = true)]
+    #[schema(required = false)]
     pub done: bool,
 }
 

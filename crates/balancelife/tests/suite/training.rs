@@ -397,6 +397,37 @@ async fn records_the_next_step_and_weekly_volume_follow_the_log(app: TestApp) {
     );
     assert_eq!(first["triceps"]["sets"], json!(0.5));
     assert_eq!(weeks[1]["muscles"], json!({}), "a warm-up is no work");
+
+    // Answers are kept, but never past a write: a heavier single shows at once.
+    log(
+        &app,
+        &user,
+        session("2026-03-10T07:00:00Z", vec![set(SQUAT, 1, 125.0)]),
+    )
+    .await;
+    let after = app
+        .get(
+            &format!("/api/v1/training/exercises?exercise_id={SQUAT}"),
+            Some(&user.token),
+        )
+        .await;
+    let squat = &after.body["exercises"][0];
+    assert_eq!(squat["sessions"], json!(4));
+    assert_eq!(
+        squat["records"][0],
+        json!({"reps": 1, "weight_kg": 125.0, "date": "2026-03-10"})
+    );
+    assert_eq!(squat["best_estimate"]["one_rep_max_kg"], json!(125.0));
+    let later = app
+        .get(
+            "/api/v1/training/volume?from=2026-03-02&to=2026-03-15",
+            Some(&user.token),
+        )
+        .await;
+    assert_eq!(
+        later.body["weeks"][1]["muscles"]["quadriceps"]["sets"],
+        json!(1.0)
+    );
 }
 
 async fn sets_travel_through_export_and_import(app: TestApp) {

@@ -35,6 +35,8 @@ pub struct AppState {
     pub catalogue_max_age: std::time::Duration,
     /// When the session cookies are `Secure` (`COOKIE_SECURE`).
     pub cookie_secure: crate::config::CookieSecure,
+    /// The training log's answers, kept by the user's sync feed head.
+    pub training: crate::training::TrainingMemo,
 }
 
 pub type SharedState = Arc<AppState>;

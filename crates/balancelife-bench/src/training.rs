@@ -1,0 +1,204 @@
+//! The training log's numbers: each exercise's records, last session and next
+//! step over a whole history, and a year's weekly volume per muscle, read through
+//! the cached store for a user with a year of four sessions a week, cold (right
+//! after a whole-cache flush) and warm, as the API answers them (less HTTP).
+
+use std::sync::Arc;
+
+use chrono::{Datelike, Duration as Days, TimeZone, Utc};
+
+use balancelife::domain::*;
+use balancelife::store::cache::CachedStore;
+use balancelife::store::mongo::MongoStore;
+use balancelife::store::{DateRange, Store, all_entries};
+use balancelife::training::{DEFAULT_REP_RANGE, ExerciseProgress, TrainingMemo, WeekVolume};
+
+use crate::bench::timed_row;
+use crate::report::{Report, Row, Target};
+
+/// What a cold read cannot beat: the year's workouts listed by MongoDB alone.
+const FLOOR: &str = "the year's workouts from MongoDB alone (the floor of a cold read)";
+
+/// The rows: (what, cold or warm, row name).
+pub const ROWS: [(Read, bool, &str); 4] = [
+    (
+        Read::Records,
+        true,
+        "records and next steps, a year of 4 sessions a week, cold",
+    ),
+    (
+        Read::Records,
+        false,
+        "records and next steps, a year of 4 sessions a week, warm",
+    ),
+    (
+        Read::Volume,
+        true,
+        "weekly volume per muscle, 365 days, cold",
+    ),
+    (
+        Read::Volume,
+        false,
+        "weekly volume per muscle, 365 days, warm",
+    ),
+];
+
+#[derive(Debug, Clone, Copy)]
+pub enum Read {
+    Records,
+    Volume,
+}
+
+/// Two sessions alternating, five exercises of four sets each (a warm-up and
+/// three at work), the load growing by the week: 20 sets a session.
+const SESSIONS: [[&str; 5]; 2] = [
+    [
+        "barbell-squat",
+        "barbell-bench-press-medium-grip",
+        "bent-over-barbell-row",
+        "standing-military-press",
+        "plank",
+    ],
+    [
+        "barbell-deadlift",
+        "barbell-incline-bench-press-medium-grip",
+        "weighted-pull-ups",
+        "split-squat-with-dumbbells",
+        "hanging-leg-raise",
+    ],
+];
+
+pub async fn measure(mongo: &MongoStore, cached: &Arc<CachedStore>) -> anyhow::Result<Vec<Row>> {
+    let mut user = balancelife::sample::demo_users(now()).remove(0);
+    user.id = new_id();
+    user.email = format!("training-{}@bench.example", user.id.simple()).parse()?;
+    mongo.create_user(user.clone()).await?;
+    let last = Utc::now().date_naive();
+    let first = last - Days::days(364);
+    let workouts: Vec<Entry<WorkoutData>> = first
+        .iter_days()
+        .take(365)
+        // Monday, Tuesday, Thursday and Friday.
+        .filter(|day| [0, 1, 3, 4].contains(&day.weekday().num_days_from_monday()))
+        .enumerate()
+        .map(|(n, day)| {
+            let at = Utc.from_utc_datetime(&day.and_hms_opt(7, 0, 0).expect("a time"));
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            let mut entry = balancelife_testkit::fixtures::entry::<WorkoutData>(user.id, n + 1, at);
+            entry.data.sets = session(n);
+            entry
+        })
+        .collect();
+    // Written straight to MongoDB: only the reads are measured.
+    for written in mongo.workout_entries().put_many(workouts).await? {
+        written?;
+    }
+    let year = DateRange::new(first, last)?;
+    let store: &dyn Store = cached.as_ref();
+    // One instance's, as the service keeps one; a cold read starts without it,
+    // as after a restart.
+    let warm = Arc::new(TrainingMemo::default());
+    let mut rows = Vec::new();
+    for (read, cold, operation) in ROWS {
+        let memo = || {
+            if cold {
+                Arc::new(TrainingMemo::default())
+            } else {
+                Arc::clone(&warm)
+            }
+        };
+        let row = match read {
+            Read::Records => {
+                let read = || async {
+                    let (low, high) = DEFAULT_REP_RANGE;
+                    Ok(memo().progress(store, &user, low, high).await?)
+                };
+                let check = |exercises: &Arc<Vec<ExerciseProgress>>| {
+                    anyhow::ensure!(exercises.len() == 10, "{} exercises", exercises.len());
+                    anyhow::ensure!(exercises[0].sessions > 100, "a year of sessions");
+                    Ok(())
+                };
+                timed_row(cached, "training", cold, operation, read, check).await?
+            }
+            Read::Volume => {
+                let read = || async { Ok(memo().weekly_volume(store, &user, year).await?) };
+                let check = |weeks: &Arc<Vec<WeekVolume>>| {
+                    anyhow::ensure!(weeks.len() >= 52, "{} weeks", weeks.len());
+                    Ok(())
+                };
+                timed_row(cached, "training", cold, operation, read, check).await?
+            }
+        };
+        rows.push(row);
+    }
+    let read = || async { Ok(all_entries(mongo.workout_entries(), user.id, year).await?) };
+    let check = |workouts: &Vec<Entry<WorkoutData>>| {
+        anyhow::ensure!(workouts.len() > 200, "{} workouts", workouts.len());
+        Ok(())
+    };
+    rows.push(timed_row(cached, "training", false, FLOOR, read, check).await?);
+    Ok(rows)
+}
+
+/// Session `n`'s sets.
+fn session(n: u32) -> Vec<LoggedSet> {
+    let week = f64::from(n / 4);
+    SESSIONS[n as usize % 2]
+        .iter()
+        .enumerate()
+        .flat_map(|(place, exercise)| {
+            let work = 40.0 + 10.0 * place as f64 + week * 0.5;
+            (0..4).map(move |set| LoggedSet {
+                exercise_id: exercise.parse().expect("an exercise of the library"),
+                reps: Some(Reps::try_from(if set == 0 { 10 } else { 8 }).expect("reps")),
+                weight_kg: Some(
+                    LoadKg::try_from(if set == 0 { work / 2.0 } else { work }).expect("a load"),
+                ),
+                rpe: None,
+                duration_s: None,
+                distance_km: None,
+                warm_up: set == 0,
+                done: true,
+            })
+        })
+        .collect()
+}
+
+/// Records and volume: p50 at most 10 ms cold, 1 ms warm.
+pub fn targets(report: &Report) -> Vec<Target> {
+    let p50 = |operation| {
+        report
+            .row("training", "cached", operation, 1)
+            .map_or(f64::NAN, |s| s.p50_us)
+    };
+    let floor = p50(FLOOR) / 1_000.0;
+    ROWS.iter()
+        .map(|&(_, cold, operation)| {
+            let (limit_ms, name) = match (cold, operation.starts_with("records")) {
+                (true, true) => (
+                    10.0,
+                    "records over a year of 4 sessions a week cold <= 10 ms (p50)",
+                ),
+                (false, true) => (
+                    1.0,
+                    "records over a year of 4 sessions a week warm <= 1 ms (p50)",
+                ),
+                (true, false) => (10.0, "weekly volume over 365 days cold <= 10 ms (p50)"),
+                (false, false) => (1.0, "weekly volume over 365 days warm <= 1 ms (p50)"),
+            };
+            let measured = p50(operation) / 1_000.0;
+            Target {
+                name,
+                measured: if cold {
+                    format!(
+                        "{measured:.2} ms; MongoDB alone lists the year in {floor:.2} ms = {:.2}x",
+                        measured / floor
+                    )
+                } else {
+                    format!("{measured:.3} ms")
+                },
+                pass: measured <= limit_ms,
+            }
+        })
+        .collect()
+}
