@@ -230,6 +230,9 @@ pub fn progress(workouts: &[Entry<WorkoutData>], low: u32, high: u32) -> Vec<Exe
         lifts: Vec<Lift>,
         sessions: usize,
         last: Option<(&'a Entry<WorkoutData>, Vec<&'a LoggedSet>)>,
+        /// The working sets with a load of the last session that had any: a
+        /// session of warm-ups alone, or of failed attempts, does not progress.
+        last_working: Vec<WorkingSet>,
     }
     let mut seen: BTreeMap<&ExerciseId, Seen> = BTreeMap::new();
     for workout in workouts {
@@ -242,11 +245,24 @@ pub fn progress(workouts: &[Entry<WorkoutData>], low: u32, high: u32) -> Vec<Exe
                 lifts: Vec::new(),
                 sessions: 0,
                 last: None,
+                last_working: Vec::new(),
             });
             entry.sessions += 1;
             entry
                 .lifts
                 .extend(sets.iter().filter_map(|set| lift(workout.local_date, set)));
+            let working: Vec<WorkingSet> = sets
+                .iter()
+                .filter(|set| set.is_working())
+                .filter_map(|set| lift(workout.local_date, set))
+                .map(|lift| WorkingSet {
+                    reps: lift.reps,
+                    weight_kg: lift.weight_kg,
+                })
+                .collect();
+            if !working.is_empty() {
+                entry.last_working = working;
+            }
             // Listed oldest first, so the last one seen is the last session.
             entry.last = Some((workout, sets));
         }
@@ -261,18 +277,8 @@ pub fn progress(workouts: &[Entry<WorkoutData>], low: u32, high: u32) -> Vec<Exe
                     weight_kg: lift.weight_kg,
                     date: lift.date,
                 };
-                let working: Vec<WorkingSet> = sets
-                    .iter()
-                    .filter(|set| set.is_working())
-                    .filter_map(|set| {
-                        Some(WorkingSet {
-                            reps: u32::from(set.reps?.get()),
-                            weight_kg: f64::from(set.weight_kg?),
-                        })
-                    })
-                    .filter(|set| set.weight_kg > 0.0)
-                    .collect();
-                let next = strength::next_session(&working, low, high, strength::DEFAULT_STEP_KG)
+                let working = &seen.last_working;
+                let next = strength::next_session(working, low, high, strength::DEFAULT_STEP_KG)
                     .map(|next| match next {
                         NextSession::AddWeight { weight_kg, reps } => NextStep {
                             rule: "add_weight",
@@ -352,6 +358,13 @@ fn round_to_tenth(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
 
+/// The Monday of `day`'s week (or the calendar's first day, before which there
+/// is none).
+pub fn monday(day: NaiveDate) -> NaiveDate {
+    day.checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday())))
+        .unwrap_or(day)
+}
+
 /// A muscle group's work in one week.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MuscleVolume {
@@ -376,16 +389,17 @@ pub struct WeekVolume {
 /// for each week from `range`'s first day's Monday to its last day's, quiet weeks
 /// included.
 pub fn weekly_volume(workouts: &[Entry<WorkoutData>], range: DateRange) -> Vec<WeekVolume> {
-    let monday = |day: NaiveDate| day - Days::new(u64::from(day.weekday().num_days_from_monday()));
     let mut weeks: BTreeMap<NaiveDate, BTreeMap<Muscle, MuscleVolume>> = BTreeMap::new();
-    let mut week = monday(range.from());
-    while week <= range.to() {
-        weeks.insert(week, BTreeMap::new());
-        week = week + Days::new(7);
+    let mut week = Some(monday(range.from()));
+    while let Some(day) = week.filter(|day| *day <= range.to()) {
+        weeks.insert(day, BTreeMap::new());
+        week = day.checked_add_days(Days::new(7));
     }
     for workout in workouts.iter().filter(|w| range.contains(w.local_date)) {
         let muscles = weeks.entry(monday(workout.local_date)).or_default();
-        for set in workout.data.sets.iter().filter(|set| set.is_working()) {
+        // A failed attempt (no repetition) is no work either.
+        let work = workout.data.sets.iter().filter(|set| set.is_working());
+        for set in work.filter(|set| set.reps.is_none_or(|reps| reps.get() > 0)) {
             let Some(exercise) = library().get(&set.exercise_id) else {
                 continue;
             };
@@ -530,6 +544,8 @@ mod tests {
                     },
                     set(SQUAT, 12, Some(80.0)),
                     set(SQUAT, 12, Some(80.0)),
+                    // A failed attempt: no record, no progression.
+                    set(SQUAT, 0, Some(120.0)),
                     set("plank", 1, None),
                 ],
             ),
@@ -540,7 +556,11 @@ mod tests {
         let squat = &all[0];
         assert_eq!(squat.sessions, 2);
         assert_eq!(squat.last.date, day(9));
-        assert_eq!(squat.last.sets.len(), 3, "warm-up included, as done");
+        assert_eq!(
+            squat.last.sets.len(),
+            4,
+            "the warm-up and the miss included, as done"
+        );
         let records: Vec<(u32, f64)> = squat
             .records
             .iter()

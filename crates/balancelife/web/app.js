@@ -914,7 +914,7 @@ async function training(page) {
   const [progress, volume, recent] = await Promise.all([
     api("GET", "/training/exercises"),
     api("GET", `/training/volume?from=${daysBefore(to, 27)}&to=${to}`),
-    everyPage(`/workout-entries?from=${daysBefore(to, 13)}&to=${to}&limit=100`),
+    everyPage(`/workout-entries?from=${daysBefore(to, 13)}&to=${daysBefore(to, -7)}&limit=100`),
   ]);
   const planned = recent.filter((w) => w.sets.some((set) => set.done === false));
   page("Training",
@@ -958,10 +958,16 @@ function sessionForm(day, planned) {
     field("Time", h("input", { type: "time", name: "time", value: planned ? "" : nowTime(), required: !planned })),
     field("Minutes", number("minutes", { min: 1, max: 1440, required: true, step: 1,
       value: planned ? Math.round(planned.duration_s / 60) : 60 })),
+    field("Energy burned (kcal; empty: estimated)", number("kcal_burned", { max: 20000,
+      value: planned && !planned.kcal_estimated ? planned.kcal_burned : "" })),
     h("div", { class: "inline" }, field("Add an exercise", search), find),
     found, blocks,
-    h("p", { class: "muted" }, "Energy is estimated from the exercises and your weight that day."),
+    h("p", { class: "muted" }, "Left empty, the energy is estimated from the exercises and your weight that day."),
     h("button", { type: "submit" }, planned ? "Save session" : "Log session"));
+  // Enter in a field moves on; only the button logs the session, never half made.
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.tagName === "INPUT") event.preventDefault();
+  });
   if (planned) {
     const byExercise = new Map();
     for (const set of planned.sets) {
@@ -974,26 +980,32 @@ function sessionForm(day, planned) {
     event.preventDefault();
     const values = formValues(form);
     const sets = [...blocks.querySelectorAll("tr[data-exercise]")].flatMap((row) => {
-      const reps = row.querySelector("input[name=reps]").value;
-      const kg = row.querySelector("input[name=weight_kg]").value;
-      if (reps === "") return [];
-      const set = { exercise_id: row.dataset.exercise, reps: Number(reps) };
-      if (kg !== "") set.weight_kg = Number(kg);
+      const value = (name) => row.querySelector(`input[name=${name}]`).value;
+      if (value("reps") === "" && value("duration_s") === "") return [];
+      const set = { exercise_id: row.dataset.exercise };
+      if (value("reps") !== "") set.reps = Number(value("reps"));
+      if (value("duration_s") !== "") set.duration_s = Number(value("duration_s"));
+      if (value("weight_kg") !== "") set.weight_kg = Number(value("weight_kg"));
       if (row.querySelector("input[name=warm_up]").checked) set.warm_up = true;
+      if (!row.querySelector("input[name=done]").checked) set.done = false;
       return [set];
     });
-    if (!sets.length) return say("Add an exercise and the reps of a set first.");
-    const body = {
-      started_at: planned ? planned.started_at : instant(day, values.time, me.timezone),
-      activity: "strength",
-      title: values.title,
-      duration_s: Number(values.minutes) * 60,
-      sets,
-    };
-    if (planned && planned.package_id) Object.assign(body, { package_id: planned.package_id, package_version: planned.package_version });
-    const id = planned ? planned.id : crypto.randomUUID();
-    if (await attempt(() => api("PUT", `/workout-entries/${id}`, body))) {
-      say(`Logged ${sets.length} set(s).`, true);
+    if (!sets.length) return say("Add an exercise and the reps or seconds of a set first.");
+    const kcal = values.kcal_burned === "" ? null : Number(values.kcal_burned);
+    const written = planned
+      // Only what the page shows changes; the rest of the entry stays as it was.
+      ? attempt(() => api("PATCH", `/workout-entries/${planned.id}`,
+          { title: values.title, duration_s: Number(values.minutes) * 60, kcal_burned: kcal, sets }))
+      : attempt(() => api("PUT", `/workout-entries/${crypto.randomUUID()}`, {
+          started_at: instant(day, values.time, me.timezone),
+          activity: "strength",
+          title: values.title,
+          duration_s: Number(values.minutes) * 60,
+          ...(kcal === null ? {} : { kcal_burned: kcal }),
+          sets,
+        }));
+    if (await written) {
+      say(`Logged ${sets.filter((set) => set.done !== false).length} set(s).`, true);
       render();
     }
   });
@@ -1006,10 +1018,14 @@ async function addExercise(blocks, id, name, sets) {
   const last = h("p", { class: "muted last-session" }, "Looking up your last session…");
   const row = (set = {}) => {
     const remove = h("button", { type: "button", class: "danger", "aria-label": "Remove this set" }, "×");
+    // A planned set starts not done; one the user adds, done.
+    const done = set.done !== false;
     const tr = h("tr", { "data-exercise": id },
       h("td", {}, number("reps", { min: 0, max: 1000, step: 1, value: set.reps ?? "", "aria-label": "Reps" })),
-      h("td", {}, number("weight_kg", { min: 0, max: 1000, step: 0.5, value: set.weight_kg ?? "", "aria-label": "Weight (kg)" })),
+      h("td", {}, number("weight_kg", { min: 0, max: 1000, step: "any", value: set.weight_kg ?? "", "aria-label": "Weight (kg)" })),
+      h("td", {}, number("duration_s", { min: 1, max: 86400, step: 1, value: set.duration_s ?? "", "aria-label": "Seconds" })),
       h("td", {}, h("input", { type: "checkbox", name: "warm_up", "aria-label": "Warm-up", ...(set.warm_up ? { checked: true } : {}) })),
+      h("td", {}, h("input", { type: "checkbox", name: "done", "aria-label": "Done", ...(done ? { checked: true } : {}) })),
       h("td", {}, remove));
     remove.addEventListener("click", () => tr.remove());
     rows.append(tr);
@@ -1017,15 +1033,25 @@ async function addExercise(blocks, id, name, sets) {
   const more = h("button", { type: "button", class: "add-set" }, "Add set");
   const title = h("h3", {}, name ?? id);
   const block = h("div", { class: "exercise", "data-exercise": id }, title, last,
-    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Reps"), h("th", {}, "kg"), h("th", {}, "Warm-up"), h("th", {}, ""))), rows),
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Reps"), h("th", {}, "kg"), h("th", {}, "Seconds"),
+      h("th", {}, "Warm-up"), h("th", {}, "Done"), h("th", {}, ""))), rows),
     more);
   blocks.append(block);
-  const progress = await api("GET", `/training/exercises?exercise_id=${encodeURIComponent(id)}`);
-  const known = progress.exercises[0];
-  if (!name) title.textContent = known ? known.name : (await api("GET", `/exercises/${encodeURIComponent(id)}`)).name;
+  more.addEventListener("click", () => row());
+  let known = null;
+  try {
+    known = (await api("GET", `/training/exercises?exercise_id=${encodeURIComponent(id)}`)).exercises[0] ?? null;
+    if (!name) title.textContent = known ? known.name : (await api("GET", `/exercises/${encodeURIComponent(id)}`)).name;
+  } catch {
+    last.textContent = "Your last session could not be read just now.";
+    if (sets.length) for (const set of sets) row(set);
+    else row();
+    return;
+  }
   if (known) {
+    const amount = (set) => (set.reps !== null ? `${set.reps}` : set.duration_s !== null ? `${set.duration_s} s` : `${set.distance_km} km`);
     const done = known.last.sets.filter((set) => !set.warm_up)
-      .map((set) => (set.weight_kg ? `${set.reps} × ${set.weight_kg} kg` : `${set.reps ?? set.duration_s + " s"}`));
+      .map((set) => (set.weight_kg ? `${amount(set)} × ${set.weight_kg} kg` : amount(set)));
     const next = known.next ? ` · next: ${known.next.reps} × ${known.next.weight_kg} kg` : "";
     last.textContent = `Last time (${known.last.date}): ${done.join(", ")}${next}`;
   } else {
@@ -1036,7 +1062,6 @@ async function addExercise(blocks, id, name, sets) {
     : known && known.next ? known.last.sets.filter((set) => !set.warm_up).map(() => ({ reps: known.next.reps, weight_kg: known.next.weight_kg }))
     : known ? known.last.sets.filter((set) => !set.warm_up) : [{}];
   for (const set of start) row(set);
-  more.addEventListener("click", () => row());
 }
 
 function plannedList(planned) {

@@ -15,7 +15,7 @@ use crate::api::http::extract::ValidQuery;
 use crate::api::http::state::SharedState;
 use crate::domain::ExerciseId;
 use crate::store::DateRange;
-use crate::training::{DEFAULT_REP_RANGE, ExerciseProgress, WeekVolume};
+use crate::training::{self, DEFAULT_REP_RANGE, ExerciseProgress, WeekVolume};
 
 const TAG: &str = "training";
 
@@ -23,7 +23,7 @@ const TAG: &str = "training";
 const MOST_RANGE_REPS: u32 = 100;
 
 /// The weeks a volume report covers unless asked otherwise: the last twelve.
-const DEFAULT_VOLUME_DAYS: u64 = 12 * 7 - 1;
+const DEFAULT_VOLUME_WEEKS: u64 = 12;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -103,8 +103,8 @@ pub async fn progress(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct VolumeQuery {
-    /// The first day, in the user's time zone; by default 83 days before `to`, so
-    /// twelve weeks.
+    /// The first day, in the user's time zone; by default the Monday eleven weeks
+    /// before `to`'s, so twelve weeks.
     from: Option<NaiveDate>,
     /// The last day, at most 366 days after `from`; by default today.
     to: Option<NaiveDate>,
@@ -144,8 +144,10 @@ pub async fn volume(
         .to
         .unwrap_or_else(|| user.timezone.local_date(Utc::now()));
     let from = query.from.unwrap_or_else(|| {
-        to.checked_sub_days(Days::new(DEFAULT_VOLUME_DAYS))
-            .unwrap_or(to)
+        let monday = training::monday(to);
+        monday
+            .checked_sub_days(Days::new(7 * (DEFAULT_VOLUME_WEEKS - 1)))
+            .unwrap_or(monday)
     });
     let range = DateRange::new(from, to).map_err(|e| ApiError::invalid("to", e.0))?;
     if range.days() > MAX_RANGE_DAYS {

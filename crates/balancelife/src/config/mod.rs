@@ -83,7 +83,7 @@ pub struct RedisSettings {
     pub db: u8,
     /// The deadline of every single Redis call; past it the request goes to MongoDB.
     pub timeout: Duration,
-    /// The first part of every cache key (`<namespace>:v4:...`), so several services
+    /// The first part of every cache key (`<namespace>:v5:...`), so several services
     /// or test runs can share one Redis.
     pub namespace: String,
 }

@@ -24,6 +24,7 @@ on_every_store!(
     an_archived_package_leaves_the_catalogue_and_can_come_back,
     a_draft_never_published_is_deleted_for_good,
     a_package_that_was_public_or_is_logged_from_is_archived_not_deleted,
+    a_prescribed_exercise_must_be_one_a_logged_set_can_hold,
 );
 
 const MEALS: &str = "/api/v1/meal-packages";
@@ -70,6 +71,64 @@ fn workout_package(slug: &str) -> Value {
                 "exercises": [{"name": "Plank", "sets": 3, "duration_s": 45, "rest_s": 30}]},
         ],
     })
+}
+
+/// An exercise named by an id of the library must exist there, and be prescribed
+/// as a set can be logged: applying the day plans those sets.
+async fn a_prescribed_exercise_must_be_one_a_logged_set_can_hold(app: TestApp) {
+    let admin = admin(&app).await;
+    let with = |exercise: Value| {
+        let mut package = workout_package("prescribed");
+        package["sessions"][0]["exercises"] = json!([exercise]);
+        package
+    };
+    let refusals = [
+        (
+            json!({"name": "Squat", "exercise_id": "no-such-lift", "sets": 3, "reps": 10, "rest_s": 60}),
+            "sessions[0].exercises[0].exercise_id",
+        ),
+        (
+            json!({"name": "Squat", "exercise_id": "barbell-squat", "sets": 3, "reps": 5000, "rest_s": 60}),
+            "sessions[0].exercises[0].reps",
+        ),
+    ];
+    for (exercise, field) in refusals {
+        let refused = app.post(WORKOUTS, Some(&admin.token), with(exercise)).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert_eq!(
+            refused.body["error"]["field"],
+            json!(field),
+            "{}",
+            refused.body
+        );
+    }
+    let mut many = workout_package("prescribed");
+    many["sessions"][0]["exercises"] = json!(vec![
+        json!({"name": "Squat", "exercise_id": "barbell-squat", "sets": 30, "reps": 5, "rest_s": 60});
+        4
+    ]);
+    let refused = app.post(WORKOUTS, Some(&admin.token), many).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        refused.body["error"]["field"],
+        json!("sessions[0].exercises")
+    );
+    let fine = json!({"name": "Squat", "exercise_id": "barbell-squat", "sets": 3, "reps": 5, "rest_s": 60});
+    let made = created(&app, &admin, WORKOUTS, with(fine)).await;
+    assert_eq!(
+        made["sessions"][0]["exercises"][0]["exercise_id"],
+        json!("barbell-squat")
+    );
 }
 
 async fn admin(app: &TestApp) -> TestUser {

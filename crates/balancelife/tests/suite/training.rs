@@ -348,8 +348,12 @@ async fn records_the_next_step_and_weekly_volume_follow_the_log(app: TestApp) {
         ])
     );
     assert_eq!(squat["best_estimate"]["one_rep_max_kg"], json!(116.7));
-    // The last session was a warm-up alone: nothing to progress from.
-    assert_eq!(squat["next"], Value::Null);
+    // The last session was a warm-up alone: the next step comes from the one
+    // before, where both working sets reached the top of 8–12.
+    assert_eq!(
+        squat["next"],
+        json!({"rule": "add_weight", "weight_kg": 82.5, "reps": 8})
+    );
     let bench_next = &exercises[0]["next"];
     assert_eq!(
         bench_next,
@@ -437,29 +441,54 @@ async fn sets_travel_through_export_and_import(app: TestApp) {
     let mut body = session("2026-03-02T07:00:00Z", vec![set(SQUAT, 5, 100.0)]);
     body["id"] = json!(ID);
     let logged = log(&app, &user, body).await;
+    assert_eq!(logged["kcal_burned"], json!(233.3), "3.5 × 80 × 50 ÷ 60");
     let export = app.get("/api/v1/export", Some(&user.token)).await;
     assert_eq!(export.status, StatusCode::OK);
     assert_eq!(export.body["workout_entries"][0]["sets"], logged["sets"]);
     let path = format!("/api/v1/workout-entries/{ID}");
-    assert_eq!(
-        app.delete(&path, Some(&user.token)).await.status,
-        StatusCode::NO_CONTENT
-    );
-    // The weight changed meanwhile: the imported estimate is kept as exported.
+    let import = |weight: Value| {
+        let (app, user, export, path) = (&app, &user, &export, &path);
+        async move {
+            let me = json!({"weight_kg": weight});
+            let changed = app.patch("/api/v1/users/me", Some(&user.token), me).await;
+            assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+            let gone = app.delete(path, Some(&user.token)).await;
+            assert_eq!(gone.status, StatusCode::NO_CONTENT);
+            let imported = app
+                .post("/api/v1/import", Some(&user.token), export.body.clone())
+                .await;
+            assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
+            app.get(path, Some(&user.token)).await.body
+        }
+    };
+    // The weight changed meanwhile: the import estimates again, 3.5 × 90 × 50 ÷ 60.
+    let back = import(json!(90)).await;
+    assert_eq!(back["sets"], logged["sets"]);
+    assert_eq!(back["kcal_burned"], json!(262.5));
+    assert_eq!(back["kcal_estimated"], json!(true));
+    // No weight known: the exported estimate stands.
+    let kept = import(Value::Null).await;
+    assert_eq!(kept["kcal_burned"], json!(233.3));
+
+    // A PUT sending an estimate back has it made again, not taken.
     app.patch(
         "/api/v1/users/me",
         Some(&user.token),
         json!({"weight_kg": 90}),
     )
     .await;
-    let imported = app
-        .post("/api/v1/import", Some(&user.token), export.body.clone())
-        .await;
-    assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
-    let back = app.get(&path, Some(&user.token)).await;
-    assert_eq!(back.body["sets"], logged["sets"]);
-    assert_eq!(back.body["kcal_burned"], logged["kcal_burned"]);
-    assert_eq!(back.body["kcal_estimated"], json!(true));
+    let mut made_up = export.body["workout_entries"][0].clone();
+    for managed in ["user_id", "local_date", "created_at", "updated_at"] {
+        made_up.as_object_mut().unwrap().remove(managed);
+    }
+    made_up["kcal_burned"] = json!(5000);
+    let put = app.put(&path, Some(&user.token), made_up).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(
+        put.body["kcal_burned"],
+        json!(262.5),
+        "estimated, not taken"
+    );
 }
 
 async fn a_package_day_plans_its_sets_at_the_next_load_for_the_user_to_fill_in(app: TestApp) {

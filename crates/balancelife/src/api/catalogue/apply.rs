@@ -214,10 +214,8 @@ async fn planned_sets(
                 .map(|reps| Reps::try_from(i64::from(reps)))
                 .transpose()
                 .map_err(ApiError::internal)?,
-            weight_kg: load
-                .map(LoadKg::try_from)
-                .transpose()
-                .map_err(ApiError::internal)?,
+            // Past what a set may hold (a kilogram from a tonne), no load is planned.
+            weight_kg: load.and_then(|kg| LoadKg::try_from(kg).ok()),
             rpe: None,
             duration_s: duration_s
                 .map(|seconds| DurationSecs::try_from(i64::from(seconds)))
@@ -229,6 +227,7 @@ async fn planned_sets(
         };
         planned.extend(std::iter::repeat_n(set, usize::from(exercise.sets)));
     }
+    // The catalogue refuses more; a package stored before the rule is cut short.
     planned.truncate(MOST_SETS);
     Ok(planned)
 }

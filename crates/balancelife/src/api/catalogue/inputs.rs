@@ -9,8 +9,9 @@ use uuid::Uuid;
 use crate::api::http::error::{ApiError, ApiResult};
 use crate::api::http::patch::{non_null, set};
 use crate::domain::{
-    Kcal, Level, MealItem, MealPackage, Name, Notes, PackageDay, PackageStatus, PackageWeek,
-    SessionDay, Slug, Tag, Version, WorkoutPackage, WorkoutSession,
+    DurationSecs, ExerciseDose, ExerciseId, Kcal, Level, MOST_SETS, MealItem, MealPackage, Name,
+    Notes, PackageDay, PackageStatus, PackageWeek, Reps, SessionDay, Slug, Tag, Version,
+    WorkoutPackage, WorkoutSession,
 };
 use crate::exercise_library::library;
 
@@ -411,14 +412,49 @@ fn check_exercises(field: &str, session: &WorkoutSession) -> ApiResult<()> {
                 "reps or duration_s must be at least 1",
             ));
         }
-        if let Some(id) = &exercise.exercise_id
-            && library().get(id).is_none()
-        {
-            return Err(ApiError::invalid(
-                format!("{field}[{index}].exercise_id"),
-                "no such exercise in the library",
-            ));
+        if let Some(id) = &exercise.exercise_id {
+            check_planned(&format!("{field}[{index}]"), id, exercise.dose)?;
         }
     }
+    // Applying the session plans a set for each set of these.
+    let planned: usize = session
+        .exercises
+        .iter()
+        .filter(|exercise| exercise.exercise_id.is_some())
+        .map(|exercise| usize::from(exercise.sets))
+        .sum();
+    if planned > MOST_SETS {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "the exercises with an exercise_id hold {planned} sets; a workout holds at most {MOST_SETS}"
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// An exercise of the library, prescribed as a logged set can hold it.
+fn check_planned(field: &str, id: &ExerciseId, dose: ExerciseDose) -> ApiResult<()> {
+    if library().get(id).is_none() {
+        return Err(ApiError::invalid(
+            format!("{field}.exercise_id"),
+            "no such exercise in the library",
+        ));
+    }
+    match dose {
+        ExerciseDose::Reps(reps) if Reps::try_from(i64::from(reps)).is_err() => {
+            Err(ApiError::invalid(
+                format!("{field}.reps"),
+                format!("must be at most {}", Reps::MAX),
+            ))
+        }
+        ExerciseDose::DurationS(seconds) if DurationSecs::try_from(i64::from(seconds)).is_err() => {
+            Err(ApiError::invalid(
+                format!("{field}.duration_s"),
+                format!("must be at most {}", DurationSecs::MAX),
+            ))
+        }
+        _ => Ok(()),
+    }
 }

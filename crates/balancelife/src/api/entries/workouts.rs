@@ -3,6 +3,7 @@
 //! by set; without a typed `kcal_burned` the service estimates it (`energy`).
 
 use async_trait::async_trait;
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -34,7 +35,8 @@ pub struct WorkoutEntryInput {
     /// values and the user's weight that day.
     kcal_burned: Option<Kcal>,
     /// True (as an export writes it) when the given `kcal_burned` is the service's
-    /// estimate: kept as given, and estimated again by a later edit.
+    /// estimate: it is estimated again, and kept as given only when no weight is
+    /// known to estimate it from.
     #[serde(default)]
     kcal_estimated: bool,
     effort: Option<Effort>,
@@ -153,8 +155,17 @@ impl EntryResource for WorkoutData {
         local_date: NaiveDate,
         data: &mut Self,
     ) -> ApiResult<()> {
-        if data.kcal_estimated && data.kcal_burned == TO_ESTIMATE {
-            data.kcal_burned = energy::estimate(store, user, local_date, data).await?;
+        if !data.kcal_estimated {
+            return Ok(());
+        }
+        match energy::estimate(store, user, local_date, data).await {
+            Ok(estimate) => data.kcal_burned = estimate,
+            // An estimate made before (stored, or an export's), and no weight to
+            // make it again: it stands.
+            Err(refused)
+                if refused.status() == StatusCode::UNPROCESSABLE_ENTITY
+                    && data.kcal_burned != TO_ESTIMATE => {}
+            Err(error) => return Err(error),
         }
         Ok(())
     }
@@ -167,14 +178,13 @@ impl EntryResource for WorkoutData {
         if let Some(sets) = patch.sets {
             self.sets = checked_sets(sets)?;
         }
+        // An estimate is made again by every edit (`complete`).
         match patch.kcal_burned {
             Some(Some(typed)) => (self.kcal_burned, self.kcal_estimated) = (typed, false),
-            Some(None) => self.kcal_estimated = true,
-            None => {}
-        }
-        if self.kcal_estimated {
-            // An estimate follows every edit.
-            self.kcal_burned = TO_ESTIMATE;
+            Some(None) if !self.kcal_estimated => {
+                (self.kcal_burned, self.kcal_estimated) = (TO_ESTIMATE, true);
+            }
+            Some(None) | None => {}
         }
         set(&mut self.effort, patch.effort);
         set(&mut self.distance_km, patch.distance_km);
@@ -220,9 +230,9 @@ impl EntryResource for WorkoutData {
     }
 }
 
-/// What `kcal_burned` holds until `complete` estimates it: no workout the
-/// service estimates burns nothing (it lasts a second at least, by a body of
-/// 20 kg at least, at a MET above 2).
+/// What `kcal_burned` holds until `complete` estimates it the first time: a number
+/// no estimate of a real session comes to (it needs a second at least, by a body
+/// of 20 kg at least, at a MET above 2, to be 0.0 kcal once rounded).
 const TO_ESTIMATE: Kcal = Kcal::ZERO;
 
 /// `sets` if each names an exercise of the library and says how much was done.

@@ -206,8 +206,10 @@ pub mod voids {
 /// decodes an old one's values, and the two never share a channel: v3 came with
 /// entries whose macros may be unknown and catalogue packages with drafts and
 /// authors; v4 with entry lists and day sums in the in-process tier, so with the
-/// guards a write bumps named on the channel.
-pub const KEY_VERSION: &str = "v4";
+/// guards a write bumps named on the channel; v5 with workouts' sets, packages'
+/// exercise ids and profiles' target plans (an older release would cache them
+/// without, and a newer one read that as none).
+pub const KEY_VERSION: &str = "v5";
 
 /// Builds full key names under one namespace (`<namespace>:<KEY_VERSION>:<epoch>:`).
 #[derive(Debug)]
@@ -350,14 +352,14 @@ mod tests {
         );
         assert_eq!(
             Keyspace::new("bl").key(&Scope::user(Uuid::nil()), "user"),
-            "bl:v4:0:{u:00000000-0000-0000-0000-000000000000}:user"
+            "bl:v5:0:{u:00000000-0000-0000-0000-000000000000}:user"
         );
         let keys = Keyspace::new("bl");
         assert!(keys.advance_to(3));
         assert!(!keys.advance_to(2), "an epoch never goes back");
         assert!(
             keys.key(&Scope::user(Uuid::nil()), "user")
-                .starts_with("bl:v4:3:{u:")
+                .starts_with("bl:v5:3:{u:")
         );
     }
 }
