@@ -7,7 +7,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::entry::{EntrySource, MealData, MealSlot, Nutrition, PackageRef, Unit};
-use super::values::{ExerciseId, Grams, Kcal, Name, Notes, Quantity, Slug, Tag, Title, Version};
+use super::exercise::LoggedSet;
+use super::values::{
+    DurationSecs, ExerciseId, Grams, Kcal, LoadKg, Name, Notes, Quantity, Reps, Slug, Tag, Title,
+    Version,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -251,6 +255,37 @@ pub struct Exercise {
     pub rest_s: u16,
 }
 
+impl Exercise {
+    /// The sets it prescribes, as logged sets at `load` (planned, unless `done`);
+    /// none for an exercise the library lacks, or one whose repetitions or time a
+    /// logged set cannot hold (the catalogue refuses both).
+    pub fn prescribed_sets(&self, load: Option<LoadKg>, done: bool) -> Vec<LoggedSet> {
+        let Some(exercise_id) = &self.exercise_id else {
+            return Vec::new();
+        };
+        let (reps, duration_s) = match self.dose {
+            ExerciseDose::Reps(reps) => (Reps::try_from(i64::from(reps)).ok(), None),
+            ExerciseDose::DurationS(seconds) => {
+                (None, DurationSecs::try_from(i64::from(seconds)).ok())
+            }
+        };
+        if reps.is_none() && duration_s.is_none() {
+            return Vec::new();
+        }
+        let set = LoggedSet {
+            exercise_id: exercise_id.clone(),
+            reps,
+            weight_kg: load.filter(|_| reps.is_some()),
+            rpe: None,
+            duration_s,
+            distance_km: None,
+            warm_up: false,
+            done,
+        };
+        vec![set; usize::from(self.sets)]
+    }
+}
+
 /// One object with `reps` and `duration_s` both optional, and the rule (exactly one
 /// of them) in words: what serde's flattened enum would document as an `allOf` over a
 /// `oneOf`, which code generators drop (and every workout model with it).
@@ -468,6 +503,40 @@ impl Package for WorkoutPackage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn exercise(id: Option<&str>, sets: u8, dose: ExerciseDose) -> Exercise {
+        Exercise {
+            name: "Squat".try_into().unwrap(),
+            exercise_id: id.map(|id| id.parse().unwrap()),
+            sets,
+            dose,
+            rest_s: 60,
+        }
+    }
+
+    #[test]
+    fn a_prescription_becomes_its_sets_when_a_logged_set_can_hold_it() {
+        let load = LoadKg::try_from(60.0).ok();
+        let squats = exercise(Some("barbell-squat"), 3, ExerciseDose::Reps(5));
+        let planned = squats.prescribed_sets(load, false);
+        assert_eq!(planned.len(), 3);
+        assert!(planned.iter().all(|set| {
+            set.reps.map(Reps::get) == Some(5) && set.weight_kg == load && !set.done
+        }));
+        let plank = exercise(Some("plank"), 2, ExerciseDose::DurationS(45));
+        let held = plank.prescribed_sets(load, true);
+        assert_eq!(held.len(), 2);
+        assert!(held.iter().all(|set| {
+            set.duration_s.map(DurationSecs::get) == Some(45) && set.weight_kg.is_none() && set.done
+        }));
+        assert!(
+            exercise(None, 3, ExerciseDose::Reps(5))
+                .prescribed_sets(None, true)
+                .is_empty()
+        );
+        let too_many = exercise(Some("barbell-squat"), 3, ExerciseDose::Reps(5_000));
+        assert!(too_many.prescribed_sets(None, true).is_empty());
+    }
 
     #[test]
     fn levels_parse_from_their_names_only() {

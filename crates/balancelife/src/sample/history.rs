@@ -10,7 +10,7 @@ use super::{
     NS_MEAL_ENTRY, NS_WORKOUT_ENTRY, demo_users, fixed_id, meal_packages, workout_packages,
 };
 use crate::domain::{
-    DurationSecs, Entry, EntryData, MealData, MealEntry, MealPackage, MealSlot, Package,
+    DurationSecs, Entry, EntryData, MOST_SETS, MealData, MealEntry, MealPackage, MealSlot, Package,
     PackageRef, Slug, Timezone, User, WorkoutData, WorkoutEntry, WorkoutPackage,
 };
 
@@ -92,7 +92,14 @@ fn package_session(
             package_version: package.version,
         }),
         notes: None,
-        sets: Vec::new(),
+        // Done as prescribed, without a load (the sample knows none): the demo
+        // accounts' training page shows their sessions and volume.
+        sets: session
+            .exercises
+            .iter()
+            .flat_map(|exercise| exercise.prescribed_sets(None, true))
+            .take(MOST_SETS)
+            .collect(),
         kcal_estimated: false,
     }
 }

@@ -16,6 +16,7 @@ on_every_store!(
     records_the_next_step_and_weekly_volume_follow_the_log,
     sets_travel_through_export_and_import,
     a_package_day_plans_its_sets_at_the_next_load_for_the_user_to_fill_in,
+    the_demo_accounts_package_sessions_are_logged_set_by_set,
 );
 
 const ID: &str = "0195f4c8-7b1e-7c51-9a43-51f4f7e0c001";
@@ -574,5 +575,37 @@ async fn a_package_day_plans_its_sets_at_the_next_load_for_the_user_to_fill_in(a
     assert_eq!(
         squat["next"],
         json!({"rule": "add_reps", "weight_kg": 102.5, "reps": 3})
+    );
+}
+
+/// Of every three days of the demo history one is a package day, whose session is
+/// logged as its package prescribes it, set by set.
+async fn the_demo_accounts_package_sessions_are_logged_set_by_set(app: TestApp) {
+    let ada = app.demo_login(0).await;
+    let progress = app
+        .get("/api/v1/training/exercises", Some(&ada.token))
+        .await;
+    assert_eq!(progress.status, StatusCode::OK, "{}", progress.body);
+    let exercises = progress.body["exercises"].as_array().unwrap();
+    assert!(!exercises.is_empty(), "{}", progress.body);
+    for exercise in exercises {
+        let sets = exercise["last"]["sets"].as_array().unwrap();
+        assert!(!sets.is_empty(), "{exercise}");
+        assert!(
+            sets.iter()
+                .all(|set| set["reps"].is_u64() || set["duration_s"].is_u64()),
+            "{exercise}"
+        );
+    }
+    let volume = app.get("/api/v1/training/volume", Some(&ada.token)).await;
+    assert_eq!(volume.status, StatusCode::OK, "{}", volume.body);
+    let weeks = volume.body["weeks"].as_array().unwrap();
+    assert_eq!(weeks.len(), 12, "twelve weeks from a Monday");
+    assert!(
+        weeks
+            .iter()
+            .any(|week| !week["muscles"].as_object().unwrap().is_empty()),
+        "{}",
+        volume.body
     );
 }

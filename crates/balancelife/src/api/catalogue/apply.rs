@@ -19,9 +19,9 @@ use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::{PathId, ValidJson};
 use crate::api::http::state::SharedState;
 use crate::domain::{
-    Activity, DurationSecs, Entry, EntryData, Exercise, ExerciseDose, ExerciseId, LoadKg,
-    LoggedSet, MOST_SETS, MealData, MealSlot, PackageDay, PackageRef, PackageWeek, Reps,
-    SessionDay, User, WorkoutData, WorkoutPackage, WorkoutSession, now,
+    Activity, DurationSecs, Entry, EntryData, ExerciseDose, LoadKg, LoggedSet, MOST_SETS, MealData,
+    MealSlot, PackageDay, PackageRef, PackageWeek, SessionDay, User, WorkoutData, WorkoutPackage,
+    WorkoutSession, now,
 };
 use crate::store::{Optional, StoreError, Written};
 use crate::training::{all_workouts, suggested_load};
@@ -192,40 +192,19 @@ async fn planned_sets(
     user: &User,
     session: &WorkoutSession,
 ) -> ApiResult<Vec<LoggedSet>> {
-    let prescribed: Vec<(&ExerciseId, &Exercise)> = session
-        .exercises
-        .iter()
-        .filter_map(|exercise| Some((exercise.exercise_id.as_ref()?, exercise)))
-        .collect();
-    if prescribed.is_empty() {
+    if session.exercises.iter().all(|e| e.exercise_id.is_none()) {
         return Ok(Vec::new());
     }
     let history = all_workouts(state.store.as_ref(), user).await?;
     let mut planned = Vec::new();
-    for (exercise_id, exercise) in prescribed {
-        let (reps, duration_s) = match exercise.dose {
-            ExerciseDose::Reps(reps) => (Some(reps), None),
-            ExerciseDose::DurationS(seconds) => (None, Some(seconds)),
+    for exercise in &session.exercises {
+        let load = match (&exercise.exercise_id, exercise.dose) {
+            (Some(id), ExerciseDose::Reps(reps)) => suggested_load(&history, id, u32::from(reps)),
+            _ => None,
         };
-        let load = reps.and_then(|reps| suggested_load(&history, exercise_id, u32::from(reps)));
-        let set = LoggedSet {
-            exercise_id: exercise_id.clone(),
-            reps: reps
-                .map(|reps| Reps::try_from(i64::from(reps)))
-                .transpose()
-                .map_err(ApiError::internal)?,
-            // Past what a set may hold (a kilogram from a tonne), no load is planned.
-            weight_kg: load.and_then(|kg| LoadKg::try_from(kg).ok()),
-            rpe: None,
-            duration_s: duration_s
-                .map(|seconds| DurationSecs::try_from(i64::from(seconds)))
-                .transpose()
-                .map_err(ApiError::internal)?,
-            distance_km: None,
-            warm_up: false,
-            done: false,
-        };
-        planned.extend(std::iter::repeat_n(set, usize::from(exercise.sets)));
+        // Past what a set may hold (a kilogram from a tonne), no load is planned.
+        let load = load.and_then(|kg| LoadKg::try_from(kg).ok());
+        planned.extend(exercise.prescribed_sets(load, false));
     }
     // The catalogue refuses more; a package stored before the rule is cut short.
     planned.truncate(MOST_SETS);
