@@ -259,6 +259,34 @@ pub fn workout_package(slug: &str, level: Level, tags: &[&str]) -> WorkoutPackag
     }
 }
 
+/// A published custom exercise of `slug`: a landmine press, with every optional
+/// field filled in so a store that loses one is seen to.
+pub fn custom_exercise(slug: &str) -> CustomExercise {
+    CustomExercise {
+        id: new_id(),
+        slug: slug.parse().unwrap(),
+        name: format!("Landmine press {slug}").try_into().unwrap(),
+        category: ExerciseCategory::Strength,
+        level: ExerciseLevel::Intermediate,
+        equipment: Some(Equipment::Barbell),
+        force: Some(Force::Push),
+        mechanic: Some(Mechanic::Compound),
+        primary_muscles: vec![Muscle::Shoulders],
+        secondary_muscles: vec![Muscle::Triceps, Muscle::Chest],
+        instructions: vec![
+            "Wedge one end of the bar in a corner.".try_into().unwrap(),
+            "Press the other end up and forward.".try_into().unwrap(),
+        ],
+        status: PackageStatus::Published,
+        version: Version::try_from(1).unwrap(),
+        created_by: Some(new_id()),
+        updated_by: None,
+        created_at: Some(DateTime::from_timestamp_millis(1_780_000_000_000).unwrap()),
+        updated_at: None,
+        first_published_at: Some(DateTime::from_timestamp_millis(1_780_000_000_000).unwrap()),
+    }
+}
+
 /// A food of `source`: a user's (owned by `owner`) or everyone's, with a source id
 /// for the public databases, 100 g of it being 250 kcal of bread.
 pub fn food(source: FoodSource, owner: Option<Uuid>, name: &str) -> Food {

@@ -110,6 +110,10 @@ impl Store for ProbeStore {
     fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage> {
         self.inner.workout_packages()
     }
+
+    fn custom_exercises(&self) -> &dyn PackageStore<CustomExercise> {
+        self.inner.custom_exercises()
+    }
     fn meal_entries(&self) -> &dyn EntryStore<MealData> {
         &self.meal_entries
     }

@@ -78,26 +78,45 @@ impl ExerciseLibrary {
     /// The exercises matching `query`: those whose name begins with the text
     /// first, then by name.
     pub fn search(&self, query: &ExerciseQuery) -> Vec<&LibraryExercise> {
+        self.search_with(query, &[])
+    }
+
+    /// The exercises of the library and of `more` (the custom ones) matching
+    /// `query`, in `search`'s order.
+    pub fn search_with<'a>(
+        &'a self,
+        query: &ExerciseQuery,
+        more: &'a [LibraryExercise],
+    ) -> Vec<&'a LibraryExercise> {
         let wanted = query.text.as_deref().map(words_of).unwrap_or_default();
-        let mut found: Vec<(bool, &LibraryExercise)> = self
-            .exercises
-            .iter()
-            .zip(&self.words)
-            .filter(|(exercise, _)| query.admits(exercise))
-            .filter(|(_, words)| {
-                wanted
+        // Whether it matches, and if so whether its name trails (does not begin
+        // with the first word asked for).
+        let rank = |exercise: &LibraryExercise, words: &[String]| {
+            let matches = query.admits(exercise)
+                && wanted
                     .iter()
-                    .all(|w| words.iter().any(|word| word.starts_with(w.as_str())))
-            })
-            .map(|(exercise, words)| {
-                let leads = wanted.first().is_none_or(|first| {
+                    .all(|w| words.iter().any(|word| word.starts_with(w.as_str())));
+            matches.then(|| {
+                !wanted.first().is_none_or(|first| {
                     words.first().is_some_and(|w| w.starts_with(first.as_str()))
-                });
-                (!leads, exercise)
+                })
             })
+        };
+        let bundled = self.exercises.iter().zip(&self.words);
+        let mut found: Vec<(bool, &LibraryExercise)> = bundled
+            .filter_map(|(exercise, words)| Some((rank(exercise, words)?, exercise)))
+            .chain(more.iter().filter_map(|exercise| {
+                Some((rank(exercise, &words_of(&exercise.name))?, exercise))
+            }))
             .collect();
-        // Stable: within each group, the library's order by name.
-        found.sort_by_key(|(trails, _)| *trails);
+        if more.is_empty() {
+            // Stable: within each group, the library's order by name.
+            found.sort_by_key(|(trails, _)| *trails);
+        } else {
+            found.sort_by(|(a_trails, a), (b_trails, b)| {
+                (a_trails, &a.name, &a.id).cmp(&(b_trails, &b.name, &b.id))
+            });
+        }
         found.into_iter().map(|(_, exercise)| exercise).collect()
     }
 }

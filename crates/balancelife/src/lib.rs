@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 mod connection_watch;
 pub mod domain;
+pub mod exercise_book;
 pub mod exercise_library;
 pub mod food_import;
 pub mod foreign_import;

@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use crate::body::strength::{self, Lift, NextSession, WorkingSet};
 use crate::domain::{Entry, ExerciseId, LoggedSet, Muscle, User, WorkoutData, earliest_day};
-use crate::exercise_library::library;
+use crate::exercise_book::{CustomVersions, ExerciseBook};
 use crate::store::{DateRange, Store, StoreResult, all_entries};
 
 /// The repetition range double progression aims for unless the caller names one.
@@ -81,7 +81,12 @@ impl TrainingMemo {
     ) -> StoreResult<Arc<Vec<ExerciseProgress>>> {
         self.progress
             .get_or_compute(store, user.id, (user.id, low, high), async {
-                Ok(progress(&all_workouts(store, user).await?, low, high))
+                let workouts = all_workouts(store, user).await?;
+                let book = ExerciseBook::of(store, exercises_in(&workouts)).await?;
+                Ok((
+                    progress(&workouts, &book, low, high),
+                    book.custom_versions(),
+                ))
             })
             .await
     }
@@ -96,14 +101,30 @@ impl TrainingMemo {
         self.volume
             .get_or_compute(store, user.id, (user.id, range.from(), range.to()), async {
                 let workouts = all_entries(store.workout_entries(), user.id, range).await?;
-                Ok(weekly_volume(&workouts, range))
+                let book = ExerciseBook::of(store, exercises_in(&workouts)).await?;
+                Ok((
+                    weekly_volume(&workouts, &book, range),
+                    book.custom_versions(),
+                ))
             })
             .await
     }
 }
 
+/// The exercises the sets of `workouts` name, each once or more.
+pub fn exercises_in(workouts: &[Entry<WorkoutData>]) -> impl Iterator<Item = &ExerciseId> {
+    workouts
+        .iter()
+        .flat_map(|workout| &workout.data.sets)
+        .map(|set| &set.exercise_id)
+}
+
+/// An answer, the head it was computed at, and the custom exercises it was made
+/// with (an administrator's edit of one changes the answer, not the head).
+type Kept<V> = (i64, Arc<V>, CustomVersions);
+
 struct Memo<K, V> {
-    kept: moka::sync::Cache<K, (i64, Arc<V>)>,
+    kept: moka::sync::Cache<K, Kept<V>>,
 }
 
 impl<K: Hash + Eq + Send + Sync + 'static, V: Send + Sync + 'static> Memo<K, V> {
@@ -116,27 +137,31 @@ impl<K: Hash + Eq + Send + Sync + 'static, V: Send + Sync + 'static> Memo<K, V> 
         }
     }
 
-    /// The answer kept under `key` at user `user_id`'s current feed head, or
-    /// `compute`'s, kept if the head is settled (no write under way).
+    /// The answer kept under `key` at user `user_id`'s current feed head, made
+    /// with the custom exercises as they are now, or `compute`'s, kept if the head
+    /// is settled (no write under way).
     async fn get_or_compute(
         &self,
         store: &dyn Store,
         user_id: Uuid,
         key: K,
-        compute: impl Future<Output = StoreResult<V>>,
+        compute: impl Future<Output = StoreResult<(V, CustomVersions)>>,
     ) -> StoreResult<Arc<V>> {
         // Read before the data: an answer's data is at least as new as the number
-        // it is kept at, so a reader at a later head never takes it.
+        // it is kept at, so a reader at a later head never takes it. The same
+        // holds of the exercises, read again before the data is.
         let head = store.sync_feed().head(user_id).await?;
         if head.settled
-            && let Some((seq, answer)) = self.kept.get(&key)
+            && let Some((seq, answer, exercises)) = self.kept.get(&key)
             && seq == head.seq
+            && ExerciseBook::still_current(store, &exercises).await?
         {
             return Ok(answer);
         }
-        let answer = Arc::new(compute.await?);
+        let (answer, exercises) = compute.await?;
+        let answer = Arc::new(answer);
         if head.settled {
-            self.kept.insert(key, (head.seq, answer.clone()));
+            self.kept.insert(key, (head.seq, answer.clone(), exercises));
         }
         Ok(answer)
     }
@@ -223,9 +248,14 @@ pub struct ExerciseProgress {
     pub next: Option<NextStep>,
 }
 
-/// The progress of every exercise in `workouts` (in list order), by name, for the
-/// repetition range `low..=high`.
-pub fn progress(workouts: &[Entry<WorkoutData>], low: u32, high: u32) -> Vec<ExerciseProgress> {
+/// The progress of every exercise in `workouts` (in list order), by name as
+/// `book` names it, for the repetition range `low..=high`.
+pub fn progress(
+    workouts: &[Entry<WorkoutData>],
+    book: &ExerciseBook,
+    low: u32,
+    high: u32,
+) -> Vec<ExerciseProgress> {
     struct Seen<'a> {
         lifts: Vec<Lift>,
         sessions: usize,
@@ -297,7 +327,7 @@ pub fn progress(workouts: &[Entry<WorkoutData>], low: u32, high: u32) -> Vec<Exe
                         },
                     });
                 Some(ExerciseProgress {
-                    name: library()
+                    name: book
                         .get(exercise_id)
                         .map_or_else(|| exercise_id.to_string(), |e| e.name.clone()),
                     exercise_id: exercise_id.clone(),
@@ -336,7 +366,8 @@ pub fn suggested_load(
     exercise_id: &ExerciseId,
     reps: u32,
 ) -> Option<f64> {
-    progress(workouts, reps, reps)
+    // Only the numbers are asked for, not the names the book would give.
+    progress(workouts, &ExerciseBook::default(), reps, reps)
         .into_iter()
         .find(|progress| &progress.exercise_id == exercise_id)?
         .next
@@ -388,7 +419,11 @@ pub struct WeekVolume {
 /// The weekly volume per muscle group of `workouts`, as the module says: one row
 /// for each week from `range`'s first day's Monday to its last day's, quiet weeks
 /// included.
-pub fn weekly_volume(workouts: &[Entry<WorkoutData>], range: DateRange) -> Vec<WeekVolume> {
+pub fn weekly_volume(
+    workouts: &[Entry<WorkoutData>],
+    book: &ExerciseBook,
+    range: DateRange,
+) -> Vec<WeekVolume> {
     let mut weeks: BTreeMap<NaiveDate, BTreeMap<Muscle, MuscleVolume>> = BTreeMap::new();
     let mut week = Some(monday(range.from()));
     while let Some(day) = week.filter(|day| *day <= range.to()) {
@@ -400,7 +435,7 @@ pub fn weekly_volume(workouts: &[Entry<WorkoutData>], range: DateRange) -> Vec<W
         // A failed attempt (no repetition) is no work either.
         let work = workout.data.sets.iter().filter(|set| set.is_working());
         for set in work.filter(|set| set.reps.is_none_or(|reps| reps.get() > 0)) {
-            let Some(exercise) = library().get(&set.exercise_id) else {
+            let Some(exercise) = book.get(&set.exercise_id) else {
                 continue;
             };
             let reps = set.reps.map_or(0, |r| u64::from(r.get()));
@@ -501,7 +536,7 @@ mod tests {
             workout(6, vec![set("pushups", 10, None)]),
         ];
         let range = DateRange::new(day(2), day(8)).unwrap();
-        let weeks = weekly_volume(&workouts, range);
+        let weeks = weekly_volume(&workouts, &ExerciseBook::default(), range);
         assert_eq!(weeks.len(), 1, "{weeks:?}");
         assert_eq!(weeks[0].week_of, day(2));
         let muscles = &weeks[0].muscles;
@@ -515,7 +550,11 @@ mod tests {
         assert_eq!(muscles[&Muscle::Triceps].tonnage_kg, 0.0);
         assert_eq!(muscles.len(), 3);
         // Quiet weeks are rows too.
-        let two = weekly_volume(&[], DateRange::new(day(1), day(9)).unwrap());
+        let two = weekly_volume(
+            &[],
+            &ExerciseBook::default(),
+            DateRange::new(day(1), day(9)).unwrap(),
+        );
         let mondays: Vec<NaiveDate> = two.iter().map(|w| w.week_of).collect();
         assert_eq!(
             mondays,
@@ -550,7 +589,7 @@ mod tests {
                 ],
             ),
         ];
-        let all = progress(&workouts, 8, 12);
+        let all = progress(&workouts, &ExerciseBook::default(), 8, 12);
         let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["Barbell Squat", "Plank"]);
         let squat = &all[0];
@@ -584,7 +623,7 @@ mod tests {
         );
         // A bodyweight exercise has records of none and no next weight.
         assert!(all[1].records.is_empty() && all[1].next.is_none());
-        let short = progress(&workouts[..1], 8, 12);
+        let short = progress(&workouts[..1], &ExerciseBook::default(), 8, 12);
         assert_eq!(
             short[0].next,
             Some(NextStep {

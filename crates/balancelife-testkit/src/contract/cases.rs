@@ -562,6 +562,51 @@ pub async fn a_slug_held_by_another_package_conflicts(store: S) {
     assert_conflict_about(clash, "slug");
 }
 
+pub async fn custom_exercises_are_kept_whole_and_revised_like_packages(store: S) {
+    let exercises = store.custom_exercises();
+    let draft = CustomExercise {
+        status: PackageStatus::Draft,
+        first_published_at: None,
+        ..fixtures::custom_exercise("press-draft")
+    };
+    let published = fixtures::custom_exercise("press");
+    for exercise in [&draft, &published] {
+        let written = exercises.upsert(exercise.clone()).await.unwrap();
+        assert_eq!(written, Written::Created(exercise.clone()));
+        assert_eq!(exercises.get(exercise.id).await.unwrap(), *exercise);
+    }
+    let listed = exercises
+        .list(&PackageFilter::default(), PageRequest::first(limit(10)))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.items,
+        vec![published.clone()],
+        "drafts are not listed"
+    );
+
+    let mut revised = published.clone();
+    revised.name = "Landmine press, one arm".try_into().unwrap();
+    revised.equipment = None;
+    revised.version = Version::try_from(2).unwrap();
+    revised.updated_at = Some(at("2026-03-01", "12:00"));
+    exercises
+        .replace(revised.clone(), &published)
+        .await
+        .unwrap();
+    assert_eq!(exercises.get(published.id).await.unwrap(), revised);
+    assert!(matches!(
+        exercises.replace(published.clone(), &published).await,
+        Err(StoreError::Stale)
+    ));
+    assert_conflict_about(
+        exercises.upsert(fixtures::custom_exercise("press")).await,
+        "slug",
+    );
+    exercises.delete(draft.id, &draft).await.unwrap();
+    assert_not_found(exercises.get(draft.id).await);
+}
+
 pub async fn a_missing_package_is_not_found(store: S) {
     assert_not_found(store.meal_packages().get(new_id()).await);
     assert_not_found(store.workout_packages().get(new_id()).await);

@@ -61,6 +61,7 @@ macro_rules! contract_tests {
             a_package_is_deleted_only_at_the_revision_read,
             upserting_a_package_is_idempotent,
             a_slug_held_by_another_package_conflicts,
+            custom_exercises_are_kept_whole_and_revised_like_packages,
             a_missing_package_is_not_found,
         );
         mod meal_entries {

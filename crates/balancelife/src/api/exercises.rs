@@ -1,8 +1,10 @@
-//! The exercise library (`/exercises`): searched by name and filtered by muscle,
-//! equipment, level and category, and each exercise by its id. Logged sets and
-//! workout packages name exercises by these ids.
+//! The exercise library (`/exercises`): the bundled exercises and the published
+//! custom ones together, searched by name and filtered by muscle, equipment, level
+//! and category, and each exercise by its id. Logged sets and workout packages
+//! name exercises by these ids.
 
 use axum::Json;
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
@@ -11,9 +13,11 @@ use crate::api::account::auth::AuthUser;
 use crate::api::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::api::http::extract::ValidQuery;
 use crate::api::http::pagination::{self, ListResponse};
+use crate::api::http::state::SharedState;
 use crate::domain::{
     Equipment, ExerciseCategory, ExerciseId, ExerciseLevel, LibraryExercise, Muscle,
 };
+use crate::exercise_book::{described, published_custom};
 use crate::exercise_library::{ExerciseQuery, library};
 
 const TAG: &str = "exercises";
@@ -48,8 +52,9 @@ struct ExerciseCursor {
 
 /// Searches the exercise library.
 ///
-/// Names beginning with the first word come first, then the rest, each by name.
-/// Without any word or filter, the whole library page by page.
+/// The bundled exercises and the published custom ones together: names beginning
+/// with the first word come first, then the rest, each by name. Without any word
+/// or filter, the whole library page by page.
 #[utoipa::path(
     get,
     path = "/api/v1/exercises",
@@ -63,6 +68,7 @@ struct ExerciseCursor {
     )
 )]
 pub async fn search(
+    State(state): State<SharedState>,
     AuthUser(_user): AuthUser,
     ValidQuery(query): ValidQuery<ExerciseSearchQuery>,
 ) -> ApiResult<Json<ListResponse<LibraryExercise>>> {
@@ -104,7 +110,8 @@ pub async fn search(
             cursor.offset
         }
     };
-    let found = library().search(&search);
+    let custom = published_custom(state.store.as_ref()).await?;
+    let found = library().search_with(&search, &custom);
     let items: Vec<LibraryExercise> = found
         .iter()
         .skip(offset)
@@ -122,25 +129,32 @@ pub async fn search(
 }
 
 /// One exercise of the library.
+///
+/// A bundled one, or a custom one that has been published (one withdrawn since
+/// too, so the sets logged with it can still show it).
 #[utoipa::path(
     get,
     path = "/api/v1/exercises/{id}",
     tag = TAG,
     operation_id = "get_exercise",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The exercise's id, such as `barbell-squat`")),
+    params(("id" = String, Path,
+        description = "The exercise's id: `barbell-squat`, or a custom one's UUID")),
     responses(
         (status = 200, description = "The exercise", body = LibraryExercise),
         (status = 404, description = "No such exercise", body = ErrorBody),
     )
 )]
 pub async fn get(
+    State(state): State<SharedState>,
     AuthUser(_user): AuthUser,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> ApiResult<Json<LibraryExercise>> {
-    id.parse::<ExerciseId>()
-        .ok()
-        .and_then(|id| library().get(&id).cloned())
+    let found = match id.parse::<ExerciseId>() {
+        Ok(id) => described(state.store.as_ref(), &id).await?,
+        Err(_) => None,
+    };
+    found
         .map(Json)
         .ok_or_else(|| ApiError::not_found("exercise"))
 }

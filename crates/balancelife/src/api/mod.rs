@@ -31,7 +31,10 @@ use self::http::extract::{self, BODY_LIMIT_BYTES};
 use self::http::openapi;
 use self::http::state::SharedState;
 use account::{auth, devices, session, users};
-use catalogue::admin::{meal_packages as meal_admin, workout_packages as workout_admin};
+use catalogue::admin::{
+    custom_exercises as exercise_admin, meal_packages as meal_admin,
+    workout_packages as workout_admin,
+};
 use catalogue::{apply, packages};
 use entries::body_metrics::endpoints as body_metrics;
 use entries::meals::endpoints as meals;
@@ -114,6 +117,19 @@ pub fn documented_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(workout_admin::unpublish))
         .routes(routes!(workout_admin::archive))
         .routes(routes!(apply::apply_workout_package))
+        .routes(catalogue(routes!(
+            packages::list_custom_exercises,
+            exercise_admin::create
+        )))
+        .routes(catalogue(routes!(
+            packages::get_custom_exercise,
+            exercise_admin::replace,
+            exercise_admin::update,
+            exercise_admin::delete
+        )))
+        .routes(routes!(exercise_admin::publish))
+        .routes(routes!(exercise_admin::unpublish))
+        .routes(routes!(exercise_admin::archive))
         .routes(routes!(summary::summary))
         .routes(routes!(exercises::search))
         .routes(routes!(exercises::get))

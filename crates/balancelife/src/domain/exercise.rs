@@ -84,7 +84,8 @@ pub enum Mechanic {
     Isolation,
 }
 
-/// An exercise of the library.
+/// An exercise as clients see it: one of the bundled library's (its id a slug such
+/// as `barbell-squat`) or one an administrator added (its id a UUID).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LibraryExercise {
     pub id: ExerciseId,

@@ -3,6 +3,7 @@
 
 pub mod barcode;
 pub mod body_metric;
+pub mod custom_exercise;
 pub mod device;
 pub mod entry;
 pub mod exercise;
@@ -18,6 +19,7 @@ pub mod values;
 
 pub use barcode::Barcode;
 pub use body_metric::{BodyMetricData, MOST_MEASUREMENTS, MetricSource};
+pub use custom_exercise::CustomExercise;
 pub use device::{Device, DeviceName, MAX_DEVICES, Platform, with_device};
 pub use entry::*;
 pub use exercise::*;

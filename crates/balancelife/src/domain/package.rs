@@ -476,6 +476,9 @@ macro_rules! package_fields {
     };
 }
 
+// For the other package kinds of the domain (`custom_exercise`).
+pub(super) use package_fields;
+
 impl Package for MealPackage {
     const NOUN: &'static str = "meal package";
 

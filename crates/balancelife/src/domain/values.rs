@@ -480,10 +480,26 @@ word_type!(
     64
 );
 word_type!(
-    /// An exercise's id in the library, such as `barbell-squat`.
+    /// An exercise's id: a slug such as `barbell-squat` for one of the bundled
+    /// library, a UUID for one an administrator added.
     ExerciseId,
     64
 );
+
+impl ExerciseId {
+    /// The id of the custom exercise `id`: its UUID, hyphenated, lower case.
+    pub fn of_custom(id: uuid::Uuid) -> Self {
+        Self(id.hyphenated().to_string())
+    }
+
+    /// The custom exercise this id names, if it names one: a UUID spelled as
+    /// `of_custom` spells it (one exercise, one id).
+    pub fn custom(&self) -> Option<uuid::Uuid> {
+        uuid::Uuid::try_parse(&self.0)
+            .ok()
+            .filter(|id| Self::of_custom(*id) == *self)
+    }
+}
 
 /// An e-mail address, stored lower-cased so that uniqueness is case-insensitive.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -22,8 +22,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::{
-    BodyMetricData, DaySums, Email, Entry, EntryData, EntryPosition, MealData, MealPackage,
-    Package, PackageFilter, Slug, User, WorkoutData, WorkoutPackage,
+    BodyMetricData, CustomExercise, DaySums, Email, Entry, EntryData, EntryPosition, MealData,
+    MealPackage, Package, PackageFilter, Slug, User, WorkoutData, WorkoutPackage,
 };
 
 pub use batches::BatchStore;
@@ -271,6 +271,9 @@ pub trait Store: Send + Sync {
 
     fn meal_packages(&self) -> &dyn PackageStore<MealPackage>;
     fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage>;
+    /// The exercises administrators added to the bundled library, kept as the
+    /// packages are (`exercise_book` puts the two together).
+    fn custom_exercises(&self) -> &dyn PackageStore<CustomExercise>;
     fn meal_entries(&self) -> &dyn EntryStore<MealData>;
     fn workout_entries(&self) -> &dyn EntryStore<WorkoutData>;
     /// The body log: weigh-ins, body fat and girths (`domain::body_metric`).

@@ -76,6 +76,28 @@ fn fuzz(addr: &str, examples: u32) -> String {
         }),
     );
     let recipe_id = recipe["id"].as_str().expect("a recipe created").to_owned();
+    // And a published custom exercise, for the custom exercise operations.
+    let exercise = http::post(
+        &format!("http://{addr}/api/v1/custom-exercises"),
+        Some(&token),
+        json!({
+            "slug": "fuzzed-press",
+            "name": "Fuzzed press",
+            "category": "strength",
+            "level": "beginner",
+            "primary_muscles": ["shoulders"],
+        }),
+    );
+    let exercise_id = exercise["id"]
+        .as_str()
+        .expect("an exercise added")
+        .to_owned();
+    let published = http::post(
+        &format!("http://{addr}/api/v1/custom-exercises/{exercise_id}/publish"),
+        Some(&token),
+        json!({}),
+    );
+    assert_eq!(published["status"], "published", "{published}");
     // Its scratch files (Hypothesis's, schemathesis's) go to a directory of its own.
     let scratch = tempfile::tempdir().unwrap();
     let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/schemathesis.toml");
@@ -98,6 +120,7 @@ fn fuzz(addr: &str, examples: u32) -> String {
         .env("BALANCELIFE_FUZZ_BARCODE", FUZZ_BARCODE)
         .env("BALANCELIFE_FUZZ_FOOD", &food_id)
         .env("BALANCELIFE_FUZZ_RECIPE", &recipe_id)
+        .env("BALANCELIFE_FUZZ_CUSTOM_EXERCISE", &exercise_id)
         .env("NO_COLOR", "1")
         .arg("--config-file")
         .arg(&config)

@@ -41,6 +41,7 @@ mod clients;
 mod config;
 mod connections;
 mod contract;
+mod custom_exercises;
 mod devices;
 mod docs;
 mod food_import;

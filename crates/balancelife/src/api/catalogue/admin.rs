@@ -1,6 +1,6 @@
 //! Catalogue management, for administrators only: create, replace, partly update,
-//! publish, unpublish and archive meal and workout packages, under the catalogue's
-//! own paths.
+//! publish, unpublish and archive meal and workout packages and custom exercises,
+//! under the catalogue's own paths.
 //!
 //! Every write answers with the package and its `ETag`. `If-Match` (that tag, or the
 //! package's `version` as `"3"`) makes it conditional: two admins editing at once get
@@ -19,21 +19,26 @@ use crate::api::catalogue::packages::CatalogResource;
 use crate::api::http::error::{ApiError, ApiResult};
 pub use crate::api::http::if_match::IfMatch;
 use crate::api::http::state::SharedState;
-use crate::domain::{Authorship, EntryData, Package, PackageStatus, User, Version, new_id, now};
+use crate::domain::{Authorship, Package, PackageStatus, User, Version, new_id, now};
 use crate::store::Encoded;
-use crate::store::{EntryStore, Optional, Store, StoreError};
+use crate::store::{Optional, Store, StoreError, StoreResult};
 
 /// How often a write without `If-Match` is tried again when another write slips in
 /// between its read and its own.
 const ATTEMPTS: usize = 3;
 
 /// A package kind an administrator edits.
+#[async_trait::async_trait]
 pub trait EditablePackage: CatalogResource + PackageContent {
     /// Where the kind's packages live, for `Location`.
     const COLLECTION_PATH: &'static str;
-    /// The kind of entry logged from such a package.
-    type Logged: EntryData;
-    fn logged(store: &dyn Store) -> &dyn EntryStore<Self::Logged>;
+    /// Whether any entry, of any user, names package `id`.
+    async fn named_by_entries(store: &dyn Store, id: Uuid) -> StoreResult<bool>;
+    /// Refuses a revision that names what does not exist (or may not be named),
+    /// which takes reading the store; checked on every write of a revision.
+    async fn check_references(_store: &dyn Store, _package: &Self) -> ApiResult<()> {
+        Ok(())
+    }
 }
 
 /// Whether `if_match` names `current`: its entity tag or its version.
@@ -78,6 +83,7 @@ pub async fn create<P: EditablePackage>(
 ) -> ApiResult<PackageAnswer> {
     P::check(&input)?;
     let mut package = P::build(new_id(), input);
+    P::check_references(state.store.as_ref(), &package).await?;
     let at = Some(now());
     let by = Some(admin.id);
     package.stamp(
@@ -177,7 +183,7 @@ pub async fn delete<P: EditablePackage>(
                 ),
             ));
         }
-        if P::logged(store).names_package(id).await? {
+        if P::named_by_entries(store, id).await? {
             return Err(ApiError::conflict(format!(
                 "entries were logged from this {}; archive it instead",
                 P::NOUN
@@ -224,6 +230,7 @@ async fn revise<P: EditablePackage>(
             return Err(ApiError::precondition_failed());
         }
         let mut next = change(&current)?;
+        P::check_references(state.store.as_ref(), &next).await?;
         let content_changed = !same_content(&next, &current);
         if !content_changed && next.status() == current.status() {
             return Ok(answer(StatusCode::OK, &current));
@@ -304,7 +311,7 @@ macro_rules! status_endpoint {
             operation_id = concat!($verb, $singular),
             security(("bearer" = [])),
             params(
-                ("id" = Uuid, Path, description = "The package's id"),
+                ("id" = Uuid, Path, description = "Its id"),
                 ("If-Match" = Option<String>, Header,
                     description = "The ETag or the version (\"3\") the change is based on"),
             ),
@@ -313,7 +320,7 @@ macro_rules! status_endpoint {
                     headers(("etag" = String, description = "The revision, for If-Match"))),
                 (status = 401, description = "No valid token", body = ErrorBody),
                 (status = 403, description = "Not an administrator", body = ErrorBody),
-                (status = 404, description = "No such package", body = ErrorBody),
+                (status = 404, description = "No such one", body = ErrorBody),
                 (status = 412, description = "Changed since the If-Match revision",
                     body = ErrorBody),
             )
@@ -350,7 +357,7 @@ macro_rules! admin_endpoints {
         use $crate::api::http::state::SharedState;
         use $crate::domain::PackageStatus;
 
-        /// Creates a package as a draft at version 1 (admins only).
+        /// Creates a draft at version 1 (admins only).
         #[utoipa::path(
             post,
             path = $collection,
@@ -360,11 +367,11 @@ macro_rules! admin_endpoints {
             request_body = $input,
             responses(
                 (status = 201, description = "Created as a draft", body = $package,
-                    headers(("location" = String, description = "The package's URL"),
+                    headers(("location" = String, description = "Its URL"),
                         ("etag" = String, description = "The revision, for If-Match"))),
                 (status = 401, description = "No valid token", body = ErrorBody),
                 (status = 403, description = "Not an administrator", body = ErrorBody),
-                (status = 409, description = "Another package has the slug", body = ErrorBody),
+                (status = 409, description = "Another has the slug", body = ErrorBody),
                 (status = 422, description = "Invalid content", body = ErrorBody),
             )
         )]
@@ -376,7 +383,7 @@ macro_rules! admin_endpoints {
             admin::create::<$package>(&state, &admin, input).await
         }
 
-        /// Replaces a package's content (admins only); a change bumps its version.
+        /// Replaces the content (admins only); a change bumps the version.
         #[utoipa::path(
             put,
             path = $item,
@@ -384,7 +391,7 @@ macro_rules! admin_endpoints {
             operation_id = concat!("replace_", $singular),
             security(("bearer" = [])),
             params(
-                ("id" = Uuid, Path, description = "The package's id"),
+                ("id" = Uuid, Path, description = "Its id"),
                 ("If-Match" = Option<String>, Header,
                     description = "The ETag or the version (\"3\") the change is based on"),
             ),
@@ -394,8 +401,8 @@ macro_rules! admin_endpoints {
                     headers(("etag" = String, description = "The revision, for If-Match"))),
                 (status = 401, description = "No valid token", body = ErrorBody),
                 (status = 403, description = "Not an administrator", body = ErrorBody),
-                (status = 404, description = "No such package", body = ErrorBody),
-                (status = 409, description = "Another package has the slug", body = ErrorBody),
+                (status = 404, description = "No such one", body = ErrorBody),
+                (status = 409, description = "Another has the slug", body = ErrorBody),
                 (status = 412, description = "Changed since the If-Match revision",
                     body = ErrorBody),
                 (status = 422, description = "Invalid content", body = ErrorBody),
@@ -419,7 +426,7 @@ macro_rules! admin_endpoints {
             operation_id = concat!("update_", $singular),
             security(("bearer" = [])),
             params(
-                ("id" = Uuid, Path, description = "The package's id"),
+                ("id" = Uuid, Path, description = "Its id"),
                 ("If-Match" = Option<String>, Header,
                     description = "The ETag or the version (\"3\") the change is based on"),
             ),
@@ -429,8 +436,8 @@ macro_rules! admin_endpoints {
                     headers(("etag" = String, description = "The revision, for If-Match"))),
                 (status = 401, description = "No valid token", body = ErrorBody),
                 (status = 403, description = "Not an administrator", body = ErrorBody),
-                (status = 404, description = "No such package", body = ErrorBody),
-                (status = 409, description = "Another package has the slug", body = ErrorBody),
+                (status = 404, description = "No such one", body = ErrorBody),
+                (status = 409, description = "Another has the slug", body = ErrorBody),
                 (status = 412, description = "Changed since the If-Match revision",
                     body = ErrorBody),
                 (status = 422, description = "Invalid content", body = ErrorBody),
@@ -447,15 +454,15 @@ macro_rules! admin_endpoints {
         }
 
         status_endpoint! {
-            /// Archives a package (admins only), which publishing again restores.
+            /// Archives it (admins only), which publishing again restores.
             ///
-            /// It leaves the catalogue; entries logged from it keep naming it, and its
-            /// slug stays taken.
+            /// It leaves the catalogue; what names it (entries, sets, packages) keeps
+            /// naming it, and its slug stays taken.
             fn archive: post $archive, "archive_", $singular, $package,
                 PackageStatus::Archived, "Archived"
         }
 
-        /// Deletes a draft that was never published and that no entry names (admins only).
+        /// Deletes a draft that was never published and that nothing names (admins only).
         ///
         /// Anything else is archived instead (409): it may have been linked to or
         /// logged from.
@@ -466,7 +473,7 @@ macro_rules! admin_endpoints {
             operation_id = concat!("delete_", $singular),
             security(("bearer" = [])),
             params(
-                ("id" = Uuid, Path, description = "The package's id"),
+                ("id" = Uuid, Path, description = "Its id"),
                 ("If-Match" = Option<String>, Header,
                     description = "The ETag or the version (\"3\") the deletion is based on"),
             ),
@@ -474,7 +481,7 @@ macro_rules! admin_endpoints {
                 (status = 204, description = "Deleted"),
                 (status = 401, description = "No valid token", body = ErrorBody),
                 (status = 403, description = "Not an administrator", body = ErrorBody),
-                (status = 404, description = "No such package", body = ErrorBody),
+                (status = 404, description = "No such one", body = ErrorBody),
                 (status = 409, description = "Published once, or entries name it: archive \
                     it instead", body = ErrorBody),
                 (status = 412, description = "Changed since the If-Match revision",
@@ -491,32 +498,46 @@ macro_rules! admin_endpoints {
         }
 
         status_endpoint! {
-            /// Publishes a package (admins only): it joins the public catalogue.
+            /// Publishes it (admins only): it joins the public catalogue.
             fn publish: post $publish, "publish_", $singular, $package,
                 PackageStatus::Published, "Published"
         }
 
         status_endpoint! {
-            /// Takes a package back to draft (admins only), out of the public catalogue.
+            /// Takes it back to draft (admins only), out of the public catalogue.
             fn unpublish: post $unpublish, "unpublish_", $singular, $package,
                 PackageStatus::Draft, "A draft again"
         }
     };
 }
 
+#[async_trait::async_trait]
 impl EditablePackage for crate::domain::MealPackage {
     const COLLECTION_PATH: &'static str = "/api/v1/meal-packages";
-    type Logged = crate::domain::MealData;
-    fn logged(store: &dyn Store) -> &dyn EntryStore<Self::Logged> {
-        store.meal_entries()
+    async fn named_by_entries(store: &dyn Store, id: Uuid) -> StoreResult<bool> {
+        store.meal_entries().names_package(id).await
     }
 }
 
+#[async_trait::async_trait]
 impl EditablePackage for crate::domain::WorkoutPackage {
     const COLLECTION_PATH: &'static str = "/api/v1/workout-packages";
-    type Logged = crate::domain::WorkoutData;
-    fn logged(store: &dyn Store) -> &dyn EntryStore<Self::Logged> {
-        store.workout_entries()
+    async fn named_by_entries(store: &dyn Store, id: Uuid) -> StoreResult<bool> {
+        store.workout_entries().names_package(id).await
+    }
+    async fn check_references(store: &dyn Store, package: &Self) -> ApiResult<()> {
+        crate::api::catalogue::inputs::check_exercises_exist(store, package).await
+    }
+}
+
+#[async_trait::async_trait]
+impl EditablePackage for crate::domain::CustomExercise {
+    const COLLECTION_PATH: &'static str = "/api/v1/custom-exercises";
+    /// A set or a package may name a custom exercise only once it has been
+    /// published (`ExerciseBook`), and one that has been may not be deleted: the
+    /// one `delete` asks about was never named.
+    async fn named_by_entries(_store: &dyn Store, _id: Uuid) -> StoreResult<bool> {
+        Ok(false)
     }
 }
 
@@ -534,6 +555,23 @@ pub mod meal_packages {
         unpublish: "/api/v1/meal-packages/{id}/unpublish",
         archive: "/api/v1/meal-packages/{id}/archive",
         singular: "meal_package",
+    }
+}
+
+pub mod custom_exercises {
+    use crate::api::catalogue::exercise_inputs::{CustomExerciseInput, CustomExercisePatch};
+    use crate::domain::CustomExercise;
+
+    admin_endpoints! {
+        package: CustomExercise,
+        input: CustomExerciseInput,
+        patch: CustomExercisePatch,
+        collection: "/api/v1/custom-exercises",
+        item: "/api/v1/custom-exercises/{id}",
+        publish: "/api/v1/custom-exercises/{id}/publish",
+        unpublish: "/api/v1/custom-exercises/{id}/unpublish",
+        archive: "/api/v1/custom-exercises/{id}/archive",
+        singular: "custom_exercise",
     }
 }
 

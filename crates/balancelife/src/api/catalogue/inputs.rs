@@ -13,7 +13,8 @@ use crate::domain::{
     Notes, PackageDay, PackageStatus, PackageWeek, Reps, SessionDay, Slug, Tag, Version,
     WorkoutPackage, WorkoutSession,
 };
-use crate::exercise_library::library;
+use crate::exercise_book::ExerciseBook;
+use crate::store::Store;
 
 /// At most this many tags of each kind on a package.
 const MAX_TAGS: usize = 20;
@@ -352,7 +353,7 @@ impl PackageContent for WorkoutPackage {
     }
 }
 
-fn first_version() -> Version {
+pub(crate) fn first_version() -> Version {
     Version::try_from(1).expect("1 is a valid version")
 }
 
@@ -412,8 +413,8 @@ fn check_exercises(field: &str, session: &WorkoutSession) -> ApiResult<()> {
                 "reps or duration_s must be at least 1",
             ));
         }
-        if let Some(id) = &exercise.exercise_id {
-            check_planned(&format!("{field}[{index}]"), id, exercise.dose)?;
+        if exercise.exercise_id.is_some() {
+            check_planned(&format!("{field}[{index}]"), exercise.dose)?;
         }
     }
     // Applying the session plans a set for each set of these.
@@ -434,14 +435,9 @@ fn check_exercises(field: &str, session: &WorkoutSession) -> ApiResult<()> {
     Ok(())
 }
 
-/// An exercise of the library, prescribed as a logged set can hold it.
-fn check_planned(field: &str, id: &ExerciseId, dose: ExerciseDose) -> ApiResult<()> {
-    if library().get(id).is_none() {
-        return Err(ApiError::invalid(
-            format!("{field}.exercise_id"),
-            "no such exercise in the library",
-        ));
-    }
+/// An exercise prescribed as a logged set can hold it (`check_exercises_exist`
+/// tells whether there is such an exercise).
+fn check_planned(field: &str, dose: ExerciseDose) -> ApiResult<()> {
     match dose {
         ExerciseDose::Reps(reps) if Reps::try_from(i64::from(reps)).is_err() => {
             Err(ApiError::invalid(
@@ -456,5 +452,24 @@ fn check_planned(field: &str, id: &ExerciseId, dose: ExerciseDose) -> ApiResult<
             ))
         }
         _ => Ok(()),
+    }
+}
+
+/// Refuses a workout package that prescribes an exercise no set may name: not in
+/// the library, nor a custom exercise that has been published.
+pub async fn check_exercises_exist(store: &dyn Store, package: &WorkoutPackage) -> ApiResult<()> {
+    let mut named: Vec<(String, &ExerciseId)> = Vec::new();
+    for (session_index, session) in package.sessions.iter().enumerate() {
+        for (index, exercise) in session.exercises.iter().enumerate() {
+            if let Some(id) = &exercise.exercise_id {
+                let field = format!("sessions[{session_index}].exercises[{index}].exercise_id");
+                named.push((field, id));
+            }
+        }
+    }
+    let book = ExerciseBook::of(store, named.iter().map(|(_, id)| *id)).await?;
+    match named.into_iter().find(|(_, id)| book.get(id).is_none()) {
+        Some((field, _)) => Err(ApiError::invalid(field, "no such exercise in the library")),
+        None => Ok(()),
     }
 }

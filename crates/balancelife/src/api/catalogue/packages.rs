@@ -1,6 +1,8 @@
-//! The catalogue: `GET /meal-packages[/{id}]` and `GET /workout-packages[/{id}]`.
-//! No token is needed, and only published packages are shown, except to an
-//! administrator, who sees every status (`status=` on lists, any id by id).
+//! The catalogue: `GET /meal-packages[/{id}]`, `GET /workout-packages[/{id}]` and
+//! `GET /custom-exercises[/{id}]` (the exercises administrators added, which users
+//! find with the bundled ones under `/exercises`). No token is needed, and only
+//! published ones are shown, except to an administrator, who sees every status
+//! (`status=` on lists, any id by id).
 
 use std::borrow::Cow;
 
@@ -15,8 +17,8 @@ use crate::api::http::extract::{PathId, ValidQuery};
 use crate::api::http::pagination::{ListResponse, encode as encode_cursor, page_request};
 use crate::api::http::state::SharedState;
 use crate::domain::{
-    Authorship, Level, MealPackage, Package, PackageFilter, Role, Slug, StatusFilter, Tag,
-    WorkoutPackage,
+    Authorship, CustomExercise, Level, MealPackage, Package, PackageFilter, Role, Slug,
+    StatusFilter, Tag, WorkoutPackage,
 };
 use crate::store::Encoded;
 use crate::store::{Optional, PackageStore, Store};
@@ -68,6 +70,35 @@ pub struct WorkoutPackageQuery {
     cursor: Option<String>,
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CustomExerciseQuery {
+    /// Administrators only: `draft`, `archived` or `all` (default `published`).
+    #[param(inline)]
+    status: Option<StatusFilter>,
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 512)]
+    cursor: Option<String>,
+}
+
+impl ListQuery for CustomExerciseQuery {
+    fn filter(&self) -> PackageFilter {
+        PackageFilter {
+            status: self.status.unwrap_or_default(),
+            ..PackageFilter::default()
+        }
+    }
+    fn limit(&self) -> Option<i64> {
+        self.limit
+    }
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+}
+
 impl ListQuery for MealPackageQuery {
     fn filter(&self) -> PackageFilter {
         PackageFilter {
@@ -105,6 +136,14 @@ impl CatalogResource for MealPackage {
 
     fn catalog(store: &dyn Store) -> &dyn PackageStore<Self> {
         store.meal_packages()
+    }
+}
+
+impl CatalogResource for CustomExercise {
+    type ListQuery = CustomExerciseQuery;
+
+    fn catalog(store: &dyn Store) -> &dyn PackageStore<Self> {
+        store.custom_exercises()
     }
 }
 
@@ -201,6 +240,53 @@ pub async fn get_workout_package(
     id: PathId,
 ) -> ApiResult<Encoded> {
     get::<WorkoutPackage>(state, reader, id).await
+}
+
+/// The published custom exercises, in slug order (admins: of any status).
+///
+/// Users find them beside the bundled ones with `GET /exercises`; this list is
+/// the catalogue's, with each one's status and revision.
+#[utoipa::path(
+    get,
+    path = "/api/v1/custom-exercises",
+    tag = "catalogue",
+    params(CustomExerciseQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of custom exercises",
+            body = ListResponse<CustomExercise>),
+        (status = 401, description = "A token that is not valid", body = ErrorBody),
+        (status = 403, description = "`status` other than published, not as an admin",
+            body = ErrorBody),
+    )
+)]
+pub async fn list_custom_exercises(
+    state: State<SharedState>,
+    reader: Reader,
+    query: ValidQuery<CustomExerciseQuery>,
+) -> ApiResult<Encoded> {
+    list::<CustomExercise>(state, reader, query).await
+}
+
+/// One published custom exercise (admins: of any status).
+#[utoipa::path(
+    get,
+    path = "/api/v1/custom-exercises/{id}",
+    tag = "catalogue",
+    params(("id" = Uuid, Path, description = "Its id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The custom exercise", body = CustomExercise),
+        (status = 401, description = "A token that is not valid", body = ErrorBody),
+        (status = 404, description = "No such published custom exercise", body = ErrorBody),
+    )
+)]
+pub async fn get_custom_exercise(
+    state: State<SharedState>,
+    reader: Reader,
+    id: PathId,
+) -> ApiResult<Encoded> {
+    get::<CustomExercise>(state, reader, id).await
 }
 
 // The catalogue's answers are encoded by the store's `*_rendered` reads, which keep

@@ -62,7 +62,8 @@ pub trait EntryResource: EntryData {
     }
     fn apply_patch(&mut self, patch: Self::Patch) -> ApiResult<()>;
     /// What the data takes from the store once its day is known, before each
-    /// write of it: a workout's estimated energy. Nothing, by default.
+    /// write of it: a workout's sets checked against the exercises there are, and
+    /// its estimated energy. Nothing, by default.
     async fn complete(
         _store: &dyn Store,
         _user: &User,

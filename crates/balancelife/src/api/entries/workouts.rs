@@ -17,7 +17,7 @@ use crate::domain::{
     Activity, ClientId, DistanceKm, DurationSecs, Effort, Entry, HeartRate, Kcal, LoggedSet,
     MOST_SETS, Notes, Title, User, Version, WorkoutData, to_millis,
 };
-use crate::exercise_library::library;
+use crate::exercise_book::ExerciseBook;
 use crate::store::{EntryStore, Store, StoreResult};
 
 /// The body of `POST /workout-entries` and `PUT /workout-entries/{id}`.
@@ -155,10 +155,21 @@ impl EntryResource for WorkoutData {
         local_date: NaiveDate,
         data: &mut Self,
     ) -> ApiResult<()> {
+        let book = ExerciseBook::of(store, data.sets.iter().map(|set| &set.exercise_id)).await?;
+        if let Some(index) = data
+            .sets
+            .iter()
+            .position(|set| book.get(&set.exercise_id).is_none())
+        {
+            return Err(ApiError::invalid(
+                format!("sets[{index}].exercise_id"),
+                "no such exercise in the library",
+            ));
+        }
         if !data.kcal_estimated {
             return Ok(());
         }
-        match energy::estimate(store, user, local_date, data).await {
+        match energy::estimate(store, user, local_date, data, &book).await {
             Ok(estimate) => data.kcal_burned = estimate,
             // An estimate made before (stored, or an export's), and no weight to
             // make it again: it stands.
@@ -235,7 +246,8 @@ impl EntryResource for WorkoutData {
 /// of 20 kg at least, at a MET above 2, to be 0.0 kcal once rounded).
 const TO_ESTIMATE: Kcal = Kcal::ZERO;
 
-/// `sets` if each names an exercise of the library and says how much was done.
+/// `sets` if there are not too many and each says how much was done (`complete`
+/// checks that each names an exercise, which may take reading the store).
 fn checked_sets(sets: Vec<LoggedSet>) -> ApiResult<Vec<LoggedSet>> {
     if sets.len() > MOST_SETS {
         return Err(ApiError::invalid(
@@ -244,12 +256,6 @@ fn checked_sets(sets: Vec<LoggedSet>) -> ApiResult<Vec<LoggedSet>> {
         ));
     }
     for (index, set) in sets.iter().enumerate() {
-        if library().get(&set.exercise_id).is_none() {
-            return Err(ApiError::invalid(
-                format!("sets[{index}].exercise_id"),
-                "no such exercise in the library",
-            ));
-        }
         if !set.has_amount() {
             return Err(ApiError::invalid(
                 format!("sets[{index}]"),

@@ -25,8 +25,8 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::domain::{
-    BodyMetricData, Email, Entry, EntryData, EntryPosition, Level, MealData, MealPackage, Package,
-    PackageFilter, Slug, StatusFilter, User, WorkoutData, WorkoutPackage,
+    BodyMetricData, CustomExercise, Email, Entry, EntryData, EntryPosition, Level, MealData,
+    MealPackage, Package, PackageFilter, Slug, StatusFilter, User, WorkoutData, WorkoutPackage,
 };
 use crate::store::Encoded;
 use crate::store::cache::codec::{decode, encode, encoded_len};
@@ -251,6 +251,7 @@ pub struct CachedStore {
     invalidator: Option<Invalidator>,
     meal_packages: CachedPackages<MealPackage>,
     workout_packages: CachedPackages<WorkoutPackage>,
+    custom_exercises: CachedPackages<CustomExercise>,
     meal_entries: CachedEntries<MealData>,
     workout_entries: CachedEntries<WorkoutData>,
     body_metrics: CachedEntries<BodyMetricData>,
@@ -267,6 +268,7 @@ impl CachedStore {
         Self {
             meal_packages: CachedPackages::new(core.clone(), |s| s.meal_packages()),
             workout_packages: CachedPackages::new(core.clone(), |s| s.workout_packages()),
+            custom_exercises: CachedPackages::new(core.clone(), |s| s.custom_exercises()),
             meal_entries: CachedEntries::new(core.clone(), |s| s.meal_entries()),
             workout_entries: CachedEntries::new(core.clone(), |s| s.workout_entries()),
             body_metrics: CachedEntries::new(core.clone(), |s| s.body_metrics()),
@@ -399,6 +401,10 @@ impl Store for CachedStore {
 
     fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage> {
         &self.workout_packages
+    }
+
+    fn custom_exercises(&self) -> &dyn PackageStore<CustomExercise> {
+        &self.custom_exercises
     }
 
     fn meal_entries(&self) -> &dyn EntryStore<MealData> {

@@ -36,8 +36,8 @@ use super::{
     changed_concurrently,
 };
 use crate::domain::{
-    BodyMetricData, Email, Entry, EntryData, EntryPosition, MealData, MealPackage, Package,
-    PackageFilter, Slug, User, WorkoutData, WorkoutPackage,
+    BodyMetricData, CustomExercise, Email, Entry, EntryData, EntryPosition, MealData, MealPackage,
+    Package, PackageFilter, Slug, User, WorkoutData, WorkoutPackage,
 };
 
 #[derive(Default)]
@@ -57,6 +57,7 @@ pub struct MemoryStore {
     health: HealthTable,
     meal_packages: PackageTable<MealPackage>,
     workout_packages: PackageTable<WorkoutPackage>,
+    custom_exercises: PackageTable<CustomExercise>,
     meal_entries: EntryTable<MealData>,
     workout_entries: EntryTable<WorkoutData>,
     body_metrics: EntryTable<BodyMetricData>,
@@ -76,6 +77,7 @@ impl MemoryStore {
         Self {
             meal_packages: PackageTable::default(),
             workout_packages: PackageTable::default(),
+            custom_exercises: PackageTable::default(),
             meal_entries: EntryTable::new(users.clone(), feeds.clone()),
             workout_entries: EntryTable::new(users.clone(), feeds.clone()),
             body_metrics: EntryTable::new(users.clone(), feeds.clone()),
@@ -193,6 +195,10 @@ impl Store for MemoryStore {
 
     fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage> {
         &self.workout_packages
+    }
+
+    fn custom_exercises(&self) -> &dyn PackageStore<CustomExercise> {
+        &self.custom_exercises
     }
 
     fn meal_entries(&self) -> &dyn EntryStore<MealData> {

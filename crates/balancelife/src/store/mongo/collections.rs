@@ -5,6 +5,8 @@
 pub const USERS: &str = "users";
 pub const MEAL_PACKAGES: &str = "meal_packages";
 pub const WORKOUT_PACKAGES: &str = "workout_packages";
+/// The exercises administrators added to the bundled library.
+pub const CUSTOM_EXERCISES: &str = "custom_exercises";
 pub const MEAL_ENTRIES: &str = "meal_entries";
 pub const WORKOUT_ENTRIES: &str = "workout_entries";
 /// The body log: weigh-ins, body fat and girths.
@@ -31,10 +33,11 @@ pub const CACHE_INVALIDATOR: &str = "cache_invalidator";
 pub const MIGRATIONS: &str = "migrations";
 
 /// The collections whose changes the cache must follow.
-pub const DATA: [&str; 6] = [
+pub const DATA: [&str; 7] = [
     USERS,
     MEAL_PACKAGES,
     WORKOUT_PACKAGES,
+    CUSTOM_EXERCISES,
     MEAL_ENTRIES,
     WORKOUT_ENTRIES,
     BODY_METRICS,

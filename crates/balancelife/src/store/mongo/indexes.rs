@@ -8,8 +8,8 @@ use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
 use super::collections::{
-    BODY_METRICS, FOODS, HEALTH_SAMPLES, MEAL_ENTRIES, MEAL_PACKAGES, SYNC_BATCHES, SYNC_MARKERS,
-    USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES,
+    BODY_METRICS, CUSTOM_EXERCISES, FOODS, HEALTH_SAMPLES, MEAL_ENTRIES, MEAL_PACKAGES,
+    SYNC_BATCHES, SYNC_MARKERS, USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES,
 };
 use super::deletion_notes;
 use super::errors::bounded;
@@ -56,6 +56,7 @@ fn expected_indexes() -> Vec<(&'static str, &'static str, Document, bool)> {
             false,
         ),
         (WORKOUT_PACKAGES, "slug_unique", doc! { "slug": 1 }, true),
+        (CUSTOM_EXERCISES, "slug_unique", doc! { "slug": 1 }, true),
         (
             WORKOUT_PACKAGES,
             "search_tags_slug",

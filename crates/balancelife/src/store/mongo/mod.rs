@@ -35,8 +35,8 @@ use uuid::Uuid;
 
 use self::batches::MongoBatches;
 use self::collections::{
-    FOODS, HEALTH_SAMPLES, MEAL_PACKAGES, SYNC_BATCHES, SYNC_CLOCKS, SYNC_MARKERS, USERS,
-    WORKOUT_PACKAGES,
+    CUSTOM_EXERCISES, FOODS, HEALTH_SAMPLES, MEAL_PACKAGES, SYNC_BATCHES, SYNC_CLOCKS,
+    SYNC_MARKERS, USERS, WORKOUT_PACKAGES,
 };
 pub use self::deletion_notes::DeletionNotes;
 use self::documents::{EntryDocument, UserDoc};
@@ -53,7 +53,7 @@ use super::{
 };
 use crate::config::MongoSettings;
 use crate::domain::{
-    BodyMetricData, Email, MealData, MealPackage, User, WorkoutData, WorkoutPackage,
+    BodyMetricData, CustomExercise, Email, MealData, MealPackage, User, WorkoutData, WorkoutPackage,
 };
 use crate::store::changed_concurrently;
 use crate::store::sync_feed::{FeedKind, SyncFeed};
@@ -64,6 +64,7 @@ pub struct MongoStore {
     users: mongodb::Collection<UserDoc>,
     meal_packages: MongoPackages<MealPackage>,
     workout_packages: MongoPackages<WorkoutPackage>,
+    custom_exercises: MongoPackages<CustomExercise>,
     meal_entries: MongoEntries<MealData>,
     workout_entries: MongoEntries<WorkoutData>,
     body_metrics: MongoEntries<BodyMetricData>,
@@ -162,6 +163,7 @@ impl MongoStore {
             users: db.collection(USERS),
             meal_packages: MongoPackages::new(db.collection(MEAL_PACKAGES), timeout),
             workout_packages: MongoPackages::new(db.collection(WORKOUT_PACKAGES), timeout),
+            custom_exercises: MongoPackages::new(db.collection(CUSTOM_EXERCISES), timeout),
             meal_entries: MongoEntries::new(
                 db.collection(MealData::COLLECTION),
                 raw_users.clone(),
@@ -559,6 +561,10 @@ impl Store for MongoStore {
 
     fn workout_packages(&self) -> &dyn PackageStore<WorkoutPackage> {
         &self.workout_packages
+    }
+
+    fn custom_exercises(&self) -> &dyn PackageStore<CustomExercise> {
+        &self.custom_exercises
     }
 
     fn meal_entries(&self) -> &dyn EntryStore<MealData> {

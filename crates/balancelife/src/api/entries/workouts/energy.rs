@@ -12,18 +12,20 @@ use crate::api::http::error::{ApiError, ApiResult};
 use crate::body::met::{activity_met, mean_met};
 use crate::body::strength::session_energy;
 use crate::domain::{Kcal, User, WorkoutData, to_tenth};
-use crate::exercise_library::library;
+use crate::exercise_book::ExerciseBook;
 use crate::store::{DateRange, Store, all_entries};
 
 /// How far back a weigh-in still tells the weight of a workout's day.
 const WEIGH_IN_REACH_DAYS: u64 = 90;
 
-/// The estimated energy of `data`, done on `local_date` by `user`.
+/// The estimated energy of `data`, done on `local_date` by `user`, its exercises
+/// looked up in `book`.
 pub async fn estimate(
     store: &dyn Store,
     user: &User,
     local_date: NaiveDate,
     data: &WorkoutData,
+    book: &ExerciseBook,
 ) -> ApiResult<Kcal> {
     let weight_kg = weight_on(store, user, local_date).await?.ok_or_else(|| {
         ApiError::invalid(
@@ -31,7 +33,7 @@ pub async fn estimate(
             "is needed: no weight is known to estimate it from (log a weigh-in or set the profile's weight)",
         )
     })?;
-    let met = session_met(data);
+    let met = session_met(data, book);
     let minutes = f64::from(data.duration_s.get()) / 60.0;
     Kcal::try_from(to_tenth(session_energy(met, weight_kg, minutes))).map_err(|_| {
         ApiError::invalid(
@@ -42,12 +44,12 @@ pub async fn estimate(
 }
 
 /// The mean MET of the done sets, or the activity's for a workout without any.
-pub fn session_met(data: &WorkoutData) -> f64 {
+pub fn session_met(data: &WorkoutData, book: &ExerciseBook) -> f64 {
     let categories = data
         .sets
         .iter()
         .filter(|set| set.done)
-        .filter_map(|set| library().get(&set.exercise_id))
+        .filter_map(|set| book.get(&set.exercise_id))
         .map(|exercise| exercise.category);
     mean_met(categories).unwrap_or_else(|| activity_met(data.activity))
 }

@@ -15,13 +15,13 @@ use chrono::NaiveDate;
 use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
 use uuid::Uuid;
 
-use crate::domain::{Email, EntryKind, MealPackage, StatusFilter, WorkoutPackage};
+use crate::domain::{CustomExercise, Email, EntryKind, MealPackage, StatusFilter, WorkoutPackage};
 use crate::store::cache::invalidator::images::Images;
 use crate::store::cache::keys::Invalidation;
 use crate::store::cache::keys::{package_noun, voids};
 use crate::store::mongo::collections::{
-    BODY_METRICS, ENTRY_DELETIONS, MEAL_ENTRIES, MEAL_PACKAGES, USERS, WORKOUT_ENTRIES,
-    WORKOUT_PACKAGES,
+    BODY_METRICS, CUSTOM_EXERCISES, ENTRY_DELETIONS, MEAL_ENTRIES, MEAL_PACKAGES, USERS,
+    WORKOUT_ENTRIES, WORKOUT_PACKAGES,
 };
 
 /// What one change voids.
@@ -78,6 +78,7 @@ pub fn voided(event: &ChangeStreamEvent<Document>, images: &Images) -> Voided {
         },
         MEAL_PACKAGES => package(&package_noun::<MealPackage>()),
         WORKOUT_PACKAGES => package(&package_noun::<WorkoutPackage>()),
+        CUSTOM_EXERCISES => package(&package_noun::<CustomExercise>()),
         MEAL_ENTRIES | WORKOUT_ENTRIES | BODY_METRICS => {
             let kind = match collection {
                 MEAL_ENTRIES => EntryKind::Meal,
