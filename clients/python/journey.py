@@ -1,11 +1,12 @@
 """A new user's first day, through the Python client generated from /openapi.json:
 a coffee typed in, a banana found by search and a bar by its barcode, a workout,
-a weigh-in with a girth, a session set by set and its records, and a phone's sync:
-what changed, and an offline edit sent as a batch.
+a weigh-in with a girth, a session set by set and its records, an exercise an
+administrator added found and logged, and a phone's sync: what changed, and an
+offline edit sent as a batch.
 
 Run by crates/balancelife/tests/suite/clients.rs with the generated package on
-PYTHONPATH: python journey.py <base URL> <e-mail>. Any failed step raises, so the
-process exits non-zero.
+PYTHONPATH: python journey.py <base URL> <e-mail> <admin e-mail> <admin password>.
+Any failed step raises, so the process exits non-zero.
 """
 
 import datetime
@@ -13,13 +14,17 @@ import sys
 import uuid
 
 from balance_life_api_client import AuthenticatedClient, Client
-from balance_life_api_client.api.auth import register
+from balance_life_api_client.api.auth import login, register
 from balance_life_api_client.api.body_metrics import put_body_metric
 from balance_life_api_client.api.catalogue import (
     apply_workout_package,
     list_workout_packages,
 )
-from balance_life_api_client.api.exercises import search_exercises
+from balance_life_api_client.api.catalogue_administration import (
+    create_custom_exercise,
+    publish_custom_exercise,
+)
+from balance_life_api_client.api.exercises import get_exercise, search_exercises
 from balance_life_api_client.api.foods import create_food, food_by_barcode, search_foods
 from balance_life_api_client.api.insights import summary
 from balance_life_api_client.api.meal_entries import create_meal_entry
@@ -34,9 +39,14 @@ from balance_life_api_client.models import (
     BatchRequest,
     BodyMetricInput,
     BodyMetricInputMeasurementsType0,
+    CustomExerciseInput,
+    ExerciseCategory,
+    ExerciseLevel,
     FoodInput,
     FoodPortion,
     LoggedSet,
+    LoginRequest,
+    Muscle,
     MealEntryInput,
     MealSlot,
     NameInput,
@@ -55,7 +65,7 @@ def expect(response, status):
     return response.parsed
 
 
-def main(base_url: str, email: str) -> None:
+def main(base_url: str, email: str, admin_email: str, admin_password: str) -> None:
     anonymous = Client(base_url=base_url, raise_on_unexpected_status=True)
     zones = expect(list_time_zones.sync_detailed(client=anonymous), 200)
     assert "Europe/Berlin" in zones.items
@@ -203,6 +213,51 @@ def main(base_url: str, email: str) -> None:
     records = progress.exercises[0]
     assert records.sessions == 1 and records.best_estimate.one_rep_max_kg == 116.7, records
 
+    # An exercise the library lacks, added by an administrator: once published,
+    # the user finds it beside the bundled ones and logs it by its UUID.
+    signed_in = expect(
+        login.sync_detailed(
+            client=anonymous, body=LoginRequest(email=admin_email, password=admin_password)
+        ),
+        200,
+    )
+    admin = AuthenticatedClient(
+        base_url=base_url, token=signed_in.token, raise_on_unexpected_status=True
+    )
+    added = expect(
+        create_custom_exercise.sync_detailed(
+            client=admin,
+            body=CustomExerciseInput(
+                slug="journey-sandbag-jump",
+                name="Journey Sandbag Jump",
+                category=ExerciseCategory.PLYOMETRICS,
+                level=ExerciseLevel.INTERMEDIATE,
+                primary_muscles=[Muscle.QUADRICEPS, Muscle.GLUTES],
+            ),
+        ),
+        201,
+    )
+    assert added.status.value == "draft", added
+    expect(publish_custom_exercise.sync_detailed(client=admin, id=added.id), 200)
+    found = expect(search_exercises.sync_detailed(client=client, q="journey sandbag"), 200)
+    jump = next(exercise for exercise in found.items if exercise.id == str(added.id))
+    assert expect(get_exercise.sync_detailed(client=client, id=jump.id), 200).name == jump.name
+    jumps = expect(
+        create_workout_entry.sync_detailed(
+            client=client,
+            body=WorkoutEntryInput(
+                started_at=datetime.datetime(2026, 3, 10, 18, 0, tzinfo=datetime.timezone.utc),
+                activity=Activity.STRENGTH,
+                title="Jumps",
+                duration_s=600,
+                sets=[LoggedSet(exercise_id=jump.id, reps=10) for _ in range(3)],
+                kcal_burned=60.0,
+            ),
+        ),
+        201,
+    )
+    assert jumps.sets[0].exercise_id == jump.id, jumps
+
     # A phone's first sync: the profile and everything logged, then a deletion it
     # made offline, sent as a batch, comes back as a tombstone.
     first = expect(sync_changes.sync_detailed(client=client, limit=100), 200)
@@ -228,4 +283,4 @@ def main(base_url: str, email: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:5])

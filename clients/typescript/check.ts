@@ -89,10 +89,21 @@ const session: Schemas["WorkoutEntryInput"] = {
   sets: [{ exercise_id: "barbell-squat", reps: 5, weight_kg: 100 }, { exercise_id: "plank", duration_s: 60, done: false }],
 };
 const library: Exercise = { name: "Back squat", exercise_id: "barbell-squat", sets: 5, reps: 3, rest_s: 180 };
+// An exercise an administrator adds, and a set that names it by its UUID.
+const added: Schemas["CustomExerciseInput"] = {
+  slug: "sandbag-squat-jump",
+  name: "Sandbag Squat Jump",
+  category: "plyometrics",
+  level: "intermediate",
+  primary_muscles: ["quadriceps", "glutes"],
+};
+function setOf(exercise: Schemas["CustomExercise"]): Schemas["LoggedSet"] {
+  return { exercise_id: exercise.id, reps: 10 };
+}
 function nextStep(view: Schemas["ProgressView"]): string {
   return view.exercises
     .map((e) => `${e.name}: e1RM ${e.best_estimate?.one_rep_max_kg ?? "-"}, next ${e.next ? `${e.next.reps} × ${e.next.weight_kg} kg` : "-"}`)
     .join("; ");
 }
 
-export const used = [withId, squat, plank, describe, balance, berlin, ifMatch, keep, batch, weighIn, weightLine, session, library, nextStep];
+export const used = [withId, squat, plank, describe, balance, berlin, ifMatch, keep, batch, weighIn, weightLine, session, library, added, setOf, nextStep];

@@ -39,12 +39,7 @@ impl ExerciseBook {
         store: &dyn Store,
         ids: impl IntoIterator<Item = &'a ExerciseId>,
     ) -> StoreResult<Self> {
-        let wanted: BTreeSet<Uuid> = ids
-            .into_iter()
-            .filter(|id| library().get(id).is_none())
-            .filter_map(ExerciseId::custom)
-            .collect();
-        let custom = read_custom(store, wanted)
+        let custom = read_custom(store, custom_ids(ids))
             .await?
             .into_iter()
             .map(|(_, version, exercise)| (exercise.id.clone(), (version, exercise)))
@@ -84,6 +79,14 @@ impl ExerciseBook {
         now.sort_unstable();
         Ok(now == *versions)
     }
+}
+
+/// The custom exercises `ids` may name (those shaped as their ids are), each once.
+pub fn custom_ids<'a>(ids: impl IntoIterator<Item = &'a ExerciseId>) -> BTreeSet<Uuid> {
+    ids.into_iter()
+        .filter(|id| library().get(id).is_none())
+        .filter_map(ExerciseId::custom)
+        .collect()
 }
 
 /// The custom exercises of `ids` that may be named, as `(id, version, exercise)`.

@@ -148,8 +148,9 @@ impl<K: Hash + Eq + Send + Sync + 'static, V: Send + Sync + 'static> Memo<K, V> 
         compute: impl Future<Output = StoreResult<(V, CustomVersions)>>,
     ) -> StoreResult<Arc<V>> {
         // Read before the data: an answer's data is at least as new as the number
-        // it is kept at, so a reader at a later head never takes it. The same
-        // holds of the exercises, read again before the data is.
+        // it is kept at, so a reader at a later head never takes it. An answer
+        // keeps the versions of the custom exercises it was made with, so an
+        // edit of one made since is seen however the reads interleave.
         let head = store.sync_feed().head(user_id).await?;
         if head.settled
             && let Some((seq, answer, exercises)) = self.kept.get(&key)

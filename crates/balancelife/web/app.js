@@ -1380,39 +1380,51 @@ function deviceList(devices) {
 
 let adminKind = "meal";
 
-const examples = {
+/** What the editor edits, by kind: where it lives, an example to start from, and
+ * the fields of its content (what PUT takes). */
+const adminKinds = {
   meal: {
-    slug: "new-plan", name: "New plan", description: "What the plan is for.", tags: ["balanced"], diet_tags: [],
-    duration_days: 1,
-    items: [{ day: 1, slot: "breakfast", name: "Oats with berries", portion_g: 300, kcal: 420, protein_g: 14, carbs_g: 68, fat_g: 9 }],
+    path: "meal-packages", label: "Meal packages", noun: "package",
+    example: {
+      slug: "new-plan", name: "New plan", description: "What the plan is for.", tags: ["balanced"], diet_tags: [],
+      duration_days: 1,
+      items: [{ day: 1, slot: "breakfast", name: "Oats with berries", portion_g: 300, kcal: 420, protein_g: 14, carbs_g: 68, fat_g: 9 }],
+    },
+    fields: ["slug", "name", "description", "tags", "diet_tags", "duration_days", "items"],
   },
   workout: {
-    slug: "new-program", name: "New program", description: "What the program is for.", level: "beginner",
-    tags: ["strength"], equipment: [], duration_weeks: 1, sessions_per_week: 1, minutes_per_session: 30, kcal_per_session: 200,
-    sessions: [{ week: 1, day: 1, title: "Full body", exercises: [{ name: "Squat", sets: 3, reps: 10, rest_s: 60 }] }],
+    path: "workout-packages", label: "Workout packages", noun: "package",
+    example: {
+      slug: "new-program", name: "New program", description: "What the program is for.", level: "beginner",
+      tags: ["strength"], equipment: [], duration_weeks: 1, sessions_per_week: 1, minutes_per_session: 30, kcal_per_session: 200,
+      sessions: [{ week: 1, day: 1, title: "Full body", exercises: [{ name: "Squat", exercise_id: "barbell-squat", sets: 3, reps: 10, rest_s: 60 }] }],
+    },
+    fields: ["slug", "name", "description", "level", "tags", "equipment", "duration_weeks", "sessions_per_week", "minutes_per_session", "kcal_per_session", "sessions"],
+  },
+  exercise: {
+    path: "custom-exercises", label: "Custom exercises", noun: "exercise",
+    example: {
+      slug: "new-exercise", name: "New exercise", category: "strength", level: "beginner", equipment: null,
+      force: null, mechanic: null, primary_muscles: ["quadriceps"], secondary_muscles: [],
+      instructions: ["The first step."],
+    },
+    fields: ["slug", "name", "category", "level", "equipment", "force", "mechanic", "primary_muscles", "secondary_muscles", "instructions"],
   },
 };
-
-/** A package's content, as the editor shows it: what PUT takes. */
-function content(p, kind) {
-  const fields = kind === "meal"
-    ? ["slug", "name", "description", "tags", "diet_tags", "duration_days", "items"]
-    : ["slug", "name", "description", "level", "tags", "equipment", "duration_weeks", "sessions_per_week", "minutes_per_session", "kcal_per_session", "sessions"];
-  return Object.fromEntries(fields.map((f) => [f, p[f]]));
-}
 
 async function admin(page) {
   if (me.role !== "admin") {
     page("Admin", h("p", {}, "This page is for administrators."));
     return;
   }
-  const list = await api("GET", `/${adminKind}-packages?status=all&limit=100`);
+  const kindOf = adminKinds[adminKind];
+  const list = await api("GET", `/${kindOf.path}?status=all&limit=100`);
   // Every write below is conditional on the package as this page shows it: its
   // ETag is read when an action is taken (one request, not one per package on every
   // visit) and used only if the package is still the revision listed, so an action
   // on a package another admin changed meanwhile is refused, not applied.
   const tagOf = async (p) => {
-    const { data, tag } = await tagged(`/${adminKind}-packages/${p.id}`);
+    const { data, tag } = await tagged(`/${kindOf.path}/${p.id}`);
     // The list shows every package's version and status (not its authorship, which
     // the public view of a published package leaves out).
     const same = ["version", "status"].every((field) => data[field] === p[field]);
@@ -1420,16 +1432,15 @@ async function admin(page) {
     return tag;
   };
   const kind = h("select", { name: "kind", id: "admin-kind" },
-    h("option", { value: "meal", selected: adminKind === "meal" }, "Meal packages"),
-    h("option", { value: "workout", selected: adminKind === "workout" }, "Workout packages"));
+    Object.entries(adminKinds).map(([value, { label }]) => h("option", { value, selected: adminKind === value }, label)));
   kind.addEventListener("change", () => {
     adminKind = kind.value;
     render();
   });
   const editor = h("textarea", { name: "package", id: "package-json", spellcheck: "false" });
-  editor.value = JSON.stringify(examples[adminKind], null, 2);
+  editor.value = JSON.stringify(kindOf.example, null, 2);
   let editing = null;
-  const title = h("h2", { id: "editor-title" }, "New package (saved as a draft)");
+  const title = h("h2", { id: "editor-title" }, `New ${kindOf.noun} (saved as a draft)`);
   const save = h("button", { type: "submit" }, "Save");
   const form = h("form", { class: "stack card", id: "package-editor", "aria-labelledby": "editor-title" },
     title, field("Content (JSON)", editor), save);
@@ -1443,10 +1454,10 @@ async function admin(page) {
     }
     await attempt(async () => {
       if (editing) {
-        await api("PUT", `/${adminKind}-packages/${editing.id}`, body, { "If-Match": await tagOf(editing) });
+        await api("PUT", `/${kindOf.path}/${editing.id}`, body, { "If-Match": await tagOf(editing) });
         say(`Saved ${body.name}.`, true);
       } else {
-        await api("POST", `/${adminKind}-packages`, body);
+        await api("POST", `/${kindOf.path}`, body);
         say(`Created ${body.name} as a draft.`, true);
       }
       render();
@@ -1455,7 +1466,7 @@ async function admin(page) {
   const rows = list.items.map((p) => {
     const act = (label, method, path) => h("button", { type: "button", class: "plain", "aria-label": `${label} ${p.name}`,
       onclick: () => attempt(async () => {
-        await api(method, `/${adminKind}-packages/${p.id}${path}`, undefined, { "If-Match": await tagOf(p) });
+        await api(method, `/${kindOf.path}/${p.id}${path}`, undefined, { "If-Match": await tagOf(p) });
         say(`${label}: ${p.name}.`, true);
         render();
       }) }, label);
@@ -1464,7 +1475,7 @@ async function admin(page) {
       h("span", {},
         h("button", { type: "button", class: "plain", "aria-label": `Edit ${p.name}`, onclick: () => {
           editing = p;
-          editor.value = JSON.stringify(content(p, adminKind), null, 2);
+          editor.value = JSON.stringify(Object.fromEntries(kindOf.fields.map((f) => [f, p[f]])), null, 2);
           title.textContent = `Editing ${p.name} (version ${p.version})`;
           editor.focus();
         } }, "Edit"), " ",
@@ -1474,7 +1485,7 @@ async function admin(page) {
         p.status === "draft" && !p.first_published_at ? act("Delete", "DELETE", "") : null));
   });
   page("Admin: catalogue", field("Kind", kind),
-    h("section", { class: "card" }, h("h2", {}, "Packages"), h("ul", { class: "entries", id: "admin-packages" }, rows)),
+    h("section", { class: "card" }, h("h2", {}, kindOf.label), h("ul", { class: "entries", id: "admin-packages" }, rows)),
     form);
 }
 

@@ -92,11 +92,14 @@ fn the_python_client_generates_cleanly_and_walks_a_first_day() {
     }
 
     let email = format!("journey-{}@example.com", uuid::Uuid::now_v7().simple());
+    // The demo administrator adds an exercise on the way.
+    let coach = &balancelife::sample::DEMO_ACCOUNTS[1];
     let journey = run(Command::new(python)
         .env("PYTHONPATH", &package)
         .arg(repository().join("clients/python/journey.py"))
         .arg(format!("http://{addr}"))
-        .arg(&email));
+        .arg(&email)
+        .args([coach.email, coach.password]));
     assert!(printed(&journey).contains("journey ok"));
     stop(service);
 }

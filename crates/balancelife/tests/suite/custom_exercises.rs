@@ -135,6 +135,16 @@ async fn an_added_exercise_is_found_logged_and_counted_once_published(app: TestA
         unlogged.body["error"]["field"],
         json!("sets[0].exercise_id")
     );
+    // Each custom id is read to be checked, so a session may name only so many.
+    let mut made_up = session("2026-03-02T07:00:00Z", &id, 10.0);
+    made_up["sets"] = (0..21)
+        .map(|_| json!({"exercise_id": uuid::Uuid::new_v4().to_string(), "reps": 5}))
+        .collect();
+    let refused = app
+        .post("/api/v1/workout-entries", Some(&user.token), made_up)
+        .await;
+    ok(&refused, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.body["error"]["field"], json!("sets"));
     let unprescribed = app
         .post(
             "/api/v1/workout-packages",
@@ -268,7 +278,8 @@ async fn a_withdrawn_exercise_leaves_the_search_but_not_the_sessions_that_name_i
     ok(&listed, StatusCode::OK);
     assert!(listed.body["items"].as_array().unwrap().is_empty());
 
-    // What names it still reads, and may still be edited, sets and all.    read(&app, &user, &format!("/api/v1/exercises/{id}")).await;
+    // What names it still reads, and may still be edited, sets and all.
+    read(&app, &user, &format!("/api/v1/exercises/{id}")).await;
     let edited = app
         .patch(&entry, Some(&user.token), json!({"notes": "Felt light"}))
         .await;

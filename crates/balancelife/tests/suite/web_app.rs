@@ -645,18 +645,21 @@ async fn a_user_logs_a_weigh_in_sees_the_trend_and_accepts_a_suggested_target() 
 
 /// Logs a set-by-set session's `sets` (reps, kg) of the barbell squat.
 async fn log_squats(client: &Client, sets: &[(&str, &str)]) {
-    fill(
+    log_sets(
         client,
-        "#log-session input[name=exercise_search]",
         "barbell squat",
-    )
-    .await;
-    click(client, "#find-exercise").await;
-    click(
-        client,
         "#exercise-results button[data-exercise-id=barbell-squat]",
+        sets,
     )
     .await;
+}
+
+/// Searches the library for `query` on the Training page, adds the exercise of the
+/// `result` button and fills in `sets` (reps, kg).
+async fn log_sets(client: &Client, query: &str, result: &str, sets: &[(&str, &str)]) {
+    fill(client, "#log-session input[name=exercise_search]", query).await;
+    click(client, "#find-exercise").await;
+    click(client, result).await;
     wait_for(client, "#session-exercises .exercise tbody tr").await;
     for (index, (reps, kg)) in sets.iter().enumerate() {
         let row = format!("#session-exercises tbody tr:nth-child({})", index + 1);
@@ -725,6 +728,73 @@ async fn a_user_logs_a_session_set_by_set_and_sees_the_last_numbers_and_records(
     assert_eq!(workouts["kcal_estimated"], json!(true));
     // Strength 3.5 MET × Ada's 71.5 kg × an hour.
     assert_eq!(kcal, json!(250.3));
+    client.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_admin_adds_an_exercise_that_a_user_then_logs_set_by_set() {
+    let (server, client, base) = browser().await;
+    let slug = format!(
+        "browser-press-{}",
+        &uuid::Uuid::now_v7().simple().to_string()[20..]
+    );
+    let exercise = json!({
+        "slug": slug, "name": "Browser Landmine Press", "category": "strength",
+        "level": "beginner", "equipment": "barbell", "primary_muscles": ["shoulders"],
+        "secondary_muscles": ["triceps"], "instructions": ["Press the bar up and forward."],
+    });
+
+    sign_in(&client, &base, COACH).await;
+    go(&client, &base, "admin", "#package-json").await;
+    choose(&client, "#admin-kind", "Custom exercises").await;
+    client
+        .execute(
+            "document.getElementById('admin-kind').dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    text_until(&client, "#editor-title", "the exercise editor", |t| {
+        t.contains("New exercise")
+    })
+    .await;
+    client
+        .execute(
+            "document.getElementById('package-json').value = arguments[0];",
+            vec![json!(serde_json::to_string_pretty(&exercise).unwrap())],
+        )
+        .await
+        .unwrap();
+    click(&client, "#package-editor button[type=submit]").await;
+    let row = format!("#admin-packages li[data-slug='{slug}']");
+    text_until(&client, &row, "the new draft", |t| t.contains("draft")).await;
+    click(
+        &client,
+        "button[aria-label='Publish Browser Landmine Press']",
+    )
+    .await;
+    text_until(&client, &row, "the publication", |t| {
+        t.contains("published")
+    })
+    .await;
+    sign_out(&client).await;
+
+    // A user finds it beside the bundled exercises and logs it like one of them.
+    sign_in(&client, &base, ADA).await;
+    go(&client, &base, "training", "#log-session").await;
+    log_sets(
+        &client,
+        "browser landmine",
+        "#exercise-results button[data-exercise-id]",
+        &[("8", "20")],
+    )
+    .await;
+    click(&client, "#log-session button[type=submit]").await;
+    text_until(&client, "#records", "the records", |t| {
+        t.contains("Browser Landmine Press") && t.contains("8 × 20 kg")
+    })
+    .await;
     client.close().await.unwrap();
     server.stop().await;
 }

@@ -197,11 +197,14 @@ pub async fn delete<P: EditablePackage>(
             Err(error) => return Err(error.into()),
         }
     }
-    Err(kept_changing())
+    Err(kept_changing::<P>())
 }
 
-fn kept_changing() -> ApiError {
-    ApiError::conflict("the package kept changing under this write; read it again and retry")
+fn kept_changing<P: Package>() -> ApiError {
+    ApiError::conflict(format!(
+        "the {} kept changing under this write; read it again and retry",
+        P::NOUN
+    ))
 }
 
 fn with_status<P: Package>(mut package: P, status: PackageStatus) -> P {
@@ -230,13 +233,16 @@ async fn revise<P: EditablePackage>(
             return Err(ApiError::precondition_failed());
         }
         let mut next = change(&current)?;
-        P::check_references(state.store.as_ref(), &next).await?;
         let content_changed = !same_content(&next, &current);
         if !content_changed && next.status() == current.status() {
             return Ok(answer(StatusCode::OK, &current));
+        } // A change of status alone names nothing new: a package written before
+        // an exercise it names was withdrawn can still be archived.
+        if content_changed {
+            P::check_references(state.store.as_ref(), &next).await?;
         }
         let version = if content_changed {
-            next_version(current.version())?
+            next_version::<P>(current.version())?
         } else {
             current.version()
         };
@@ -261,7 +267,7 @@ async fn revise<P: EditablePackage>(
             Err(error) => return Err(slug_taken(error)),
         }
     }
-    Err(kept_changing())
+    Err(kept_changing::<P>())
 }
 
 /// Whether `next` says what `current` says, leaving status and revision aside.
@@ -272,10 +278,13 @@ fn same_content<P: Package>(next: &P, current: &P) -> bool {
     probe == *current
 }
 
-fn next_version(version: Version) -> ApiResult<Version> {
-    version
-        .next()
-        .ok_or_else(|| ApiError::conflict("the package has had its last possible revision"))
+fn next_version<P: Package>(version: Version) -> ApiResult<Version> {
+    version.next().ok_or_else(|| {
+        ApiError::conflict(format!(
+            "the {} has had its last possible revision",
+            P::NOUN
+        ))
+    })
 }
 
 /// Now, or a millisecond after `previous` if the clock says otherwise: each
@@ -301,7 +310,7 @@ macro_rules! status_endpoint {
     (
         $(#[doc = $doc:literal])*
         fn $name:ident: $method:ident $path:literal, $verb:literal, $singular:literal,
-            $package:ty, $status:expr, $done:literal
+            $package:ty, $status:expr, $done:literal, $id_doc:literal, $missing:literal
     ) => {
         $(#[doc = $doc])*
         #[utoipa::path(
@@ -311,7 +320,7 @@ macro_rules! status_endpoint {
             operation_id = concat!($verb, $singular),
             security(("bearer" = [])),
             params(
-                ("id" = Uuid, Path, description = "Its id"),
+                ("id" = Uuid, Path, description = $id_doc),
                 ("If-Match" = Option<String>, Header,
                     description = "The ETag or the version (\"3\") the change is based on"),
             ),
@@ -320,7 +329,7 @@ macro_rules! status_endpoint {
                     headers(("etag" = String, description = "The revision, for If-Match"))),
                 (status = 401, description = "No valid token", body = ErrorBody),
                 (status = 403, description = "Not an administrator", body = ErrorBody),
-                (status = 404, description = "No such one", body = ErrorBody),
+                (status = 404, description = $missing, body = ErrorBody),
                 (status = 412, description = "Changed since the If-Match revision",
                     body = ErrorBody),
             )
@@ -348,6 +357,9 @@ macro_rules! admin_endpoints {
         unpublish: $unpublish:literal,
         archive: $archive:literal,
         singular: $singular:literal,
+        id_doc: $id_doc:literal,
+        missing: $missing:literal,
+        slug_taken: $slug_taken:literal,
     ) => {
         use axum::extract::State;
         use $crate::api::account::auth::AdminUser;
@@ -367,11 +379,11 @@ macro_rules! admin_endpoints {
             request_body = $input,
             responses(
                 (status = 201, description = "Created as a draft", body = $package,
-                    headers(("location" = String, description = "Its URL"),
+                    headers(("location" = String, description = "Where it lives"),
                         ("etag" = String, description = "The revision, for If-Match"))),
                 (status = 401, description = "No valid token", body = ErrorBody),
                 (status = 403, description = "Not an administrator", body = ErrorBody),
-                (status = 409, description = "Another has the slug", body = ErrorBody),
+                (status = 409, description = $slug_taken, body = ErrorBody),
                 (status = 422, description = "Invalid content", body = ErrorBody),
             )
         )]
@@ -391,7 +403,7 @@ macro_rules! admin_endpoints {
             operation_id = concat!("replace_", $singular),
             security(("bearer" = [])),
             params(
-                ("id" = Uuid, Path, description = "Its id"),
+                ("id" = Uuid, Path, description = $id_doc),
                 ("If-Match" = Option<String>, Header,
                     description = "The ETag or the version (\"3\") the change is based on"),
             ),
@@ -401,8 +413,8 @@ macro_rules! admin_endpoints {
                     headers(("etag" = String, description = "The revision, for If-Match"))),
                 (status = 401, description = "No valid token", body = ErrorBody),
                 (status = 403, description = "Not an administrator", body = ErrorBody),
-                (status = 404, description = "No such one", body = ErrorBody),
-                (status = 409, description = "Another has the slug", body = ErrorBody),
+                (status = 404, description = $missing, body = ErrorBody),
+                (status = 409, description = $slug_taken, body = ErrorBody),
                 (status = 412, description = "Changed since the If-Match revision",
                     body = ErrorBody),
                 (status = 422, description = "Invalid content", body = ErrorBody),
@@ -426,7 +438,7 @@ macro_rules! admin_endpoints {
             operation_id = concat!("update_", $singular),
             security(("bearer" = [])),
             params(
-                ("id" = Uuid, Path, description = "Its id"),
+                ("id" = Uuid, Path, description = $id_doc),
                 ("If-Match" = Option<String>, Header,
                     description = "The ETag or the version (\"3\") the change is based on"),
             ),
@@ -436,8 +448,8 @@ macro_rules! admin_endpoints {
                     headers(("etag" = String, description = "The revision, for If-Match"))),
                 (status = 401, description = "No valid token", body = ErrorBody),
                 (status = 403, description = "Not an administrator", body = ErrorBody),
-                (status = 404, description = "No such one", body = ErrorBody),
-                (status = 409, description = "Another has the slug", body = ErrorBody),
+                (status = 404, description = $missing, body = ErrorBody),
+                (status = 409, description = $slug_taken, body = ErrorBody),
                 (status = 412, description = "Changed since the If-Match revision",
                     body = ErrorBody),
                 (status = 422, description = "Invalid content", body = ErrorBody),
@@ -459,7 +471,7 @@ macro_rules! admin_endpoints {
             /// It leaves the catalogue; what names it (entries, sets, packages) keeps
             /// naming it, and its slug stays taken.
             fn archive: post $archive, "archive_", $singular, $package,
-                PackageStatus::Archived, "Archived"
+                PackageStatus::Archived, "Archived", $id_doc, $missing
         }
 
         /// Deletes a draft that was never published and that nothing names (admins only).
@@ -473,7 +485,7 @@ macro_rules! admin_endpoints {
             operation_id = concat!("delete_", $singular),
             security(("bearer" = [])),
             params(
-                ("id" = Uuid, Path, description = "Its id"),
+                ("id" = Uuid, Path, description = $id_doc),
                 ("If-Match" = Option<String>, Header,
                     description = "The ETag or the version (\"3\") the deletion is based on"),
             ),
@@ -481,7 +493,7 @@ macro_rules! admin_endpoints {
                 (status = 204, description = "Deleted"),
                 (status = 401, description = "No valid token", body = ErrorBody),
                 (status = 403, description = "Not an administrator", body = ErrorBody),
-                (status = 404, description = "No such one", body = ErrorBody),
+                (status = 404, description = $missing, body = ErrorBody),
                 (status = 409, description = "Published once, or entries name it: archive \
                     it instead", body = ErrorBody),
                 (status = 412, description = "Changed since the If-Match revision",
@@ -500,13 +512,13 @@ macro_rules! admin_endpoints {
         status_endpoint! {
             /// Publishes it (admins only): it joins the public catalogue.
             fn publish: post $publish, "publish_", $singular, $package,
-                PackageStatus::Published, "Published"
+                PackageStatus::Published, "Published", $id_doc, $missing
         }
 
         status_endpoint! {
             /// Takes it back to draft (admins only), out of the public catalogue.
             fn unpublish: post $unpublish, "unpublish_", $singular, $package,
-                PackageStatus::Draft, "A draft again"
+                PackageStatus::Draft, "A draft again", $id_doc, $missing
         }
     };
 }
@@ -555,6 +567,9 @@ pub mod meal_packages {
         unpublish: "/api/v1/meal-packages/{id}/unpublish",
         archive: "/api/v1/meal-packages/{id}/archive",
         singular: "meal_package",
+        id_doc: "The package's id",
+        missing: "No such package",
+        slug_taken: "Another package has the slug",
     }
 }
 
@@ -572,6 +587,9 @@ pub mod custom_exercises {
         unpublish: "/api/v1/custom-exercises/{id}/unpublish",
         archive: "/api/v1/custom-exercises/{id}/archive",
         singular: "custom_exercise",
+        id_doc: "The custom exercise's id",
+        missing: "No such custom exercise",
+        slug_taken: "Another custom exercise has the slug",
     }
 }
 
@@ -589,5 +607,8 @@ pub mod workout_packages {
         unpublish: "/api/v1/workout-packages/{id}/unpublish",
         archive: "/api/v1/workout-packages/{id}/archive",
         singular: "workout_package",
+        id_doc: "The package's id",
+        missing: "No such package",
+        slug_taken: "Another package has the slug",
     }
 }

@@ -17,7 +17,7 @@ use crate::domain::{
     Activity, ClientId, DistanceKm, DurationSecs, Effort, Entry, HeartRate, Kcal, LoggedSet,
     MOST_SETS, Notes, Title, User, Version, WorkoutData, to_millis,
 };
-use crate::exercise_book::ExerciseBook;
+use crate::exercise_book::{ExerciseBook, custom_ids};
 use crate::store::{EntryStore, Store, StoreResult};
 
 /// The body of `POST /workout-entries` and `PUT /workout-entries/{id}`.
@@ -155,7 +155,15 @@ impl EntryResource for WorkoutData {
         local_date: NaiveDate,
         data: &mut Self,
     ) -> ApiResult<()> {
-        let book = ExerciseBook::of(store, data.sets.iter().map(|set| &set.exercise_id)).await?;
+        let named = || data.sets.iter().map(|set| &set.exercise_id);
+        // Each is read to be checked: a made-up list must not cost a read a set.
+        if custom_ids(named()).len() > MOST_CUSTOM_EXERCISES {
+            return Err(ApiError::invalid(
+                "sets",
+                format!("a workout names at most {MOST_CUSTOM_EXERCISES} custom exercises"),
+            ));
+        }
+        let book = ExerciseBook::of(store, named()).await?;
         if let Some(index) = data
             .sets
             .iter()
@@ -240,6 +248,10 @@ impl EntryResource for WorkoutData {
         }
     }
 }
+
+/// The most custom exercises (added by administrators) one workout's sets may
+/// name; a session of that many different exercises is already a long one.
+const MOST_CUSTOM_EXERCISES: usize = 20;
 
 /// What `kcal_burned` holds until `complete` estimates it the first time: a number
 /// no estimate of a real session comes to (it needs a second at least, by a body

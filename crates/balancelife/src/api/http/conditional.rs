@@ -29,7 +29,9 @@ pub(super) fn policy(
     with_credentials: bool,
 ) -> Option<String> {
     let api = path.strip_prefix("/api/v1/")?;
-    let catalogue = api.starts_with("meal-packages") || api.starts_with("workout-packages");
+    let catalogue = ["meal-packages", "workout-packages", "custom-exercises"]
+        .iter()
+        .any(|kind| api.starts_with(kind));
     if api == "time-zones" || (catalogue && !with_credentials) {
         Some(format!("public, max-age={catalogue_max_age_secs}"))
     } else if catalogue

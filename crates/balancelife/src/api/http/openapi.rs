@@ -34,7 +34,8 @@ use crate::api::http::error::ErrorBody;
     tags(
         (name = "auth", description = "Registering and signing in"),
         (name = "users", description = "The signed-in user's account and profile"),
-        (name = "catalogue", description = "Meal and workout packages, and logging them"),
+        (name = "catalogue",
+            description = "Meal and workout packages, and logging them; custom exercises"),
         (name = "catalogue administration",
             description = "Writing the catalogue: administrators only"),
         (name = "meal entries", description = "The signed-in user's meal log"),

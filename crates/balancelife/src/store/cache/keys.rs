@@ -5,8 +5,8 @@
 //! |---|---|---|---|
 //! | a user | `{u:<id>}` | `user`, `meal-entries:…`, `workout-entries:…`, `body-metric-entries:…`, `feed-head`, day guards `meal-day:<date>`, `workout-day:<date>`, `body-metric-day:<date>`, the `feed` guard, `gen` | the user's writes (`user`, `feed`), entry writes (their days' guards, `feed`), deleting the user (`gen`) |
 //! | an e-mail | `{e:<sha-256 of it>}` | `user`, `gen` | creating, changing or deleting the user with that e-mail |
-//! | a package | `{meal-package:<id>}`, `{workout-package:<id>}` | `package`, `gen` | writing that package |
-//! | a catalogue listing | `{meal-packages:<status>}`, `{workout-packages:<status>}` (`published`, `draft`, `archived`, `all`) | `page:…`, `gen` | writing a package of its kind that was or is in that listing (`gen`) |
+//! | a package | `{meal-package:<id>}`, `{workout-package:<id>}`, `{custom-exercise:<id>}` | `package`, `gen` | writing that package |
+//! | a catalogue listing | `{meal-packages:<status>}`, `{workout-packages:<status>}`, `{custom-exercises:<status>}` (`published`, `draft`, `archived`, `all`) | `page:…`, `gen` | writing a package of its kind that was or is in that listing (`gen`) |
 //!
 //! Each lookup reads its own scope's generation and guards, never a key every
 //! operation reads, so load spreads over a cluster's masters. A scope is flushed by
@@ -52,7 +52,8 @@ impl Invalidation {
     }
 }
 
-/// The noun a package's keys are named by: `meal-package` or `workout-package`.
+/// The noun a package's keys are named by: `meal-package`, `workout-package` or
+/// `custom-exercise`.
 pub fn package_noun<P: Package>() -> String {
     P::NOUN.replace(' ', "-")
 }
@@ -72,7 +73,7 @@ impl Scope {
         Self(format!("e:{}", email.digest()))
     }
 
-    /// `noun` is `meal-package` or `workout-package`.
+    /// `noun` is `package_noun`'s.
     pub fn package(noun: &str, id: Uuid) -> Self {
         Self(format!("{noun}:{id}"))
     }
