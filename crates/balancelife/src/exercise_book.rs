@@ -13,7 +13,9 @@ use std::collections::{BTreeSet, HashMap};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
-use crate::domain::{CustomExercise, ExerciseId, LibraryExercise, Package, PackageFilter, Version};
+use crate::domain::{
+    CustomExercise, ExerciseId, LibraryExercise, Package, PackageFilter, StatusFilter, Version,
+};
 use crate::exercise_library::library;
 use crate::store::{Optional, PageLimit, PageRequest, Store, StoreResult};
 
@@ -43,6 +45,25 @@ impl ExerciseBook {
             .await?
             .into_iter()
             .map(|(_, version, exercise)| (exercise.id.clone(), (version, exercise)))
+            .collect();
+        Ok(Self { custom })
+    }
+
+    /// Every custom exercise that may be named, for a reader of many sets (an
+    /// export) rather than of some ids.
+    pub async fn every_custom(store: &dyn Store) -> StoreResult<Self> {
+        let filter = PackageFilter {
+            status: StatusFilter::All,
+            ..PackageFilter::default()
+        };
+        let custom = all_custom(store, &filter)
+            .await?
+            .into_iter()
+            .filter(CustomExercise::may_be_named)
+            .map(|exercise| {
+                let described = exercise.described();
+                (described.id.clone(), (exercise.version(), described))
+            })
             .collect();
         Ok(Self { custom })
     }
@@ -111,12 +132,17 @@ async fn read_custom(
 /// Every published custom exercise, as clients see any exercise: what a search
 /// looks through besides the library.
 pub async fn published_custom(store: &dyn Store) -> StoreResult<Vec<LibraryExercise>> {
-    let filter = PackageFilter::default();
+    let published = all_custom(store, &PackageFilter::default()).await?;
+    Ok(published.iter().map(CustomExercise::described).collect())
+}
+
+/// Every custom exercise `filter` lists, page by page.
+async fn all_custom(store: &dyn Store, filter: &PackageFilter) -> StoreResult<Vec<CustomExercise>> {
     let mut found = Vec::new();
     let mut page = PageRequest::first(PageLimit::LARGEST);
     loop {
-        let next = store.custom_exercises().list(&filter, page.clone()).await?;
-        found.extend(next.items.iter().map(CustomExercise::described));
+        let next = store.custom_exercises().list(filter, page.clone()).await?;
+        found.extend(next.items);
         match next.next {
             Some(after) => page.after = Some(after),
             None => return Ok(found),

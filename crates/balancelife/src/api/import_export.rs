@@ -36,6 +36,7 @@ use crate::domain::{
     BodyMetricData, ClientId, Entry, EntryData, EntryPosition, MealData, Notes, User, WorkoutData,
     now,
 };
+use crate::exercise_book::ExerciseBook;
 use crate::store::{DateRange, PageLimit, PageRequest, Written};
 use crate::telemetry::ErrorChain;
 
@@ -246,9 +247,9 @@ async fn json_array<E: EntryResource>(
     out.send(b"]".to_vec()).await
 }
 
-/// One line of the CSV export: the profile, a meal, a workout or a body
-/// measurement. The field names
-/// are the header; a field a line has no value for is an empty cell.
+/// One line of the CSV export: the profile, a meal, a workout, one set of a
+/// workout (after it, under its id) or a body measurement. The field names are the
+/// header; a field a line has no value for is an empty cell.
 #[derive(Serialize, Default)]
 struct CsvRow {
     kind: &'static str,
@@ -270,6 +271,13 @@ struct CsvRow {
     effort: String,
     distance_km: String,
     avg_heart_rate: String,
+    /// A set's: the exercise's id, its repetitions and effort (the load is in
+    /// `weight_kg`), whether it was a warm-up and whether it was done.
+    exercise_id: String,
+    reps: String,
+    rpe: String,
+    warm_up: String,
+    done: String,
     source: String,
     package_id: String,
     package_version: String,
@@ -321,8 +329,14 @@ async fn write_csv(state: &SharedState, user: &User, out: &Writer) -> Result<(),
         csv_chunk(&entries.iter().map(meal_row).collect::<Vec<_>>(), false)
     })
     .await?;
+    // Every exercise a set may name, for the sets' rows to show its name.
+    let book = ExerciseBook::every_custom(state.store.as_ref()).await?;
     send_pages::<WorkoutData>(state, user, out, |entries| {
-        csv_chunk(&entries.iter().map(workout_row).collect::<Vec<_>>(), false)
+        let rows: Vec<CsvRow> = entries
+            .iter()
+            .flat_map(|entry| std::iter::once(workout_row(entry)).chain(set_rows(entry, &book)))
+            .collect();
+        csv_chunk(&rows, false)
     })
     .await?;
     send_pages::<BodyMetricData>(state, user, out, |entries| {
@@ -410,6 +424,31 @@ fn workout_row(entry: &Entry<WorkoutData>) -> CsvRow {
         package_version: opt(d.package.map(|p| p.package_version.get())),
         ..entry_row("workout", entry, d.notes.as_ref())
     }
+}
+
+/// A row for each set of a workout, in the order done, under the workout's id.
+fn set_rows<'a>(
+    entry: &'a Entry<WorkoutData>,
+    book: &'a ExerciseBook,
+) -> impl Iterator<Item = CsvRow> + 'a {
+    entry.data.sets.iter().map(move |set| CsvRow {
+        kind: "set",
+        id: entry.id.to_string(),
+        local_date: entry.local_date.to_string(),
+        at: entry.data.started_at.to_rfc3339(),
+        name: book
+            .get(&set.exercise_id)
+            .map_or_else(String::new, |exercise| text_cell(&exercise.name)),
+        exercise_id: set.exercise_id.to_string(),
+        reps: opt(set.reps.map(|r| r.get())),
+        weight_kg: opt(set.weight_kg.map(f64::from)),
+        rpe: opt(set.rpe.map(f64::from)),
+        duration_s: opt(set.duration_s.map(|d| d.get())),
+        distance_km: opt(set.distance_km.map(|d| d.get())),
+        warm_up: set.warm_up.to_string(),
+        done: set.done.to_string(),
+        ..CsvRow::default()
+    })
 }
 
 fn body_metric_row(entry: &Entry<BodyMetricData>) -> CsvRow {

@@ -290,6 +290,14 @@ async fn a_withdrawn_exercise_leaves_the_search_but_not_the_sessions_that_name_i
         progress["exercises"][0]["name"],
         json!("Sandbag Squat Jump")
     );
+    let exported = crate::training::csv_set_rows(&app, &user).await;
+    assert_eq!(exported.len(), 3);
+    assert!(
+        exported
+            .iter()
+            .all(|row| row["exercise_id"] == id && row["name"] == "Sandbag Squat Jump"),
+        "{exported:?}"
+    );
 
     // Public once, it is archived, never deleted: its id must keep its meaning.
     let deleted = app

@@ -435,6 +435,23 @@ async fn records_the_next_step_and_weekly_volume_follow_the_log(app: TestApp) {
     );
 }
 
+/// The `set` rows of `user`'s CSV export, each by column name.
+pub async fn csv_set_rows(
+    app: &TestApp,
+    user: &TestUser,
+) -> Vec<std::collections::HashMap<String, String>> {
+    let csv = app
+        .get("/api/v1/export?format=csv", Some(&user.token))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let text = csv.body.as_str().expect("CSV text").to_owned();
+    csv::Reader::from_reader(text.as_bytes())
+        .deserialize::<std::collections::HashMap<String, String>>()
+        .map(Result::unwrap)
+        .filter(|row| row["kind"] == "set")
+        .collect()
+}
+
 async fn sets_travel_through_export_and_import(app: TestApp) {
     let user = app
         .register("sets-export", json!({"timezone": "UTC", "weight_kg": 80}))
@@ -446,6 +463,19 @@ async fn sets_travel_through_export_and_import(app: TestApp) {
     let export = app.get("/api/v1/export", Some(&user.token)).await;
     assert_eq!(export.status, StatusCode::OK);
     assert_eq!(export.body["workout_entries"][0]["sets"], logged["sets"]);
+    let sets = csv_set_rows(&app, &user).await;
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    for (column, value) in [
+        ("id", ID),
+        ("exercise_id", SQUAT),
+        ("name", "Barbell Squat"),
+        ("reps", "5"),
+        ("weight_kg", "100"),
+        ("warm_up", "false"),
+        ("done", "true"),
+    ] {
+        assert_eq!(sets[0][column], value, "{column}");
+    }
     let path = format!("/api/v1/workout-entries/{ID}");
     let import = |weight: Value| {
         let (app, user, export, path) = (&app, &user, &export, &path);
