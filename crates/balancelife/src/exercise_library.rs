@@ -30,6 +30,8 @@ pub fn library() -> &'static ExerciseLibrary {
 pub struct ExerciseLibrary {
     exercises: Vec<LibraryExercise>,
     by_id: HashMap<ExerciseId, usize>,
+    /// By name, lower-cased.
+    by_name: HashMap<String, usize>,
     /// Each exercise's name, lower-cased and split into words, for search.
     words: Vec<Vec<String>>,
 }
@@ -55,10 +57,16 @@ impl ExerciseLibrary {
             .enumerate()
             .map(|(index, exercise)| (exercise.id.clone(), index))
             .collect();
+        let by_name = exercises
+            .iter()
+            .enumerate()
+            .map(|(index, exercise)| (exercise.name.to_lowercase(), index))
+            .collect();
         let words = exercises.iter().map(|e| words_of(&e.name)).collect();
         Self {
             exercises,
             by_id,
+            by_name,
             words,
         }
     }
@@ -73,6 +81,13 @@ impl ExerciseLibrary {
 
     pub fn get(&self, id: &ExerciseId) -> Option<&LibraryExercise> {
         self.by_id.get(id).map(|&index| &self.exercises[index])
+    }
+
+    /// The exercise named `name`, whatever its case.
+    pub fn named(&self, name: &str) -> Option<&LibraryExercise> {
+        self.by_name
+            .get(&name.trim().to_lowercase())
+            .map(|&index| &self.exercises[index])
     }
 
     /// The exercises matching `query`: those whose name begins with the text
@@ -158,6 +173,10 @@ mod tests {
         assert_eq!(squat.equipment, Some(Equipment::Barbell));
         assert!(!squat.instructions.is_empty());
         assert!(library.get(&id("no-such-exercise")).is_none());
+        assert_eq!(
+            library.named(" barbell SQUAT").map(|e| e.id.as_str()),
+            Some("barbell-squat")
+        );
     }
 
     #[test]

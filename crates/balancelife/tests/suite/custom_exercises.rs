@@ -331,6 +331,8 @@ async fn what_an_administrator_sends_is_checked_and_only_a_draft_nobody_named_is
             "instructions",
         ),
         (with("slug", json!("Not A Slug")), "slug"),
+        // A bundled exercise's name, in another case.
+        (with("name", json!("barbell squat")), "name"),
     ];
     for (body, field) in refusals {
         let refused = app.post(CUSTOM, Some(&admin.token), body).await;

@@ -13,6 +13,7 @@ use crate::domain::{
     CustomExercise, Equipment, ExerciseCategory, ExerciseLevel, Force, Mechanic, Muscle, Name,
     Notes, PackageStatus, Slug,
 };
+use crate::exercise_library::library;
 
 /// At most this many primary muscles (the library's exercises have up to 3), secondary
 /// muscles (up to 9 there) and instruction steps (up to 21 there).
@@ -90,6 +91,7 @@ impl PackageContent for CustomExercise {
     type Patch = CustomExercisePatch;
 
     fn check(input: &CustomExerciseInput) -> ApiResult<()> {
+        check_name(&input.name)?;
         check_muscles("primary_muscles", &input.primary_muscles, 1, MOST_PRIMARY)?;
         check_muscles(
             "secondary_muscles",
@@ -111,6 +113,9 @@ impl PackageContent for CustomExercise {
     }
 
     fn check_patch(patch: &CustomExercisePatch) -> ApiResult<()> {
+        if let Some(name) = &patch.name {
+            check_name(name)?;
+        }
         if let Some(primary) = &patch.primary_muscles {
             check_muscles("primary_muscles", primary, 1, MOST_PRIMARY)?;
         }
@@ -172,6 +177,21 @@ impl PackageContent for CustomExercise {
         set(&mut input.primary_muscles, patch.primary_muscles);
         set(&mut input.secondary_muscles, patch.secondary_muscles);
         set(&mut input.instructions, patch.instructions);
+    }
+}
+
+/// Refuses the name of a bundled exercise: users would find two of it and not
+/// know which to log.
+fn check_name(name: &Name) -> ApiResult<()> {
+    match library().named(name.as_str()) {
+        Some(bundled) => Err(ApiError::invalid(
+            "name",
+            format!(
+                "the library has an exercise of that name ({}); use it, or name this one apart",
+                bundled.id
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
