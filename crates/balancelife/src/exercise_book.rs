@@ -149,19 +149,3 @@ async fn all_custom(store: &dyn Store, filter: &PackageFilter) -> StoreResult<Ve
         }
     }
 }
-
-/// Exercise `id` as clients see it: of the library, or a custom one that may be
-/// named (a withdrawn one too, so a set logged with it can still be shown).
-pub async fn described(store: &dyn Store, id: &ExerciseId) -> StoreResult<Option<LibraryExercise>> {
-    if let Some(bundled) = library().get(id) {
-        return Ok(Some(bundled.clone()));
-    }
-    let Some(custom) = id.custom() else {
-        return Ok(None);
-    };
-    Ok(read_custom(store, BTreeSet::from([custom]))
-        .await?
-        .into_iter()
-        .next()
-        .map(|(_, _, exercise)| exercise))
-}

@@ -17,7 +17,7 @@ use crate::api::http::state::SharedState;
 use crate::domain::{
     Equipment, ExerciseCategory, ExerciseId, ExerciseLevel, LibraryExercise, Muscle,
 };
-use crate::exercise_book::{described, published_custom};
+use crate::exercise_book::{ExerciseBook, published_custom};
 use crate::exercise_library::{ExerciseQuery, library};
 
 const TAG: &str = "exercises";
@@ -151,7 +151,10 @@ pub async fn get(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> ApiResult<Json<LibraryExercise>> {
     let found = match id.parse::<ExerciseId>() {
-        Ok(id) => described(state.store.as_ref(), &id).await?,
+        Ok(id) => ExerciseBook::of(state.store.as_ref(), [&id])
+            .await?
+            .get(&id)
+            .cloned(),
         Err(_) => None,
     };
     found
