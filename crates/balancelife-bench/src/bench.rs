@@ -933,6 +933,24 @@ pub async fn timed_row<T, Fut>(
 where
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
+    let nothing = || async { Ok(()) };
+    timed_row_after(cached, group, cold, operation, nothing, read, check).await
+}
+
+/// `timed_row`, with `before` run untimed before each read.
+pub async fn timed_row_after<T, Fut, BeforeFut>(
+    cached: &CachedStore,
+    group: &'static str,
+    cold: bool,
+    operation: &'static str,
+    before: impl Fn() -> BeforeFut,
+    read: impl Fn() -> Fut,
+    check: impl Fn(&T) -> anyhow::Result<()>,
+) -> anyhow::Result<Row>
+where
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+    BeforeFut: std::future::Future<Output = anyhow::Result<()>>,
+{
     let mut latencies = crate::measure::histogram();
     for _ in 0..if cold { 5 } else { 30 } {
         if cold {
@@ -941,6 +959,7 @@ where
                 "Redis refused a flush"
             );
         }
+        before().await?;
         let began = std::time::Instant::now();
         let answer = read().await?;
         latencies.saturating_record(

@@ -137,6 +137,9 @@ impl Store for ProbeStore {
     fn foods(&self) -> &dyn balancelife::store::FoodStore {
         self.inner.foods()
     }
+    fn kept_answers(&self) -> &dyn balancelife::store::KeptAnswers {
+        self.inner.kept_answers()
+    }
 }
 
 fn arm(slot: &parking_lot::Mutex<Option<Hold>>) -> Held {

@@ -25,7 +25,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{Datelike, Days, NaiveDate, Utc};
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::body::strength::{self, Lift, NextSession, WorkingSet};
@@ -64,8 +65,8 @@ pub struct TrainingMemo {
 impl Default for TrainingMemo {
     fn default() -> Self {
         Self {
-            progress: Memo::new(),
-            volume: Memo::new(),
+            progress: Memo::new("training-progress"),
+            volume: Memo::new("training-volume"),
         }
     }
 }
@@ -123,13 +124,36 @@ pub fn exercises_in(workouts: &[Entry<WorkoutData>]) -> impl Iterator<Item = &Ex
 /// with (an administrator's edit of one changes the answer, not the head).
 type Kept<V> = (i64, Arc<V>, CustomVersions);
 
+/// An answer as the store keeps it (`store::kept_answers`): with what it was
+/// made at and what it was asked, so a reader checks it as it checks its own.
+/// Written from references, read into owned values.
+#[derive(Serialize, Deserialize)]
+struct Stamped<R, E, K, V> {
+    /// The release that made it: another one may say its answers otherwise.
+    release: R,
+    head: i64,
+    exercises: E,
+    asked: K,
+    answer: V,
+}
+
+/// The release whose answers this one reuses: itself.
+const RELEASE: &str = env!("CARGO_PKG_VERSION");
+
 struct Memo<K, V> {
+    /// The kind its answers are kept under in the store.
+    kind: &'static str,
     kept: moka::sync::Cache<K, Kept<V>>,
 }
 
-impl<K: Hash + Eq + Send + Sync + 'static, V: Send + Sync + 'static> Memo<K, V> {
-    fn new() -> Self {
+impl<K, V> Memo<K, V>
+where
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    V: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    fn new(kind: &'static str) -> Self {
         Self {
+            kind,
             kept: moka::sync::Cache::builder()
                 .max_capacity(MEMO_CAPACITY)
                 .time_to_live(MEMO_LIFE)
@@ -138,8 +162,9 @@ impl<K: Hash + Eq + Send + Sync + 'static, V: Send + Sync + 'static> Memo<K, V> 
     }
 
     /// The answer kept under `key` at user `user_id`'s current feed head, made
-    /// with the custom exercises as they are now, or `compute`'s, kept if the head
-    /// is settled (no write under way).
+    /// with the custom exercises as they are now: this instance's, else the
+    /// store's, else `compute`'s, kept in both if the head is settled (no write
+    /// under way).
     async fn get_or_compute(
         &self,
         store: &dyn Store,
@@ -152,24 +177,86 @@ impl<K: Hash + Eq + Send + Sync + 'static, V: Send + Sync + 'static> Memo<K, V> 
         // keeps the versions of the custom exercises it was made with, so an
         // edit of one made since is seen however the reads interleave.
         let head = store.sync_feed().head(user_id).await?;
-        if head.settled
-            && let Some((seq, answer, exercises)) = self.kept.get(&key)
-            && seq == head.seq
-            && ExerciseBook::still_current(store, &exercises).await?
-        {
-            return Ok(answer);
+        if head.settled {
+            if let Some((seq, answer, exercises)) = self.kept.get(&key)
+                && seq == head.seq
+                && ExerciseBook::still_current(store, &exercises).await?
+            {
+                return Ok(answer);
+            }
+            if let Some((answer, exercises)) = self.stored(store, user_id, &key, head.seq).await
+                && ExerciseBook::still_current(store, &exercises).await?
+            {
+                let answer = Arc::new(answer);
+                self.kept.insert(key, (head.seq, answer.clone(), exercises));
+                return Ok(answer);
+            }
         }
         let (answer, exercises) = compute.await?;
         let answer = Arc::new(answer);
         if head.settled {
+            self.store(store, user_id, &key, head.seq, &answer, &exercises)
+                .await;
             self.kept.insert(key, (head.seq, answer.clone(), exercises));
         }
         Ok(answer)
     }
+
+    /// The store's answer to `key` made at `head` by this release, if it has one.
+    /// The store is a shortcut, never a cause of failure: an error or an answer
+    /// this release cannot read is a miss.
+    async fn stored(
+        &self,
+        store: &dyn Store,
+        user_id: Uuid,
+        key: &K,
+        head: i64,
+    ) -> Option<(V, CustomVersions)> {
+        let bytes = match store.kept_answers().get(user_id, self.kind).await {
+            Ok(bytes) => bytes?,
+            Err(error) => {
+                tracing::debug!(%error, kind = self.kind, "kept answer unreadable; computing");
+                return None;
+            }
+        };
+        let stamped: Stamped<String, CustomVersions, K, V> = serde_json::from_slice(&bytes).ok()?;
+        (stamped.release == RELEASE && stamped.head == head && stamped.asked == *key)
+            .then_some((stamped.answer, stamped.exercises))
+    }
+
+    /// Keeps `answer` in the store for every instance; a failure costs only a
+    /// computation later, so it is logged, not returned.
+    async fn store(
+        &self,
+        store: &dyn Store,
+        user_id: Uuid,
+        key: &K,
+        head: i64,
+        answer: &V,
+        exercises: &CustomVersions,
+    ) {
+        let stamped = Stamped {
+            release: RELEASE,
+            head,
+            exercises,
+            asked: key,
+            answer,
+        };
+        let bytes = match serde_json::to_vec(&stamped) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::warn!(%error, kind = self.kind, "an answer could not be encoded to keep");
+                return;
+            }
+        };
+        if let Err(error) = store.kept_answers().put(user_id, self.kind, bytes).await {
+            tracing::debug!(%error, kind = self.kind, "an answer could not be kept");
+        }
+    }
 }
 
 /// One set as the progress of an exercise shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SetFigures {
     #[schema(required = true)]
     pub reps: Option<u16>,
@@ -198,7 +285,7 @@ impl From<&LoggedSet> for SetFigures {
 }
 
 /// The last session of an exercise: its done sets, in order.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LastSession {
     pub date: NaiveDate,
     pub entry_id: Uuid,
@@ -206,7 +293,7 @@ pub struct LastSession {
 }
 
 /// A record: `weight_kg` lifted for `reps` (or more), first on `date`.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecordLift {
     pub reps: u32,
     pub weight_kg: f64,
@@ -214,25 +301,35 @@ pub struct RecordLift {
 }
 
 /// The best estimated one-repetition maximum (Epley) and the lift that gave it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BestEstimate {
     pub one_rep_max_kg: f64,
     pub from: RecordLift,
 }
 
+/// Which rule of double progression a next step follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgressionRule {
+    /// Every working set reached the top of the range: more weight.
+    AddWeight,
+    /// The same weight, one more repetition on the sets that fell short.
+    AddReps,
+}
+
 /// What double progression suggests for the next session.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NextStep {
     /// `add_weight`: every working set reached the top of the range; `add_reps`:
     /// the same weight, one more repetition on the sets that fell short.
-    pub rule: &'static str,
+    pub rule: ProgressionRule,
     pub weight_kg: f64,
     /// The repetitions to aim for on every set.
     pub reps: u32,
 }
 
 /// One exercise's progress.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExerciseProgress {
     pub exercise_id: ExerciseId,
     pub name: String,
@@ -312,12 +409,12 @@ pub fn progress(
                 let next = strength::next_session(working, low, high, strength::DEFAULT_STEP_KG)
                     .map(|next| match next {
                         NextSession::AddWeight { weight_kg, reps } => NextStep {
-                            rule: "add_weight",
+                            rule: ProgressionRule::AddWeight,
                             weight_kg,
                             reps,
                         },
                         NextSession::AddReps { weight_kg } => NextStep {
-                            rule: "add_reps",
+                            rule: ProgressionRule::AddReps,
                             weight_kg,
                             reps: working
                                 .iter()
@@ -398,7 +495,7 @@ pub fn monday(day: NaiveDate) -> NaiveDate {
 }
 
 /// A muscle group's work in one week.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MuscleVolume {
     /// Working sets: 1 for a primary muscle, ½ for a secondary one.
     pub sets: f64,
@@ -409,7 +506,7 @@ pub struct MuscleVolume {
 }
 
 /// One week's volume, from its Monday.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WeekVolume {
     pub week_of: NaiveDate,
     /// Only the muscles trained that week.
@@ -567,6 +664,80 @@ mod tests {
         );
     }
 
+    /// A second instance (a fresh memo) takes the answer the first kept in the
+    /// store, at the same head only, and from the same release only. The kept
+    /// answer is altered so that taking it shows.
+    #[tokio::test]
+    async fn an_answer_kept_in_the_store_is_taken_by_another_instance_until_the_head_moves() {
+        const SQUAT: &str = "barbell-squat";
+        let store = crate::store::memory::MemoryStore::new();
+        let now = Utc.with_ymd_and_hms(2026, 3, 20, 12, 0, 0).unwrap();
+        let user = crate::sample::demo_users(now).remove(0);
+        store.create_user(user.clone()).await.unwrap();
+        let mine = |d, sets| Entry {
+            user_id: user.id,
+            ..workout(d, sets)
+        };
+        let workouts = store.workout_entries();
+        workouts
+            .create(mine(2, vec![set(SQUAT, 5, Some(100.0))]))
+            .await
+            .unwrap();
+        let first = TrainingMemo::default();
+        let computed = first.progress(&store, &user, 8, 12).await.unwrap();
+        assert_eq!(computed[0].sessions, 1);
+
+        let kept = store.kept_answers();
+        let alter = |release: &str| {
+            let release = release.to_owned();
+            async move {
+                let bytes = kept.get(user.id, "training-progress").await.unwrap();
+                let mut stamped: serde_json::Value =
+                    serde_json::from_slice(&bytes.unwrap()).unwrap();
+                stamped["answer"][0]["sessions"] = 99.into();
+                stamped["release"] = release.into();
+                let bytes = serde_json::to_vec(&stamped).unwrap();
+                kept.put(user.id, "training-progress", bytes).await.unwrap();
+            }
+        };
+        alter(RELEASE).await;
+        let second = TrainingMemo::default();
+        let taken = second.progress(&store, &user, 8, 12).await.unwrap();
+        assert_eq!(taken[0].sessions, 99, "taken from the store");
+        let other_range = TrainingMemo::default()
+            .progress(&store, &user, 5, 5)
+            .await
+            .unwrap();
+        assert_eq!(other_range[0].sessions, 1, "asked otherwise: computed");
+        let again = TrainingMemo::default();
+        let kept_again = again.progress(&store, &user, 8, 12).await.unwrap();
+        assert_eq!(
+            kept_again[0].sessions, 1,
+            "kept in place of the other range's"
+        );
+
+        alter("0.0.0-another").await;
+        let third = TrainingMemo::default();
+        let recomputed = third.progress(&store, &user, 8, 12).await.unwrap();
+        assert_eq!(recomputed[0].sessions, 1, "another release's: computed");
+
+        alter(RELEASE).await;
+        workouts
+            .create(mine(9, vec![set(SQUAT, 5, Some(102.5))]))
+            .await
+            .unwrap();
+        let after_write = TrainingMemo::default()
+            .progress(&store, &user, 8, 12)
+            .await
+            .unwrap();
+        assert_eq!(after_write[0].sessions, 2, "the head moved: computed");
+        assert_eq!(
+            second.progress(&store, &user, 8, 12).await.unwrap()[0].sessions,
+            2,
+            "the instance that took it sees the write too"
+        );
+    }
+
     #[test]
     fn progress_gives_records_the_last_session_and_the_next_step() {
         const SQUAT: &str = "barbell-squat";
@@ -617,7 +788,7 @@ mod tests {
         assert_eq!(
             squat.next,
             Some(NextStep {
-                rule: "add_weight",
+                rule: ProgressionRule::AddWeight,
                 weight_kg: 82.5,
                 reps: 8
             })
@@ -628,7 +799,7 @@ mod tests {
         assert_eq!(
             short[0].next,
             Some(NextStep {
-                rule: "add_reps",
+                rule: ProgressionRule::AddReps,
                 weight_kg: 100.0,
                 reps: 8
             }),

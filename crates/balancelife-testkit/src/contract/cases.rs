@@ -164,6 +164,52 @@ pub async fn updating_or_deleting_a_missing_user_is_not_found(store: S) {
     assert_not_found(store.delete_user(ghost.id).await);
 }
 
+/// Kept answers are bytes by user and kind: the newest in place of the older,
+/// one user's never another's, and gone with their user.
+pub async fn kept_answers_are_read_back_by_user_and_kind_until_the_user_is_deleted(store: S) {
+    let leaving = new_user(&store).await;
+    let staying = new_user(&store).await;
+    let answers = store.kept_answers();
+    let read = |user: &User, kind: &'static str| {
+        let id = user.id;
+        async move { answers.get(id, kind).await.unwrap() }
+    };
+    assert_eq!(read(&leaving, "records").await, None, "none kept yet");
+    answers
+        .put(leaving.id, "records", b"first".to_vec())
+        .await
+        .unwrap();
+    answers
+        .put(leaving.id, "volume", b"of another kind".to_vec())
+        .await
+        .unwrap();
+    answers
+        .put(staying.id, "records", b"another user's".to_vec())
+        .await
+        .unwrap();
+    answers
+        .put(leaving.id, "records", b"second".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(read(&leaving, "records").await, Some(b"second".to_vec()));
+    assert_eq!(
+        read(&leaving, "volume").await,
+        Some(b"of another kind".to_vec())
+    );
+    assert_eq!(
+        read(&staying, "records").await,
+        Some(b"another user's".to_vec())
+    );
+
+    store.delete_user(leaving.id).await.unwrap();
+    assert_eq!(read(&leaving, "records").await, None);
+    assert_eq!(read(&leaving, "volume").await, None);
+    assert_eq!(
+        read(&staying, "records").await,
+        Some(b"another user's".to_vec())
+    );
+}
+
 pub async fn deleting_a_user_deletes_their_entries_and_no_one_elses(store: S) {
     let leaving = new_user(&store).await;
     let staying = new_user(&store).await;

@@ -62,6 +62,7 @@ macro_rules! contract_tests {
             upserting_a_package_is_idempotent,
             a_slug_held_by_another_package_conflicts,
             custom_exercises_are_kept_whole_and_revised_like_packages,
+            kept_answers_are_read_back_by_user_and_kind_until_the_user_is_deleted,
             a_missing_package_is_not_found,
         );
         mod meal_entries {

@@ -6,6 +6,7 @@ pub mod cache;
 mod encoded;
 pub mod foods;
 pub mod health;
+pub mod kept_answers;
 pub mod memory;
 pub mod mongo;
 mod page;
@@ -30,6 +31,7 @@ pub use batches::BatchStore;
 pub use encoded::{Encoded, tag_of};
 pub use foods::FoodStore;
 pub use health::HealthStore;
+pub use kept_answers::KeptAnswers;
 pub use page::{DateRange, Page, PageLimit, PageRequest};
 pub use sync_feed::SyncFeed;
 
@@ -285,6 +287,8 @@ pub trait Store: Send + Sync {
     fn batches(&self) -> &dyn BatchStore;
     /// Samples from health platforms (`domain::health`).
     fn health_samples(&self) -> &dyn HealthStore;
+    /// Answers computed from a user's data, kept for reuse (`kept_answers`).
+    fn kept_answers(&self) -> &dyn KeptAnswers;
 }
 
 /// A read-mostly catalogue of one package kind, listed in slug order.

@@ -97,6 +97,9 @@ async fn indexes_exist_with_the_intended_keys_and_uniqueness() {
         summary("health_samples",   "_id_",             &id,                                   true),
         summary("health_samples",   "user_kind_start",  &doc! { "user_id": 1, "kind": 1, "start": 1 }, false),
         summary("sync_batches",     "expires_at_ttl",   &doc! { "expires_at": 1 },             false),
+        summary("kept_answers",     "_id_",             &id,                                   true),
+        summary("kept_answers",     "u",                &doc! { "u": 1 },                      false),
+        summary("kept_answers",     "expires_at_ttl",   &doc! { "expires_at": 1 },             false),
         // Not an index of ours: the record of the migrations that ran.
         summary("migrations",       "_id_",             &id,                                   true),
     ]);

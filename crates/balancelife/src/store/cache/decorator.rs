@@ -436,6 +436,12 @@ impl Store for CachedStore {
     fn foods(&self) -> &dyn crate::store::FoodStore {
         self.core.inner.foods()
     }
+
+    /// Not cached: each instance reads an answer once per change of what it was
+    /// made from (its memo keeps it in process then), and checks it on reading.
+    fn kept_answers(&self) -> &dyn crate::store::KeptAnswers {
+        self.core.inner.kept_answers()
+    }
 }
 
 type PackageSelector<P> = fn(&dyn Store) -> &dyn PackageStore<P>;

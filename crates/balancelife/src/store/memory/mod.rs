@@ -12,6 +12,7 @@ mod batches;
 mod feed;
 mod foods;
 mod health;
+mod kept_answers;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use self::batches::BatchTable;
 use self::feed::Feeds;
 use self::foods::FoodTable;
 use self::health::HealthTable;
+use self::kept_answers::AnswerTable;
 use super::sync_feed::{
     DEFAULT_TOMBSTONE_RETENTION, FeedHead, FeedKind, FeedPage, FeedPosition, FeedRecord, SyncFeed,
     next_position,
@@ -54,6 +56,7 @@ pub struct MemoryStore {
     users: Arc<RwLock<Users>>,
     feeds: Arc<Mutex<Feeds>>,
     batches: BatchTable,
+    kept_answers: AnswerTable,
     health: HealthTable,
     meal_packages: PackageTable<MealPackage>,
     workout_packages: PackageTable<WorkoutPackage>,
@@ -86,6 +89,7 @@ impl MemoryStore {
             users,
             feeds,
             batches: BatchTable::default(),
+            kept_answers: AnswerTable::default(),
         }
     }
 }
@@ -185,6 +189,7 @@ impl Store for MemoryStore {
         self.foods.remove_owner(id);
         self.health.remove_owner(id);
         self.batches.remove_owner(id);
+        self.kept_answers.remove_owner(id);
         self.feeds.lock().forget(id);
         Ok(user)
     }
@@ -223,6 +228,10 @@ impl Store for MemoryStore {
 
     fn batches(&self) -> &dyn super::BatchStore {
         &self.batches
+    }
+
+    fn kept_answers(&self) -> &dyn super::KeptAnswers {
+        &self.kept_answers
     }
 
     fn health_samples(&self) -> &dyn super::HealthStore {

@@ -24,6 +24,9 @@ pub const SYNC_MARKERS: &str = "sync_markers";
 /// The answers of batches of writes, kept for a resend.
 pub const SYNC_BATCHES: &str = "sync_batches";
 
+/// Answers computed from a user's data, kept for reuse.
+pub const KEPT_ANSWERS: &str = "kept_answers";
+
 /// Samples from health platforms.
 pub const HEALTH_SAMPLES: &str = "health_samples";
 

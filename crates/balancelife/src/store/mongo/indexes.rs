@@ -8,8 +8,8 @@ use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
 use super::collections::{
-    BODY_METRICS, CUSTOM_EXERCISES, FOODS, HEALTH_SAMPLES, MEAL_ENTRIES, MEAL_PACKAGES,
-    SYNC_BATCHES, SYNC_MARKERS, USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES,
+    BODY_METRICS, CUSTOM_EXERCISES, FOODS, HEALTH_SAMPLES, KEPT_ANSWERS, MEAL_ENTRIES,
+    MEAL_PACKAGES, SYNC_BATCHES, SYNC_MARKERS, USERS, WORKOUT_ENTRIES, WORKOUT_PACKAGES,
 };
 use super::deletion_notes;
 use super::errors::bounded;
@@ -88,6 +88,8 @@ fn expected_indexes() -> Vec<(&'static str, &'static str, Document, bool)> {
         ),
         // A deleted user's kept batch answers.
         (SYNC_BATCHES, "u", doc! { "u": 1 }, false),
+        // A deleted user's kept answers.
+        (KEPT_ANSWERS, "u", doc! { "u": 1 }, false),
         // A user's sync feed, in its order.
         (
             SYNC_MARKERS,
@@ -135,7 +137,10 @@ pub async fn ensure(db: &Database, timeout: Duration) -> StoreResult<()> {
     bounded(timeout, markers.create_index(expiry.clone())).await?;
     // A batch's answer, kept for a resend, carries when it expires.
     let batches = db.collection::<Document>(SYNC_BATCHES);
-    bounded(timeout, batches.create_index(expiry)).await?;
+    bounded(timeout, batches.create_index(expiry.clone())).await?;
+    // A kept answer carries when it may be dropped.
+    let answers = db.collection::<Document>(KEPT_ANSWERS);
+    bounded(timeout, answers.create_index(expiry)).await?;
     ensure_food_indexes(db, timeout).await
 }
 

@@ -15,6 +15,7 @@ mod feed;
 mod foods;
 mod health;
 mod indexes;
+mod kept_answers;
 mod migrations;
 mod packages;
 
@@ -35,8 +36,8 @@ use uuid::Uuid;
 
 use self::batches::MongoBatches;
 use self::collections::{
-    CUSTOM_EXERCISES, FOODS, HEALTH_SAMPLES, MEAL_PACKAGES, SYNC_BATCHES, SYNC_CLOCKS,
-    SYNC_MARKERS, USERS, WORKOUT_PACKAGES,
+    CUSTOM_EXERCISES, FOODS, HEALTH_SAMPLES, KEPT_ANSWERS, MEAL_PACKAGES, SYNC_BATCHES,
+    SYNC_CLOCKS, SYNC_MARKERS, USERS, WORKOUT_PACKAGES,
 };
 pub use self::deletion_notes::DeletionNotes;
 use self::documents::{EntryDocument, UserDoc};
@@ -46,6 +47,7 @@ use self::errors::{Rejected, bounded, detached, detached_write, insert_unless_ta
 use self::feed::{FeedClock, Intent, MongoFeed};
 use self::foods::MongoFoods;
 use self::health::MongoHealth;
+use self::kept_answers::MongoKeptAnswers;
 use self::packages::MongoPackages;
 use super::{
     ComponentHealth, ComponentStatus, EntryStore, FoodStore, Optional, PackageStore, Store,
@@ -80,6 +82,7 @@ pub struct MongoStore {
     clock: Arc<FeedClock>,
     feed: MongoFeed,
     batches: MongoBatches,
+    kept_answers: MongoKeptAnswers,
     health: MongoHealth,
 }
 
@@ -159,6 +162,7 @@ impl MongoStore {
         );
         Self {
             batches: MongoBatches::new(db.collection(SYNC_BATCHES), timeout),
+            kept_answers: MongoKeptAnswers::new(db.collection(KEPT_ANSWERS), timeout),
             health: MongoHealth::new(db.collection(HEALTH_SAMPLES), raw_users.clone(), timeout),
             users: db.collection(USERS),
             meal_packages: MongoPackages::new(db.collection(MEAL_PACKAGES), timeout),
@@ -295,6 +299,9 @@ impl MongoStore {
         self.foods.delete_owned_by(id, Some(&mut session)).await?;
         self.health.delete_owned_by(id, Some(&mut session)).await?;
         self.batches.delete_owned_by(id, Some(&mut session)).await?;
+        self.kept_answers
+            .delete_owned_by(id, Some(&mut session))
+            .await?;
         self.clock.forget(id, Some(&mut session)).await?;
         bounded(self.timeout, session.commit_transaction()).await?;
         Ok(User::from(deleted))
@@ -321,6 +328,7 @@ impl MongoStore {
         self.foods.delete_owned_by(id, None).await?;
         self.health.delete_owned_by(id, None).await?;
         self.batches.delete_owned_by(id, None).await?;
+        self.kept_answers.delete_owned_by(id, None).await?;
         self.clock.forget(id, None).await?;
         deleted.map(User::from).ok_or(StoreError::NotFound)
     }
@@ -593,5 +601,9 @@ impl Store for MongoStore {
 
     fn health_samples(&self) -> &dyn super::HealthStore {
         &self.health
+    }
+
+    fn kept_answers(&self) -> &dyn super::KeptAnswers {
+        &self.kept_answers
     }
 }
