@@ -140,6 +140,9 @@ impl Store for ProbeStore {
     fn kept_answers(&self) -> &dyn balancelife::store::KeptAnswers {
         self.inner.kept_answers()
     }
+    fn primary(&self) -> &dyn Store {
+        self.inner.primary()
+    }
 }
 
 fn arm(slot: &parking_lot::Mutex<Option<Hold>>) -> Held {

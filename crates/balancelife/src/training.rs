@@ -17,7 +17,10 @@
 //! feed head they were computed at: every write of anything the user owns moves
 //! the head, so an answer kept at the current head is the answer. Reading the head
 //! is one cached read; reading a whole history is not, and its records are asked
-//! for every time a session is logged.
+//! for every time a session is logged. They are kept in process and in the store
+//! (`store::kept_answers`), where another instance, or this one after a restart,
+//! takes them; as one lives there until its user writes again, past the cache's
+//! one-second promise, it is made from the workouts read past the cache.
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -82,7 +85,8 @@ impl TrainingMemo {
     ) -> StoreResult<Arc<Vec<ExerciseProgress>>> {
         self.progress
             .get_or_compute(store, user.id, (user.id, low, high), async {
-                let workouts = all_workouts(store, user).await?;
+                // Past the cache: a kept answer outlives its promise.
+                let workouts = all_workouts(store.primary(), user).await?;
                 let book = ExerciseBook::of(store, exercises_in(&workouts)).await?;
                 Ok((
                     progress(&workouts, &book, low, high),
@@ -101,7 +105,8 @@ impl TrainingMemo {
     ) -> StoreResult<Arc<Vec<WeekVolume>>> {
         self.volume
             .get_or_compute(store, user.id, (user.id, range.from(), range.to()), async {
-                let workouts = all_entries(store.workout_entries(), user.id, range).await?;
+                let workouts =
+                    all_entries(store.primary().workout_entries(), user.id, range).await?;
                 let book = ExerciseBook::of(store, exercises_in(&workouts)).await?;
                 Ok((
                     weekly_volume(&workouts, &book, range),

@@ -289,6 +289,11 @@ pub trait Store: Send + Sync {
     fn health_samples(&self) -> &dyn HealthStore;
     /// Answers computed from a user's data, kept for reuse (`kept_answers`).
     fn kept_answers(&self) -> &dyn KeptAnswers;
+
+    /// This store past any cache: what an answer that outlives the cache's
+    /// one-second promise is made from (a kept answer lives until its user
+    /// writes again). The store itself where it has no cache.
+    fn primary(&self) -> &dyn Store;
 }
 
 /// A read-mostly catalogue of one package kind, listed in slug order.

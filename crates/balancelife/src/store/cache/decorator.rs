@@ -442,6 +442,10 @@ impl Store for CachedStore {
     fn kept_answers(&self) -> &dyn crate::store::KeptAnswers {
         self.core.inner.kept_answers()
     }
+
+    fn primary(&self) -> &dyn Store {
+        self.core.inner.primary()
+    }
 }
 
 type PackageSelector<P> = fn(&dyn Store) -> &dyn PackageStore<P>;

@@ -234,6 +234,10 @@ impl Store for MemoryStore {
         &self.kept_answers
     }
 
+    fn primary(&self) -> &dyn Store {
+        self
+    }
+
     fn health_samples(&self) -> &dyn super::HealthStore {
         &self.health
     }

@@ -606,4 +606,8 @@ impl Store for MongoStore {
     fn kept_answers(&self) -> &dyn super::KeptAnswers {
         &self.kept_answers
     }
+
+    fn primary(&self) -> &dyn Store {
+        self
+    }
 }
