@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use anyhow::Context as _;
 use chrono::{Datelike, Duration as Days, TimeZone, Utc};
 
 use balancelife::domain::*;
@@ -32,9 +33,9 @@ pub enum Before {
     Restart,
     /// Nothing: the instance's memo holds the answer.
     Nothing,
-    /// A session logged by the user today: every write of theirs moves the sync
+    /// An edit of the user's newest session: every write of theirs moves the sync
     /// feed head, so the answer is computed again, and this one voids the cached
-    /// lists of its days.
+    /// lists of its day.
     Write,
 }
 
@@ -122,12 +123,30 @@ pub async fn measure(mongo: &MongoStore, cached: &Arc<CachedStore>) -> anyhow::R
     })
     .await?;
     let year = DateRange::new(first, last)?;
+    // The floor first, on the history every other row starts from.
+    let read = || async { Ok(all_entries(mongo.workout_entries(), user.id, year).await?) };
+    let check = |workouts: &Vec<Entry<WorkoutData>>| {
+        anyhow::ensure!(workouts.len() > 200, "{} workouts", workouts.len());
+        Ok(())
+    };
+    let nothing = || async { Ok(()) };
+    let floor = timed_row_after(cached, "training", false, FLOOR, nothing, read, check).await?;
+    // The session a write edits: the newest, its last set one repetition up or
+    // back, so the history keeps its size.
+    let week_before = year.to() - Days::days(7);
+    let newest = all_entries(
+        mongo.workout_entries(),
+        user.id,
+        DateRange::new(week_before, last)?,
+    )
+    .await?
+    .pop()
+    .context("a session in the last week")?;
     let store: &dyn Store = cached.as_ref();
     // One instance's, as the service keeps one; a cold read starts without it,
     // as after a restart.
     let warm = Arc::new(TrainingMemo::default());
-    // Sessions logged today, one before each read after a write.
-    let logged = AtomicU32::new(0);
+    let edits = AtomicU32::new(0);
     let mut rows = Vec::new();
     for (read, before, operation) in ROWS {
         let cold = before == Before::Restart;
@@ -140,11 +159,12 @@ pub async fn measure(mongo: &MongoStore, cached: &Arc<CachedStore>) -> anyhow::R
         };
         let write = || async {
             if before == Before::Write {
-                let n = logged.fetch_add(1, Ordering::Relaxed);
-                let mut workout =
-                    balancelife_testkit::fixtures::entry::<WorkoutData>(user.id, n + 1, now());
-                workout.data.sets = session(n);
-                store.workout_entries().create(workout).await?;
+                let up = edits.fetch_add(1, Ordering::Relaxed).is_multiple_of(2);
+                let mut edited = newest.clone();
+                if let Some(set) = edited.data.sets.last_mut() {
+                    set.reps = Some(Reps::try_from(if up { 9 } else { 8 })?);
+                }
+                store.workout_entries().put(edited).await?;
             }
             Ok(())
         };
@@ -176,13 +196,6 @@ pub async fn measure(mongo: &MongoStore, cached: &Arc<CachedStore>) -> anyhow::R
         };
         rows.push(row);
     }
-    let read = || async { Ok(all_entries(mongo.workout_entries(), user.id, year).await?) };
-    let check = |workouts: &Vec<Entry<WorkoutData>>| {
-        anyhow::ensure!(workouts.len() > 200, "{} workouts", workouts.len());
-        Ok(())
-    };
-    let nothing = || async { Ok(()) };
-    let floor = timed_row_after(cached, "training", false, FLOOR, nothing, read, check).await?;
     rows.push(floor);
     Ok(rows)
 }

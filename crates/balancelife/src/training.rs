@@ -35,7 +35,7 @@ use uuid::Uuid;
 use crate::body::strength::{self, Lift, NextSession, WorkingSet};
 use crate::domain::{Entry, ExerciseId, LoggedSet, Muscle, User, WorkoutData, earliest_day};
 use crate::exercise_book::{CustomVersions, ExerciseBook};
-use crate::store::{DateRange, Store, StoreResult, all_entries};
+use crate::store::{DateRange, Store, StoreError, StoreResult, all_entries};
 
 /// The repetition range double progression aims for unless the caller names one.
 pub const DEFAULT_REP_RANGE: (u32, u32) = (8, 12);
@@ -50,10 +50,18 @@ pub async fn all_workouts(store: &dyn Store, user: &User) -> StoreResult<Vec<Ent
     all_entries(store.workout_entries(), user.id, range).await
 }
 
-/// How long a kept answer may be used without a write moving the head: it bounds
-/// how long a cache that lagged behind a write (never past its promise of a
-/// second) could keep an answer made from it.
+/// How long an instance keeps an answer in process: the memory of users gone
+/// quiet is freed, and the store still has their answers. What makes an answer
+/// right is its stamp: it is made from the workouts past the cache, at least as
+/// new as the head it is stamped with; the head is read through the cache, which
+/// lags a write by no more than its promise (a second; on a standalone MongoDB,
+/// where no change stream follows writers that died, its TTL).
 const MEMO_LIFE: Duration = Duration::from_secs(60);
+
+/// How long a read or a write of the store's kept answers may take: they are a
+/// shortcut, worth less than computing (tens of milliseconds) when the store is
+/// slow, and their failure is a computation, never an error.
+const KEPT_ANSWER_DEADLINE: Duration = Duration::from_millis(100);
 
 /// The most answers kept of each kind, each a few kilobytes.
 const MEMO_CAPACITY: u64 = 10_000;
@@ -131,19 +139,22 @@ type Kept<V> = (i64, Arc<V>, CustomVersions);
 
 /// An answer as the store keeps it (`store::kept_answers`): with what it was
 /// made at and what it was asked, so a reader checks it as it checks its own.
-/// Written from references, read into owned values.
+/// Written from references, read into owned values, as MessagePack: JSON would
+/// not give back every `f64` bit for bit, and a taken answer must be the one
+/// computed.
 #[derive(Serialize, Deserialize)]
 struct Stamped<R, E, K, V> {
-    /// The release that made it: another one may say its answers otherwise.
-    release: R,
+    /// The build that made it: another one may compute answers otherwise.
+    build: R,
     head: i64,
     exercises: E,
     asked: K,
     answer: V,
 }
 
-/// The release whose answers this one reuses: itself.
-const RELEASE: &str = env!("CARGO_PKG_VERSION");
+/// The build whose answers this one takes: one of the same sources (`build.rs`
+/// fingerprints them; the package version does not move with every change).
+const BUILD: &str = env!("BALANCELIFE_SOURCE_ID");
 
 struct Memo<K, V> {
     /// The kind its answers are kept under in the store.
@@ -207,9 +218,9 @@ where
         Ok(answer)
     }
 
-    /// The store's answer to `key` made at `head` by this release, if it has one.
-    /// The store is a shortcut, never a cause of failure: an error or an answer
-    /// this release cannot read is a miss.
+    /// The store's answer to `key` made at `head` by this build, if it has one.
+    /// The store is a shortcut, never a cause of failure: an error, a slow store
+    /// or an answer this build did not make is a miss.
     async fn stored(
         &self,
         store: &dyn Store,
@@ -217,20 +228,26 @@ where
         key: &K,
         head: i64,
     ) -> Option<(V, CustomVersions)> {
-        let bytes = match store.kept_answers().get(user_id, self.kind).await {
-            Ok(bytes) => bytes?,
-            Err(error) => {
+        let read = store.kept_answers().get(user_id, self.kind);
+        let bytes = match tokio::time::timeout(KEPT_ANSWER_DEADLINE, read).await {
+            Ok(Ok(bytes)) => bytes?,
+            Ok(Err(error)) => {
                 tracing::debug!(%error, kind = self.kind, "kept answer unreadable; computing");
                 return None;
             }
+            Err(_) => {
+                tracing::debug!(kind = self.kind, "kept answer too slow; computing");
+                return None;
+            }
         };
-        let stamped: Stamped<String, CustomVersions, K, V> = serde_json::from_slice(&bytes).ok()?;
-        (stamped.release == RELEASE && stamped.head == head && stamped.asked == *key)
+        let stamped: Stamped<String, CustomVersions, K, V> = rmp_serde::from_slice(&bytes).ok()?;
+        (stamped.build == BUILD && stamped.head == head && stamped.asked == *key)
             .then_some((stamped.answer, stamped.exercises))
     }
 
     /// Keeps `answer` in the store for every instance; a failure costs only a
-    /// computation later, so it is logged, not returned.
+    /// computation later, so it is logged, not returned. A user deleted while
+    /// the answer was made has their answers forgotten again.
     async fn store(
         &self,
         store: &dyn Store,
@@ -241,21 +258,32 @@ where
         exercises: &CustomVersions,
     ) {
         let stamped = Stamped {
-            release: RELEASE,
+            build: BUILD,
             head,
             exercises,
             asked: key,
             answer,
         };
-        let bytes = match serde_json::to_vec(&stamped) {
+        let bytes = match rmp_serde::to_vec_named(&stamped) {
             Ok(bytes) => bytes,
             Err(error) => {
                 tracing::warn!(%error, kind = self.kind, "an answer could not be encoded to keep");
                 return;
             }
         };
-        if let Err(error) = store.kept_answers().put(user_id, self.kind, bytes).await {
-            tracing::debug!(%error, kind = self.kind, "an answer could not be kept");
+        let kept = async {
+            store.kept_answers().put(user_id, self.kind, bytes).await?;
+            if let Err(StoreError::NotFound) = store.get_user_stored(user_id).await {
+                store.kept_answers().forget(user_id).await?;
+            }
+            StoreResult::Ok(())
+        };
+        match tokio::time::timeout(KEPT_ANSWER_DEADLINE, kept).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::debug!(%error, kind = self.kind, "an answer could not be kept")
+            }
+            Err(_) => tracing::debug!(kind = self.kind, "keeping an answer took too long"),
         }
     }
 }
@@ -670,7 +698,7 @@ mod tests {
     }
 
     /// A second instance (a fresh memo) takes the answer the first kept in the
-    /// store, at the same head only, and from the same release only. The kept
+    /// store, at the same head only, and from the same build only. The kept
     /// answer is altered so that taking it shows.
     #[tokio::test]
     async fn an_answer_kept_in_the_store_is_taken_by_another_instance_until_the_head_moves() {
@@ -693,19 +721,23 @@ mod tests {
         assert_eq!(computed[0].sessions, 1);
 
         let kept = store.kept_answers();
-        let alter = |release: &str| {
-            let release = release.to_owned();
+        let alter = |build: &str| {
+            let build = build.to_owned();
             async move {
                 let bytes = kept.get(user.id, "training-progress").await.unwrap();
-                let mut stamped: serde_json::Value =
-                    serde_json::from_slice(&bytes.unwrap()).unwrap();
-                stamped["answer"][0]["sessions"] = 99.into();
-                stamped["release"] = release.into();
-                let bytes = serde_json::to_vec(&stamped).unwrap();
+                let mut stamped: Stamped<
+                    String,
+                    CustomVersions,
+                    (Uuid, u32, u32),
+                    Vec<ExerciseProgress>,
+                > = rmp_serde::from_slice(&bytes.unwrap()).unwrap();
+                stamped.answer[0].sessions = 99;
+                stamped.build = build;
+                let bytes = rmp_serde::to_vec_named(&stamped).unwrap();
                 kept.put(user.id, "training-progress", bytes).await.unwrap();
             }
         };
-        alter(RELEASE).await;
+        alter(BUILD).await;
         let second = TrainingMemo::default();
         let taken = second.progress(&store, &user, 8, 12).await.unwrap();
         assert_eq!(taken[0].sessions, 99, "taken from the store");
@@ -721,12 +753,12 @@ mod tests {
             "kept in place of the other range's"
         );
 
-        alter("0.0.0-another").await;
+        alter("another build").await;
         let third = TrainingMemo::default();
         let recomputed = third.progress(&store, &user, 8, 12).await.unwrap();
-        assert_eq!(recomputed[0].sessions, 1, "another release's: computed");
+        assert_eq!(recomputed[0].sessions, 1, "another build's: computed");
 
-        alter(RELEASE).await;
+        alter(BUILD).await;
         workouts
             .create(mine(9, vec![set(SQUAT, 5, Some(102.5))]))
             .await
@@ -741,6 +773,15 @@ mod tests {
             2,
             "the instance that took it sees the write too"
         );
+
+        // A user deleted while an answer was made: it is not left behind.
+        store.delete_user(user.id).await.unwrap();
+        TrainingMemo::default()
+            .progress(&store, &user, 8, 12)
+            .await
+            .unwrap();
+        let left = kept.get(user.id, "training-progress").await.unwrap();
+        assert_eq!(left, None, "forgotten with its user");
     }
 
     #[test]

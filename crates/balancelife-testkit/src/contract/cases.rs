@@ -208,6 +208,8 @@ pub async fn kept_answers_are_read_back_by_user_and_kind_until_the_user_is_delet
         read(&staying, "records").await,
         Some(b"another user's".to_vec())
     );
+    answers.forget(staying.id).await.unwrap();
+    assert_eq!(read(&staying, "records").await, None, "forgotten");
 }
 
 pub async fn deleting_a_user_deletes_their_entries_and_no_one_elses(store: S) {

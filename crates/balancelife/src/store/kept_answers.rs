@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use super::StoreResult;
 
-/// How long an answer is kept unread before the store may drop it: it keeps the
-/// collection the size of the users who come back, and costs one computation.
+/// How long an answer is kept after it was written before the store may drop it:
+/// it keeps the collection the size of the users who come back, and costs one
+/// computation.
 pub const ANSWER_LIFE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 #[async_trait]
@@ -24,4 +25,8 @@ pub trait KeptAnswers: Send + Sync {
 
     /// Keeps `answer` as `user_id`'s of `kind`, in place of any other.
     async fn put(&self, user_id: Uuid, kind: &str, answer: Vec<u8>) -> StoreResult<()>;
+
+    /// Drops every answer of `user_id`: what deleting the user does, and what a
+    /// writer does when the user was deleted while it computed.
+    async fn forget(&self, user_id: Uuid) -> StoreResult<()>;
 }

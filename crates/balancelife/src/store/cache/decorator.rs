@@ -437,8 +437,8 @@ impl Store for CachedStore {
         self.core.inner.foods()
     }
 
-    /// Not cached: each instance reads an answer once per change of what it was
-    /// made from (its memo keeps it in process then), and checks it on reading.
+    /// Not cached: an instance reads an answer when its own memo has none (a
+    /// change, or a minute gone), and checks it on reading.
     fn kept_answers(&self) -> &dyn crate::store::KeptAnswers {
         self.core.inner.kept_answers()
     }

@@ -39,4 +39,9 @@ impl KeptAnswers for AnswerTable {
             .insert((user_id, kind.to_owned()), answer);
         Ok(())
     }
+
+    async fn forget(&self, user_id: Uuid) -> StoreResult<()> {
+        self.remove_owner(user_id);
+        Ok(())
+    }
 }

@@ -68,4 +68,8 @@ impl KeptAnswers for MongoKeptAnswers {
         bounded(self.timeout, replace).await?;
         Ok(())
     }
+
+    async fn forget(&self, user_id: Uuid) -> StoreResult<()> {
+        self.delete_owned_by(user_id, None).await
+    }
 }
