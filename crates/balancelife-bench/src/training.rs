@@ -256,8 +256,8 @@ fn session(n: u32) -> Vec<LoggedSet> {
         .collect()
 }
 
-/// Records and volume: p50 at most 10 ms cold, 1 ms warm. A read right after a
-/// write has no target of its own; the cold one names it beside the floor.
+/// Records and volume: p50 at most 10 ms cold (after a restart, or right after a
+/// write), 1 ms warm; a cold one is named beside the floor.
 pub fn targets(report: &Report) -> Vec<Target> {
     let p50 = |operation| {
         report
@@ -266,40 +266,43 @@ pub fn targets(report: &Report) -> Vec<Target> {
             / 1_000.0
     };
     let floor = p50(FLOOR);
-    let after_a_write = |read: Read| {
-        ROWS.iter()
-            .find(|&&(r, before, _)| before == Before::Write && same(r, read))
-            .map_or(f64::NAN, |&(_, _, operation)| p50(operation))
-    };
     ROWS.iter()
-        .filter(|&&(_, before, _)| before != Before::Write)
         .map(|&(read, before, operation)| {
-            let cold = before == Before::Restart;
-            let (limit_ms, name) = match (cold, read) {
+            let (limit_ms, name) = match (before, read) {
                 (_, Read::RecordsWithCustom) => (
                     1.0,
                     "records with a custom exercise in the history warm <= 1 ms (p50)",
                 ),
-                (true, Read::Records) => (
+                (Before::Restart, Read::Records) => (
                     10.0,
                     "records over a year of 4 sessions a week cold <= 10 ms (p50)",
                 ),
-                (false, Read::Records) => (
+                (Before::Write, Read::Records) => (
+                    10.0,
+                    "records over a year of 4 sessions a week right after a write <= 10 ms (p50)",
+                ),
+                (Before::Nothing, Read::Records) => (
                     1.0,
                     "records over a year of 4 sessions a week warm <= 1 ms (p50)",
                 ),
-                (true, Read::Volume) => (10.0, "weekly volume over 365 days cold <= 10 ms (p50)"),
-                (false, Read::Volume) => (1.0, "weekly volume over 365 days warm <= 1 ms (p50)"),
+                (Before::Restart, Read::Volume) => {
+                    (10.0, "weekly volume over 365 days cold <= 10 ms (p50)")
+                }
+                (Before::Write, Read::Volume) => (
+                    10.0,
+                    "weekly volume over 365 days right after a write <= 10 ms (p50)",
+                ),
+                (Before::Nothing, Read::Volume) => {
+                    (1.0, "weekly volume over 365 days warm <= 1 ms (p50)")
+                }
             };
             let measured = p50(operation);
             Target {
                 name,
-                measured: if cold {
-                    let computed = after_a_write(read);
+                measured: if limit_ms > 1.0 {
                     format!(
-                        "{measured:.2} ms; computed after a write {computed:.2} ms, \
-                         {:.2}x MongoDB alone listing the year ({floor:.2} ms)",
-                        computed / floor
+                        "{measured:.2} ms; MongoDB alone lists the year in {floor:.2} ms = {:.2}x",
+                        measured / floor
                     )
                 } else {
                     format!("{measured:.3} ms")
@@ -308,9 +311,4 @@ pub fn targets(report: &Report) -> Vec<Target> {
             }
         })
         .collect()
-}
-
-/// Whether two rows read the same thing.
-fn same(a: Read, b: Read) -> bool {
-    std::mem::discriminant(&a) == std::mem::discriminant(&b)
 }

@@ -27,3 +27,4 @@ pub mod summary;
 pub mod telemetry;
 pub mod training;
 pub mod web;
+pub mod workout_history;

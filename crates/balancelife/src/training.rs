@@ -20,35 +20,30 @@
 //! for every time a session is logged. They are kept in process and in the store
 //! (`store::kept_answers`), where another instance, or this one after a restart,
 //! takes them; as one lives there until its user writes again, past the cache's
-//! one-second promise, it is made from the workouts read past the cache.
+//! one-second promise, it is made from the workouts read past the cache. After a
+//! write, an answer is made again from the history this instance keeps, brought
+//! forward by the feed's changes (`workout_history`), not from the year read again.
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{Datelike, Days, NaiveDate, Utc};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::body::strength::{self, Lift, NextSession, WorkingSet};
-use crate::domain::{Entry, ExerciseId, LoggedSet, Muscle, User, WorkoutData, earliest_day};
+use crate::domain::{Entry, ExerciseId, LoggedSet, Muscle, User, WorkoutData};
 use crate::exercise_book::{CustomVersions, ExerciseBook};
-use crate::store::{DateRange, Store, StoreError, StoreResult, all_entries};
+use crate::store::sync_feed::FeedHead;
+use crate::store::{DateRange, Store, StoreError, StoreResult};
+use crate::workout_history::WorkoutHistories;
+pub use crate::workout_history::all_workouts;
 
 /// The repetition range double progression aims for unless the caller names one.
 pub const DEFAULT_REP_RANGE: (u32, u32) = (8, 12);
-
-/// Every workout of `user`, oldest first: one list over every day an entry may
-/// have (too long a range for the cache to hold; `TrainingMemo` keeps what is
-/// made of it instead).
-pub async fn all_workouts(store: &dyn Store, user: &User) -> StoreResult<Vec<Entry<WorkoutData>>> {
-    // Entries may be dated up to a day ahead.
-    let last = user.timezone.local_date(Utc::now()) + Days::new(1);
-    let range = DateRange::new(earliest_day(), last).expect("the day after today is after 2000");
-    all_entries(store.workout_entries(), user.id, range).await
-}
 
 /// How long an instance keeps an answer in process: the memory of users gone
 /// quiet is freed, and the store still has their answers. What makes an answer
@@ -67,10 +62,11 @@ const KEPT_ANSWER_DEADLINE: Duration = Duration::from_millis(100);
 const MEMO_CAPACITY: u64 = 10_000;
 
 /// Answers kept by the sync feed head they were computed at, as the module says:
-/// one instance's, in memory.
+/// one instance's, in memory, with the histories they are computed from.
 pub struct TrainingMemo {
     progress: Memo<(Uuid, u32, u32), Vec<ExerciseProgress>>,
     volume: Memo<(Uuid, NaiveDate, NaiveDate), Vec<WeekVolume>>,
+    histories: WorkoutHistories,
 }
 
 impl Default for TrainingMemo {
@@ -78,6 +74,7 @@ impl Default for TrainingMemo {
         Self {
             progress: Memo::new("training-progress"),
             volume: Memo::new("training-volume"),
+            histories: WorkoutHistories::default(),
         }
     }
 }
@@ -92,9 +89,8 @@ impl TrainingMemo {
         high: u32,
     ) -> StoreResult<Arc<Vec<ExerciseProgress>>> {
         self.progress
-            .get_or_compute(store, user.id, (user.id, low, high), async {
-                // Past the cache: a kept answer outlives its promise.
-                let workouts = all_workouts(store.primary(), user).await?;
+            .get_or_compute(store, user.id, (user.id, low, high), |head| async move {
+                let workouts = self.histories.at(store, user, head).await?;
                 let book = ExerciseBook::of(store, exercises_in(&workouts)).await?;
                 Ok((
                     progress(&workouts, &book, low, high),
@@ -112,15 +108,24 @@ impl TrainingMemo {
         range: DateRange,
     ) -> StoreResult<Arc<Vec<WeekVolume>>> {
         self.volume
-            .get_or_compute(store, user.id, (user.id, range.from(), range.to()), async {
-                let workouts =
-                    all_entries(store.primary().workout_entries(), user.id, range).await?;
-                let book = ExerciseBook::of(store, exercises_in(&workouts)).await?;
-                Ok((
-                    weekly_volume(&workouts, &book, range),
-                    book.custom_versions(),
-                ))
-            })
+            .get_or_compute(
+                store,
+                user.id,
+                (user.id, range.from(), range.to()),
+                |head| async move {
+                    let history = self.histories.at(store, user, head).await?;
+                    let workouts: Vec<Entry<WorkoutData>> = history
+                        .iter()
+                        .filter(|workout| range.contains(workout.local_date))
+                        .cloned()
+                        .collect();
+                    let book = ExerciseBook::of(store, exercises_in(&workouts)).await?;
+                    Ok((
+                        weekly_volume(&workouts, &book, range),
+                        book.custom_versions(),
+                    ))
+                },
+            )
             .await
     }
 }
@@ -186,7 +191,7 @@ where
         store: &dyn Store,
         user_id: Uuid,
         key: K,
-        compute: impl Future<Output = StoreResult<(V, CustomVersions)>>,
+        compute: impl AsyncFnOnce(FeedHead) -> StoreResult<(V, CustomVersions)>,
     ) -> StoreResult<Arc<V>> {
         // Read before the data: an answer's data is at least as new as the number
         // it is kept at, so a reader at a later head never takes it. An answer
@@ -208,7 +213,7 @@ where
                 return Ok(answer);
             }
         }
-        let (answer, exercises) = compute.await?;
+        let (answer, exercises) = compute(head).await?;
         let answer = Arc::new(answer);
         if head.settled {
             self.store(store, user_id, &key, head.seq, &answer, &exercises)
