@@ -170,6 +170,7 @@ pub async fn measure(mongo: &MongoStore, cached: &Arc<CachedStore>) -> anyhow::R
         };
         let row = match read {
             Read::Records | Read::RecordsWithCustom => {
+                let edited_user = matches!(read, Read::Records);
                 let whose = match read {
                     Read::RecordsWithCustom => &with_custom,
                     _ => &user,
@@ -181,6 +182,25 @@ pub async fn measure(mongo: &MongoStore, cached: &Arc<CachedStore>) -> anyhow::R
                 let check = |exercises: &Arc<Vec<ExerciseProgress>>| {
                     anyhow::ensure!(exercises.len() == 10, "{} exercises", exercises.len());
                     anyhow::ensure!(exercises[0].sessions > 100, "a year of sessions");
+                    if edited_user {
+                        // The last edit is in the answer: an odd count of edits
+                        // left 9 repetitions on the newest session's last set.
+                        let edited = newest.data.sets.last().context("a set")?;
+                        let reps = if edits.load(Ordering::Relaxed) % 2 == 1 {
+                            9
+                        } else {
+                            8
+                        };
+                        let shown = exercises
+                            .iter()
+                            .find(|e| e.exercise_id == edited.exercise_id)
+                            .and_then(|e| e.last.sets.last())
+                            .and_then(|set| set.reps);
+                        anyhow::ensure!(
+                            shown == Some(reps),
+                            "{shown:?} repetitions shown, {reps} written"
+                        );
+                    }
                     Ok(())
                 };
                 timed_row_after(cached, "training", cold, operation, write, read, check).await?

@@ -38,7 +38,7 @@ use crate::body::strength::{self, Lift, NextSession, WorkingSet};
 use crate::domain::{Entry, ExerciseId, LoggedSet, Muscle, User, WorkoutData};
 use crate::exercise_book::{CustomVersions, ExerciseBook};
 use crate::store::sync_feed::FeedHead;
-use crate::store::{DateRange, Store, StoreError, StoreResult};
+use crate::store::{DateRange, Store, StoreError, StoreResult, all_entries};
 use crate::workout_history::WorkoutHistories;
 pub use crate::workout_history::all_workouts;
 
@@ -91,7 +91,7 @@ impl TrainingMemo {
         self.progress
             .get_or_compute(store, user.id, (user.id, low, high), |head| async move {
                 let workouts = self.histories.at(store, user, head).await?;
-                let book = ExerciseBook::of(store, exercises_in(&workouts)).await?;
+                let book = ExerciseBook::of(store, exercises_in(workouts.iter())).await?;
                 Ok((
                     progress(&workouts, &book, low, high),
                     book.custom_versions(),
@@ -113,13 +113,21 @@ impl TrainingMemo {
                 user.id,
                 (user.id, range.from(), range.to()),
                 |head| async move {
-                    let history = self.histories.at(store, user, head).await?;
-                    let workouts: Vec<Entry<WorkoutData>> = history
-                        .iter()
-                        .filter(|workout| range.contains(workout.local_date))
-                        .cloned()
-                        .collect();
-                    let book = ExerciseBook::of(store, exercises_in(&workouts)).await?;
+                    // The history this instance keeps, if it does; else the range
+                    // alone, past the cache, rather than years to count one.
+                    let workouts = match self.histories.kept_at(store, user, head).await {
+                        Some(history) => history,
+                        None => Arc::new(
+                            all_entries(store.primary().workout_entries(), user.id, range).await?,
+                        ),
+                    };
+                    let named: Vec<&ExerciseId> = exercises_in(
+                        workouts
+                            .iter()
+                            .filter(|workout| range.contains(workout.local_date)),
+                    )
+                    .collect();
+                    let book = ExerciseBook::of(store, named).await?;
                     Ok((
                         weekly_volume(&workouts, &book, range),
                         book.custom_versions(),
@@ -131,9 +139,11 @@ impl TrainingMemo {
 }
 
 /// The exercises the sets of `workouts` name, each once or more.
-pub fn exercises_in(workouts: &[Entry<WorkoutData>]) -> impl Iterator<Item = &ExerciseId> {
+pub fn exercises_in<'a>(
+    workouts: impl IntoIterator<Item = &'a Entry<WorkoutData>>,
+) -> impl Iterator<Item = &'a ExerciseId> {
     workouts
-        .iter()
+        .into_iter()
         .flat_map(|workout| &workout.data.sets)
         .map(|set| &set.exercise_id)
 }

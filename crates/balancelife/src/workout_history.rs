@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{Days, Utc};
+use chrono::{DateTime, Days, Utc};
 use uuid::Uuid;
 
-use crate::domain::{Entry, User, WorkoutData, earliest_day};
+use crate::domain::{Entry, Timezone, User, WorkoutData, earliest_day};
 use crate::store::sync_feed::{FeedHead, FeedKind, FeedPosition, FeedRecord};
 use crate::store::{DateRange, Store, StoreError, StoreResult, all_entries};
 
@@ -37,12 +37,18 @@ pub type Workouts = Arc<Vec<Entry<WorkoutData>>>;
 /// (an import, a sync of a phone's month offline).
 const MOST_CHANGES: usize = 200;
 
-/// How much the kept histories may weigh, in sets and workouts (one each): a year
-/// of four sessions a week of 20 sets is about 4,400, a few hundred kilobytes.
-const CAPACITY: u64 = 2_000_000;
+/// How much the kept histories of one instance may weigh, in bytes, roughly: a
+/// year of four sessions a week of 20 sets is a few hundred kilobytes.
+const CAPACITY_BYTES: u64 = 128 * 1024 * 1024;
 
 /// A history unread this long is dropped: its user has gone quiet.
 const IDLE: Duration = Duration::from_secs(10 * 60);
+
+/// How long a history is brought forward before it is read whole again: a change
+/// the feed did not number (a migration, an edit made in the database by hand)
+/// is then in the answers within this, as it was at the next write before
+/// histories were kept.
+const READ_WHOLE_EVERY: Duration = Duration::from_secs(10 * 60);
 
 struct Kept {
     /// The feed number it is at least as new as.
@@ -50,7 +56,34 @@ struct Kept {
     /// When it was last read whole: a history older than the feed keeps its
     /// tombstones may have missed a deletion.
     read_at: Instant,
+    /// The user it is of: an account deleted and made again under the same id
+    /// (the demo accounts are) starts its feed again.
+    user_created_at: DateTime<Utc>,
+    /// The time zone it was read in, which sets the last day a whole read lists.
+    timezone: Timezone,
     workouts: Workouts,
+}
+
+impl Kept {
+    /// Roughly what it holds in memory, in bytes.
+    fn weight(&self) -> u32 {
+        let bytes: usize = self
+            .workouts
+            .iter()
+            .map(|workout| {
+                let data = &workout.data;
+                std::mem::size_of::<Entry<WorkoutData>>()
+                    + data.title.as_str().len()
+                    + data.notes.as_ref().map_or(0, |notes| notes.as_str().len())
+                    + data
+                        .sets
+                        .iter()
+                        .map(|set| std::mem::size_of_val(set) + set.exercise_id.as_str().len())
+                        .sum::<usize>()
+            })
+            .sum();
+        u32::try_from(bytes).unwrap_or(u32::MAX)
+    }
 }
 
 /// The kept histories, one instance's.
@@ -62,11 +95,8 @@ impl Default for WorkoutHistories {
     fn default() -> Self {
         Self {
             kept: moka::sync::Cache::builder()
-                .max_capacity(CAPACITY)
-                .weigher(|_, kept: &Arc<Kept>| {
-                    let sets: usize = kept.workouts.iter().map(|w| w.data.sets.len() + 1).sum();
-                    u32::try_from(sets).unwrap_or(u32::MAX)
-                })
+                .max_capacity(CAPACITY_BYTES)
+                .weigher(|_, kept: &Arc<Kept>| kept.weight())
                 .time_to_idle(IDLE)
                 .build(),
         }
@@ -83,38 +113,69 @@ impl WorkoutHistories {
         user: &User,
         head: FeedHead,
     ) -> StoreResult<Workouts> {
-        let primary = store.primary();
-        if let Some(kept) = self.kept.get(&user.id) {
-            if kept.seq >= head.seq {
-                return Ok(kept.workouts.clone());
-            }
-            let fresh_enough =
-                kept.read_at.elapsed() < primary.sync_feed().tombstone_retention() / 2;
-            if fresh_enough
-                && let Some((seq, workouts)) = brought_forward(primary, user.id, &kept).await?
-            {
-                let workouts = Arc::new(workouts);
-                if head.settled {
-                    self.keep(user.id, seq, kept.read_at, workouts.clone());
-                }
-                return Ok(workouts);
-            }
+        if let Some(workouts) = self.kept_at(store, user, head).await {
+            return Ok(workouts);
         }
         let read_at = Instant::now();
-        let workouts = Arc::new(all_workouts(primary, user).await?);
+        let workouts = Arc::new(all_workouts(store.primary(), user).await?);
         if head.settled {
-            self.keep(user.id, head.seq, read_at, workouts.clone());
+            self.keep(user, head.seq, read_at, workouts.clone());
         }
         Ok(workouts)
     }
 
-    fn keep(&self, user_id: Uuid, seq: i64, read_at: Instant, workouts: Workouts) {
+    /// `user`'s workouts at least as new as `head` if this instance keeps them,
+    /// brought forward if need be; `None` where they would have to be read whole
+    /// (or the feed could not be read: a whole read may still work).
+    pub async fn kept_at(
+        &self,
+        store: &dyn Store,
+        user: &User,
+        head: FeedHead,
+    ) -> Option<Workouts> {
+        let kept = self.kept.get(&user.id).filter(|kept| {
+            kept.user_created_at == user.created_at && kept.timezone == user.timezone
+        })?;
+        if kept.seq >= head.seq {
+            return Some(kept.workouts.clone());
+        }
+        let primary = store.primary();
+        let retention = primary.sync_feed().tombstone_retention() / 2;
+        if kept.read_at.elapsed() >= READ_WHOLE_EVERY.min(retention) {
+            return None;
+        }
+        let (seq, workouts) = match brought_forward(primary, user.id, &kept).await {
+            Ok(brought) => brought?,
+            Err(error) => {
+                tracing::debug!(%error, "the feed could not bring a history forward; reading it whole");
+                return None;
+            }
+        };
+        let workouts = Arc::new(workouts);
+        if head.settled {
+            self.keep(user, seq, kept.read_at, workouts.clone());
+        }
+        Some(workouts)
+    }
+
+    /// Keeps `workouts` at `seq`, unless a request beside this one kept a newer
+    /// history meanwhile.
+    fn keep(&self, user: &User, seq: i64, read_at: Instant, workouts: Workouts) {
+        let newer_kept = self
+            .kept
+            .get(&user.id)
+            .is_some_and(|kept| kept.user_created_at == user.created_at && kept.seq > seq);
+        if newer_kept {
+            return;
+        }
         let kept = Kept {
             seq,
             read_at,
+            user_created_at: user.created_at,
+            timezone: user.timezone,
             workouts,
         };
-        self.kept.insert(user_id, Arc::new(kept));
+        self.kept.insert(user.id, Arc::new(kept));
     }
 }
 
@@ -215,7 +276,7 @@ mod tests {
         let mut with_fake = first.to_vec();
         with_fake.push(fake.clone());
         with_fake.sort_by_key(Entry::position);
-        histories.keep(user.id, at.seq, Instant::now(), Arc::new(with_fake));
+        histories.keep(&user, at.seq, Instant::now(), Arc::new(with_fake));
 
         let workouts = store.workout_entries();
         workouts.create(another(&first[0])).await.unwrap();
@@ -238,6 +299,22 @@ mod tests {
             brought.iter().any(|w| w.id == fake.id),
             "brought forward, not read again"
         );
+        let now_head = head(&store, &user).await;
+        let made_again = User {
+            created_at: user.created_at + chrono::Duration::seconds(1),
+            ..user.clone()
+        };
+        let elsewhere = User {
+            timezone: "Pacific/Kiritimati".parse().unwrap(),
+            ..user.clone()
+        };
+        for (other, why) in [
+            (made_again, "an account made again"),
+            (elsewhere, "another time zone"),
+        ] {
+            let kept = histories.kept_at(&store, &other, now_head).await;
+            assert!(kept.is_none(), "{why}: not the history kept");
+        }
 
         for _ in 0..=MOST_CHANGES {
             workouts.create(another(&first[0])).await.unwrap();
