@@ -11,6 +11,7 @@ use std::process::Command;
 
 use serde_json::json;
 
+use crate::support::TestApp;
 use crate::support::binary::{Logs, http, serve_logged, stop};
 use balancelife_testkit::servers::mongo::{SHARED, fresh_database};
 use balancelife_testkit::servers::redis::RedisServer;
@@ -98,6 +99,16 @@ fn fuzz(addr: &str, examples: u32) -> String {
         json!({}),
     );
     assert_eq!(published["status"], "published", "{published}");
+    // And an entry of each kind, so that their operations by id do not depend on
+    // the fuzzer's own creations being accepted to reach more than 404.
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let entry_id = |path: &str, body| {
+        let created = http::post(&format!("http://{addr}/api/v1/{path}"), Some(&token), body);
+        created["id"].as_str().expect("an entry created").to_owned()
+    };
+    let meal_id = entry_id("meal-entries", TestApp::meal_body(&now));
+    let workout_id = entry_id("workout-entries", TestApp::workout_body(&now));
+    let weigh_in_id = entry_id("body-metrics", json!({"measured_at": now, "weight_kg": 80}));
     // Its scratch files (Hypothesis's, schemathesis's) go to a directory of its own.
     let scratch = tempfile::tempdir().unwrap();
     let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/schemathesis.toml");
@@ -121,6 +132,9 @@ fn fuzz(addr: &str, examples: u32) -> String {
         .env("BALANCELIFE_FUZZ_FOOD", &food_id)
         .env("BALANCELIFE_FUZZ_RECIPE", &recipe_id)
         .env("BALANCELIFE_FUZZ_CUSTOM_EXERCISE", &exercise_id)
+        .env("BALANCELIFE_FUZZ_MEAL_ENTRY", &meal_id)
+        .env("BALANCELIFE_FUZZ_WORKOUT_ENTRY", &workout_id)
+        .env("BALANCELIFE_FUZZ_BODY_METRIC", &weigh_in_id)
         .env("NO_COLOR", "1")
         .arg("--config-file")
         .arg(&config)
