@@ -40,7 +40,6 @@ use crate::exercise_book::{CustomVersions, ExerciseBook};
 use crate::store::sync_feed::FeedHead;
 use crate::store::{DateRange, Store, StoreError, StoreResult, all_entries};
 use crate::workout_history::WorkoutHistories;
-pub use crate::workout_history::all_workouts;
 
 /// The repetition range double progression aims for unless the caller names one.
 pub const DEFAULT_REP_RANGE: (u32, u32) = (8, 12);
@@ -179,7 +178,7 @@ struct Memo<K, V> {
 
 impl<K, V> Memo<K, V>
 where
-    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    K: Hash + Eq + Serialize + DeserializeOwned + Send + Sync + 'static,
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     fn new(kind: &'static str) -> Self {

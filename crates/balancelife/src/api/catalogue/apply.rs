@@ -24,7 +24,8 @@ use crate::domain::{
     WorkoutSession, now,
 };
 use crate::store::{Optional, StoreError, Written};
-use crate::training::{all_workouts, suggested_load};
+use crate::training::suggested_load;
+use crate::workout_history::all_workouts;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
